@@ -1,0 +1,45 @@
+-- CreateTable
+CREATE TABLE "audit_events" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "timestamp" DATETIME NOT NULL,
+    "contentType" TEXT NOT NULL,
+    "objectId" TEXT NOT NULL,
+    "content" JSONB NOT NULL,
+    "userId" TEXT,
+    "url" TEXT,
+    "method" TEXT,
+    "remoteAddr" TEXT,
+    "queryParams" JSONB NOT NULL,
+    "postData" JSONB NOT NULL,
+    "headers" JSONB NOT NULL
+);
+
+-- CreateTable
+CREATE TABLE "archived_audit_events" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "timestamp" DATETIME NOT NULL,
+    "contentType" TEXT NOT NULL,
+    "objectId" TEXT NOT NULL,
+    "content" JSONB NOT NULL,
+    "userId" TEXT,
+    "url" TEXT,
+    "method" TEXT,
+    "remoteAddr" TEXT,
+    "queryParams" JSONB NOT NULL,
+    "postData" JSONB NOT NULL,
+    "headers" JSONB NOT NULL,
+    "archivedAt" DATETIME NOT NULL
+);
+
+-- CreateIndex
+CREATE INDEX "audit_events_timestamp_id_idx" ON "audit_events"("timestamp", "id");
+
+-- CreateIndex
+CREATE INDEX "audit_events_contentType_objectId_timestamp_idx" ON "audit_events"("contentType", "objectId", "timestamp");
+
+-- CreateIndex
+CREATE INDEX "archived_audit_events_timestamp_id_idx" ON "archived_audit_events"("timestamp", "id");
+
+-- CreateIndex
+CREATE INDEX "archived_audit_events_contentType_objectId_timestamp_idx" ON "archived_audit_events"("contentType", "objectId", "timestamp");
+

@@ -1,0 +1,257 @@
+import { AuditConfigError } from "./errors";
+import type { ContentObjectResolver } from "./content-object";
+import { maskKeySet } from "./masking";
+import type { AuditStore } from "./stores/store";
+
+/** Default of `includeQueryParams`. */
+export const DEFAULT_INCLUDE_QUERY_PARAMS = false;
+/** Default of `includePostData`. */
+export const DEFAULT_INCLUDE_POST_DATA = false;
+/** Default of `maskPostFields`. */
+export const DEFAULT_MASK_POST_FIELDS: readonly string[] = Object.freeze(["password"]);
+/** Default of `includeHeaders`. */
+export const DEFAULT_INCLUDE_HEADERS: readonly string[] = Object.freeze([]);
+/** Default of `maxPostDataBytes`. */
+export const DEFAULT_MAX_POST_DATA_BYTES = 16384;
+
+/**
+ * The request as a resolver sees it: the Express `req`, or the Koa `ctx`.
+ * Typed loosely on purpose, so resolvers can read what the app's own
+ * authentication added (`req.user`, `ctx.state.user`, ...).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ResolverRequest = any;
+
+/**
+ * Options of {@link configureAudit}, {@link auditEvents} and {@link koaAuditEvents}:
+ * the equivalent of django-audit-events' settings.
+ */
+export interface AuditOptions {
+  /**
+   * Where events are written, e.g. `prismaStore(prisma)`. Required before the
+   * first event is written (a context may also bring its own).
+   */
+  store?: AuditStore;
+  /**
+   * Record the parsed query string in `queryParams`.
+   * @default false
+   */
+  includeQueryParams?: boolean;
+  /**
+   * Record the parsed request body (JSON, urlencoded, multipart fields) in `postData`.
+   * @default false
+   */
+  includePostData?: boolean;
+  /**
+   * Keys whose values are stored as `MASK` in `postData`, `queryParams` and the
+   * query string of `url`; matched case-insensitively, at any depth, inside arrays.
+   * @default ["password"]
+   */
+  maskPostFields?: readonly string[];
+  /**
+   * Header names (case-insensitive) to record in `headers`. `authorization`,
+   * `proxy-authorization` and `cookie` are stored as `MASK` even when listed.
+   * @default []
+   */
+  includeHeaders?: readonly string[];
+  /**
+   * Returns the client IP. The default is the framework's own (`req.ip` / `ctx.ip`),
+   * which honours `app.set("trust proxy", ...)` / `app.proxy` and never reads
+   * `X-Forwarded-For` by itself.
+   */
+  clientIpResolver?: (req: ResolverRequest) => string | null | undefined;
+  /**
+   * Returns the acting user's id. Called when an event is created, so
+   * authentication that runs after the middleware is seen.
+   * @default Express: `req.user.id`; Koa: `ctx.state.user.id`
+   */
+  userResolver?: (req: ResolverRequest) => string | number | null | undefined;
+  /**
+   * Post data whose JSON is larger than this many bytes (after masking) is stored as
+   * `{ "_truncated": true, "_bytes": <size> }`.
+   * @default 16384
+   */
+  maxPostDataBytes?: number;
+  /**
+   * Names the content object of an event when none of the built-in ways does
+   * (see `createEvent`). Tried first, so it can also override them.
+   */
+  contentTypeResolver?: ContentObjectResolver;
+}
+
+/** The configuration in force: every option resolved to its value. */
+export interface ResolvedAuditConfig {
+  readonly store: AuditStore | undefined;
+  readonly includeQueryParams: boolean;
+  readonly includePostData: boolean;
+  readonly maskPostFields: readonly string[];
+  readonly includeHeaders: readonly string[];
+  readonly clientIpResolver: ((req: ResolverRequest) => string | null | undefined) | undefined;
+  readonly userResolver: ((req: ResolverRequest) => string | number | null | undefined) | undefined;
+  readonly maxPostDataBytes: number;
+  readonly contentTypeResolver: ContentObjectResolver | undefined;
+  /** `maskPostFields`, lower-cased, for lookups. */
+  readonly maskKeys: ReadonlySet<string>;
+}
+
+type OptionKind = "boolean" | "function" | "stringArray" | "positiveInteger" | "store";
+
+const OPTION_KINDS: Readonly<Record<keyof AuditOptions, OptionKind>> = {
+  store: "store",
+  includeQueryParams: "boolean",
+  includePostData: "boolean",
+  maskPostFields: "stringArray",
+  includeHeaders: "stringArray",
+  clientIpResolver: "function",
+  userResolver: "function",
+  maxPostDataBytes: "positiveInteger",
+  contentTypeResolver: "function",
+};
+
+const EXAMPLES: Readonly<Record<OptionKind, string>> = {
+  boolean: "true",
+  function: "(req) => ...",
+  stringArray: '["password", "token"]',
+  positiveInteger: "16384",
+  store: "prismaStore(prisma)",
+};
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+function suggestion(key: string): string {
+  const lower = key.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const known of Object.keys(OPTION_KINDS)) {
+    const distance = editDistance(lower, known.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [known, distance];
+  }
+  return best !== undefined && bestDistance <= 3 ? ` Did you mean "${best}"?` : "";
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "string" ? `the string ${JSON.stringify(value)}` : `a ${typeof value}`;
+}
+
+function isValid(kind: OptionKind, value: unknown): boolean {
+  switch (kind) {
+    case "boolean":
+      return typeof value === "boolean";
+    case "function":
+      return typeof value === "function";
+    case "stringArray":
+      return Array.isArray(value) && value.every((v) => typeof v === "string" && v.length > 0);
+    case "positiveInteger":
+      return Number.isSafeInteger(value) && (value as number) > 0;
+    case "store":
+      return typeof value === "object" && value !== null && typeof (value as AuditStore).insert === "function";
+  }
+}
+
+/**
+ * Checks partial options: every key known, every value of the right type. Keys whose
+ * value is `undefined` count as not given.
+ *
+ * @throws {AuditConfigError} naming the option and the fix.
+ */
+export function validateOptions(options: unknown, where: string): Partial<AuditOptions> {
+  if (options === undefined) return {};
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new AuditConfigError(`${where} expects an options object, got ${describe(options)}.`);
+  }
+  for (const [key, value] of Object.entries(options)) {
+    const kind = (OPTION_KINDS as Record<string, OptionKind | undefined>)[key];
+    if (kind === undefined) {
+      throw new AuditConfigError(`${where}: unknown option "${key}".${suggestion(key)} Known options: ${Object.keys(OPTION_KINDS).join(", ")}.`);
+    }
+    if (value !== undefined && !isValid(kind, value)) {
+      const what = kind === "stringArray" ? "an array of non-empty strings" : kind === "positiveInteger" ? "a positive integer" : kind === "store" ? "an AuditStore" : `a ${kind}`;
+      throw new AuditConfigError(`${where}: option "${key}" must be ${what}, got ${describe(value)}. For example: ${key}: ${EXAMPLES[kind]}.`);
+    }
+  }
+  return options as Partial<AuditOptions>;
+}
+
+/** Resolves validated options over `base` (or over the defaults). */
+export function resolveOptions(options: Partial<AuditOptions>, base?: ResolvedAuditConfig): ResolvedAuditConfig {
+  const maskPostFields = Object.freeze([...(options.maskPostFields ?? base?.maskPostFields ?? DEFAULT_MASK_POST_FIELDS)]);
+  const includeHeaders = Object.freeze(
+    (options.includeHeaders ?? base?.includeHeaders ?? DEFAULT_INCLUDE_HEADERS).map((h) => h.toLowerCase()),
+  );
+  return Object.freeze({
+    store: options.store ?? base?.store,
+    includeQueryParams: options.includeQueryParams ?? base?.includeQueryParams ?? DEFAULT_INCLUDE_QUERY_PARAMS,
+    includePostData: options.includePostData ?? base?.includePostData ?? DEFAULT_INCLUDE_POST_DATA,
+    maskPostFields,
+    includeHeaders,
+    clientIpResolver: options.clientIpResolver ?? base?.clientIpResolver,
+    userResolver: options.userResolver ?? base?.userResolver,
+    maxPostDataBytes: options.maxPostDataBytes ?? base?.maxPostDataBytes ?? DEFAULT_MAX_POST_DATA_BYTES,
+    contentTypeResolver: options.contentTypeResolver ?? base?.contentTypeResolver,
+    maskKeys: maskKeySet(maskPostFields),
+  });
+}
+
+let current: ResolvedAuditConfig = resolveOptions({});
+let version = 0;
+
+/**
+ * Sets the process-wide configuration. Each call replaces the last one entirely:
+ * options not given take their defaults.
+ *
+ * @example
+ * ```ts
+ * configureAudit({ store: prismaStore(prisma), includePostData: true, includeHeaders: ["user-agent"] });
+ * ```
+ * @throws {AuditConfigError} for unknown options or values of the wrong type.
+ */
+export function configureAudit(options: AuditOptions): void {
+  current = resolveOptions(validateOptions(options, "configureAudit()"));
+  version++;
+}
+
+/**
+ * Returns the configuration in force, every option resolved.
+ *
+ * @example
+ * ```ts
+ * getAuditConfig().maskPostFields // ["password"]
+ * ```
+ */
+export function getAuditConfig(): ResolvedAuditConfig {
+  return current;
+}
+
+/**
+ * Middleware options laid over whatever `configureAudit()` has set, re-resolved only
+ * when the process-wide configuration changes, so a request pays a comparison.
+ */
+export class LayeredConfig {
+  private resolvedFor = -1;
+  private resolved: ResolvedAuditConfig = current;
+
+  constructor(private readonly overrides: Partial<AuditOptions>) {}
+
+  /** The configuration a request context uses now. */
+  get(): ResolvedAuditConfig {
+    if (this.resolvedFor !== version) {
+      this.resolved = resolveOptions(this.overrides, current);
+      this.resolvedFor = version;
+    }
+    return this.resolved;
+  }
+}

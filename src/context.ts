@@ -1,0 +1,251 @@
+import { getAuditConfig, type ResolvedAuditConfig } from "./config";
+import { resolveContentObject } from "./content-object";
+import { AuditConfigError, AuditError } from "./errors";
+import { newEventIdentity, type AuditEventRecord } from "./event-record";
+import { setOwn, type JsonObject } from "./json";
+import { ALWAYS_MASKED_HEADERS, MASK, maskUrl } from "./masking";
+import { capPostData, maskedRequestData, userIdOf } from "./request-data";
+import { normalizeContent, sanitizeString } from "./serialize";
+import type { AuditStore } from "./stores/store";
+
+/** What a background job (or a test) may tell a blank context. */
+export interface AuditContextInit {
+  /** The store for this context's events, instead of the configured one. */
+  store?: AuditStore;
+  /** Merged into the content of every event of this context. Copied, never shared. */
+  extraData?: Record<string, unknown>;
+  /** The acting user: an id, or an object with an `id`. */
+  user?: string | number | bigint | { id: unknown } | null;
+  /** The URL to record; masked keys in its query string read `MASK`. */
+  url?: string | null;
+  /** The HTTP method (or any verb the job wants to record). */
+  method?: string | null;
+  /** The client IP. */
+  remoteAddr?: string | null;
+  /** Recorded in `queryParams`, masked. */
+  queryParams?: Record<string, unknown>;
+  /** Recorded in `postData`, masked and size-capped. */
+  postData?: Record<string, unknown>;
+  /** Recorded in `headers`; `authorization`, `proxy-authorization` and `cookie` read `MASK`. */
+  headers?: Record<string, string | string[] | undefined>;
+}
+
+/** Options of a single write. */
+export interface CreateEventOptions {
+  /**
+   * A Prisma interactive-transaction client (`prisma.$transaction(async (tx) => ...)`):
+   * the event is written in that transaction and disappears with its rollback.
+   */
+  tx?: unknown;
+}
+
+/** The request facts an event carries, gathered when it is created. */
+export interface RequestSnapshot {
+  url: string | null;
+  method: string | null;
+  remoteAddr: string | null;
+  userId: string | null;
+  queryParams: JsonObject;
+  postData: JsonObject;
+  headers: JsonObject;
+}
+
+function optionalString(value: string | null | undefined): string | null {
+  return typeof value === "string" ? sanitizeString(value) : null;
+}
+
+/**
+ * An unsaved event: change `contentObject` and `content` freely, then `save()` it.
+ * Saving twice is refused; a failed save may be retried and keeps the same event id,
+ * so a retry after an ambiguous failure can never store the event twice.
+ *
+ * @example
+ * ```ts
+ * const draft = req.auditContext.newEvent(order);
+ * draft.content.action = "refund";
+ * const record = await draft.save();
+ * ```
+ */
+export class AuditEventDraft {
+  /** The object the event is about (see `AuditContext.createEvent`). */
+  contentObject: unknown;
+  /** The event's own content, laid over the context's `extraData`. */
+  content: Record<string, unknown>;
+  private record: AuditEventRecord | undefined;
+  private state: "draft" | "saving" | "saved" = "draft";
+
+  /** Use `ctx.newEvent()` rather than this constructor. */
+  constructor(
+    private readonly context: AuditContext,
+    contentObject?: unknown,
+    content: Record<string, unknown> = {},
+  ) {
+    this.contentObject = contentObject;
+    this.content = content;
+  }
+
+  /**
+   * Writes the event and returns the stored record.
+   *
+   * @throws {AuditError} `ERR_AUDIT_DRAFT_SAVED` when saved already,
+   * `ERR_AUDIT_CONTENT_OBJECT` / `ERR_AUDIT_SERIALIZE` for unusable input.
+   * @throws {AuditStoreError} when the store cannot write it.
+   */
+  async save(options: CreateEventOptions = {}): Promise<AuditEventRecord> {
+    if (this.state !== "draft") {
+      throw new AuditError("ERR_AUDIT_DRAFT_SAVED", "This event draft was saved already: create a new one with ctx.newEvent() for another event.");
+    }
+    this.state = "saving";
+    try {
+      this.record ??= this.context.buildRecord(this.contentObject, this.content);
+      await this.context.storeForWrite().insert([this.record], { tx: options.tx, context: this.context });
+      this.state = "saved";
+      return this.record;
+    } catch (error) {
+      this.state = "draft";
+      throw error;
+    }
+  }
+}
+
+/**
+ * The audit context: who is acting, from where, with which request, and the
+ * `extraData` every event of this context carries. The middleware makes one per
+ * request (`req.auditContext`); background jobs make their own with
+ * `new AuditContext({ ... })`.
+ *
+ * @example
+ * ```ts
+ * const job = new AuditContext({ extraData: { job: "nightly-sync" }, user: "system" });
+ * await job.createEvent(order, { action: "synced" });
+ * ```
+ */
+export class AuditContext {
+  /** Merged into the content of every event of this context; this context's own. */
+  extraData: Record<string, unknown>;
+  private readonly init: AuditContextInit;
+
+  constructor(init: AuditContextInit = {}) {
+    if (typeof init !== "object" || init === null) {
+      throw new AuditConfigError("new AuditContext() expects an object such as { extraData: { job: \"sync\" } }.");
+    }
+    this.init = init;
+    this.extraData = { ...init.extraData };
+  }
+
+  /** The configuration this context's events follow. */
+  protected config(): ResolvedAuditConfig {
+    return getAuditConfig();
+  }
+
+  /** Gathers the request facts for an event being created now. */
+  protected snapshot(config: ResolvedAuditConfig): RequestSnapshot {
+    const { init } = this;
+    const headers: JsonObject = {};
+    for (const [name, value] of Object.entries(init.headers ?? {})) {
+      if (value === undefined) continue;
+      const lower = name.toLowerCase();
+      setOwn(headers, lower, ALWAYS_MASKED_HEADERS.has(lower) ? MASK : sanitizeString(Array.isArray(value) ? value.join(", ") : value));
+    }
+    return {
+      url: typeof init.url === "string" ? maskUrl(sanitizeString(init.url), config.maskKeys) : null,
+      method: optionalString(init.method),
+      remoteAddr: optionalString(init.remoteAddr),
+      userId: userIdOf(init.user),
+      queryParams: maskedRequestData(init.queryParams, config),
+      postData: capPostData(maskedRequestData(init.postData, config), config.maxPostDataBytes),
+      headers,
+    };
+  }
+
+  /** The store this context writes to: its own, else the configured one. */
+  storeForWrite(): AuditStore {
+    const store = this.init.store ?? this.config().store;
+    if (store === undefined) {
+      throw new AuditConfigError(
+        "No audit store is configured. Call configureAudit({ store: prismaStore(prisma) }) at start-up, or pass { store } to new AuditContext().",
+        "ERR_AUDIT_NO_STORE",
+      );
+    }
+    return store;
+  }
+
+  /** Builds the record of a new event; used by drafts. */
+  buildRecord(contentObject: unknown, content: Record<string, unknown>): AuditEventRecord {
+    if (typeof content !== "object" || content === null || Array.isArray(content)) {
+      throw new AuditError("ERR_AUDIT_CONTENT", "Event content must be a plain object, such as { action: \"refund\" }.");
+    }
+    const config = this.config();
+    const target = resolveContentObject(contentObject, config.contentTypeResolver);
+    const normalizedContent = normalizeContent({ ...this.extraData, ...content });
+    return { ...newEventIdentity(), ...target, content: normalizedContent, ...this.snapshot(config) };
+  }
+
+  /**
+   * Starts an unsaved event about `contentObject`; `await draft.save()` writes it.
+   *
+   * @example
+   * ```ts
+   * const draft = ctx.newEvent();
+   * draft.contentObject = order;
+   * draft.content = { action: "ship" };
+   * await draft.save();
+   * ```
+   */
+  newEvent(contentObject?: unknown): AuditEventDraft {
+    return new AuditEventDraft(this, contentObject);
+  }
+
+  /**
+   * Writes an event about `contentObject` and returns the stored record. Content is
+   * `{ ...extraData, ...content }`. The content object is an explicit
+   * `{ contentType, objectId }`, a result of a client extended with `auditModels()`,
+   * a class instance with an `id`, or whatever `contentTypeResolver` resolves.
+   *
+   * @example
+   * ```ts
+   * await req.auditContext.createEvent(order, { action: "refund", amount: order.total });
+   * await prisma.$transaction(async (tx) => {
+   *   const o = await tx.order.update({ ... });
+   *   await ctx.createEvent({ contentType: "Order", objectId: o.id }, { action: "ship" }, { tx });
+   * });
+   * ```
+   * @throws {AuditError} `ERR_AUDIT_CONTENT_OBJECT`, `ERR_AUDIT_CONTENT`, `ERR_AUDIT_SERIALIZE`.
+   * @throws {AuditConfigError} `ERR_AUDIT_NO_STORE` when no store is configured.
+   * @throws {AuditStoreError} when the store cannot write it.
+   */
+  createEvent(contentObject: unknown, content: Record<string, unknown> = {}, options: CreateEventOptions = {}): Promise<AuditEventRecord> {
+    return new AuditEventDraft(this, contentObject, content).save(options);
+  }
+
+  /**
+   * Writes an event whose content holds the current values of the named fields of
+   * `contentObject`, then `content`: `{ ...extraData, ...fieldValues, ...content }`.
+   *
+   * @example
+   * ```ts
+   * await ctx.createFieldsEvent(order, ["status", "total"], { action: "update" });
+   * ```
+   * @throws {AuditError} `ERR_AUDIT_FIELD` when the object has no such field, and
+   * everything `createEvent` throws.
+   */
+  async createFieldsEvent(
+    contentObject: unknown,
+    fields: readonly string[],
+    content: Record<string, unknown> = {},
+    options: CreateEventOptions = {},
+  ): Promise<AuditEventRecord> {
+    if (!Array.isArray(fields) || fields.some((f) => typeof f !== "string")) {
+      throw new AuditError("ERR_AUDIT_FIELD", "createFieldsEvent() expects an array of field names, such as [\"status\", \"total\"].");
+    }
+    const source = contentObject as Record<string, unknown>;
+    const fieldValues: Record<string, unknown> = {};
+    for (const field of fields) {
+      if (typeof source !== "object" || source === null || !(field in source)) {
+        throw new AuditError("ERR_AUDIT_FIELD", `createFieldsEvent(): the content object has no field "${field}".`);
+      }
+      setOwn(fieldValues, field, source[field]);
+    }
+    return new AuditEventDraft(this, contentObject, { ...fieldValues, ...content }).save(options);
+  }
+}

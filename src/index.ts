@@ -1,0 +1,36 @@
+export { auditEvents, type ExpressLikeRequest } from "./adapters/express";
+export { koaAuditEvents, type KoaLikeContext } from "./adapters/koa";
+export { currentAuditContext, runWithAuditContext } from "./async-context";
+export { auditModels, type AuditModelsExtension } from "./audit-models";
+export {
+  configureAudit,
+  getAuditConfig,
+  DEFAULT_INCLUDE_HEADERS,
+  DEFAULT_INCLUDE_POST_DATA,
+  DEFAULT_INCLUDE_QUERY_PARAMS,
+  DEFAULT_MASK_POST_FIELDS,
+  DEFAULT_MAX_POST_DATA_BYTES,
+  type AuditOptions,
+  type ResolvedAuditConfig,
+  type ResolverRequest,
+} from "./config";
+export type { ContentObjectRef, ContentObjectResolver } from "./content-object";
+export {
+  AuditContext,
+  AuditEventDraft,
+  type AuditContextInit,
+  type CreateEventOptions,
+} from "./context";
+export { AuditConfigError, AuditError, AuditStoreError, type AuditErrorCode } from "./errors";
+export type { AuditEventRecord } from "./event-record";
+export type { JsonObject, JsonValue } from "./json";
+export { MASK } from "./masking";
+export { memoryStore, type MemoryStore } from "./stores/memory-store";
+export {
+  prismaStore,
+  type PrismaClientLike,
+  type PrismaDelegateLike,
+  type PrismaStore,
+  type PrismaStoreOptions,
+} from "./stores/prisma-store";
+export type { AuditStore, InsertOptions } from "./stores/store";

@@ -1,0 +1,15 @@
+import { LayeredConfig, validateOptions, type AuditOptions } from "./config";
+import { AuditConfigError } from "./errors";
+
+/**
+ * Validates a middleware factory's options once, at creation, and catches the
+ * factory itself being registered as middleware (`app.use(auditEvents)`).
+ *
+ * @throws {AuditConfigError} naming the fix.
+ */
+export function middlewareConfig(factory: string, options: unknown, extraArgs: number): LayeredConfig {
+  if (extraArgs > 0 || (typeof options === "object" && options !== null && ("headers" in options || "req" in options))) {
+    throw new AuditConfigError(`${factory} was registered without being called: write app.use(${factory}()), not app.use(${factory}).`);
+  }
+  return new LayeredConfig(validateOptions(options, `${factory}()`) as Partial<AuditOptions>);
+}

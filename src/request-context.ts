@@ -1,0 +1,82 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { LayeredConfig, ResolvedAuditConfig, ResolverRequest } from "./config";
+import { AuditContext, type RequestSnapshot } from "./context";
+import { AuditError } from "./errors";
+import type { JsonObject } from "./json";
+import { maskUrl, pickHeaders } from "./masking";
+import { capPostData, maskedRequestData, normalizeIp, userIdOf } from "./request-data";
+import { sanitizeString } from "./serialize";
+
+/**
+ * What an adapter tells the core about one request. Every method is called only
+ * when an event is created, so a request without events costs nothing more.
+ */
+export interface RequestSource {
+  /** The framework's own request (Express `req`, Koa `ctx`), handed to resolvers. */
+  readonly request: ResolverRequest;
+  readonly headers: IncomingHttpHeaders;
+  /** The absolute URL, honouring the framework's proxy settings. */
+  url(): string;
+  method(): string;
+  /** The framework's client IP, which honours its own proxy settings. */
+  ip(): string | null | undefined;
+  /** The authenticated user the framework knows of, if any. */
+  user(): unknown;
+  /** The parsed query string. */
+  query(): unknown;
+  /** The parsed body, whichever body parser filled it. */
+  body(): unknown;
+}
+
+function callResolver<T>(name: string, resolver: (req: ResolverRequest) => T, request: ResolverRequest): T {
+  try {
+    return resolver(request);
+  } catch (cause) {
+    throw new AuditError("ERR_AUDIT_RESOLVER", `The ${name} option threw: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+/**
+ * The context the middleware attaches to a request: the request's facts are read
+ * when each event is created (the user may authenticate, and a body parser may run,
+ * after the middleware).
+ */
+export class RequestAuditContext extends AuditContext {
+  private maskedBody: { body: unknown; config: ResolvedAuditConfig; postData: JsonObject } | undefined;
+
+  constructor(
+    private readonly source: RequestSource,
+    private readonly layered: LayeredConfig,
+  ) {
+    super();
+  }
+
+  protected override config(): ResolvedAuditConfig {
+    return this.layered.get();
+  }
+
+  protected override snapshot(config: ResolvedAuditConfig): RequestSnapshot {
+    const { source } = this;
+    const ip = config.clientIpResolver ? callResolver("clientIpResolver", config.clientIpResolver, source.request) : source.ip();
+    const user = config.userResolver ? callResolver("userResolver", config.userResolver, source.request) : source.user();
+    return {
+      url: maskUrl(sanitizeString(source.url()), config.maskKeys),
+      method: source.method(),
+      remoteAddr: normalizeIp(ip),
+      userId: userIdOf(user),
+      queryParams: config.includeQueryParams ? maskedRequestData(source.query(), config) : {},
+      postData: config.includePostData ? this.postData(config) : {},
+      headers: pickHeaders(source.headers, config.includeHeaders),
+    };
+  }
+
+  /** Masks the body once per request, not once per event, unless it was replaced. */
+  private postData(config: ResolvedAuditConfig): JsonObject {
+    const body = this.source.body();
+    const cached = this.maskedBody;
+    if (cached !== undefined && cached.body === body && cached.config === config) return cached.postData;
+    const postData = capPostData(maskedRequestData(body, config), config.maxPostDataBytes);
+    if (body !== undefined) this.maskedBody = { body, config, postData };
+    return postData;
+  }
+}

@@ -1,0 +1,154 @@
+import type { AuditContext } from "../context";
+import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
+import { EVENT_FIELDS, type AuditEventRecord } from "../event-record";
+import type { JsonObject } from "../json";
+import type { AuditStore, InsertOptions } from "./store";
+
+/** The part of a Prisma model delegate (`prisma.auditEvent`) the store uses. */
+export interface PrismaDelegateLike {
+  create(args: { data: Record<string, unknown>; select: { id: true } }): Promise<unknown>;
+  createMany(args: { data: Record<string, unknown>[] }): Promise<unknown>;
+  findUnique(args: { where: { id: string } }): Promise<Record<string, unknown> | null>;
+}
+
+/**
+ * Any Prisma client, extended or not, typed by shape so the library never imports
+ * the application's generated client.
+ */
+export type PrismaClientLike = object;
+
+/** Options of {@link prismaStore}. */
+export interface PrismaStoreOptions {
+  /**
+   * The delegate name of the live events model, for a model of your own.
+   * @default "auditEvent"
+   */
+  model?: string;
+  /**
+   * The delegate name of the archive model.
+   * @default "archivedAuditEvent"
+   */
+  archiveModel?: string;
+  /**
+   * Fills the extra columns of your own model: returns them for each event.
+   * @example (event, context) => ({ tenantId: context.extraData.tenantId })
+   */
+  toRecord?: (event: AuditEventRecord, context: AuditContext) => Record<string, unknown>;
+}
+
+/** A Prisma store: an {@link AuditStore} plus the delegate names it writes to. */
+export interface PrismaStore extends AuditStore {
+  readonly model: string;
+  readonly archiveModel: string;
+}
+
+const RESERVED_FIELDS: ReadonlySet<string> = new Set(EVENT_FIELDS);
+
+function delegateOf(client: unknown, model: string, what: string): PrismaDelegateLike {
+  const delegate = (client as Record<string, unknown> | null)?.[model] as Partial<PrismaDelegateLike> | undefined;
+  if (typeof delegate?.create !== "function" || typeof delegate.findUnique !== "function") {
+    throw new AuditConfigError(
+      `prismaStore(): ${what} has no model delegate "${model}". Add the AuditEvent model from node_modules/audit-events/prisma/<provider>/schema.prisma to your schema and run \`npx prisma generate\`, or name your own model with prismaStore(prisma, { model: "yourAuditModel" }).`,
+    );
+  }
+  return delegate as PrismaDelegateLike;
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+function storeError(error: unknown, model: string, count: number): AuditStoreError {
+  const message = (error as Error)?.message ?? String(error);
+  switch (errorCode(error)) {
+    case "P2002":
+      return new AuditStoreError(`prisma(${model}): an event with this id is stored already.`, { cause: error, code: "ERR_AUDIT_DUPLICATE_ID" });
+    case "P2021":
+    case "P2022":
+      return new AuditStoreError(
+        `prisma(${model}): the audit table or a column is missing. Apply the migrations in node_modules/audit-events/prisma/<provider>/migrations with \`npx prisma migrate deploy\`. (${message})`,
+        { cause: error, code: "ERR_AUDIT_STORE_SCHEMA" },
+      );
+    default:
+      return new AuditStoreError(`prisma(${model}): could not write ${count} event(s): ${message}`, { cause: error });
+  }
+}
+
+function toEventRecord(row: Record<string, unknown>): AuditEventRecord {
+  return {
+    id: row.id as string,
+    timestamp: row.timestamp as Date,
+    contentType: row.contentType as string,
+    objectId: row.objectId as string,
+    content: row.content as JsonObject,
+    userId: row.userId as string | null,
+    url: row.url as string | null,
+    method: row.method as string | null,
+    remoteAddr: row.remoteAddr as string | null,
+    queryParams: row.queryParams as JsonObject,
+    postData: row.postData as JsonObject,
+    headers: row.headers as JsonObject,
+  };
+}
+
+/**
+ * Creates a store that writes events through your Prisma client, into the
+ * `AuditEvent` model (table `audit_events`) or a model of your own with extra
+ * columns. Works on PostgreSQL, MySQL/MariaDB and SQLite, inside your transactions
+ * (`createEvent(obj, content, { tx })`).
+ *
+ * @example
+ * ```ts
+ * configureAudit({ store: prismaStore(prisma) });
+ * // your own model with a tenantId column:
+ * prismaStore(prisma, { model: "tenantAuditEvent", toRecord: (e, ctx) => ({ tenantId: ctx.extraData.tenantId }) });
+ * ```
+ * @throws {AuditConfigError} when the client has no such model delegate.
+ */
+export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOptions = {}): PrismaStore {
+  const { model = "auditEvent", archiveModel = "archivedAuditEvent", toRecord } = options;
+  if (toRecord !== undefined && typeof toRecord !== "function") {
+    throw new AuditConfigError("prismaStore(): toRecord must be a function (event, context) => ({ ...extraColumns }).");
+  }
+  delegateOf(prisma, model, "the Prisma client");
+
+  function rowOf(event: AuditEventRecord, context: AuditContext): Record<string, unknown> {
+    if (toRecord === undefined) return { ...event };
+    const extra = toRecord(event, context);
+    if (typeof extra !== "object" || extra === null) {
+      throw new AuditError("ERR_AUDIT_CONFIG", "prismaStore(): toRecord must return an object of extra columns, such as { tenantId: \"t1\" }.");
+    }
+    for (const key of Object.keys(extra)) {
+      if (RESERVED_FIELDS.has(key)) {
+        throw new AuditError("ERR_AUDIT_CONFIG", `prismaStore(): toRecord returned "${key}", which audit-events fills itself; return only your extra columns.`);
+      }
+    }
+    return { ...extra, ...event };
+  }
+
+  return {
+    name: `prisma(${model})`,
+    model,
+    archiveModel,
+    async insert(events: readonly AuditEventRecord[], { tx, context }: InsertOptions): Promise<void> {
+      if (events.length === 0) return;
+      const delegate = delegateOf(tx ?? prisma, model, tx === undefined ? "the Prisma client" : "the transaction client");
+      const rows = events.map((event) => rowOf(event, context));
+      try {
+        if (rows.length === 1) await delegate.create({ data: rows[0]!, select: { id: true } });
+        else await delegate.createMany({ data: rows });
+      } catch (error) {
+        throw storeError(error, model, rows.length);
+      }
+    },
+    async getEvent(id: string): Promise<AuditEventRecord | null> {
+      try {
+        const row = await delegateOf(prisma, model, "the Prisma client").findUnique({ where: { id } });
+        return row === null ? null : toEventRecord(row);
+      } catch (error) {
+        throw storeError(error, model, 0);
+      }
+    },
+  };
+}

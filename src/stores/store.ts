@@ -1,0 +1,32 @@
+import type { AuditContext } from "../context";
+import type { AuditEventRecord } from "../event-record";
+
+/** What a store receives along with the events it writes. */
+export interface InsertOptions {
+  /**
+   * A Prisma transaction client: the events must be written through it, so that
+   * they commit and roll back with the caller's transaction.
+   */
+  tx?: unknown;
+  /** The context the events were created in, for stores that fill extra columns. */
+  context: AuditContext;
+}
+
+/**
+ * Where events are kept. Small on purpose: `prismaStore()` and `memoryStore()`
+ * implement it, and every implementation must pass the conformance suite in
+ * `test/conformance/`.
+ */
+export interface AuditStore {
+  /** A short name for messages, e.g. `"prisma(auditEvent)"`. */
+  readonly name: string;
+  /**
+   * Writes the events, all or none. Resolves once they are committed (or, with
+   * `tx`, written in that transaction).
+   *
+   * @throws {AuditStoreError} when the store cannot take them.
+   */
+  insert(events: readonly AuditEventRecord[], options: InsertOptions): Promise<void>;
+  /** Reads one live event by id, or null. */
+  getEvent(id: string): Promise<AuditEventRecord | null>;
+}

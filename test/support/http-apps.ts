@@ -1,0 +1,172 @@
+import { EventEmitter } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type ExpressType from "express";
+import type KoaType from "koa";
+import multer from "multer";
+import { koaBody } from "koa-body";
+import { bodyParser } from "@koa/bodyparser";
+import { auditEvents, koaAuditEvents, currentAuditContext, type AuditContext, type AuditOptions } from "../../src";
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const express4 = require("express4") as typeof ExpressType;
+const express5 = require("express") as typeof ExpressType;
+const Koa2 = require("koa2") as typeof KoaType;
+const Koa3 = require("koa") as typeof KoaType;
+
+/** How a test app is put together. */
+export interface AppOptions {
+  /** Whether the audit middleware runs before or after the body parsers. */
+  position?: "before" | "after";
+  /** Options given to the middleware itself. */
+  options?: Partial<AuditOptions>;
+  /** Express `trust proxy` hop count; Koa `app.proxy = true` with `maxIpsCount`. */
+  trustedHops?: number;
+  /** Koa only: which body parser. */
+  koaParser?: "koa-body" | "@koa/bodyparser";
+}
+
+/** A running app under test. */
+export interface TestApp {
+  server: http.Server;
+  close(): Promise<void>;
+}
+
+/** One of the frameworks the middleware supports. */
+export interface Framework {
+  name: string;
+  kind: "express" | "koa";
+  start(options?: AppOptions): Promise<TestApp>;
+}
+
+/** What the test route answers: the stored record and, on `x-echo-body`, the body as the app sees it afterwards. */
+export interface RouteAnswer {
+  record: { content: { marker: string; hops: boolean[] } } & Record<string, unknown>;
+  body: unknown;
+}
+
+/**
+ * The test route's work: hop through a timer, a promise chain and an event emitter,
+ * checking at each hop that the current context is still the request's own, then
+ * write an event through `currentAuditContext()`.
+ */
+async function auditedWork(own: AuditContext, objectId: string, marker: string) {
+  const hops: boolean[] = [currentAuditContext() === own];
+  await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+  hops.push(currentAuditContext() === own);
+  await Promise.resolve().then(() => hops.push(currentAuditContext() === own));
+  await new Promise<void>((resolve) => {
+    const emitter = new EventEmitter();
+    emitter.once("done", () => {
+      hops.push(currentAuditContext() === own);
+      resolve();
+    });
+    setImmediate(() => emitter.emit("done"));
+  });
+  return currentAuditContext().createEvent({ contentType: "Order", objectId }, { marker, hops });
+}
+
+function listen(server: http.Server): Promise<TestApp> {
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () =>
+      resolve({ server, close: () => new Promise<void>((done) => server.close(() => done())) }),
+    );
+  });
+}
+
+function errorBody(error: unknown) {
+  const e = error as { message?: string; code?: string };
+  return { error: e.message, code: e.code };
+}
+
+function expressFramework(name: string, express: typeof ExpressType): Framework {
+  return {
+    name,
+    kind: "express",
+    start({ position = "before", options, trustedHops }: AppOptions = {}) {
+      const app = express();
+      if (trustedHops !== undefined) app.set("trust proxy", trustedHops);
+      const parsers = [
+        express.json({ limit: "5mb" }),
+        express.urlencoded({ extended: true, limit: "5mb" }),
+        multer({ storage: multer.memoryStorage() }).any(),
+      ];
+      if (position === "before") app.use(auditEvents(options), ...parsers);
+      else app.use(...parsers, auditEvents(options));
+      app.use((req, _res, next) => {
+        const user = req.headers["x-user"];
+        if (typeof user === "string") (req as { user?: unknown }).user = { id: user };
+        next();
+      });
+      app.all("/orders/:id", async (req, res) => {
+        try {
+          const record = await auditedWork(req.auditContext, String(req.params.id), String(req.headers["x-marker"] ?? ""));
+          res.json({ record, body: req.headers["x-echo-body"] ? req.body : undefined });
+        } catch (error) {
+          res.status(500).json(errorBody(error));
+        }
+      });
+      app.all("/quiet", (_req, res) => {
+        res.json({ ok: true });
+      });
+      return listen(http.createServer(app));
+    },
+  };
+}
+
+function koaFramework(name: string, Koa: typeof KoaType): Framework {
+  return {
+    name,
+    kind: "koa",
+    start({ position = "before", options, trustedHops, koaParser = "koa-body" }: AppOptions = {}) {
+      const app = new Koa();
+      if (trustedHops !== undefined) {
+        app.proxy = true;
+        app.maxIpsCount = trustedHops;
+      }
+      const parser =
+        koaParser === "koa-body"
+          ? koaBody({ multipart: true, jsonLimit: "5mb", formLimit: "5mb", textLimit: "5mb" })
+          : bodyParser({ jsonLimit: "5mb", formLimit: "5mb" });
+      if (position === "before") app.use(koaAuditEvents(options)).use(parser);
+      else app.use(parser).use(koaAuditEvents(options));
+      app.use(async (ctx, next) => {
+        const user = ctx.get("x-user");
+        if (user) ctx.state.user = { id: user };
+        await next();
+      });
+      app.use(async (ctx) => {
+        if (ctx.path === "/quiet") {
+          ctx.body = { ok: true };
+          return;
+        }
+        const match = /^\/orders\/([^/]+)$/.exec(ctx.path);
+        if (!match) {
+          ctx.status = 404;
+          return;
+        }
+        try {
+          const record = await auditedWork(ctx.state.auditContext, decodeURIComponent(match[1]!), ctx.get("x-marker"));
+          ctx.body = { record, body: ctx.get("x-echo-body") ? (ctx.request as { body?: unknown }).body : undefined };
+        } catch (error) {
+          ctx.status = 500;
+          ctx.body = errorBody(error);
+        }
+      });
+      return listen(http.createServer(app.callback()));
+    },
+  };
+}
+
+/** Express 4, Express 5, Koa 2 and Koa 3. */
+export const frameworks: Framework[] = [
+  expressFramework("Express 4", express4),
+  expressFramework("Express 5", express5),
+  koaFramework("Koa 2", Koa2),
+  koaFramework("Koa 3", Koa3),
+];
+
+/** The port a started app listens on. */
+export function portOf(app: TestApp): number {
+  return (app.server.address() as AddressInfo).port;
+}
