@@ -174,7 +174,7 @@ export function validateOptions(options: unknown, where: string): Partial<AuditO
     throw new AuditConfigError(`${where} expects an options object, got ${describe(options)}.`);
   }
   for (const [key, value] of Object.entries(options)) {
-    const kind = (OPTION_KINDS as Record<string, OptionKind | undefined>)[key];
+    const kind = Object.hasOwn(OPTION_KINDS, key) ? OPTION_KINDS[key as keyof AuditOptions] : undefined;
     if (kind === undefined) {
       throw new AuditConfigError(`${where}: unknown option "${key}".${suggestion(key)} Known options: ${Object.keys(OPTION_KINDS).join(", ")}.`);
     }

@@ -58,8 +58,9 @@ function isRef(value: object): value is ContentObjectRef {
 
 /**
  * Finds the content type and id of an event's object, trying the
- * `contentTypeResolver` first, then an explicit reference, an `auditModels()` tag
- * and a class instance with an `id`.
+ * `contentTypeResolver` first, then an `auditModels()` tag (before a reference, so
+ * a tagged record with its own `contentType`/`objectId` columns is still itself),
+ * an explicit reference and a class instance with an `id`.
  *
  * @throws {AuditError} `ERR_AUDIT_CONTENT_OBJECT`, explaining the four ways.
  */
@@ -74,11 +75,11 @@ export function resolveContentObject(
   if (typeof contentObject !== "object" || contentObject === null) {
     throw contentObjectError(`got ${contentObject === null ? "null" : typeof contentObject}`);
   }
-  if (isRef(contentObject)) return fromRef(contentObject, "the reference");
   const model = (contentObject as { [MODEL_TAG]?: unknown })[MODEL_TAG];
   if (typeof model === "string") {
     return { contentType: model, objectId: idToString((contentObject as { id?: unknown }).id, `the ${model} result`) };
   }
+  if (isRef(contentObject)) return fromRef(contentObject, "the reference");
   const prototype: unknown = Object.getPrototypeOf(contentObject);
   if (prototype !== Object.prototype && prototype !== null && !Array.isArray(contentObject)) {
     const className = (contentObject as object).constructor?.name;

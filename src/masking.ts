@@ -16,11 +16,13 @@ export function maskKeySet(fields: readonly string[]): ReadonlySet<string> {
  * Returns a masked, JSON-safe copy of request data (a parsed body or query): every
  * value under a key in `maskKeys`, at any depth and inside arrays, becomes
  * {@link MASK}. Never mutates `data`, never throws: cycles and excessive depth become
- * markers. Anything that is not an object yields `{}`.
+ * markers. A body that is not an object (a JSON array, a text body) is kept under
+ * `_body`, since the stored column holds an object.
  */
 export function maskRequestData(data: unknown, maskKeys: ReadonlySet<string>): JsonObject {
   const normalized = normalizeJson(data, { strict: false, maskKeys, mask: MASK });
-  return normalized !== null && typeof normalized === "object" && !Array.isArray(normalized) ? normalized : {};
+  if (normalized === undefined) return {};
+  return normalized !== null && typeof normalized === "object" && !Array.isArray(normalized) ? normalized : { _body: normalized };
 }
 
 /** Splits a query key such as `user[password]` or `user.password` into its names. */
@@ -71,8 +73,9 @@ export function pickHeaders(
   whitelist: readonly string[],
 ): JsonObject {
   const out: JsonObject = {};
-  for (const name of whitelist) {
-    const value = headers[name];
+  for (const listed of whitelist) {
+    const name = listed.toLowerCase();
+    const value = Object.hasOwn(headers, name) ? headers[name] : undefined;
     if (value === undefined) continue;
     const text: JsonValue = ALWAYS_MASKED_HEADERS.has(name)
       ? MASK

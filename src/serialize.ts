@@ -110,7 +110,10 @@ class Normalizer {
       if (input instanceof Set) return this.array([...input], depth);
       if (input instanceof Map) return this.entries([...input].map(([k, v]) => [String(k), v]), depth);
       const toJSON = (input as { toJSON?: unknown }).toJSON;
-      if (typeof toJSON === "function") return this.value(toJSON.call(input), depth);
+      if (typeof toJSON === "function") {
+        const replacement: unknown = toJSON.call(input);
+        if (replacement !== input) return this.value(replacement, depth);
+      }
       return this.entries(Object.entries(input), depth);
     } finally {
       this.seen.delete(input);

@@ -1,6 +1,23 @@
+import http from "node:http";
 import request from "supertest";
 import { configureAudit, MASK, memoryStore, type AuditEventRecord, type MemoryStore } from "../../src";
-import { frameworks, type AppOptions, type RouteAnswer, type TestApp } from "../support/http-apps";
+import { frameworks, portOf, type AppOptions, type RouteAnswer, type TestApp } from "../support/http-apps";
+
+/** Sends a JSON body in two packets, 50 ms apart, so the parser finishes in a later socket callback. */
+function postSlowly(port: number, path: string, body: string, contentType = "application/json"): Promise<{ status: number; json: RouteAnswer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path, method: "POST", headers: { "content-type": contentType, "content-length": Buffer.byteLength(body) } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as RouteAnswer }));
+    });
+    req.on("error", reject);
+    const half = Math.floor(body.length / 2);
+    req.write(body.slice(0, half));
+    setTimeout(() => req.end(body.slice(half)), 50);
+  });
+}
 
 let store: MemoryStore;
 const running: TestApp[] = [];
@@ -38,6 +55,26 @@ describe.each(frameworks)("the $name middleware", (framework) => {
       expect(record.content).toEqual({ marker: "json", hops: [true, true, true, true] });
       expect(record.postData).toEqual({ password: MASK, total: 12 });
     });
+
+    it("keeps the context when the body arrives in packets spread over time", async () => {
+      const app = await framework.start({ position });
+      running.push(app);
+      const { status, json } = await postSlowly(portOf(app), "/orders/3", JSON.stringify({ password: "slow", n: 1 }));
+      expect(status).toBe(200);
+      expect(json.record.content.hops).toEqual([true, true, true, true]);
+      expect(json.record.postData).toEqual({ password: MASK, n: 1 });
+    });
+
+    if (framework.kind === "express") {
+      it("keeps the context through a parser that calls next() from the stream's end event", async () => {
+        const app = await framework.start({ position });
+        running.push(app);
+        const { status, json } = await postSlowly(portOf(app), "/orders/4", "hello in two packets", "text/plain");
+        expect(status).toBe(200);
+        expect(json.record.content.hops).toEqual([true, true, true, true]);
+        expect(json.record.postData).toEqual({ text: "hello in two packets" });
+      });
+    }
 
     it("keeps the context through urlencoded parsing", async () => {
       const http = await start({ position });

@@ -79,6 +79,22 @@ function errorBody(error: unknown) {
   return { error: e.message, code: e.code };
 }
 
+/**
+ * A body parser of the kind many apps write themselves: it reads the request stream
+ * directly and calls `next()` from its `end` event, which Node runs outside the
+ * request's async context unless the middleware binds the stream.
+ */
+function streamTextParser(req: http.IncomingMessage & { body?: unknown }, _res: http.ServerResponse, next: () => void): void {
+  if (req.headers["content-type"] !== "text/plain") return next();
+  let text = "";
+  req.setEncoding("utf8");
+  req.on("data", (chunk: string) => (text += chunk));
+  req.on("end", () => {
+    req.body = { text };
+    next();
+  });
+}
+
 function expressFramework(name: string, express: typeof ExpressType): Framework {
   return {
     name,
@@ -87,6 +103,7 @@ function expressFramework(name: string, express: typeof ExpressType): Framework 
       const app = express();
       if (trustedHops !== undefined) app.set("trust proxy", trustedHops);
       const parsers = [
+        streamTextParser,
         express.json({ limit: "5mb" }),
         express.urlencoded({ extended: true, limit: "5mb" }),
         multer({ storage: multer.memoryStorage() }).any(),

@@ -1,0 +1,114 @@
+import { AuditContext, MASK, type AuditEventRecord, type AuditStore } from "../../src";
+import { newEventIdentity } from "../../src/event-record";
+
+/** What a store's test file hands the conformance suite. */
+export interface StoreUnderTest {
+  store: AuditStore;
+  /** Empties the store between tests. */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A complete record with every field set; `overrides` replace fields. */
+export function sampleRecord(overrides: Partial<AuditEventRecord> = {}): AuditEventRecord {
+  return {
+    ...newEventIdentity(),
+    contentType: "Order",
+    objectId: "42",
+    content: { action: "refund", amount: "12.50", nested: { list: [1, "two", null, { deep: true }] } },
+    userId: "user-1",
+    url: "https://shop.example/orders/42/refund?reason=damaged",
+    method: "POST",
+    remoteAddr: "203.0.113.7",
+    queryParams: { reason: "damaged" },
+    postData: { password: MASK, note: "x" },
+    headers: { "user-agent": "jest" },
+    ...overrides,
+  };
+}
+
+/**
+ * The behaviour every {@link AuditStore} must have. Run it from one test file per
+ * store and per database.
+ */
+export function describeStoreConformance(name: string, open: () => Promise<StoreUnderTest>): void {
+  describe(`${name} (store conformance)`, () => {
+    let subject: StoreUnderTest;
+    const context = new AuditContext();
+
+    beforeAll(async () => {
+      subject = await open();
+    });
+    afterAll(async () => {
+      await subject?.close();
+    });
+    beforeEach(async () => {
+      await subject.reset();
+    });
+
+    it("stores an event and reads every field back unchanged", async () => {
+      const record = sampleRecord();
+      await subject.store.insert([record], { context });
+      expect(await subject.store.getEvent(record.id)).toEqual(record);
+    });
+
+    it("keeps nulls, empty objects, unicode, control characters and __proto__ keys in JSON", async () => {
+      const content = JSON.parse('{"__proto__":{"x":1},"emoji":"😀 ünïcødé 中文","ctl":"a\\tb\\u0001c\\u2400","empty":{},"arr":[]}');
+      const record = sampleRecord({ content, userId: null, url: null, method: null, remoteAddr: null, queryParams: {}, postData: {}, headers: {} });
+      await subject.store.insert([record], { context });
+      const stored = await subject.store.getEvent(record.id);
+      expect(stored).toEqual(record);
+      expect(Object.prototype.hasOwnProperty.call(stored!.content, "__proto__")).toBe(true);
+    });
+
+    it("keeps long URLs and ids that are not integers", async () => {
+      const record = sampleRecord({ objectId: "0b6f1e8e-0c1e-4d4e-9b7a-8f0e4c7b2a11", url: `https://shop.example/${"a".repeat(3000)}?q=1` });
+      await subject.store.insert([record], { context });
+      expect(await subject.store.getEvent(record.id)).toEqual(record);
+    });
+
+    it("keeps the timestamp to the millisecond", async () => {
+      const record = sampleRecord({ timestamp: new Date("2026-03-04T05:06:07.891Z") });
+      await subject.store.insert([record], { context });
+      expect((await subject.store.getEvent(record.id))!.timestamp.toISOString()).toBe("2026-03-04T05:06:07.891Z");
+    });
+
+    it("returns null for an id it does not hold", async () => {
+      expect(await subject.store.getEvent(newEventIdentity().id)).toBeNull();
+    });
+
+    it("stores a batch of events together", async () => {
+      const batch = Array.from({ length: 25 }, (_, i) => sampleRecord({ objectId: String(i) }));
+      await subject.store.insert(batch, { context });
+      for (const record of batch) expect(await subject.store.getEvent(record.id)).toEqual(record);
+    });
+
+    it("refuses an id it holds already, with ERR_AUDIT_DUPLICATE_ID, and stores none of that batch", async () => {
+      const first = sampleRecord();
+      await subject.store.insert([first], { context });
+      await expect(subject.store.insert([sampleRecord({ id: first.id, objectId: "other" })], { context })).rejects.toMatchObject({
+        code: "ERR_AUDIT_DUPLICATE_ID",
+      });
+      const fresh = sampleRecord({ objectId: "fresh" });
+      await expect(subject.store.insert([fresh, sampleRecord({ id: first.id })], { context })).rejects.toMatchObject({
+        code: "ERR_AUDIT_DUPLICATE_ID",
+      });
+      expect(await subject.store.getEvent(fresh.id)).toBeNull();
+      expect((await subject.store.getEvent(first.id))!.objectId).toBe("42");
+    });
+
+    it("stores every one of 100 concurrent writes", async () => {
+      const records = Array.from({ length: 100 }, (_, i) => sampleRecord({ objectId: `c${i}` }));
+      await Promise.all(records.map((r) => subject.store.insert([r], { context })));
+      const stored = await Promise.all(records.map((r) => subject.store.getEvent(r.id)));
+      expect(stored.map((s) => s?.objectId)).toEqual(records.map((r) => r.objectId));
+    });
+
+    it("does not change what it stored when the caller mutates the record afterwards", async () => {
+      const record = sampleRecord();
+      await subject.store.insert([record], { context });
+      (record.content as Record<string, unknown>).action = "tampered";
+      expect((await subject.store.getEvent(record.id))!.content.action).toBe("refund");
+    });
+  });
+}

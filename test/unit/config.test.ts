@@ -1,0 +1,335 @@
+// Unit tests for src/config.ts: the process-wide configuration (configureAudit /
+// getAuditConfig), option validation and the middleware's layered configuration.
+
+import {
+  configureAudit,
+  DEFAULT_INCLUDE_HEADERS,
+  DEFAULT_INCLUDE_POST_DATA,
+  DEFAULT_INCLUDE_QUERY_PARAMS,
+  DEFAULT_MASK_POST_FIELDS,
+  DEFAULT_MAX_POST_DATA_BYTES,
+  getAuditConfig,
+  LayeredConfig,
+  resolveOptions,
+  validateOptions,
+  type AuditOptions,
+} from "../../src/config";
+import { AuditConfigError, AuditError } from "../../src/errors";
+import type { AuditStore } from "../../src/stores/store";
+
+function fakeStore(name = "fake"): AuditStore {
+  return { name, insert: async () => undefined, getEvent: async () => null };
+}
+
+/** Runs `fn` and returns the AuditConfigError it throws. */
+function configErrorFrom(fn: () => unknown): AuditConfigError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(AuditConfigError);
+  expect(caught).toBeInstanceOf(AuditError);
+  expect((caught as AuditConfigError).code).toBe("ERR_AUDIT_CONFIG");
+  return caught as AuditConfigError;
+}
+
+/** Calls configureAudit with options the type system would reject. */
+function configureUntyped(options: unknown): void {
+  configureAudit(options as AuditOptions);
+}
+
+afterEach(() => {
+  configureAudit({});
+});
+
+describe("getAuditConfig", () => {
+  it("has the defaults of API.md before anything is configured", () => {
+    const config = getAuditConfig();
+    expect(config.store).toBeUndefined();
+    expect(config.includeQueryParams).toBe(false);
+    expect(config.includePostData).toBe(false);
+    expect(config.maskPostFields).toEqual(["password"]);
+    expect(config.includeHeaders).toEqual([]);
+    expect(config.clientIpResolver).toBeUndefined();
+    expect(config.userResolver).toBeUndefined();
+    expect(config.maxPostDataBytes).toBe(16384);
+    expect(config.contentTypeResolver).toBeUndefined();
+    expect([...config.maskKeys]).toEqual(["password"]);
+  });
+
+  it("exports the same defaults as constants", () => {
+    expect(DEFAULT_INCLUDE_QUERY_PARAMS).toBe(false);
+    expect(DEFAULT_INCLUDE_POST_DATA).toBe(false);
+    expect(DEFAULT_MASK_POST_FIELDS).toEqual(["password"]);
+    expect(DEFAULT_INCLUDE_HEADERS).toEqual([]);
+    expect(DEFAULT_MAX_POST_DATA_BYTES).toBe(16384);
+  });
+
+  it("returns a frozen configuration", () => {
+    const config = getAuditConfig();
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.maskPostFields)).toBe(true);
+    expect(Object.isFrozen(config.includeHeaders)).toBe(true);
+  });
+});
+
+describe("configureAudit", () => {
+  it("puts every given option in force", () => {
+    const store = fakeStore();
+    const clientIpResolver = () => "10.0.0.1";
+    const userResolver = () => "u1";
+    const contentTypeResolver = () => null;
+    configureAudit({
+      store,
+      includeQueryParams: true,
+      includePostData: true,
+      maskPostFields: ["password", "Token"],
+      includeHeaders: ["user-agent"],
+      clientIpResolver,
+      userResolver,
+      maxPostDataBytes: 1024,
+      contentTypeResolver,
+    });
+
+    const config = getAuditConfig();
+    expect(config.store).toBe(store);
+    expect(config.includeQueryParams).toBe(true);
+    expect(config.includePostData).toBe(true);
+    expect(config.maskPostFields).toEqual(["password", "Token"]);
+    expect([...config.maskKeys].sort()).toEqual(["password", "token"]);
+    expect(config.includeHeaders).toEqual(["user-agent"]);
+    expect(config.clientIpResolver).toBe(clientIpResolver);
+    expect(config.userResolver).toBe(userResolver);
+    expect(config.maxPostDataBytes).toBe(1024);
+    expect(config.contentTypeResolver).toBe(contentTypeResolver);
+  });
+
+  it("replaces the previous call entirely: options not given return to their defaults", () => {
+    configureAudit({
+      store: fakeStore(),
+      includePostData: true,
+      maskPostFields: ["pin"],
+      includeHeaders: ["accept"],
+      maxPostDataBytes: 10,
+      userResolver: () => "u",
+    });
+    configureAudit({ includeQueryParams: true });
+
+    const config = getAuditConfig();
+    expect(config.includeQueryParams).toBe(true);
+    expect(config.store).toBeUndefined();
+    expect(config.includePostData).toBe(false);
+    expect(config.maskPostFields).toEqual(["password"]);
+    expect([...config.maskKeys]).toEqual(["password"]);
+    expect(config.includeHeaders).toEqual([]);
+    expect(config.maxPostDataBytes).toBe(16384);
+    expect(config.userResolver).toBeUndefined();
+  });
+
+  it("treats options set to undefined as not given", () => {
+    configureAudit({ includePostData: true });
+    configureAudit({ includePostData: undefined, maxPostDataBytes: undefined });
+    expect(getAuditConfig().includePostData).toBe(false);
+    expect(getAuditConfig().maxPostDataBytes).toBe(16384);
+  });
+
+  it("lower-cases includeHeaders", () => {
+    configureAudit({ includeHeaders: ["User-Agent", "X-Request-ID", "accept"] });
+    expect(getAuditConfig().includeHeaders).toEqual(["user-agent", "x-request-id", "accept"]);
+  });
+
+  it("lets an empty maskPostFields turn masking off", () => {
+    configureAudit({ maskPostFields: [] });
+    expect(getAuditConfig().maskPostFields).toEqual([]);
+    expect(getAuditConfig().maskKeys.size).toBe(0);
+  });
+
+  it("copies the arrays it is given, so later changes to them have no effect", () => {
+    const maskPostFields = ["password"];
+    const includeHeaders = ["accept"];
+    configureAudit({ maskPostFields, includeHeaders });
+    maskPostFields.push("token");
+    includeHeaders.push("cookie");
+    expect(getAuditConfig().maskPostFields).toEqual(["password"]);
+    expect(getAuditConfig().maskKeys.has("token")).toBe(false);
+    expect(getAuditConfig().includeHeaders).toEqual(["accept"]);
+  });
+
+  it("leaves the previous configuration in force when a call is rejected", () => {
+    configureAudit({ includePostData: true });
+    expect(() => configureUntyped({ includePostData: "yes" })).toThrow(AuditConfigError);
+    expect(getAuditConfig().includePostData).toBe(true);
+  });
+
+  describe("with an unknown key", () => {
+    it("throws AuditConfigError suggesting the near name, e.g. includeHeader -> includeHeaders", () => {
+      const error = configErrorFrom(() => configureUntyped({ includeHeader: ["user-agent"] }));
+      expect(error.message).toContain('unknown option "includeHeader"');
+      expect(error.message).toContain('Did you mean "includeHeaders"');
+    });
+
+    it.each([
+      ["maskPostField", "maskPostFields"],
+      ["includepostdata", "includePostData"],
+      ["maxPostDataByte", "maxPostDataBytes"],
+      ["stor", "store"],
+      ["userResolvr", "userResolver"],
+    ])("suggests the near name for %s", (typo, known) => {
+      const error = configErrorFrom(() => configureUntyped({ [typo]: true }));
+      expect(error.message).toContain(`Did you mean "${known}"`);
+    });
+
+    it("lists the known options and suggests nothing for a name far from all of them", () => {
+      const error = configErrorFrom(() => configureUntyped({ frobnicate: true }));
+      expect(error.message).toContain('unknown option "frobnicate"');
+      expect(error.message).not.toContain("Did you mean");
+      expect(error.message).toContain("includeHeaders");
+      expect(error.message).toContain("maskPostFields");
+    });
+
+    it.each(["constructor", "toString", "hasOwnProperty"])(
+      "reports %s, a name Object.prototype has, as an unknown option",
+      (name) => {
+        const error = configErrorFrom(() => configureUntyped({ [name]: 1 }));
+        expect(error.message).toContain(`unknown option "${name}"`);
+      },
+    );
+  });
+
+  describe("with a value of the wrong type", () => {
+    it.each<[keyof AuditOptions, unknown, string, string]>([
+      ["store", {}, "an AuditStore", "store: prismaStore(prisma)"],
+      ["store", "postgres://db", "an AuditStore", "store: prismaStore(prisma)"],
+      ["includeQueryParams", "yes", "a boolean", "includeQueryParams: true"],
+      ["includePostData", 1, "a boolean", "includePostData: true"],
+      ["maskPostFields", "password", "an array of non-empty strings", 'maskPostFields: ["password", "token"]'],
+      ["maskPostFields", ["password", 42], "an array of non-empty strings", 'maskPostFields: ["password", "token"]'],
+      ["maskPostFields", [""], "an array of non-empty strings", 'maskPostFields: ["password", "token"]'],
+      ["includeHeaders", "user-agent", "an array of non-empty strings", 'includeHeaders: ["password", "token"]'],
+      ["includeHeaders", null, "an array of non-empty strings", 'includeHeaders: ["password", "token"]'],
+      ["clientIpResolver", "x-forwarded-for", "a function", "clientIpResolver: (req) => ..."],
+      ["userResolver", { id: 1 }, "a function", "userResolver: (req) => ..."],
+      ["contentTypeResolver", true, "a function", "contentTypeResolver: (req) => ..."],
+      ["maxPostDataBytes", 0, "a positive integer", "maxPostDataBytes: 16384"],
+      ["maxPostDataBytes", -1, "a positive integer", "maxPostDataBytes: 16384"],
+      ["maxPostDataBytes", 1.5, "a positive integer", "maxPostDataBytes: 16384"],
+      ["maxPostDataBytes", NaN, "a positive integer", "maxPostDataBytes: 16384"],
+      ["maxPostDataBytes", Infinity, "a positive integer", "maxPostDataBytes: 16384"],
+      ["maxPostDataBytes", "16384", "a positive integer", "maxPostDataBytes: 16384"],
+    ])("rejects %s = %p, naming the option and giving an example", (option, value, expected, example) => {
+      const error = configErrorFrom(() => configureUntyped({ [option]: value }));
+      expect(error.message).toContain(`option "${option}" must be ${expected}`);
+      expect(error.message).toContain(`For example: ${example}`);
+    });
+
+    it("says what it got", () => {
+      expect(configErrorFrom(() => configureUntyped({ includePostData: "yes" })).message).toContain('got the string "yes"');
+      expect(configErrorFrom(() => configureUntyped({ maskPostFields: "password" })).message).toContain('got the string "password"');
+      expect(configErrorFrom(() => configureUntyped({ includeHeaders: null })).message).toContain("got null");
+      expect(configErrorFrom(() => configureUntyped({ userResolver: [] })).message).toContain("got an array");
+      expect(configErrorFrom(() => configureUntyped({ maxPostDataBytes: 1.5 })).message).toContain("got a number");
+    });
+  });
+
+  it.each([
+    ["null", null, "got null"],
+    ["an array", [], "got an array"],
+    ["a string", "includePostData", 'got the string "includePostData"'],
+  ])("rejects %s instead of an options object", (_label, options, got) => {
+    const error = configErrorFrom(() => configureUntyped(options));
+    expect(error.message).toContain("configureAudit() expects an options object");
+    expect(error.message).toContain(got);
+  });
+});
+
+describe("validateOptions", () => {
+  it("returns the options it was given when they are valid", () => {
+    const options = { includePostData: true, maskPostFields: ["pin"] };
+    expect(validateOptions(options, "auditEvents()")).toBe(options);
+  });
+
+  it("returns an empty object for undefined", () => {
+    expect(validateOptions(undefined, "auditEvents()")).toEqual({});
+  });
+
+  it("names the caller in its messages", () => {
+    const error = configErrorFrom(() => validateOptions({ includeHeader: [] }, "koaAuditEvents()"));
+    expect(error.message.startsWith("koaAuditEvents():")).toBe(true);
+  });
+});
+
+describe("resolveOptions", () => {
+  it("resolves over the defaults without a base", () => {
+    const resolved = resolveOptions({ includePostData: true });
+    expect(resolved.includePostData).toBe(true);
+    expect(resolved.includeQueryParams).toBe(false);
+    expect(resolved.maxPostDataBytes).toBe(16384);
+    expect(resolved.maskPostFields).toEqual(["password"]);
+  });
+
+  it("lays the options over a base, keeping what they do not set", () => {
+    const store = fakeStore();
+    const base = resolveOptions({ store, includeQueryParams: true, maskPostFields: ["pin"], maxPostDataBytes: 99 });
+    const resolved = resolveOptions({ includePostData: true, includeHeaders: ["Accept"] }, base);
+    expect(resolved.store).toBe(store);
+    expect(resolved.includeQueryParams).toBe(true);
+    expect(resolved.includePostData).toBe(true);
+    expect(resolved.maskPostFields).toEqual(["pin"]);
+    expect(resolved.maskKeys.has("pin")).toBe(true);
+    expect(resolved.includeHeaders).toEqual(["accept"]);
+    expect(resolved.maxPostDataBytes).toBe(99);
+  });
+
+  it("lets false and empty arrays override a base", () => {
+    const base = resolveOptions({ includeQueryParams: true, includeHeaders: ["accept"], maskPostFields: ["pin"] });
+    const resolved = resolveOptions({ includeQueryParams: false, includeHeaders: [], maskPostFields: [] }, base);
+    expect(resolved.includeQueryParams).toBe(false);
+    expect(resolved.includeHeaders).toEqual([]);
+    expect(resolved.maskKeys.size).toBe(0);
+  });
+});
+
+describe("LayeredConfig", () => {
+  it("lays middleware options over the process-wide configuration", () => {
+    configureAudit({ includeQueryParams: true, maxPostDataBytes: 100 });
+    const layered = new LayeredConfig({ includePostData: true, maxPostDataBytes: 50 });
+    const config = layered.get();
+    expect(config.includeQueryParams).toBe(true);
+    expect(config.includePostData).toBe(true);
+    expect(config.maxPostDataBytes).toBe(50);
+  });
+
+  it("re-resolves after configureAudit is called again", () => {
+    const layered = new LayeredConfig({ includePostData: true });
+    expect(layered.get().store).toBeUndefined();
+
+    const store = fakeStore();
+    configureAudit({ store, includeHeaders: ["Accept"] });
+    expect(layered.get().store).toBe(store);
+    expect(layered.get().includeHeaders).toEqual(["accept"]);
+    expect(layered.get().includePostData).toBe(true);
+
+    configureAudit({});
+    expect(layered.get().store).toBeUndefined();
+    expect(layered.get().includeHeaders).toEqual([]);
+    expect(layered.get().includePostData).toBe(true);
+  });
+
+  it("sees a configureAudit call made before its first use", () => {
+    const layered = new LayeredConfig({});
+    configureAudit({ includeQueryParams: true });
+    expect(layered.get().includeQueryParams).toBe(true);
+  });
+
+  it("returns the same resolved object while the configuration is unchanged", () => {
+    const layered = new LayeredConfig({ includePostData: true });
+    expect(layered.get()).toBe(layered.get());
+  });
+
+  it("keeps a middleware false over a process-wide true", () => {
+    configureAudit({ includePostData: true });
+    expect(new LayeredConfig({ includePostData: false }).get().includePostData).toBe(false);
+  });
+});
