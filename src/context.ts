@@ -3,7 +3,7 @@ import { resolveContentObject } from "./content-object";
 import { AuditConfigError, AuditError } from "./errors";
 import { newEventIdentity, type AuditEventRecord } from "./event-record";
 import { setOwn, type JsonObject } from "./json";
-import { ALWAYS_MASKED_HEADERS, MASK, maskUrl } from "./masking";
+import { maskUrl, pickHeaders } from "./masking";
 import { capPostData, maskedRequestData, userIdOf } from "./request-data";
 import { normalizeContent, sanitizeString } from "./serialize";
 import type { AuditStore } from "./stores/store";
@@ -141,12 +141,7 @@ export class AuditContext {
   /** Gathers the request facts for an event being created now. */
   protected snapshot(config: ResolvedAuditConfig): RequestSnapshot {
     const { init } = this;
-    const headers: JsonObject = {};
-    for (const [name, value] of Object.entries(init.headers ?? {})) {
-      if (value === undefined) continue;
-      const lower = name.toLowerCase();
-      setOwn(headers, lower, ALWAYS_MASKED_HEADERS.has(lower) ? MASK : sanitizeString(Array.isArray(value) ? value.join(", ") : value));
-    }
+    const headers = Object.fromEntries(Object.entries(init.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
     return {
       url: typeof init.url === "string" ? maskUrl(sanitizeString(init.url), config.maskKeys) : null,
       method: optionalString(init.method),
@@ -154,7 +149,7 @@ export class AuditContext {
       userId: userIdOf(init.user),
       queryParams: maskedRequestData(init.queryParams, config),
       postData: capPostData(maskedRequestData(init.postData, config), config.maxPostDataBytes),
-      headers,
+      headers: pickHeaders(headers, Object.keys(headers)),
     };
   }
 

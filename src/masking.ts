@@ -1,5 +1,5 @@
-import { setOwn, type JsonObject, type JsonValue } from "./json";
-import { normalizeJson, sanitizeString } from "./serialize";
+import type { JsonObject, JsonValue } from "./json";
+import { normalizeJson, sanitizeString, storedKey } from "./serialize";
 
 /** The value that replaces a masked field: 16 asterisks, whatever the original length. */
 export const MASK = "****************";
@@ -80,7 +80,7 @@ export function pickHeaders(
     const text: JsonValue = ALWAYS_MASKED_HEADERS.has(name)
       ? MASK
       : sanitizeString(Array.isArray(value) ? value.join(", ") : value);
-    setOwn(out, name, text);
+    out[storedKey(name)] = text;
   }
   return out;
 }

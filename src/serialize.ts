@@ -1,5 +1,5 @@
 import { AuditError } from "./errors";
-import { setOwn, type JsonObject, type JsonValue } from "./json";
+import type { JsonObject, JsonValue } from "./json";
 
 /** How deep a value may nest before it is refused (content) or cut (request data). */
 export const MAX_JSON_DEPTH = 100;
@@ -9,6 +9,13 @@ export const DEPTH_LIMIT_MARKER = `[truncated: nested deeper than ${MAX_JSON_DEP
 
 /** What stands in request data for a reference back to one of its own ancestors. */
 export const CIRCULAR_MARKER = "[circular]";
+
+/**
+ * What a `__proto__` key is stored as. Prisma drops such keys from JSON silently
+ * and plain assignment would change an object's prototype, so the key is renamed
+ * where everyone can see it instead of being lost.
+ */
+export const PROTO_KEY = "[__proto__]";
 
 /** Replaces NUL, which PostgreSQL cannot store in JSON text, by the visible symbol for it. */
 const NUL_REPLACEMENT = "\u2400";
@@ -36,6 +43,11 @@ export function sanitizeString(text: string): string {
   let out = text.isWellFormed() ? text : text.toWellFormed();
   if (out.includes("\u0000")) out = out.replaceAll("\u0000", NUL_REPLACEMENT);
   return out;
+}
+
+/** A JSON object key as stored: sanitized, and `__proto__` renamed to {@link PROTO_KEY}. */
+export function storedKey(key: string): string {
+  return key === "__proto__" ? PROTO_KEY : sanitizeString(key);
 }
 
 function isDecimalLike(value: object): value is { toFixed(): string } {
@@ -134,15 +146,15 @@ class Normalizer {
     const { maskKeys, mask } = this.options;
     const out: JsonObject = {};
     for (const [rawKey, item] of entries) {
-      const key = sanitizeString(rawKey);
-      if (maskKeys !== undefined && mask !== undefined && maskKeys.has(key.toLowerCase())) {
-        setOwn(out, key, mask);
+      const key = storedKey(rawKey);
+      if (maskKeys !== undefined && mask !== undefined && maskKeys.has(rawKey.toLowerCase())) {
+        out[key] = mask;
         continue;
       }
       this.path.push(key);
       const normalized = this.value(item, depth + 1);
       this.path.pop();
-      if (normalized !== undefined) setOwn(out, key, normalized);
+      if (normalized !== undefined) out[key] = normalized;
     }
     return out;
   }
@@ -152,7 +164,7 @@ class Normalizer {
  * Turns any value into JSON that every supported database stores as it is:
  * `Date` becomes an ISO string, `bigint` and Prisma `Decimal` strings, `undefined`
  * is dropped, `Map`/`Set` become objects/arrays, byte arrays base64. Never mutates
- * its input; `__proto__` keys stay plain data.
+ * its input; a `__proto__` key is stored as {@link PROTO_KEY}.
  *
  * @throws {AuditError} `ERR_AUDIT_SERIALIZE` in strict mode, for cycles, functions,
  * symbols and nesting deeper than {@link MAX_JSON_DEPTH}; the message names the path.

@@ -257,7 +257,7 @@ describe.each(frameworks)("the $name middleware", (framework) => {
     expect(stored.length).toBeLessThan(20_000);
   });
 
-  it("keeps __proto__ keys as data, masks inside them and pollutes nothing", async () => {
+  it("keeps __proto__ keys as data under [__proto__], masks inside them and pollutes nothing", async () => {
     const http = await start();
     const json = '{"__proto__":{"password":"proto-secret","isAdmin":true},"constructor":{"prototype":{"polluted":1}}}';
     const res = await http.post("/orders/1").set("content-type", "application/json").send(json);
@@ -271,8 +271,7 @@ describe.each(frameworks)("the $name middleware", (framework) => {
     }
     expect(res.status).toBe(200);
     const [event] = store.list() as AuditEventRecord[];
-    expect(Object.prototype.hasOwnProperty.call(event!.postData, "__proto__")).toBe(true);
-    expect(JSON.stringify(event!.postData)).toContain(`"__proto__":{"password":"${MASK}","isAdmin":true}`);
+    expect(event!.postData).toEqual({ "[__proto__]": { password: MASK, isAdmin: true }, constructor: { prototype: { polluted: 1 } } });
     expect(hasPassword(event, "proto-secret")).toBe(false);
   });
 
@@ -283,7 +282,7 @@ describe.each(frameworks)("the $name middleware", (framework) => {
       Buffer.from([0xff, 0xfe, 0xc3]),
       Buffer.from('"}'),
     ]);
-    const res = await http.post("/orders/1").set("content-type", "application/json").set("x-note", "a\tb").serialize((raw: Buffer) => raw).send(payload);
+    const res = await http.post("/orders/1").set("content-type", "application/json").set("x-note", "a\tb").serialize(((raw: Buffer) => raw) as unknown as (body: unknown) => string).send(payload);
     const { record } = answer(res);
     const postData = record.postData as { note: string; bad: string };
     expect(postData.note).toBe("tab\t bell\u0007 nul\u2400 lone\ufffd end");

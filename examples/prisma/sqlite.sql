@@ -1,0 +1,69 @@
+-- CreateTable
+CREATE TABLE "orders" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "reference" TEXT NOT NULL,
+    "status" TEXT NOT NULL,
+    "total" DECIMAL NOT NULL,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+
+-- CreateTable
+CREATE TABLE "customers" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "name" TEXT NOT NULL,
+    "email" TEXT NOT NULL
+);
+
+-- CreateTable
+CREATE TABLE "ledgers" (
+    "id" BIGINT NOT NULL PRIMARY KEY,
+    "note" TEXT NOT NULL
+);
+
+-- CreateTable
+CREATE TABLE "tenant_audit_events" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "timestamp" DATETIME NOT NULL,
+    "contentType" TEXT NOT NULL,
+    "objectId" TEXT NOT NULL,
+    "content" JSONB NOT NULL,
+    "userId" TEXT,
+    "url" TEXT,
+    "method" TEXT,
+    "remoteAddr" TEXT,
+    "queryParams" JSONB NOT NULL,
+    "postData" JSONB NOT NULL,
+    "headers" JSONB NOT NULL,
+    "tenantId" TEXT
+);
+
+-- CreateTable
+CREATE TABLE "tenant_archived_audit_events" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "timestamp" DATETIME NOT NULL,
+    "contentType" TEXT NOT NULL,
+    "objectId" TEXT NOT NULL,
+    "content" JSONB NOT NULL,
+    "userId" TEXT,
+    "url" TEXT,
+    "method" TEXT,
+    "remoteAddr" TEXT,
+    "queryParams" JSONB NOT NULL,
+    "postData" JSONB NOT NULL,
+    "headers" JSONB NOT NULL,
+    "archivedAt" DATETIME NOT NULL,
+    "tenantId" TEXT
+);
+
+-- CreateIndex
+CREATE INDEX "tenant_audit_events_timestamp_id_idx" ON "tenant_audit_events"("timestamp", "id");
+
+-- CreateIndex
+CREATE INDEX "tenant_audit_events_contentType_objectId_timestamp_idx" ON "tenant_audit_events"("contentType", "objectId", "timestamp");
+
+-- CreateIndex
+CREATE INDEX "tenant_archived_audit_events_timestamp_id_idx" ON "tenant_archived_audit_events"("timestamp", "id");
+
+-- CreateIndex
+CREATE INDEX "tenant_archived_audit_events_contentType_objectId_timestamp_idx" ON "tenant_archived_audit_events"("contentType", "objectId", "timestamp");
+
