@@ -1,0 +1,90 @@
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import request from "supertest";
+import { configureAudit, MASK, prismaStore } from "../../src";
+import { nightlyPaymentSync } from "../../examples/background-job";
+import { createExpressApp } from "../../examples/express-app";
+import { createKoaApp } from "../../examples/koa-app";
+import type { PrismaClient } from "../../examples/sqlite-database";
+import { openDatabase, providers, type TestDatabase } from "../support/databases";
+
+describe.each(providers)("the example shop on %s", (provider) => {
+  let db: TestDatabase;
+  let prisma: PrismaClient;
+
+  beforeAll(async () => {
+    db = await openDatabase(provider, { name: "examples" });
+    prisma = db.prisma as unknown as PrismaClient;
+  });
+  afterAll(async () => {
+    configureAudit({});
+    await db?.close();
+  });
+  beforeEach(async () => {
+    await db.reset();
+    configureAudit({ store: prismaStore(db.prisma), includePostData: true, includeHeaders: ["user-agent"] });
+  });
+
+  it("records an order's creation with the user, IP, URL and masked post data", async () => {
+    const res = await request(createExpressApp(prisma))
+      .post("/orders?source=web")
+      .set("x-user", "alice")
+      .set("user-agent", "jest/1")
+      .send({ reference: "A-1", total: "10.50", password: "hunter2" });
+    expect(res.status).toBe(201);
+    const [event] = await db.prisma.auditEvent.findMany();
+    expect(event).toMatchObject({
+      contentType: "Order",
+      objectId: String(res.body.id),
+      userId: "alice",
+      method: "POST",
+      remoteAddr: "127.0.0.1",
+      content: { action: "create" },
+      postData: { reference: "A-1", total: "10.50", password: MASK },
+      headers: { "user-agent": "jest/1" },
+    });
+    expect(event!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/orders\?source=web$/);
+  });
+
+  it("writes the refund event in the refund's transaction", async () => {
+    const app = createExpressApp(prisma);
+    const created = await request(app).post("/orders").set("x-user", "alice").send({ reference: "A-2", total: "5.00" });
+    const refunded = await request(app).post(`/orders/${created.body.id}/refund`).set("x-user", "alice").send({ reason: "damaged" });
+    expect(refunded.status).toBe(200);
+    const events = await db.prisma.auditEvent.findMany({ orderBy: { id: "asc" } });
+    expect(events.map((e) => e.content)).toEqual([
+      { action: "create" },
+      { status: "refunded", total: expect.stringMatching(/^5(\.0+)?$/), action: "refund", reason: "damaged" },
+    ]);
+    const missing = await request(app).post("/orders/999999/refund").set("x-user", "alice").send({ reason: "none" });
+    expect(missing.status).toBe(500);
+    expect(await db.prisma.auditEvent.count()).toBe(2);
+  });
+
+  it("records a Koa request through currentAuditContext() deep in business code", async () => {
+    const order = await db.prisma.order.create({ data: { reference: "K-1", status: "paid", total: "1.00" } });
+    const res = await request(createKoaApp(prisma).callback()).post(`/orders/${order.id}/ship`).set("x-user", "bob").send({});
+    expect(res.status).toBe(200);
+    const [event] = await db.prisma.auditEvent.findMany();
+    expect(event).toMatchObject({ contentType: "Order", objectId: String(order.id), userId: "bob", content: { action: "ship" } });
+  });
+
+  it("records a background job's events under the job's context", async () => {
+    await db.prisma.order.createMany({ data: [{ reference: "J-1", status: "new", total: "1" }, { reference: "J-2", status: "new", total: "2" }] });
+    expect(await nightlyPaymentSync(prisma)).toBe(2);
+    const events = await db.prisma.auditEvent.findMany();
+    expect(events).toHaveLength(2);
+    for (const e of events) expect(e).toMatchObject({ userId: "system", url: null, content: { job: "nightly-payment-sync", action: "mark-paid" } });
+  });
+});
+
+describe("npm run demo", () => {
+  it("writes events into SQLite and shows them read back", () => {
+    const root = path.resolve(__dirname, "../..");
+    const output = execFileSync(process.execPath, [require.resolve("tsx/cli"), "examples/demo.ts"], { cwd: root, encoding: "utf8" });
+    expect(output).toContain("audit-events demo: 6 events stored");
+    expect(output).toContain(`"password":"${MASK}"`);
+    expect(output).not.toContain("never-stored");
+    expect(output).toMatch(/Order#2 {2}user=bob {2}POST/);
+  }, 60_000);
+});
