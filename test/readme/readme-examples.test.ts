@@ -1,0 +1,67 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+const ROOT = path.resolve(__dirname, "../..");
+const OUT = path.join(ROOT, ".tmp", "readme-examples");
+
+/** What README snippets may use without declaring it, as in a real app. */
+const PRELUDE = `
+import type { Request } from "express";
+import type { PrismaClient } from "../../generated/sqlite/client/client";
+declare const prisma: PrismaClient;
+declare const req: Request;
+declare const order: { id: number; status: string; total: string };
+`;
+
+/** The README's TypeScript blocks. */
+function readmeBlocks(): string[] {
+  const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+  return [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+/**
+ * Imports stay at the top; the rest runs in an async function, as in an app's
+ * start-up. A block that exports its own functions is a module already.
+ */
+function asModule(block: string): string {
+  const lines = block.split("\n");
+  const imports = lines.filter((l) => l.startsWith("import "));
+  const body = lines.filter((l) => !l.startsWith("import "));
+  if (body.some((l) => l.startsWith("export "))) return `${imports.join("\n")}\n${PRELUDE}\n${body.join("\n")}\n`;
+  return `${imports.join("\n")}\n${PRELUDE}\nexport async function readmeBlock() {\n${body.join("\n")}\n}\n`;
+}
+
+describe("the README", () => {
+  it("has TypeScript examples that compile against the public API", () => {
+    const blocks = readmeBlocks();
+    expect(blocks.length).toBeGreaterThanOrEqual(8);
+    rmSync(OUT, { recursive: true, force: true });
+    mkdirSync(OUT, { recursive: true });
+    const files = blocks.map((block, i) => {
+      const file = path.join(OUT, `block-${i + 1}.ts`);
+      writeFileSync(file, asModule(block));
+      return file;
+    });
+    writeFileSync(
+      path.join(OUT, "tsconfig.json"),
+      JSON.stringify({ extends: "../../tsconfig.json", compilerOptions: { noUnusedLocals: false }, include: [], files }),
+    );
+    let output = "";
+    try {
+      execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", path.join(OUT, "tsconfig.json")], { cwd: ROOT, encoding: "utf8" });
+    } catch (error) {
+      output = String((error as { stdout?: string }).stdout);
+    }
+    expect(output).toBe("");
+  }, 60_000);
+
+  it("names the two commands a new user runs", () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    expect(readme).toContain("npm install && npm run demo");
+    expect(readme).toContain("npm test");
+    const scripts = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts;
+    expect(scripts.demo).toBeDefined();
+    expect(scripts.test).toBeDefined();
+  });
+});
