@@ -39,17 +39,31 @@ function requestHost(req: ExpressLikeRequest): string {
   return req.headers.host ?? "localhost";
 }
 
-function expressSource(req: ExpressLikeRequest): RequestSource {
-  return {
-    request: req,
-    headers: req.headers,
-    url: () => `${req.protocol ?? "http"}://${requestHost(req)}${req.originalUrl ?? req.url ?? ""}`,
-    method: () => req.method ?? "GET",
-    ip: () => req.ip ?? req.socket.remoteAddress,
-    user: () => req.user,
-    query: () => req.query,
-    body: () => req.body,
-  };
+/** Reads an Express request for the core; one per request, no closures. */
+class ExpressRequestSource implements RequestSource {
+  constructor(readonly request: ExpressLikeRequest) {}
+  get headers() {
+    return this.request.headers;
+  }
+  url() {
+    const req = this.request;
+    return `${req.protocol ?? "http"}://${requestHost(req)}${req.originalUrl ?? req.url ?? ""}`;
+  }
+  method() {
+    return this.request.method ?? "GET";
+  }
+  ip() {
+    return this.request.ip ?? this.request.socket.remoteAddress;
+  }
+  user() {
+    return this.request.user;
+  }
+  query() {
+    return this.request.query;
+  }
+  body() {
+    return this.request.body;
+  }
 }
 
 /**
@@ -72,7 +86,7 @@ export function auditEvents(options?: Partial<AuditOptions>, ...rest: unknown[])
   const config = middlewareConfig("auditEvents", options, rest.length);
   return function auditEventsMiddleware(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void {
     const request = req as ExpressLikeRequest;
-    const context = new RequestAuditContext(expressSource(request), config);
+    const context = new RequestAuditContext(new ExpressRequestSource(request), config);
     request.auditContext = context;
     bindEmitterToContext(req, context);
     bindEmitterToContext(res, context);

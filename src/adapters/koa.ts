@@ -17,17 +17,30 @@ export interface KoaLikeContext {
   auditContext?: AuditContext;
 }
 
-function koaSource(ctx: KoaLikeContext): RequestSource {
-  return {
-    request: ctx,
-    headers: ctx.req.headers,
-    url: () => ctx.href,
-    method: () => ctx.method,
-    ip: () => ctx.ip,
-    user: () => ctx.state.user ?? ctx.req.user,
-    query: () => ctx.query,
-    body: () => ctx.request.body,
-  };
+/** Reads a Koa context for the core; one per request, no closures. */
+class KoaRequestSource implements RequestSource {
+  constructor(readonly request: KoaLikeContext) {}
+  get headers() {
+    return this.request.req.headers;
+  }
+  url() {
+    return this.request.href;
+  }
+  method() {
+    return this.request.method;
+  }
+  ip() {
+    return this.request.ip;
+  }
+  user() {
+    return this.request.state.user ?? this.request.req.user;
+  }
+  query() {
+    return this.request.query;
+  }
+  body() {
+    return this.request.request.body;
+  }
 }
 
 /**
@@ -46,7 +59,7 @@ function koaSource(ctx: KoaLikeContext): RequestSource {
 export function koaAuditEvents(options?: Partial<AuditOptions>, ...rest: unknown[]) {
   const config = middlewareConfig("koaAuditEvents", options, rest.length);
   return function koaAuditEventsMiddleware(ctx: KoaLikeContext, next: () => Promise<unknown>): Promise<unknown> {
-    const context = new RequestAuditContext(koaSource(ctx), config);
+    const context = new RequestAuditContext(new KoaRequestSource(ctx), config);
     ctx.auditContext = context;
     ctx.state.auditContext = context;
     return runWithAuditContext(context, next);

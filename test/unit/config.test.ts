@@ -14,25 +14,17 @@ import {
   validateOptions,
   type AuditOptions,
 } from "../../src/config";
-import { AuditConfigError, AuditError } from "../../src/errors";
+import { AuditConfigError } from "../../src/errors";
 import type { AuditStore } from "../../src/stores/store";
+import { thrownBy } from "../support/thrown";
 
 function fakeStore(name = "fake"): AuditStore {
   return { name, insert: async () => undefined, getEvent: async () => null };
 }
 
-/** Runs `fn` and returns the AuditConfigError it throws. */
+/** Runs `fn` and returns the ERR_AUDIT_CONFIG error it throws. */
 function configErrorFrom(fn: () => unknown): AuditConfigError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(AuditConfigError);
-  expect(caught).toBeInstanceOf(AuditError);
-  expect((caught as AuditConfigError).code).toBe("ERR_AUDIT_CONFIG");
-  return caught as AuditConfigError;
+  return thrownBy(fn, AuditConfigError, "ERR_AUDIT_CONFIG");
 }
 
 /** Calls configureAudit with options the type system would reject. */

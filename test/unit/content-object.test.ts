@@ -5,6 +5,7 @@
 import { auditModels } from "../../src/audit-models";
 import { MODEL_TAG, resolveContentObject, type ContentObjectResolver } from "../../src/content-object";
 import { AuditError } from "../../src/errors";
+import { thrownBy } from "../support/thrown";
 
 /** Runs a query through the extension the way Prisma would, returning what the client sees. */
 async function throughExtension(model: string | undefined, operation: string, result: unknown, args: unknown = {}) {
@@ -16,17 +17,9 @@ async function throughExtension(model: string | undefined, operation: string, re
   });
 }
 
-/** Runs `fn` and returns the AuditError it throws. */
+/** Runs `fn` and returns the ERR_AUDIT_CONTENT_OBJECT error it throws. */
 function contentObjectErrorFrom(fn: () => unknown): AuditError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(AuditError);
-  expect((caught as AuditError).code).toBe("ERR_AUDIT_CONTENT_OBJECT");
-  return caught as AuditError;
+  return thrownBy(fn, AuditError, "ERR_AUDIT_CONTENT_OBJECT");
 }
 
 /** The message must teach all four accepted ways. */

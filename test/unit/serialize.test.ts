@@ -4,6 +4,7 @@
 import { Decimal } from "@prisma/client/runtime/client";
 
 import { AuditError } from "../../src/errors";
+import { thrownBy } from "../support/thrown";
 import {
   CIRCULAR_MARKER,
   DEPTH_LIMIT_MARKER,
@@ -34,16 +35,9 @@ function nested(depth: number, leaf: unknown = "bottom"): Record<string, unknown
   return node;
 }
 
-/** Runs `fn` and returns the AuditError it throws; fails the test if it throws nothing else. */
+/** Runs `fn` and returns the AuditError it throws. */
 function auditErrorFrom(fn: () => unknown): AuditError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(AuditError);
-  return caught as AuditError;
+  return thrownBy(fn, AuditError);
 }
 
 describe("sanitizeString", () => {
