@@ -14,7 +14,8 @@ export type AuditErrorCode =
   | "ERR_AUDIT_TX_UNSUPPORTED"
   | "ERR_AUDIT_STORE"
   | "ERR_AUDIT_STORE_SCHEMA"
-  | "ERR_AUDIT_DUPLICATE_ID";
+  | "ERR_AUDIT_DUPLICATE_ID"
+  | "ERR_AUDIT_ARCHIVE";
 
 /**
  * Base class of every error raised by audit-events.

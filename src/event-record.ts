@@ -29,6 +29,11 @@ export interface AuditEventRecord {
   headers: JsonObject;
 }
 
+/** An event in the archive table: the same fields, plus when it was archived. */
+export interface ArchivedAuditEventRecord extends AuditEventRecord {
+  archivedAt: Date;
+}
+
 /** The names of the stored fields, in column order. */
 export const EVENT_FIELDS = [
   "id",

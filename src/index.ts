@@ -1,5 +1,23 @@
 export { auditEvents, type ExpressLikeRequest } from "./adapters/express";
 export { koaAuditEvents, type KoaLikeContext } from "./adapters/koa";
+export {
+  archiveOldEvents,
+  countArchivableEvents,
+  AuditArchiveError,
+  DEFAULT_ARCHIVE_BATCH_SIZE,
+  DEFAULT_OLDER_THAN_DAYS,
+  MAX_ARCHIVE_BATCH_SIZE,
+  type ArchiveOptions,
+  type ArchiveProgress,
+  type ArchiveResult,
+} from "./archive/archive";
+export {
+  scheduleArchival,
+  DEFAULT_ARCHIVE_CRON,
+  type ArchivalSchedule,
+  type ArchiveLogger,
+  type ScheduleArchivalOptions,
+} from "./archive/schedule";
 export { currentAuditContext, runWithAuditContext } from "./async-context";
 export { auditModels, type AuditModelsExtension } from "./audit-models";
 export {
@@ -22,7 +40,7 @@ export {
   type CreateEventOptions,
 } from "./context";
 export { AuditConfigError, AuditError, AuditStoreError, type AuditErrorCode } from "./errors";
-export type { AuditEventRecord } from "./event-record";
+export type { ArchivedAuditEventRecord, AuditEventRecord } from "./event-record";
 export type { JsonObject, JsonValue } from "./json";
 export { MASK } from "./masking";
 export { memoryStore, type MemoryStore } from "./stores/memory-store";

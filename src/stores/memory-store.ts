@@ -1,12 +1,14 @@
 import { AuditError, AuditStoreError } from "../errors";
-import type { AuditEventRecord } from "../event-record";
+import type { ArchivedAuditEventRecord, AuditEventRecord } from "../event-record";
 import type { AuditStore, InsertOptions } from "./store";
 
 /** A store that keeps events in this process's memory: for tests and demos. */
 export interface MemoryStore extends AuditStore {
-  /** Every stored event, oldest first, as copies. */
+  /** Every live event, in the order written, as copies. */
   list(): AuditEventRecord[];
-  /** Forgets every event. */
+  /** Every archived event, in the order archived, as copies. */
+  listArchived(): ArchivedAuditEventRecord[];
+  /** Forgets every event, live and archived. */
   clear(): void;
 }
 
@@ -25,6 +27,9 @@ export interface MemoryStore extends AuditStore {
  */
 export function memoryStore(): MemoryStore {
   const events = new Map<string, AuditEventRecord>();
+  const archived = new Map<string, ArchivedAuditEventRecord>();
+  const byAge = (a: AuditEventRecord, b: AuditEventRecord) =>
+    a.timestamp.getTime() - b.timestamp.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   return {
     name: "memory",
     async insert(batch: readonly AuditEventRecord[], options: InsertOptions): Promise<void> {
@@ -42,7 +47,29 @@ export function memoryStore(): MemoryStore {
       const event = events.get(id);
       return event === undefined ? null : structuredClone(event);
     },
+    async getArchivedEvent(id: string): Promise<ArchivedAuditEventRecord | null> {
+      const event = archived.get(id);
+      return event === undefined ? null : structuredClone(event);
+    },
+    async archiveBatch(before: Date, limit: number): Promise<number> {
+      const batch = [...events.values()].filter((e) => e.timestamp < before).sort(byAge).slice(0, limit);
+      const archivedAt = new Date();
+      for (const event of batch) {
+        if (!archived.has(event.id)) archived.set(event.id, { ...event, archivedAt });
+        events.delete(event.id);
+      }
+      return batch.length;
+    },
+    async countLiveBefore(before: Date): Promise<number> {
+      let count = 0;
+      for (const event of events.values()) if (event.timestamp < before) count++;
+      return count;
+    },
     list: () => [...events.values()].map((event) => structuredClone(event)),
-    clear: () => events.clear(),
+    listArchived: () => [...archived.values()].map((event) => structuredClone(event)),
+    clear: () => {
+      events.clear();
+      archived.clear();
+    },
   };
 }

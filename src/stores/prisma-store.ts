@@ -1,7 +1,9 @@
 import type { AuditContext } from "../context";
 import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
-import { EVENT_FIELDS, type AuditEventRecord } from "../event-record";
+import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } from "../event-record";
 import type { JsonObject } from "../json";
+import { archiveBatch, archivePlan, type ArchivePlan, type TransactionalClient } from "./prisma-archive";
+import { providerOf, tableOf } from "./prisma-metadata";
 import type { AuditStore, InsertOptions } from "./store";
 
 /** The part of a Prisma model delegate (`prisma.auditEvent`) the store uses. */
@@ -9,6 +11,7 @@ export interface PrismaDelegateLike {
   create(args: { data: Record<string, unknown>; select: { id: true } }): Promise<unknown>;
   createMany(args: { data: Record<string, unknown>[] }): Promise<unknown>;
   findUnique(args: { where: { id: string } }): Promise<Record<string, unknown> | null>;
+  count(args: { where: { timestamp: { lt: Date } } }): Promise<number>;
 }
 
 /**
@@ -59,7 +62,7 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === "string" ? code : undefined;
 }
 
-function storeError(error: unknown, model: string, count: number): AuditStoreError {
+function storeError(error: unknown, model: string, count: number, doing = `write ${count} event(s)`): AuditStoreError {
   const message = (error as Error)?.message ?? String(error);
   switch (errorCode(error)) {
     case "P2002":
@@ -71,7 +74,7 @@ function storeError(error: unknown, model: string, count: number): AuditStoreErr
         { cause: error, code: "ERR_AUDIT_STORE_SCHEMA" },
       );
     default:
-      return new AuditStoreError(`prisma(${model}): could not write ${count} event(s): ${message}`, { cause: error });
+      return new AuditStoreError(`prisma(${model}): could not ${doing}: ${message}`, { cause: error });
   }
 }
 
@@ -112,6 +115,15 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     throw new AuditConfigError("prismaStore(): toRecord must be a function (event, context) => ({ ...extraColumns }).");
   }
   delegateOf(prisma, model, "the Prisma client");
+  let plan: ArchivePlan | undefined;
+  /** Table metadata is read on first archival, so stores that never archive need none. */
+  function archiveTables(): ArchivePlan {
+    if (plan === undefined) {
+      const provider = providerOf(prisma);
+      plan = archivePlan(provider, tableOf(prisma, model, provider), tableOf(prisma, archiveModel, provider));
+    }
+    return plan;
+  }
 
   function rowOf(event: AuditEventRecord, context: AuditContext): Record<string, unknown> {
     if (toRecord === undefined) return { ...event };
@@ -147,7 +159,30 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
         const row = await delegateOf(prisma, model, "the Prisma client").findUnique({ where: { id } });
         return row === null ? null : toEventRecord(row);
       } catch (error) {
-        throw storeError(error, model, 0);
+        throw storeError(error, model, 0, "read an event");
+      }
+    },
+    async getArchivedEvent(id: string): Promise<ArchivedAuditEventRecord | null> {
+      try {
+        const row = await delegateOf(prisma, archiveModel, "the Prisma client").findUnique({ where: { id } });
+        return row === null ? null : { ...toEventRecord(row), archivedAt: row.archivedAt as Date };
+      } catch (error) {
+        throw storeError(error, archiveModel, 0, "read an archived event");
+      }
+    },
+    async archiveBatch(before: Date, limit: number): Promise<number> {
+      const tables = archiveTables();
+      try {
+        return await archiveBatch(prisma as TransactionalClient, tables, { live: model, archive: archiveModel }, before, limit);
+      } catch (error) {
+        throw storeError(error, model, limit, `archive a batch of up to ${limit} event(s)`);
+      }
+    },
+    async countLiveBefore(before: Date): Promise<number> {
+      try {
+        return await delegateOf(prisma, model, "the Prisma client").count({ where: { timestamp: { lt: before } } });
+      } catch (error) {
+        throw storeError(error, model, 0, "count events");
       }
     },
   };

@@ -1,5 +1,5 @@
 import type { AuditContext } from "../context";
-import type { AuditEventRecord } from "../event-record";
+import type { ArchivedAuditEventRecord, AuditEventRecord } from "../event-record";
 
 /** What a store receives along with the events it writes. */
 export interface InsertOptions {
@@ -29,4 +29,17 @@ export interface AuditStore {
   insert(events: readonly AuditEventRecord[], options: InsertOptions): Promise<void>;
   /** Reads one live event by id, or null. */
   getEvent(id: string): Promise<AuditEventRecord | null>;
+  /** Reads one archived event by id, or null. */
+  getArchivedEvent(id: string): Promise<ArchivedAuditEventRecord | null>;
+  /**
+   * Moves up to `limit` live events whose timestamp is before `before` into the
+   * archive, oldest first, in one transaction, and returns how many it moved.
+   * Every event it removes from the live table is in the archive when it resolves;
+   * concurrent calls move disjoint events. 0 means nothing is left to move.
+   *
+   * @throws {AuditStoreError} when the store cannot move them; nothing moved then.
+   */
+  archiveBatch(before: Date, limit: number): Promise<number>;
+  /** Counts live events whose timestamp is before `before`. */
+  countLiveBefore(before: Date): Promise<number>;
 }

@@ -1,4 +1,5 @@
-import { AuditContext, MASK, type AuditEventRecord, type AuditStore } from "../../src";
+import { AuditContext, AuditStoreError, MASK, type AuditEventRecord, type AuditStore } from "../../src";
+import { v7 as uuidv7 } from "uuid";
 import { newEventIdentity } from "../../src/event-record";
 
 /** What a store's test file hands the conformance suite. */
@@ -108,6 +109,61 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       await subject.store.insert([record], { context });
       (record.content as Record<string, unknown>).action = "tampered";
       expect((await subject.store.getEvent(record.id))!.content.action).toBe("refund");
+    });
+
+    describe("archival", () => {
+      const day = 86_400_000;
+      const at = (daysAgo: number) => new Date(Date.UTC(2026, 0, 31) - daysAgo * day);
+
+      /** Events `ages` days old, with ids of the same moment, as the library makes them. */
+      async function seed(ages: number[]) {
+        const records = ages.map((age, i) => sampleRecord({ id: uuidv7({ msecs: at(age).getTime() }), timestamp: at(age), objectId: `a${i}` }));
+        await subject.store.insert(records, { context });
+        return records;
+      }
+
+      it("counts the live events older than a moment", async () => {
+        await seed([10, 20, 30, 40]);
+        expect(await subject.store.countLiveBefore(at(25))).toBe(2);
+        expect(await subject.store.countLiveBefore(at(0))).toBe(4);
+        expect(await subject.store.countLiveBefore(at(50))).toBe(0);
+      });
+
+      it("moves the oldest events first, at most the limit, and keeps every field", async () => {
+        const records = await seed([5, 40, 30, 20, 10]);
+        const before = new Date();
+        expect(await subject.store.archiveBatch(at(15), 2)).toBe(2);
+        const [r5, r40, r30, r20] = records;
+        expect(await subject.store.getEvent(r40!.id)).toBeNull();
+        expect(await subject.store.getEvent(r30!.id)).toBeNull();
+        expect(await subject.store.getEvent(r20!.id)).toEqual(r20);
+        const archived = await subject.store.getArchivedEvent(r40!.id);
+        expect(archived).toEqual({ ...r40, archivedAt: expect.anything() });
+        expect(archived!.archivedAt.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
+        expect(await subject.store.archiveBatch(at(15), 2)).toBe(1);
+        expect(await subject.store.archiveBatch(at(15), 2)).toBe(0);
+        expect(await subject.store.getEvent(r5!.id)).toEqual(r5);
+        expect(await subject.store.getArchivedEvent(r5!.id)).toBeNull();
+      });
+
+      it("moves disjoint events in concurrent batches, and nothing in a batch that fails", async () => {
+        const records = await seed(Array.from({ length: 60 }, (_, i) => 70 - i));
+        // A lock conflict (a MariaDB deadlock) may fail a batch; archiveOldEvents retries those.
+        const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => subject.store.archiveBatch(at(0), 20)));
+        for (const outcome of outcomes) if (outcome.status === "rejected") expect(outcome.reason).toBeInstanceOf(AuditStoreError);
+        const moved = outcomes.reduce((sum, o) => sum + (o.status === "fulfilled" ? o.value : 0), 0);
+        let live = 0;
+        let archived = 0;
+        for (const r of records) {
+          const inLive = (await subject.store.getEvent(r.id)) !== null;
+          const inArchive = (await subject.store.getArchivedEvent(r.id)) !== null;
+          expect(inLive && inArchive).toBe(false);
+          if (inLive) live++;
+          if (inArchive) archived++;
+        }
+        expect(archived).toBe(moved);
+        expect(live + archived).toBe(60);
+      });
     });
   });
 }

@@ -164,12 +164,12 @@ describe("newEvent", () => {
     const ids: string[] = [];
     let failures = 1;
     const flaky: AuditStore = {
+      ...memoryStore(),
       name: "flaky",
       async insert(events) {
         ids.push(events[0]!.id);
         if (failures-- > 0) throw new Error("connection reset");
       },
-      getEvent: async () => null,
     };
     const draft = new AuditContext({ store: flaky }).newEvent({ contentType: "T", objectId: 1 });
     await expect(draft.save()).rejects.toThrow("connection reset");

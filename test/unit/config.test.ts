@@ -16,10 +16,11 @@ import {
 } from "../../src/config";
 import { AuditConfigError } from "../../src/errors";
 import type { AuditStore } from "../../src/stores/store";
+import { memoryStore } from "../../src/stores/memory-store";
 import { thrownBy } from "../support/thrown";
 
 function fakeStore(name = "fake"): AuditStore {
-  return { name, insert: async () => undefined, getEvent: async () => null };
+  return { ...memoryStore(), name };
 }
 
 /** Runs `fn` and returns the ERR_AUDIT_CONFIG error it throws. */

@@ -1,0 +1,171 @@
+import { AuditConfigError } from "../errors";
+import type { ModelTable, SqlProvider } from "./prisma-metadata";
+
+/** The raw-query part of a Prisma client or transaction client. */
+export interface RawClient {
+  $queryRawUnsafe<T = unknown>(sql: string, ...values: unknown[]): Promise<T>;
+  $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number>;
+}
+
+/** A Prisma client that can run an interactive transaction. */
+export interface TransactionalClient extends RawClient {
+  $transaction<T>(fn: (tx: RawClient & Record<string, unknown>) => Promise<T>, options?: { isolationLevel?: string }): Promise<T>;
+}
+
+/** What one batch needs to know about the two tables. */
+export interface ArchivePlan {
+  provider: SqlProvider;
+  live: ModelTable;
+  archive: ModelTable;
+  /** Quoted columns copied from live to archive: every live field the archive also has. */
+  copied: string[];
+  /** The archive's quoted `archivedAt` column. */
+  archivedAt: string;
+  id: string;
+  timestamp: string;
+}
+
+/**
+ * Pairs the live and archive tables. Columns are matched by field name, so a
+ * swapped-in pair of models with extra columns keeps them; the archive must have
+ * every core field and `archivedAt`.
+ */
+export function archivePlan(provider: SqlProvider, live: ModelTable, archive: ModelTable): ArchivePlan {
+  for (const field of ["id", "timestamp"]) {
+    if (!live.columns.has(field)) throw new AuditConfigError(`prismaStore(): the model ${live.model} has no "${field}" field.`);
+  }
+  const archivedAt = archive.columns.get("archivedAt");
+  if (archivedAt === undefined) {
+    throw new AuditConfigError(`prismaStore(): the archive model ${archive.model} needs an "archivedAt DateTime" field.`);
+  }
+  const missing = [...live.columns.keys()].filter((f) => !archive.columns.has(f));
+  if (missing.length > 0) {
+    throw new AuditConfigError(
+      `prismaStore(): the archive model ${archive.model} lacks the field(s) ${missing.join(", ")} of ${live.model}; archiving would lose them. Add them to ${archive.model}.`,
+    );
+  }
+  const fields = [...live.columns.keys()];
+  return {
+    provider,
+    live,
+    archive,
+    copied: fields.map((f) => archive.columns.get(f)!),
+    archivedAt,
+    id: live.columns.get("id")!,
+    timestamp: live.columns.get("timestamp")!,
+  };
+}
+
+function liveColumns(plan: ArchivePlan, prefix = ""): string {
+  return [...plan.live.columns.values()].map((c) => prefix + c).join(", ");
+}
+
+/**
+ * PostgreSQL: one statement. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so a
+ * second archiver takes other rows and a writer is never blocked; the delete and
+ * the copy commit together, and only deleted rows are copied.
+ */
+async function archiveBatchPostgres(client: RawClient, plan: ArchivePlan, before: Date, limit: number, archivedAt: Date): Promise<number> {
+  const { live, archive, id, timestamp } = plan;
+  const sql = `
+WITH batch AS (
+  SELECT ${id} FROM ${live.sqlName} WHERE ${timestamp} < $1::timestamptz ORDER BY ${timestamp}, ${id} LIMIT $2 FOR UPDATE SKIP LOCKED
+), moved AS (
+  DELETE FROM ${live.sqlName} AS l USING batch WHERE l.${id} = batch.${id} RETURNING ${liveColumns(plan, "l.")}
+), copied AS (
+  INSERT INTO ${archive.sqlName} (${plan.copied.join(", ")}, ${plan.archivedAt})
+  SELECT ${liveColumns(plan)}, $3::timestamptz FROM moved
+  ON CONFLICT (${archive.columns.get("id")}) DO NOTHING
+)
+SELECT count(*)::int AS moved FROM moved`;
+  const rows = await client.$queryRawUnsafe<{ moved: number }[]>(sql, before.toISOString(), limit, archivedAt.toISOString());
+  return Number(rows[0]?.moved ?? 0);
+}
+
+function placeholders(count: number): string {
+  return Array.from({ length: count }, () => "?").join(", ");
+}
+
+/**
+ * MySQL/MariaDB: claim with `FOR UPDATE SKIP LOCKED` (MySQL 8, MariaDB 10.6), copy
+ * the claimed rows the archive does not hold yet, then delete exactly the claimed
+ * rows, in one READ COMMITTED transaction. Both statements reach the live table
+ * through its primary key only: on a small table the optimizer prefers a scan, which
+ * would lock (and deadlock on) rows another archiver claimed. An id already archived (a replayed duplicate)
+ * keeps its archived row and still leaves the live table: it is archived either way.
+ */
+async function archiveBatchMysql(client: TransactionalClient, plan: ArchivePlan, before: Date, limit: number, archivedAt: Date): Promise<number> {
+  const { live, archive, id, timestamp } = plan;
+  const archiveId = archive.columns.get("id")!;
+  return client.$transaction(
+    async (tx) => {
+      const claimed = await tx.$queryRawUnsafe<{ id: string }[]>(
+        `SELECT ${id} AS id FROM ${live.sqlName} WHERE ${timestamp} < ? ORDER BY ${timestamp}, ${id} LIMIT ? FOR UPDATE SKIP LOCKED`,
+        before,
+        limit,
+      );
+      if (claimed.length === 0) return 0;
+      const ids = claimed.map((row) => row.id);
+      await tx.$executeRawUnsafe(
+        `INSERT INTO ${archive.sqlName} (${plan.copied.join(", ")}, ${plan.archivedAt}) SELECT ${liveColumns(plan, "l.")}, ? FROM ${live.sqlName} AS l FORCE INDEX (PRIMARY) WHERE l.${id} IN (${placeholders(ids.length)}) AND NOT EXISTS (SELECT 1 FROM ${archive.sqlName} AS a WHERE a.${archiveId} = l.${id})`,
+        archivedAt,
+        ...ids,
+      );
+      return tx.$executeRawUnsafe(`DELETE l FROM ${live.sqlName} AS l FORCE INDEX (PRIMARY) WHERE l.${id} IN (${placeholders(ids.length)})`, ...ids);
+    },
+    { isolationLevel: "ReadCommitted" },
+  );
+}
+
+interface Delegate {
+  findMany(args: unknown): Promise<Record<string, unknown>[]>;
+  createMany(args: unknown): Promise<{ count: number }>;
+  deleteMany(args: unknown): Promise<{ count: number }>;
+}
+
+/**
+ * SQLite: one writer at a time, so no claiming is needed; the rows are read and
+ * written through the delegates, which store dates in the adapter's own format.
+ */
+async function archiveBatchSqlite(
+  client: TransactionalClient,
+  delegates: { live: string; archive: string },
+  before: Date,
+  limit: number,
+  archivedAt: Date,
+): Promise<number> {
+  return client.$transaction(async (tx) => {
+    const live = tx[delegates.live] as Delegate;
+    const archive = tx[delegates.archive] as Delegate;
+    const rows = await live.findMany({ where: { timestamp: { lt: before } }, orderBy: [{ timestamp: "asc" }, { id: "asc" }], take: limit });
+    if (rows.length === 0) return 0;
+    const ids = rows.map((row) => row.id);
+    const present = new Set((await archive.findMany({ where: { id: { in: ids } }, select: { id: true } })).map((row) => row.id));
+    const fresh = rows.filter((row) => !present.has(row.id)).map((row) => ({ ...row, archivedAt }));
+    if (fresh.length > 0) await archive.createMany({ data: fresh });
+    return (await live.deleteMany({ where: { id: { in: ids } } })).count;
+  });
+}
+
+/**
+ * Moves up to `limit` events older than `before` from the live to the archive table
+ * in one transaction, oldest first, and returns how many left the live table. Each
+ * of them is in the archive when this resolves; none is deleted otherwise.
+ */
+export function archiveBatch(
+  client: TransactionalClient,
+  plan: ArchivePlan,
+  delegates: { live: string; archive: string },
+  before: Date,
+  limit: number,
+): Promise<number> {
+  const archivedAt = new Date();
+  switch (plan.provider) {
+    case "postgresql":
+      return archiveBatchPostgres(client, plan, before, limit, archivedAt);
+    case "mysql":
+      return archiveBatchMysql(client, plan, before, limit, archivedAt);
+    case "sqlite":
+      return archiveBatchSqlite(client, delegates, before, limit, archivedAt);
+  }
+}
