@@ -138,6 +138,14 @@ export class AuditContext {
     return getAuditConfig();
   }
 
+  /**
+   * The request facts an event created now would carry: user, URL, method, IP,
+   * query, post data and headers, masked and capped by the configuration in force.
+   */
+  requestSnapshot(): RequestSnapshot {
+    return this.snapshot(this.config());
+  }
+
   /** Gathers the request facts for an event being created now. */
   protected snapshot(config: ResolvedAuditConfig): RequestSnapshot {
     const { init } = this;

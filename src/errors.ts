@@ -15,7 +15,8 @@ export type AuditErrorCode =
   | "ERR_AUDIT_STORE"
   | "ERR_AUDIT_STORE_SCHEMA"
   | "ERR_AUDIT_DUPLICATE_ID"
-  | "ERR_AUDIT_ARCHIVE";
+  | "ERR_AUDIT_ARCHIVE"
+  | "ERR_AUDIT_SNAPSHOT";
 
 /**
  * Base class of every error raised by audit-events.

@@ -38,10 +38,12 @@ export {
   AuditEventDraft,
   type AuditContextInit,
   type CreateEventOptions,
+  type RequestSnapshot,
 } from "./context";
 export { AuditConfigError, AuditError, AuditStoreError, type AuditErrorCode } from "./errors";
 export type { ArchivedAuditEventRecord, AuditEventRecord } from "./event-record";
 export type { JsonObject, JsonValue } from "./json";
+export { restoreAuditContext, serializeAuditContext, type SerializedAuditContext } from "./job-context";
 export { MASK } from "./masking";
 export { memoryStore, type MemoryStore } from "./stores/memory-store";
 export {

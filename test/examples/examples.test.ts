@@ -78,6 +78,30 @@ describe.each(providers)("the example shop on %s", (provider) => {
   });
 });
 
+/** Runs an example script the way its npm script does, and returns what it printed. */
+function runExample(file: string): string {
+  const root = path.resolve(__dirname, "../..");
+  return execFileSync(process.execPath, [require.resolve("tsx/cli"), file], { cwd: root, encoding: "utf8" });
+}
+
+describe("npm run example:job", () => {
+  it("records the queued job's event with the requesting user, URL and masked post data", () => {
+    const output = runExample("examples/job-queue.ts");
+    expect(output).toMatch(/Report#monthly-revenue by dana via POST http:\/\/127\.0\.0\.1:\d+\/reports from 127\.0\.0\.1/);
+    expect(output).toContain(`"password":"${MASK}"`);
+    expect(output).toContain('"job":"report-generation"');
+  }, 60_000);
+});
+
+describe("npm run example:archival", () => {
+  it("archives the events older than 30 days on its schedule", () => {
+    const output = runExample("examples/scheduled-archival.ts");
+    expect(output).toContain("live events before: 120");
+    expect(output).toMatch(/archived 9[01] event\(s\) older than/);
+    expect(output).toMatch(/live events after: (30|29), archived: (90|91)/);
+  }, 60_000);
+});
+
 describe("npm run demo", () => {
   it("writes events into SQLite and shows them read back", () => {
     const root = path.resolve(__dirname, "../..");
