@@ -146,6 +146,7 @@ export async function archiveOldEvents(options: ArchiveOptions = {}): Promise<Ar
     try {
       moved = await withRetries(() => store.archiveBatch(cutoff, batchSize));
     } catch (error) {
+      if (error instanceof AuditConfigError) throw error;
       throw new AuditArchiveError(archived, error);
     }
     if (moved === 0) break;

@@ -62,8 +62,14 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === "string" ? code : undefined;
 }
 
+/** Prisma's messages start with a code frame of the call site; the cause is the last line. */
+function causeLine(error: unknown): string {
+  const lines = String((error as Error)?.message ?? error).split("\n").map((line) => line.trim()).filter(Boolean);
+  return lines.at(-1) ?? "unknown error";
+}
+
 function storeError(error: unknown, model: string, count: number, doing = `write ${count} event(s)`): AuditStoreError {
-  const message = (error as Error)?.message ?? String(error);
+  const message = causeLine(error);
   switch (errorCode(error)) {
     case "P2002":
       return new AuditStoreError(`prisma(${model}): an event with this id is stored already.`, { cause: error, code: "ERR_AUDIT_DUPLICATE_ID" });
