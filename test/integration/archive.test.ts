@@ -1,0 +1,241 @@
+import { archiveOldEvents, countArchivableEvents, prismaStore, type AuditEventRecord, type PrismaStore } from "../../src";
+import { openDatabase, providers, type TestDatabase, type TestPrismaClient } from "../support/databases";
+import {
+  DAY_MS,
+  archiveRecord,
+  createPrismaClient,
+  duplicatesIn,
+  every,
+  idDifference,
+  idsOf,
+  insertRecords,
+  seedEvents,
+  sqlCountBefore,
+  type SeededEvent,
+} from "../support/archive-fixtures";
+import { runTsx } from "../support/archive-process";
+
+const none = { missing: [], unexpected: [] };
+const idsOfEvents = (events: readonly SeededEvent[]) => events.map((event) => event.record.id);
+
+describe.each(providers)("archiveOldEvents() on %s", (provider) => {
+  let db: TestDatabase;
+  let store: PrismaStore;
+
+  beforeAll(async () => {
+    db = await openDatabase(provider, { name: "archive" });
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+  beforeEach(async () => {
+    await db.reset();
+    store = prismaStore(db.prisma);
+  });
+
+  /** Reads archived rows of the reference archive table by id, for field-by-field comparison. */
+  async function archivedRows(ids: readonly string[]) {
+    return db.prisma.archivedAuditEvent.findMany({ where: { id: { in: [...ids] } }, orderBy: { id: "asc" } });
+  }
+
+  /** The archived copies of `records` equal the originals field by field, plus an archivedAt in [from, to]. */
+  async function expectArchivedUnchanged(records: readonly AuditEventRecord[], from: number, to: number) {
+    const rows = await archivedRows(records.map((record) => record.id));
+    expect(rows).toHaveLength(records.length);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    for (const record of records) {
+      const row = byId.get(record.id);
+      expect(row).toEqual({ ...record, archivedAt: expect.any(Date) });
+      // archivedAt is the moment of the batch, stored to the millisecond.
+      expect(row!.archivedAt.getTime()).toBeGreaterThanOrEqual(from - 1);
+      expect(row!.archivedAt.getTime()).toBeLessThanOrEqual(to + 1);
+    }
+  }
+
+  it("moves exactly the events older than each cut-off, from 180 days down to 0, each one unchanged and in one table only", async () => {
+    const seeded = seedEvents(10_000, { days: 200, now: Date.now() });
+    await insertRecords(store, seeded.map((event) => event.record));
+    const allIds = idsOfEvents(seeded);
+    expect(await db.prisma.auditEvent.count()).toBe(10_000);
+
+    let previousDays = Infinity;
+    for (const days of [180, 120, 60, 30, 0]) {
+      const dueNow = seeded.filter((event) => event.ageDays >= days && event.ageDays < previousDays);
+      const dueSoFar = seeded.filter((event) => event.ageDays >= days);
+      expect(dueNow.length).toBeGreaterThan(0);
+
+      // Cross-checks of the expected number before the run: the store's count and plain SQL.
+      expect(await countArchivableEvents({ olderThanDays: days, store })).toBe(dueNow.length);
+      expect(await sqlCountBefore(provider, db.prisma, "audit_events", new Date(Date.now() - days * DAY_MS))).toBe(dueNow.length);
+
+      const started = Date.now();
+      const result = await archiveOldEvents({ olderThanDays: days, batchSize: 333, store });
+      const finished = Date.now();
+
+      expect(result.archived).toBe(dueNow.length);
+      expect(result.batches).toBe(Math.ceil(dueNow.length / 333));
+      expect(result.cutoff.getTime()).toBeGreaterThanOrEqual(started - days * DAY_MS);
+      expect(result.cutoff.getTime()).toBeLessThanOrEqual(finished - days * DAY_MS);
+      expect(await sqlCountBefore(provider, db.prisma, "audit_events", result.cutoff)).toBe(0);
+      expect(await sqlCountBefore(provider, db.prisma, "archived_audit_events", result.cutoff)).toBe(dueSoFar.length);
+
+      const { live, archived } = await idsOf(db.prisma);
+      expect(archived).toHaveLength(dueSoFar.length);
+      expect(live).toHaveLength(10_000 - dueSoFar.length);
+      expect(duplicatesIn([...live, ...archived])).toEqual([]);
+      expect(idDifference([...live, ...archived], allIds)).toEqual(none);
+      expect(idDifference(archived, idsOfEvents(dueSoFar))).toEqual(none);
+
+      await expectArchivedUnchanged(
+        every(dueNow, Math.ceil(dueNow.length / 200)).map((event) => event.record),
+        started,
+        finished,
+      );
+      previousDays = days;
+    }
+    expect(await db.prisma.auditEvent.count()).toBe(0);
+    expect(await archiveOldEvents({ olderThanDays: 0, store })).toMatchObject({ archived: 0, batches: 0 });
+  }, 120_000);
+
+  it("loses and duplicates nothing when the archiving process is killed mid-way and archival runs again", async () => {
+    const seeded = seedEvents(6_000, { days: 200, now: Date.now(), seed: 7 });
+    await insertRecords(store, seeded.map((event) => event.record));
+    const old = seeded.filter((event) => event.ageDays >= 30);
+
+    const child = await runTsx("test/support/archive-child.ts", [provider, db.url, "30", "50"], {
+      killWhen: (lines) => lines.filter((line) => line.startsWith("batch ")).length >= 4,
+      timeoutMs: 60_000,
+    });
+    expect(child.stderr).toBe("");
+    expect(child).toMatchObject({ killed: true, timedOut: false, signal: "SIGKILL" });
+    expect(child.lines).not.toContainEqual(expect.stringMatching(/^done /));
+
+    // Killed mid-way: some old events moved, some still live, and the dead process moves no more.
+    const afterKill = await db.prisma.archivedAuditEvent.count();
+    expect(afterKill).toBeGreaterThanOrEqual(4 * 50);
+    expect(afterKill).toBeLessThan(old.length);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await db.prisma.archivedAuditEvent.count()).toBe(afterKill);
+    expect(await db.prisma.auditEvent.count()).toBe(seeded.length - afterKill);
+
+    const rerun = await archiveOldEvents({ olderThanDays: 30, batchSize: 500, store });
+    expect(rerun.archived).toBe(old.length - afterKill);
+
+    expect(await countArchivableEvents({ olderThanDays: 30, store })).toBe(0);
+    expect(await sqlCountBefore(provider, db.prisma, "audit_events", rerun.cutoff)).toBe(0);
+    const { live, archived } = await idsOf(db.prisma);
+    expect(live.length + archived.length).toBe(seeded.length);
+    expect(duplicatesIn([...live, ...archived])).toEqual([]);
+    expect(idDifference(archived, idsOfEvents(old))).toEqual(none);
+    // The rows the killed process moved are intact too (the sample spans both runs).
+    await expectArchivedUnchanged(every(old, 40).map((event) => event.record), 0, Date.now());
+  }, 90_000);
+
+  it("lets two archivers and a writer run at once: nothing lost, nothing twice, no old event left live", async () => {
+    const seeded = seedEvents(6_000, { days: 200, now: Date.now(), seed: 11 });
+    await insertRecords(store, seeded.map((event) => event.record));
+    const old = seeded.filter((event) => event.ageDays >= 30);
+
+    // Each archiver has a client (a pool) of its own, as two processes would. Not on SQLite: the
+    // driver waits for a lock synchronously, so a second connection in this process would block
+    // the one holding the lock; there the archivers share the test's connection, as the
+    // application and a scheduled archival in one process do.
+    const clients: TestPrismaClient[] =
+      provider === "sqlite" ? [db.prisma, db.prisma] : [createPrismaClient(provider, db.url), createPrismaClient(provider, db.url)];
+    try {
+      await Promise.all(clients.map((client) => client.$connect()));
+      const written: AuditEventRecord[] = [];
+      let writtenDuringRun = 0;
+      let running = true;
+      const writer = (async () => {
+        for (let round = 0; running; round++) {
+          const size = round % 2 === 0 ? 1 : 20;
+          const batch = Array.from({ length: size }, (_, i) => archiveRecord(Date.now(), { objectId: `new-${round}-${i}` }));
+          await insertRecords(store, batch);
+          written.push(...batch);
+          if (running) writtenDuringRun += size;
+          // Like a request handler, let other work run between writes.
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+      })();
+      const results = await Promise.all(
+        clients.map((client) => archiveOldEvents({ olderThanDays: 30, batchSize: 100, store: prismaStore(client) })),
+      ).finally(() => {
+        running = false;
+      });
+      await writer;
+
+      expect(writtenDuringRun).toBeGreaterThan(0);
+      expect(results[0]!.archived).toBeGreaterThan(0);
+      expect(results[1]!.archived).toBeGreaterThan(0);
+      expect(results[0]!.archived + results[1]!.archived).toBe(old.length);
+      expect(await db.prisma.archivedAuditEvent.count()).toBe(old.length);
+
+      for (const { cutoff } of results) expect(await sqlCountBefore(provider, db.prisma, "audit_events", cutoff)).toBe(0);
+      const { live, archived } = await idsOf(db.prisma);
+      expect(live.length + archived.length).toBe(seeded.length + written.length);
+      expect(duplicatesIn([...live, ...archived])).toEqual([]);
+      expect(idDifference(archived, idsOfEvents(old))).toEqual(none);
+      expect(idDifference(live, [...idsOfEvents(seeded.filter((event) => event.ageDays < 30)), ...written.map((record) => record.id)])).toEqual(none);
+    } finally {
+      await Promise.all(clients.filter((client) => client !== db.prisma).map((client) => client.$disconnect()));
+    }
+  }, 90_000);
+
+  it("keeps the extra tenantId column of a user's own live and archive models", async () => {
+    const tenantOf = (record: AuditEventRecord) => (Number(record.objectId) % 4 === 0 ? null : `tenant-${Number(record.objectId) % 3}`);
+    const tenantStore = prismaStore(db.prisma, {
+      model: "tenantAuditEvent",
+      archiveModel: "tenantArchivedAuditEvent",
+      toRecord: (event) => ({ tenantId: tenantOf(event) }),
+    });
+    const seeded = seedEvents(1_000, { days: 60, now: Date.now(), seed: 3 });
+    await insertRecords(tenantStore, seeded.map((event) => event.record));
+    const old = seeded.filter((event) => event.ageDays >= 30);
+
+    const started = Date.now();
+    const result = await archiveOldEvents({ olderThanDays: 30, batchSize: 64, store: tenantStore });
+    const finished = Date.now();
+
+    expect(result.archived).toBe(old.length);
+    const rows = await db.prisma.tenantArchivedAuditEvent.findMany();
+    expect(rows).toHaveLength(old.length);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    for (const { record } of old) expect(byId.get(record.id)).toEqual({ ...record, tenantId: tenantOf(record), archivedAt: expect.any(Date) });
+    expect(new Set(rows.map((row) => row.tenantId))).toEqual(new Set([null, "tenant-0", "tenant-1", "tenant-2"]));
+    for (const row of rows) expect(row.archivedAt.getTime()).toBeGreaterThanOrEqual(started - 1);
+    for (const row of rows) expect(row.archivedAt.getTime()).toBeLessThanOrEqual(finished + 1);
+    expect(await db.prisma.tenantAuditEvent.count()).toBe(seeded.length - old.length);
+    expect(await db.prisma.auditEvent.count()).toBe(0);
+    expect(await db.prisma.archivedAuditEvent.count()).toBe(0);
+  });
+
+  it("takes an event the archive already holds (a replayed duplicate) out of the live table, keeps one archived copy, and counts it", async () => {
+    const now = Date.now();
+    // 120 old events, oldest first, moved in batches of 50: 0-49, 50-99, 100-119.
+    const old = Array.from({ length: 120 }, (_, i) => archiveRecord(now - 60 * DAY_MS + i * 60_000, { objectId: `old-${i}` }));
+    const young = Array.from({ length: 30 }, (_, i) => archiveRecord(now - 5 * DAY_MS + i * 60_000, { objectId: `young-${i}` }));
+    await insertRecords(store, [...young, ...old]);
+    // Already archived: the first event, one in the middle batch, and the whole last batch.
+    const replayed = [old[0]!, old[75]!, ...old.slice(100)];
+    const earlier = new Date(now - 20 * DAY_MS);
+    await db.prisma.archivedAuditEvent.createMany({ data: replayed.map((record) => ({ ...record, archivedAt: earlier })) });
+
+    const started = Date.now();
+    const result = await archiveOldEvents({ olderThanDays: 30, batchSize: 50, store });
+
+    expect(result.archived).toBe(120);
+    expect(result.batches).toBe(3);
+    const { live, archived } = await idsOf(db.prisma);
+    expect(live).toHaveLength(young.length);
+    expect(idDifference(live, young.map((record) => record.id))).toEqual(none);
+    expect(archived).toHaveLength(old.length);
+    expect(idDifference(archived, old.map((record) => record.id))).toEqual(none);
+    const replayedRows = await archivedRows(replayed.map((record) => record.id));
+    expect(replayedRows).toEqual(
+      [...replayed].sort((a, b) => (a.id < b.id ? -1 : 1)).map((record) => ({ ...record, archivedAt: earlier })),
+    );
+    const replayedIds = new Set(replayed.map((record) => record.id));
+    await expectArchivedUnchanged(old.filter((record) => !replayedIds.has(record.id)), started, Date.now());
+  });
+});

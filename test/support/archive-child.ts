@@ -1,0 +1,36 @@
+/**
+ * An archival run in a process of its own, for test/integration/archive.test.ts to kill
+ * mid-way:
+ *
+ *   node_modules/.bin/tsx test/support/archive-child.ts <provider> <url> [olderThanDays] [batchSize]
+ *
+ * Prints `batch <moved> <archived so far>` after each batch, then `done <archived>`.
+ */
+import { archiveOldEvents, prismaStore } from "../../src";
+import { createPrismaClient } from "./archive-fixtures";
+import { providers, type Provider } from "./databases";
+
+async function main(): Promise<void> {
+  const [provider, url, days = "30", size = "50"] = process.argv.slice(2);
+  if (!providers.includes(provider as Provider) || !url) {
+    throw new Error("usage: archive-child.ts <postgresql|mysql|sqlite> <url> [olderThanDays] [batchSize]");
+  }
+  const prisma = createPrismaClient(provider as Provider, url);
+  await prisma.$connect();
+  try {
+    const result = await archiveOldEvents({
+      olderThanDays: Number(days),
+      batchSize: Number(size),
+      store: prismaStore(prisma),
+      onBatch: ({ moved, archived }) => process.stdout.write(`batch ${moved} ${archived}\n`),
+    });
+    process.stdout.write(`done ${result.archived}\n`);
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});
