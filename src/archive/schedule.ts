@@ -39,6 +39,16 @@ export interface ArchivalSchedule {
   stop(): void;
 }
 
+function isTimeZone(name: unknown): boolean {
+  if (typeof name !== "string") return false;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Runs {@link archiveOldEvents} on a cron schedule (node-cron). A run never overlaps
  * the previous one: a tick that finds a run still going is skipped and logged. A
@@ -58,6 +68,9 @@ export function scheduleArchival(options: ScheduleArchivalOptions = {}): Archiva
     throw new AuditConfigError(`scheduleArchival(): "${String(expression)}" is not a cron expression; for example cron: "0 3 * * *" (daily at 03:00).`);
   }
   validateArchiveLimits({ olderThanDays, batchSize });
+  if (timezone !== undefined && !isTimeZone(timezone)) {
+    throw new AuditConfigError(`scheduleArchival(): "${String(timezone)}" is not a time zone; use an IANA name such as timezone: "Europe/Berlin".`);
+  }
   let running = false;
   const task = cron.schedule(
     expression,

@@ -82,6 +82,9 @@ SELECT count(*)::int AS moved FROM moved`;
   return Number(rows[0]?.moved ?? 0);
 }
 
+/** MySQL's protocol allows 65 535 parameters a statement; large batches go in chunks. */
+const MYSQL_IDS_PER_STATEMENT = 10_000;
+
 function placeholders(count: number): string {
   return Array.from({ length: count }, () => "?").join(", ");
 }
@@ -104,14 +107,17 @@ async function archiveBatchMysql(client: TransactionalClient, plan: ArchivePlan,
         before,
         limit,
       );
-      if (claimed.length === 0) return 0;
-      const ids = claimed.map((row) => row.id);
-      await tx.$executeRawUnsafe(
-        `INSERT INTO ${archive.sqlName} (${plan.copied.join(", ")}, ${plan.archivedAt}) SELECT ${liveColumns(plan, "l.")}, ? FROM ${live.sqlName} AS l FORCE INDEX (PRIMARY) WHERE l.${id} IN (${placeholders(ids.length)}) AND NOT EXISTS (SELECT 1 FROM ${archive.sqlName} AS a WHERE a.${archiveId} = l.${id})`,
-        archivedAt,
-        ...ids,
-      );
-      return tx.$executeRawUnsafe(`DELETE l FROM ${live.sqlName} AS l FORCE INDEX (PRIMARY) WHERE l.${id} IN (${placeholders(ids.length)})`, ...ids);
+      let moved = 0;
+      for (let start = 0; start < claimed.length; start += MYSQL_IDS_PER_STATEMENT) {
+        const ids = claimed.slice(start, start + MYSQL_IDS_PER_STATEMENT).map((row) => row.id);
+        await tx.$executeRawUnsafe(
+          `INSERT INTO ${archive.sqlName} (${plan.copied.join(", ")}, ${plan.archivedAt}) SELECT ${liveColumns(plan, "l.")}, ? FROM ${live.sqlName} AS l FORCE INDEX (PRIMARY) WHERE l.${id} IN (${placeholders(ids.length)}) AND NOT EXISTS (SELECT 1 FROM ${archive.sqlName} AS a WHERE a.${archiveId} = l.${id})`,
+          archivedAt,
+          ...ids,
+        );
+        moved += await tx.$executeRawUnsafe(`DELETE l FROM ${live.sqlName} AS l FORCE INDEX (PRIMARY) WHERE l.${id} IN (${placeholders(ids.length)})`, ...ids);
+      }
+      return moved;
     },
     { isolationLevel: "ReadCommitted" },
   );

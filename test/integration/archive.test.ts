@@ -182,6 +182,34 @@ describe.each(providers)("archiveOldEvents() on %s", (provider) => {
     }
   }, 90_000);
 
+  it("lets two archiver processes run at once: both finish, and together they move every old event exactly once", async () => {
+    const seeded = seedEvents(6_000, { days: 200, now: Date.now(), seed: 13 });
+    await insertRecords(store, seeded.map((event) => event.record));
+    const old = seeded.filter((event) => event.ageDays >= 30);
+
+    const children = await Promise.all(
+      [1, 2].map(() => runTsx("test/support/archive-child.ts", [provider, db.url, "30", "25"], { timeoutMs: 60_000 })),
+    );
+
+    const moved: number[] = [];
+    for (const child of children) {
+      expect(child.stderr).toBe("");
+      expect(child).toMatchObject({ code: 0, timedOut: false });
+      const done = /^done (\d+)$/.exec(child.lines.at(-1) ?? "");
+      expect(done).not.toBeNull();
+      moved.push(Number(done![1]));
+    }
+    // Neither moved an event the other moved. On PostgreSQL and MySQL, which lock rows, both
+    // take part; SQLite has one writer at a time and no fair queue, so one may move them all.
+    expect(moved[0]! + moved[1]!).toBe(old.length);
+    if (provider !== "sqlite") expect(Math.min(...moved)).toBeGreaterThan(0);
+    expect(await countArchivableEvents({ olderThanDays: 30, store })).toBe(0);
+    const { live, archived } = await idsOf(db.prisma);
+    expect(live.length + archived.length).toBe(seeded.length);
+    expect(duplicatesIn([...live, ...archived])).toEqual([]);
+    expect(idDifference(archived, idsOfEvents(old))).toEqual(none);
+  }, 90_000);
+
   it("keeps the extra tenantId column of a user's own live and archive models", async () => {
     const tenantOf = (record: AuditEventRecord) => (Number(record.objectId) % 4 === 0 ? null : `tenant-${Number(record.objectId) % 3}`);
     const tenantStore = prismaStore(db.prisma, {
