@@ -99,12 +99,20 @@ function storeToArchive(store: AuditStore | undefined): AuditStore {
   return resolved;
 }
 
-const TRANSIENT = /deadlock|could not serialize|lock wait timeout|database is locked|SQLITE_BUSY|write conflict|P2034|40001|40P01/i;
+const TRANSIENT = /deadlock|could not serialize|lock wait timeout|database is locked|SQLITE_BUSY|write conflict|P2034|P1008|40001|40P01/i;
 
-/** Whether an error (or one of its causes) is a lock conflict that a retry resolves. */
+/**
+ * Whether an error is a lock conflict that a retry resolves. Looks through causes
+ * and through Prisma's `meta.driverAdapterError`, where adapters put the driver's
+ * own code.
+ */
 function isTransient(error: unknown): boolean {
-  for (let e = error as { message?: unknown; code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (TRANSIENT.test(String(e.message ?? "")) || TRANSIENT.test(String(e.code ?? ""))) return true;
+  const pending = [error];
+  for (let seen = 0; pending.length > 0 && seen < 10; seen++) {
+    const e = pending.pop() as { message?: unknown; code?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown }; originalCode?: unknown } | null;
+    if (typeof e !== "object" || e === null) continue;
+    if ([e.message, e.code, e.originalCode].some((text) => TRANSIENT.test(String(text ?? "")))) return true;
+    pending.push(e.cause, e.meta?.driverAdapterError);
   }
   return false;
 }

@@ -135,12 +135,16 @@ interface Delegate {
  */
 async function archiveBatchSqlite(
   client: TransactionalClient,
+  plan: ArchivePlan,
   delegates: { live: string; archive: string },
   before: Date,
   limit: number,
   archivedAt: Date,
 ): Promise<number> {
   return client.$transaction(async (tx) => {
+    // Take the write lock first: a transaction that reads before it writes cannot wait
+    // for another process's lock (SQLite answers "database is locked" at once).
+    await tx.$executeRawUnsafe(`DELETE FROM ${plan.live.sqlName} WHERE 0`);
     const live = tx[delegates.live] as Delegate;
     const archive = tx[delegates.archive] as Delegate;
     const rows = await live.findMany({ where: { timestamp: { lt: before } }, orderBy: [{ timestamp: "asc" }, { id: "asc" }], take: limit });
@@ -172,6 +176,6 @@ export function archiveBatch(
     case "mysql":
       return archiveBatchMysql(client, plan, before, limit, archivedAt);
     case "sqlite":
-      return archiveBatchSqlite(client, delegates, before, limit, archivedAt);
+      return archiveBatchSqlite(client, plan, delegates, before, limit, archivedAt);
   }
 }

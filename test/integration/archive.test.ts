@@ -98,7 +98,7 @@ describe.each(providers)("archiveOldEvents() on %s", (provider) => {
   }, 120_000);
 
   it("loses and duplicates nothing when the archiving process is killed mid-way and archival runs again", async () => {
-    const seeded = seedEvents(6_000, { days: 200, now: Date.now(), seed: 7 });
+    const seeded = seedEvents(4_000, { days: 200, now: Date.now(), seed: 7 });
     await insertRecords(store, seeded.map((event) => event.record));
     const old = seeded.filter((event) => event.ageDays >= 30);
 
@@ -132,7 +132,7 @@ describe.each(providers)("archiveOldEvents() on %s", (provider) => {
   }, 90_000);
 
   it("lets two archivers and a writer run at once: nothing lost, nothing twice, no old event left live", async () => {
-    const seeded = seedEvents(6_000, { days: 200, now: Date.now(), seed: 11 });
+    const seeded = seedEvents(4_000, { days: 200, now: Date.now(), seed: 11 });
     await insertRecords(store, seeded.map((event) => event.record));
     const old = seeded.filter((event) => event.ageDays >= 30);
 
@@ -183,7 +183,7 @@ describe.each(providers)("archiveOldEvents() on %s", (provider) => {
   }, 90_000);
 
   it("lets two archiver processes run at once: both finish, and together they move every old event exactly once", async () => {
-    const seeded = seedEvents(6_000, { days: 200, now: Date.now(), seed: 13 });
+    const seeded = seedEvents(4_000, { days: 200, now: Date.now(), seed: 13 });
     await insertRecords(store, seeded.map((event) => event.record));
     const old = seeded.filter((event) => event.ageDays >= 30);
 
