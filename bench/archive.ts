@@ -14,6 +14,7 @@ import path from "node:path";
 import { Client as PgClient } from "pg";
 
 import { archiveOldEvents, prismaStore } from "../src/index";
+import { EVENT_FIELDS } from "../src/event-record";
 import { openDatabase, type TestDatabase } from "../test/support/databases";
 
 const DAY_MS = 86_400_000;
@@ -23,22 +24,7 @@ const SPREAD_DAYS = 200;
 const GOALS = { rowsPerSecond: 100_000, longestBatchMs: 100, ratioToBaseline: 0.5 };
 
 /** Every column both tables share, quoted, in migration order. */
-const COLUMNS = [
-  "id",
-  "timestamp",
-  "contentType",
-  "objectId",
-  "content",
-  "userId",
-  "url",
-  "method",
-  "remoteAddr",
-  "queryParams",
-  "postData",
-  "headers",
-]
-  .map((c) => `"${c}"`)
-  .join(", ");
+const COLUMNS = EVENT_FIELDS.map((c) => `"${c}"`).join(", ");
 
 interface Options {
   rows: number;
