@@ -1,7 +1,6 @@
 import type { AuditContext } from "../context";
 import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
 import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } from "../event-record";
-import type { JsonObject } from "../json";
 import { archiveBatch, archivePlan, type ArchivePlan, type TransactionalClient } from "./prisma-archive";
 import { providerOf, tableOf } from "./prisma-metadata";
 import type { AuditStore, InsertOptions } from "./store";
@@ -84,21 +83,9 @@ function storeError(error: unknown, model: string, count: number, doing = `write
   }
 }
 
+/** The stored fields of a row, without the extra columns of a user's own model. */
 function toEventRecord(row: Record<string, unknown>): AuditEventRecord {
-  return {
-    id: row.id as string,
-    timestamp: row.timestamp as Date,
-    contentType: row.contentType as string,
-    objectId: row.objectId as string,
-    content: row.content as JsonObject,
-    userId: row.userId as string | null,
-    url: row.url as string | null,
-    method: row.method as string | null,
-    remoteAddr: row.remoteAddr as string | null,
-    queryParams: row.queryParams as JsonObject,
-    postData: row.postData as JsonObject,
-    headers: row.headers as JsonObject,
-  };
+  return Object.fromEntries(EVENT_FIELDS.map((field) => [field, row[field]])) as unknown as AuditEventRecord;
 }
 
 /**
