@@ -132,12 +132,13 @@ describe.each(frameworks)("the $name middleware", (framework) => {
 
   it("records the absolute URL with its query string, masked keys reading MASK", async () => {
     const http = await start();
-    const { record } = answer(await http.get("/orders/5?password=abc&PassWord=def&q=shoes&user[password]=x"));
+    const { record } = answer(await http.get("/orders/5?password=pw-one&PassWord=pw-two&q=shoes&user[password]=x"));
     const port = http.get("/").url.match(/:(\d+)\//)![1];
     expect(record.url).toBe(`http://127.0.0.1:${port}/orders/5?password=${MASK}&PassWord=${MASK}&q=shoes&user[password]=${MASK}`);
     expect(record.method).toBe("GET");
-    expect(hasPassword(record, "abc")).toBe(false);
-    expect(hasPassword(record, "def")).toBe(false);
+    // Not "abc": hex letters can occur in the event's UUID.
+    expect(hasPassword(record, "pw-one")).toBe(false);
+    expect(hasPassword(record, "pw-two")).toBe(false);
   });
 
   it("resolves the user when the event is created, so authentication after the middleware is seen", async () => {
