@@ -2,6 +2,8 @@ import { AuditConfigError } from "./errors";
 import type { ContentObjectResolver } from "./content-object";
 import { maskKeySet } from "./masking";
 import type { AuditStore } from "./stores/store";
+import type { AuditMetricsHook } from "./writer/metrics";
+import type { AuditLogger, AuditSpool } from "./writer/spool";
 
 /** Default of `includeQueryParams`. */
 export const DEFAULT_INCLUDE_QUERY_PARAMS = false;
@@ -13,6 +15,21 @@ export const DEFAULT_MASK_POST_FIELDS: readonly string[] = Object.freeze(["passw
 export const DEFAULT_INCLUDE_HEADERS: readonly string[] = Object.freeze([]);
 /** Default of `maxPostDataBytes`. */
 export const DEFAULT_MAX_POST_DATA_BYTES = 16384;
+/** Default of `writeMode`. */
+export const DEFAULT_WRITE_MODE = "sync";
+/** Default of `flushIntervalMs`. */
+export const DEFAULT_FLUSH_INTERVAL_MS = 200;
+/** Default of `maxBatchSize`. */
+export const DEFAULT_MAX_BATCH_SIZE = 1000;
+/** Default of `maxBufferedEvents`. */
+export const DEFAULT_MAX_BUFFERED_EVENTS = 100_000;
+/** Default of `onSpoolFull`. */
+export const DEFAULT_ON_SPOOL_FULL = "block";
+
+/** How `createEvent` writes: see {@link AuditOptions.writeMode}. */
+export type WriteMode = "sync" | "buffered";
+/** What a full spool does: see {@link AuditOptions.onSpoolFull}. */
+export type SpoolFullPolicy = "block" | "drop-oldest" | "throw";
 
 /**
  * The request as a resolver sees it: the Express `req`, or the Koa `ctx`.
@@ -77,6 +94,42 @@ export interface AuditOptions {
    * (see `createEvent`). Tried first, so it can also override them.
    */
   contentTypeResolver?: ContentObjectResolver;
+  /**
+   * `"sync"`: `createEvent` resolves once the row is committed; errors reach the
+   * caller. `"buffered"`: events are batched in memory and written every
+   * `flushIntervalMs` or `maxBatchSize` events; `createEvent` resolves at once, or,
+   * with a `spool`, once the event is durable. Events written with `{ tx }` and
+   * events of a context with its own store are always written at once.
+   * Process-wide: set it with `configureAudit()`.
+   * @default "sync"
+   */
+  writeMode?: WriteMode;
+  /** Buffered mode: the longest time an event waits in memory. @default 200 */
+  flushIntervalMs?: number;
+  /** Buffered mode: events per insert. @default 1000 */
+  maxBatchSize?: number;
+  /**
+   * Buffered mode: beyond this many events in memory, `createEvent` waits
+   * (back-pressure) instead of growing memory. @default 100000
+   */
+  maxBufferedEvents?: number;
+  /**
+   * Buffered mode: durable local storage for events the store cannot take now,
+   * replayed in order when it answers again: `fileSpool({ path })` or `redisSpool({ url })`.
+   */
+  spool?: AuditSpool;
+  /**
+   * What happens when the spool reaches its `maxBytes`: `"block"` waits until
+   * replay frees room (`createEvent` waits), `"drop-oldest"` drops the oldest
+   * spooled events (counted in `auditMetrics().dropped` and logged), `"throw"`
+   * makes `createEvent` reject with `ERR_AUDIT_SPOOL_FULL`.
+   * @default "block"
+   */
+  onSpoolFull?: SpoolFullPolicy;
+  /** Hears every change of `auditMetrics()` as it happens, for a metrics library. */
+  onMetrics?: AuditMetricsHook;
+  /** Where the write path reports spool troubles and store outages. @default console */
+  logger?: AuditLogger;
 }
 
 /** The configuration in force: every option resolved to its value. */
@@ -90,11 +143,19 @@ export interface ResolvedAuditConfig {
   readonly userResolver: ((req: ResolverRequest) => string | number | null | undefined) | undefined;
   readonly maxPostDataBytes: number;
   readonly contentTypeResolver: ContentObjectResolver | undefined;
+  readonly writeMode: WriteMode;
+  readonly flushIntervalMs: number;
+  readonly maxBatchSize: number;
+  readonly maxBufferedEvents: number;
+  readonly spool: AuditSpool | undefined;
+  readonly onSpoolFull: SpoolFullPolicy;
+  readonly onMetrics: AuditMetricsHook | undefined;
+  readonly logger: AuditLogger;
   /** `maskPostFields`, lower-cased, for lookups. */
   readonly maskKeys: ReadonlySet<string>;
 }
 
-type OptionKind = "boolean" | "function" | "stringArray" | "positiveInteger" | "store";
+type OptionKind = "boolean" | "function" | "stringArray" | "positiveInteger" | "store" | "writeMode" | "spool" | "spoolFullPolicy" | "logger";
 
 const OPTION_KINDS: Readonly<Record<keyof AuditOptions, OptionKind>> = {
   store: "store",
@@ -106,7 +167,30 @@ const OPTION_KINDS: Readonly<Record<keyof AuditOptions, OptionKind>> = {
   userResolver: "function",
   maxPostDataBytes: "positiveInteger",
   contentTypeResolver: "function",
+  writeMode: "writeMode",
+  flushIntervalMs: "positiveInteger",
+  maxBatchSize: "positiveInteger",
+  maxBufferedEvents: "positiveInteger",
+  spool: "spool",
+  onSpoolFull: "spoolFullPolicy",
+  onMetrics: "function",
+  logger: "logger",
 };
+
+/** Options that set up the process's one write path: `configureAudit()` only. */
+export const PROCESS_WIDE_OPTIONS: readonly (keyof AuditOptions)[] = [
+  "writeMode",
+  "flushIntervalMs",
+  "maxBatchSize",
+  "maxBufferedEvents",
+  "spool",
+  "onSpoolFull",
+  "onMetrics",
+  "logger",
+];
+
+const WRITE_MODES: readonly string[] = ["sync", "buffered"];
+const SPOOL_FULL_POLICIES: readonly string[] = ["block", "drop-oldest", "throw"];
 
 const EXAMPLES: Readonly<Record<OptionKind, string>> = {
   boolean: "true",
@@ -114,6 +198,22 @@ const EXAMPLES: Readonly<Record<OptionKind, string>> = {
   stringArray: '["password", "token"]',
   positiveInteger: "16384",
   store: "prismaStore(prisma)",
+  writeMode: '"buffered"',
+  spool: 'fileSpool({ path: "/var/spool/myapp/audit.log" })',
+  spoolFullPolicy: '"block"',
+  logger: "{ warn: (message) => log.warn(message) }",
+};
+
+const EXPECTED: Readonly<Record<OptionKind, string>> = {
+  boolean: "a boolean",
+  function: "a function",
+  stringArray: "an array of non-empty strings",
+  positiveInteger: "a positive integer",
+  store: "an AuditStore",
+  writeMode: `one of ${WRITE_MODES.map((m) => JSON.stringify(m)).join(", ")}`,
+  spool: "an AuditSpool",
+  spoolFullPolicy: `one of ${SPOOL_FULL_POLICIES.map((m) => JSON.stringify(m)).join(", ")}`,
+  logger: "an object with a warn(message) method",
 };
 
 function editDistance(a: string, b: string): number {
@@ -159,6 +259,14 @@ function isValid(kind: OptionKind, value: unknown): boolean {
       return Number.isSafeInteger(value) && (value as number) > 0;
     case "store":
       return typeof value === "object" && value !== null && typeof (value as AuditStore).insert === "function";
+    case "writeMode":
+      return WRITE_MODES.includes(value as string);
+    case "spool":
+      return typeof value === "object" && value !== null && typeof (value as AuditSpool).append === "function";
+    case "spoolFullPolicy":
+      return SPOOL_FULL_POLICIES.includes(value as string);
+    case "logger":
+      return typeof value === "object" && value !== null && typeof (value as AuditLogger).warn === "function";
   }
 }
 
@@ -179,11 +287,19 @@ export function validateOptions(options: unknown, where: string): Partial<AuditO
       throw new AuditConfigError(`${where}: unknown option "${key}".${suggestion(key)} Known options: ${Object.keys(OPTION_KINDS).join(", ")}.`);
     }
     if (value !== undefined && !isValid(kind, value)) {
-      const what = kind === "stringArray" ? "an array of non-empty strings" : kind === "positiveInteger" ? "a positive integer" : kind === "store" ? "an AuditStore" : `a ${kind}`;
-      throw new AuditConfigError(`${where}: option "${key}" must be ${what}, got ${describe(value)}. For example: ${key}: ${EXAMPLES[kind]}.`);
+      throw new AuditConfigError(`${where}: option "${key}" must be ${EXPECTED[kind]}, got ${describe(value)}. For example: ${key}: ${EXAMPLES[kind]}.`);
     }
   }
-  return options as Partial<AuditOptions>;
+  const given = options as Partial<AuditOptions>;
+  const batch = given.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+  const buffered = given.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED_EVENTS;
+  if (buffered < batch) {
+    throw new AuditConfigError(`${where}: maxBufferedEvents (${buffered}) must be at least maxBatchSize (${batch}); raise maxBufferedEvents or lower maxBatchSize.`);
+  }
+  if (given.spool !== undefined && given.writeMode !== "buffered") {
+    throw new AuditConfigError(`${where}: a spool keeps events of the buffered writer; add writeMode: "buffered", or remove the spool.`);
+  }
+  return given;
 }
 
 /** Resolves validated options over `base` (or over the defaults). */
@@ -202,12 +318,26 @@ export function resolveOptions(options: Partial<AuditOptions>, base?: ResolvedAu
     userResolver: options.userResolver ?? base?.userResolver,
     maxPostDataBytes: options.maxPostDataBytes ?? base?.maxPostDataBytes ?? DEFAULT_MAX_POST_DATA_BYTES,
     contentTypeResolver: options.contentTypeResolver ?? base?.contentTypeResolver,
+    writeMode: options.writeMode ?? base?.writeMode ?? DEFAULT_WRITE_MODE,
+    flushIntervalMs: options.flushIntervalMs ?? base?.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS,
+    maxBatchSize: options.maxBatchSize ?? base?.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
+    maxBufferedEvents: options.maxBufferedEvents ?? base?.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED_EVENTS,
+    spool: options.spool ?? base?.spool,
+    onSpoolFull: options.onSpoolFull ?? base?.onSpoolFull ?? DEFAULT_ON_SPOOL_FULL,
+    onMetrics: options.onMetrics ?? base?.onMetrics,
+    logger: options.logger ?? base?.logger ?? console,
     maskKeys: maskKeySet(maskPostFields),
   });
 }
 
 let current: ResolvedAuditConfig = resolveOptions({});
 let version = 0;
+const listeners: ((config: ResolvedAuditConfig) => void)[] = [];
+
+/** Calls `listener` with the new configuration after each `configureAudit()`. */
+export function onConfigure(listener: (config: ResolvedAuditConfig) => void): void {
+  listeners.push(listener);
+}
 
 /**
  * Sets the process-wide configuration. Each call replaces the last one entirely:
@@ -222,6 +352,7 @@ let version = 0;
 export function configureAudit(options: AuditOptions): void {
   current = resolveOptions(validateOptions(options, "configureAudit()"));
   version++;
+  for (const listener of listeners) listener(current);
 }
 
 /**

@@ -7,6 +7,7 @@ import { maskUrl, pickHeaders } from "./masking";
 import { capPostData, maskedRequestData, userIdOf } from "./request-data";
 import { normalizeContent, sanitizeString } from "./serialize";
 import type { AuditStore } from "./stores/store";
+import { writeEvent } from "./writer/write-path";
 
 /** What a background job (or a test) may tell a blank context. */
 export interface AuditContextInit {
@@ -98,7 +99,7 @@ export class AuditEventDraft {
     this.state = "saving";
     try {
       this.record ??= this.context.buildRecord(this.contentObject, this.content);
-      await this.context.storeForWrite().insert([this.record], { tx: options.tx, context: this.context });
+      await writeEvent(this.context, this.record, options.tx);
       this.state = "saved";
       return this.record;
     } catch (error) {

@@ -28,7 +28,14 @@ export {
   DEFAULT_INCLUDE_QUERY_PARAMS,
   DEFAULT_MASK_POST_FIELDS,
   DEFAULT_MAX_POST_DATA_BYTES,
+  DEFAULT_WRITE_MODE,
+  DEFAULT_FLUSH_INTERVAL_MS,
+  DEFAULT_MAX_BATCH_SIZE,
+  DEFAULT_MAX_BUFFERED_EVENTS,
+  DEFAULT_ON_SPOOL_FULL,
   type AuditOptions,
+  type SpoolFullPolicy,
+  type WriteMode,
   type ResolvedAuditConfig,
   type ResolverRequest,
 } from "./config";
@@ -53,4 +60,9 @@ export {
   type PrismaStore,
   type PrismaStoreOptions,
 } from "./stores/prisma-store";
-export type { AuditStore, InsertOptions } from "./stores/store";
+export type { AuditStore, EventRow, InsertOptions } from "./stores/store";
+export { auditMetrics, type AuditMetrics, type AuditMetricsEvent, type AuditMetricsHook } from "./writer/metrics";
+export { fileSpool, type FileSpoolOptions } from "./writer/file-spool";
+export { redisSpool, type RedisSpoolOptions } from "./writer/redis-spool";
+export { DEFAULT_SPOOL_MAX_BYTES, type AuditLogger, type AuditSpool, type SpoolBatch } from "./writer/spool";
+export { closeAudit, flushAudit } from "./writer/write-path";

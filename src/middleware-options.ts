@@ -1,4 +1,4 @@
-import { LayeredConfig, validateOptions, type AuditOptions } from "./config";
+import { LayeredConfig, PROCESS_WIDE_OPTIONS, validateOptions } from "./config";
 import { AuditConfigError } from "./errors";
 
 /**
@@ -11,5 +11,12 @@ export function middlewareConfig(factory: string, options: unknown, extraArgs: n
   if (extraArgs > 0 || (typeof options === "object" && options !== null && ("headers" in options || "req" in options))) {
     throw new AuditConfigError(`${factory} was registered without being called: write app.use(${factory}()), not app.use(${factory}).`);
   }
-  return new LayeredConfig(validateOptions(options, `${factory}()`) as Partial<AuditOptions>);
+  const validated = validateOptions(options, `${factory}()`);
+  const processWide = PROCESS_WIDE_OPTIONS.filter((key) => validated[key] !== undefined);
+  if (processWide.length > 0) {
+    throw new AuditConfigError(
+      `${factory}(): ${processWide.join(", ")} set(s) up the process's one write path; pass it to configureAudit() instead.`,
+    );
+  }
+  return new LayeredConfig(validated);
 }

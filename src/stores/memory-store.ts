@@ -1,6 +1,6 @@
 import { AuditError, AuditStoreError } from "../errors";
 import type { ArchivedAuditEventRecord, AuditEventRecord } from "../event-record";
-import type { AuditStore, InsertOptions } from "./store";
+import type { AuditStore, EventRow, InsertOptions } from "./store";
 
 /** A store that keeps events in this process's memory: for tests and demos. */
 export interface MemoryStore extends AuditStore {
@@ -42,6 +42,10 @@ export function memoryStore(): MemoryStore {
         }
       }
       for (const event of batch) events.set(event.id, structuredClone(event));
+    },
+    toRow: (event: AuditEventRecord): EventRow => ({ ...event }),
+    async writeRows(rows: readonly EventRow[]): Promise<void> {
+      for (const row of rows) if (!events.has(row.id)) events.set(row.id, structuredClone(row));
     },
     async getEvent(id: string): Promise<AuditEventRecord | null> {
       const event = events.get(id);

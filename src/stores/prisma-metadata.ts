@@ -11,11 +11,14 @@ export interface ModelTable {
   sqlName: string;
   /** Field name to quoted column name, scalar fields only. */
   columns: Map<string, string>;
+  /** Field name to Prisma scalar type (`"String"`, `"DateTime"`, `"Json"`, `"BigInt"`, ...). */
+  types: Map<string, string>;
 }
 
 interface RuntimeField {
   name: string;
   kind: string;
+  type: string;
   dbName?: string | null;
 }
 
@@ -66,8 +69,8 @@ export function tableOf(client: unknown, delegate: string, provider: SqlProvider
   }
   const { dbName, schema, fields } = models[model]!;
   const table = quoteIdentifier(provider, dbName ?? model);
-  const columns = new Map(
-    fields.filter((f) => f.kind === "scalar" || f.kind === "enum").map((f) => [f.name, quoteIdentifier(provider, f.dbName ?? f.name)]),
-  );
-  return { model, sqlName: schema ? `${quoteIdentifier(provider, schema)}.${table}` : table, columns };
+  const scalars = fields.filter((f) => f.kind === "scalar" || f.kind === "enum");
+  const columns = new Map(scalars.map((f) => [f.name, quoteIdentifier(provider, f.dbName ?? f.name)]));
+  const types = new Map(scalars.map((f) => [f.name, f.kind === "enum" ? "String" : f.type]));
+  return { model, sqlName: schema ? `${quoteIdentifier(provider, schema)}.${table}` : table, columns, types };
 }

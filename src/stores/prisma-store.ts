@@ -2,8 +2,9 @@ import type { AuditContext } from "../context";
 import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
 import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } from "../event-record";
 import { archiveBatch, archivePlan, type ArchivePlan, type TransactionalClient } from "./prisma-archive";
+import { bulkInserter, type BulkInserter } from "./prisma-bulk-insert";
 import { providerOf, tableOf } from "./prisma-metadata";
-import type { AuditStore, InsertOptions } from "./store";
+import type { AuditStore, EventRow, InsertOptions } from "./store";
 
 /** The part of a Prisma model delegate (`prisma.auditEvent`) the store uses. */
 export interface PrismaDelegateLike {
@@ -118,7 +119,17 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     return plan;
   }
 
-  function rowOf(event: AuditEventRecord, context: AuditContext): Record<string, unknown> {
+  let inserter: BulkInserter | undefined;
+  /** Built on first use, like the archive plan. */
+  function bulkInsert(): BulkInserter {
+    if (inserter === undefined) {
+      const provider = providerOf(prisma);
+      inserter = bulkInserter(provider, prisma as TransactionalClient, tableOf(prisma, model, provider), model);
+    }
+    return inserter;
+  }
+
+  function rowOf(event: AuditEventRecord, context: AuditContext): EventRow {
     if (toRecord === undefined) return { ...event };
     const extra = toRecord(event, context);
     if (typeof extra !== "object" || extra === null) {
@@ -144,6 +155,17 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
         if (rows.length === 1) await delegate.create({ data: rows[0]!, select: { id: true } });
         else await delegate.createMany({ data: rows });
       } catch (error) {
+        throw storeError(error, model, rows.length);
+      }
+    },
+    toRow: rowOf,
+    async writeRows(rows: readonly EventRow[]): Promise<void> {
+      if (rows.length === 0) return;
+      const insert = bulkInsert();
+      try {
+        await insert(rows);
+      } catch (error) {
+        if (error instanceof AuditError) throw error;
         throw storeError(error, model, rows.length);
       }
     },

@@ -13,6 +13,12 @@ export interface InsertOptions {
 }
 
 /**
+ * An event as a store writes it: the event's fields, plus the extra columns a
+ * user's own model fills (see `prismaStore`'s `toRecord`).
+ */
+export type EventRow = AuditEventRecord & { readonly [column: string]: unknown };
+
+/**
  * Where events are kept. Small on purpose: `prismaStore()` and `memoryStore()`
  * implement it, and every implementation must pass the conformance suite in
  * `test/conformance/`.
@@ -27,6 +33,22 @@ export interface AuditStore {
    * @throws {AuditStoreError} when the store cannot take them.
    */
   insert(events: readonly AuditEventRecord[], options: InsertOptions): Promise<void>;
+  /**
+   * The row that will be written for `event`: the event plus any extra columns,
+   * computed from `context` now. Buffered and spooled events are turned into rows
+   * when they are created, so they keep their context's values.
+   *
+   * @throws {AuditError} `ERR_AUDIT_CONFIG` when the extra columns are unusable.
+   */
+  toRow(event: AuditEventRecord, context: AuditContext): EventRow;
+  /**
+   * Writes rows outside any caller's transaction, all or none, the fastest way
+   * the store allows. An id already stored is skipped, not an error, so a retry
+   * or a replay never duplicates an event.
+   *
+   * @throws {AuditStoreError} when the store cannot take them.
+   */
+  writeRows(rows: readonly EventRow[]): Promise<void>;
   /** Reads one live event by id, or null. */
   getEvent(id: string): Promise<AuditEventRecord | null>;
   /** Reads one archived event by id, or null. */

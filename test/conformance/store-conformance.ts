@@ -111,6 +111,44 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       expect((await subject.store.getEvent(record.id))!.content.action).toBe("refund");
     });
 
+    describe("bulk writes (writeRows)", () => {
+      const rowsOf = (records: AuditEventRecord[]) => records.map((r) => subject.store.toRow(r, context));
+
+      it("stores every field of every row unchanged, including awkward JSON", async () => {
+        const content = JSON.parse('{"[__proto__]":{"x":1},"emoji":"😀 中文","ctl":"a\\tb\\u0001c","quote":"\'\\"\\\\","empty":{},"arr":[1,null]}');
+        const records = [
+          sampleRecord(),
+          sampleRecord({ content, userId: null, url: null, method: null, remoteAddr: null, queryParams: {}, postData: {}, headers: {} }),
+          sampleRecord({ timestamp: new Date("2026-03-04T05:06:07.891Z"), objectId: "x".repeat(150) }),
+        ];
+        await subject.store.writeRows(rowsOf(records));
+        for (const record of records) expect(await subject.store.getEvent(record.id)).toEqual(record);
+      });
+
+      it("skips ids already stored, in the store or twice in one batch, and stores the rest", async () => {
+        const first = sampleRecord();
+        await subject.store.insert([first], { context });
+        const fresh = Array.from({ length: 30 }, (_, i) => sampleRecord({ objectId: `f${i}` }));
+        const replay = sampleRecord({ id: first.id, timestamp: first.timestamp, objectId: "replayed" });
+        await subject.store.writeRows(rowsOf([replay, ...fresh, fresh[3]!]));
+        await subject.store.writeRows(rowsOf(fresh));
+        expect((await subject.store.getEvent(first.id))!.objectId).toBe("42");
+        for (const record of fresh) expect(await subject.store.getEvent(record.id)).toEqual(record);
+      });
+
+      it("stores a batch of 5 000 rows", async () => {
+        const records = Array.from({ length: 5000 }, (_, i) => sampleRecord({ objectId: `b${i}` }));
+        await subject.store.writeRows(rowsOf(records));
+        for (const i of [0, 1234, 4999]) expect(await subject.store.getEvent(records[i]!.id)).toEqual(records[i]);
+        expect(await subject.store.countLiveBefore(new Date(Date.now() + 60_000))).toBe(5000);
+      });
+
+      it("accepts an empty batch", async () => {
+        await subject.store.writeRows([]);
+        expect(await subject.store.countLiveBefore(new Date(Date.now() + 60_000))).toBe(0);
+      });
+    });
+
     describe("archival", () => {
       const day = 86_400_000;
       const at = (daysAgo: number) => new Date(Date.UTC(2026, 0, 31) - daysAgo * day);

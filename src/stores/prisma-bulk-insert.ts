@@ -1,0 +1,201 @@
+import { AuditConfigError } from "../errors";
+import type { ModelTable, SqlProvider } from "./prisma-metadata";
+import type { TransactionalClient } from "./prisma-archive";
+import type { EventRow } from "./store";
+
+/** MySQL and MariaDB refuse a statement with more bind parameters than this. */
+const MYSQL_MAX_PARAMETERS = 65_535;
+/** Keeps a MySQL statement well under the smallest common `max_allowed_packet` (4 MiB). */
+const MYSQL_MAX_STATEMENT_BYTES = 2 * 1024 * 1024;
+/** SQLite's limit on host parameters (32 766 since 3.32); ids are looked up in chunks of this. */
+const SQLITE_ID_CHUNK = 500;
+
+/** The delegate calls the SQLite path uses. */
+interface RowDelegate {
+  findMany(args: { where: { id: { in: string[] } }; select: { id: true } }): Promise<{ id: string }[]>;
+  createMany(args: { data: Record<string, unknown>[] }): Promise<unknown>;
+}
+
+/** Writes rows the fastest way the database allows, skipping ids already stored. */
+export interface BulkInserter {
+  (rows: readonly EventRow[]): Promise<void>;
+}
+
+/** Formats a Date as MySQL's `DATETIME(3)` literal in UTC, the way Prisma stores it. */
+function mysqlDateTime(date: Date): string {
+  return date.toISOString().replace("T", " ").replace("Z", "");
+}
+
+/** Turns a row value into what a raw statement binds, by the field's Prisma type. */
+function rawValue(value: unknown, prismaType: string | undefined, provider: SqlProvider): unknown {
+  if (value === null || value === undefined) return null;
+  switch (prismaType) {
+    case "Json":
+      return JSON.stringify(value);
+    case "DateTime": {
+      const date = value instanceof Date ? value : new Date(value as string);
+      return provider === "mysql" ? mysqlDateTime(date) : date.toISOString();
+    }
+    case "Boolean":
+      return provider === "postgresql" ? String(value) : value ? 1 : 0;
+    case "Bytes": {
+      const bytes = Buffer.from(value as Uint8Array);
+      return provider === "postgresql" ? `\\x${bytes.toString("hex")}` : bytes;
+    }
+    default:
+      return typeof value === "object" || typeof value === "bigint" ? String(value) : provider === "postgresql" ? String(value) : value;
+  }
+}
+
+/** Splits rows into groups with the same set of fields, so each group is one column list. */
+function byFieldSet(rows: readonly EventRow[]): EventRow[][] {
+  const groups = new Map<string, EventRow[]>();
+  for (const row of rows) {
+    const key = Object.keys(row).filter((k) => row[k] !== undefined).sort().join("\0");
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [row]);
+    else group.push(row);
+  }
+  return [...groups.values()];
+}
+
+function fieldsOf(row: EventRow, table: ModelTable): string[] {
+  const fields = Object.keys(row).filter((k) => row[k] !== undefined);
+  const unknown = fields.filter((f) => !table.columns.has(f));
+  if (unknown.length > 0) {
+    throw new AuditConfigError(
+      `prismaStore(): the model ${table.model} has no field(s) ${unknown.join(", ")}; toRecord may only return fields of ${table.model}.`,
+    );
+  }
+  return fields;
+}
+
+/**
+ * PostgreSQL: one `INSERT ... SELECT FROM unnest($1::text[], ...)` per group, one
+ * array parameter per column, cast to each column's own type; `ON CONFLICT (id) DO
+ * NOTHING` skips ids already stored. The column types are read once from the catalog.
+ */
+function postgresInserter(client: TransactionalClient, table: ModelTable): BulkInserter {
+  let typesPromise: Promise<Map<string, string>> | undefined;
+  function columnTypes(): Promise<Map<string, string>> {
+    typesPromise ??= client
+      .$queryRawUnsafe<{ attname: string; type: string }[]>(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+        table.sqlName,
+      )
+      .then((found) => new Map(found.map((c) => [`"${c.attname.replaceAll('"', '""')}"`, c.type])))
+      .catch((error: unknown) => {
+        typesPromise = undefined;
+        throw error;
+      });
+    return typesPromise;
+  }
+  const id = table.columns.get("id")!;
+  function statementOf(group: EventRow[], types: Map<string, string>): [string, unknown[]] {
+    const fields = fieldsOf(group[0]!, table);
+    const columns = fields.map((f) => table.columns.get(f)!);
+    const casts = columns.map((column, i) => {
+      const type = types.get(column);
+      if (type === undefined) throw new AuditConfigError(`prismaStore(): the table ${table.sqlName} has no column ${column}; apply the migrations.`);
+      return `u.c${i}::${type}`;
+    });
+    const arrays = fields.map((field) => group.map((row) => rawValue(row[field], table.types.get(field), "postgresql")));
+    const sql =
+      `INSERT INTO ${table.sqlName} (${columns.join(", ")}) SELECT ${casts.join(", ")} ` +
+      `FROM unnest(${arrays.map((_, i) => `$${i + 1}::text[]`).join(", ")}) AS u(${columns.map((_, i) => `c${i}`).join(", ")}) ` +
+      `ON CONFLICT (${id}) DO NOTHING`;
+    return [sql, arrays];
+  }
+  return async (rows) => {
+    const types = await columnTypes();
+    await runAll(client, byFieldSet(rows).map((group) => statementOf(group, types)));
+  };
+}
+
+/** Runs the statements of one batch: alone, or in one transaction when there are several. */
+async function runAll(client: TransactionalClient, statements: [string, unknown[]][]): Promise<void> {
+  if (statements.length === 1) {
+    await client.$executeRawUnsafe(statements[0]![0], ...statements[0]![1]);
+    return;
+  }
+  await client.$transaction(async (tx) => {
+    for (const [sql, values] of statements) await tx.$executeRawUnsafe(sql, ...values);
+  });
+}
+
+/**
+ * MySQL/MariaDB: multi-row `INSERT ... ON DUPLICATE KEY UPDATE id = id` (a no-op for
+ * an id already stored; unlike `INSERT IGNORE`, it does not turn other errors such as
+ * truncation into warnings), in statements under the parameter and packet limits.
+ * A batch split over several statements runs in one transaction.
+ */
+function mysqlInserter(client: TransactionalClient, table: ModelTable): BulkInserter {
+  const id = table.columns.get("id")!;
+  function statementsOf(group: EventRow[]): [string, unknown[]][] {
+    const fields = fieldsOf(group[0]!, table);
+    const head = `INSERT INTO ${table.sqlName} (${fields.map((f) => table.columns.get(f)!).join(", ")}) VALUES `;
+    const tail = ` ON DUPLICATE KEY UPDATE ${id} = ${id}`;
+    const tuple = `(${fields.map(() => "?").join(", ")})`;
+    const maxRows = Math.max(1, Math.floor(MYSQL_MAX_PARAMETERS / fields.length));
+    const statements: [string, unknown[]][] = [];
+    let values: unknown[] = [];
+    let count = 0;
+    let bytes = 0;
+    const close = (): void => {
+      statements.push([head + Array(count).fill(tuple).join(", ") + tail, values]);
+      values = [];
+      count = 0;
+      bytes = 0;
+    };
+    for (const row of group) {
+      const rowValues = fields.map((field) => rawValue(row[field], table.types.get(field), "mysql"));
+      const rowBytes = rowValues.reduce<number>((sum, v) => sum + (typeof v === "string" ? Buffer.byteLength(v) : 16), 0);
+      if (count > 0 && (count >= maxRows || bytes + rowBytes > MYSQL_MAX_STATEMENT_BYTES)) close();
+      values.push(...rowValues);
+      count++;
+      bytes += rowBytes;
+    }
+    if (count > 0) close();
+    return statements;
+  }
+  return (rows) => runAll(client, byFieldSet(rows).flatMap(statementsOf));
+}
+
+/**
+ * SQLite: one transaction per batch (SQLite writes one transaction at a time, so the
+ * look-up of ids already stored and the insert cannot interleave with another
+ * writer), through Prisma's own `createMany`, which knows how this schema stores
+ * dates and JSON.
+ */
+function sqliteInserter(client: TransactionalClient, delegate: string): BulkInserter {
+  return async (rows) => {
+    await client.$transaction(async (tx) => {
+      const model = tx[delegate] as RowDelegate;
+      const ids = rows.map((row) => row.id);
+      const stored = new Set<string>();
+      for (let i = 0; i < ids.length; i += SQLITE_ID_CHUNK) {
+        const found = await model.findMany({ where: { id: { in: ids.slice(i, i + SQLITE_ID_CHUNK) } }, select: { id: true } });
+        for (const { id } of found) stored.add(id);
+      }
+      const fresh: Record<string, unknown>[] = [];
+      for (const row of rows) {
+        if (stored.has(row.id)) continue;
+        stored.add(row.id);
+        fresh.push({ ...row });
+      }
+      if (fresh.length > 0) await model.createMany({ data: fresh });
+    });
+  };
+}
+
+/** The bulk insert for `provider` into `table`, the live events model behind `delegate`. */
+export function bulkInserter(provider: SqlProvider, client: TransactionalClient, table: ModelTable, delegate: string): BulkInserter {
+  switch (provider) {
+    case "postgresql":
+      return postgresInserter(client, table);
+    case "mysql":
+      return mysqlInserter(client, table);
+    case "sqlite":
+      return sqliteInserter(client, delegate);
+  }
+}

@@ -1,0 +1,232 @@
+import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import { AuditConfigError } from "../errors";
+import { DEFAULT_SPOOL_MAX_BYTES, type AuditLogger, type AuditSpool, type SpoolBatch } from "./spool";
+
+/** Options of {@link fileSpool}. */
+export interface FileSpoolOptions {
+  /** The spool file; `<path>.head` and `<path>.lock` are kept beside it. */
+  path: string;
+  /** @default 1 GiB */
+  maxBytes?: number;
+}
+
+const READ_CHUNK = 1024 * 1024;
+/** Once this much at the head is acknowledged, the file is rewritten without it. */
+const COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
+const NEWLINE = 0x0a;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * A spool in one append-only file of checksummed lines. Appends are written and
+ * `fdatasync`ed before they resolve; how far the file has been replayed is kept in
+ * `<path>.head` (written to a temporary file, synced, renamed). A crash can at most
+ * replay lines again, which the store skips as ids it holds already. A lock file
+ * keeps a second process off the same spool.
+ *
+ * @example
+ * ```ts
+ * configureAudit({ store: prismaStore(prisma), writeMode: "buffered", spool: fileSpool({ path: "/var/spool/myapp/audit.log" }) });
+ * ```
+ * @throws {AuditConfigError} for a missing path or a bad `maxBytes`.
+ */
+export function fileSpool(options: FileSpoolOptions): AuditSpool {
+  if (typeof options?.path !== "string" || options.path.length === 0) {
+    throw new AuditConfigError('fileSpool() needs a path, such as fileSpool({ path: "/var/spool/myapp/audit.log" }).');
+  }
+  const maxBytes = options.maxBytes ?? DEFAULT_SPOOL_MAX_BYTES;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1024) {
+    throw new AuditConfigError(`fileSpool(): maxBytes must be an integer of at least 1024, got ${String(options.maxBytes)}.`);
+  }
+  const file = path.resolve(options.path);
+  const headFile = `${file}.head`;
+  const lockFile = `${file}.lock`;
+  let fd: FileHandle | undefined;
+  let size = 0;
+  let head = 0;
+  let lines = 0;
+  let chain: Promise<unknown> = Promise.resolve();
+
+  /** Runs file changes one at a time. */
+  function exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = chain.then(work, work);
+    chain = next.catch(() => undefined);
+    return next;
+  }
+
+  function handle(): FileHandle {
+    if (fd === undefined) throw new AuditConfigError(`fileSpool(${file}) is not open.`);
+    return fd;
+  }
+
+  async function writeHead(offset: number): Promise<void> {
+    const temp = `${headFile}.tmp`;
+    const out = await open(temp, "w");
+    try {
+      await out.writeFile(String(offset));
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await rename(temp, headFile);
+  }
+
+  async function takeLock(): Promise<void> {
+    try {
+      await writeFile(lockFile, String(process.pid), { flag: "wx" });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const holder = Number.parseInt(await readFile(lockFile, "utf8").catch(() => ""), 10);
+    if (Number.isSafeInteger(holder) && holder !== process.pid && isAlive(holder)) {
+      throw new AuditConfigError(`fileSpool(): ${file} is in use by process ${holder}. Give each process its own spool path.`);
+    }
+    await writeFile(lockFile, String(process.pid));
+  }
+
+  async function readAt(position: number, length: number): Promise<Buffer> {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle().read(buffer, 0, length, position);
+    return buffer.subarray(0, bytesRead);
+  }
+
+  /** Where the last complete line ends (after its newline), at or after `from`. */
+  async function lastLineEnd(from: number, to: number): Promise<number> {
+    let end = to;
+    while (end > from) {
+      const start = Math.max(from, end - READ_CHUNK);
+      const chunk = await readAt(start, end - start);
+      const at = chunk.lastIndexOf(NEWLINE);
+      if (at >= 0) return start + at + 1;
+      end = start;
+    }
+    return from;
+  }
+
+  async function countLines(from: number, to: number): Promise<number> {
+    let count = 0;
+    for (let at = from; at < to; at += READ_CHUNK) {
+      const chunk = await readAt(at, Math.min(READ_CHUNK, to - at));
+      for (let i = chunk.indexOf(NEWLINE); i >= 0; i = chunk.indexOf(NEWLINE, i + 1)) count++;
+    }
+    return count;
+  }
+
+  /** Rewrites the file without its acknowledged head. */
+  async function compact(): Promise<void> {
+    const rest = await readAt(head, size - head);
+    const temp = `${file}.compact`;
+    const out = await open(temp, "w");
+    try {
+      await out.writeFile(rest);
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    // Head first: a crash between the two steps replays lines again, never skips one.
+    await writeHead(0);
+    await handle().close();
+    await rename(temp, file);
+    fd = await open(file, "a+");
+    size = rest.length;
+    head = 0;
+  }
+
+  return {
+    name: `file(${file})`,
+    maxBytes,
+    async open(logger: AuditLogger): Promise<void> {
+      if (fd !== undefined) return;
+      await mkdir(path.dirname(file), { recursive: true });
+      await takeLock();
+      fd = await open(file, "a+");
+      size = (await fd.stat()).size;
+      const stored = await readFile(headFile, "utf8").catch(() => "0");
+      head = /^\d+$/.test(stored.trim()) ? Number(stored.trim()) : 0;
+      if (head > size) {
+        logger.warn(`audit-events: spool ${file}: its head (${head}) is past its end (${size}); replaying it all (stored events are skipped).`);
+        head = 0;
+      }
+      const end = await lastLineEnd(head, size);
+      if (end < size) {
+        logger.warn(`audit-events: spool ${file}: cut off a half-written last line (${size - end} bytes) left by a crash; it was never acknowledged.`);
+        await fd.truncate(end);
+        size = end;
+      }
+      lines = await countLines(head, size);
+    },
+    usedBytes: () => size - head,
+    count: () => lines,
+    append(added: readonly string[]): Promise<void> {
+      return exclusive(async () => {
+        if (added.length === 0) return;
+        const payload = Buffer.from(`${added.join("\n")}\n`);
+        await handle().write(payload);
+        await handle().datasync();
+        size += payload.length;
+        lines += added.length;
+      });
+    },
+    peek(max: number): Promise<SpoolBatch> {
+      return exclusive(async () => {
+        const found: string[] = [];
+        const sizes: number[] = [];
+        let at = head;
+        let pending: Buffer = Buffer.alloc(0);
+        while (found.length < max && at < size) {
+          const chunk = await readAt(at, Math.min(READ_CHUNK, size - at));
+          at += chunk.length;
+          let data: Buffer = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
+          let start = 0;
+          for (let i = data.indexOf(NEWLINE); i >= 0 && found.length < max; i = data.indexOf(NEWLINE, start)) {
+            found.push(data.toString("utf8", start, i));
+            sizes.push(i + 1 - start);
+            start = i + 1;
+          }
+          if (found.length >= max) {
+            at -= data.length - start;
+            data = Buffer.alloc(0);
+            start = 0;
+          }
+          pending = data.subarray(start);
+        }
+        return { lines: found, bytes: sizes };
+      });
+    },
+    ack(batch: SpoolBatch, count = batch.lines.length): Promise<void> {
+      return exclusive(async () => {
+        for (let i = 0; i < count; i++) head += batch.bytes[i]!;
+        lines -= count;
+        if (head >= size) {
+          // Head first, then truncate: a crash in between replays, never loses.
+          await writeHead(0);
+          await handle().truncate(0);
+          size = 0;
+          head = 0;
+          lines = 0;
+        } else if (head >= COMPACT_AFTER_BYTES && head * 2 >= size) {
+          await compact();
+        } else {
+          await writeHead(head);
+        }
+      });
+    },
+    close(): Promise<void> {
+      return exclusive(async () => {
+        if (fd === undefined) return;
+        await fd.close();
+        fd = undefined;
+        await rm(lockFile, { force: true });
+      });
+    },
+  };
+}

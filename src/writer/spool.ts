@@ -1,0 +1,64 @@
+/** Where the write path reports a spool's troubles; `console` by default. */
+export interface AuditLogger {
+  warn(message: string): void;
+}
+
+/** Lines read from the head of a spool, to be acknowledged once stored. */
+export interface SpoolBatch {
+  /** The lines, oldest first, as appended. */
+  readonly lines: readonly string[];
+  /** Each line's size in the spool, its newline included. */
+  readonly bytes: readonly number[];
+}
+
+/**
+ * Durable local storage for events the store cannot take now: an append-only
+ * queue of lines, read from the head and acknowledged once stored. `fileSpool()`
+ * and `redisSpool()` implement it; one process uses a spool at a time.
+ */
+export interface AuditSpool {
+  /** A short name for messages, e.g. `"file(/var/spool/audit.log)"`. */
+  readonly name: string;
+  /** The most bytes of lines it holds; `onSpoolFull` decides what happens beyond. */
+  readonly maxBytes: number;
+  /** Opens it (and recovers from a crash: a torn last line is cut off and reported). */
+  open(logger: AuditLogger): Promise<void>;
+  /** Bytes of lines waiting now. */
+  usedBytes(): number;
+  /** Lines waiting now. */
+  count(): number;
+  /** Appends lines at the tail; they are durable when it resolves. */
+  append(lines: readonly string[]): Promise<void>;
+  /** Reads up to `max` lines from the head, without removing them. */
+  peek(max: number): Promise<SpoolBatch>;
+  /** Removes the first `count` lines of `batch` (all by default), which must be the head. */
+  ack(batch: SpoolBatch, count?: number): Promise<void>;
+  /** Releases files or connections; the lines stay for the next process. */
+  close(): Promise<void>;
+}
+
+/** Default `maxBytes` of a spool: 1 GiB. */
+export const DEFAULT_SPOOL_MAX_BYTES = 1024 ** 3;
+
+/** A line's size in a spool, its newline included. */
+export function spoolLineBytes(line: string): number {
+  return Buffer.byteLength(line) + 1;
+}
+
+/**
+ * Removes whole lines from the head of `spool` until at least `bytes` are freed
+ * (`onSpoolFull: "drop-oldest"`); returns how many lines it removed.
+ */
+export async function dropOldest(spool: AuditSpool, bytes: number): Promise<number> {
+  let dropped = 0;
+  let freed = 0;
+  while (freed < bytes && spool.count() > 0) {
+    const batch = await spool.peek(1000);
+    let taken = 0;
+    while (taken < batch.lines.length && freed < bytes) freed += batch.bytes[taken++]!;
+    if (taken === 0) break;
+    await spool.ack(batch, taken);
+    dropped += taken;
+  }
+  return dropped;
+}

@@ -1,0 +1,115 @@
+import { getAuditConfig, onConfigure, type ResolvedAuditConfig } from "../config";
+import type { AuditContext } from "../context";
+import type { AuditEventRecord } from "../event-record";
+import { BufferedWriter } from "./buffered-writer";
+import { countMetric, recordMetricError, setMetricsGauges, setMetricsHook } from "./metrics";
+
+/** The buffered writer of the configuration in force, made on first use. */
+let writer: { config: ResolvedAuditConfig; instance: BufferedWriter } | undefined;
+/** Writers of earlier configurations, still writing what they hold. */
+const retiring = new Set<BufferedWriter>();
+
+function bufferedWriter(config: ResolvedAuditConfig): BufferedWriter {
+  if (writer?.config === config) return writer.instance;
+  retire();
+  const instance = new BufferedWriter({
+    store: config.store!,
+    flushIntervalMs: config.flushIntervalMs,
+    maxBatchSize: config.maxBatchSize,
+    maxBufferedEvents: config.maxBufferedEvents,
+    spool: config.spool,
+    onSpoolFull: config.onSpoolFull,
+    logger: config.logger,
+    after: Promise.allSettled([...retiring].map((w) => w.close())),
+  });
+  writer = { config, instance };
+  return instance;
+}
+
+/** Closes the current writer in the background; `flushAudit()` and `closeAudit()` wait for it. */
+function retire(): void {
+  if (writer === undefined) return;
+  const old = writer.instance;
+  writer = undefined;
+  retiring.add(old);
+  old.close().then(
+    () => retiring.delete(old),
+    (error: unknown) => {
+      retiring.delete(old);
+      recordMetricError(error);
+      getAuditConfig().logger.warn(`audit-events: ${error instanceof Error ? error.message : String(error)}`);
+    },
+  );
+}
+
+onConfigure((config) => {
+  setMetricsHook(config.onMetrics);
+  if (writer !== undefined && writer.config !== config) retire();
+  // A spool may hold events of an earlier process: start replaying them now.
+  if (config.writeMode === "buffered" && config.spool !== undefined && config.store !== undefined) bufferedWriter(config);
+});
+
+setMetricsGauges(() => {
+  let buffered = 0;
+  for (const w of retiring) buffered += w.buffered();
+  return { buffered: buffered + (writer?.instance.buffered() ?? 0), spooled: writer?.instance.spooled() ?? 0 };
+});
+
+/**
+ * Writes one event of `context`: through the buffered writer when `writeMode` is
+ * `"buffered"` and the event goes to the configured store outside a transaction,
+ * else at once.
+ */
+export async function writeEvent(context: AuditContext, record: AuditEventRecord, tx: unknown): Promise<void> {
+  const store = context.storeForWrite();
+  const config = getAuditConfig();
+  if (tx === undefined && config.writeMode === "buffered" && store === config.store) {
+    return bufferedWriter(config).enqueue(store.toRow(record, context));
+  }
+  try {
+    await store.insert([record], { tx, context });
+  } catch (error) {
+    recordMetricError(error);
+    throw error;
+  }
+  countMetric("written", 1);
+}
+
+/**
+ * Writes everything buffered, and replays everything spooled that the store takes
+ * now. With a spool, resolves once every buffered event is at least in the spool.
+ *
+ * @example
+ * ```ts
+ * await flushAudit();
+ * ```
+ * @throws {AuditStoreError} when events are left in memory because neither the
+ * store nor a spool could take them; they are retried in the background.
+ */
+export async function flushAudit(): Promise<void> {
+  await Promise.all([...retiring].map((w) => w.flush()));
+  await writer?.instance.flush();
+}
+
+/**
+ * Flushes, stops the writer's timers and releases the spool, so the process may
+ * exit. Call it on shutdown; a later `createEvent` starts a new writer.
+ *
+ * @example
+ * ```ts
+ * process.once("SIGTERM", async () => {
+ *   server.close();
+ *   await closeAudit();
+ *   process.exit(0);
+ * });
+ * ```
+ * @throws {AuditStoreError} naming how many events could not be written anywhere.
+ */
+export async function closeAudit(): Promise<void> {
+  retire();
+  const closing = [...retiring];
+  const results = await Promise.allSettled(closing.map((w) => w.close()));
+  for (const w of closing) retiring.delete(w);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
+}

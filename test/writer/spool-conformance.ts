@@ -1,0 +1,97 @@
+import type { AuditLogger, AuditSpool } from "../../src";
+
+/** What a spool's test file hands the conformance suite. */
+export interface SpoolUnderTest {
+  /** A new handle on the same spool (as the next process would open it). */
+  open(options?: { maxBytes?: number }): AuditSpool;
+  /** Empties the spool's storage between tests. */
+  reset(): Promise<void>;
+}
+
+/** A logger that keeps what it was told. */
+export function recordingLogger(): AuditLogger & { warnings: string[] } {
+  const warnings: string[] = [];
+  return { warnings, warn: (message: string) => warnings.push(message) };
+}
+
+const lines = (from: number, count: number) => Array.from({ length: count }, (_, i) => `line-${from + i} ${"x".repeat((from + i) % 7)}`);
+
+/** The behaviour every {@link AuditSpool} must have. */
+export function describeSpoolConformance(name: string, subject: SpoolUnderTest): void {
+  describe(`${name} (spool conformance)`, () => {
+    const opened: AuditSpool[] = [];
+    async function openSpool(options?: { maxBytes?: number }): Promise<AuditSpool> {
+      const spool = subject.open(options);
+      await spool.open(recordingLogger());
+      opened.push(spool);
+      return spool;
+    }
+    beforeEach(() => subject.reset());
+    afterEach(async () => {
+      for (const spool of opened.splice(0)) await spool.close();
+    });
+
+    it("gives lines back oldest first, and removes only what was acknowledged", async () => {
+      const spool = await openSpool();
+      await spool.append(lines(0, 3));
+      await spool.append(lines(3, 4));
+      expect(spool.count()).toBe(7);
+      const first = await spool.peek(5);
+      expect(first.lines).toEqual(lines(0, 5));
+      expect(await spool.peek(5)).toEqual(first);
+      await spool.ack(first, 2);
+      expect(spool.count()).toBe(5);
+      expect((await spool.peek(100)).lines).toEqual(lines(2, 5));
+      await spool.ack(await spool.peek(100));
+      expect(spool.count()).toBe(0);
+      expect(spool.usedBytes()).toBe(0);
+      expect((await spool.peek(10)).lines).toEqual([]);
+    });
+
+    it("counts the bytes it holds", async () => {
+      const spool = await openSpool();
+      await spool.append(["abc", "ü"]);
+      expect(spool.usedBytes()).toBe(4 + 3);
+      await spool.ack(await spool.peek(1));
+      expect(spool.usedBytes()).toBe(3);
+    });
+
+    it("keeps unacknowledged lines for the next process, in order", async () => {
+      const first = await openSpool();
+      await first.append(lines(0, 10));
+      await first.ack(await first.peek(4));
+      await first.close();
+      const second = await openSpool();
+      expect(second.count()).toBe(6);
+      expect((await second.peek(100)).lines).toEqual(lines(4, 6));
+    });
+
+    it("takes appends while lines are being read and acknowledged", async () => {
+      const spool = await openSpool();
+      const appends = Array.from({ length: 20 }, (_, i) => spool.append(lines(i * 10, 10)));
+      const seen: string[] = [];
+      await Promise.all(appends.slice(0, 5));
+      while (seen.length < 200) {
+        const batch = await spool.peek(7);
+        seen.push(...batch.lines);
+        await spool.ack(batch);
+        if (batch.lines.length === 0) await Promise.all(appends);
+      }
+      expect(seen).toEqual(lines(0, 200));
+    });
+
+    it("keeps 20 000 lines of 500 bytes and reads them back in pages", async () => {
+      const spool = await openSpool();
+      const big = Array.from({ length: 20_000 }, (_, i) => `${String(i).padStart(6, "0")}${"y".repeat(494)}`);
+      for (let i = 0; i < big.length; i += 1000) await spool.append(big.slice(i, i + 1000));
+      let index = 0;
+      for (;;) {
+        const batch = await spool.peek(3000);
+        if (batch.lines.length === 0) break;
+        for (const line of batch.lines) expect(line).toBe(big[index++]);
+        await spool.ack(batch);
+      }
+      expect(index).toBe(20_000);
+    });
+  });
+}
