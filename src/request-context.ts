@@ -43,6 +43,8 @@ function callResolver<T>(name: string, resolver: (req: ResolverRequest) => T, re
  */
 export class RequestAuditContext extends AuditContext {
   private maskedBody: { body: unknown; config: ResolvedAuditConfig; postData: JsonObject } | undefined;
+  /** The URL, query and headers as the last event saw them, reused while unchanged. */
+  private seen: { config: ResolvedAuditConfig; rawUrl: string; url: string; query: unknown; queryParams: JsonObject; headers: JsonObject } | undefined;
 
   constructor(
     private readonly source: RequestSource,
@@ -59,15 +61,37 @@ export class RequestAuditContext extends AuditContext {
     const { source } = this;
     const ip = config.clientIpResolver ? callResolver("clientIpResolver", config.clientIpResolver, source.request) : source.ip();
     const user = config.userResolver ? callResolver("userResolver", config.userResolver, source.request) : source.user();
+    const { url, queryParams, headers } = this.requestFacts(config);
     return {
-      url: maskUrl(sanitizeString(source.url()), config.maskKeys),
+      url,
       method: source.method(),
       remoteAddr: normalizeIp(ip),
       userId: userIdOf(user),
-      queryParams: config.includeQueryParams ? maskedRequestData(source.query(), config) : {},
+      queryParams,
       postData: config.includePostData ? this.postData(config) : {},
-      headers: pickHeaders(source.headers, config.includeHeaders),
+      headers,
     };
+  }
+
+  /**
+   * The masked URL, query and headers. A request's events share them (records are
+   * never changed once built), so they are worked out again only when the URL, the
+   * parsed query or the configuration changed.
+   */
+  private requestFacts(config: ResolvedAuditConfig): { url: string; queryParams: JsonObject; headers: JsonObject } {
+    const rawUrl = this.source.url();
+    const query = config.includeQueryParams ? this.source.query() : undefined;
+    const seen = this.seen;
+    if (seen !== undefined && seen.config === config && seen.rawUrl === rawUrl && seen.query === query) return seen;
+    this.seen = {
+      config,
+      rawUrl,
+      url: maskUrl(sanitizeString(rawUrl), config.maskKeys),
+      query,
+      queryParams: config.includeQueryParams ? maskedRequestData(query, config) : {},
+      headers: pickHeaders(this.source.headers, config.includeHeaders),
+    };
+    return this.seen;
   }
 
   /** Masks the body once per request, not once per event, unless it was replaced. */

@@ -9,7 +9,7 @@ export interface RawClient {
 
 /** A Prisma client that can run an interactive transaction. */
 export interface TransactionalClient extends RawClient {
-  $transaction<T>(fn: (tx: RawClient & Record<string, unknown>) => Promise<T>, options?: { isolationLevel?: string }): Promise<T>;
+  $transaction<T>(fn: (tx: RawClient & Record<string, unknown>) => Promise<T>, options?: { isolationLevel?: string; timeout?: number; maxWait?: number }): Promise<T>;
 }
 
 /** What one batch needs to know about the two tables. */

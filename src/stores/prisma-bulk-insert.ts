@@ -10,6 +10,12 @@ const MYSQL_MAX_STATEMENT_BYTES = 2 * 1024 * 1024;
 /** SQLite's limit on host parameters (32 766 since 3.32); ids are looked up in chunks of this. */
 const SQLITE_ID_CHUNK = 500;
 
+/**
+ * Prisma ends an interactive transaction after 5 s by default; a big batch on a busy
+ * server can take longer, and must not fail for it.
+ */
+const TRANSACTION_OPTIONS = { timeout: 60_000, maxWait: 10_000 };
+
 /** The delegate calls the SQLite path uses. */
 interface RowDelegate {
   findMany(args: { where: { id: { in: string[] } }; select: { id: true } }): Promise<{ id: string }[]>;
@@ -120,7 +126,7 @@ async function runAll(client: TransactionalClient, statements: [string, unknown[
   }
   await client.$transaction(async (tx) => {
     for (const [sql, values] of statements) await tx.$executeRawUnsafe(sql, ...values);
-  });
+  }, TRANSACTION_OPTIONS);
 }
 
 /**
@@ -184,7 +190,7 @@ function sqliteInserter(client: TransactionalClient, delegate: string): BulkInse
         fresh.push({ ...row });
       }
       if (fresh.length > 0) await model.createMany({ data: fresh });
-    });
+    }, TRANSACTION_OPTIONS);
   };
 }
 

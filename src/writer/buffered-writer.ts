@@ -21,6 +21,8 @@ export interface BufferedWriterOptions {
 /** An event waiting in memory, with the caller waiting for it to be durable (spool only). */
 interface Pending {
   row: EventRow;
+  /** When it was taken (`performance.now()`), so no event waits longer than the interval. */
+  at: number;
   settle?: { resolve(): void; reject(error: unknown): void };
 }
 
@@ -28,6 +30,9 @@ interface Pending {
 const FIRST_RETRY_MS = 100;
 /** ... up to this. */
 const LONGEST_RETRY_MS = 30_000;
+
+/** What `enqueue` returns for an event accepted into memory (no spool): already settled. */
+const ACCEPTED = Promise.resolve();
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -83,28 +88,36 @@ export class BufferedWriter {
    * Takes an event. Without a spool it resolves once the event is in memory; with
    * one, once it is in the spool or the store. Waits while memory is full.
    */
-  async enqueue(row: EventRow): Promise<void> {
-    if (this.closed) throw new AuditError("ERR_AUDIT_CLOSED", "The audit writer was closed by closeAudit(); configure again to write more events.");
-    while (this.buffered() >= this.options.maxBufferedEvents) await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+  enqueue(row: EventRow): Promise<void> {
+    if (this.closed) {
+      return Promise.reject(new AuditError("ERR_AUDIT_CLOSED", "The audit writer was closed by closeAudit(); configure again to write more events."));
+    }
+    if (this.buffered() >= this.options.maxBufferedEvents) return this.enqueueWhenRoom(row);
     if (this.options.spool === undefined) {
-      this.queue.push({ row });
+      this.queue.push({ row, at: performance.now() });
       this.schedule();
-      return;
+      return ACCEPTED;
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ row, settle: { resolve, reject } });
+      this.queue.push({ row, at: performance.now(), settle: { resolve, reject } });
       this.schedule();
     });
+  }
+
+  /** Back-pressure: waits until the writer has room for `row`. */
+  private async enqueueWhenRoom(row: EventRow): Promise<void> {
+    while (this.buffered() >= this.options.maxBufferedEvents) await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+    return this.enqueue(row);
   }
 
   /**
    * Writes what is in memory and replays the spool, now.
    *
    * @throws {AuditStoreError} when events are left in memory because neither the
-   * store nor a spool could take them.
+   * store nor a spool could take them; the spool's error when it cannot be opened.
    */
   async flush(): Promise<void> {
-    await this.opened?.catch(() => undefined);
+    await this.opened;
     this.storeDown = false;
     for (;;) {
       const done = await this.pump();
@@ -141,6 +154,7 @@ export class BufferedWriter {
     this.timer = undefined;
     await this.running;
     await this.opened?.then(() => this.options.spool!.close()).catch(() => undefined);
+    if (failure !== undefined && this.queue.length === 0) throw failure;
     if (failure !== undefined) {
       throw new AuditStoreError(`closeAudit(): ${this.queue.length} event(s) could not be written and are lost if the process exits: ${this.lastFailure}`, {
         cause: failure,
@@ -156,40 +170,54 @@ export class BufferedWriter {
     if (this.failures === 1) this.options.logger.warn(`audit-events: ${this.lastFailure}; retrying with backoff.`);
   }
 
-  /** Starts a flush after `delay` ms (default: now if a batch is full, else after the interval). */
+  /** Starts a flush after `delay` ms (default: now if a batch is full, else when the oldest event's interval ends). */
   private schedule(delay?: number): void {
     if (this.closed) return;
-    const wait = delay ?? (this.queue.length >= this.options.maxBatchSize ? 0 : this.options.flushIntervalMs);
+    const oldest = this.queue[0]?.at ?? performance.now();
+    const wait = delay ?? (this.queue.length >= this.options.maxBatchSize ? 0 : Math.max(1, oldest + this.options.flushIntervalMs - performance.now()));
+    const due = performance.now() + wait;
     if (this.timer !== undefined) {
-      // A full batch goes at once, except into a failing store with no spool to catch it.
-      if (wait > 0 || (this.failures > 0 && this.options.spool === undefined)) return;
+      // Keep an earlier timer; and a failing store with no spool to catch its batches keeps its backoff.
+      const keep = this.timerDue <= due || (delay === undefined && this.failures > 0 && this.options.spool === undefined);
+      if (keep) {
+        // Events only in memory keep the process alive until written; spooled ones are safe.
+        if (this.queue.length > 0) this.timer.ref();
+        return;
+      }
       clearTimeout(this.timer);
     }
+    this.timerDue = due;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.pump();
+      void this.pump(wait > 0);
     }, wait);
-    // Events only in memory keep the process alive until written; spooled ones are safe.
     if (this.queue.length === 0) this.timer.unref();
   }
+
+  private timerDue = 0;
 
   private retryLater(): void {
     const backoff = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(this.failures - 1, 20));
     this.schedule(backoff / 2 + Math.random() * (backoff / 2));
   }
 
-  /** Runs one flush at a time; resolves true when it got through without a store failure. */
-  private pump(): Promise<boolean> {
-    this.running ??= this.run().finally(() => {
+  /**
+   * Runs one flush at a time; resolves true when it got through without a store
+   * failure. Unless `all`, only full batches are written and the rest waits for
+   * the interval.
+   */
+  private pump(all = true): Promise<boolean> {
+    this.running ??= this.run(all).finally(() => {
       this.running = undefined;
+      if (this.queue.length > 0 && this.timer === undefined) this.schedule();
     });
     return this.running;
   }
 
-  private async run(): Promise<boolean> {
+  private async run(all: boolean): Promise<boolean> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.queue.length > 0) {
+    while (this.queue.length >= (all ? 1 : this.options.maxBatchSize)) {
       const batch = this.queue.splice(0, this.options.maxBatchSize);
       this.inFlight = batch.length;
       const written = await this.writeBatch(batch);

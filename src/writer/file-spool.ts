@@ -1,4 +1,5 @@
 import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { AuditConfigError } from "../errors";
 import { DEFAULT_SPOOL_MAX_BYTES, type AuditLogger, type AuditSpool, type SpoolBatch } from "./spool";
@@ -16,7 +17,14 @@ const READ_CHUNK = 1024 * 1024;
 const COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
 const NEWLINE = 0x0a;
 
+/** Whether process `pid` runs; a zombie (killed, not yet reaped) does not. */
 function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3));
+  } catch {
+    // No /proc here, or no such process: ask the kernel.
+  }
   try {
     process.kill(pid, 0);
     return true;

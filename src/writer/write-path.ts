@@ -1,6 +1,7 @@
 import { getAuditConfig, onConfigure, type ResolvedAuditConfig } from "../config";
 import type { AuditContext } from "../context";
 import type { AuditEventRecord } from "../event-record";
+import type { AuditStore } from "../stores/store";
 import { BufferedWriter } from "./buffered-writer";
 import { countMetric, recordMetricError, setMetricsGauges, setMetricsHook } from "./metrics";
 
@@ -60,12 +61,16 @@ setMetricsGauges(() => {
  * `"buffered"` and the event goes to the configured store outside a transaction,
  * else at once.
  */
-export async function writeEvent(context: AuditContext, record: AuditEventRecord, tx: unknown): Promise<void> {
+export function writeEvent(context: AuditContext, record: AuditEventRecord, tx: unknown): Promise<void> {
   const store = context.storeForWrite();
   const config = getAuditConfig();
   if (tx === undefined && config.writeMode === "buffered" && store === config.store) {
     return bufferedWriter(config).enqueue(store.toRow(record, context));
   }
+  return writeNow(store, record, context, tx);
+}
+
+async function writeNow(store: AuditStore, record: AuditEventRecord, context: AuditContext, tx: unknown): Promise<void> {
   try {
     await store.insert([record], { tx, context });
   } catch (error) {

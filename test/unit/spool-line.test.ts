@@ -10,7 +10,7 @@ describe("spool lines", () => {
   });
 
   it("keep newlines, control characters and prototype-like keys inside JSON", () => {
-    const row = sampleRecord({ content: JSON.parse('{"[__proto__]":1,"text":"a\\nb\\r\\u0001\\u2028"}') });
+    const row = { ...sampleRecord({ content: JSON.parse('{"[__proto__]":1,"text":"a\\nb\\r\\u0001\\u2028"}') }) };
     const line = encodeSpoolLine(row);
     expect(line.split("\n")).toHaveLength(1);
     expect(decodeSpoolLine(line)).toEqual({ row });
@@ -23,7 +23,7 @@ describe("spool lines", () => {
     ["garbage", () => "\u0000\u00ff garbage", /checksum|not a spool line/],
     ["an empty line", () => "", /not a spool line/],
   ])("report %s as a problem instead of throwing", (_name, spoil, problem) => {
-    const decoded = decodeSpoolLine(spoil(encodeSpoolLine(sampleRecord())));
+    const decoded = decodeSpoolLine(spoil(encodeSpoolLine({ ...sampleRecord() })));
     expect(decoded).toEqual({ problem: expect.stringMatching(problem) });
   });
 
