@@ -51,6 +51,11 @@ export interface RequestSnapshot {
   headers: JsonObject;
 }
 
+function isEmpty(object: object): boolean {
+  for (const _ in object) return false;
+  return true;
+}
+
 function optionalString(value: string | null | undefined): string | null {
   return typeof value === "string" ? sanitizeString(value) : null;
 }
@@ -180,9 +185,27 @@ export class AuditContext {
       throw new AuditError("ERR_AUDIT_CONTENT", "Event content must be a plain object, such as { action: \"refund\" }.");
     }
     const config = this.config();
-    const target = resolveContentObject(contentObject, config.contentTypeResolver);
-    const normalizedContent = normalizeContent({ ...this.extraData, ...content });
-    return { ...newEventIdentity(), ...target, content: normalizedContent, ...this.snapshot(config) };
+    const { contentType, objectId } = resolveContentObject(contentObject, config.contentTypeResolver);
+    const extraData = this.extraData;
+    const normalizedContent = normalizeContent(isEmpty(extraData) ? content : { ...extraData, ...content });
+    const { id, timestamp } = newEventIdentity();
+    const facts = this.snapshot(config);
+    // Built field by field: object spreads of several sources are several times slower
+    // here, and this runs on the request path for every event.
+    return {
+      id,
+      timestamp,
+      contentType,
+      objectId,
+      content: normalizedContent,
+      userId: facts.userId,
+      url: facts.url,
+      method: facts.method,
+      remoteAddr: facts.remoteAddr,
+      queryParams: facts.queryParams,
+      postData: facts.postData,
+      headers: facts.headers,
+    };
   }
 
   /**

@@ -76,46 +76,42 @@ function fieldsOf(row: EventRow, table: ModelTable): string[] {
   return fields;
 }
 
+/** A value as JSON for `json_populate_recordset`, which parses it with the column type's own input. */
+function postgresJsonValue(value: unknown, prismaType: string | undefined): unknown {
+  if (value === undefined) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString("hex")}`;
+  if (prismaType !== "Json" && value !== null && typeof value === "object") return String(value);
+  return value;
+}
+
 /**
- * PostgreSQL: one `INSERT ... SELECT FROM unnest($1::text[], ...)` per group, one
- * array parameter per column, cast to each column's own type; `ON CONFLICT (id) DO
- * NOTHING` skips ids already stored. The column types are read once from the catalog.
+ * PostgreSQL: one `INSERT ... SELECT FROM json_populate_recordset(NULL::<table>, $1)`
+ * per group: the whole batch travels as one JSON parameter, and the server converts
+ * each value with its column's own type, whatever the columns of the user's model.
+ * `ON CONFLICT (id) DO NOTHING` skips ids already stored.
  */
 function postgresInserter(client: TransactionalClient, table: ModelTable): BulkInserter {
-  let typesPromise: Promise<Map<string, string>> | undefined;
-  function columnTypes(): Promise<Map<string, string>> {
-    typesPromise ??= client
-      .$queryRawUnsafe<{ attname: string; type: string }[]>(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped",
-        table.sqlName,
-      )
-      .then((found) => new Map(found.map((c) => [`"${c.attname.replaceAll('"', '""')}"`, c.type])))
-      .catch((error: unknown) => {
-        typesPromise = undefined;
-        throw error;
-      });
-    return typesPromise;
-  }
   const id = table.columns.get("id")!;
-  function statementOf(group: EventRow[], types: Map<string, string>): [string, unknown[]] {
+  const unquoted = (column: string) => column.slice(1, -1).replaceAll('""', '"');
+  function statementOf(group: EventRow[]): [string, unknown[]] {
     const fields = fieldsOf(group[0]!, table);
     const columns = fields.map((f) => table.columns.get(f)!);
-    const casts = columns.map((column, i) => {
-      const type = types.get(column);
-      if (type === undefined) throw new AuditConfigError(`prismaStore(): the table ${table.sqlName} has no column ${column}; apply the migrations.`);
-      return `u.c${i}::${type}`;
+    const keys = columns.map(unquoted);
+    const types = fields.map((f) => table.types.get(f));
+    const records = group.map((row) => {
+      const record: Record<string, unknown> = {};
+      for (let i = 0; i < fields.length; i++) record[keys[i]!] = postgresJsonValue(row[fields[i]!], types[i]);
+      return record;
     });
-    const arrays = fields.map((field) => group.map((row) => rawValue(row[field], table.types.get(field), "postgresql")));
+    const list = columns.join(", ");
     const sql =
-      `INSERT INTO ${table.sqlName} (${columns.join(", ")}) SELECT ${casts.join(", ")} ` +
-      `FROM unnest(${arrays.map((_, i) => `$${i + 1}::text[]`).join(", ")}) AS u(${columns.map((_, i) => `c${i}`).join(", ")}) ` +
+      `INSERT INTO ${table.sqlName} (${list}) SELECT ${list} FROM json_populate_recordset(NULL::${table.sqlName}, $1::json) ` +
       `ON CONFLICT (${id}) DO NOTHING`;
-    return [sql, arrays];
+    return [sql, [JSON.stringify(records)]];
   }
-  return async (rows) => {
-    const types = await columnTypes();
-    await runAll(client, byFieldSet(rows).map((group) => statementOf(group, types)));
-  };
+  return (rows) => runAll(client, byFieldSet(rows).map(statementOf));
 }
 
 /** Runs the statements of one batch: alone, or in one transaction when there are several. */
