@@ -93,6 +93,16 @@ describe("npm run example:job", () => {
   }, 60_000);
 });
 
+describe("npm run example:buffered", () => {
+  it("keeps the events of an outage in the spool and replays them once", () => {
+    const output = runExample("examples/buffered-writes.ts");
+    expect(output).toContain("database up: 3 events stored");
+    expect(output).toContain("database down: 3 stored, 4 safe in the spool");
+    expect(output).toContain("database back: 7 stored, 0 in the spool, 4 replayed");
+    expect(output).toMatch(/\(warning\) audit-events: the store .* failed: connect ECONNREFUSED; retrying with backoff/);
+  }, 60_000);
+});
+
 describe("npm run example:archival", () => {
   it("archives the events older than 30 days on its schedule", () => {
     const output = runExample("examples/scheduled-archival.ts");
