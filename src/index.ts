@@ -53,4 +53,4 @@ export {
   type PrismaStore,
   type PrismaStoreOptions,
 } from "./stores/prisma-store";
-export type { AuditStore, InsertOptions } from "./stores/store";
+export type { ArchiveBatchResult, ArchivePosition, AuditStore, InsertOptions } from "./stores/store";

@@ -3,7 +3,7 @@ import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
 import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } from "../event-record";
 import { archiveBatch, archivePlan, type ArchivePlan, type TransactionalClient } from "./prisma-archive";
 import { providerOf, tableOf } from "./prisma-metadata";
-import type { AuditStore, InsertOptions } from "./store";
+import type { ArchiveBatchResult, ArchivePosition, AuditStore, InsertOptions } from "./store";
 
 /** The part of a Prisma model delegate (`prisma.auditEvent`) the store uses. */
 export interface PrismaDelegateLike {
@@ -163,10 +163,10 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
         throw storeError(error, archiveModel, 0, "read an archived event");
       }
     },
-    async archiveBatch(before: Date, limit: number): Promise<number> {
+    async archiveBatch(before: Date, limit: number, after?: ArchivePosition): Promise<ArchiveBatchResult> {
       const tables = archiveTables();
       try {
-        return await archiveBatch(prisma as TransactionalClient, tables, { live: model, archive: archiveModel }, before, limit);
+        return await archiveBatch(prisma as TransactionalClient, tables, { live: model, archive: archiveModel }, before, limit, after);
       } catch (error) {
         throw storeError(error, model, limit, `archive a batch of up to ${limit} event(s)`);
       }

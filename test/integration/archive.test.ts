@@ -1,4 +1,4 @@
-import { archiveOldEvents, countArchivableEvents, prismaStore, type AuditEventRecord, type PrismaStore } from "../../src";
+import { archiveOldEvents, countArchivableEvents, prismaStore, type AuditEventRecord, type AuditStore, type PrismaStore } from "../../src";
 import { openDatabase, providers, type TestDatabase, type TestPrismaClient } from "../support/databases";
 import {
   DAY_MS,
@@ -209,6 +209,39 @@ describe.each(providers)("archiveOldEvents() on %s", (provider) => {
     expect(duplicatesIn([...live, ...archived])).toEqual([]);
     expect(idDifference(archived, idsOfEvents(old))).toEqual(none);
   }, 90_000);
+
+  it("archives an event a writer adds behind the position of a run under way, in the pass from the oldest event that ends the run", async () => {
+    const seeded = seedEvents(600, { days: 200, now: Date.now(), seed: 5 });
+    await insertRecords(store, seeded.map((event) => event.record));
+    const old = seeded.filter((event) => event.ageDays >= 30);
+    const oldest = Math.min(...seeded.map((event) => event.record.timestamp.getTime()));
+    // Written while the run is under way, with a timestamp older than every seeded event: as a
+    // client that made an event (and its UUID v7 id) earlier writes it late.
+    const late = archiveRecord(oldest - 3_600_000, { objectId: "late" });
+    let calls = 0;
+    let positionWhenWritten: Date | undefined;
+    const writing: AuditStore = {
+      ...store,
+      async archiveBatch(before, limit, after) {
+        const batch = await store.archiveBatch(before, limit, after);
+        if (++calls === 2) {
+          positionWhenWritten = batch.last?.timestamp;
+          await insertRecords(store, [late]);
+        }
+        return batch;
+      },
+    };
+
+    const result = await archiveOldEvents({ olderThanDays: 30, batchSize: 50, store: writing });
+
+    expect(positionWhenWritten!.getTime()).toBeGreaterThan(late.timestamp.getTime());
+    expect(result.archived).toBe(old.length + 1);
+    expect(await db.prisma.auditEvent.findUnique({ where: { id: late.id } })).toBeNull();
+    expect(await db.prisma.archivedAuditEvent.findUnique({ where: { id: late.id } })).toEqual({ ...late, archivedAt: expect.any(Date) });
+    expect(await sqlCountBefore(provider, db.prisma, "audit_events", result.cutoff)).toBe(0);
+    const { archived } = await idsOf(db.prisma);
+    expect(idDifference(archived, [...idsOfEvents(old), late.id])).toEqual(none);
+  });
 
   it("keeps the extra tenantId column of a user's own live and archive models", async () => {
     const tenantOf = (record: AuditEventRecord) => (Number(record.objectId) % 4 === 0 ? null : `tenant-${Number(record.objectId) % 3}`);
