@@ -148,13 +148,17 @@ export async function archiveOldEvents(options: ArchiveOptions = {}): Promise<Ar
   let archived = 0;
   let batches = 0;
   let longestBatchMs = 0;
-  // Each batch continues after the last event the previous one took, so it does not walk
-  // the index entries of the events already moved. A pass that finds nothing more is
-  // followed by one from the oldest event: a writer may have added an event older than
-  // the position (ids, and so timestamps, are made by clients before they write), and an
-  // event another archiver held when this one passed it may be live again if that
+  // Each batch starts where the batch before the previous one ended, not at the oldest
+  // event: it walks only the index entries of the rows the previous batch moved, instead
+  // of those of every row moved so far. Walking those once lets PostgreSQL mark them dead
+  // in the index, so the final pass below skips them without reading the table; and it
+  // retries at once any row the previous batch skipped because another archiver held it.
+  // A pass that finds nothing more is followed by one from the oldest event: a writer may
+  // have added an event older than the position (ids, and so timestamps, are made by
+  // clients before they write), and a row another archiver held may be live again if that
   // archiver failed. The run ends when a pass from the oldest event finds nothing.
   let after: ArchivePosition | undefined;
+  let previous: ArchivePosition | undefined;
   for (;;) {
     const started = performance.now();
     let batch: ArchiveBatchResult;
@@ -166,10 +170,11 @@ export async function archiveOldEvents(options: ArchiveOptions = {}): Promise<Ar
     }
     if (batch.last === null) {
       if (after === undefined) break;
-      after = undefined;
+      after = previous = undefined;
       continue;
     }
-    after = batch.last;
+    after = previous;
+    previous = batch.last;
     if (batch.moved === 0) continue;
     const batchMs = performance.now() - started;
     archived += batch.moved;
