@@ -32,14 +32,23 @@ export interface ArchivePlan {
   archivedAt: string;
   id: string;
   timestamp: string;
+  /** PostgreSQL only: commit each batch with `synchronous_commit = off`. */
+  asyncCommit: boolean;
 }
 
 /**
  * Pairs the live and archive tables. Columns are matched by field name, so a
  * swapped-in pair of models with extra columns keeps them; the archive must have
  * every core field and `archivedAt`.
+ *
+ * @throws {AuditConfigError} naming the missing field, or `asyncArchiveCommit` on a database other than PostgreSQL.
  */
-export function archivePlan(provider: SqlProvider, live: ModelTable, archive: ModelTable): ArchivePlan {
+export function archivePlan(provider: SqlProvider, live: ModelTable, archive: ModelTable, asyncCommit = false): ArchivePlan {
+  if (asyncCommit && provider !== "postgresql") {
+    throw new AuditConfigError(
+      `prismaStore(): asyncArchiveCommit is for PostgreSQL only (this client is ${provider}, which cannot relax durability for one transaction); remove the option.`,
+    );
+  }
   for (const field of ["id", "timestamp"]) {
     if (!live.columns.has(field)) throw new AuditConfigError(`prismaStore(): the model ${live.model} has no "${field}" field.`);
   }
@@ -62,6 +71,7 @@ export function archivePlan(provider: SqlProvider, live: ModelTable, archive: Mo
     archivedAt,
     id: live.columns.get("id")!,
     timestamp: live.columns.get("timestamp")!,
+    asyncCommit,
   };
 }
 
@@ -76,6 +86,8 @@ function liveColumns(plan: ArchivePlan, prefix = ""): string {
  * deleted by `ctid`: they are locked, so their ctid cannot change before the delete,
  * and it spares a primary-key lookup per row. With `after`, the index scan starts
  * past the rows earlier batches deleted instead of walking their dead entries again.
+ * With `asyncCommit`, `set_config(..., true)` turns `synchronous_commit` off for this
+ * statement's own transaction only: its commit does not wait for the WAL flush.
  */
 async function archiveBatchPostgres(
   client: RawClient,
@@ -101,7 +113,9 @@ WITH batch AS (
 )
 SELECT m.moved, l.ts, l.id::text AS id
 FROM (SELECT count(*)::int AS moved FROM moved) AS m
-LEFT JOIN (SELECT ts, id FROM batch ORDER BY ts DESC, id DESC LIMIT 1) AS l ON true`;
+LEFT JOIN (SELECT ts, id FROM batch ORDER BY ts DESC, id DESC LIMIT 1) AS l ON true${
+    plan.asyncCommit ? "\nCROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS commit_mode" : ""
+  }`;
   const values: unknown[] = [before.toISOString(), limit, archivedAt.toISOString()];
   if (after !== undefined) values.push(after.timestamp.toISOString(), after.id);
   const rows = await client.$queryRawUnsafe<{ moved: number; ts: Date | null; id: string | null }[]>(sql, ...values);

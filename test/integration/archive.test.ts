@@ -243,6 +243,28 @@ describe.each(providers)("archiveOldEvents() on %s", (provider) => {
     expect(idDifference(archived, [...idsOfEvents(old), late.id])).toEqual(none);
   });
 
+  it("with asyncArchiveCommit moves every old event exactly once on PostgreSQL, and is refused elsewhere with the fix", async () => {
+    const seeded = seedEvents(500, { days: 60, now: Date.now(), seed: 17 });
+    await insertRecords(store, seeded.map((event) => event.record));
+    const old = seeded.filter((event) => event.ageDays >= 30);
+    const relaxed = prismaStore(db.prisma, { asyncArchiveCommit: true });
+    if (provider !== "postgresql") {
+      await expect(archiveOldEvents({ olderThanDays: 30, batchSize: 64, store: relaxed })).rejects.toThrow(
+        `prismaStore(): asyncArchiveCommit is for PostgreSQL only (this client is ${provider}, which cannot relax durability for one transaction); remove the option.`,
+      );
+      expect(await db.prisma.auditEvent.count()).toBe(seeded.length);
+      return;
+    }
+    const result = await archiveOldEvents({ olderThanDays: 30, batchSize: 64, store: relaxed });
+    expect(result.archived).toBe(old.length);
+    const { live, archived } = await idsOf(db.prisma);
+    expect(idDifference(archived, idsOfEvents(old))).toEqual(none);
+    expect(live).toHaveLength(seeded.length - old.length);
+    // The setting was for the batches' own transactions: the session keeps the server's.
+    const [{ setting }] = await db.prisma.$queryRawUnsafe<[{ setting: string }]>("SELECT current_setting('synchronous_commit') AS setting");
+    expect(setting).toBe("on");
+  });
+
   it("keeps the extra tenantId column of a user's own live and archive models", async () => {
     const tenantOf = (record: AuditEventRecord) => (Number(record.objectId) % 4 === 0 ? null : `tenant-${Number(record.objectId) % 3}`);
     const tenantStore = prismaStore(db.prisma, {
