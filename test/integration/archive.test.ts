@@ -243,6 +243,60 @@ describe.each(providers)("archiveOldEvents() on %s", (provider) => {
     expect(idDifference(archived, [...idsOfEvents(old), late.id])).toEqual(none);
   });
 
+  // SQLite has no row locks: one writer at a time, nothing to skip.
+  (provider === "sqlite" ? it.skip : it)("archives an event another transaction held while the run passed it, once it is released", async () => {
+    const seeded = seedEvents(600, { days: 200, now: Date.now(), seed: 19 });
+    await insertRecords(store, seeded.map((event) => event.record));
+    const old = seeded.filter((event) => event.ageDays >= 30);
+    const byAge = [...old].sort((a, b) => a.record.timestamp.getTime() - b.record.timestamp.getTime());
+    const held = byAge[120]!.record;
+
+    // Another archiver's transaction holds the event's row lock, as one mid-batch would.
+    const other = createPrismaClient(provider, db.url);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const lockSql =
+      provider === "postgresql" ? `SELECT 1 FROM audit_events WHERE id = $1::uuid FOR UPDATE` : "SELECT 1 FROM audit_events WHERE id = ? FOR UPDATE";
+    const holder = other.$transaction(
+      async (tx) => {
+        await tx.$queryRawUnsafe(lockSql, held.id);
+        locked();
+        await released;
+      },
+      { timeout: 60_000 },
+    );
+    try {
+      await isLocked;
+      // The lock goes once the run's position is past the event: the seeking pass never comes back to it.
+      let releasedAt: Date | undefined;
+      const passing: AuditStore = {
+        ...store,
+        async archiveBatch(before, limit, after) {
+          if (releasedAt === undefined && after !== undefined && after.timestamp > held.timestamp) {
+            releasedAt = after.timestamp;
+            release();
+            await holder;
+          }
+          return store.archiveBatch(before, limit, after);
+        },
+      };
+
+      const result = await archiveOldEvents({ olderThanDays: 30, batchSize: 50, store: passing });
+
+      expect(releasedAt).toBeDefined();
+      expect(result.archived).toBe(old.length);
+      expect(await db.prisma.auditEvent.findUnique({ where: { id: held.id } })).toBeNull();
+      expect(await db.prisma.archivedAuditEvent.findUnique({ where: { id: held.id } })).toEqual({ ...held, archivedAt: expect.any(Date) });
+      expect(await sqlCountBefore(provider, db.prisma, "audit_events", result.cutoff)).toBe(0);
+    } finally {
+      release();
+      await holder.catch(() => undefined);
+      await other.$disconnect();
+    }
+  }, 60_000);
+
   it("with asyncArchiveCommit moves every old event exactly once on PostgreSQL, and is refused elsewhere with the fix", async () => {
     const seeded = seedEvents(500, { days: 60, now: Date.now(), seed: 17 });
     await insertRecords(store, seeded.map((event) => event.record));
