@@ -2,7 +2,9 @@
 // plain two-statement baseline (INSERT ... SELECT + DELETE in one transaction), on the
 // same freshly seeded rows, interleaved, in one run.
 //
-//   npx tsx bench/archive.ts [--rows 1000000] [--batch-size 1000] [--rounds 2]
+//   npx tsx bench/archive.ts [--rows 1000000] [--batch-size 1000] [--rounds 2] [--async-commit]
+//
+// --async-commit archives through prismaStore(prisma, { asyncArchiveCommit: true }).
 //
 // Needs the PostgreSQL server of the tests (AUDIT_TEST_PG_URL or postgres@127.0.0.1:5432)
 // and the generated Prisma clients (`npm run db:generate`). Creates and drops its own
@@ -13,7 +15,7 @@ import path from "node:path";
 
 import { Client as PgClient } from "pg";
 
-import { archiveOldEvents, prismaStore } from "../src/index";
+import { archiveOldEvents, prismaStore, type AuditStore } from "../src/index";
 import { EVENT_FIELDS } from "../src/event-record";
 import { openDatabase, type TestDatabase } from "../test/support/databases";
 
@@ -30,20 +32,25 @@ interface Options {
   rows: number;
   batchSize: number;
   rounds: number;
+  asyncCommit: boolean;
 }
 
 function usage(message?: string): never {
   if (message) console.error(`bench/archive.ts: ${message}`);
-  console.error("usage: npx tsx bench/archive.ts [--rows 1000000] [--batch-size 1000] [--rounds 2]");
+  console.error("usage: npx tsx bench/archive.ts [--rows 1000000] [--batch-size 1000] [--rounds 2] [--async-commit]");
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { rows: 1_000_000, batchSize: 1000, rounds: 2 };
-  const keys: Record<string, keyof Options> = { "--rows": "rows", "--batch-size": "batchSize", "--rounds": "rounds" };
+  const options: Options = { rows: 1_000_000, batchSize: 1000, rounds: 2, asyncCommit: false };
+  const keys: Record<string, "rows" | "batchSize" | "rounds"> = { "--rows": "rows", "--batch-size": "batchSize", "--rounds": "rounds" };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--help" || arg === "-h") usage();
+    if (arg === "--async-commit") {
+      options.asyncCommit = true;
+      continue;
+    }
     const [flag, inline] = arg.split("=", 2) as [string, string | undefined];
     const key = keys[flag];
     if (key === undefined) usage(`unknown argument ${arg}`);
@@ -162,11 +169,25 @@ async function verify(pg: PgClient, seeded: Seeded, cutoff: Date, label: string)
 interface OursRun {
   rowsPerSecond: number;
   totalMs: number;
+  /** Times of the batches that moved events, as onBatch heard them. */
   batches: number[];
+  /** Times of the calls that moved nothing: each ends a pass (onBatch does not hear them). */
+  passEnds: number[];
 }
 
-async function runOurs(db: TestDatabase<"postgresql">, pg: PgClient, seeded: Seeded, batchSize: number, label: string): Promise<OursRun> {
-  const store = prismaStore(db.prisma);
+async function runOurs(db: TestDatabase<"postgresql">, pg: PgClient, seeded: Seeded, options: Options, label: string): Promise<OursRun> {
+  const { batchSize, asyncCommit } = options;
+  const inner = prismaStore(db.prisma, { asyncArchiveCommit: asyncCommit });
+  const passEnds: number[] = [];
+  const store: AuditStore = {
+    ...inner,
+    async archiveBatch(before, limit, after) {
+      const called = performance.now();
+      const batch = await inner.archiveBatch(before, limit, after);
+      if (batch.moved === 0) passEnds.push(performance.now() - called);
+      return batch;
+    },
+  };
   const batches: number[] = [];
   let movedTotal = 0;
   const started = performance.now();
@@ -184,7 +205,7 @@ async function runOurs(db: TestDatabase<"postgresql">, pg: PgClient, seeded: See
   check(movedTotal === seeded.rows, `${label}: onBatch heard ${movedTotal} moved, ${seeded.rows} were seeded`);
   check(result.batches === batches.length, `${label}: ${result.batches} batches reported, onBatch heard ${batches.length}`);
   await verify(pg, seeded, result.cutoff, label);
-  return { rowsPerSecond: (seeded.rows / totalMs) * 1000, totalMs, batches };
+  return { rowsPerSecond: (seeded.rows / totalMs) * 1000, totalMs, batches, passEnds };
 }
 
 interface BaselineRun {
@@ -220,7 +241,7 @@ function command(): string {
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const { rows, batchSize, rounds } = options;
+  const { rows, batchSize, rounds, asyncCommit } = options;
   const log = (line: string) => console.error(`[bench] ${line}`);
 
   const db = await openDatabase("postgresql", { name: "bench_archive" });
@@ -251,10 +272,10 @@ async function main(): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       seeded = await seed(pg, rows);
       log(`round ${round}/${rounds}: seeded ${int(rows)} rows in ${ms(seeded.seedMs)} ms; archiveOldEvents...`);
-      const o = await runOurs(db, pg, seeded, batchSize, `ours, round ${round}`);
+      const o = await runOurs(db, pg, seeded, options, `ours, round ${round}`);
       ours.push(o);
       const sortedO = [...o.batches].sort((a, b) => a - b);
-      log(`  ours: ${int(o.rowsPerSecond)} rows/s, ${o.batches.length} batches, p50 ${ms(percentile(sortedO, 50))} ms, p99 ${ms(percentile(sortedO, 99))} ms, max ${ms(sortedO.at(-1) ?? NaN)} ms`);
+      log(`  ours: ${int(o.rowsPerSecond)} rows/s, ${o.batches.length} batches, p50 ${ms(percentile(sortedO, 50))} ms, p99 ${ms(percentile(sortedO, 99))} ms, max ${ms(sortedO.at(-1) ?? NaN)} ms; pass-ending calls ${o.passEnds.map(ms).join(", ")} ms`);
 
       seeded = await seed(pg, rows);
       log(`round ${round}/${rounds}: seeded ${int(rows)} rows in ${ms(seeded.seedMs)} ms; baseline...`);
@@ -273,17 +294,22 @@ async function main(): Promise<void> {
     const p50 = percentile(allBatches, 50);
     const p99 = percentile(allBatches, 99);
     const slow = allBatches.filter((t) => t > GOALS.longestBatchMs).length;
+    // The calls that end a pass move nothing but are transactions too: the goal counts them.
+    const passEnds = ours.flatMap((o) => o.passEnds);
+    const longestPassEnd = Math.max(...passEnds);
+    const longestCall = Math.max(longest, longestPassEnd);
 
     const cpus = os.cpus();
     const lines = [
-      `## Archival benchmark: ${int(rows)} rows, batch size ${int(batchSize)}`,
+      `## Archival benchmark: ${int(rows)} rows, batch size ${int(batchSize)}${asyncCommit ? ", asyncArchiveCommit" : ""}`,
       "",
-      `| rows | batch size | ours rows/s | baseline rows/s | ours/baseline | longest batch ms | p99 batch ms | p50 batch ms | batches > ${GOALS.longestBatchMs} ms |`,
-      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-      `| ${int(rows)} | ${int(batchSize)} | ${int(oursRate)} | ${int(baseRate)} | ${ratio.toFixed(2)} | ${ms(longest)} | ${ms(p99)} | ${ms(p50)} | ${slow} of ${int(allBatches.length)} |`,
+      `| rows | batch size | ours rows/s | baseline rows/s | ours/baseline | longest batch ms | p99 batch ms | p50 batch ms | batches > ${GOALS.longestBatchMs} ms | pass-ending calls, longest ms |`,
+      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+      `| ${int(rows)} | ${int(batchSize)} | ${int(oursRate)} | ${int(baseRate)} | ${ratio.toFixed(2)} | ${ms(longest)} | ${ms(p99)} | ${ms(p50)} | ${slow} of ${int(allBatches.length)} | ${passEnds.length}, ${ms(longestPassEnd)} |`,
       "",
       `Medians of ${rounds} interleaved rounds (ours, baseline, ours, baseline, ...), each on freshly seeded rows;`,
-      "ratio: median of the per-round ratios; batch times: all batches of all rounds pooled.",
+      "ratio: median of the per-round ratios; batch times: all batches of all rounds pooled. Pass-ending calls moved",
+      "nothing (the end of the pass that seeks, then the pass from the oldest event); onBatch does not hear them.",
       "",
       "| round | ours rows/s | ours s | batches | first 10% of batches, mean ms | last 10%, mean ms | baseline rows/s | baseline s |",
       "|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -295,7 +321,7 @@ async function main(): Promise<void> {
       }),
       "",
       `Goals (reported, not asserted): >= ${int(GOALS.rowsPerSecond)} rows/s: ${oursRate >= GOALS.rowsPerSecond ? "met" : "MISSED"}; ` +
-        `no batch > ${GOALS.longestBatchMs} ms: ${longest <= GOALS.longestBatchMs ? "met" : "MISSED"}; ` +
+        `no batch (nor pass-ending call) > ${GOALS.longestBatchMs} ms: ${longestCall <= GOALS.longestBatchMs ? "met" : "MISSED"}; ` +
         `within 2x of the baseline: ${ratio >= GOALS.ratioToBaseline ? "met" : "MISSED"}.`,
       "",
       `Seeded rows: content JSON ~${Math.round(seeded!.contentBytes)} bytes, whole row ~${Math.round(seeded!.rowBytes)} bytes stored; ` +

@@ -60,7 +60,7 @@ export {
   type PrismaStore,
   type PrismaStoreOptions,
 } from "./stores/prisma-store";
-export type { AuditStore, EventRow, InsertOptions } from "./stores/store";
+export type { ArchiveBatchResult, ArchivePosition, AuditStore, EventRow, InsertOptions } from "./stores/store";
 export { auditMetrics, type AuditMetrics, type AuditMetricsEvent, type AuditMetricsHook } from "./writer/metrics";
 export { fileSpool, type FileSpoolOptions } from "./writer/file-spool";
 export { redisSpool, type RedisSpoolOptions } from "./writer/redis-spool";

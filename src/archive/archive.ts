@@ -1,6 +1,6 @@
 import { getAuditConfig } from "../config";
 import { AuditConfigError, AuditStoreError } from "../errors";
-import type { AuditStore } from "../stores/store";
+import type { ArchiveBatchResult, ArchivePosition, AuditStore } from "../stores/store";
 
 /** Default of `olderThanDays`. */
 export const DEFAULT_OLDER_THAN_DAYS = 90;
@@ -148,21 +148,39 @@ export async function archiveOldEvents(options: ArchiveOptions = {}): Promise<Ar
   let archived = 0;
   let batches = 0;
   let longestBatchMs = 0;
+  // Each batch starts where the batch before the previous one ended, not at the oldest
+  // event: it walks only the index entries of the rows the previous batch moved, instead
+  // of those of every row moved so far. Walking those once lets PostgreSQL mark them dead
+  // in the index, so the final pass below skips them without reading the table; and it
+  // retries at once any row the previous batch skipped because another archiver held it.
+  // A pass that finds nothing more is followed by one from the oldest event: a writer may
+  // have added an event older than the position (ids, and so timestamps, are made by
+  // clients before they write), and a row another archiver held may be live again if that
+  // archiver failed. The run ends when a pass from the oldest event finds nothing.
+  let after: ArchivePosition | undefined;
+  let previous: ArchivePosition | undefined;
   for (;;) {
     const started = performance.now();
-    let moved: number;
+    let batch: ArchiveBatchResult;
     try {
-      moved = await withRetries(() => store.archiveBatch(cutoff, batchSize));
+      batch = await withRetries(() => store.archiveBatch(cutoff, batchSize, after));
     } catch (error) {
       if (error instanceof AuditConfigError) throw error;
       throw new AuditArchiveError(archived, error);
     }
-    if (moved === 0) break;
+    if (batch.last === null) {
+      if (after === undefined) break;
+      after = previous = undefined;
+      continue;
+    }
+    after = previous;
+    previous = batch.last;
+    if (batch.moved === 0) continue;
     const batchMs = performance.now() - started;
-    archived += moved;
+    archived += batch.moved;
     batches++;
     longestBatchMs = Math.max(longestBatchMs, batchMs);
-    options.onBatch?.({ archived, moved, batchMs });
+    options.onBatch?.({ archived, moved: batch.moved, batchMs });
   }
   return { archived, cutoff, batches, longestBatchMs };
 }

@@ -1,6 +1,6 @@
 import { AuditError, AuditStoreError } from "../errors";
 import type { ArchivedAuditEventRecord, AuditEventRecord } from "../event-record";
-import type { AuditStore, EventRow, InsertOptions } from "./store";
+import type { ArchiveBatchResult, ArchivePosition, AuditStore, EventRow, InsertOptions } from "./store";
 
 /** A store that keeps events in this process's memory: for tests and demos. */
 export interface MemoryStore extends AuditStore {
@@ -28,7 +28,7 @@ export interface MemoryStore extends AuditStore {
 export function memoryStore(): MemoryStore {
   const events = new Map<string, AuditEventRecord>();
   const archived = new Map<string, ArchivedAuditEventRecord>();
-  const byAge = (a: AuditEventRecord, b: AuditEventRecord) =>
+  const byAge = (a: ArchivePosition, b: ArchivePosition) =>
     a.timestamp.getTime() - b.timestamp.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   return {
     name: "memory",
@@ -55,14 +55,18 @@ export function memoryStore(): MemoryStore {
       const event = archived.get(id);
       return event === undefined ? null : structuredClone(event);
     },
-    async archiveBatch(before: Date, limit: number): Promise<number> {
-      const batch = [...events.values()].filter((e) => e.timestamp < before).sort(byAge).slice(0, limit);
+    async archiveBatch(before: Date, limit: number, after?: ArchivePosition): Promise<ArchiveBatchResult> {
+      const batch = [...events.values()]
+        .filter((e) => e.timestamp < before && (after === undefined || byAge(e, after) > 0))
+        .sort(byAge)
+        .slice(0, limit);
       const archivedAt = new Date();
       for (const event of batch) {
         if (!archived.has(event.id)) archived.set(event.id, { ...event, archivedAt });
         events.delete(event.id);
       }
-      return batch.length;
+      const last = batch.at(-1);
+      return { moved: batch.length, last: last === undefined ? null : { timestamp: new Date(last.timestamp), id: last.id } };
     },
     async countLiveBefore(before: Date): Promise<number> {
       let count = 0;

@@ -12,6 +12,23 @@ export interface InsertOptions {
   context: AuditContext;
 }
 
+/** The (timestamp, id) key of an event: where an archival pass has got to. */
+export interface ArchivePosition {
+  readonly timestamp: Date;
+  readonly id: string;
+}
+
+/** What one {@link AuditStore.archiveBatch} call did. */
+export interface ArchiveBatchResult {
+  /** Events this batch moved into the archive. */
+  moved: number;
+  /**
+   * The key of the newest event this batch took, to pass as `after` to the next
+   * batch; null when it found no event to take, which ends the pass.
+   */
+  last: ArchivePosition | null;
+}
+
 /**
  * An event as a store writes it: the event's fields, plus the extra columns a
  * user's own model fills (see `prismaStore`'s `toRecord`).
@@ -55,13 +72,16 @@ export interface AuditStore {
   getArchivedEvent(id: string): Promise<ArchivedAuditEventRecord | null>;
   /**
    * Moves up to `limit` live events whose timestamp is before `before` into the
-   * archive, oldest first, in one transaction, and returns how many it moved.
-   * Every event it removes from the live table is in the archive when it resolves;
-   * concurrent calls move disjoint events. 0 means nothing is left to move.
+   * archive, oldest first (by timestamp, then id), in one transaction. With `after`,
+   * only events whose (timestamp, id) comes after it are considered, so a run can
+   * continue where its previous batch ended instead of scanning from the oldest
+   * event again. Every event it removes from the live table is in the archive when
+   * it resolves; concurrent calls move disjoint events (an event another call holds
+   * is skipped, not waited for).
    *
    * @throws {AuditStoreError} when the store cannot move them; nothing moved then.
    */
-  archiveBatch(before: Date, limit: number): Promise<number>;
+  archiveBatch(before: Date, limit: number, after?: ArchivePosition): Promise<ArchiveBatchResult>;
   /** Counts live events whose timestamp is before `before`. */
   countLiveBefore(before: Date): Promise<number>;
 }

@@ -47,9 +47,9 @@ export const store = {
   getEvent: (id) => inner.getEvent(id),
   getArchivedEvent: (id) => inner.getArchivedEvent(id),
   countLiveBefore: (before) => inner.countLiveBefore(before),
-  async archiveBatch(before, limit) {
+  async archiveBatch(before, limit, after) {
     if (++batches === 3) ${failure};
-    return inner.archiveBatch(before, limit);
+    return inner.archiveBatch(before, limit, after);
   },
 };
 `;

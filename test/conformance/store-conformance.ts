@@ -167,21 +167,52 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         expect(await subject.store.countLiveBefore(at(50))).toBe(0);
       });
 
-      it("moves the oldest events first, at most the limit, and keeps every field", async () => {
+      it("moves the oldest events first, at most the limit, keeps every field, and names the last event it took", async () => {
         const records = await seed([5, 40, 30, 20, 10]);
         const before = new Date();
-        expect(await subject.store.archiveBatch(at(15), 2)).toBe(2);
-        const [r5, r40, r30, r20] = records;
+        const [r5, r40, r30, r20, r10] = records;
+        const keyOf = (r: AuditEventRecord | undefined) => ({ timestamp: r!.timestamp, id: r!.id });
+        expect(await subject.store.archiveBatch(at(15), 2)).toEqual({ moved: 2, last: keyOf(r30) });
         expect(await subject.store.getEvent(r40!.id)).toBeNull();
         expect(await subject.store.getEvent(r30!.id)).toBeNull();
         expect(await subject.store.getEvent(r20!.id)).toEqual(r20);
         const archived = await subject.store.getArchivedEvent(r40!.id);
         expect(archived).toEqual({ ...r40, archivedAt: expect.anything() });
         expect(archived!.archivedAt.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
-        expect(await subject.store.archiveBatch(at(15), 2)).toBe(1);
-        expect(await subject.store.archiveBatch(at(15), 2)).toBe(0);
+        expect(await subject.store.archiveBatch(at(15), 2)).toEqual({ moved: 1, last: keyOf(r20) });
+        expect(await subject.store.archiveBatch(at(15), 2)).toEqual({ moved: 0, last: null });
         expect(await subject.store.getEvent(r5!.id)).toEqual(r5);
+        expect(await subject.store.getEvent(r10!.id)).toEqual(r10);
         expect(await subject.store.getArchivedEvent(r5!.id)).toBeNull();
+      });
+
+      it("continues after a position: events at or before it stay, ties on the timestamp are ordered by id", async () => {
+        // Two events share each of two moments (to the millisecond); ids decide their order.
+        const moment = (daysAgo: number) => new Date(at(daysAgo).getTime() + 789);
+        const ids = (daysAgo: number) => [uuidv7({ msecs: moment(daysAgo).getTime() }), uuidv7({ msecs: moment(daysAgo).getTime() })].sort();
+        const records = [40, 40, 30, 30, 20].map((age, i) => sampleRecord({ timestamp: moment(age), objectId: `t${i}` }));
+        const [id40, id40b] = ids(40);
+        const [id30, id30b] = ids(30);
+        Object.assign(records[0]!, { id: id40b });
+        Object.assign(records[1]!, { id: id40 });
+        Object.assign(records[2]!, { id: id30b });
+        Object.assign(records[3]!, { id: id30 });
+        await subject.store.insert(records, { context });
+        const [second40, first40, second30, first30, r20] = records;
+
+        // After the first of the two 40-day events: the second one comes next.
+        const step1 = await subject.store.archiveBatch(at(0), 2, { timestamp: first40!.timestamp, id: first40!.id });
+        expect(step1).toEqual({ moved: 2, last: { timestamp: first30!.timestamp, id: first30!.id } });
+        expect(await subject.store.getEvent(second40!.id)).toBeNull();
+        expect(await subject.store.getEvent(first30!.id)).toBeNull();
+        expect(await subject.store.getEvent(first40!.id)).toEqual(first40);
+        // The position a batch returned, passed back, continues exactly after it.
+        expect(await subject.store.archiveBatch(at(0), 2, step1.last!)).toEqual({ moved: 2, last: { timestamp: r20!.timestamp, id: r20!.id } });
+        expect(await subject.store.getEvent(second30!.id)).toBeNull();
+        expect(await subject.store.archiveBatch(at(0), 2, { timestamp: r20!.timestamp, id: r20!.id })).toEqual({ moved: 0, last: null });
+        // Without a position, the event left behind is found.
+        expect(await subject.store.archiveBatch(at(0), 2)).toEqual({ moved: 1, last: { timestamp: first40!.timestamp, id: first40!.id } });
+        expect(await subject.store.countLiveBefore(at(0))).toBe(0);
       });
 
       it("moves disjoint events in concurrent batches, and nothing in a batch that fails", async () => {
@@ -189,7 +220,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         // A lock conflict (a MariaDB deadlock) may fail a batch; archiveOldEvents retries those.
         const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => subject.store.archiveBatch(at(0), 20)));
         for (const outcome of outcomes) if (outcome.status === "rejected") expect(outcome.reason).toBeInstanceOf(AuditStoreError);
-        const moved = outcomes.reduce((sum, o) => sum + (o.status === "fulfilled" ? o.value : 0), 0);
+        const moved = outcomes.reduce((sum, o) => sum + (o.status === "fulfilled" ? o.value.moved : 0), 0);
         let live = 0;
         let archived = 0;
         for (const r of records) {

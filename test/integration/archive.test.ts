@@ -1,4 +1,4 @@
-import { archiveOldEvents, countArchivableEvents, prismaStore, type AuditEventRecord, type PrismaStore } from "../../src";
+import { archiveOldEvents, countArchivableEvents, prismaStore, type AuditEventRecord, type AuditStore, type PrismaStore } from "../../src";
 import { openDatabase, providers, type TestDatabase, type TestPrismaClient } from "../support/databases";
 import {
   DAY_MS,
@@ -209,6 +209,115 @@ describe.each(providers)("archiveOldEvents() on %s", (provider) => {
     expect(duplicatesIn([...live, ...archived])).toEqual([]);
     expect(idDifference(archived, idsOfEvents(old))).toEqual(none);
   }, 90_000);
+
+  it("archives an event a writer adds behind the position of a run under way, in the pass from the oldest event that ends the run", async () => {
+    const seeded = seedEvents(600, { days: 200, now: Date.now(), seed: 5 });
+    await insertRecords(store, seeded.map((event) => event.record));
+    const old = seeded.filter((event) => event.ageDays >= 30);
+    const oldest = Math.min(...seeded.map((event) => event.record.timestamp.getTime()));
+    // Written while the run is under way, with a timestamp older than every seeded event: as a
+    // client that made an event (and its UUID v7 id) earlier writes it late.
+    const late = archiveRecord(oldest - 3_600_000, { objectId: "late" });
+    let calls = 0;
+    let positionWhenWritten: Date | undefined;
+    const writing: AuditStore = {
+      ...store,
+      async archiveBatch(before, limit, after) {
+        const batch = await store.archiveBatch(before, limit, after);
+        if (++calls === 2) {
+          positionWhenWritten = batch.last?.timestamp;
+          await insertRecords(store, [late]);
+        }
+        return batch;
+      },
+    };
+
+    const result = await archiveOldEvents({ olderThanDays: 30, batchSize: 50, store: writing });
+
+    expect(positionWhenWritten!.getTime()).toBeGreaterThan(late.timestamp.getTime());
+    expect(result.archived).toBe(old.length + 1);
+    expect(await db.prisma.auditEvent.findUnique({ where: { id: late.id } })).toBeNull();
+    expect(await db.prisma.archivedAuditEvent.findUnique({ where: { id: late.id } })).toEqual({ ...late, archivedAt: expect.any(Date) });
+    expect(await sqlCountBefore(provider, db.prisma, "audit_events", result.cutoff)).toBe(0);
+    const { archived } = await idsOf(db.prisma);
+    expect(idDifference(archived, [...idsOfEvents(old), late.id])).toEqual(none);
+  });
+
+  // SQLite has no row locks: one writer at a time, nothing to skip.
+  (provider === "sqlite" ? it.skip : it)("archives an event another transaction held while the run passed it, once it is released", async () => {
+    const seeded = seedEvents(600, { days: 200, now: Date.now(), seed: 19 });
+    await insertRecords(store, seeded.map((event) => event.record));
+    const old = seeded.filter((event) => event.ageDays >= 30);
+    const byAge = [...old].sort((a, b) => a.record.timestamp.getTime() - b.record.timestamp.getTime());
+    const held = byAge[120]!.record;
+
+    // Another archiver's transaction holds the event's row lock, as one mid-batch would.
+    const other = createPrismaClient(provider, db.url);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const lockSql =
+      provider === "postgresql" ? `SELECT 1 FROM audit_events WHERE id = $1::uuid FOR UPDATE` : "SELECT 1 FROM audit_events WHERE id = ? FOR UPDATE";
+    const holder = other.$transaction(
+      async (tx) => {
+        await tx.$queryRawUnsafe(lockSql, held.id);
+        locked();
+        await released;
+      },
+      { timeout: 60_000 },
+    );
+    try {
+      await isLocked;
+      // The lock goes once the run's position is past the event: the seeking pass never comes back to it.
+      let releasedAt: Date | undefined;
+      const passing: AuditStore = {
+        ...store,
+        async archiveBatch(before, limit, after) {
+          if (releasedAt === undefined && after !== undefined && after.timestamp > held.timestamp) {
+            releasedAt = after.timestamp;
+            release();
+            await holder;
+          }
+          return store.archiveBatch(before, limit, after);
+        },
+      };
+
+      const result = await archiveOldEvents({ olderThanDays: 30, batchSize: 50, store: passing });
+
+      expect(releasedAt).toBeDefined();
+      expect(result.archived).toBe(old.length);
+      expect(await db.prisma.auditEvent.findUnique({ where: { id: held.id } })).toBeNull();
+      expect(await db.prisma.archivedAuditEvent.findUnique({ where: { id: held.id } })).toEqual({ ...held, archivedAt: expect.any(Date) });
+      expect(await sqlCountBefore(provider, db.prisma, "audit_events", result.cutoff)).toBe(0);
+    } finally {
+      release();
+      await holder.catch(() => undefined);
+      await other.$disconnect();
+    }
+  }, 60_000);
+
+  it("with asyncArchiveCommit moves every old event exactly once on PostgreSQL, and is refused elsewhere with the fix", async () => {
+    const seeded = seedEvents(500, { days: 60, now: Date.now(), seed: 17 });
+    await insertRecords(store, seeded.map((event) => event.record));
+    const old = seeded.filter((event) => event.ageDays >= 30);
+    const relaxed = prismaStore(db.prisma, { asyncArchiveCommit: true });
+    if (provider !== "postgresql") {
+      await expect(archiveOldEvents({ olderThanDays: 30, batchSize: 64, store: relaxed })).rejects.toThrow(
+        `prismaStore(): asyncArchiveCommit is for PostgreSQL only (this client is ${provider}, which cannot relax durability for one transaction); remove the option.`,
+      );
+      expect(await db.prisma.auditEvent.count()).toBe(seeded.length);
+      return;
+    }
+    const result = await archiveOldEvents({ olderThanDays: 30, batchSize: 64, store: relaxed });
+    expect(result.archived).toBe(old.length);
+    const { live, archived } = await idsOf(db.prisma);
+    expect(idDifference(archived, idsOfEvents(old))).toEqual(none);
+    expect(live).toHaveLength(seeded.length - old.length);
+    // The setting was for the batches' own transactions: the session keeps the server's.
+    const [{ setting }] = await db.prisma.$queryRawUnsafe<[{ setting: string }]>("SELECT current_setting('synchronous_commit') AS setting");
+    expect(setting).toBe("on");
+  });
 
   it("keeps the extra tenantId column of a user's own live and archive models", async () => {
     const tenantOf = (record: AuditEventRecord) => (Number(record.objectId) % 4 === 0 ? null : `tenant-${Number(record.objectId) % 3}`);

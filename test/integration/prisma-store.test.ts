@@ -117,4 +117,12 @@ describe.each(providers)("prismaStore() on %s", (provider) => {
     expect(() => prismaStore(db.prisma, { model: "auditEvnt" })).toThrow(AuditConfigError);
     expect(() => prismaStore(db.prisma, { model: "auditEvnt" })).toThrow(/npx prisma generate/);
   });
+
+  it("refuses, at creation, an asyncArchiveCommit that is not true or false, showing a valid one", () => {
+    for (const value of ["yes", 1, null]) {
+      expect(() => prismaStore(db.prisma, { asyncArchiveCommit: value as unknown as boolean })).toThrow(
+        `prismaStore(): asyncArchiveCommit must be true or false (got ${String(value)}), for example { asyncArchiveCommit: true }.`,
+      );
+    }
+  });
 });

@@ -107,13 +107,13 @@ describe("scheduleArchival()", () => {
     const slow: AuditStore = {
       ...inner,
       name: "slow",
-      async archiveBatch(before, limit) {
+      async archiveBatch(before, limit, after) {
         calls++;
         active++;
         mostActive = Math.max(mostActive, active);
         try {
           await sleep(2_500);
-          return await inner.archiveBatch(before, limit);
+          return await inner.archiveBatch(before, limit, after);
         } finally {
           active--;
         }
@@ -140,13 +140,13 @@ describe("scheduleArchival()", () => {
     const flaky: AuditStore = {
       ...inner,
       name: "flaky",
-      async archiveBatch(before, limit) {
+      async archiveBatch(before, limit, after) {
         calls++;
         if (calls === 2 && failures === 0) {
           failures++;
           throw new Error("disk full");
         }
-        return inner.archiveBatch(before, limit);
+        return inner.archiveBatch(before, limit, after);
       },
     };
     const logger = recordingLogger();
