@@ -32,24 +32,30 @@ function mysqlDateTime(date: Date): string {
   return date.toISOString().replace("T", " ").replace("Z", "");
 }
 
-/** Turns a row value into what a raw statement binds, by the field's Prisma type. */
-function rawValue(value: unknown, prismaType: string | undefined, provider: SqlProvider): unknown {
+/**
+ * A Prisma `Decimal` (or decimal.js) as text; any other object in a column that is
+ * not Json is refused rather than stored as "[object Object]".
+ */
+function decimalText(value: object): string {
+  if (typeof (value as { toFixed?: unknown }).toFixed === "function") return String(value);
+  throw new AuditConfigError(`prismaStore(): ${Object.prototype.toString.call(value)} cannot be stored in a column that is not Json; return a string, number, Date or Buffer from toRecord.`);
+}
+
+/** Turns a row value into what a MySQL statement binds, by the field's Prisma type. */
+function mysqlValue(value: unknown, prismaType: string | undefined): unknown {
   if (value === null || value === undefined) return null;
   switch (prismaType) {
     case "Json":
       return JSON.stringify(value);
-    case "DateTime": {
-      const date = value instanceof Date ? value : new Date(value as string);
-      return provider === "mysql" ? mysqlDateTime(date) : date.toISOString();
-    }
+    case "DateTime":
+      return mysqlDateTime(value instanceof Date ? value : new Date(value as string));
     case "Boolean":
-      return provider === "postgresql" ? String(value) : value ? 1 : 0;
-    case "Bytes": {
-      const bytes = Buffer.from(value as Uint8Array);
-      return provider === "postgresql" ? `\\x${bytes.toString("hex")}` : bytes;
-    }
+      return value ? 1 : 0;
+    case "Bytes":
+      return Buffer.from(value as Uint8Array);
     default:
-      return typeof value === "object" || typeof value === "bigint" ? String(value) : provider === "postgresql" ? String(value) : value;
+      if (typeof value === "object") return decimalText(value);
+      return typeof value === "bigint" ? String(value) : value;
   }
 }
 
@@ -82,7 +88,7 @@ function postgresJsonValue(value: unknown, prismaType: string | undefined): unkn
   if (value instanceof Date) return value.toISOString();
   if (typeof value === "bigint") return value.toString();
   if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString("hex")}`;
-  if (prismaType !== "Json" && value !== null && typeof value === "object") return String(value);
+  if (prismaType !== "Json" && value !== null && typeof value === "object") return decimalText(value);
   return value;
 }
 
@@ -90,10 +96,10 @@ function postgresJsonValue(value: unknown, prismaType: string | undefined): unkn
  * PostgreSQL: one `INSERT ... SELECT FROM json_populate_recordset(NULL::<table>, $1)`
  * per group: the whole batch travels as one JSON parameter, and the server converts
  * each value with its column's own type, whatever the columns of the user's model.
- * `ON CONFLICT (id) DO NOTHING` skips ids already stored.
+ * `ON CONFLICT DO NOTHING` skips ids already stored (with no conflict target, so a
+ * composite key such as a partitioned table's `(id, timestamp)` works too).
  */
 function postgresInserter(client: TransactionalClient, table: ModelTable): BulkInserter {
-  const id = table.columns.get("id")!;
   const unquoted = (column: string) => column.slice(1, -1).replaceAll('""', '"');
   function statementOf(group: EventRow[]): [string, unknown[]] {
     const fields = fieldsOf(group[0]!, table);
@@ -108,7 +114,7 @@ function postgresInserter(client: TransactionalClient, table: ModelTable): BulkI
     const list = columns.join(", ");
     const sql =
       `INSERT INTO ${table.sqlName} (${list}) SELECT ${list} FROM json_populate_recordset(NULL::${table.sqlName}, $1::json) ` +
-      `ON CONFLICT (${id}) DO NOTHING`;
+      "ON CONFLICT DO NOTHING";
     return [sql, [JSON.stringify(records)]];
   }
   return (rows) => runAll(client, byFieldSet(rows).map(statementOf));
@@ -150,8 +156,8 @@ function mysqlInserter(client: TransactionalClient, table: ModelTable): BulkInse
       bytes = 0;
     };
     for (const row of group) {
-      const rowValues = fields.map((field) => rawValue(row[field], table.types.get(field), "mysql"));
-      const rowBytes = rowValues.reduce<number>((sum, v) => sum + (typeof v === "string" ? Buffer.byteLength(v) : 16), 0);
+      const rowValues = fields.map((field) => mysqlValue(row[field], table.types.get(field)));
+      const rowBytes = rowValues.reduce<number>((sum, v) => sum + (typeof v === "string" ? Buffer.byteLength(v) : Buffer.isBuffer(v) ? v.length : 16), 0);
       if (count > 0 && (count >= maxRows || bytes + rowBytes > MYSQL_MAX_STATEMENT_BYTES)) close();
       values.push(...rowValues);
       count++;

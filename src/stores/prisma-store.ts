@@ -4,12 +4,14 @@ import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } fr
 import { archiveBatch, archivePlan, type ArchivePlan, type TransactionalClient } from "./prisma-archive";
 import { bulkInserter, type BulkInserter } from "./prisma-bulk-insert";
 import { providerOf, tableOf } from "./prisma-metadata";
+import { isRefusedData } from "../writer/store-failure";
 import type { ArchiveBatchResult, ArchivePosition, AuditStore, EventRow, InsertOptions } from "./store";
 
 /** The part of a Prisma model delegate (`prisma.auditEvent`) the store uses. */
 export interface PrismaDelegateLike {
   create(args: { data: Record<string, unknown>; select: { id: true } }): Promise<unknown>;
   createMany(args: { data: Record<string, unknown>[] }): Promise<unknown>;
+  findMany(args: { where: { id: { in: string[] } }; select: { id: true } }): Promise<{ id: string }[]>;
   findUnique(args: { where: { id: string } }): Promise<Record<string, unknown> | null>;
   count(args: { where: { timestamp: { lt: Date } } }): Promise<number>;
 }
@@ -100,6 +102,41 @@ function storeError(error: unknown, model: string, count: number, doing = `write
   }
 }
 
+/** Whether `value` can go into a field of Prisma type `type`, as Prisma itself would accept it. */
+function fitsType(value: unknown, type: string): boolean {
+  if (value === null || value === undefined || type === "Json") return true;
+  switch (type) {
+    case "String":
+      return typeof value === "string";
+    case "Int":
+    case "Float":
+      return typeof value === "number";
+    case "BigInt":
+      return typeof value === "bigint" || Number.isSafeInteger(value);
+    case "Decimal":
+      return typeof value === "number" || typeof value === "string" || typeof (value as { toFixed?: unknown }).toFixed === "function";
+    case "Boolean":
+      return typeof value === "boolean";
+    case "DateTime":
+      return value instanceof Date && !Number.isNaN(value.getTime());
+    case "Bytes":
+      return value instanceof Uint8Array;
+    default:
+      return true;
+  }
+}
+
+function checkExtraValue(model: string, key: string, value: unknown, types: Map<string, string> | null): void {
+  if (types === null) return;
+  const type = types.get(key);
+  if (type === undefined) {
+    throw new AuditError("ERR_AUDIT_CONFIG", `prismaStore(): toRecord returned "${key}", which the model ${model} has no field for; return only fields of ${model}.`);
+  }
+  if (!fitsType(value, type)) {
+    throw new AuditError("ERR_AUDIT_CONFIG", `prismaStore(): toRecord returned ${key} = ${typeof value === "object" ? Object.prototype.toString.call(value) : typeof value}, but ${model}.${key} is a ${type}.`);
+  }
+}
+
 /** The stored fields of a row, without the extra columns of a user's own model. */
 function toEventRecord(row: Record<string, unknown>): AuditEventRecord {
   return Object.fromEntries(EVENT_FIELDS.map((field) => [field, row[field]])) as unknown as AuditEventRecord;
@@ -154,12 +191,27 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     if (typeof extra !== "object" || extra === null) {
       throw new AuditError("ERR_AUDIT_CONFIG", "prismaStore(): toRecord must return an object of extra columns, such as { tenantId: \"t1\" }.");
     }
-    for (const key of Object.keys(extra)) {
+    const types = fieldTypes();
+    for (const [key, value] of Object.entries(extra)) {
       if (RESERVED_FIELDS.has(key)) {
         throw new AuditError("ERR_AUDIT_CONFIG", `prismaStore(): toRecord returned "${key}", which audit-events fills itself; return only your extra columns.`);
       }
+      checkExtraValue(model, key, value, types);
     }
     return { ...extra, ...event };
+  }
+
+  let knownTypes: Map<string, string> | null | undefined;
+  /** The model's field types, to check toRecord's values when the event is created; null without metadata. */
+  function fieldTypes(): Map<string, string> | null {
+    if (knownTypes === undefined) {
+      try {
+        knownTypes = tableOf(prisma, model, providerOf(prisma)).types;
+      } catch {
+        knownTypes = null;
+      }
+    }
+    return knownTypes;
   }
 
   return {
@@ -184,8 +236,19 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
       try {
         await insert(rows);
       } catch (error) {
-        if (error instanceof AuditError) throw error;
-        throw storeError(error, model, rows.length);
+        if (!isRefusedData(error)) throw error instanceof AuditError ? error : storeError(error, model, rows.length);
+        // Refused for what a row holds: Prisma's own createMany fills what only the
+        // client knows (@default(uuid()), @updatedAt) and says which value is wrong.
+        // Not with skipDuplicates: on MySQL that is INSERT IGNORE, which truncates
+        // over-long values silently; ids already stored are left out instead.
+        try {
+          const delegate = delegateOf(prisma, model, "the Prisma client");
+          const stored = new Set((await delegate.findMany({ where: { id: { in: rows.map((row) => row.id) } }, select: { id: true } })).map((r) => r.id));
+          const fresh = rows.filter((row) => !stored.has(row.id)).map((row) => ({ ...row }));
+          if (fresh.length > 0) await delegate.createMany({ data: fresh });
+        } catch (fallback) {
+          throw storeError(fallback, model, rows.length);
+        }
       }
     },
     async getEvent(id: string): Promise<AuditEventRecord | null> {

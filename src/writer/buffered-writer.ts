@@ -4,6 +4,7 @@ import type { AuditStore, EventRow } from "../stores/store";
 import { countMetric, recordMetricError } from "./metrics";
 import { dropOldest, spoolLineBytes, type AuditLogger, type AuditSpool } from "./spool";
 import { decodeSpoolLine, encodeSpoolLine } from "./spool-line";
+import { isRefusedData } from "./store-failure";
 
 /** What a {@link BufferedWriter} needs; the resolved options of `configureAudit()`. */
 export interface BufferedWriterOptions {
@@ -26,7 +27,7 @@ interface Pending {
   settle?: { resolve(): void; reject(error: unknown): void };
 }
 
-/** The first retry after a failure waits this long; each further one twice as long. */
+/** The first retry after a failure waits this long; each further one twice as long... */
 const FIRST_RETRY_MS = 100;
 /** ... up to this. */
 const LONGEST_RETRY_MS = 30_000;
@@ -35,42 +36,52 @@ const LONGEST_RETRY_MS = 30_000;
 const ACCEPTED = Promise.resolve();
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** Thrown inside the writer when a blocked spool append must give way to `close()`. */
+class ClosingWhileBlocked extends Error {}
 
 /**
  * The buffered write path: events wait in memory and are written in batches,
  * every `flushIntervalMs` or `maxBatchSize` events, through the store's fastest
- * bulk insert. When the store fails, batches go to the spool (or, without one,
- * stay in memory) and are retried with exponential backoff; the spool is
- * replayed in order, before newer events, whenever the store answers. Memory is
- * bounded: beyond `maxBufferedEvents`, `enqueue` waits.
+ * bulk insert. When the store is down, batches go to the spool (or, without one,
+ * stay in memory) and the store is retried with exponential backoff; the spool is
+ * replayed in order, a batch at a time between new batches, whenever the store
+ * answers. Rows the store refuses for what they hold are isolated, reported and
+ * counted as dropped, so one bad row never blocks the others. Memory is bounded:
+ * beyond `maxBufferedEvents`, `enqueue` waits.
  */
 export class BufferedWriter {
-  private readonly queue: Pending[] = [];
+  private queue: Pending[] = [];
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
+  private timerDue = 0;
   private running: Promise<boolean> | undefined;
   private spaceWaiters: (() => void)[] = [];
+  /** Consecutive failures, for the backoff. */
   private failures = 0;
-  /** Set when the store failed; batches go to the spool until a replay succeeds. */
+  /** Set when the store failed; it is tried again from `retryAt` on. */
   private storeDown = false;
-  private readonly opened: Promise<void> | undefined;
+  private retryAt = 0;
+  private outageReported = false;
+  private lastFailure = "";
+  private spoolOpen: Promise<boolean> | undefined;
+  private spoolRetryAt = 0;
+  private closing: Promise<void> | undefined;
   private closed = false;
+  /** Settles when the writer this one replaces has let go of the spool. */
+  private readonly previousGone: Promise<unknown>;
 
   constructor(private readonly options: BufferedWriterOptions) {
-    const { spool, logger } = options;
-    if (spool !== undefined) {
-      this.opened = Promise.resolve(options.after)
-        .catch(() => undefined)
-        .then(() => spool.open(logger));
-      this.opened.then(
-        () => {
-          if (spool.count() > 0) {
-            logger.warn(`audit-events: ${spool.count()} event(s) wait in spool ${spool.name}; replaying them.`);
+    this.previousGone = Promise.resolve(options.after).catch(() => undefined);
+    if (options.spool !== undefined) {
+      void this.ensureSpool().then((ready) => {
+          const spool = options.spool!;
+          if (ready && spool.count() > 0) {
+            options.logger.warn(`audit-events: ${spool.count()} event(s) wait in spool ${spool.name}; replaying them.`);
             this.schedule(0);
           }
-        },
-        (error: unknown) => this.failed(error, `could not open spool ${spool.name}`),
-      );
+        });
     }
   }
 
@@ -90,7 +101,9 @@ export class BufferedWriter {
    */
   enqueue(row: EventRow): Promise<void> {
     if (this.closed) {
-      return Promise.reject(new AuditError("ERR_AUDIT_CLOSED", "The audit writer was closed by closeAudit(); configure again to write more events."));
+      return Promise.reject(
+        new AuditError("ERR_AUDIT_CLOSED", "The audit writer this event reached was closed (closeAudit(), or configureAudit() replaced it); create the event again."),
+      );
     }
     if (this.buffered() >= this.options.maxBufferedEvents) return this.enqueueWhenRoom(row);
     if (this.options.spool === undefined) {
@@ -104,9 +117,11 @@ export class BufferedWriter {
     });
   }
 
-  /** Back-pressure: waits until the writer has room for `row`. */
+  /** Back-pressure: waits, in order of arrival, until the writer has room for `row`. */
   private async enqueueWhenRoom(row: EventRow): Promise<void> {
-    while (this.buffered() >= this.options.maxBufferedEvents) await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+    while (this.buffered() >= this.options.maxBufferedEvents && !this.closed) {
+      await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+    }
     return this.enqueue(row);
   }
 
@@ -114,60 +129,107 @@ export class BufferedWriter {
    * Writes what is in memory and replays the spool, now.
    *
    * @throws {AuditStoreError} when events are left in memory because neither the
-   * store nor a spool could take them; the spool's error when it cannot be opened.
+   * store nor a spool could take them; they are retried in the background.
    */
   async flush(): Promise<void> {
-    await this.opened;
-    this.storeDown = false;
+    await this.ensureSpool();
+    this.retryAt = 0;
     for (;;) {
-      const done = await this.pump();
+      const done = await this.pump(true);
       if (!done) break;
       if (this.queue.length === 0 && (this.storeDown || this.spooled() === 0)) return;
     }
     if (this.queue.length > 0) {
-      throw new AuditStoreError(`flushAudit(): ${this.queue.length} event(s) are still in memory: ${this.lastFailure}`);
+      throw new AuditStoreError(
+        `${this.queue.length} audit event(s) are still in memory (${this.lastFailure}); they are retried in the background. Configure a spool (fileSpool or redisSpool) to keep them across a restart.`,
+      );
     }
   }
 
   /**
-   * Flushes, stops the timers and releases the spool.
+   * Flushes, stops the timers and releases the spool. When events are left in
+   * memory it rejects and keeps running (and retrying), so a later call can
+   * still write them.
    *
-   * @throws {AuditStoreError} when events could not be written anywhere; they are
-   * lost when the process exits.
+   * @throws {AuditStoreError} naming how many events would be lost by exiting now.
    */
   close(): Promise<void> {
-    this.closing ??= this.shutDown();
+    this.closing ??= this.shutDown().finally(() => {
+      this.closing = undefined;
+    });
     return this.closing;
   }
 
-  private closing: Promise<void> | undefined;
+  /** Replaced by a new configuration: writes what it holds, retrying until it can, then closes. */
+  async retire(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.close();
+        return;
+      } catch {
+        await sleep(Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(attempt, 20)));
+      }
+    }
+  }
 
   private async shutDown(): Promise<void> {
-    let failure: unknown;
     try {
       await this.flush();
     } catch (error) {
-      failure = error;
+      throw new AuditStoreError(
+        `closeAudit(): ${this.queue.length} audit event(s) could not be written (${this.lastFailure}) and are lost if the process exits now. They are retried in the background; call closeAudit() again, or configure a spool to keep them across a restart.`,
+        { cause: error },
+      );
     }
     this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
-    await this.opened?.then(() => this.options.spool!.close()).catch(() => undefined);
-    if (failure !== undefined && this.queue.length === 0) throw failure;
-    if (failure !== undefined) {
-      throw new AuditStoreError(`closeAudit(): ${this.queue.length} event(s) could not be written and are lost if the process exits: ${this.lastFailure}`, {
-        cause: failure,
-      });
+    this.releaseSpace(Infinity);
+    if (this.spoolOpen !== undefined && (await this.spoolOpen)) await this.options.spool!.close();
+  }
+
+  /** Opens the spool, once it can; false while it cannot (reported, retried with backoff). */
+  private async ensureSpool(): Promise<boolean> {
+    const { spool, logger } = this.options;
+    if (spool === undefined) return false;
+    await this.previousGone;
+    if (this.spoolOpen !== undefined) {
+      const ready = await this.spoolOpen;
+      if (ready || performance.now() < this.spoolRetryAt) return ready;
+    }
+    this.spoolOpen = spool.open(logger).then(
+      () => true,
+      (error: unknown) => {
+        this.spoolRetryAt = performance.now() + LONGEST_RETRY_MS / 6;
+        recordMetricError(error);
+        logger.warn(`audit-events: could not open spool ${spool.name}: ${messageOf(error)}; writing to the store directly, and trying the spool again in 5 s.`);
+        return false;
+      },
+    );
+    return this.spoolOpen;
+  }
+
+  private noteFailure(error: unknown, doing: string): void {
+    this.failures++;
+    this.lastFailure = `${doing}: ${messageOf(error)}`;
+    recordMetricError(error);
+    if (!this.outageReported) {
+      this.outageReported = true;
+      this.options.logger.warn(`audit-events: ${this.lastFailure}; retrying with backoff.`);
     }
   }
 
-  private lastFailure = "";
+  private noteSuccess(): void {
+    if (this.outageReported) this.options.logger.warn(`audit-events: the store ${this.options.store.name} answers again.`);
+    this.failures = 0;
+    this.storeDown = false;
+    this.outageReported = false;
+  }
 
-  private failed(error: unknown, doing: string): void {
-    this.lastFailure = `${doing}: ${error instanceof Error ? error.message : String(error)}`;
-    recordMetricError(error);
-    if (this.failures === 1) this.options.logger.warn(`audit-events: ${this.lastFailure}; retrying with backoff.`);
+  private backoff(): number {
+    const full = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(Math.max(this.failures - 1, 0), 20));
+    return full / 2 + Math.random() * (full / 2);
   }
 
   /** Starts a flush after `delay` ms (default: now if a batch is full, else when the oldest event's interval ends). */
@@ -178,7 +240,7 @@ export class BufferedWriter {
     const due = performance.now() + wait;
     if (this.timer !== undefined) {
       // Keep an earlier timer; and a failing store with no spool to catch its batches keeps its backoff.
-      const keep = this.timerDue <= due || (delay === undefined && this.failures > 0 && this.options.spool === undefined);
+      const keep = this.timerDue <= due || (delay === undefined && this.storeDown && this.options.spool === undefined);
       if (keep) {
         // Events only in memory keep the process alive until written; spooled ones are safe.
         if (this.queue.length > 0) this.timer.ref();
@@ -194,103 +256,169 @@ export class BufferedWriter {
     if (this.queue.length === 0) this.timer.unref();
   }
 
-  private timerDue = 0;
-
+  /** After a failure: try again once the backoff has passed. */
   private retryLater(): void {
-    const backoff = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(this.failures - 1, 20));
-    this.schedule(backoff / 2 + Math.random() * (backoff / 2));
+    const wait = this.backoff();
+    this.retryAt = performance.now() + wait;
+    this.schedule(wait);
+  }
+
+  /** Whether the store may be tried now: it answered last time, or its backoff has passed. */
+  private mayTryStore(): boolean {
+    return !this.storeDown || performance.now() >= this.retryAt;
   }
 
   /**
-   * Runs one flush at a time; resolves true when it got through without a store
+   * Runs one flush at a time; resolves true when it got through without a
    * failure. Unless `all`, only full batches are written and the rest waits for
    * the interval.
    */
-  private pump(all = true): Promise<boolean> {
-    this.running ??= this.run(all).finally(() => {
-      this.running = undefined;
-      if (this.queue.length > 0 && this.timer === undefined) this.schedule();
-    });
+  private pump(all: boolean): Promise<boolean> {
+    this.running ??= this.run(all)
+      .catch((error: unknown) => {
+        // A defect, not an outage: report it, keep the events, try again later.
+        this.noteFailure(error, "the audit writer failed unexpectedly");
+        this.retryLater();
+        return false;
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (this.queue.length > 0 && this.timer === undefined) this.schedule();
+      });
     return this.running;
   }
 
   private async run(all: boolean): Promise<boolean> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.queue.length >= (all ? 1 : this.options.maxBatchSize)) {
-      const batch = this.queue.splice(0, this.options.maxBatchSize);
-      this.inFlight = batch.length;
-      const written = await this.writeBatch(batch);
-      this.inFlight = 0;
-      if (!written) {
-        this.queue.unshift(...batch);
-        this.retryLater();
-        return false;
+    for (;;) {
+      let progressed = false;
+      if (this.queue.length >= (all ? 1 : this.options.maxBatchSize)) {
+        const batch = this.queue.splice(0, this.options.maxBatchSize);
+        this.inFlight = batch.length;
+        let kept: Pending[];
+        try {
+          kept = await this.writeBatch(batch);
+        } catch (error) {
+          kept = batch;
+          this.noteFailure(error, "the audit writer failed unexpectedly");
+        } finally {
+          this.inFlight = 0;
+        }
+        if (kept.length > 0) {
+          this.queue = kept.concat(this.queue);
+          this.retryLater();
+          return false;
+        }
+        this.releaseSpace(batch.length);
+        progressed = true;
       }
-      this.releaseSpace();
+      // Replay a batch between new ones, so neither waits for the other.
+      if (this.spooled() > 0 && this.mayTryStore()) {
+        const replayed = await this.replayOnce();
+        if (replayed === "failed") {
+          this.retryLater();
+          return false;
+        }
+        if (replayed === "moved") progressed = true;
+      }
+      if (!progressed) return !this.storeDown || this.spooled() === 0;
     }
-    if (this.spooled() > 0 && !(await this.replay())) {
-      this.retryLater();
+  }
+
+  /** Wakes up to `count` callers waiting for room, oldest first. */
+  private releaseSpace(count: number): void {
+    const woken = this.spaceWaiters.splice(0, count);
+    for (const wake of woken) wake();
+  }
+
+  /** Puts a batch in the store, or in the spool; returns what must stay in memory. */
+  private async writeBatch(batch: Pending[]): Promise<Pending[]> {
+    const { spool } = this.options;
+    const spoolReady = await this.ensureSpool();
+    if (spoolReady && (spool!.count() > 0 || !this.mayTryStore())) return this.toSpool(batch, spool!);
+    if (await this.toStore(batch)) return [];
+    return spoolReady ? this.toSpool(batch, spool!) : batch;
+  }
+
+  /** Writes a batch; false when the store is down (nothing of it was settled). */
+  private async toStore(batch: Pending[]): Promise<boolean> {
+    try {
+      const written = await this.writeIsolating(batch);
+      countMetric("written", written);
+    } catch (error) {
+      this.storeDown = true;
+      this.noteFailure(error, `the store ${this.options.store.name} failed`);
       return false;
     }
+    this.noteSuccess();
     return true;
   }
 
-  private releaseSpace(): void {
-    const waiters = this.spaceWaiters;
-    this.spaceWaiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  /** Puts a batch in the store, or in the spool; false when it must stay in memory. */
-  private async writeBatch(batch: Pending[]): Promise<boolean> {
-    const { spool } = this.options;
-    if (spool !== undefined) {
-      try {
-        await this.opened;
-      } catch {
-        return this.toStore(batch);
-      }
-      if (!this.storeDown && spool.count() === 0 && (await this.toStore(batch))) return true;
-      return this.toSpool(batch, spool);
-    }
-    return this.toStore(batch);
-  }
-
-  private async toStore(batch: Pending[]): Promise<boolean> {
+  /**
+   * Writes `batch`; when the store refuses it for what a row holds, halves it until
+   * the refused rows stand alone, and drops those (reported, counted, their callers
+   * told). Returns how many were written; throws on an outage.
+   */
+  private async writeIsolating(batch: Pending[]): Promise<number> {
     try {
       await this.options.store.writeRows(batch.map((p) => p.row));
     } catch (error) {
-      this.failures++;
-      this.storeDown = true;
-      this.failed(error, `the store ${this.options.store.name} failed`);
-      return false;
+      if (!isRefusedData(error)) throw error;
+      if (batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        return (await this.writeIsolating(batch.slice(0, half))) + (await this.writeIsolating(batch.slice(half)));
+      }
+      this.refuse(batch[0]!, error);
+      return 0;
     }
-    this.failures = 0;
-    this.storeDown = false;
-    countMetric("written", batch.length);
     for (const p of batch) p.settle?.resolve();
-    return true;
+    return batch.length;
   }
 
-  private async toSpool(batch: Pending[], spool: AuditSpool): Promise<boolean> {
-    const lines = batch.map((p) => encodeSpoolLine(p.row));
+  /** Gives up one event the store can never take. */
+  private refuse(pending: Pending, error: unknown): void {
+    const refused = new AuditStoreError(
+      `The store ${this.options.store.name} refused audit event ${pending.row.id} for what it holds, and it was dropped: ${messageOf(error)}. Fix the value (or toRecord) that breaks the table's constraints.`,
+      { cause: error },
+    );
+    recordMetricError(refused);
+    countMetric("dropped", 1);
+    this.options.logger.warn(`audit-events: ${refused.message}`);
+    pending.settle?.reject(refused);
+  }
+
+  /** Appends a batch to the spool; returns what must stay in memory. */
+  private async toSpool(batch: Pending[], spool: AuditSpool): Promise<Pending[]> {
+    const lines: string[] = [];
+    const spooling: Pending[] = [];
+    for (const pending of batch) {
+      try {
+        lines.push(encodeSpoolLine(pending.row));
+        spooling.push(pending);
+      } catch (error) {
+        this.refuse(pending, error);
+      }
+    }
     try {
       await this.makeRoom(spool, lines.reduce((sum, line) => sum + spoolLineBytes(line), 0));
       await spool.append(lines);
     } catch (error) {
       if (error instanceof AuditError && error.code === "ERR_AUDIT_SPOOL_FULL") {
         recordMetricError(error);
-        for (const p of batch) p.settle?.reject(error);
-        return true;
+        for (const p of spooling) p.settle?.reject(error);
+        return [];
       }
-      this.failures++;
-      this.failed(error, `the spool ${spool.name} failed`);
-      return false;
+      if (!(error instanceof ClosingWhileBlocked)) {
+        this.noteFailure(error, `the spool ${spool.name} failed`);
+        this.spoolOpen = undefined;
+        this.spoolRetryAt = 0;
+      }
+      return spooling;
     }
-    countMetric("spooled", batch.length);
-    for (const p of batch) p.settle?.resolve();
-    return true;
+    countMetric("spooled", spooling.length);
+    for (const p of spooling) p.settle?.resolve();
+    return [];
   }
 
   /** Applies `onSpoolFull` until `bytes` more fit in the spool. */
@@ -306,64 +434,61 @@ export class BufferedWriter {
           throw new AuditError("ERR_AUDIT_SPOOL_FULL", `The spool ${spool.name} is full (maxBytes ${spool.maxBytes}) and the store does not answer; the event was not recorded.`);
         case "drop-oldest": {
           const dropped = await dropOldest(spool, excess);
+          if (dropped === 0) throw new Error(`spool ${spool.name} reports ${spool.usedBytes()} bytes used but holds no line to drop`);
           countMetric("dropped", dropped);
           this.options.logger.warn(`audit-events: spool ${spool.name} is full; dropped its ${dropped} oldest event(s).`);
           break;
         }
         case "block":
-          if (!(await this.replayOnce())) {
+          if (this.closing !== undefined) throw new ClosingWhileBlocked();
+          if ((await this.replayOnce()) !== "moved") {
             if (waited === 0) this.options.logger.warn(`audit-events: spool ${spool.name} is full; createEvent waits until the store answers.`);
             waited++;
-            await sleep(Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(waited, 20)));
+            await sleep(Math.min(LONGEST_RETRY_MS / 10, FIRST_RETRY_MS * 2 ** Math.min(waited, 20)));
           }
           break;
       }
     }
   }
 
-  /** Replays the whole spool into the store; false when the store failed. */
-  private async replay(): Promise<boolean> {
-    while (this.spooled() > 0) {
-      if (!(await this.replayOnce())) return false;
-    }
-    return true;
-  }
-
-  /** Replays one batch from the head of the spool; false when nothing moved. */
-  private async replayOnce(): Promise<boolean> {
+  /** Replays one batch from the head of the spool. */
+  private async replayOnce(): Promise<"moved" | "empty" | "failed"> {
     const spool = this.options.spool!;
     let batch;
-    const rows: EventRow[] = [];
+    const pending: Pending[] = [];
     let corrupt = 0;
     try {
       batch = await spool.peek(this.options.maxBatchSize);
-      if (batch.lines.length === 0) return false;
+      if (batch.lines.length === 0) return "empty";
       for (const line of batch.lines) {
         const decoded = decodeSpoolLine(line);
-        if ("row" in decoded) rows.push(decoded.row);
+        if ("row" in decoded) pending.push({ row: decoded.row, at: 0 });
         else {
           corrupt++;
           this.options.logger.warn(`audit-events: spool ${spool.name}: skipped a bad line (${decoded.problem}): ${JSON.stringify(line.slice(0, 80))}`);
         }
       }
-      await this.options.store.writeRows(rows);
     } catch (error) {
-      this.failures++;
+      this.noteFailure(error, `reading spool ${spool.name} failed`);
+      return "failed";
+    }
+    let written: number;
+    try {
+      written = await this.writeIsolating(pending);
+    } catch (error) {
       this.storeDown = true;
-      this.failed(error, `replaying spool ${spool.name} into ${this.options.store.name} failed`);
-      return false;
+      this.noteFailure(error, `replaying spool ${spool.name} into ${this.options.store.name} failed`);
+      return "failed";
     }
     try {
       await spool.ack(batch);
     } catch (error) {
-      this.failures++;
-      this.failed(error, `the spool ${spool.name} failed`);
-      return false;
+      this.noteFailure(error, `the spool ${spool.name} failed`);
+      return "failed";
     }
-    this.failures = 0;
-    this.storeDown = false;
-    countMetric("replayed", rows.length);
+    this.noteSuccess();
+    countMetric("replayed", written);
     countMetric("dropped", corrupt);
-    return true;
+    return "moved";
   }
 }

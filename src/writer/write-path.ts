@@ -10,6 +10,13 @@ let writer: { config: ResolvedAuditConfig; instance: BufferedWriter } | undefine
 /** Writers of earlier configurations, still writing what they hold. */
 const retiring = new Set<BufferedWriter>();
 
+/** The options that shape the writer; another change (masking, say) keeps it. */
+const WRITER_OPTIONS = ["store", "writeMode", "flushIntervalMs", "maxBatchSize", "maxBufferedEvents", "spool", "onSpoolFull", "logger"] as const;
+
+function sameWriter(a: ResolvedAuditConfig, b: ResolvedAuditConfig): boolean {
+  return WRITER_OPTIONS.every((key) => a[key] === b[key]);
+}
+
 function bufferedWriter(config: ResolvedAuditConfig): BufferedWriter {
   if (writer?.config === config) return writer.instance;
   retire();
@@ -21,31 +28,31 @@ function bufferedWriter(config: ResolvedAuditConfig): BufferedWriter {
     spool: config.spool,
     onSpoolFull: config.onSpoolFull,
     logger: config.logger,
-    after: Promise.allSettled([...retiring].map((w) => w.close())),
+    after: Promise.all([...retiring].map((w) => w.retire())),
   });
   writer = { config, instance };
   return instance;
 }
 
-/** Closes the current writer in the background; `flushAudit()` and `closeAudit()` wait for it. */
+/**
+ * Takes the current writer out of service: it writes what it holds in the
+ * background, retrying until it can, then closes. `flushAudit()` and
+ * `closeAudit()` wait for it.
+ */
 function retire(): void {
   if (writer === undefined) return;
   const old = writer.instance;
   writer = undefined;
   retiring.add(old);
-  old.close().then(
-    () => retiring.delete(old),
-    (error: unknown) => {
-      retiring.delete(old);
-      recordMetricError(error);
-      getAuditConfig().logger.warn(`audit-events: ${error instanceof Error ? error.message : String(error)}`);
-    },
-  );
+  void old.retire().then(() => retiring.delete(old));
 }
 
 onConfigure((config) => {
   setMetricsHook(config.onMetrics);
-  if (writer !== undefined && writer.config !== config) retire();
+  if (writer !== undefined && writer.config !== config) {
+    if (sameWriter(writer.config, config)) writer = { config, instance: writer.instance };
+    else retire();
+  }
   // A spool may hold events of an earlier process: start replaying them now.
   if (config.writeMode === "buffered" && config.spool !== undefined && config.store !== undefined) bufferedWriter(config);
 });
@@ -112,9 +119,7 @@ export async function flushAudit(): Promise<void> {
  */
 export async function closeAudit(): Promise<void> {
   retire();
-  const closing = [...retiring];
-  const results = await Promise.allSettled(closing.map((w) => w.close()));
-  for (const w of closing) retiring.delete(w);
+  const results = await Promise.allSettled([...retiring].map((w) => w.close()));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed !== undefined) throw failed.reason;
 }

@@ -46,14 +46,29 @@ for (const provider of providers) {
       expect(stored!.timestamp.toISOString()).toBe(record.timestamp.toISOString());
     });
 
-    it("writes a batch as soon as maxBatchSize events wait, and the rest after flushIntervalMs", async () => {
-      configureAudit({ store: prismaStore(db.prisma), writeMode: "buffered", flushIntervalMs: 300, maxBatchSize: 10 });
+    it("writes a batch as soon as maxBatchSize events wait, and keeps the rest for the interval", async () => {
+      configureAudit({ store: prismaStore(db.prisma), writeMode: "buffered", flushIntervalMs: 60_000, maxBatchSize: 10 });
       const before = auditMetrics().written;
       await Promise.all(Array.from({ length: 25 }, (_, i) => context.createEvent({ contentType: "Order", objectId: String(i) })));
       await eventually(async () => (await count()) === 20);
       expect(auditMetrics().buffered).toBe(5);
-      await eventually(async () => (await count()) === 25);
+      await flushAudit();
+      expect(await count()).toBe(25);
       expect(auditMetrics().written - before).toBe(25);
+    });
+
+    it("writes what waits once flushIntervalMs has passed, without flushAudit()", async () => {
+      configureAudit({ store: prismaStore(db.prisma), writeMode: "buffered", flushIntervalMs: 100 });
+      await context.createEvent({ contentType: "Order", objectId: "1" });
+      await eventually(async () => (await count()) === 1);
+    });
+
+    it("refuses a toRecord value of the wrong type when the event is created", async () => {
+      configureAudit({
+        store: prismaStore(db.prisma, { model: "tenantAuditEvent", archiveModel: "tenantArchivedAuditEvent", toRecord: () => ({ tenantId: { nested: true } }) }),
+        writeMode: "buffered",
+      });
+      await expect(context.createEvent({ contentType: "Order", objectId: "1" })).rejects.toThrow(/toRecord returned tenantId = \[object Object\], but tenantAuditEvent.tenantId is a String/);
     });
 
     it("fills the extra columns of a user's own model from the event's context", async () => {
@@ -117,6 +132,41 @@ for (const provider of providers) {
   });
 }
 
+describe("a row the database refuses, on mysql", () => {
+  it("is dropped alone, reported and counted; the rest of its batch and later batches are stored", async () => {
+    const db = await openDatabase("mysql", { name: "refused_row" });
+    const warnings: string[] = [];
+    try {
+      configureAudit({
+        // tenantId is VARCHAR(191) on MySQL: a longer value is refused by the database (error 1406).
+        store: prismaStore(db.prisma, {
+          model: "tenantAuditEvent",
+          archiveModel: "tenantArchivedAuditEvent",
+          toRecord: (event) => ({ tenantId: event.objectId === "bad" ? "t".repeat(300) : "t-1" }),
+        }),
+        writeMode: "buffered",
+        logger: { warn: (m) => warnings.push(m) },
+      });
+      const before = auditMetrics().dropped;
+      const context = new AuditContext();
+      const ids = ["a", "b", "bad", "c", "d"];
+      const records = await Promise.all(ids.map((id) => context.createEvent({ contentType: "Order", objectId: id })));
+      await flushAudit();
+      const later = await context.createEvent({ contentType: "Order", objectId: "later" });
+      await flushAudit();
+      const stored = (await db.prisma.tenantAuditEvent.findMany()).map((r) => r.objectId).sort();
+      expect(stored).toEqual(["a", "b", "c", "d", "later"]);
+      expect(auditMetrics().dropped - before).toBe(1);
+      expect(warnings.join("\n")).toContain(`refused audit event ${records[2]!.id} for what it holds, and it was dropped`);
+      expect(later.objectId).toBe("later");
+    } finally {
+      await closeAudit();
+      configureAudit({});
+      await db.close();
+    }
+  });
+});
+
 describe("sync writes", () => {
   it("are counted in auditMetrics(), and their failures reach the caller and lastError", async () => {
     const db = await openDatabase("sqlite", { name: "sync_metrics" });
@@ -128,12 +178,12 @@ describe("sync writes", () => {
       expect(await db.prisma.auditEvent.count()).toBe(1);
       const store = prismaStore(db.prisma);
       await expect(store.insert([record], { context: new AuditContext() })).rejects.toMatchObject({ code: "ERR_AUDIT_DUPLICATE_ID" });
-      // A String column given an object: Prisma refuses the row.
+      // A String column given an object: refused before anything is written.
       configureAudit({
         store: prismaStore(db.prisma, { model: "tenantAuditEvent", archiveModel: "tenantArchivedAuditEvent", toRecord: () => ({ tenantId: { not: "a string" } }) }),
       });
-      await expect(new AuditContext().createEvent({ contentType: "Order", objectId: "2" })).rejects.toMatchObject({ code: "ERR_AUDIT_STORE" });
-      expect(auditMetrics().lastError).toMatch(/tenantAuditEvent/);
+      await expect(new AuditContext().createEvent({ contentType: "Order", objectId: "2" })).rejects.toMatchObject({ code: "ERR_AUDIT_CONFIG" });
+      expect(auditMetrics().lastError).toMatch(/tenantAuditEvent.tenantId is a String/);
     } finally {
       configureAudit({});
       await db.close();

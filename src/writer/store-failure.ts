@@ -1,0 +1,36 @@
+import { AuditError } from "../errors";
+
+/** Prisma codes for a value or row the database refuses, whatever the connection. */
+const PRISMA_DATA_CODES = new Set(["P2000", "P2003", "P2004", "P2005", "P2006", "P2007", "P2011", "P2012", "P2019", "P2020", "P2023"]);
+/** MySQL/MariaDB errors about the row itself: null, duplicate, out of range, too long, bad value, foreign key, check. */
+const MYSQL_DATA_CODES = new Set(["1048", "1062", "1136", "1264", "1292", "1364", "1366", "1406", "1452", "3140", "3819", "4025"]);
+
+interface ErrorShape {
+  name?: unknown;
+  code?: unknown;
+  cause?: unknown;
+  meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown } } };
+}
+
+/** The database's own error code (SQLSTATE or MySQL number) behind a Prisma error, if any. */
+function databaseCode(error: ErrorShape): string | undefined {
+  const original = error.meta?.driverAdapterError?.cause?.originalCode ?? error.meta?.code;
+  return typeof original === "string" || typeof original === "number" ? String(original) : undefined;
+}
+
+/**
+ * Whether the store refused these rows for what they hold (a constraint, a value
+ * too long, a wrong type), so that writing them again can never succeed; as
+ * opposed to an outage (connection refused, timeout, server gone), which a retry
+ * outlives. Unknown errors count as outages: retrying loses nothing.
+ */
+export function isRefusedData(error: unknown): boolean {
+  for (let current = error as ErrorShape | undefined, depth = 0; current && depth < 5; current = current.cause as ErrorShape, depth++) {
+    if (current instanceof AuditError && (current.code === "ERR_AUDIT_CONFIG" || current.code === "ERR_AUDIT_SERIALIZE")) return true;
+    if (current.name === "PrismaClientValidationError") return true;
+    if (typeof current.code === "string" && PRISMA_DATA_CODES.has(current.code)) return true;
+    const code = databaseCode(current);
+    if (code !== undefined && (/^2[23][0-9A-Z]{3}$/.test(code) || MYSQL_DATA_CODES.has(code) || /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG)/.test(code))) return true;
+  }
+  return false;
+}
