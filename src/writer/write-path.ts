@@ -115,7 +115,8 @@ export async function flushAudit(): Promise<void> {
  *   process.exit(0);
  * });
  * ```
- * @throws {AuditStoreError} naming how many events could not be written anywhere.
+ * @throws {AuditStoreError} naming how many events could not be written anywhere;
+ * they stay in memory and are retried, so a later call may still write them.
  */
 export async function closeAudit(): Promise<void> {
   retire();
