@@ -16,7 +16,9 @@ export type AuditErrorCode =
   | "ERR_AUDIT_STORE_SCHEMA"
   | "ERR_AUDIT_DUPLICATE_ID"
   | "ERR_AUDIT_ARCHIVE"
-  | "ERR_AUDIT_SNAPSHOT";
+  | "ERR_AUDIT_SNAPSHOT"
+  | "ERR_AUDIT_QUERY"
+  | "ERR_AUDIT_CURSOR";
 
 /**
  * Base class of every error raised by audit-events.

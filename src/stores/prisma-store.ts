@@ -3,6 +3,8 @@ import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
 import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } from "../event-record";
 import { archiveBatch, archivePlan, type ArchivePlan, type TransactionalClient } from "./prisma-archive";
 import { providerOf, tableOf } from "./prisma-metadata";
+import { countMatching, queryPage, summarizeMatching, type QueryTables } from "./prisma-query";
+import type { EventFilter, EventPageRequest, EventSummary } from "../query/audit-query";
 import type { AuditStore, InsertOptions } from "./store";
 
 /** The part of a Prisma model delegate (`prisma.auditEvent`) the store uses. */
@@ -118,6 +120,24 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     return plan;
   }
 
+  let readTables: QueryTables | undefined;
+  /** Like the archive plan, read on first use. */
+  function queryTables(): QueryTables {
+    if (readTables === undefined) {
+      const provider = providerOf(prisma);
+      readTables = { provider, live: tableOf(prisma, model, provider), archive: tableOf(prisma, archiveModel, provider) };
+    }
+    return readTables;
+  }
+  async function read<T>(doing: string, run: (tables: QueryTables) => Promise<T>): Promise<T> {
+    const tables = queryTables();
+    try {
+      return await run(tables);
+    } catch (error) {
+      throw storeError(error, model, 0, doing);
+    }
+  }
+
   function rowOf(event: AuditEventRecord, context: AuditContext): Record<string, unknown> {
     if (toRecord === undefined) return { ...event };
     const extra = toRecord(event, context);
@@ -178,5 +198,10 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
         throw storeError(error, model, 0, "count events");
       }
     },
+    queryEvents: (filter: EventFilter, page: EventPageRequest): Promise<AuditEventRecord[]> =>
+      read("read events", (tables) => queryPage(prisma as TransactionalClient, tables, filter, page)),
+    countEvents: (filter: EventFilter): Promise<number> => read("count events", (tables) => countMatching(prisma as TransactionalClient, tables, filter)),
+    summarizeEvents: (filter: EventFilter): Promise<EventSummary> =>
+      read("summarize events", (tables) => summarizeMatching(prisma as TransactionalClient, tables, filter)),
   };
 }
