@@ -1,5 +1,6 @@
 import type { AuditQuery, ContentValue } from "../query/audit-query";
 import { AuditQueryError } from "../query/query-error";
+import { parseContentValue, parseIsoMoment } from "../query/query-text";
 
 /** Largest page `GET /events` serves. */
 export const MAX_HTTP_PAGE_SIZE = 500;
@@ -8,37 +9,11 @@ export const MAX_QUERY_STRING_LENGTH = 8192;
 
 const STRING_PARAMS = new Set(["contentType", "objectId", "userId", "method", "remoteAddr", "search", "order", "source", "cursor"]);
 const CONTENT_PREFIX = "content.";
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-const JSON_SCALAR = /^(true|false|-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?|"(?:[^"\\]|\\.)*")$/;
-
 /** What a request's query string asks for. */
 export interface HttpQuery {
   query: AuditQuery & { cursor?: string };
   limit?: number;
   format?: string;
-}
-
-function isoDate(name: string, value: string): Date {
-  const moment = DATE.test(value) || DATE_TIME.test(value) ? new Date(value) : new Date(Number.NaN);
-  if (Number.isNaN(moment.getTime())) {
-    throw new AuditQueryError(`${name} must be an ISO 8601 date or date-time with a zone, such as 2026-01-31 or 2026-01-31T12:00:00Z.`);
-  }
-  return moment;
-}
-
-/**
- * A content value from a query string: a JSON number, `true`/`false` or a quoted
- * JSON string is taken as that JSON value; anything else as the text itself. So
- * `content.amount=9` matches the number 9, `content.code="9"` the string "9".
- */
-function contentValue(text: string): ContentValue {
-  if (!JSON_SCALAR.test(text)) return text;
-  try {
-    return JSON.parse(text) as ContentValue;
-  } catch {
-    return text;
-  }
 }
 
 function pageSize(value: string): number {
@@ -69,10 +44,10 @@ export function parseHttpQuery(search: string, { format }: { format: boolean }):
     if (seen.has(name)) throw new AuditQueryError(`${name.slice(0, 60)} is given more than once; give it once.`);
     seen.add(name);
     if (STRING_PARAMS.has(name)) query[name] = value;
-    else if (name === "since" || name === "until") query[name] = isoDate(name, value);
+    else if (name === "since" || name === "until") query[name] = parseIsoMoment(name, value);
     else if (name === "limit") result.limit = pageSize(value);
     else if (name === "format" && format) result.format = value;
-    else if (name.startsWith(CONTENT_PREFIX)) content.push([name.slice(CONTENT_PREFIX.length), contentValue(value)]);
+    else if (name.startsWith(CONTENT_PREFIX)) content.push([name.slice(CONTENT_PREFIX.length), parseContentValue(value)]);
     else {
       const known = [...STRING_PARAMS, "since", "until", "limit", "content.<key>", ...(format ? ["format"] : [])];
       throw new AuditQueryError(`Unknown query parameter ${JSON.stringify(name.slice(0, 60))}. Known parameters: ${known.join(", ")}.`);
