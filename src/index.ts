@@ -63,6 +63,7 @@ export type {
   EventSource,
   EventSummary,
   FindEventsQuery,
+  JsonEventPage,
 } from "./query/audit-query";
 export { parseEventFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./query/parse-query";
 export { AuditQueryError } from "./query/query-error";

@@ -3,9 +3,8 @@ import { pipeline } from "node:stream/promises";
 
 import { stringify } from "csv-stringify";
 
-import type { AuditEventRecord } from "../event-record";
-import type { AuditQuery } from "../query/audit-query";
-import { iteratePrepared, prepareQuery, type PreparedQuery } from "../query/find-events";
+import type { AuditQuery, EventPosition } from "../query/audit-query";
+import { iteratePrepared, ITERATION_PAGE_SIZE, prepareQuery, readPages, type PreparedQuery } from "../query/find-events";
 import { AuditQueryError } from "../query/query-error";
 import { CSV_COLUMNS, csvCells } from "./csv-cells";
 
@@ -44,47 +43,54 @@ export function parseExportFormat(value: unknown): ExportFormat {
   throw new AuditQueryError(`format must be one of ${EXPORT_FORMATS.map((f) => `"${f}"`).join(", ")}, not ${JSON.stringify(value)?.slice(0, 40) ?? String(value)}.`);
 }
 
+/** Every matching event as JSON text, a page at a time: from the store's own JSON when it has it. */
+function jsonPages({ store, filter, order }: PreparedQuery): AsyncGenerator<readonly string[]> {
+  const pageSize = ITERATION_PAGE_SIZE;
+  const request = (after: EventPosition | undefined) => ({ order, limit: pageSize, ...(after === undefined ? {} : { after }) });
+  if (typeof store.queryEventsAsJson === "function") {
+    const read = (after: EventPosition | undefined) => store.queryEventsAsJson!(filter, request(after));
+    return mapPages(readPages(read, (page) => page.last, (page) => page.json.length, pageSize), (page) => page.json);
+  }
+  const read = (after: EventPosition | undefined) => store.queryEvents(filter, request(after));
+  return mapPages(readPages(read, (events) => events.at(-1), (events) => events.length, pageSize), (events) => events.map((event) => JSON.stringify(event)));
+}
+
+async function* mapPages<Page, T>(pages: AsyncIterable<Page>, map: (page: Page) => T): AsyncGenerator<T> {
+  for await (const page of pages) yield map(page);
+}
+
 /** Text chunks of NDJSON or a JSON array: one chunk per page, so the stream sees few, large writes. */
-async function* jsonChunks(events: AsyncIterable<AuditEventRecord>, format: "ndjson" | "json"): AsyncGenerator<string> {
-  let lines: string[] = [];
+async function* jsonChunks(pages: AsyncIterable<readonly string[]>, format: "ndjson" | "json", count: (n: number) => void): AsyncGenerator<string> {
   let first = true;
   if (format === "json") yield "[";
-  for await (const event of events) {
-    lines.push(JSON.stringify(event));
-    if (lines.length === 1000) {
-      yield pieces(lines, format, first);
-      first = false;
-      lines = [];
-    }
+  for await (const lines of pages) {
+    if (lines.length === 0) continue;
+    count(lines.length);
+    yield format === "ndjson" ? `${lines.join("\n")}\n` : `${first ? "\n" : ",\n"}${lines.join(",\n")}\n`;
+    first = false;
   }
-  if (lines.length > 0) yield pieces(lines, format, first);
   if (format === "json") yield "]\n";
-}
-
-function pieces(lines: string[], format: "ndjson" | "json", first: boolean): string {
-  if (format === "ndjson") return `${lines.join("\n")}\n`;
-  return `${first ? "\n" : ",\n"}${lines.join(",\n")}\n`;
-}
-
-async function* csvRows(events: AsyncIterable<AuditEventRecord>): AsyncGenerator<string[]> {
-  for await (const event of events) yield csvCells(event);
 }
 
 /** Streams a prepared query in `format` into `out`, page by page, and ends `out`. */
 export async function exportPrepared(prepared: PreparedQuery, format: ExportFormat, out: Writable, options: ExportOptions = {}): Promise<{ exported: number }> {
   let exported = 0;
-  const counted = async function* (): AsyncGenerator<AuditEventRecord> {
-    for await (const event of iteratePrepared(prepared)) {
-      exported++;
-      if (exported % 1000 === 0) options.onProgress?.(exported);
-      yield event;
-    }
+  const count = (n: number) => {
+    exported += n;
     options.onProgress?.(exported);
   };
   if (format === "csv") {
-    await pipeline(Readable.from(csvRows(counted())), stringify({ header: true, columns: [...CSV_COLUMNS], eof: true, record_delimiter: "\r\n" }), out);
+    const rows = async function* (): AsyncGenerator<string[]> {
+      for await (const event of iteratePrepared(prepared)) {
+        if (++exported % ITERATION_PAGE_SIZE === 0) options.onProgress?.(exported);
+        yield csvCells(event);
+      }
+      options.onProgress?.(exported);
+    };
+    await pipeline(Readable.from(rows()), stringify({ header: true, columns: [...CSV_COLUMNS], eof: true, record_delimiter: "\r\n" }), out);
   } else {
-    await pipeline(Readable.from(jsonChunks(counted(), format), { objectMode: false }), out);
+    await pipeline(Readable.from(jsonChunks(jsonPages(prepared), format, count), { objectMode: false }), out);
+    if (exported === 0) options.onProgress?.(0);
   }
   return { exported };
 }

@@ -106,3 +106,13 @@ export interface EventSummary {
   /** Events per UTC day, keyed `"YYYY-MM-DD"`. */
   byDay: Record<string, number>;
 }
+
+/**
+ * A page of events as JSON text, in order: what `AuditStore.queryEventsAsJson` returns.
+ * `last` is the position of the page's last event (where the next page continues), or
+ * undefined when the page is empty.
+ */
+export interface JsonEventPage {
+  readonly json: readonly string[];
+  readonly last?: EventPosition;
+}

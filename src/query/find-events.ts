@@ -3,6 +3,7 @@ import type { AuditEventRecord } from "../event-record";
 import type { AuditQuery, EventFilter, EventOrder, EventPosition, EventSummary, FindEventsQuery } from "./audit-query";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { parseEventFilter, parseOrder, parsePageSize, readableStore } from "./parse-query";
+import { AuditQueryError } from "./query-error";
 import type { AuditStore } from "../stores/store";
 
 /** Events per page that {@link iterateEvents} and exports read. */
@@ -76,15 +77,35 @@ export async function countEvents(query: AuditQuery = {}): Promise<number> {
   return store.countEvents(filter);
 }
 
-/** Reads every event of a prepared query, page by page. */
-export async function* iteratePrepared({ store, filter, order }: PreparedQuery, pageSize = ITERATION_PAGE_SIZE): AsyncGenerator<AuditEventRecord> {
-  let after: EventPosition | undefined;
+/**
+ * Reads every page of a prepared query through `read`. The next page is requested as
+ * soon as one arrives, so the database reads it while the caller works on this one:
+ * at most two pages are held at a time.
+ */
+export async function* readPages<Page>(
+  read: (after: EventPosition | undefined) => Promise<Page>,
+  lastOf: (page: Page) => EventPosition | undefined,
+  sizeOf: (page: Page) => number,
+  pageSize: number,
+): AsyncGenerator<Page> {
+  let pending = read(undefined);
   for (;;) {
-    const events = await store.queryEvents(filter, { order, limit: pageSize, ...(after === undefined ? {} : { after }) });
-    yield* events;
-    if (events.length < pageSize) return;
-    after = events[events.length - 1]!;
+    const page = await pending;
+    const last = sizeOf(page) === pageSize ? lastOf(page) : undefined;
+    if (last !== undefined) {
+      pending = read(last);
+      // Should the caller stop early, a failure of the page read ahead is not theirs.
+      pending.catch(() => undefined);
+    }
+    yield page;
+    if (last === undefined) return;
   }
+}
+
+/** Reads every event of a prepared query, page by page (see {@link readPages}). */
+export async function* iteratePrepared({ store, filter, order }: PreparedQuery, pageSize = ITERATION_PAGE_SIZE): AsyncGenerator<AuditEventRecord> {
+  const read = (after: EventPosition | undefined) => store.queryEvents(filter, { order, limit: pageSize, ...(after === undefined ? {} : { after }) });
+  for await (const events of readPages(read, (events) => events.at(-1), (events) => events.length, pageSize)) yield* events;
 }
 
 /**
@@ -126,7 +147,9 @@ export async function summarizeEvents(query: AuditQuery = {}): Promise<EventSumm
  * ```
  * @throws {AuditQueryError} when a field is wrong.
  */
-export function eventsOfUser(userId: string, query: Omit<FindEventsQuery, "userId"> = {}): Promise<EventPage> {
+export async function eventsOfUser(userId: string, query: Omit<FindEventsQuery, "userId"> = {}): Promise<EventPage> {
+  // Without this check an undefined id would drop the filter and list everyone's events.
+  if (typeof userId !== "string") throw new AuditQueryError(`eventsOfUser() needs a user id string, not ${typeof userId}.`);
   return findEvents({ ...query, userId });
 }
 
@@ -140,9 +163,14 @@ export function eventsOfUser(userId: string, query: Omit<FindEventsQuery, "userI
  * ```
  * @throws {AuditQueryError} when a field is wrong.
  */
-export function historyOf(
+export async function historyOf(
   object: { contentType: string; objectId: string | number | bigint },
   query: Omit<FindEventsQuery, "contentType" | "objectId"> = {},
 ): Promise<EventPage> {
-  return findEvents({ order: "asc", ...query, contentType: object?.contentType, objectId: object?.objectId === undefined ? undefined : String(object.objectId) });
+  const { contentType, objectId } = object ?? ({} as Partial<typeof object>);
+  // Without this check a missing half of the reference would widen the history to many objects.
+  if (typeof contentType !== "string" || !["string", "number", "bigint"].includes(typeof objectId)) {
+    throw new AuditQueryError('historyOf() needs a reference { contentType: string, objectId: string | number }, such as { contentType: "Order", objectId: 42 }.');
+  }
+  return findEvents({ order: "asc", ...query, contentType, objectId: String(objectId) });
 }

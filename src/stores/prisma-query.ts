@@ -1,5 +1,5 @@
 import { EVENT_FIELDS, type AuditEventRecord } from "../event-record";
-import type { ContentValue, EventFilter, EventPageRequest, EventSummary } from "../query/audit-query";
+import type { ContentValue, EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../query/audit-query";
 import type { RawClient } from "./prisma-archive";
 import { quoteIdentifier, type ModelTable, type SqlProvider } from "./prisma-metadata";
 
@@ -129,8 +129,25 @@ function tablesOf({ live, archive }: QueryTables, filter: EventFilter): ModelTab
   return filter.source === "live" ? [live] : filter.source === "archive" ? [archive] : [live, archive];
 }
 
-function selectList(provider: SqlProvider, table: ModelTable): string {
-  return EVENT_FIELDS.map((field) => `${column(table, field)} AS ${quoteIdentifier(provider, field)}`).join(", ");
+/** What a page selects: the stored fields, or (PostgreSQL) the position and the event as JSON text. */
+type PageShape = "record" | "json";
+
+/**
+ * The event as JSON text, built by PostgreSQL: the same keys in the same order as
+ * `JSON.stringify` of the record, the timestamp as an ISO string in UTC.
+ */
+function jsonExpression(table: ModelTable): string {
+  const pairs = EVENT_FIELDS.map((field) => {
+    const value = field === "timestamp" ? `to_char(${column(table, field)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')` : column(table, field);
+    return `'${field}', ${value}`;
+  });
+  return `json_build_object(${pairs.join(", ")})::text`;
+}
+
+function selectList(provider: SqlProvider, table: ModelTable, shape: PageShape): string {
+  const fields = shape === "record" ? EVENT_FIELDS : (["timestamp", "id"] as const);
+  const list = fields.map((field) => `${column(table, field)} AS ${quoteIdentifier(provider, field)}`).join(", ");
+  return shape === "record" ? list : `${list}, ${jsonExpression(table)} AS "json"`;
 }
 
 function orderBy(provider: SqlProvider, order: "asc" | "desc", table?: ModelTable): string {
@@ -144,12 +161,12 @@ function orderBy(provider: SqlProvider, order: "asc" | "desc", table?: ModelTabl
  * (through its own index) and the two are merged: the page is then the first rows
  * of the merged sequence, and its last row is where the next page continues in both.
  */
-export function pageStatement(tables: QueryTables, filter: EventFilter, page: EventPageRequest): { sql: string; values: unknown[] } {
+export function pageStatement(tables: QueryTables, filter: EventFilter, page: EventPageRequest, shape: PageShape = "record"): { sql: string; values: unknown[] } {
   const { provider } = tables;
   const params = new Parameters(provider);
   const selects = tablesOf(tables, filter).map((table) => {
     const conditions = [...filterConditions(provider, table, filter, params), ...pageConditions(provider, table, page, params)];
-    return `SELECT ${selectList(provider, table)} FROM ${table.sqlName}${where(conditions)} ${orderBy(provider, page.order, table)} LIMIT ${params.add(page.limit, "int")}`;
+    return `SELECT ${selectList(provider, table, shape)} FROM ${table.sqlName}${where(conditions)} ${orderBy(provider, page.order, table)} LIMIT ${params.add(page.limit, "int")}`;
   });
   if (selects.length === 1) return { sql: selects[0]!, values: params.values };
   const merged = selects.map((select, i) => `SELECT * FROM (${select}) AS ${quoteIdentifier(provider, `part${i}`)}`).join(" UNION ALL ");
@@ -172,6 +189,21 @@ export async function queryPage(client: RawClient, tables: QueryTables, filter: 
   const { sql, values } = pageStatement(tables, filter, page);
   const rows = await client.$queryRawUnsafe<Record<string, unknown>[]>(sql, ...values);
   return rows.map(asRecord);
+}
+
+/**
+ * Reads one page of events as JSON text: see `AuditStore.queryEventsAsJson`.
+ * PostgreSQL writes the JSON; the other databases' rows are serialized here.
+ */
+export async function queryJsonPage(client: RawClient, tables: QueryTables, filter: EventFilter, page: EventPageRequest): Promise<JsonEventPage> {
+  if (tables.provider !== "postgresql") {
+    const events = await queryPage(client, tables, filter, page);
+    return { json: events.map((event) => JSON.stringify(event)), ...(events.length > 0 ? { last: events.at(-1)! } : {}) };
+  }
+  const { sql, values } = pageStatement(tables, filter, page, "json");
+  const rows = await client.$queryRawUnsafe<Array<{ timestamp: Date; id: string; json: string }>>(sql, ...values);
+  const lastRow = rows.at(-1);
+  return { json: rows.map((row) => row.json), ...(lastRow === undefined ? {} : { last: { timestamp: lastRow.timestamp, id: lastRow.id } }) };
 }
 
 /** Counts the matching events of every table of the source. */

@@ -3,8 +3,8 @@ import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
 import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } from "../event-record";
 import { archiveBatch, archivePlan, type ArchivePlan, type TransactionalClient } from "./prisma-archive";
 import { providerOf, tableOf } from "./prisma-metadata";
-import { countMatching, queryPage, summarizeMatching, type QueryTables } from "./prisma-query";
-import type { EventFilter, EventPageRequest, EventSummary } from "../query/audit-query";
+import { countMatching, queryJsonPage, queryPage, summarizeMatching, type QueryTables } from "./prisma-query";
+import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../query/audit-query";
 import type { AuditStore, InsertOptions } from "./store";
 
 /** The part of a Prisma model delegate (`prisma.auditEvent`) the store uses. */
@@ -200,6 +200,8 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     },
     queryEvents: (filter: EventFilter, page: EventPageRequest): Promise<AuditEventRecord[]> =>
       read("read events", (tables) => queryPage(prisma as TransactionalClient, tables, filter, page)),
+    queryEventsAsJson: (filter: EventFilter, page: EventPageRequest): Promise<JsonEventPage> =>
+      read("read events", (tables) => queryJsonPage(prisma as TransactionalClient, tables, filter, page)),
     countEvents: (filter: EventFilter): Promise<number> => read("count events", (tables) => countMatching(prisma as TransactionalClient, tables, filter)),
     summarizeEvents: (filter: EventFilter): Promise<EventSummary> =>
       read("summarize events", (tables) => summarizeMatching(prisma as TransactionalClient, tables, filter)),

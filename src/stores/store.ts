@@ -1,6 +1,6 @@
 import type { AuditContext } from "../context";
 import type { ArchivedAuditEventRecord, AuditEventRecord } from "../event-record";
-import type { EventFilter, EventPageRequest, EventSummary } from "../query/audit-query";
+import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../query/audit-query";
 
 /** What a store receives along with the events it writes. */
 export interface InsertOptions {
@@ -55,6 +55,15 @@ export interface AuditStore {
    * @throws {AuditStoreError} when the store cannot read.
    */
   queryEvents(filter: EventFilter, page: EventPageRequest): Promise<AuditEventRecord[]>;
+  /**
+   * Optional: the page `queryEvents` reads, each event already as JSON text, for
+   * exports. A store that can have its database write the JSON saves parsing and
+   * re-serializing every JSON column; `JSON.parse` of each text must equal the record
+   * as `JSON.stringify` writes it (the timestamp as an ISO string).
+   *
+   * @throws {AuditStoreError} when the store cannot read.
+   */
+  queryEventsAsJson?(filter: EventFilter, page: EventPageRequest): Promise<JsonEventPage>;
   /** Counts the events matching `filter`. */
   countEvents(filter: EventFilter): Promise<number>;
   /** Counts the events matching `filter` in total, by content type, by user and by UTC day. */

@@ -1,6 +1,8 @@
 import { v7 as uuidv7 } from "uuid";
 
-import { AuditContext, countEvents, findEvents, iterateEvents, summarizeEvents, type AuditEventRecord, type AuditQuery, type AuditStore } from "../../src";
+import { Writable } from "node:stream";
+
+import { AuditContext, countEvents, eventsOfUser, exportEvents, findEvents, historyOf, iterateEvents, summarizeEvents, type AuditEventRecord, type AuditQuery, type AuditStore } from "../../src";
 import type { JsonObject } from "../../src/json";
 
 const HOUR = 3_600_000;
@@ -20,6 +22,8 @@ export function readFixture(): AuditEventRecord[] {
     if (i === 5) content.note = { deep: ["Needle in a HAYSTACK"] };
     if (i === 8) content.note = "100% off_sale";
     if (i === 9) content.amount = "9";
+    if (i === 7) content.text = 'quote " backslash \\ newline \n tab \t ünï 😀 <\u2028>';
+    if (i === 13) content.numbers = [1.5, 1e21, 0.1, 12345678901234, { n: null }];
     return {
       id: uuidv7({ msecs: millis }),
       timestamp: new Date(millis),
@@ -134,6 +138,25 @@ export function describeReadConformance(subject: () => AuditStore): void {
       }
     });
 
+    it("reads one object's history oldest first, and one user's events newest first", async () => {
+      const history = await historyOf({ contentType: "Order", objectId: 3 }, { store });
+      expect(history.events.map((e) => e.id)).toEqual(expectedIds(events, (e) => e.contentType === "Order" && e.objectId === "3"));
+      const mine = await eventsOfUser("user-1", { store, limit: 3 });
+      expect(mine.events.map((e) => e.id)).toEqual(expectedIds(events, (e) => e.userId === "user-1").reverse().slice(0, 3));
+      expect(mine.nextCursor).not.toBeNull();
+      await expect(historyOf({ contentType: "Order" } as never, { store })).rejects.toMatchObject({ code: "ERR_AUDIT_QUERY" });
+      await expect(historyOf(undefined as never, { store })).rejects.toMatchObject({ code: "ERR_AUDIT_QUERY" });
+      await expect(eventsOfUser(undefined as never, { store })).rejects.toMatchObject({ code: "ERR_AUDIT_QUERY" });
+    });
+
+    it("refuses a wrong query field, naming it, instead of widening the query", async () => {
+      await expect(findEvents({ store, userID: "user-1" } as never)).rejects.toMatchObject({ code: "ERR_AUDIT_QUERY", message: expect.stringContaining('Unknown query field "userID"') });
+      await expect(countEvents({ store, since: "2026-01-01" as never })).rejects.toMatchObject({ message: expect.stringContaining("since must be a valid Date") });
+      await expect(findEvents({ store, limit: 1001 })).rejects.toMatchObject({ message: expect.stringContaining("limit must be a whole number from 1 to 1000") });
+      await expect(findEvents({ store, content: { a: [1] as never } })).rejects.toMatchObject({ message: expect.stringContaining("content.a must be a string") });
+      await expect(summarizeEvents({ store, order: "up" as never })).rejects.toMatchObject({ message: expect.stringContaining("order must be one of") });
+    });
+
     it("summarizes by content type, user and UTC day", async () => {
       const summary = await summarizeEvents({ store, since: new Date(BASE + HOUR) });
       const matching = events.filter((e) => e.timestamp.getTime() >= BASE + HOUR);
@@ -167,6 +190,18 @@ export function describeReadConformance(subject: () => AuditStore): void {
         expect(await allIds(store, { order: "asc", source: "all" })).toEqual(ascending);
         expect(await countEvents({ store, source: "all", userId: "user-1" })).toBe(events.filter((e) => e.userId === "user-1").length);
         expect((await summarizeEvents({ store, source: "archive" })).total).toBe(12);
+      });
+
+      it("exports both tables as NDJSON and JSON that parse back to the records", async () => {
+        for (const format of ["ndjson", "json"] as const) {
+          let text = "";
+          const sink = new Writable({ write: (chunk: Buffer, _encoding, callback) => void ((text += chunk.toString("utf8")), callback()) });
+          const query = { source: "all" as const, order: "asc" as const, until: new Date(BASE + 30 * HOUR) };
+          const expected = [...events].filter((e) => e.timestamp.getTime() < BASE + 30 * HOUR).sort(byPosition);
+          expect(await exportEvents({ ...query, store, format }, sink)).toEqual({ exported: expected.length });
+          const parsed = format === "json" ? JSON.parse(text) : text.trimEnd().split("\n").map((line) => JSON.parse(line));
+          expect(parsed).toEqual(JSON.parse(JSON.stringify(expected)));
+        }
       });
 
       it("pages across both tables exactly once, in order, both ways", async () => {
