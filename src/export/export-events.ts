@@ -43,9 +43,15 @@ export function parseExportFormat(value: unknown): ExportFormat {
   throw new AuditQueryError(`format must be one of ${EXPORT_FORMATS.map((f) => `"${f}"`).join(", ")}, not ${JSON.stringify(value)?.slice(0, 40) ?? String(value)}.`);
 }
 
+/**
+ * Events per page of an NDJSON or JSON export. JSON text is compact, and each query
+ * costs a round trip and a plan: on PostgreSQL, pages of 5000 exported about a third
+ * faster than pages of 1000. Two pages (this one, the next one read ahead) are held.
+ */
+export const JSON_EXPORT_PAGE_SIZE = 5000;
+
 /** Every matching event as JSON text, a page at a time: from the store's own JSON when it has it. */
-function jsonPages({ store, filter, order }: PreparedQuery): AsyncGenerator<readonly string[]> {
-  const pageSize = ITERATION_PAGE_SIZE;
+function jsonPages({ store, filter, order }: PreparedQuery, pageSize = JSON_EXPORT_PAGE_SIZE): AsyncGenerator<readonly string[]> {
   const request = (after: EventPosition | undefined) => ({ order, limit: pageSize, ...(after === undefined ? {} : { after }) });
   if (typeof store.queryEventsAsJson === "function") {
     const read = (after: EventPosition | undefined) => store.queryEventsAsJson!(filter, request(after));
