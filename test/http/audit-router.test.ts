@@ -13,6 +13,7 @@ import {
   findEvents,
   koaAuditEvents,
   koaAuditRouter,
+  memoryStore,
   prismaStore,
   type AuditEventRecord,
   type AuditStore,
@@ -230,3 +231,65 @@ describe.each(providers)("the audit router on %s", (provider) => {
     });
   });
 });
+
+describe("the audit router on Express 4 and Koa 2", () => {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const express4 = require("express4") as typeof express;
+  const Koa2 = require("koa2") as typeof Koa;
+  const store = memoryStore();
+  const events = manyEvents(120, 5);
+
+  beforeAll(async () => {
+    await insertAll(store, events);
+  });
+
+  const servers: Array<[string, () => http.Server]> = [
+    [
+      "Express 4",
+      () => {
+        const app = express4();
+        app.use((req, _res, next) => {
+          (req as unknown as { user?: User }).user = userOf(req.headers["x-user"]);
+          next();
+        });
+        app.use("/audit", auditRouter({ store, authorize: (req) => (req.user as User | undefined)?.role === "auditor" }));
+        return http.createServer(app);
+      },
+    ],
+    [
+      "Koa 2",
+      () => {
+        const app = new Koa2();
+        app.silent = true;
+        app.use(async (ctx, next) => {
+          ctx.state.user = userOf(ctx.headers["x-user"]);
+          await next();
+        });
+        app.use(koaAuditRouter({ prefix: "/audit", store, authorize: (ctx) => (ctx.state.user as User | undefined)?.role === "auditor" }));
+        return http.createServer(app.callback());
+      },
+    ],
+  ];
+
+  it.each(servers)("%s: pages, exports, refuses with 403 and answers bad parameters with 400", async (_name, makeServer) => {
+    const server = makeServer();
+    const page = await request(server).get("/audit/events?limit=100&order=asc").set(AUDITOR).expect(200);
+    const second = await request(server).get(page.body.next).set(AUDITOR).expect(200);
+    expect([...page.body.events, ...second.body.events].map((e: AuditEventRecord) => e.id)).toEqual([...events].sort(byPosition).map((e) => e.id));
+    const ndjson = await request(server).get("/audit/events/export?format=ndjson").set(AUDITOR).expect(200);
+    expect(ndjson.text.trimEnd().split("\n")).toHaveLength(events.length);
+    const before = store.list().length;
+    await request(server).get("/audit/events/summary").set({ "x-user": "eve:guest" }).expect(403);
+    expect(store.list().length).toBe(before + 1);
+    expect(store.list().at(-1)).toMatchObject({ contentType: "AuditTrail", userId: "eve", content: { action: "audit-read-denied" } });
+    expect((await request(server).get("/audit/events?limit=9999").set(AUDITOR).expect(400)).body.error).toMatch(/limit must be/);
+    await forgetDenials(store);
+  });
+});
+
+/** Forgets the denial events a test recorded, keeping the seeded ones. */
+async function forgetDenials(store: ReturnType<typeof memoryStore>): Promise<void> {
+  const kept = store.list().filter((event) => event.contentType !== "AuditTrail");
+  store.clear();
+  await insertAll(store, kept);
+}
