@@ -18,7 +18,9 @@ export type AuditErrorCode =
   | "ERR_AUDIT_ARCHIVE"
   | "ERR_AUDIT_SNAPSHOT"
   | "ERR_AUDIT_SPOOL_FULL"
-  | "ERR_AUDIT_CLOSED";
+  | "ERR_AUDIT_CLOSED"
+  | "ERR_AUDIT_QUERY"
+  | "ERR_AUDIT_CURSOR";
 
 /**
  * Base class of every error raised by audit-events.

@@ -50,6 +50,41 @@ export {
 export { AuditConfigError, AuditError, AuditStoreError, type AuditErrorCode } from "./errors";
 export type { ArchivedAuditEventRecord, AuditEventRecord } from "./event-record";
 export type { JsonObject, JsonValue } from "./json";
+export {
+  countEvents,
+  eventsOfUser,
+  findEvents,
+  historyOf,
+  iterateEvents,
+  summarizeEvents,
+  ITERATION_PAGE_SIZE,
+  type EventPage,
+} from "./query/find-events";
+export type {
+  AuditQuery,
+  ContentValue,
+  EventFilter,
+  EventOrder,
+  EventPageRequest,
+  EventPosition,
+  EventSource,
+  EventSummary,
+  FindEventsQuery,
+  JsonEventPage,
+} from "./query/audit-query";
+export { parseEventFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./query/parse-query";
+export { AuditQueryError } from "./query/query-error";
+export {
+  exportEvents,
+  EXPORT_FORMATS,
+  type ExportFormat,
+  type ExportOptions,
+  type ExportQuery,
+} from "./export/export-events";
+export { auditRouter } from "./http/express-router";
+export { koaAuditRouter, type KoaAuditRouterOptions, type KoaRouterContext } from "./http/koa-router";
+export type { AuditRouterOptions } from "./http/read-handler";
+export { MAX_HTTP_PAGE_SIZE } from "./http/http-query-params";
 export { restoreAuditContext, serializeAuditContext, type SerializedAuditContext } from "./job-context";
 export { MASK } from "./masking";
 export { memoryStore, type MemoryStore } from "./stores/memory-store";

@@ -69,3 +69,21 @@ CREATE TABLE `tenant_archived_audit_events` (
     PRIMARY KEY (`id`)
 ) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 
+
+-- CreateIndex
+CREATE INDEX `tenant_audit_events_userId_timestamp_id_idx` ON `tenant_audit_events`(`userId`, `timestamp`, `id`);
+
+-- CreateIndex
+CREATE INDEX `tenant_audit_events_contentType_timestamp_id_idx` ON `tenant_audit_events`(`contentType`, `timestamp`, `id`);
+
+-- CreateIndex
+CREATE INDEX `tenant_audit_events_remoteAddr_timestamp_id_idx` ON `tenant_audit_events`(`remoteAddr`, `timestamp`, `id`);
+
+-- CreateIndex
+CREATE INDEX `tenant_archived_audit_events_userId_timestamp_id_idx` ON `tenant_archived_audit_events`(`userId`, `timestamp`, `id`);
+
+-- CreateIndex
+CREATE INDEX `tenant_archived_audit_events_contentType_timestamp_id_idx` ON `tenant_archived_audit_events`(`contentType`, `timestamp`, `id`);
+
+-- CreateIndex
+CREATE INDEX `tenant_archived_audit_events_remoteAddr_timestamp_id_idx` ON `tenant_archived_audit_events`(`remoteAddr`, `timestamp`, `id`);

@@ -67,3 +67,21 @@ CREATE INDEX "tenant_archived_audit_events_timestamp_id_idx" ON "tenant_archived
 -- CreateIndex
 CREATE INDEX "tenant_archived_audit_events_contentType_objectId_timestamp_idx" ON "tenant_archived_audit_events"("contentType", "objectId", "timestamp");
 
+
+-- CreateIndex
+CREATE INDEX "tenant_audit_events_userId_timestamp_id_idx" ON "tenant_audit_events"("userId", "timestamp", "id");
+
+-- CreateIndex
+CREATE INDEX "tenant_audit_events_contentType_timestamp_id_idx" ON "tenant_audit_events"("contentType", "timestamp", "id");
+
+-- CreateIndex
+CREATE INDEX "tenant_audit_events_remoteAddr_timestamp_id_idx" ON "tenant_audit_events"("remoteAddr", "timestamp", "id");
+
+-- CreateIndex
+CREATE INDEX "tenant_archived_audit_events_userId_timestamp_id_idx" ON "tenant_archived_audit_events"("userId", "timestamp", "id");
+
+-- CreateIndex
+CREATE INDEX "tenant_archived_audit_events_contentType_timestamp_id_idx" ON "tenant_archived_audit_events"("contentType", "timestamp", "id");
+
+-- CreateIndex
+CREATE INDEX "tenant_archived_audit_events_remoteAddr_timestamp_id_idx" ON "tenant_archived_audit_events"("remoteAddr", "timestamp", "id");

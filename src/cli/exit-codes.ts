@@ -5,9 +5,9 @@
 export const ExitCode = {
   /** The command did what was asked. */
   Success: 0,
-  /** The command failed while running: the database is unreachable, a batch failed. */
+  /** The command failed while running: the database is unreachable, a batch or an export failed. */
   Failure: 1,
-  /** The command line is wrong: an unknown option, a bad number, a missing option. */
+  /** The command line is wrong: an unknown option, a bad number or date, a missing option, a bad cursor. */
   Usage: 2,
   /** The config file is missing, failed to load, or exports no store. */
   Config: 3,
@@ -20,6 +20,6 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 export const EXIT_CODES_HELP = `
 Exit codes:
   0  success
-  1  runtime failure (database unreachable, archival failed part way)
-  2  usage error (unknown option, bad number, missing required option)
+  1  runtime failure (database unreachable, archival or export failed part way)
+  2  usage error (unknown option, bad number or date, missing required option, bad cursor)
   3  config problem (no config file, config failed to load, no store exported)`;

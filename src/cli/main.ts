@@ -1,6 +1,9 @@
 import { Command } from "commander";
 
 import { addArchiveCommand } from "./archive-command";
+import { addExportCommand } from "./export-command";
+import { addListCommand } from "./list-command";
+import { addStatsCommand } from "./stats-command";
 import type { CliIo } from "./cli-io";
 import { EXIT_CODES_HELP, ExitCode } from "./exit-codes";
 import { packageVersion } from "./package-version";
@@ -20,7 +23,7 @@ export type { CliIo } from "./cli-io";
  */
 export async function runCli(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() }): Promise<ExitCode> {
   const program = new Command("audit-events")
-    .description("Maintain the audit trail that audit-events stores through Prisma in your database.")
+    .description("Read, export and maintain the audit trail that audit-events stores through Prisma in your database.")
     .version(packageVersion(), "-V, --version", "print the version")
     .option("-c, --config <path>", "the config file exporting your store (default: audit-events.config.{js,mjs,cjs,ts} in the current directory)")
     .option("--verbose", "print stack traces of errors")
@@ -30,6 +33,9 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .exitOverride();
   addArchiveCommand(program, io);
+  addListCommand(program, io);
+  addExportCommand(program, io);
+  addStatsCommand(program, io);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return ExitCode.Success;

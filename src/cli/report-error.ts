@@ -51,6 +51,7 @@ function explain(error: unknown): { message: string; exitCode: ExitCode } {
       exitCode: ExitCode.Failure,
     };
   }
+  if (audit.code === "ERR_AUDIT_QUERY" || audit.code === "ERR_AUDIT_CURSOR") return { message: audit.message, exitCode: ExitCode.Usage };
   const hint = audit.code === "ERR_AUDIT_STORE" ? "\nCheck that the database is running and reachable with the connection settings in your config file." : "";
   return { message: `${audit.message}${hint}`, exitCode: ExitCode.Failure };
 }

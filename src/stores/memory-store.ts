@@ -1,5 +1,8 @@
 import { AuditError, AuditStoreError } from "../errors";
 import type { ArchivedAuditEventRecord, AuditEventRecord } from "../event-record";
+import type { EventFilter, EventPageRequest, EventSummary } from "../query/audit-query";
+import { comparePositions, isAfter, matchesFilter } from "../query/match-event";
+import { tallySummary } from "../query/tally-summary";
 import type { ArchiveBatchResult, ArchivePosition, AuditStore, EventRow, InsertOptions } from "./store";
 
 /** A store that keeps events in this process's memory: for tests and demos. */
@@ -28,8 +31,14 @@ export interface MemoryStore extends AuditStore {
 export function memoryStore(): MemoryStore {
   const events = new Map<string, AuditEventRecord>();
   const archived = new Map<string, ArchivedAuditEventRecord>();
-  const byAge = (a: ArchivePosition, b: ArchivePosition) =>
-    a.timestamp.getTime() - b.timestamp.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const byAge = comparePositions;
+  /** The matching events of the filter's source, as stored fields only. */
+  function* matching(filter: EventFilter): Generator<AuditEventRecord> {
+    if (filter.source !== "archive") for (const event of events.values()) if (matchesFilter(event, filter)) yield event;
+    if (filter.source !== "live") {
+      for (const { archivedAt: _archivedAt, ...event } of archived.values()) if (matchesFilter(event, filter)) yield event;
+    }
+  }
   return {
     name: "memory",
     async insert(batch: readonly AuditEventRecord[], options: InsertOptions): Promise<void> {
@@ -72,6 +81,19 @@ export function memoryStore(): MemoryStore {
       let count = 0;
       for (const event of events.values()) if (event.timestamp < before) count++;
       return count;
+    },
+    async queryEvents(filter: EventFilter, { order, limit, after }: EventPageRequest): Promise<AuditEventRecord[]> {
+      const page = [...matching(filter)].filter((event) => after === undefined || isAfter(event, after, order));
+      page.sort(order === "asc" ? byAge : (a, b) => byAge(b, a));
+      return page.slice(0, limit).map((event) => structuredClone(event));
+    },
+    async countEvents(filter: EventFilter): Promise<number> {
+      let count = 0;
+      for (const _event of matching(filter)) count++;
+      return count;
+    },
+    async summarizeEvents(filter: EventFilter): Promise<EventSummary> {
+      return tallySummary(matching(filter));
     },
     list: () => [...events.values()].map((event) => structuredClone(event)),
     listArchived: () => [...archived.values()].map((event) => structuredClone(event)),

@@ -5,6 +5,8 @@ import { archiveBatch, archivePlan, type ArchivePlan, type TransactionalClient }
 import { bulkInserter, type BulkInserter } from "./prisma-bulk-insert";
 import { providerOf, tableOf } from "./prisma-metadata";
 import { isRefusedData } from "../writer/store-failure";
+import { countMatching, queryJsonPage, queryPage, summarizeMatching, type QueryTables } from "./prisma-query";
+import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../query/audit-query";
 import type { ArchiveBatchResult, ArchivePosition, AuditStore, EventRow, InsertOptions } from "./store";
 
 /** The part of a Prisma model delegate (`prisma.auditEvent`) the store uses. */
@@ -185,6 +187,24 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     return inserter;
   }
 
+  let readTables: QueryTables | undefined;
+  /** Like the archive plan, read on first use. */
+  function queryTables(): QueryTables {
+    if (readTables === undefined) {
+      const provider = providerOf(prisma);
+      readTables = { provider, live: tableOf(prisma, model, provider), archive: tableOf(prisma, archiveModel, provider) };
+    }
+    return readTables;
+  }
+  async function read<T>(doing: string, run: (tables: QueryTables) => Promise<T>): Promise<T> {
+    const tables = queryTables();
+    try {
+      return await run(tables);
+    } catch (error) {
+      throw storeError(error, model, 0, doing);
+    }
+  }
+
   function rowOf(event: AuditEventRecord, context: AuditContext): EventRow {
     if (toRecord === undefined) return { ...event };
     const extra = toRecord(event, context);
@@ -282,5 +302,12 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
         throw storeError(error, model, 0, "count events");
       }
     },
+    queryEvents: (filter: EventFilter, page: EventPageRequest): Promise<AuditEventRecord[]> =>
+      read("read events", (tables) => queryPage(prisma as TransactionalClient, tables, filter, page)),
+    queryEventsAsJson: (filter: EventFilter, page: EventPageRequest): Promise<JsonEventPage> =>
+      read("read events", (tables) => queryJsonPage(prisma as TransactionalClient, tables, filter, page)),
+    countEvents: (filter: EventFilter): Promise<number> => read("count events", (tables) => countMatching(prisma as TransactionalClient, tables, filter)),
+    summarizeEvents: (filter: EventFilter): Promise<EventSummary> =>
+      read("summarize events", (tables) => summarizeMatching(prisma as TransactionalClient, tables, filter)),
   };
 }

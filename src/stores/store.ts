@@ -1,5 +1,6 @@
 import type { AuditContext } from "../context";
 import type { ArchivedAuditEventRecord, AuditEventRecord } from "../event-record";
+import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../query/audit-query";
 
 /** What a store receives along with the events it writes. */
 export interface InsertOptions {
@@ -84,4 +85,29 @@ export interface AuditStore {
   archiveBatch(before: Date, limit: number, after?: ArchivePosition): Promise<ArchiveBatchResult>;
   /** Counts live events whose timestamp is before `before`. */
   countLiveBefore(before: Date): Promise<number>;
+
+  // Reading. `findEvents()`, `iterateEvents()`, `exportEvents()` and the HTTP router
+  // check their input and call these with a parsed filter.
+  /**
+   * Reads one page of the events matching `filter` (from the live table, the archive
+   * or both, as `filter.source` says), ordered by timestamp then id, strictly after
+   * `page.after` in that order, at most `page.limit` of them. Only the stored fields
+   * are returned, never the extra columns of a user's own model.
+   *
+   * @throws {AuditStoreError} when the store cannot read.
+   */
+  queryEvents(filter: EventFilter, page: EventPageRequest): Promise<AuditEventRecord[]>;
+  /**
+   * Optional: the page `queryEvents` reads, each event already as JSON text, for
+   * exports. A store that can have its database write the JSON saves parsing and
+   * re-serializing every JSON column; `JSON.parse` of each text must equal the record
+   * as `JSON.stringify` writes it (the timestamp as an ISO string).
+   *
+   * @throws {AuditStoreError} when the store cannot read.
+   */
+  queryEventsAsJson?(filter: EventFilter, page: EventPageRequest): Promise<JsonEventPage>;
+  /** Counts the events matching `filter`. */
+  countEvents(filter: EventFilter): Promise<number>;
+  /** Counts the events matching `filter` in total, by content type, by user and by UTC day. */
+  summarizeEvents(filter: EventFilter): Promise<EventSummary>;
 }

@@ -1,6 +1,7 @@
 import { AuditContext, AuditStoreError, MASK, type AuditEventRecord, type AuditStore } from "../../src";
 import { v7 as uuidv7 } from "uuid";
 import { newEventIdentity } from "../../src/event-record";
+import { describeReadConformance } from "./read-conformance";
 
 /** What a store's test file hands the conformance suite. */
 export interface StoreUnderTest {
@@ -234,5 +235,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         expect(live + archived).toBe(60);
       });
     });
+
+    describeReadConformance(() => subject.store);
   });
 }

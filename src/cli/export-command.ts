@@ -1,0 +1,65 @@
+import { createWriteStream } from "node:fs";
+import path from "node:path";
+import { Writable } from "node:stream";
+
+import { Option, type Command } from "commander";
+
+import { EXPORT_FORMATS, exportEvents, type ExportFormat } from "../export/export-events";
+import { countEvents } from "../query/find-events";
+import type { CliIo } from "./cli-io";
+import { EXIT_CODES_HELP } from "./exit-codes";
+import { createExportProgress } from "./export-progress";
+import { addQueryOptions, queryFromOptions, type QueryCommandOptions } from "./query-options";
+import { withConfig } from "./with-config";
+
+interface ExportCommandOptions extends QueryCommandOptions {
+  format: ExportFormat;
+  order: "asc" | "desc";
+  out?: string;
+}
+
+const EXAMPLES = `
+Examples:
+  $ audit-events export --format csv --since 2026-01-01 --until 2026-02-01 --out january.csv
+  $ audit-events export --format ndjson --content-type Order --object-id 42 > order-42.ndjson
+  $ audit-events export --format json --source all --out everything.json`;
+
+/** Standard output as an export target: written to, never ended, since the process owns it. */
+function stdoutTarget(stdout: NodeJS.WritableStream): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      if (stdout.write(chunk)) callback();
+      else stdout.once("drain", () => callback());
+    },
+  });
+}
+
+/**
+ * Adds `export --format ndjson|csv|json [filters] [--order] [--out file]`: streams
+ * the matching events (newest first unless `--order asc`) into the file or to stdout,
+ * with progress on stderr (a bar on a terminal, lines otherwise).
+ *
+ * @example
+ * ```ts
+ * addExportCommand(program, { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() });
+ * ```
+ */
+export function addExportCommand(program: Command, io: CliIo): void {
+  addQueryOptions(program.command("export").description("Write the events matching the filters as NDJSON, CSV or a JSON array, to a file or stdout."))
+    .addOption(new Option("--format <format>", "ndjson: one JSON event a line; csv: RFC 4180 with a header row; json: one array").choices(EXPORT_FORMATS).makeOptionMandatory())
+    .addOption(new Option("--order <order>", "by timestamp, then id").choices(["asc", "desc"]).default("desc"))
+    .option("--out <file>", "write to this file (replaced if it exists) instead of stdout")
+    .addHelpText("after", `${EXAMPLES}\n${EXIT_CODES_HELP}`)
+    .action((options: ExportCommandOptions, command: Command) =>
+      withConfig(io, command, async ({ store }) => {
+        const query = { ...queryFromOptions(options), store, order: options.order };
+        const total = await countEvents(query);
+        const file = options.out === undefined ? undefined : path.resolve(io.cwd, options.out);
+        const target = file === undefined ? stdoutTarget(io.stdout) : createWriteStream(file);
+        const progress = createExportProgress(io.stderr, total);
+        const { exported } = await exportEvents({ ...query, format: options.format }, target, { onProgress: (n) => progress.update(n) }).finally(() => progress.stop());
+        const summary = `Exported ${exported} event(s) as ${options.format}${file === undefined ? "" : ` to ${file}`}.\n`;
+        (file === undefined ? io.stderr : io.stdout).write(summary);
+      }),
+    );
+}

@@ -1,0 +1,123 @@
+import { Readable, type Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+
+import { stringify } from "csv-stringify";
+
+import type { AuditQuery, EventPosition } from "../query/audit-query";
+import { iteratePrepared, ITERATION_PAGE_SIZE, prepareQuery, readPages, type PreparedQuery } from "../query/find-events";
+import { AuditQueryError } from "../query/query-error";
+import { CSV_COLUMNS, csvCells } from "./csv-cells";
+
+/** The formats {@link exportEvents} writes. */
+export type ExportFormat = "ndjson" | "csv" | "json";
+
+/** Every export format, in the order help texts list them. */
+export const EXPORT_FORMATS: readonly ExportFormat[] = ["ndjson", "csv", "json"];
+
+/** The HTTP content type of each format. */
+export const EXPORT_CONTENT_TYPES: Readonly<Record<ExportFormat, string>> = {
+  ndjson: "application/x-ndjson; charset=utf-8",
+  csv: "text/csv; charset=utf-8",
+  json: "application/json; charset=utf-8",
+};
+
+/** A query plus the format to write it in. */
+export interface ExportQuery extends AuditQuery {
+  /** `"ndjson"`: one JSON event a line; `"csv"`: RFC 4180 with a header row; `"json"`: one JSON array. */
+  format: ExportFormat;
+}
+
+/** Options of {@link exportEvents} beyond the API's. */
+export interface ExportOptions {
+  /** Called after each page is handed to the stream, with the events exported so far. */
+  onProgress?: (exported: number) => void;
+}
+
+/**
+ * Checks an export format.
+ *
+ * @throws {AuditQueryError} naming the formats.
+ */
+export function parseExportFormat(value: unknown): ExportFormat {
+  if (typeof value === "string" && (EXPORT_FORMATS as readonly string[]).includes(value)) return value as ExportFormat;
+  throw new AuditQueryError(`format must be one of ${EXPORT_FORMATS.map((f) => `"${f}"`).join(", ")}, not ${JSON.stringify(value)?.slice(0, 40) ?? String(value)}.`);
+}
+
+/**
+ * Events per page of an NDJSON or JSON export. JSON text is compact, and each query
+ * costs a round trip and a plan: on PostgreSQL, pages of 5000 exported about a third
+ * faster than pages of 1000. Two pages (this one, the next one read ahead) are held.
+ */
+export const JSON_EXPORT_PAGE_SIZE = 5000;
+
+/** Every matching event as JSON text, a page at a time: from the store's own JSON when it has it. */
+function jsonPages({ store, filter, order }: PreparedQuery, pageSize = JSON_EXPORT_PAGE_SIZE): AsyncGenerator<readonly string[]> {
+  const request = (after: EventPosition | undefined) => ({ order, limit: pageSize, ...(after === undefined ? {} : { after }) });
+  if (typeof store.queryEventsAsJson === "function") {
+    const read = (after: EventPosition | undefined) => store.queryEventsAsJson!(filter, request(after));
+    return mapPages(readPages(read, (page) => page.last, (page) => page.json.length, pageSize), (page) => page.json);
+  }
+  const read = (after: EventPosition | undefined) => store.queryEvents(filter, request(after));
+  return mapPages(readPages(read, (events) => events.at(-1), (events) => events.length, pageSize), (events) => events.map((event) => JSON.stringify(event)));
+}
+
+async function* mapPages<Page, T>(pages: AsyncIterable<Page>, map: (page: Page) => T): AsyncGenerator<T> {
+  for await (const page of pages) yield map(page);
+}
+
+/** Text chunks of NDJSON or a JSON array: one chunk per page, so the stream sees few, large writes. */
+async function* jsonChunks(pages: AsyncIterable<readonly string[]>, format: "ndjson" | "json", count: (n: number) => void): AsyncGenerator<string> {
+  let first = true;
+  if (format === "json") yield "[";
+  for await (const lines of pages) {
+    if (lines.length === 0) continue;
+    count(lines.length);
+    yield format === "ndjson" ? `${lines.join("\n")}\n` : `${first ? "\n" : ",\n"}${lines.join(",\n")}\n`;
+    first = false;
+  }
+  if (format === "json") yield "]\n";
+}
+
+/** Streams a prepared query in `format` into `out`, page by page, and ends `out`. */
+export async function exportPrepared(prepared: PreparedQuery, format: ExportFormat, out: Writable, options: ExportOptions = {}): Promise<{ exported: number }> {
+  let exported = 0;
+  const count = (n: number) => {
+    exported += n;
+    options.onProgress?.(exported);
+  };
+  if (format === "csv") {
+    const rows = async function* (): AsyncGenerator<string[]> {
+      for await (const event of iteratePrepared(prepared)) {
+        if (++exported % ITERATION_PAGE_SIZE === 0) options.onProgress?.(exported);
+        yield csvCells(event);
+      }
+      options.onProgress?.(exported);
+    };
+    await pipeline(Readable.from(rows()), stringify({ header: true, columns: [...CSV_COLUMNS], eof: true, record_delimiter: "\r\n" }), out);
+  } else {
+    await pipeline(Readable.from(jsonChunks(jsonPages(prepared), format, count), { objectMode: false }), out);
+    if (exported === 0) options.onProgress?.(0);
+  }
+  return { exported };
+}
+
+/**
+ * Writes every matching event to `out` as NDJSON, CSV or a JSON array, and ends `out`.
+ * Events are read a page at a time and written as the stream takes them (its
+ * back-pressure is honoured), so memory stays flat on any number of events. CSV has
+ * a header row of the stored field names, RFC 4180 quoting, JSON fields as JSON text,
+ * and cells a spreadsheet would run as formulas (starting with `=`, `+`, `-`, `@`,
+ * tab or carriage return) prefixed with `'`.
+ *
+ * @example
+ * ```ts
+ * const { exported } = await exportEvents({ format: "csv", since: new Date("2026-01-01") }, createWriteStream("events.csv"));
+ * ```
+ * @throws {AuditQueryError} before anything is written, when a field or the format is wrong.
+ * @throws {AuditStoreError} when the store fails part way; `out` is destroyed then.
+ */
+export async function exportEvents(query: ExportQuery, out: Writable, options: ExportOptions = {}): Promise<{ exported: number }> {
+  const { format, ...rest } = query ?? ({} as ExportQuery);
+  const checkedFormat = parseExportFormat(format);
+  return exportPrepared(prepareQuery(rest), checkedFormat, out, options);
+}

@@ -1,0 +1,59 @@
+import type { AuditQuery, ContentValue } from "../query/audit-query";
+import { AuditQueryError } from "../query/query-error";
+import { parseContentValue, parseIsoMoment } from "../query/query-text";
+
+/** Largest page `GET /events` serves. */
+export const MAX_HTTP_PAGE_SIZE = 500;
+/** A query string longer than this is refused before it is parsed. */
+export const MAX_QUERY_STRING_LENGTH = 8192;
+
+const STRING_PARAMS = new Set(["contentType", "objectId", "userId", "method", "remoteAddr", "search", "order", "source", "cursor"]);
+const CONTENT_PREFIX = "content.";
+/** What a request's query string asks for. */
+export interface HttpQuery {
+  query: AuditQuery & { cursor?: string };
+  limit?: number;
+  format?: string;
+}
+
+function pageSize(value: string): number {
+  const size = /^\d{1,3}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(size >= 1 && size <= MAX_HTTP_PAGE_SIZE)) throw new AuditQueryError(`limit must be a whole number from 1 to ${MAX_HTTP_PAGE_SIZE}.`);
+  return size;
+}
+
+/**
+ * Parses the query string of a read request (without the `?`). It reads the raw
+ * string itself, so the app's query parser (Express's `qs`, Koa's) cannot turn a
+ * value into an array or an object: a parameter given twice, an unknown parameter
+ * or a bad value is refused with the reason.
+ *
+ * @example
+ * ```ts
+ * parseHttpQuery("userId=u1&content.action=refund&limit=20", { format: false });
+ * ```
+ * @throws {AuditQueryError} naming the parameter.
+ */
+export function parseHttpQuery(search: string, { format }: { format: boolean }): HttpQuery {
+  if (search.length > MAX_QUERY_STRING_LENGTH) throw new AuditQueryError(`The query string is ${search.length} characters long; at most ${MAX_QUERY_STRING_LENGTH} are accepted.`);
+  const query: Record<string, unknown> = {};
+  const content: Array<[string, ContentValue]> = [];
+  const seen = new Set<string>();
+  const result: HttpQuery = { query: query as HttpQuery["query"] };
+  for (const [name, value] of new URLSearchParams(search)) {
+    if (seen.has(name)) throw new AuditQueryError(`${name.slice(0, 60)} is given more than once; give it once.`);
+    seen.add(name);
+    if (STRING_PARAMS.has(name)) query[name] = value;
+    else if (name === "since" || name === "until") query[name] = parseIsoMoment(name, value);
+    else if (name === "limit") result.limit = pageSize(value);
+    else if (name === "format" && format) result.format = value;
+    else if (name.startsWith(CONTENT_PREFIX)) content.push([name.slice(CONTENT_PREFIX.length), parseContentValue(value)]);
+    else {
+      const known = [...STRING_PARAMS, "since", "until", "limit", "content.<key>", ...(format ? ["format"] : [])];
+      throw new AuditQueryError(`Unknown query parameter ${JSON.stringify(name.slice(0, 60))}. Known parameters: ${known.join(", ")}.`);
+    }
+  }
+  // Object.fromEntries defines own properties, so a key such as "__proto__" stays a key.
+  if (content.length > 0) query.content = Object.fromEntries(content);
+  return result;
+}

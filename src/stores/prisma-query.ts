@@ -1,0 +1,253 @@
+import { EVENT_FIELDS, type AuditEventRecord } from "../event-record";
+import type { ContentValue, EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../query/audit-query";
+import type { RawClient } from "./prisma-archive";
+import { quoteIdentifier, type ModelTable, type SqlProvider } from "./prisma-metadata";
+
+/** The tables a query may read, resolved from the Prisma client once. */
+export interface QueryTables {
+  provider: SqlProvider;
+  live: ModelTable;
+  archive: ModelTable;
+}
+
+/** Collects the values of a statement and hands out their placeholders. */
+class Parameters {
+  readonly values: unknown[] = [];
+  constructor(private readonly provider: SqlProvider) {}
+
+  /** A placeholder for `value`; on PostgreSQL with `cast` appended (`$3::jsonb`). */
+  add(value: unknown, cast?: string): string {
+    this.values.push(value);
+    if (this.provider !== "postgresql") return "?";
+    return `$${this.values.length}${cast === undefined ? "" : `::${cast}`}`;
+  }
+
+  /** A moment, in the form each driver compares with its timestamp column. */
+  moment(value: Date): string {
+    return this.provider === "postgresql" ? this.add(value.toISOString(), "timestamptz") : this.add(value);
+  }
+}
+
+function column(table: ModelTable, field: string): string {
+  const quoted = table.columns.get(field);
+  // The archive plan checks the same; a model without the core fields cannot be read.
+  if (quoted === undefined) throw new Error(`the model ${table.model} has no "${field}" field`);
+  return quoted;
+}
+
+/** Escapes LIKE wildcards, so the search text matches literally (escape character `\`). */
+function likeContaining(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** `$."key"`: keys are restricted to characters that need no escaping in a JSON path. */
+function jsonPath(key: string): string {
+  return `$."${key}"`;
+}
+
+function contentCondition(provider: SqlProvider, content: string, key: string, value: ContentValue, params: Parameters): string {
+  switch (provider) {
+    case "postgresql":
+      // @> lets a GIN index on content find the rows; -> = keeps exactly the value (not an array holding it).
+      return `${content} @> ${params.add(JSON.stringify({ [key]: value }), "jsonb")} AND ${content} -> ${params.add(key, "text")} = ${params.add(JSON.stringify(value), "jsonb")}`;
+    case "mysql": {
+      const path = jsonPath(key);
+      return `JSON_CONTAINS(${content}, ${params.add(JSON.stringify(value))}, ${params.add(path)}) AND JSON_TYPE(JSON_EXTRACT(${content}, ${params.add(path)})) <> 'ARRAY'`;
+    }
+    case "sqlite": {
+      const type = `json_type(${content}, ${params.add(jsonPath(key))})`;
+      if (typeof value === "boolean") return `${type} = '${value ? "true" : "false"}'`;
+      const types = typeof value === "string" ? "('text')" : "('integer', 'real')";
+      return `${type} IN ${types} AND json_extract(${content}, ${params.add(jsonPath(key))}) = ${params.add(value)}`;
+    }
+  }
+}
+
+function searchCondition(provider: SqlProvider, content: string, text: string, params: Parameters): string {
+  const pattern = likeContaining(text);
+  switch (provider) {
+    case "postgresql":
+      return `EXISTS (SELECT 1 FROM jsonb_path_query(${content}, 'strict $.**') AS item(value) WHERE jsonb_typeof(item.value) = 'string' AND lower(item.value #>> '{}') LIKE ${params.add(pattern, "text")})`;
+    case "mysql":
+      // JSON_SEARCH compares string values only; the document is lower-cased as text,
+      // which keeps it valid JSON (escapes are lower-case letters or hex digits).
+      return `JSON_SEARCH(LOWER(${content}), 'one', ${params.add(pattern)}) IS NOT NULL`;
+    case "sqlite":
+      return `EXISTS (SELECT 1 FROM json_tree(${content}) WHERE json_tree.type = 'text' AND lower(json_tree.value) LIKE ${params.add(pattern)} ESCAPE '\\')`;
+  }
+}
+
+/**
+ * `column = value`, compared exactly. MySQL's default collation (utf8mb4_unicode_ci)
+ * would match "ORD-1" to "ord-1"; the first comparison finds the rows through the
+ * index, the binary one keeps those equal byte for byte, as on PostgreSQL and SQLite.
+ */
+function equals(provider: SqlProvider, quoted: string, value: string, params: Parameters): string {
+  const exact = `${quoted} = ${params.add(value)}`;
+  return provider === "mysql" ? `${exact} AND ${quoted} COLLATE utf8mb4_bin = ${params.add(value)}` : exact;
+}
+
+/** A column grouped by its exact value (see {@link equals}). */
+function exactKey(provider: SqlProvider, quoted: string): string {
+  return provider === "mysql" ? `${quoted} COLLATE utf8mb4_bin` : quoted;
+}
+
+/** The WHERE conditions of `filter` on `table`, without the page position. */
+function filterConditions(provider: SqlProvider, table: ModelTable, filter: EventFilter, params: Parameters): string[] {
+  const conditions: string[] = [];
+  for (const field of ["contentType", "objectId", "userId", "method", "remoteAddr"] as const) {
+    const value = filter[field];
+    if (value !== undefined) conditions.push(equals(provider, column(table, field), value, params));
+  }
+  const timestamp = column(table, "timestamp");
+  if (filter.since !== undefined) conditions.push(`${timestamp} >= ${params.moment(filter.since)}`);
+  if (filter.until !== undefined) conditions.push(`${timestamp} < ${params.moment(filter.until)}`);
+  const content = column(table, "content");
+  for (const [key, value] of filter.content) conditions.push(contentCondition(provider, content, key, value, params));
+  if (filter.search !== undefined) conditions.push(searchCondition(provider, content, filter.search, params));
+  return conditions;
+}
+
+function pageConditions(provider: SqlProvider, table: ModelTable, page: EventPageRequest, params: Parameters): string[] {
+  if (page.after === undefined) return [];
+  const timestamp = column(table, "timestamp");
+  const id = column(table, "id");
+  const op = page.order === "asc" ? ">" : "<";
+  if (provider === "mysql") {
+    // MySQL and MariaDB plan an expanded comparison as index ranges; a row comparison they may not.
+    return [`(${timestamp} ${op} ${params.moment(page.after.timestamp)} OR (${timestamp} = ${params.moment(page.after.timestamp)} AND ${id} ${op} ${params.add(page.after.id)}))`];
+  }
+  return [`(${timestamp}, ${id}) ${op} (${params.moment(page.after.timestamp)}, ${params.add(page.after.id)})`];
+}
+
+function where(conditions: string[]): string {
+  return conditions.length === 0 ? "" : ` WHERE ${conditions.join(" AND ")}`;
+}
+
+/** The tables of a source. */
+function tablesOf({ live, archive }: QueryTables, filter: EventFilter): ModelTable[] {
+  return filter.source === "live" ? [live] : filter.source === "archive" ? [archive] : [live, archive];
+}
+
+/** What a page selects: the stored fields, or (PostgreSQL) the position and the event as JSON text. */
+type PageShape = "record" | "json";
+
+/**
+ * The event as JSON text, built by PostgreSQL: the same keys in the same order as
+ * `JSON.stringify` of the record, the timestamp as an ISO string in UTC.
+ */
+function jsonExpression(table: ModelTable): string {
+  const pairs = EVENT_FIELDS.map((field) => {
+    const value = field === "timestamp" ? `to_char(${column(table, field)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')` : column(table, field);
+    return `'${field}', ${value}`;
+  });
+  return `json_build_object(${pairs.join(", ")})::text`;
+}
+
+function selectList(provider: SqlProvider, table: ModelTable, shape: PageShape): string {
+  const fields = shape === "record" ? EVENT_FIELDS : (["timestamp", "id"] as const);
+  const list = fields.map((field) => `${column(table, field)} AS ${quoteIdentifier(provider, field)}`).join(", ");
+  return shape === "record" ? list : `${list}, ${jsonExpression(table)} AS "json"`;
+}
+
+function orderBy(provider: SqlProvider, order: "asc" | "desc", table?: ModelTable): string {
+  const direction = order === "asc" ? "ASC" : "DESC";
+  const [timestamp, id] = table === undefined ? [quoteIdentifier(provider, "timestamp"), quoteIdentifier(provider, "id")] : [column(table, "timestamp"), column(table, "id")];
+  return `ORDER BY ${timestamp} ${direction}, ${id} ${direction}`;
+}
+
+/**
+ * The SQL of one page. With both tables, each is read in order up to the page size
+ * (through its own index) and the two are merged: the page is then the first rows
+ * of the merged sequence, and its last row is where the next page continues in both.
+ */
+export function pageStatement(tables: QueryTables, filter: EventFilter, page: EventPageRequest, shape: PageShape = "record"): { sql: string; values: unknown[] } {
+  const { provider } = tables;
+  const params = new Parameters(provider);
+  const selects = tablesOf(tables, filter).map((table) => {
+    const conditions = [...filterConditions(provider, table, filter, params), ...pageConditions(provider, table, page, params)];
+    return `SELECT ${selectList(provider, table, shape)} FROM ${table.sqlName}${where(conditions)} ${orderBy(provider, page.order, table)} LIMIT ${params.add(page.limit, "int")}`;
+  });
+  if (selects.length === 1) return { sql: selects[0]!, values: params.values };
+  const merged = selects.map((select, i) => `SELECT * FROM (${select}) AS ${quoteIdentifier(provider, `part${i}`)}`).join(" UNION ALL ");
+  return { sql: `${merged} ${orderBy(provider, page.order)} LIMIT ${params.add(page.limit, "int")}`, values: params.values };
+}
+
+function asRecord(row: Record<string, unknown>): AuditEventRecord {
+  const record: Record<string, unknown> = {};
+  for (const field of EVENT_FIELDS) {
+    const value = row[field];
+    if (field === "timestamp") record[field] = value instanceof Date ? value : new Date(value as string);
+    else if (field === "content" || field === "queryParams" || field === "postData" || field === "headers") record[field] = typeof value === "string" ? JSON.parse(value) : value;
+    else record[field] = value ?? null;
+  }
+  return record as unknown as AuditEventRecord;
+}
+
+/** Reads one page of events: see `AuditStore.queryEvents`. */
+export async function queryPage(client: RawClient, tables: QueryTables, filter: EventFilter, page: EventPageRequest): Promise<AuditEventRecord[]> {
+  const { sql, values } = pageStatement(tables, filter, page);
+  const rows = await client.$queryRawUnsafe<Record<string, unknown>[]>(sql, ...values);
+  return rows.map(asRecord);
+}
+
+/**
+ * Reads one page of events as JSON text: see `AuditStore.queryEventsAsJson`.
+ * PostgreSQL writes the JSON; the other databases' rows are serialized here.
+ */
+export async function queryJsonPage(client: RawClient, tables: QueryTables, filter: EventFilter, page: EventPageRequest): Promise<JsonEventPage> {
+  if (tables.provider !== "postgresql") {
+    const events = await queryPage(client, tables, filter, page);
+    return { json: events.map((event) => JSON.stringify(event)), ...(events.length > 0 ? { last: events.at(-1)! } : {}) };
+  }
+  const { sql, values } = pageStatement(tables, filter, page, "json");
+  const rows = await client.$queryRawUnsafe<Array<{ timestamp: Date; id: string; json: string }>>(sql, ...values);
+  const lastRow = rows.at(-1);
+  return { json: rows.map((row) => row.json), ...(lastRow === undefined ? {} : { last: { timestamp: lastRow.timestamp, id: lastRow.id } }) };
+}
+
+/** Counts the matching events of every table of the source. */
+export async function countMatching(client: RawClient, tables: QueryTables, filter: EventFilter): Promise<number> {
+  let total = 0;
+  for (const table of tablesOf(tables, filter)) {
+    const params = new Parameters(tables.provider);
+    const conditions = filterConditions(tables.provider, table, filter, params);
+    const rows = await client.$queryRawUnsafe<{ n: unknown }[]>(`SELECT COUNT(*) AS n FROM ${table.sqlName}${where(conditions)}`, ...params.values);
+    total += Number(rows[0]?.n ?? 0);
+  }
+  return total;
+}
+
+function utcDayExpression(provider: SqlProvider, timestamp: string): string {
+  switch (provider) {
+    case "postgresql":
+      return `to_char(${timestamp} AT TIME ZONE 'UTC', 'YYYY-MM-DD')`;
+    case "mysql":
+      // Prisma writes DATETIME columns in UTC.
+      return `DATE_FORMAT(${timestamp}, '%Y-%m-%d')`;
+    case "sqlite":
+      // Prisma's SQLite adapter writes ISO 8601 text in UTC: "2026-03-04T05:06:07.891+00:00".
+      return `substr(${timestamp}, 1, 10)`;
+  }
+}
+
+/** Counts by content type, user and UTC day: three grouped queries per table, summed. */
+export async function summarizeMatching(client: RawClient, tables: QueryTables, filter: EventFilter): Promise<EventSummary> {
+  const summary: EventSummary = { total: 0, byContentType: Object.create(null), byUser: Object.create(null), byDay: Object.create(null) };
+  const { provider } = tables;
+  for (const table of tablesOf(tables, filter)) {
+    const groupings: Array<[Record<string, number>, string, string[]]> = [
+      [summary.byContentType, exactKey(provider, column(table, "contentType")), []],
+      [summary.byUser, exactKey(provider, column(table, "userId")), [`${column(table, "userId")} IS NOT NULL`]],
+      [summary.byDay, utcDayExpression(provider, column(table, "timestamp")), []],
+    ];
+    for (const [counts, key, extra] of groupings) {
+      const params = new Parameters(provider);
+      const conditions = [...filterConditions(provider, table, filter, params), ...extra];
+      const rows = await client.$queryRawUnsafe<{ k: unknown; n: unknown }[]>(`SELECT ${key} AS k, COUNT(*) AS n FROM ${table.sqlName}${where(conditions)} GROUP BY ${key}`, ...params.values);
+      for (const { k, n } of rows) counts[String(k)] = (counts[String(k)] ?? 0) + Number(n);
+    }
+  }
+  summary.total = Object.values(summary.byContentType).reduce((sum, n) => sum + n, 0);
+  return summary;
+}
