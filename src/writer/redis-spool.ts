@@ -1,4 +1,5 @@
-import { AuditConfigError } from "../errors";
+import { randomUUID } from "node:crypto";
+import { AuditConfigError, AuditStoreError } from "../errors";
 import { DEFAULT_SPOOL_MAX_BYTES, spoolLineBytes, type AuditLogger, type AuditSpool, type SpoolBatch } from "./spool";
 
 /** Options of {@link redisSpool}. */
@@ -6,7 +7,8 @@ export interface RedisSpoolOptions {
   /** The Redis server, e.g. `"redis://127.0.0.1:6379"`. */
   url: string;
   /**
-   * The list holding the lines; `<key>:bytes` keeps their size.
+   * The list holding the lines; `<key>:bytes` keeps their size and `<key>:lock`
+   * names the one process using it.
    * @default "audit-events:spool"
    */
   key?: string;
@@ -19,18 +21,37 @@ interface RedisClient {
   connect(): Promise<unknown>;
   close(): Promise<void>;
   on(event: "error", listener: (error: unknown) => void): unknown;
+  on(event: "ready", listener: () => void): unknown;
   get(key: string): Promise<string | null>;
+  set(key: string, value: string, options: { condition: "NX"; expiration: { type: "PX"; value: number } }): Promise<string | null>;
   lLen(key: string): Promise<number>;
   lRange(key: string, start: number, stop: number): Promise<string[]>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   multi(): RedisMulti;
 }
 
 interface RedisMulti {
   rPush(key: string, values: string[]): RedisMulti;
-  lTrim(key: string, start: number, stop: number): RedisMulti;
   incrBy(key: string, by: number): RedisMulti;
   exec(): Promise<unknown[]>;
 }
+
+/** How long the lock outlives a process that stopped renewing it (crashed). */
+const LOCK_TTL_MS = 30_000;
+const LOCK_RENEW_MS = 10_000;
+
+/** Extends the lock only while it holds our token. */
+const RENEW_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`;
+/** Deletes the lock only while it holds our token. */
+const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
+/**
+ * Trims the head only while the lock holds our token, so a process that lost its
+ * lock can never trim lines another process has not stored yet.
+ */
+const ACK_SCRIPT = `if redis.call("GET", KEYS[3]) ~= ARGV[1] then return 0 end
+redis.call("LTRIM", KEYS[1], tonumber(ARGV[2]), -1)
+redis.call("INCRBY", KEYS[2], -tonumber(ARGV[3]))
+return 1`;
 
 function loadRedis(): { createClient(options: object): RedisClient } {
   try {
@@ -48,13 +69,15 @@ function loadRedis(): { createClient(options: object): RedisClient } {
  * durable that is depends on the server's persistence (`appendonly yes` with
  * `appendfsync always` survives a Redis crash; without persistence, a Redis
  * restart loses the spool). Commands fail at once while Redis is unreachable,
- * so events then wait in memory.
+ * so events then wait in memory. A lock key (`<key>:lock`, renewed while open,
+ * expiring 30 s after a crash) keeps a second process off the same key.
  *
  * @example
  * ```ts
  * configureAudit({ store: prismaStore(prisma), writeMode: "buffered", spool: redisSpool({ url: "redis://127.0.0.1:6379" }) });
  * ```
- * @throws {AuditConfigError} for a missing url or a bad `maxBytes`.
+ * @throws {AuditConfigError} for a missing url or a bad `maxBytes`; from `open()`,
+ * when another process holds the key.
  */
 export function redisSpool(options: RedisSpoolOptions): AuditSpool {
   if (typeof options?.url !== "string" || !/^rediss?:\/\//.test(options.url)) {
@@ -62,11 +85,16 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
   }
   const key = options.key ?? "audit-events:spool";
   const bytesKey = `${key}:bytes`;
+  const lockKey = `${key}:lock`;
   const maxBytes = options.maxBytes ?? DEFAULT_SPOOL_MAX_BYTES;
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1024) {
     throw new AuditConfigError(`redisSpool(): maxBytes must be an integer of at least 1024, got ${String(options.maxBytes)}.`);
   }
+  const token = randomUUID();
   let client: RedisClient | undefined;
+  let renewal: NodeJS.Timeout | undefined;
+  let log: AuditLogger = console;
+  let lockLostReported = false;
   let bytes = 0;
   let lines = 0;
 
@@ -77,11 +105,45 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
 
   const sizeOf = (batch: readonly string[]) => batch.reduce((sum, line) => sum + spoolLineBytes(line), 0);
 
+  /** Reads the counters from Redis, which is right even when a reply was lost. */
+  async function resync(redis: RedisClient): Promise<void> {
+    lines = await redis.lLen(key);
+    bytes = lines === 0 ? 0 : Number(await redis.get(bytesKey)) || 0;
+  }
+
+  /** After an error the command may have run anyway: resync, then report the error. */
+  async function resyncAndThrow(redis: RedisClient, error: unknown): Promise<never> {
+    await resync(redis).catch(() => undefined);
+    throw error;
+  }
+
+  /** Takes the lock if nobody holds it (ours expired while Redis was out of reach). */
+  async function retakeLock(redis: RedisClient): Promise<boolean> {
+    const taken = (await redis.set(lockKey, token, { condition: "NX", expiration: { type: "PX", value: LOCK_TTL_MS } })) !== null;
+    if (taken) {
+      lockLostReported = false;
+      // Another process may have used the key in between.
+      await resync(redis);
+    } else if (!lockLostReported) {
+      lockLostReported = true;
+      log.warn(`audit-events: spool redis(${key}): another process took ${lockKey}; this one no longer removes lines from it. Give each process its own key.`);
+    }
+    return taken;
+  }
+
+  async function renewLock(): Promise<void> {
+    const redis = client;
+    if (redis === undefined) return;
+    const renewed = await redis.eval(RENEW_SCRIPT, { keys: [lockKey], arguments: [token, String(LOCK_TTL_MS)] });
+    if (renewed !== 1) await retakeLock(redis);
+  }
+
   return {
     name: `redis(${key})`,
     maxBytes,
     async open(logger: AuditLogger): Promise<void> {
       if (client !== undefined) return;
+      log = logger;
       let connectedOnce = false;
       const created = loadRedis().createClient({
         url: options.url,
@@ -92,42 +154,82 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
             connectedOnce ? Math.min(100 * 2 ** retries, 5000) : new Error(`redis(${key}): cannot connect to ${options.url}: ${cause.message}`, { cause }),
         },
       });
+      // One warning per outage: the client reports every failed reconnection attempt.
       let reported = false;
       created.on("error", (error: unknown) => {
         if (reported) return;
         reported = true;
         logger.warn(`audit-events: spool redis(${key}): ${error instanceof Error ? error.message : String(error)}; retrying.`);
       });
+      created.on("ready", () => {
+        reported = false;
+      });
       await created.connect();
       connectedOnce = true;
+      const locked = await created.set(lockKey, token, { condition: "NX", expiration: { type: "PX", value: LOCK_TTL_MS } }).catch((error: unknown) => created.close().then(() => Promise.reject(error)));
+      if (locked === null) {
+        await created.close();
+        throw new AuditConfigError(
+          `redisSpool(): the key ${key} is in use by another process (it holds ${lockKey}; a crashed holder's lock expires within ${LOCK_TTL_MS / 1000} s). Give each process its own key, such as redisSpool({ url, key: "audit-events:spool:<host>:<worker>" }).`,
+        );
+      }
       client = created;
-      lines = await created.lLen(key);
-      bytes = Number(await created.get(bytesKey)) || 0;
-      if (lines === 0) bytes = 0;
+      lockLostReported = false;
+      renewal = setInterval(() => {
+        // A failed renewal is retried at the next tick; the "error" listener reports outages.
+        renewLock().catch(() => undefined);
+      }, LOCK_RENEW_MS);
+      renewal.unref();
+      await resync(created);
     },
     usedBytes: () => bytes,
     count: () => lines,
     async append(added: readonly string[]): Promise<void> {
       if (added.length === 0) return;
+      const redis = connected();
       const size = sizeOf(added);
-      await connected().multi().rPush(key, [...added]).incrBy(bytesKey, size).exec();
+      try {
+        await redis.multi().rPush(key, [...added]).incrBy(bytesKey, size).exec();
+      } catch (error) {
+        await resyncAndThrow(redis, error);
+      }
       bytes += size;
       lines += added.length;
     },
     async peek(max: number): Promise<SpoolBatch> {
-      const found = await connected().lRange(key, 0, max - 1);
+      const redis = connected();
+      const found = await redis.lRange(key, 0, max - 1);
+      // Fewer lines than counted: the counters drifted (a lost reply, another process).
+      if (found.length < Math.min(max, lines)) await resync(redis);
       return { lines: found, bytes: found.map(spoolLineBytes) };
     },
     async ack(batch: SpoolBatch, count = batch.lines.length): Promise<void> {
+      if (count === 0) return;
+      const redis = connected();
       const size = batch.bytes.slice(0, count).reduce((sum, b) => sum + b, 0);
-      await connected().multi().lTrim(key, count, -1).incrBy(bytesKey, -size).exec();
+      let trimmed: unknown;
+      try {
+        trimmed = await redis.eval(ACK_SCRIPT, { keys: [key, bytesKey, lockKey], arguments: [token, String(count), String(size)] });
+      } catch (error) {
+        await resyncAndThrow(redis, error);
+      }
+      if (trimmed !== 1) {
+        // The batch was read under a lock we no longer hold: it may not be the head now.
+        await retakeLock(redis);
+        throw new AuditStoreError(`redisSpool(${key}): the lock ${lockKey} expired or was taken before these lines were acknowledged; they stay in the spool and are read again.`);
+      }
       bytes = Math.max(0, bytes - size);
       lines = Math.max(0, lines - count);
     },
     async close(): Promise<void> {
       const open = client;
       client = undefined;
-      await open?.close();
+      clearInterval(renewal);
+      renewal = undefined;
+      if (open === undefined) return;
+      // Unreachable Redis: the lock then expires by itself.
+      await open.eval(RELEASE_SCRIPT, { keys: [lockKey], arguments: [token] }).catch(() => undefined);
+      await open.close();
     },
   };
 }
