@@ -10,10 +10,16 @@ export interface FileSpoolOptions {
   path: string;
   /** @default 1 GiB */
   maxBytes?: number;
+  /**
+   * Once this many bytes at the head are acknowledged (and they are at least half
+   * the file), the file is rewritten without them, so it does not grow forever.
+   * @default 64 MiB
+   */
+  compactAfterBytes?: number;
 }
 
 const READ_CHUNK = 1024 * 1024;
-/** Once this much at the head is acknowledged, the file is rewritten without it. */
+/** Default `compactAfterBytes`. */
 const COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
 const NEWLINE = 0x0a;
 
@@ -44,7 +50,7 @@ function isAlive(pid: number): boolean {
  * ```ts
  * configureAudit({ store: prismaStore(prisma), writeMode: "buffered", spool: fileSpool({ path: "/var/spool/myapp/audit.log" }) });
  * ```
- * @throws {AuditConfigError} for a missing path or a bad `maxBytes`.
+ * @throws {AuditConfigError} for a missing path, a bad `maxBytes` or a bad `compactAfterBytes`.
  */
 export function fileSpool(options: FileSpoolOptions): AuditSpool {
   if (typeof options?.path !== "string" || options.path.length === 0) {
@@ -54,6 +60,10 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1024) {
     throw new AuditConfigError(`fileSpool(): maxBytes must be an integer of at least 1024, got ${String(options.maxBytes)}.`);
   }
+  const compactAfterBytes = options.compactAfterBytes ?? COMPACT_AFTER_BYTES;
+  if (!Number.isSafeInteger(compactAfterBytes) || compactAfterBytes < 1) {
+    throw new AuditConfigError(`fileSpool(): compactAfterBytes must be a positive integer (bytes), got ${String(options.compactAfterBytes)}.`);
+  }
   const file = path.resolve(options.path);
   const headFile = `${file}.head`;
   const lockFile = `${file}.lock`;
@@ -61,6 +71,9 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
   let size = 0;
   let head = 0;
   let lines = 0;
+  /** A failed append left bytes past `size` that could not be cut off yet. */
+  let torn = false;
+  let log: AuditLogger = console;
   let chain: Promise<unknown> = Promise.resolve();
 
   /** Runs file changes one at a time. */
@@ -101,10 +114,24 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
     await writeFile(lockFile, String(process.pid));
   }
 
+  /** Reads `length` bytes at `position`, fewer only at the end of the file. */
   async function readAt(position: number, length: number): Promise<Buffer> {
     const buffer = Buffer.alloc(length);
-    const { bytesRead } = await handle().read(buffer, 0, length, position);
-    return buffer.subarray(0, bytesRead);
+    let filled = 0;
+    while (filled < length) {
+      const { bytesRead } = await handle().read(buffer, filled, length - filled, position + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
+  }
+
+  /** Writes all of `data` at the end of `out`; a write may take only part of it. */
+  async function writeAll(out: FileHandle, data: Buffer): Promise<void> {
+    for (let written = 0; written < data.length; ) {
+      const { bytesWritten } = await out.write(data, written, data.length - written);
+      written += bytesWritten;
+    }
   }
 
   /** Where the last complete line ends (after its newline), at or after `from`. */
@@ -129,24 +156,46 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
     return count;
   }
 
-  /** Rewrites the file without its acknowledged head. */
-  async function compact(): Promise<void> {
-    const rest = await readAt(head, size - head);
+  /**
+   * Rewrites the file without the head up to `from`, copying a chunk at a time:
+   * the rest may be up to `maxBytes`. False when the copy failed (the disk is
+   * full, say): the file is then as it was, and the next ack tries again.
+   */
+  async function compact(from: number): Promise<boolean> {
     const temp = `${file}.compact`;
-    const out = await open(temp, "w");
     try {
-      await out.writeFile(rest);
-      await out.sync();
-    } finally {
-      await out.close();
+      const out = await open(temp, "w");
+      try {
+        for (let at = from; at < size; ) {
+          const chunk = await readAt(at, Math.min(READ_CHUNK, size - at));
+          if (chunk.length === 0) throw new Error(`spool ${file} ends at ${at}, before ${size}`);
+          await writeAll(out, chunk);
+          at += chunk.length;
+        }
+        await out.sync();
+      } finally {
+        await out.close();
+      }
+    } catch (error) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      log.warn(`audit-events: spool ${file}: could not compact it (${error instanceof Error ? error.message : String(error)}); trying again later.`);
+      return false;
     }
     // Head first: a crash between the two steps replays lines again, never skips one.
     await writeHead(0);
     await handle().close();
+    fd = undefined;
     await rename(temp, file);
     fd = await open(file, "a+");
-    size = rest.length;
+    size -= from;
     head = 0;
+    return true;
+  }
+
+  /** Cuts the file back to `size`, so a failed append leaves no fragment behind. */
+  async function cutBack(): Promise<void> {
+    await handle().truncate(size);
+    torn = false;
   }
 
   return {
@@ -154,6 +203,7 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
     maxBytes,
     async open(logger: AuditLogger): Promise<void> {
       if (fd !== undefined) return;
+      log = logger;
       await mkdir(path.dirname(file), { recursive: true });
       await takeLock();
       fd = await open(file, "a+");
@@ -178,8 +228,17 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
       return exclusive(async () => {
         if (added.length === 0) return;
         const payload = Buffer.from(`${added.join("\n")}\n`);
-        await handle().write(payload);
-        await handle().datasync();
+        if (torn) await cutBack();
+        try {
+          await writeAll(handle(), payload);
+          await handle().datasync();
+        } catch (error) {
+          // Part of the payload, or all of it unsynced, may be in the file: cut it off,
+          // so a retried append never merges with a fragment nor repeats its lines.
+          torn = true;
+          await cutBack().catch(() => undefined);
+          throw error;
+        }
         size += payload.length;
         lines += added.length;
       });
@@ -192,6 +251,7 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
         let pending: Buffer = Buffer.alloc(0);
         while (found.length < max && at < size) {
           const chunk = await readAt(at, Math.min(READ_CHUNK, size - at));
+          if (chunk.length === 0) throw new Error(`audit-events: spool ${file} ends at ${at}, before ${size}; was it changed by another program?`);
           at += chunk.length;
           let data: Buffer = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
           let start = 0;
@@ -212,20 +272,24 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
     },
     ack(batch: SpoolBatch, count = batch.lines.length): Promise<void> {
       return exclusive(async () => {
-        for (let i = 0; i < count; i++) head += batch.bytes[i]!;
-        lines -= count;
-        if (head >= size) {
+        let next = head;
+        for (let i = 0; i < count; i++) next += batch.bytes[i]!;
+        if (next >= size) {
           // Head first, then truncate: a crash in between replays, never loses.
           await writeHead(0);
           await handle().truncate(0);
           size = 0;
           head = 0;
           lines = 0;
-        } else if (head >= COMPACT_AFTER_BYTES && head * 2 >= size) {
-          await compact();
-        } else {
-          await writeHead(head);
+          return;
         }
+        if (next >= compactAfterBytes && next * 2 >= size && (await compact(next))) {
+          lines -= count;
+          return;
+        }
+        await writeHead(next);
+        head = next;
+        lines -= count;
       });
     },
     close(): Promise<void> {

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from "node:fs";
+import { open as openFile, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
@@ -8,6 +9,17 @@ import { describeSpoolConformance, recordingLogger } from "./spool-conformance";
 const dir = mkdtempSync(path.join(tmpdir(), "audit-file-spool-"));
 const file = path.join(dir, "spool.log");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The prototype every `FileHandle` shares, so a test can make the disk fail. */
+async function fileHandlePrototype(): Promise<FileHandle> {
+  const probe = await openFile(__filename, "r");
+  await probe.close();
+  return Object.getPrototypeOf(probe) as FileHandle;
+}
+
+function diskError(code: "ENOSPC" | "EIO"): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: the disk failed (test)`), { code });
+}
 
 async function clear(): Promise<void> {
   for (const f of [file, `${file}.head`, `${file}.lock`]) rmSync(f, { force: true });
@@ -95,5 +107,86 @@ describe("fileSpool() on disk", () => {
   it("names the fix for bad options", () => {
     expect(() => fileSpool({ path: "" })).toThrow(AuditConfigError);
     expect(() => fileSpool({ path: file, maxBytes: 10 })).toThrow(/at least 1024/);
+    expect(() => fileSpool({ path: file, compactAfterBytes: 0 })).toThrow(/compactAfterBytes must be a positive integer/);
+    expect(() => fileSpool({ path: file, compactAfterBytes: 1.5 })).toThrow(AuditConfigError);
+  });
+
+  describe("when the disk fails during an append", () => {
+    afterEach(() => jest.restoreAllMocks());
+
+    it("cuts off the part a failed write left, so a retried append never merges with it", async () => {
+      const spool = fileSpool({ path: file });
+      await spool.open(recordingLogger());
+      await spool.append(["first"]);
+      const proto = await fileHandlePrototype();
+      const write = proto.write as (this: FileHandle, data: Buffer, offset?: number, length?: number) => Promise<{ bytesWritten: number }>;
+      jest.spyOn(proto, "write").mockImplementationOnce(async function (this: FileHandle, data: unknown) {
+        await write.call(this, (data as Buffer).subarray(0, 4));
+        throw diskError("ENOSPC");
+      } as FileHandle["write"]);
+      await expect(spool.append(["second", "third"])).rejects.toThrow(/ENOSPC/);
+      expect(readFileSync(file, "utf8")).toBe("first\n");
+      expect(spool.count()).toBe(1);
+      await spool.append(["second", "third"]);
+      expect((await spool.peek(10)).lines).toEqual(["first", "second", "third"]);
+      await spool.close();
+      expect(readFileSync(file, "utf8")).toBe("first\nsecond\nthird\n");
+    });
+
+    it("cuts off lines written but not synced, so a retried append does not repeat them", async () => {
+      const spool = fileSpool({ path: file });
+      await spool.open(recordingLogger());
+      await spool.append(["first"]);
+      const proto = await fileHandlePrototype();
+      jest.spyOn(proto, "datasync").mockRejectedValueOnce(diskError("EIO"));
+      await expect(spool.append(["second"])).rejects.toThrow(/EIO/);
+      expect(readFileSync(file, "utf8")).toBe("first\n");
+      await spool.append(["second"]);
+      expect(spool.count()).toBe(2);
+      expect(spool.usedBytes()).toBe(13);
+      expect((await spool.peek(10)).lines).toEqual(["first", "second"]);
+      await spool.close();
+    });
+
+    it("writes the rest when a write takes only part of the lines", async () => {
+      const spool = fileSpool({ path: file });
+      await spool.open(recordingLogger());
+      const proto = await fileHandlePrototype();
+      const write = proto.write as (this: FileHandle, data: Buffer, offset?: number, length?: number) => Promise<{ bytesWritten: number }>;
+      jest.spyOn(proto, "write").mockImplementationOnce(async function (this: FileHandle, data: unknown, offset?: number) {
+        return write.call(this, data as Buffer, offset ?? 0, 3);
+      } as FileHandle["write"]);
+      await spool.append(["alpha", "beta"]);
+      expect(readFileSync(file, "utf8")).toBe("alpha\nbeta\n");
+      expect((await spool.peek(10)).lines).toEqual(["alpha", "beta"]);
+      await spool.close();
+    });
+  });
+
+  it("compacts the file once enough is acknowledged, keeping the rest intact for the next process", async () => {
+    const spool = fileSpool({ path: file, compactAfterBytes: 4096 });
+    await spool.open(recordingLogger());
+    // 6 000 lines of 500 bytes: the 2.5 MiB left after the ack are copied in several chunks.
+    const all = Array.from({ length: 6000 }, (_, i) => `${String(i).padStart(6, "0")}${"z".repeat(493)}`);
+    for (let i = 0; i < all.length; i += 1000) await spool.append(all.slice(i, i + 1000));
+    expect(statSync(file).size).toBe(6000 * 500);
+    let acked = 0;
+    while (acked < 3000) {
+      const batch = await spool.peek(Math.min(700, 3000 - acked));
+      await spool.ack(batch);
+      acked += batch.lines.length;
+    }
+    expect(statSync(file).size).toBe(3000 * 500);
+    expect(readFileSync(`${file}.head`, "utf8")).toBe("0");
+    expect(spool.count()).toBe(3000);
+    expect(spool.usedBytes()).toBe(3000 * 500);
+    expect((await spool.peek(2)).lines).toEqual(all.slice(3000, 3002));
+    await spool.append(["after compaction"]);
+    await spool.close();
+    const again = fileSpool({ path: file });
+    await again.open(recordingLogger());
+    expect(again.count()).toBe(3001);
+    expect((await again.peek(5000)).lines).toEqual([...all.slice(3000), "after compaction"]);
+    await again.close();
   });
 });
