@@ -1,4 +1,5 @@
 import type { AuditLogger, AuditSpool } from "../../src";
+import { dropOldest } from "../../src/writer/spool";
 
 /** What a spool's test file hands the conformance suite. */
 export interface SpoolUnderTest {
@@ -78,6 +79,17 @@ export function describeSpoolConformance(name: string, subject: SpoolUnderTest):
         if (batch.lines.length === 0) await Promise.all(appends);
       }
       expect(seen).toEqual(lines(0, 200));
+    });
+
+    it("drops whole lines from the head until enough bytes are free", async () => {
+      const spool = await openSpool();
+      await spool.append(lines(0, 2500));
+      const bytes = (await spool.peek(1500)).bytes.reduce((sum, b) => sum + b, 0);
+      expect(await dropOldest(spool, bytes - 1)).toBe(1500);
+      expect(spool.count()).toBe(1000);
+      expect((await spool.peek(1)).lines).toEqual(lines(1500, 1));
+      expect(await dropOldest(spool, Number.MAX_SAFE_INTEGER)).toBe(1000);
+      expect(spool.usedBytes()).toBe(0);
     });
 
     it("keeps 20 000 lines of 500 bytes and reads them back in pages", async () => {
