@@ -31,6 +31,8 @@ interface RedisClient {
 }
 
 interface RedisMulti {
+  lLen(key: string): RedisMulti;
+  get(key: string): RedisMulti;
   rPush(key: string, values: string[]): RedisMulti;
   incrBy(key: string, by: number): RedisMulti;
   exec(): Promise<unknown[]>;
@@ -105,10 +107,11 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
 
   const sizeOf = (batch: readonly string[]) => batch.reduce((sum, line) => sum + spoolLineBytes(line), 0);
 
-  /** Reads the counters from Redis, which is right even when a reply was lost. */
+  /** Reads the counters from Redis (both at once), which is right even when a reply was lost. */
   async function resync(redis: RedisClient): Promise<void> {
-    lines = await redis.lLen(key);
-    bytes = lines === 0 ? 0 : Number(await redis.get(bytesKey)) || 0;
+    const [length, stored] = await redis.multi().lLen(key).get(bytesKey).exec();
+    lines = Number(length);
+    bytes = lines === 0 ? 0 : Number(stored) || 0;
   }
 
   /** After an error the command may have run anyway: resync, then report the error. */
@@ -173,6 +176,13 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
           `redisSpool(): the key ${key} is in use by another process (it holds ${lockKey}; a crashed holder's lock expires within ${LOCK_TTL_MS / 1000} s). Give each process its own key, such as redisSpool({ url, key: "audit-events:spool:<host>:<worker>" }).`,
         );
       }
+      try {
+        await resync(created);
+      } catch (error) {
+        await created.eval(RELEASE_SCRIPT, { keys: [lockKey], arguments: [token] }).catch(() => undefined);
+        await created.close();
+        throw error;
+      }
       client = created;
       lockLostReported = false;
       renewal = setInterval(() => {
@@ -180,7 +190,6 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
         renewLock().catch(() => undefined);
       }, LOCK_RENEW_MS);
       renewal.unref();
-      await resync(created);
     },
     usedBytes: () => bytes,
     count: () => lines,
