@@ -51,7 +51,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(condition: () => Promise<boolean>): Promise<void> {
   for (let waited = 0; !(await condition()); waited += 10) {
-    if (waited > 5000) throw new Error("timed out");
+    if (waited > 20_000) throw new Error("timed out");
     await sleep(10);
   }
 }
