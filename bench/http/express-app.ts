@@ -14,12 +14,13 @@ export function expressApp(variant: Variant, tally: RequestTally): express.Expre
   else if (variant !== "bare") app.use(auditEvents());
   const withEvent = VARIANTS[variant].writes !== undefined;
   app.get("/orders/:id", async (req, res) => {
+    tally.begin();
     try {
       const body = await viewOrder(req.params.id, withEvent);
-      tally.handled++;
+      tally.end();
       res.json(body);
     } catch (error) {
-      tally.fail(error);
+      tally.end(error);
       res.status(500).json({ error: String(error) });
     }
   });

@@ -30,11 +30,12 @@ export function koaApp(variant: Variant, tally: RequestTally): Koa {
       ctx.status = 404;
       return;
     }
+    tally.begin();
     try {
       ctx.body = await viewOrder(match[1]!, withEvent);
-      tally.handled++;
+      tally.end();
     } catch (error) {
-      tally.fail(error);
+      tally.end(error);
       ctx.status = 500;
       ctx.body = { error: String(error) };
     }

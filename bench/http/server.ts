@@ -45,6 +45,7 @@ async function main(): Promise<void> {
       server.close(resolve);
       server.closeAllConnections();
     });
+    await tally.idle();
     if (writes === "buffered") await closeAuditFunction()!();
     await prisma?.$disconnect();
     send({ type: "stopped", handled: tally.handled, failed: tally.failed, firstError: tally.firstError });
