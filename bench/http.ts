@@ -40,7 +40,7 @@ const invocation = benchOptions(NAME, {
   rounds: { type: "number", full: 5, smoke: 1, integer: true, help: "interleaved rounds" },
   seconds: { type: "number", full: 5, smoke: 1, integer: true, help: "measured seconds per run" },
   warmup: { type: "number", full: 2, smoke: 0, integer: true, zeroAllowed: true, help: "unmeasured seconds of load before each run" },
-  connections: { type: "number", full: 10, smoke: 4, integer: true, help: "concurrent connections" },
+  connections: { type: "number", full: 100, smoke: 10, integer: true, help: "concurrent connections: enough to keep the server busy, so req/s measures its work, not round trips" },
   nodes: { type: "list", full: ["20", "24"], smoke: ["20", "24"], help: "Node major versions to serve on" },
   frameworks: { type: "list", full: FRAMEWORKS, smoke: FRAMEWORKS, choices: FRAMEWORKS, help: "frameworks" },
   variants: { type: "list", full: VARIANT_NAMES, smoke: VARIANT_NAMES, choices: VARIANT_NAMES, help: "variants" },
