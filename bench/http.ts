@@ -1,0 +1,299 @@
+// HTTP overhead: the same Express and Koa app, bare, with the audit middleware, with one
+// audit event per request, and with pino-http as the familiar peer, under autocannon.
+// Server and load generator run in separate processes, each pinned to its own core where
+// `taskset` exists; rounds interleave every variant on every Node; figures are medians
+// and ratios to bare measured in the same round.
+//
+//   npm run bench:http [-- --rounds 5 --seconds 5 --nodes 20,24 --frameworks express,koa]
+//
+// Needs PostgreSQL (AUDIT_TEST_PG_URL or postgres@127.0.0.1:5432) and the generated
+// clients (`npm run db:generate`). Exits 1 when a request failed or the events written
+// differ from the requests served; goals are reported, not asserted.
+import { execFileSync, spawn } from "node:child_process";
+import os from "node:os";
+import path from "node:path";
+
+import { Client as PgClient } from "pg";
+
+import { openDatabase } from "../test/support/databases";
+import { bufferedWriterSupport } from "./lib/buffered-writer";
+import { benchOptions } from "./lib/cli-options";
+import { cost, int, ms, ratio } from "./lib/format";
+import { machineLine, postgresLines } from "./lib/machine";
+import { markdownTable } from "./lib/markdown-table";
+import { packageVersion } from "./lib/package-version";
+import { check, log as logLine, runBenchmark } from "./lib/sanity";
+import { median } from "./lib/stats";
+import { generateLoad, type LoadOptions, type LoadResult } from "./http/load";
+import { nodeRuntime, type NodeRuntime } from "./http/node-runtimes";
+import { FRAMEWORKS, VARIANT_NAMES, VARIANTS, variantLabel, type Framework, type ServerMessage, type Variant } from "./http/variants";
+
+const NAME = "http";
+const SERVER = path.join(__dirname, "http", "server.ts");
+const ROOT = path.resolve(__dirname, "..");
+const START_TIMEOUT_MS = 60_000;
+const GOALS = { auditCost: 0.15, auditShareOfPino: 1 / 3, bufferedEventCost: 0.25 };
+
+const log = (line: string) => logLine(NAME, line);
+
+const invocation = benchOptions(NAME, {
+  rounds: { type: "number", full: 5, smoke: 1, integer: true, help: "interleaved rounds" },
+  seconds: { type: "number", full: 5, smoke: 1, integer: true, help: "measured seconds per run" },
+  warmup: { type: "number", full: 2, smoke: 0, integer: true, zeroAllowed: true, help: "unmeasured seconds of load before each run" },
+  connections: { type: "number", full: 100, smoke: 10, integer: true, help: "concurrent connections: enough to keep the server busy, so req/s measures its work, not round trips" },
+  nodes: { type: "list", full: ["20", "24"], smoke: ["20", "24"], help: "Node major versions to serve on" },
+  frameworks: { type: "list", full: FRAMEWORKS, smoke: FRAMEWORKS, choices: FRAMEWORKS, help: "frameworks" },
+  variants: { type: "list", full: VARIANT_NAMES, smoke: VARIANT_NAMES, choices: VARIANT_NAMES, help: "variants" },
+});
+
+type Stopped = Extract<ServerMessage, { type: "stopped" }>;
+
+interface Server {
+  port: number;
+  stop(): Promise<Stopped>;
+}
+
+/** `taskset -c <cpu>` when taskset exists and there are two cores to share out. */
+function pinning(): { server: string[]; load: string[]; note: string } {
+  let hasTaskset = false;
+  try {
+    execFileSync("taskset", ["-V"], { stdio: "ignore" });
+    hasTaskset = true;
+  } catch {
+    hasTaskset = false;
+  }
+  if (!hasTaskset || os.cpus().length < 2) {
+    return { server: [], load: [], note: `not pinned (${hasTaskset ? "fewer than 2 CPUs" : "no taskset"})` };
+  }
+  return { server: ["taskset", "-c", "0"], load: ["taskset", "-c", "1"], note: "server on CPU 0, autocannon on CPU 1 (`taskset -c`); PostgreSQL not pinned" };
+}
+
+async function startServer(runtime: NodeRuntime, framework: Framework, variant: Variant, dbUrl: string, pin: string[]): Promise<Server> {
+  const command = [...pin, runtime.path, "--import", "tsx", SERVER, framework, variant];
+  const child = spawn(command[0]!, command.slice(1), {
+    cwd: ROOT,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: { ...process.env, NODE_ENV: "production", AUDIT_BENCH_DB_URL: dbUrl },
+  });
+  const what = `${runtime.label} ${framework} ${variant} server`;
+  // "close" comes after the last IPC message is delivered, unlike "exit".
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  const early = closed.then((): never => {
+    throw new Error(`the ${what} exited (${child.signalCode ?? `code ${child.exitCode}`}) before it reported`);
+  });
+  early.catch(() => undefined);
+  const next = <T extends ServerMessage["type"]>(type: T) =>
+    Promise.race([
+      new Promise<Extract<ServerMessage, { type: T }>>((resolve) => {
+        const onMessage = (message: ServerMessage) => {
+          if (message.type !== type) return;
+          child.off("message", onMessage);
+          resolve(message as Extract<ServerMessage, { type: T }>);
+        };
+        child.on("message", onMessage);
+      }),
+      early,
+    ]);
+  const timeout = setTimeout(() => child.kill("SIGKILL"), START_TIMEOUT_MS);
+  try {
+    const ready = await next("ready");
+    check(ready.node === runtime.version, `the ${what} runs on ${ready.node}, not ${runtime.version}`);
+    return {
+      port: ready.port,
+      async stop() {
+        const stopped = next("stopped");
+        child.send({ type: "stop" });
+        const result = await stopped;
+        await closed;
+        return result;
+      },
+    };
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  } finally {
+    clearTimeout(timeout);
+  }
+}
+
+interface Sample extends LoadResult {
+  round: number;
+}
+
+async function main(): Promise<void> {
+  const { smoke, values, command } = invocation;
+  const frameworks = values.frameworks as Framework[];
+  const runtimes = values.nodes.map((major) => {
+    if (!/^\d+$/.test(major)) throw new Error(`--nodes takes Node major versions such as 20,24 (got ${major})`);
+    return nodeRuntime(Number(major), log);
+  });
+  const buffered = await bufferedWriterSupport();
+  if (!buffered.available) log(`buffered writer not available on this build (${buffered.reason}): its rows say so`);
+  const variants = (values.variants as Variant[]).filter((v) => v !== "audit-buffered-event" || buffered.available);
+  check(variants.includes("bare"), "the variants must include bare: every ratio is to it");
+  const pin = pinning();
+  const load = (seconds: number): LoadOptions => ({ connections: values.connections, seconds, pin: pin.load });
+
+  const db = await openDatabase("postgresql", { name: "bench_http" });
+  const pg = new PgClient({ connectionString: db.url });
+  const samples = new Map<string, Sample[]>();
+  const key = (runtime: NodeRuntime, framework: Framework, variant: Variant) => `${runtime.label}|${framework}|${variant}`;
+  try {
+    await pg.connect();
+    /** One probe request checked for its body, then the warm-up and the measured load. */
+    const drive = async (url: string, variant: Variant, label: string) => {
+      const probe = await fetch(url);
+      const body = (await probe.json()) as { id?: string; eventId?: string };
+      check(probe.status === 200 && body.id === "42", `${label}: GET ${url} answered ${probe.status} ${JSON.stringify(body)}`);
+      check((body.eventId !== undefined) === (VARIANTS[variant].writes !== undefined), `${label}: the answer ${body.eventId === undefined ? "lacks" : "has"} an event id`);
+      const warm = values.warmup > 0 ? await generateLoad(url, load(values.warmup), `${label} (warm-up)`) : undefined;
+      return { warm, measured: await generateLoad(url, load(values.seconds), label) };
+    };
+    const countRows = async () => Number((await pg.query<{ n: string }>("SELECT count(DISTINCT id) AS n FROM audit_events")).rows[0]!.n);
+    for (let round = 1; round <= values.rounds; round++) {
+      for (const runtime of runtimes) {
+        for (const framework of frameworks) {
+          // Rotating the order each round keeps any one variant from always running first.
+          const order = variants.map((_, i) => variants[(i + round - 1) % variants.length]!);
+          for (const variant of order) {
+            const label = `round ${round}, ${runtime.label}, ${framework}, ${variant}`;
+            await pg.query("TRUNCATE audit_events");
+            const server = await startServer(runtime, framework, variant, db.url, pin.server);
+            let stopped: Stopped;
+            let answered: { warm: LoadResult | undefined; measured: LoadResult };
+            try {
+              answered = await drive(`http://127.0.0.1:${server.port}/orders/42`, variant, label);
+            } finally {
+              stopped = await server.stop();
+            }
+            const { warm, measured } = answered;
+            check(stopped.failed === 0, `${label}: ${stopped.failed} request(s) failed in the server, the first with: ${stopped.firstError}`);
+            const answers = 1 + (warm?.ok ?? 0) + measured.ok;
+            // autocannon drops the requests in flight when its time is up; the server may have served them.
+            const inFlight = stopped.handled - answers;
+            check(inFlight >= 0 && inFlight <= 2 * values.connections, `${label}: the server served ${stopped.handled} requests, autocannon counted ${answers} answers`);
+            const rows = await countRows();
+            const expected = VARIANTS[variant].writes === undefined ? 0 : stopped.handled;
+            check(rows === expected, `${label}: audit_events holds ${rows} event(s) after ${stopped.handled} requests; expected ${expected}`);
+            samples.set(key(runtime, framework, variant), [...(samples.get(key(runtime, framework, variant)) ?? []), { ...measured, round }]);
+            log(`${label}: ${int(measured.requestsPerSecond)} req/s, p50 ${ms(measured.p50)} ms, p99 ${ms(measured.p99)} ms${expected > 0 ? `, ${int(rows)} events stored` : ""}`);
+          }
+        }
+      }
+    }
+    const pgLines = await postgresLines(pg);
+    console.log(report({ runtimes, frameworks, variants: values.variants as Variant[], samples, key, buffered, smoke, command, pin: pin.note, pgLines, values }));
+  } finally {
+    await pg.end().catch(() => undefined);
+    await db.close();
+  }
+}
+
+interface ReportInput {
+  runtimes: NodeRuntime[];
+  frameworks: Framework[];
+  variants: Variant[];
+  samples: Map<string, Sample[]>;
+  key: (runtime: NodeRuntime, framework: Framework, variant: Variant) => string;
+  buffered: Awaited<ReturnType<typeof bufferedWriterSupport>>;
+  smoke: boolean;
+  command: string;
+  pin: string;
+  pgLines: string[];
+  values: { rounds: number; seconds: number; warmup: number; connections: number };
+}
+
+interface Figures {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  /** Median over rounds of (this variant's req/s / bare's req/s in the same round). */
+  ratio: number;
+}
+
+function figures(input: ReportInput, runtime: NodeRuntime, framework: Framework, variant: Variant): Figures | undefined {
+  const runs = input.samples.get(input.key(runtime, framework, variant));
+  const bare = input.samples.get(input.key(runtime, framework, "bare"));
+  if (runs === undefined || bare === undefined) return undefined;
+  return {
+    requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+    ratio: median(runs.map((r) => r.requestsPerSecond / bare.find((b) => b.round === r.round)!.requestsPerSecond)),
+  };
+}
+
+function report(input: ReportInput): string {
+  const { runtimes, frameworks, values } = input;
+  const lines = [
+    `## HTTP overhead: Express and Koa, ${runtimes.map((r) => r.label).join(" and ")}${input.smoke ? " (smoke run: figures not meant to be read)" : ""}`,
+    "",
+    `Requests per second and latency under autocannon (${values.connections} connections, ${values.seconds} s measured after ${values.warmup} s of warm-up, ` +
+      `medians of ${values.rounds} interleaved round(s)); "vs bare": median over rounds of req/s divided by bare req/s of the same round, Node and framework, with its cost in throughput.`,
+  ];
+  for (const framework of frameworks) {
+    const headers = ["variant", ...runtimes.flatMap((r) => [`${r.label} req/s`, "p50 ms", "p99 ms", "vs bare"])];
+    const rows = input.variants.map((variant) => [
+      variantLabel(variant, framework),
+      ...runtimes.flatMap((runtime) => {
+        if (variant === "audit-buffered-event" && !input.buffered.available) return ["not available on this build", "–", "–", "–"];
+        const f = figures(input, runtime, framework, variant);
+        if (f === undefined) return ["–", "–", "–", "–"];
+        return [int(f.requestsPerSecond), ms(f.p50), ms(f.p99), variant === "bare" ? "1.00" : `${ratio(f.ratio)} (${cost(f.ratio)})`];
+      }),
+    ]);
+    lines.push("", `### ${framework === "express" ? `Express ${packageVersion("express")}` : `Koa ${packageVersion("koa")}`}`, "", markdownTable(headers, rows));
+  }
+  lines.push("", goals(input), "", ...details(input));
+  return lines.join("\n");
+}
+
+function goals(input: ReportInput): string {
+  const verdict = (met: boolean | undefined) => (met === undefined ? "n/a" : met ? "met" : "MISSED");
+  const rows: string[][] = [];
+  for (const runtime of input.runtimes) {
+    for (const framework of input.frameworks) {
+      const audit = figures(input, runtime, framework, "audit");
+      const pino = figures(input, runtime, framework, "pino");
+      const event = input.buffered.available ? figures(input, runtime, framework, "audit-buffered-event") : undefined;
+      const auditCost = audit && 1 - audit.ratio;
+      const pinoCost = pino && 1 - pino.ratio;
+      const share = auditCost !== undefined && pinoCost !== undefined && pinoCost > 0 ? auditCost / pinoCost : undefined;
+      const eventCost = event && 1 - event.ratio;
+      const pct = (x: number | undefined) => (x === undefined ? "–" : `${(x * 100).toFixed(0)}%`);
+      rows.push([
+        `${runtime.label}, ${framework === "express" ? "Express" : "Koa"}${runtime.version.startsWith("v20.") && framework === "express" ? " (the goals' setting)" : ""}`,
+        `${pct(auditCost)}: ${verdict(auditCost === undefined ? undefined : auditCost <= GOALS.auditCost)}`,
+        pct(pinoCost),
+        `${share === undefined ? "–" : share.toFixed(2)}: ${verdict(share === undefined ? undefined : share <= GOALS.auditShareOfPino)}`,
+        input.buffered.available ? `${pct(eventCost)}: ${verdict(eventCost === undefined ? undefined : eventCost <= GOALS.bufferedEventCost)}` : "not available on this build",
+      ]);
+    }
+  }
+  return [
+    `Goals (reported, not asserted; set for Express on Node 20, shown for every setting): the middleware alone costs at most ${GOALS.auditCost * 100}% of bare req/s ` +
+      `and at most a third of pino-http's cost; with one buffered event per request, at most ${GOALS.bufferedEventCost * 100}%.`,
+    "",
+    markdownTable(["setting", "middleware cost (≤ 15%)", "pino-http cost", "middleware / pino-http cost (≤ 0.33)", "buffered event cost (≤ 25%)"], rows),
+  ].join("\n");
+}
+
+function details(input: ReportInput): string[] {
+  return [
+    "Each run: a fresh server process (`NODE_ENV=production`, TypeScript through tsx) serving `GET /orders/42`: an event-loop turn " +
+      "standing in for a database read, two more awaits, a JSON answer of about 120 bytes; the event variants call " +
+      "`currentAuditContext().createEvent()` after the awaits, into PostgreSQL through `prismaStore()`. Checked after every run: one probe request " +
+      "answered 200 with the right body; autocannon saw no error, timeout or non-2xx answer; the server failed no request and served what autocannon counted " +
+      "(plus at most the requests in flight when its time ran out); `audit_events` holds exactly one event per request served in the event variants, none otherwise.",
+    ...(input.buffered.available ? [] : [`Buffered writer: not available on this build (${input.buffered.reason}).`]),
+    "",
+    `- Pinning: ${input.pin}`,
+    `- Machine: ${machineLine()}`,
+    `- ${input.runtimes.map((r) => `${r.label}: ${r.version}`).join("; ")}`,
+    `- autocannon ${packageVersion("autocannon")}, express ${packageVersion("express")}, koa ${packageVersion("koa")}, pino ${packageVersion("pino")}, pino-http ${packageVersion("pino-http")}`,
+    ...input.pgLines.map((line) => `- ${line}`),
+    `- Command: \`${input.command}\``,
+  ];
+}
+
+runBenchmark(NAME, main);

@@ -1,0 +1,59 @@
+// One server process of the HTTP benchmark: `server.ts <framework> <variant>`, started by
+// bench/http.ts over IPC (pinned to its own core), on whichever Node is being measured.
+// Variants that write events connect to AUDIT_BENCH_DB_URL. On "stop" it closes, flushes
+// (buffered mode), reports its tally and exits.
+import { createServer } from "node:http";
+
+import { PrismaPg } from "@prisma/adapter-pg";
+
+import { PrismaClient } from "../../generated/postgresql/client/client";
+import { configureAudit, prismaStore, type AuditOptions } from "../../src/index";
+import { closeAuditFunction } from "../lib/buffered-writer";
+import { expressApp } from "./express-app";
+import { koaApp } from "./koa-app";
+import { RequestTally } from "./request-tally";
+import { FRAMEWORKS, VARIANT_NAMES, VARIANTS, type Framework, type ServerMessage, type Variant } from "./variants";
+
+function send(message: ServerMessage): void {
+  process.send!(message);
+}
+
+async function main(): Promise<void> {
+  const [framework, variant] = process.argv.slice(2) as [Framework, Variant];
+  if (process.send === undefined) throw new Error("bench/http/server.ts runs as a child of bench/http.ts (it needs an IPC channel)");
+  if (!FRAMEWORKS.includes(framework) || !VARIANT_NAMES.includes(variant)) throw new Error(`unknown framework or variant: ${framework} ${variant}`);
+
+  const writes = VARIANTS[variant].writes;
+  let prisma: PrismaClient | undefined;
+  if (writes !== undefined) {
+    const url = process.env.AUDIT_BENCH_DB_URL;
+    if (!url) throw new Error("AUDIT_BENCH_DB_URL is not set");
+    prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+    await prisma.$connect();
+    configureAudit({ store: prismaStore(prisma), ...(writes === "buffered" ? { writeMode: "buffered" } : {}) } as AuditOptions);
+  }
+
+  const tally = new RequestTally();
+  const listener = framework === "express" ? expressApp(variant, tally) : koaApp(variant, tally).callback();
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  send({ type: "ready", port: (server.address() as { port: number }).port, node: process.version });
+
+  process.on("message", async (message: { type?: string }) => {
+    if (message.type !== "stop") return;
+    await new Promise((resolve) => {
+      server.close(resolve);
+      server.closeAllConnections();
+    });
+    await tally.idle();
+    if (writes === "buffered") await closeAuditFunction()!();
+    await prisma?.$disconnect();
+    send({ type: "stopped", handled: tally.handled, failed: tally.failed, firstError: tally.firstError });
+    process.disconnect();
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error("bench/http/server.ts:", error);
+  process.exit(1);
+});

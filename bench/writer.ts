@@ -1,0 +1,187 @@
+// Writer throughput into PostgreSQL: Prisma `create` one by one, Prisma `createMany`, our
+// write paths (the sync `store.insert` of a batch; the buffered writer where this build has
+// it) and raw COPY (the ceiling), with the same events and the same batch sizes,
+// interleaved, medians, ratios per round.
+//
+//   npm run bench:writer [-- --events 20000 --one-by-one 2000 --batch-sizes 100,1000 --rounds 3]
+//
+// Needs PostgreSQL (AUDIT_TEST_PG_URL or postgres@127.0.0.1:5432) and the generated
+// clients. Exits 1 when a run stored other rows than it was given.
+import { Client as PgClient } from "pg";
+
+import type { AuditEventRecord } from "../src/event-record";
+import { openDatabase } from "../test/support/databases";
+import { bufferedWriterSupport } from "./lib/buffered-writer";
+import { benchOptions } from "./lib/cli-options";
+import { int, ratio } from "./lib/format";
+import { machineLine, postgresLines } from "./lib/machine";
+import { markdownTable } from "./lib/markdown-table";
+import { packageVersion } from "./lib/package-version";
+import { check, log as logLine, runBenchmark } from "./lib/sanity";
+import { sampleEvents } from "./lib/sample-events";
+import { median } from "./lib/stats";
+import { bufferedWriter, pgCopy, prismaCreate, prismaCreateMany, storeInsert, type WritePath } from "./writer/write-paths";
+
+const NAME = "writer";
+const GOALS = { bufferedPerSecond: 50_000, bufferedToCreateMany: 5 };
+const log = (line: string) => logLine(NAME, line);
+
+const invocation = benchOptions(NAME, {
+  events: { type: "number", full: 20_000, smoke: 500, integer: true, help: "events per batched run" },
+  "one-by-one": { type: "number", full: 2_000, smoke: 100, integer: true, help: "events for Prisma create one by one (the first N of the same events)" },
+  "batch-sizes": { type: "list", full: ["100", "1000"], smoke: ["100"], help: "batch sizes" },
+  rounds: { type: "number", full: 3, smoke: 1, integer: true, help: "interleaved rounds" },
+});
+
+const PATHS = {
+  create: "Prisma `create`, one by one",
+  createMany: "Prisma `createMany`",
+  storeInsert: "ours, sync: `prismaStore().insert(batch)`",
+  buffered: "ours, buffered: `createEvent` in `writeMode: \"buffered\"`, then `closeAudit()`",
+  copy: "raw `COPY ... FROM STDIN` over `pg` (the ceiling)",
+} as const;
+type PathName = keyof typeof PATHS;
+
+interface Run {
+  path: PathName;
+  batchSize: number;
+  events: readonly AuditEventRecord[];
+}
+
+/** What a table holds: its count, distinct ids, and digests of every stored field. */
+interface Stored {
+  rows: number;
+  ids: number;
+  /** Over content type, object id and content: what any write path must store alike. */
+  core: string;
+  /** Over every field, ids and timestamps included: the same events, stored exactly. */
+  full: string;
+}
+
+const STORED_SQL = `
+SELECT count(*) AS rows, count(DISTINCT id) AS ids,
+  md5(coalesce(string_agg(concat_ws('|', "contentType", "objectId", content::text), ',' ORDER BY "contentType", "objectId", content::text), '')) AS core,
+  md5(coalesce(string_agg(concat_ws('|', id, "timestamp", "contentType", "objectId", content::text, "userId", url, method, "remoteAddr",
+    "queryParams"::text, "postData"::text, headers::text), ',' ORDER BY id), '')) AS full
+FROM audit_events`;
+
+async function main(): Promise<void> {
+  const { smoke, values, command } = invocation;
+  const batchSizes = values["batch-sizes"].map((raw) => {
+    const size = Number(raw);
+    check(Number.isSafeInteger(size) && size > 0, `--batch-sizes: ${raw} is not a whole number above 0`);
+    return size;
+  });
+  check(values["one-by-one"] <= values.events, "--one-by-one must not exceed --events: it writes the first N of the same events");
+  const buffered = await bufferedWriterSupport();
+  if (!buffered.available) log(`buffered writer not available on this build (${buffered.reason}): its rows say so`);
+
+  const events = sampleEvents(values.events);
+  const firstEvents = events.slice(0, values["one-by-one"]);
+  const db = await openDatabase("postgresql", { name: "bench_writer" });
+  const pg = new PgClient({ connectionString: db.url });
+  try {
+    await pg.connect();
+    const createMany = prismaCreateMany(db.prisma);
+    const paths: Record<PathName, WritePath | undefined> = {
+      create: prismaCreate(db.prisma),
+      createMany,
+      storeInsert: storeInsert(db.prisma),
+      buffered: buffered.available ? bufferedWriter(db.prisma) : undefined,
+      copy: pgCopy(pg),
+    };
+    const runs: Run[] = [
+      { path: "create", batchSize: 1, events: firstEvents },
+      ...batchSizes.flatMap((batchSize) =>
+        (["createMany", "storeInsert", "buffered", "copy"] as const).filter((p) => paths[p] !== undefined).map((path) => ({ path, batchSize, events })),
+      ),
+    ];
+
+    // Warm-up, untimed: connects both clients and compiles the queries.
+    for (const run of runs) {
+      await pg.query("TRUNCATE audit_events");
+      await paths[run.path]!(run.events.slice(0, Math.min(run.batchSize * 2, 200)), run.batchSize);
+    }
+
+    // What every run must store: the same events written by Prisma's own createMany.
+    const reference = new Map<number, Stored>();
+    for (const sample of [firstEvents, events]) {
+      await pg.query("TRUNCATE audit_events");
+      await createMany(sample, 1000);
+      reference.set(sample.length, (await pg.query<Stored>(STORED_SQL)).rows[0]!);
+    }
+    const rates = new Map<string, number[]>();
+    const key = (path: PathName, batchSize: number) => `${path}|${batchSize}`;
+    for (let round = 1; round <= values.rounds; round++) {
+      // Rotating the order each round keeps any one path from always running first.
+      const order = runs.map((_, i) => runs[(i + round - 1) % runs.length]!);
+      for (const run of order) {
+        const label = `round ${round}, ${run.path}, batch size ${run.batchSize}`;
+        await pg.query("TRUNCATE audit_events");
+        const started = performance.now();
+        await paths[run.path]!(run.events, run.batchSize);
+        const seconds = (performance.now() - started) / 1000;
+        const stored = (await pg.query<Stored>(STORED_SQL)).rows[0]!;
+        const expected = run.events.length;
+        check(Number(stored.rows) === expected && Number(stored.ids) === expected, `${label}: audit_events holds ${stored.rows} rows with ${stored.ids} distinct ids; ${expected} events were written`);
+        const known = reference.get(expected)!;
+        check(stored.core === known.core, `${label}: the stored content differs from Prisma createMany's (digest ${stored.core}, expected ${known.core})`);
+        // The buffered writer gives events its own ids and timestamps.
+        if (run.path !== "buffered") check(stored.full === known.full, `${label}: the stored rows differ from Prisma createMany's (digest ${stored.full}, expected ${known.full})`);
+        const rate = expected / seconds;
+        rates.set(key(run.path, run.batchSize), [...(rates.get(key(run.path, run.batchSize)) ?? []), rate]);
+        log(`${label}: ${int(rate)} events/s (${expected} events in ${seconds.toFixed(2)} s)`);
+      }
+    }
+
+    const perRound = (path: PathName, batchSize: number) => rates.get(key(path, batchSize)) ?? [];
+    const ratioTo = (path: PathName, batchSize: number, base: PathName) => {
+      const own = perRound(path, path === "create" ? 1 : batchSize);
+      const baseline = perRound(base, base === "create" ? 1 : batchSize);
+      return median(own.map((rate, i) => rate / baseline[i]!));
+    };
+    const lines = [
+      `## Writer: events/s into PostgreSQL${smoke ? " (smoke run: figures not meant to be read)" : ""}`,
+      "",
+      `${int(values.events)} events per run (Prisma \`create\` one by one: the first ${int(values["one-by-one"])} of them), medians of ${values.rounds} interleaved round(s); ` +
+        `ratios: median over rounds of events/s divided by the baseline's events/s in the same round.`,
+    ];
+    const goalLines: string[] = [];
+    for (const batchSize of batchSizes) {
+      const rows = (Object.keys(PATHS) as PathName[]).map((path) => {
+        const size = path === "create" ? 1 : batchSize;
+        if (path === "buffered" && !buffered.available) return [PATHS[path], int(batchSize), "not available on this build", "–", "–"];
+        const rate = median(perRound(path, size));
+        return [PATHS[path], int(size), int(rate), ratio(ratioTo(path, batchSize, "createMany")), ratio(ratioTo(path, batchSize, "copy"))];
+      });
+      lines.push("", `### Batches of ${int(batchSize)}`, "", markdownTable(["write path", "batch size", "events/s", "vs createMany", "vs COPY"], rows));
+      if (buffered.available) {
+        const rate = median(perRound("buffered", batchSize));
+        const toCreateMany = ratioTo("buffered", batchSize, "createMany");
+        goalLines.push(
+          `batches of ${int(batchSize)}: ${int(rate)} events/s (${rate >= GOALS.bufferedPerSecond ? "met" : "MISSED"}), ${ratio(toCreateMany)}x createMany (${toCreateMany >= GOALS.bufferedToCreateMany ? "met" : "MISSED"})`,
+        );
+      }
+    }
+    lines.push(
+      "",
+      `Goals of issue #4 (reported, not asserted): the buffered writer at least ${int(GOALS.bufferedPerSecond)} events/s and at least ${GOALS.bufferedToCreateMany}x \`createMany\` with the same batch size: ` +
+        (buffered.available ? `${goalLines.join("; ")}.` : `not available on this build (${buffered.reason}).`),
+      "",
+      "Each run starts on an emptied table (TRUNCATE) and is timed from its first write to its last commit, serialization included, over one connection at a time. " +
+        "Checked after every run: the table holds exactly the events written, each id once, and the same rows as Prisma `createMany` stored before the timed rounds " +
+        "(a digest over every field; over content type, object id and content for the buffered writer, which makes its own ids).",
+      "",
+      `- Machine: ${machineLine()}`,
+      `- Node ${process.version}; @prisma/client ${packageVersion("@prisma/client")} with @prisma/adapter-pg ${packageVersion("@prisma/adapter-pg")}; pg ${packageVersion("pg")}, pg-copy-streams ${packageVersion("pg-copy-streams")}`,
+      ...(await postgresLines(pg)).map((line) => `- ${line}`),
+      `- Command: \`${command}\``,
+    );
+    console.log(lines.join("\n"));
+  } finally {
+    await pg.end().catch(() => undefined);
+    await db.close();
+  }
+}
+
+runBenchmark(NAME, main);
