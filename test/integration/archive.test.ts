@@ -111,7 +111,15 @@ describe.each(providers)("archiveOldEvents() on %s", (provider) => {
     expect(child.lines).not.toContainEqual(expect.stringMatching(/^done /));
 
     // Killed mid-way: some old events moved, some still live, and the dead process moves no more.
-    const afterKill = await db.prisma.archivedAuditEvent.count();
+    // A batch statement in flight when the client died may still commit on the server: wait
+    // until the count has settled (the same twice, 500 ms apart) before reading it.
+    let afterKill = await db.prisma.archivedAuditEvent.count();
+    for (let settled = 0; settled < 2; ) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const now = await db.prisma.archivedAuditEvent.count();
+      settled = now === afterKill ? settled + 1 : 0;
+      afterKill = now;
+    }
     expect(afterKill).toBeGreaterThanOrEqual(4 * 50);
     expect(afterKill).toBeLessThan(old.length);
     await new Promise((resolve) => setTimeout(resolve, 500));
