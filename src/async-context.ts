@@ -49,12 +49,18 @@ interface Binding {
 }
 
 /**
- * Bindings live beside the emitters, not on them: adding properties to every
- * request and response changes their hidden class, which cost a third of an Express
- * app's throughput on Node 20.
+ * Where a bound emitter keeps its binding: one property, always the same, so every
+ * request and response goes through the same hidden-class change. (Copying seven
+ * listener methods onto each of them, as an earlier version did, cost a third of
+ * an Express app's throughput on Node 20; a WeakMap beside them cost as much on
+ * Node 24.)
  */
-const bindings = new WeakMap<EventEmitter, Binding>();
-/** Prototypes whose listener methods consult `bindings`. */
+const BINDING = Symbol("audit-events.binding");
+
+interface BoundEmitter extends EventEmitter {
+  [BINDING]?: Binding;
+}
+/** Prototypes whose listener methods consult the binding. */
 const hookedPrototypes = new WeakSet<object>();
 
 /** The wrapper that runs `listener` in the emitter's bound context; one per listener. */
@@ -89,7 +95,7 @@ function hookPrototype(prototype: object): void {
       configurable: true,
       writable: true,
       value: function addListenerInContext(this: EventEmitter, event: string | symbol, listener: Listener) {
-        const binding = bindings.get(this);
+        const binding = (this as BoundEmitter)[BINDING];
         return inherited.call(this, event, binding === undefined ? listener : wrapperOf(binding, listener));
       },
     });
@@ -100,7 +106,7 @@ function hookPrototype(prototype: object): void {
       configurable: true,
       writable: true,
       value: function removeListenerInContext(this: EventEmitter, event: string | symbol, listener: Listener) {
-        return inherited.call(this, event, bindings.get(this)?.wrappers?.get(listener) ?? listener);
+        return inherited.call(this, event, (this as BoundEmitter)[BINDING]?.wrappers?.get(listener) ?? listener);
       },
     });
   }
@@ -110,11 +116,11 @@ function hookPrototype(prototype: object): void {
  * Runs every listener later added to `emitter` inside `context`. Body parsers that
  * read the stream themselves call `next()` from its `data`/`end` events, which Node
  * runs in the socket's async context, not the request's (expressjs/express#4396);
- * without this the handlers after them would see no context. The emitter itself is
- * not changed; its prototype's listener methods look the binding up.
+ * without this the handlers after them would see no context. The emitter gets one
+ * property, its binding; its prototype's listener methods look it up.
  */
 export function bindEmitterToContext(emitter: EventEmitter, context: AuditContext): void {
   const prototype = Object.getPrototypeOf(emitter) as object | null;
   if (prototype !== null) hookPrototype(prototype);
-  bindings.set(emitter, { context, wrappers: undefined });
+  (emitter as BoundEmitter)[BINDING] = { context, wrappers: undefined };
 }
