@@ -27,7 +27,7 @@ export function variantLabel(variant: Variant, framework: Framework): string {
     case "audit-buffered-event":
       return `${middleware} + 1 buffered \`createEvent\``;
     case "audit-sync-event":
-      return `${middleware} + 1 sync \`createEvent\` (a database round trip per request; stand-in until the buffered writer lands)`;
+      return `${middleware} + 1 sync \`createEvent\` (a database round trip per request)`;
     case "pino":
       return framework === "express" ? "pino-http to /dev/null" : "pino-http to /dev/null (wrapped as koa-pino-logger does)";
   }
