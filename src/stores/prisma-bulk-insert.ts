@@ -7,8 +7,8 @@ import type { EventRow } from "./store";
 const MYSQL_MAX_PARAMETERS = 65_535;
 /** Keeps a MySQL statement well under the smallest common `max_allowed_packet` (4 MiB). */
 const MYSQL_MAX_STATEMENT_BYTES = 2 * 1024 * 1024;
-/** SQLite's limit on host parameters (32 766 since 3.32); ids are looked up in chunks of this. */
-const SQLITE_ID_CHUNK = 500;
+/** Ids are looked up in chunks of this, well under every database's parameter limit. */
+const ID_CHUNK = 500;
 
 /**
  * Prisma ends an interactive transaction after 5 s by default; a big batch on a busy
@@ -16,8 +16,8 @@ const SQLITE_ID_CHUNK = 500;
  */
 const TRANSACTION_OPTIONS = { timeout: 60_000, maxWait: 10_000 };
 
-/** The delegate calls the SQLite path uses. */
-interface RowDelegate {
+/** The delegate calls {@link createManyNew} uses. */
+export interface RowDelegate {
   findMany(args: { where: { id: { in: string[] } }; select: { id: true } }): Promise<{ id: string }[]>;
   createMany(args: { data: Record<string, unknown>[] }): Promise<unknown>;
 }
@@ -170,29 +170,35 @@ function mysqlInserter(client: TransactionalClient, table: ModelTable): BulkInse
 }
 
 /**
- * SQLite: one transaction per batch (SQLite writes one transaction at a time, so the
- * look-up of ids already stored and the insert cannot interleave with another
- * writer), through Prisma's own `createMany`, which knows how this schema stores
- * dates and JSON.
+ * Writes `rows` through Prisma's own `createMany`, leaving out ids already stored (or
+ * twice in `rows`) instead of `skipDuplicates`, which on MySQL is `INSERT IGNORE` and
+ * would silently cut over-long values. Prisma knows how the schema stores dates and
+ * JSON, and fills what only the client knows (`@default(uuid())`, `@updatedAt`).
+ */
+export async function createManyNew(model: RowDelegate, rows: readonly EventRow[]): Promise<void> {
+  const ids = rows.map((row) => row.id);
+  const stored = new Set<string>();
+  for (let i = 0; i < ids.length; i += ID_CHUNK) {
+    const found = await model.findMany({ where: { id: { in: ids.slice(i, i + ID_CHUNK) } }, select: { id: true } });
+    for (const { id } of found) stored.add(id);
+  }
+  const fresh: Record<string, unknown>[] = [];
+  for (const row of rows) {
+    if (stored.has(row.id)) continue;
+    stored.add(row.id);
+    fresh.push({ ...row });
+  }
+  if (fresh.length > 0) await model.createMany({ data: fresh });
+}
+
+/**
+ * SQLite: {@link createManyNew} in one transaction per batch (SQLite writes one
+ * transaction at a time, so the look-up of ids already stored and the insert cannot
+ * interleave with another writer).
  */
 function sqliteInserter(client: TransactionalClient, delegate: string): BulkInserter {
   return async (rows) => {
-    await client.$transaction(async (tx) => {
-      const model = tx[delegate] as RowDelegate;
-      const ids = rows.map((row) => row.id);
-      const stored = new Set<string>();
-      for (let i = 0; i < ids.length; i += SQLITE_ID_CHUNK) {
-        const found = await model.findMany({ where: { id: { in: ids.slice(i, i + SQLITE_ID_CHUNK) } }, select: { id: true } });
-        for (const { id } of found) stored.add(id);
-      }
-      const fresh: Record<string, unknown>[] = [];
-      for (const row of rows) {
-        if (stored.has(row.id)) continue;
-        stored.add(row.id);
-        fresh.push({ ...row });
-      }
-      if (fresh.length > 0) await model.createMany({ data: fresh });
-    }, TRANSACTION_OPTIONS);
+    await client.$transaction((tx) => createManyNew(tx[delegate] as RowDelegate, rows), TRANSACTION_OPTIONS);
   };
 }
 

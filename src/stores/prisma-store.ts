@@ -2,7 +2,7 @@ import type { AuditContext } from "../context";
 import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
 import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } from "../event-record";
 import { archiveBatch, archivePlan, type ArchivePlan, type TransactionalClient } from "./prisma-archive";
-import { bulkInserter, type BulkInserter } from "./prisma-bulk-insert";
+import { bulkInserter, createManyNew, type BulkInserter } from "./prisma-bulk-insert";
 import { providerOf, tableOf } from "./prisma-metadata";
 import { isRefusedData } from "../writer/store-failure";
 import { countMatching, queryJsonPage, queryPage, summarizeMatching, type QueryTables } from "./prisma-query";
@@ -259,13 +259,8 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
         if (!isRefusedData(error)) throw error instanceof AuditError ? error : storeError(error, model, rows.length);
         // Refused for what a row holds: Prisma's own createMany fills what only the
         // client knows (@default(uuid()), @updatedAt) and says which value is wrong.
-        // Not with skipDuplicates: on MySQL that is INSERT IGNORE, which truncates
-        // over-long values silently; ids already stored are left out instead.
         try {
-          const delegate = delegateOf(prisma, model, "the Prisma client");
-          const stored = new Set((await delegate.findMany({ where: { id: { in: rows.map((row) => row.id) } }, select: { id: true } })).map((r) => r.id));
-          const fresh = rows.filter((row) => !stored.has(row.id)).map((row) => ({ ...row }));
-          if (fresh.length > 0) await delegate.createMany({ data: fresh });
+          await createManyNew(delegateOf(prisma, model, "the Prisma client"), rows);
         } catch (fallback) {
           throw storeError(fallback, model, rows.length);
         }
