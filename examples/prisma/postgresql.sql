@@ -98,6 +98,3 @@ CREATE INDEX "tenant_archived_audit_events_contentType_timestamp_id_idx" ON "ten
 
 -- CreateIndex
 CREATE INDEX "tenant_archived_audit_events_remoteAddr_timestamp_id_idx" ON "tenant_archived_audit_events"("remoteAddr", "timestamp", "id");
-
--- CreateIndex
-CREATE INDEX "tenant_archived_audit_events_content_idx" ON "tenant_archived_audit_events" USING GIN ("content" jsonb_path_ops);

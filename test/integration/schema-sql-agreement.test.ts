@@ -148,13 +148,15 @@ describe.each(providers)("the %s schema and its SQL", (provider) => {
   });
 
   it("create the indexes every audit table is queried by", async () => {
-    const readIndexes = ["userId_timestamp_id", "contentType_timestamp_id", "remoteAddr_timestamp_id", ...(provider === "postgresql" ? ["content"] : [])];
+    const readIndexes = ["timestamp_id", "contentType_objectId_timestamp", "userId_timestamp_id", "contentType_timestamp_id", "remoteAddr_timestamp_id"];
     for (const table of AUDIT_TABLES) {
+      // On PostgreSQL the live tables also have a GIN index on content; the archives do
+      // not (archival would pay for it: see the archive_without_content_index migration).
+      const live = !table.includes("archived");
+      const expected = [...readIndexes, ...(provider === "postgresql" && live ? ["content"] : [])].map((columns) => `${table}_${columns}_idx`);
       const indexes = await tableIndexes(db, table);
-      expect({ table, indexes }).toEqual({
-        table,
-        indexes: expect.arrayContaining(["timestamp_id", "contentType_objectId_timestamp", ...readIndexes].map((columns) => `${table}_${columns}_idx`)),
-      });
+      expect({ table, indexes }).toEqual({ table, indexes: expect.arrayContaining(expected) });
+      expect({ table, contentIndex: indexes.includes(`${table}_content_idx`) }).toEqual({ table, contentIndex: provider === "postgresql" && live });
     }
   });
 
