@@ -8,6 +8,10 @@ export const DEFAULT_OLDER_THAN_DAYS = 90;
 export const DEFAULT_ARCHIVE_BATCH_SIZE = 1000;
 /** The largest batch accepted: larger ones hold locks for too long. */
 export const MAX_ARCHIVE_BATCH_SIZE = 100_000;
+/** Default of `concurrency`. */
+export const DEFAULT_ARCHIVE_CONCURRENCY = 1;
+/** The most batches one run keeps in flight at once. */
+export const MAX_ARCHIVE_CONCURRENCY = 16;
 const DAY_MS = 86_400_000;
 const RETRIES = 5;
 const RETRY_BASE_MS = 50;
@@ -24,6 +28,15 @@ export interface ArchiveOptions {
    * @default 1000
    */
   batchSize?: number;
+  /**
+   * Batches in flight at once, each in its own transaction on its own connection.
+   * Two moved about 1.5 times as many rows a second on PostgreSQL and 1.2 times on
+   * MariaDB on a 2-core machine (see the README's "Archival speed"); each batch still
+   * moves at most `batchSize` events. SQLite writes one transaction at a time, so more
+   * than one gains nothing there.
+   * @default 1
+   */
+  concurrency?: number;
   /** The store to archive; default: the configured one. */
   store?: AuditStore;
   /** Called after each batch, e.g. to draw a progress bar. */
@@ -80,15 +93,22 @@ export function archiveCutoff(olderThanDays: number, now: Date = new Date()): Da
  *
  * @throws {AuditConfigError} naming the fix.
  */
-export function validateArchiveLimits(options: { olderThanDays?: number; batchSize?: number }): { olderThanDays: number; batchSize: number } {
-  const { olderThanDays = DEFAULT_OLDER_THAN_DAYS, batchSize = DEFAULT_ARCHIVE_BATCH_SIZE } = options;
+export function validateArchiveLimits(options: { olderThanDays?: number; batchSize?: number; concurrency?: number }): {
+  olderThanDays: number;
+  batchSize: number;
+  concurrency: number;
+} {
+  const { olderThanDays = DEFAULT_OLDER_THAN_DAYS, batchSize = DEFAULT_ARCHIVE_BATCH_SIZE, concurrency = DEFAULT_ARCHIVE_CONCURRENCY } = options;
   if (typeof olderThanDays !== "number" || !Number.isFinite(olderThanDays) || olderThanDays < 0) {
     throw new AuditConfigError(`olderThanDays must be a number of days, 0 or more (got ${String(olderThanDays)}), for example olderThanDays: 90.`);
   }
   if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > MAX_ARCHIVE_BATCH_SIZE) {
     throw new AuditConfigError(`batchSize must be a whole number from 1 to ${MAX_ARCHIVE_BATCH_SIZE} (got ${String(batchSize)}), for example batchSize: 1000.`);
   }
-  return { olderThanDays, batchSize };
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > MAX_ARCHIVE_CONCURRENCY) {
+    throw new AuditConfigError(`concurrency must be a whole number from 1 to ${MAX_ARCHIVE_CONCURRENCY} (got ${String(concurrency)}), for example concurrency: 2.`);
+  }
+  return { olderThanDays, batchSize, concurrency };
 }
 
 function storeToArchive(store: AuditStore | undefined): AuditStore {
@@ -128,11 +148,113 @@ async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What the chains of one run share. */
+interface ArchiveRun {
+  readonly store: AuditStore;
+  readonly cutoff: Date;
+  readonly batchSize: number;
+  readonly onBatch: ArchiveOptions["onBatch"];
+  archived: number;
+  batches: number;
+  longestBatchMs: number;
+  /** Set when a chain failed: the others stop after their batch in flight. */
+  failed: boolean;
+}
+
+/**
+ * The pass from the oldest event that ends a chain is cut into segments of about this
+ * many batches of the seeking pass, so that no call of it walks more than that many
+ * rows' index entries (at 1 000 000 rows, one unbounded call walked them all: 85-117 ms).
+ */
+const BATCHES_PER_SEGMENT = 20;
+
+/** One batch of a chain: retried on lock conflicts, counted and reported when it moved events. */
+async function archiveOne(run: ArchiveRun, before: Date, after: ArchivePosition | undefined): Promise<ArchiveBatchResult> {
+  const started = performance.now();
+  const batch = await withRetries(() => run.store.archiveBatch(before, run.batchSize, after));
+  if (batch.moved > 0) {
+    const batchMs = performance.now() - started;
+    run.archived += batch.moved;
+    run.batches++;
+    run.longestBatchMs = Math.max(run.longestBatchMs, batchMs);
+    run.onBatch?.({ archived: run.archived, moved: batch.moved, batchMs });
+  }
+  return batch;
+}
+
+/**
+ * Batches from the oldest event until one finds nothing. Each batch starts where the
+ * batch before the previous one ended, not at the oldest event: it walks only the index
+ * entries of the rows the previous batch moved, instead of those of every row moved so
+ * far. Walking those once lets PostgreSQL mark them dead in the index, so later passes
+ * skip them without reading the table; and it retries at once any row the previous
+ * batch skipped because another archiver held it.
+ *
+ * @returns positions the pass reached, {@link BATCHES_PER_SEGMENT} batches apart, or
+ *   null when its first batch, from the oldest event, found nothing: then it was itself
+ *   the pass from the oldest event that ends a chain.
+ */
+async function seekingPass(run: ArchiveRun): Promise<ArchivePosition[] | null> {
+  const waypoints: ArchivePosition[] = [];
+  let after: ArchivePosition | undefined;
+  let previous: ArchivePosition | undefined;
+  for (let taken = 0; !run.failed; taken++) {
+    const batch = await archiveOne(run, run.cutoff, after);
+    if (batch.last === null) return taken === 0 ? null : waypoints;
+    after = previous;
+    previous = batch.last;
+    if ((taken + 1) % BATCHES_PER_SEGMENT === 0) waypoints.push(batch.last);
+  }
+  return waypoints;
+}
+
+/**
+ * A pass from the oldest event to the cut-off, in segments that end just after each
+ * waypoint (so consecutive segments overlap by at most the rows of one millisecond, and
+ * leave no gap whatever the timestamps' precision).
+ *
+ * @returns whether it found events to move.
+ */
+async function passInSegments(run: ArchiveRun, waypoints: readonly ArchivePosition[]): Promise<boolean> {
+  let found = false;
+  const starts = [undefined, ...waypoints];
+  for (let i = 0; i < starts.length && !run.failed; i++) {
+    const end = waypoints[i];
+    const before = end === undefined ? run.cutoff : new Date(Math.min(end.timestamp.getTime() + 1, run.cutoff.getTime()));
+    let after = starts[i];
+    while (!run.failed) {
+      const batch = await archiveOne(run, before, after);
+      if (batch.last === null) break;
+      found = true;
+      after = batch.last;
+    }
+  }
+  return found;
+}
+
+/**
+ * One chain of batches: a seeking pass, then passes from the oldest event until one finds
+ * nothing. Those passes catch what the seeking pass could not see: an event a writer
+ * added behind its position (ids, and so timestamps, are made by clients before they
+ * write), and a row another archiver held that is live again because that archiver failed.
+ *
+ * Chains of one run are independent archivers: each skips the rows another one holds,
+ * so they move disjoint rows and their counts add up exactly.
+ */
+async function runChain(run: ArchiveRun): Promise<void> {
+  const waypoints = await seekingPass(run);
+  if (waypoints === null) return;
+  while (!run.failed && (await passInSegments(run, waypoints))) {
+    // It found events: pass again, until a whole pass finds none.
+  }
+}
+
 /**
  * Moves every event older than `olderThanDays` days to the archive, `batchSize` at a
- * time, each batch in its own transaction (copy, then delete). Safe to interrupt and
- * to run twice or in parallel: no event is lost or archived twice, and none is
- * deleted unless it is in the archive. Lock conflicts are retried with backoff.
+ * time, each batch in its own transaction (copy, then delete), with up to
+ * `concurrency` batches in flight. Safe to interrupt and to run twice or in
+ * parallel: no event is lost or archived twice, and none is deleted unless it is in
+ * the archive. Lock conflicts are retried with backoff.
  *
  * @example
  * ```ts
@@ -142,47 +264,30 @@ async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
  * @throws {AuditArchiveError} when a batch fails; `archived` says how many moved before.
  */
 export async function archiveOldEvents(options: ArchiveOptions = {}): Promise<ArchiveResult> {
-  const { olderThanDays, batchSize } = validateArchiveLimits(options);
-  const store = storeToArchive(options.store);
-  const cutoff = archiveCutoff(olderThanDays);
-  let archived = 0;
-  let batches = 0;
-  let longestBatchMs = 0;
-  // Each batch starts where the batch before the previous one ended, not at the oldest
-  // event: it walks only the index entries of the rows the previous batch moved, instead
-  // of those of every row moved so far. Walking those once lets PostgreSQL mark them dead
-  // in the index, so the final pass below skips them without reading the table; and it
-  // retries at once any row the previous batch skipped because another archiver held it.
-  // A pass that finds nothing more is followed by one from the oldest event: a writer may
-  // have added an event older than the position (ids, and so timestamps, are made by
-  // clients before they write), and a row another archiver held may be live again if that
-  // archiver failed. The run ends when a pass from the oldest event finds nothing.
-  let after: ArchivePosition | undefined;
-  let previous: ArchivePosition | undefined;
-  for (;;) {
-    const started = performance.now();
-    let batch: ArchiveBatchResult;
-    try {
-      batch = await withRetries(() => store.archiveBatch(cutoff, batchSize, after));
-    } catch (error) {
-      if (error instanceof AuditConfigError) throw error;
-      throw new AuditArchiveError(archived, error);
-    }
-    if (batch.last === null) {
-      if (after === undefined) break;
-      after = previous = undefined;
-      continue;
-    }
-    after = previous;
-    previous = batch.last;
-    if (batch.moved === 0) continue;
-    const batchMs = performance.now() - started;
-    archived += batch.moved;
-    batches++;
-    longestBatchMs = Math.max(longestBatchMs, batchMs);
-    options.onBatch?.({ archived, moved: batch.moved, batchMs });
+  const { olderThanDays, batchSize, concurrency } = validateArchiveLimits(options);
+  const run: ArchiveRun = {
+    store: storeToArchive(options.store),
+    cutoff: archiveCutoff(olderThanDays),
+    batchSize,
+    onBatch: options.onBatch,
+    archived: 0,
+    batches: 0,
+    longestBatchMs: 0,
+    failed: false,
+  };
+  const chains = Array.from({ length: concurrency }, () =>
+    runChain(run).catch((error: unknown) => {
+      run.failed = true;
+      throw error;
+    }),
+  );
+  const settled = await Promise.allSettled(chains);
+  const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
+  if (failure !== undefined) {
+    if (failure.reason instanceof AuditConfigError) throw failure.reason;
+    throw new AuditArchiveError(run.archived, failure.reason);
   }
-  return { archived, cutoff, batches, longestBatchMs };
+  return { archived: run.archived, cutoff: run.cutoff, batches: run.batches, longestBatchMs: run.longestBatchMs };
 }
 
 /**

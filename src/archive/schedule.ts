@@ -23,6 +23,8 @@ export interface ScheduleArchivalOptions {
   olderThanDays?: number;
   /** @default 1000 */
   batchSize?: number;
+  /** Batches in flight at once: see {@link ArchiveOptions.concurrency}. @default 1 */
+  concurrency?: number;
   /** The store to archive; default: the configured one, looked up at each run. */
   store?: AuditStore;
   /** Where runs, skips and failures are reported. @default console */
@@ -63,11 +65,11 @@ function isTimeZone(name: unknown): boolean {
  * @throws {AuditConfigError} for an invalid cron expression or options.
  */
 export function scheduleArchival(options: ScheduleArchivalOptions = {}): ArchivalSchedule {
-  const { cron: expression = DEFAULT_ARCHIVE_CRON, olderThanDays, batchSize, store, logger = console, onRun, timezone } = options;
+  const { cron: expression = DEFAULT_ARCHIVE_CRON, olderThanDays, batchSize, concurrency, store, logger = console, onRun, timezone } = options;
   if (typeof expression !== "string" || !cron.validate(expression)) {
     throw new AuditConfigError(`scheduleArchival(): "${String(expression)}" is not a cron expression; for example cron: "0 3 * * *" (daily at 03:00).`);
   }
-  validateArchiveLimits({ olderThanDays, batchSize });
+  validateArchiveLimits({ olderThanDays, batchSize, concurrency });
   if (timezone !== undefined && !isTimeZone(timezone)) {
     throw new AuditConfigError(`scheduleArchival(): "${String(timezone)}" is not a time zone; use an IANA name such as timezone: "Europe/Berlin".`);
   }
@@ -81,7 +83,7 @@ export function scheduleArchival(options: ScheduleArchivalOptions = {}): Archiva
       }
       running = true;
       try {
-        const result = await archiveOldEvents({ olderThanDays, batchSize, store });
+        const result = await archiveOldEvents({ olderThanDays, batchSize, concurrency, store });
         logger.info(`audit-events: archived ${result.archived} event(s) older than ${result.cutoff.toISOString()}`);
         onRun?.(result);
       } catch (error) {

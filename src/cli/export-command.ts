@@ -51,7 +51,7 @@ export function addExportCommand(program: Command, io: CliIo): void {
     .option("--out <file>", "write to this file (replaced if it exists) instead of stdout")
     .addHelpText("after", `${EXAMPLES}\n${EXIT_CODES_HELP}`)
     .action((options: ExportCommandOptions, command: Command) =>
-      withConfig(io, command, async ({ store }) => {
+      withConfig(io, command, "read events", async ({ store }) => {
         const query = { ...queryFromOptions(options), store, order: options.order };
         const total = await countEvents(query);
         const file = options.out === undefined ? undefined : path.resolve(io.cwd, options.out);

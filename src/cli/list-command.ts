@@ -57,7 +57,7 @@ export function addListCommand(program: Command, io: CliIo): void {
     .option("--json", "print each event as one line of JSON (NDJSON)")
     .addHelpText("after", `${EXAMPLES}\n${EXIT_CODES_HELP}`)
     .action((options: ListCommandOptions, command: Command) =>
-      withConfig(io, command, async ({ store }) => {
+      withConfig(io, command, "read events", async ({ store }) => {
         const { events, nextCursor } = await findEvents({
           ...queryFromOptions(options),
           store,

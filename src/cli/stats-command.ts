@@ -36,7 +36,7 @@ export function addStatsCommand(program: Command, io: CliIo): void {
     .option("--json", "print the counts as one JSON object")
     .addHelpText("after", `${EXAMPLES}\n${EXIT_CODES_HELP}`)
     .action((options: StatsCommandOptions, command: Command) =>
-      withConfig(io, command, async ({ store }) => {
+      withConfig(io, command, "read events", async ({ store }) => {
         const summary = await summarizeEvents({ ...queryFromOptions(options), store });
         if (options.json) return void io.stdout.write(`${JSON.stringify(summary)}\n`);
         io.stdout.write(

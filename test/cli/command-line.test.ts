@@ -68,7 +68,7 @@ describe("audit-events --help and --version", () => {
     const run = await project.run(["archive", "--help"]);
 
     expect(run.code).toBe(0);
-    for (const text of ["Usage: audit-events archive", "--older-than <days>", "--batch-size <n>", "(default: 1000)", "--dry-run", "Examples:", "Exit codes:"]) {
+    for (const text of ["Usage: audit-events archive", "--older-than <days>", "--batch-size <n>", "(default: 1000)", "--concurrency <n>", "(default: 1)", "--dry-run", "Examples:", "Exit codes:"]) {
       expect(run.stdout).toContain(text);
     }
   });
@@ -88,6 +88,8 @@ describe("usage errors exit with 2", () => {
     ["a negative --older-than", ["archive", "--older-than", "-3"], "Give a number of days"],
     ["--batch-size 0", ["archive", "--older-than", "30", "--batch-size", "0"], "Give a whole number from 1 to 100000"],
     ["--batch-size 2.5", ["archive", "--older-than", "30", "--batch-size", "2.5"], "Give a whole number from 1 to 100000"],
+    ["--concurrency 0", ["archive", "--older-than", "30", "--concurrency", "0"], "Give a whole number from 1 to 16, such as 2."],
+    ["--concurrency 17", ["archive", "--older-than", "30", "--concurrency", "17"], "Give a whole number from 1 to 16, such as 2."],
   ])("for %s", async (_, args, message) => {
     const run = await project.run(args);
 
@@ -196,6 +198,37 @@ describe("config files", () => {
     const run = await project.run(["archive", "--older-than", "30", "--config", "closing.config.mjs"]);
 
     expect(run).toMatchObject({ code: 0, stderr: "closed\n" });
+  });
+
+  it("keeps --concurrency batches in flight at once and counts what they moved together", async () => {
+    project.write(
+      "concurrent.config.mjs",
+      `${oldEventsIn(40)}
+let inFlight = 0;
+let most = 0;
+export const store = {
+  ...inner,
+  async archiveBatch(before, limit, after) {
+    most = Math.max(most, ++inFlight);
+    try {
+      // A batch that takes a while, as a transaction on a database does.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return await inner.archiveBatch(before, limit, after);
+    } finally {
+      inFlight--;
+    }
+  },
+};
+export const close = async () => {
+  process.stderr.write("most in flight: " + most + ", still live: " + (await inner.countLiveBefore(new Date())) + "\\n");
+};
+`,
+    );
+    const run = await project.run(["archive", "--older-than", "30", "--batch-size", "5", "--concurrency", "3", "--config", "concurrent.config.mjs"]);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Archived 40 event\(s\) older than 30 day\(s\) .* in 8 batch\(es\)/);
+    expect(run.stderr).toContain("most in flight: 3, still live: 0\n");
   });
 
   it("draws a progress bar when stderr is a terminal", async () => {
