@@ -1,23 +1,26 @@
-// Archival benchmark on PostgreSQL: archiveOldEvents() through prismaStore() against the
-// plain two-statement baseline (INSERT ... SELECT + DELETE in one transaction), on the
-// same freshly seeded rows, interleaved, in one run.
+// Archival benchmark on PostgreSQL: archiveOldEvents() through prismaStore(), with one and
+// with two batches in flight, against the plain two-statement baseline (INSERT ... SELECT +
+// DELETE in one transaction), each on the same freshly seeded rows, interleaved, in one run.
 //
-//   npx tsx bench/archive.ts [--rows 1000000] [--batch-size 1000] [--rounds 2] [--async-commit]
+//   npm run bench:archive -- [--rows 1000000] [--batch-size 1000] [--concurrency 1,2] [--rounds 2] [--async-commit yes]
 //
-// --async-commit archives through prismaStore(prisma, { asyncArchiveCommit: true }).
+// --async-commit yes archives through prismaStore(prisma, { asyncArchiveCommit: true }).
 //
 // Needs the PostgreSQL server of the tests (AUDIT_TEST_PG_URL or postgres@127.0.0.1:5432)
 // and the generated Prisma clients (`npm run db:generate`). Creates and drops its own
-// database. Exits non-zero when a sanity check fails (rows lost, left behind or doubled);
-// the throughput goals are reported, not asserted.
-import os from "node:os";
-import path from "node:path";
-
+// database. Exits 1 when a sanity check fails (rows lost, left behind or doubled); the
+// throughput goals are reported, not asserted.
 import { Client as PgClient } from "pg";
 
 import { archiveOldEvents, prismaStore, type AuditStore } from "../src/index";
 import { EVENT_FIELDS } from "../src/event-record";
 import { openDatabase, type TestDatabase } from "../test/support/databases";
+import { benchOptions } from "./lib/cli-options";
+import { int, ms, ratio } from "./lib/format";
+import { machineLine, postgresLines } from "./lib/machine";
+import { markdownTable } from "./lib/markdown-table";
+import { check, log as logLine, runBenchmark } from "./lib/sanity";
+import { median, percentile } from "./lib/stats";
 
 const DAY_MS = 86_400_000;
 /** Seeded events are spread evenly over this many days, ending one day ago. */
@@ -28,62 +31,15 @@ const GOALS = { rowsPerSecond: 100_000, longestBatchMs: 100, ratioToBaseline: 0.
 /** Every column both tables share, quoted, in migration order. */
 const COLUMNS = EVENT_FIELDS.map((c) => `"${c}"`).join(", ");
 
-interface Options {
-  rows: number;
-  batchSize: number;
-  rounds: number;
-  asyncCommit: boolean;
-}
+const invocation = benchOptions("archive", {
+  rows: { type: "number", full: 1_000_000, smoke: 20_000, integer: true, help: "events seeded before each timed run" },
+  "batch-size": { type: "number", full: 1000, smoke: 1000, integer: true, help: "archiveOldEvents' batchSize" },
+  concurrency: { type: "list", full: ["1", "2"], smoke: ["1", "2"], help: "archiveOldEvents' concurrency values to measure, each against its own baseline run" },
+  rounds: { type: "number", full: 2, smoke: 1, integer: true, help: "interleaved rounds" },
+  "async-commit": { type: "list", full: ["no"], smoke: ["no"], choices: ["no", "yes"], help: "yes: prismaStore(prisma, { asyncArchiveCommit: true })" },
+});
 
-function usage(message?: string): never {
-  if (message) console.error(`bench/archive.ts: ${message}`);
-  console.error("usage: npx tsx bench/archive.ts [--rows 1000000] [--batch-size 1000] [--rounds 2] [--async-commit]");
-  process.exit(2);
-}
-
-function parseArgs(argv: string[]): Options {
-  const options: Options = { rows: 1_000_000, batchSize: 1000, rounds: 2, asyncCommit: false };
-  const keys: Record<string, "rows" | "batchSize" | "rounds"> = { "--rows": "rows", "--batch-size": "batchSize", "--rounds": "rounds" };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--help" || arg === "-h") usage();
-    if (arg === "--async-commit") {
-      options.asyncCommit = true;
-      continue;
-    }
-    const [flag, inline] = arg.split("=", 2) as [string, string | undefined];
-    const key = keys[flag];
-    if (key === undefined) usage(`unknown argument ${arg}`);
-    const raw = inline ?? argv[++i];
-    const value = Number(String(raw).replaceAll("_", ""));
-    if (!Number.isSafeInteger(value) || value < 1) usage(`${flag} needs a whole number of 1 or more (got ${String(raw)})`);
-    options[key] = value;
-  }
-  return options;
-}
-
-class SanityError extends Error {
-  override name = "SanityError";
-}
-
-function check(condition: boolean, message: string): void {
-  if (!condition) throw new SanityError(message);
-}
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-const int = (n: number) => Math.round(n).toLocaleString("en-US");
-const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
+const log = (line: string) => logLine("archive", line);
 
 /** What the archive must hold after a run: the seeded rows, each once, unchanged. */
 interface Seeded {
@@ -167,17 +123,20 @@ async function verify(pg: PgClient, seeded: Seeded, cutoff: Date, label: string)
 }
 
 interface OursRun {
+  concurrency: number;
   rowsPerSecond: number;
   totalMs: number;
   /** Times of the batches that moved events, as onBatch heard them. */
   batches: number[];
   /** Times of the calls that moved nothing: each ends a pass (onBatch does not hear them). */
   passEnds: number[];
+  /** This round's baseline, run right after on the same freshly seeded rows. */
+  baseline: BaselineRun;
 }
 
-async function runOurs(db: TestDatabase<"postgresql">, pg: PgClient, seeded: Seeded, options: Options, label: string): Promise<OursRun> {
-  const { batchSize, asyncCommit } = options;
-  const inner = prismaStore(db.prisma, { asyncArchiveCommit: asyncCommit });
+async function runOurs(db: TestDatabase<"postgresql">, pg: PgClient, seeded: Seeded, concurrency: number, label: string): Promise<Omit<OursRun, "baseline">> {
+  const batchSize = invocation.values["batch-size"];
+  const inner = prismaStore(db.prisma, { asyncArchiveCommit: invocation.values["async-commit"][0] === "yes" });
   const passEnds: number[] = [];
   const store: AuditStore = {
     ...inner,
@@ -194,10 +153,13 @@ async function runOurs(db: TestDatabase<"postgresql">, pg: PgClient, seeded: See
   const result = await archiveOldEvents({
     olderThanDays: 0,
     batchSize,
+    concurrency,
     store,
     onBatch: ({ moved, batchMs }) => {
       batches.push(batchMs);
       movedTotal += moved;
+      // Wall-clock times of slow batches, to set beside the server log (checkpoints).
+      if (batchMs > GOALS.longestBatchMs) log(`  ${label}: a batch took ${ms(batchMs)} ms, ended ${new Date().toISOString()}`);
     },
   });
   const totalMs = performance.now() - started;
@@ -205,7 +167,7 @@ async function runOurs(db: TestDatabase<"postgresql">, pg: PgClient, seeded: See
   check(movedTotal === seeded.rows, `${label}: onBatch heard ${movedTotal} moved, ${seeded.rows} were seeded`);
   check(result.batches === batches.length, `${label}: ${result.batches} batches reported, onBatch heard ${batches.length}`);
   await verify(pg, seeded, result.cutoff, label);
-  return { rowsPerSecond: (seeded.rows / totalMs) * 1000, totalMs, batches, passEnds };
+  return { concurrency, rowsPerSecond: (seeded.rows / totalMs) * 1000, totalMs, batches, passEnds };
 }
 
 interface BaselineRun {
@@ -234,15 +196,46 @@ async function runBaseline(pg: PgClient, seeded: Seeded, label: string): Promise
   }
 }
 
-function command(): string {
-  const script = path.relative(process.cwd(), process.argv[1] ?? "bench/archive.ts") || "bench/archive.ts";
-  return ["npx tsx", script, ...process.argv.slice(2)].join(" ");
+/** One table row per concurrency: medians over the rounds, batch times pooled. */
+function summaryRow(runs: OursRun[]): string[] {
+  const all = runs.flatMap((o) => o.batches).sort((a, b) => a - b);
+  const passEnds = runs.flatMap((o) => o.passEnds);
+  const slow = all.filter((t) => t > GOALS.longestBatchMs).length;
+  return [
+    String(runs[0]!.concurrency),
+    int(median(runs.map((o) => o.rowsPerSecond))),
+    int(median(runs.map((o) => o.baseline.rowsPerSecond))),
+    ratio(median(runs.map((o) => o.rowsPerSecond / o.baseline.rowsPerSecond))),
+    ms(all.at(-1) ?? NaN),
+    ms(percentile(all, 99)),
+    ms(percentile(all, 50)),
+    `${slow} of ${int(all.length)}`,
+    `${passEnds.length}, ${ms(Math.max(...passEnds))}`,
+  ];
+}
+
+/** Goals for one concurrency, in words. */
+function goalsLine(runs: OursRun[]): string {
+  const rate = median(runs.map((o) => o.rowsPerSecond));
+  const toBaseline = median(runs.map((o) => o.rowsPerSecond / o.baseline.rowsPerSecond));
+  const longest = Math.max(...runs.flatMap((o) => [...o.batches, ...o.passEnds]));
+  const verdict = (met: boolean) => (met ? "met" : "MISSED");
+  return (
+    `- concurrency ${runs[0]!.concurrency}: >= ${int(GOALS.rowsPerSecond)} rows/s: ${verdict(rate >= GOALS.rowsPerSecond)}; ` +
+    `no batch (nor pass-ending call) > ${GOALS.longestBatchMs} ms: ${verdict(longest <= GOALS.longestBatchMs)} (longest ${ms(longest)} ms); ` +
+    `within 2x of the baseline: ${verdict(toBaseline >= GOALS.ratioToBaseline)} (${ratio(toBaseline)})`
+  );
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
-  const { rows, batchSize, rounds, asyncCommit } = options;
-  const log = (line: string) => console.error(`[bench] ${line}`);
+  const { rows, rounds } = invocation.values;
+  const batchSize = invocation.values["batch-size"];
+  const asyncCommit = invocation.values["async-commit"][0] === "yes";
+  const concurrencies = invocation.values.concurrency.map((value) => {
+    const n = Number(value);
+    check(Number.isSafeInteger(n) && n >= 1 && n <= 16, `--concurrency takes whole numbers from 1 to 16 (got ${value})`);
+    return n;
+  });
 
   const db = await openDatabase("postgresql", { name: "bench_archive" });
   const pg = new PgClient({ connectionString: db.url });
@@ -258,80 +251,61 @@ async function main(): Promise<void> {
 
   try {
     await pg.connect();
-    const { rows: versionRows } = await pg.query<{ version: string }>("SELECT version()");
-    const { rows: settingRows } = await pg.query<{ name: string; setting: string; unit: string | null }>(
-      "SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'synchronous_commit', 'fsync', 'autovacuum', 'max_wal_size', 'work_mem') ORDER BY name",
-    );
-
     // Warm-up, untimed: connects Prisma and reads the table metadata on an empty table.
-    await archiveOldEvents({ olderThanDays: 0, batchSize, store: prismaStore(db.prisma) });
+    await archiveOldEvents({ olderThanDays: 0, batchSize, concurrency: Math.max(...concurrencies), store: prismaStore(db.prisma) });
 
-    const ours: OursRun[] = [];
-    const baseline: BaselineRun[] = [];
+    const runs: OursRun[] = [];
     let seeded: Seeded | undefined;
     for (let round = 1; round <= rounds; round++) {
-      seeded = await seed(pg, rows);
-      log(`round ${round}/${rounds}: seeded ${int(rows)} rows in ${ms(seeded.seedMs)} ms; archiveOldEvents...`);
-      const o = await runOurs(db, pg, seeded, options, `ours, round ${round}`);
-      ours.push(o);
-      const sortedO = [...o.batches].sort((a, b) => a - b);
-      log(`  ours: ${int(o.rowsPerSecond)} rows/s, ${o.batches.length} batches, p50 ${ms(percentile(sortedO, 50))} ms, p99 ${ms(percentile(sortedO, 99))} ms, max ${ms(sortedO.at(-1) ?? NaN)} ms; pass-ending calls ${o.passEnds.map(ms).join(", ")} ms`);
-
-      seeded = await seed(pg, rows);
-      log(`round ${round}/${rounds}: seeded ${int(rows)} rows in ${ms(seeded.seedMs)} ms; baseline...`);
-      const b = await runBaseline(pg, seeded, `baseline, round ${round}`);
-      baseline.push(b);
-      log(`  baseline: ${int(b.rowsPerSecond)} rows/s`);
+      // The order of the concurrencies rotates each round, so none always runs first.
+      const order = concurrencies.map((_, i) => concurrencies[(i + round - 1) % concurrencies.length]!);
+      for (const concurrency of order) {
+        const label = `round ${round}/${rounds}, concurrency ${concurrency}`;
+        seeded = await seed(pg, rows);
+        log(`${label}: seeded ${int(rows)} rows in ${ms(seeded.seedMs)} ms; archiveOldEvents...`);
+        const o = await runOurs(db, pg, seeded, concurrency, `ours, ${label}`);
+        const sorted = [...o.batches].sort((a, b) => a - b);
+        log(`  ours: ${int(o.rowsPerSecond)} rows/s, ${o.batches.length} batches, p50 ${ms(percentile(sorted, 50))} ms, p99 ${ms(percentile(sorted, 99))} ms, max ${ms(sorted.at(-1) ?? NaN)} ms; pass-ending calls ${o.passEnds.map(ms).join(", ")} ms`);
+        seeded = await seed(pg, rows);
+        log(`${label}: seeded ${int(rows)} rows in ${ms(seeded.seedMs)} ms; baseline...`);
+        const baseline = await runBaseline(pg, seeded, `baseline, ${label}`);
+        log(`  baseline: ${int(baseline.rowsPerSecond)} rows/s`);
+        runs.push({ ...o, baseline });
+      }
     }
 
-    const allBatches = ours.flatMap((o) => o.batches).sort((a, b) => a - b);
-    const oursRate = median(ours.map((o) => o.rowsPerSecond));
-    const baseRate = median(baseline.map((b) => b.rowsPerSecond));
-    // Each round's ours and baseline ran back to back on the same machine state, so the
-    // ratio is taken per round, then the median of those.
-    const ratio = median(ours.map((o, i) => o.rowsPerSecond / baseline[i]!.rowsPerSecond));
-    const longest = allBatches.at(-1) ?? NaN;
-    const p50 = percentile(allBatches, 50);
-    const p99 = percentile(allBatches, 99);
-    const slow = allBatches.filter((t) => t > GOALS.longestBatchMs).length;
-    // The calls that end a pass move nothing but are transactions too: the goal counts them.
-    const passEnds = ours.flatMap((o) => o.passEnds);
-    const longestPassEnd = Math.max(...passEnds);
-    const longestCall = Math.max(longest, longestPassEnd);
-
-    const cpus = os.cpus();
+    const byConcurrency = concurrencies.map((c) => runs.filter((o) => o.concurrency === c));
+    const perRound = runs.map((o, i) => {
+      const tenth = Math.max(1, Math.floor(o.batches.length / 10));
+      const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+      return [String(Math.floor(i / concurrencies.length) + 1), String(o.concurrency), int(o.rowsPerSecond), (o.totalMs / 1000).toFixed(2), String(o.batches.length), ms(mean(o.batches.slice(0, tenth))), ms(mean(o.batches.slice(-tenth))), int(o.baseline.rowsPerSecond), (o.baseline.totalMs / 1000).toFixed(2)];
+    });
     const lines = [
-      `## Archival benchmark: ${int(rows)} rows, batch size ${int(batchSize)}${asyncCommit ? ", asyncArchiveCommit" : ""}`,
+      `## Archival: ${int(rows)} rows, batch size ${int(batchSize)}${asyncCommit ? ", asyncArchiveCommit" : ""}`,
       "",
-      `| rows | batch size | ours rows/s | baseline rows/s | ours/baseline | longest batch ms | p99 batch ms | p50 batch ms | batches > ${GOALS.longestBatchMs} ms | pass-ending calls, longest ms |`,
-      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-      `| ${int(rows)} | ${int(batchSize)} | ${int(oursRate)} | ${int(baseRate)} | ${ratio.toFixed(2)} | ${ms(longest)} | ${ms(p99)} | ${ms(p50)} | ${slow} of ${int(allBatches.length)} | ${passEnds.length}, ${ms(longestPassEnd)} |`,
+      markdownTable(
+        ["concurrency", "ours rows/s", "baseline rows/s", "ours/baseline", "longest batch ms", "p99 batch ms", "p50 batch ms", `batches > ${GOALS.longestBatchMs} ms`, "pass-ending calls, longest ms"],
+        byConcurrency.map(summaryRow),
+      ),
       "",
-      `Medians of ${rounds} interleaved rounds (ours, baseline, ours, baseline, ...), each on freshly seeded rows;`,
-      "ratio: median of the per-round ratios; batch times: all batches of all rounds pooled. Pass-ending calls moved",
-      "nothing (the end of the pass that seeks, then the pass from the oldest event); onBatch does not hear them.",
+      `Medians of ${rounds} round(s). In each round, for each concurrency (the order rotating), archiveOldEvents runs on`,
+      "freshly seeded rows, then the baseline on freshly seeded rows again; the ratio is the median of those pairs'",
+      "ratios. Batch times are pooled over the rounds. Pass-ending calls moved nothing (each batch chain ends its",
+      "seeking pass, then a pass from the oldest event); onBatch does not hear them, the goal counts them.",
       "",
-      "| round | ours rows/s | ours s | batches | first 10% of batches, mean ms | last 10%, mean ms | baseline rows/s | baseline s |",
-      "|---:|---:|---:|---:|---:|---:|---:|---:|",
-      ...ours.map((o, i) => {
-        const tenth = Math.max(1, Math.floor(o.batches.length / 10));
-        const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-        const b = baseline[i]!;
-        return `| ${i + 1} | ${int(o.rowsPerSecond)} | ${(o.totalMs / 1000).toFixed(2)} | ${o.batches.length} | ${ms(mean(o.batches.slice(0, tenth)))} | ${ms(mean(o.batches.slice(-tenth)))} | ${int(b.rowsPerSecond)} | ${(b.totalMs / 1000).toFixed(2)} |`;
-      }),
+      markdownTable(["round", "concurrency", "ours rows/s", "ours s", "batches", "first 10% of batches, mean ms", "last 10%, mean ms", "baseline rows/s", "baseline s"], perRound),
       "",
-      `Goals (reported, not asserted): >= ${int(GOALS.rowsPerSecond)} rows/s: ${oursRate >= GOALS.rowsPerSecond ? "met" : "MISSED"}; ` +
-        `no batch (nor pass-ending call) > ${GOALS.longestBatchMs} ms: ${longestCall <= GOALS.longestBatchMs ? "met" : "MISSED"}; ` +
-        `within 2x of the baseline: ${ratio >= GOALS.ratioToBaseline ? "met" : "MISSED"}.`,
+      "Goals (reported, not asserted):",
+      "",
+      ...byConcurrency.map(goalsLine),
       "",
       `Seeded rows: content JSON ~${Math.round(seeded!.contentBytes)} bytes, whole row ~${Math.round(seeded!.rowBytes)} bytes stored; ` +
         `${SPREAD_DAYS} days; indexes as migrated; VACUUM ANALYZE + CHECKPOINT after each seed. Sanity checks passed after every run.`,
       "",
-      `- Machine: ${cpus.length} x ${cpus[0]?.model.trim() ?? "unknown CPU"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()} ${os.arch()}`,
+      `- Machine: ${machineLine()}`,
       `- Node ${process.version}`,
-      `- ${versionRows[0]!.version}`,
-      `- PostgreSQL settings: ${settingRows.map((s) => `${s.name}=${s.setting}${s.unit && s.unit !== "" ? ` (${s.unit})` : ""}`).join(", ")}`,
-      `- Command: \`${command()}\``,
+      ...(await postgresLines(pg)).map((line) => `- ${line}`),
+      `- Command: \`${invocation.command}\``,
     ];
     console.log(lines.join("\n"));
   } finally {
@@ -344,7 +318,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof SanityError ? `SANITY CHECK FAILED: ${error.message}` : error);
-  process.exitCode = 1;
-});
+runBenchmark("archive", main);

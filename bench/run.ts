@@ -22,7 +22,6 @@ const ROOT = path.resolve(__dirname, "..");
  * `--smoke`: a few seconds, its sanity checks, no timing.
  */
 const SMOKE_ARGS: Record<string, string[]> = {
-  archive: ["--rows", "20000", "--rounds", "1"],
   query: ["--rows", "20000", "--samples", "5"],
 };
 
