@@ -29,11 +29,12 @@ export interface ArchiveOptions {
    */
   batchSize?: number;
   /**
-   * Batches in flight at once, each in its own transaction on its own connection.
-   * Two moved about 1.5 times as many rows a second on PostgreSQL and 1.2 times on
-   * MariaDB on a 2-core machine (see the README's "Archival speed"); each batch still
-   * moves at most `batchSize` events. SQLite writes one transaction at a time, so more
-   * than one gains nothing there.
+   * Batches in flight at once, each in its own transaction on its own connection of
+   * the client's pool (which needs at least this many connections; both PostgreSQL's
+   * and MariaDB's driver adapters default to 10). Two moved about 1.5 times as many
+   * rows a second on PostgreSQL and 1.2 times on MariaDB on a 2-core machine (see the
+   * README's "Archival speed"); each batch still moves at most `batchSize` events.
+   * SQLite writes one transaction at a time, so more than one gains nothing there.
    * @default 1
    */
   concurrency?: number;
@@ -89,7 +90,7 @@ export function archiveCutoff(olderThanDays: number, now: Date = new Date()): Da
 }
 
 /**
- * Validates `olderThanDays` and `batchSize`, filling their defaults.
+ * Validates `olderThanDays`, `batchSize` and `concurrency`, filling their defaults.
  *
  * @throws {AuditConfigError} naming the fix.
  */
@@ -137,13 +138,18 @@ function isTransient(error: unknown): boolean {
   return false;
 }
 
-async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn`, retrying lock conflicts with jittered exponential backoff (so batch chains
+ * that collided do not collide again in step), unless `stopped()` says the run is over.
+ */
+async function withRetries<T>(fn: () => Promise<T>, stopped: () => boolean): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (error) {
-      if (attempt >= RETRIES || !isTransient(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, RETRY_BASE_MS * 2 ** attempt));
+      if (attempt >= RETRIES || !isTransient(error) || stopped()) throw error;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_BASE_MS * 2 ** attempt * (0.5 + Math.random())));
+      if (stopped()) throw error;
     }
   }
 }
@@ -154,24 +160,30 @@ interface ArchiveRun {
   readonly cutoff: Date;
   readonly batchSize: number;
   readonly onBatch: ArchiveOptions["onBatch"];
+  /** A chain records a waypoint every this many of its batches: see {@link BATCHES_PER_SEGMENT}. */
+  readonly waypointEvery: number;
   archived: number;
   batches: number;
   longestBatchMs: number;
-  /** Set when a chain failed: the others stop after their batch in flight. */
-  failed: boolean;
+  /** The first error a chain failed with: the others stop after their batch in flight, without retrying it. */
+  error?: { reason: unknown };
 }
 
 /**
  * The pass from the oldest event that ends a chain is cut into segments of about this
- * many batches of the seeking pass, so that no call of it walks more than that many
- * rows' index entries (at 1 000 000 rows, one unbounded call walked them all: 85-117 ms).
+ * many batches of the run (all chains together), so that no call of it walks more than
+ * that many rows' index entries (at 1 000 000 rows, one unbounded call walked them all:
+ * 29-45 ms with one chain, 85-117 ms with two).
  */
 const BATCHES_PER_SEGMENT = 20;
 
 /** One batch of a chain: retried on lock conflicts, counted and reported when it moved events. */
 async function archiveOne(run: ArchiveRun, before: Date, after: ArchivePosition | undefined): Promise<ArchiveBatchResult> {
   const started = performance.now();
-  const batch = await withRetries(() => run.store.archiveBatch(before, run.batchSize, after));
+  const batch = await withRetries(
+    () => run.store.archiveBatch(before, run.batchSize, after),
+    () => run.error !== undefined,
+  );
   if (batch.moved > 0) {
     const batchMs = performance.now() - started;
     run.archived += batch.moved;
@@ -190,7 +202,7 @@ async function archiveOne(run: ArchiveRun, before: Date, after: ArchivePosition 
  * skip them without reading the table; and it retries at once any row the previous
  * batch skipped because another archiver held it.
  *
- * @returns positions the pass reached, {@link BATCHES_PER_SEGMENT} batches apart, or
+ * @returns positions the pass reached, {@link ArchiveRun.waypointEvery} batches apart, or
  *   null when its first batch, from the oldest event, found nothing: then it was itself
  *   the pass from the oldest event that ends a chain.
  */
@@ -198,12 +210,12 @@ async function seekingPass(run: ArchiveRun): Promise<ArchivePosition[] | null> {
   const waypoints: ArchivePosition[] = [];
   let after: ArchivePosition | undefined;
   let previous: ArchivePosition | undefined;
-  for (let taken = 0; !run.failed; taken++) {
+  for (let taken = 0; run.error === undefined; taken++) {
     const batch = await archiveOne(run, run.cutoff, after);
     if (batch.last === null) return taken === 0 ? null : waypoints;
     after = previous;
     previous = batch.last;
-    if ((taken + 1) % BATCHES_PER_SEGMENT === 0) waypoints.push(batch.last);
+    if ((taken + 1) % run.waypointEvery === 0) waypoints.push(batch.last);
   }
   return waypoints;
 }
@@ -218,11 +230,11 @@ async function seekingPass(run: ArchiveRun): Promise<ArchivePosition[] | null> {
 async function passInSegments(run: ArchiveRun, waypoints: readonly ArchivePosition[]): Promise<boolean> {
   let found = false;
   const starts = [undefined, ...waypoints];
-  for (let i = 0; i < starts.length && !run.failed; i++) {
+  for (let i = 0; i < starts.length && run.error === undefined; i++) {
     const end = waypoints[i];
     const before = end === undefined ? run.cutoff : new Date(Math.min(end.timestamp.getTime() + 1, run.cutoff.getTime()));
     let after = starts[i];
-    while (!run.failed) {
+    while (run.error === undefined) {
       const batch = await archiveOne(run, before, after);
       if (batch.last === null) break;
       found = true;
@@ -244,7 +256,7 @@ async function passInSegments(run: ArchiveRun, waypoints: readonly ArchivePositi
 async function runChain(run: ArchiveRun): Promise<void> {
   const waypoints = await seekingPass(run);
   if (waypoints === null) return;
-  while (!run.failed && (await passInSegments(run, waypoints))) {
+  while (run.error === undefined && (await passInSegments(run, waypoints))) {
     // It found events: pass again, until a whole pass finds none.
   }
 }
@@ -270,22 +282,22 @@ export async function archiveOldEvents(options: ArchiveOptions = {}): Promise<Ar
     cutoff: archiveCutoff(olderThanDays),
     batchSize,
     onBatch: options.onBatch,
+    waypointEvery: Math.ceil(BATCHES_PER_SEGMENT / concurrency),
     archived: 0,
     batches: 0,
     longestBatchMs: 0,
-    failed: false,
   };
-  const chains = Array.from({ length: concurrency }, () =>
-    runChain(run).catch((error: unknown) => {
-      run.failed = true;
-      throw error;
-    }),
+  await Promise.all(
+    Array.from({ length: concurrency }, () =>
+      runChain(run).catch((reason: unknown) => {
+        run.error ??= { reason };
+      }),
+    ),
   );
-  const settled = await Promise.allSettled(chains);
-  const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
-  if (failure !== undefined) {
-    if (failure.reason instanceof AuditConfigError) throw failure.reason;
-    throw new AuditArchiveError(run.archived, failure.reason);
+  // Every chain has ended here, so `archived` counts every batch that moved events.
+  if (run.error !== undefined) {
+    if (run.error.reason instanceof AuditConfigError) throw run.error.reason;
+    throw new AuditArchiveError(run.archived, run.error.reason);
   }
   return { archived: run.archived, cutoff: run.cutoff, batches: run.batches, longestBatchMs: run.longestBatchMs };
 }

@@ -1,6 +1,6 @@
 import cron from "node-cron";
 import { AuditConfigError } from "../errors";
-import { archiveOldEvents, validateArchiveLimits, type ArchiveResult, type AuditArchiveError } from "./archive";
+import { archiveOldEvents, validateArchiveLimits, type ArchiveOptions, type ArchiveResult, type AuditArchiveError } from "./archive";
 import type { AuditStore } from "../stores/store";
 
 /** Default of `cron`: every day at midnight. */

@@ -21,6 +21,13 @@ export interface TransactionalClient extends RawClient {
  */
 const BATCH_TRANSACTION_TIMEOUT_MS = 120_000;
 
+/**
+ * How long a MySQL or SQLite batch may wait for a connection of the client's pool before
+ * its transaction starts. Prisma's default (2 s) fails a batch whose chains, with
+ * `concurrency` above the pool's size or beside a busy application, queue for one.
+ */
+const BATCH_TRANSACTION_MAX_WAIT_MS = 30_000;
+
 /** What one batch needs to know about the two tables. */
 export interface ArchivePlan {
   provider: SqlProvider;
@@ -171,7 +178,7 @@ async function archiveBatchMysql(
       const last = claimed.at(-1);
       return { moved, last: last === undefined ? null : { timestamp: new Date(last.ts), id: last.id } };
     },
-    { isolationLevel: "ReadCommitted", timeout: BATCH_TRANSACTION_TIMEOUT_MS },
+    { isolationLevel: "ReadCommitted", timeout: BATCH_TRANSACTION_TIMEOUT_MS, maxWait: BATCH_TRANSACTION_MAX_WAIT_MS },
   );
 }
 
@@ -211,7 +218,7 @@ async function archiveBatchSqlite(
     if (fresh.length > 0) await archive.createMany({ data: fresh });
     const moved = (await live.deleteMany({ where: { id: { in: ids } } })).count;
     return { moved, last: { timestamp: last.timestamp as Date, id: last.id as string } };
-  }, { timeout: BATCH_TRANSACTION_TIMEOUT_MS });
+  }, { timeout: BATCH_TRANSACTION_TIMEOUT_MS, maxWait: BATCH_TRANSACTION_MAX_WAIT_MS });
 }
 
 /**

@@ -131,6 +131,34 @@ describe("scheduleArchival()", () => {
     expect(logger.errors).toEqual([]);
   }, 15_000);
 
+  it("runs each archival with its concurrency: that many batches in flight at once", async () => {
+    const inner = await storeWith(...oldEvents(40));
+    let calls = 0;
+    let active = 0;
+    let mostActiveLater = 0;
+    const slow: AuditStore = {
+      ...inner,
+      async archiveBatch(before, limit, after) {
+        // The first calls start together; count only those after them.
+        if (++calls > 2) mostActiveLater = Math.max(mostActiveLater, active + 1);
+        active++;
+        try {
+          await sleep(30);
+          return await inner.archiveBatch(before, limit, after);
+        } finally {
+          active--;
+        }
+      },
+    };
+    const runs: ArchiveResult[] = [];
+
+    schedule({ cron: EVERY_SECOND, olderThanDays: 30, batchSize: 4, concurrency: 2, store: slow, logger: recordingLogger(), onRun: (result) => runs.push(result) });
+    await waitFor("a run to end", () => runs.length >= 1, 8_000);
+
+    expect(runs[0]).toMatchObject({ archived: 40, batches: 10 });
+    expect(mostActiveLater).toBe(2);
+  }, 15_000);
+
   it("logs a failed run with the number of events it moved, and goes on with the next tick", async () => {
     const old = oldEvents(5);
     const inner = await storeWith(...old);
@@ -173,6 +201,11 @@ describe("scheduleArchival()", () => {
   it("refuses invalid archival options with AuditConfigError before scheduling anything", () => {
     expect(() => schedule({ cron: EVERY_SECOND, olderThanDays: -1, store: memoryStore() })).toThrow(AuditConfigError);
     expect(() => schedule({ cron: EVERY_SECOND, batchSize: 0, store: memoryStore() })).toThrow(AuditConfigError);
+    for (const concurrency of [0, 1.5, 17]) {
+      expect(() => schedule({ cron: EVERY_SECOND, concurrency, store: memoryStore() })).toThrow(
+        `concurrency must be a whole number from 1 to 16 (got ${concurrency}), for example concurrency: 2.`,
+      );
+    }
   });
 
   it("refuses an unknown time zone with AuditConfigError", () => {
