@@ -16,7 +16,6 @@ import path from "node:path";
 import { Client as PgClient } from "pg";
 
 import { openDatabase } from "../test/support/databases";
-import { bufferedWriterSupport } from "./lib/buffered-writer";
 import { benchOptions } from "./lib/cli-options";
 import { cost, int, ms, ratio } from "./lib/format";
 import { machineLine, postgresLines } from "./lib/machine";
@@ -127,9 +126,7 @@ async function main(): Promise<void> {
     if (!/^\d+$/.test(major)) throw new Error(`--nodes takes Node major versions such as 20,24 (got ${major})`);
     return nodeRuntime(Number(major), log);
   });
-  const buffered = await bufferedWriterSupport();
-  if (!buffered.available) log(`buffered writer not available on this build (${buffered.reason}): its rows say so`);
-  const variants = (values.variants as Variant[]).filter((v) => v !== "audit-buffered-event" || buffered.available);
+  const variants = values.variants as Variant[];
   check(variants.includes("bare"), "the variants must include bare: every ratio is to it");
   const pin = pinning();
   const load = (seconds: number): LoadOptions => ({ connections: values.connections, seconds, pin: pin.load });
@@ -182,7 +179,7 @@ async function main(): Promise<void> {
       }
     }
     const pgLines = await postgresLines(pg);
-    console.log(report({ runtimes, frameworks, variants: values.variants as Variant[], samples, key, buffered, smoke, command, pin: pin.note, pgLines, values }));
+    console.log(report({ runtimes, frameworks, variants, samples, key, smoke, command, pin: pin.note, pgLines, values }));
   } finally {
     await pg.end().catch(() => undefined);
     await db.close();
@@ -195,7 +192,6 @@ interface ReportInput {
   variants: Variant[];
   samples: Map<string, Sample[]>;
   key: (runtime: NodeRuntime, framework: Framework, variant: Variant) => string;
-  buffered: Awaited<ReturnType<typeof bufferedWriterSupport>>;
   smoke: boolean;
   command: string;
   pin: string;
@@ -236,7 +232,6 @@ function report(input: ReportInput): string {
     const rows = input.variants.map((variant) => [
       variantLabel(variant, framework),
       ...runtimes.flatMap((runtime) => {
-        if (variant === "audit-buffered-event" && !input.buffered.available) return ["not available on this build", "–", "–", "–"];
         const f = figures(input, runtime, framework, variant);
         if (f === undefined) return ["–", "–", "–", "–"];
         return [int(f.requestsPerSecond), ms(f.p50), ms(f.p99), variant === "bare" ? "1.00" : `${ratio(f.ratio)} (${cost(f.ratio)})`];
@@ -255,7 +250,7 @@ function goals(input: ReportInput): string {
     for (const framework of input.frameworks) {
       const audit = figures(input, runtime, framework, "audit");
       const pino = figures(input, runtime, framework, "pino");
-      const event = input.buffered.available ? figures(input, runtime, framework, "audit-buffered-event") : undefined;
+      const event = figures(input, runtime, framework, "audit-buffered-event");
       const auditCost = audit && 1 - audit.ratio;
       const pinoCost = pino && 1 - pino.ratio;
       const share = auditCost !== undefined && pinoCost !== undefined && pinoCost > 0 ? auditCost / pinoCost : undefined;
@@ -266,7 +261,7 @@ function goals(input: ReportInput): string {
         `${pct(auditCost)}: ${verdict(auditCost === undefined ? undefined : auditCost <= GOALS.auditCost)}`,
         pct(pinoCost),
         `${share === undefined ? "–" : share.toFixed(2)}: ${verdict(share === undefined ? undefined : share <= GOALS.auditShareOfPino)}`,
-        input.buffered.available ? `${pct(eventCost)}: ${verdict(eventCost === undefined ? undefined : eventCost <= GOALS.bufferedEventCost)}` : "not available on this build",
+        `${pct(eventCost)}: ${verdict(eventCost === undefined ? undefined : eventCost <= GOALS.bufferedEventCost)}`,
       ]);
     }
   }
@@ -285,7 +280,6 @@ function details(input: ReportInput): string[] {
       "`currentAuditContext().createEvent()` after the awaits, into PostgreSQL through `prismaStore()`. Checked after every run: one probe request " +
       "answered 200 with the right body; autocannon saw no error, timeout or non-2xx answer; the server failed no request and served what autocannon counted " +
       "(plus at most the requests in flight when its time ran out); `audit_events` holds exactly one event per request served in the event variants, none otherwise.",
-    ...(input.buffered.available ? [] : [`Buffered writer: not available on this build (${input.buffered.reason}).`]),
     "",
     `- Pinning: ${input.pin}`,
     `- Machine: ${machineLine()}`,

@@ -1,6 +1,6 @@
 // Writer throughput into PostgreSQL: Prisma `create` one by one, Prisma `createMany`, our
-// write paths (the sync `store.insert` of a batch; the buffered writer where this build has
-// it) and raw COPY (the ceiling), with the same events and the same batch sizes,
+// write paths (the sync `store.insert` of a batch; the buffered writer) and raw COPY (the
+// ceiling), with the same events and the same batch sizes,
 // interleaved, medians, ratios per round.
 //
 //   npm run bench:writer [-- --events 20000 --one-by-one 2000 --batch-sizes 100,1000 --rounds 3]
@@ -11,7 +11,6 @@ import { Client as PgClient } from "pg";
 
 import type { AuditEventRecord } from "../src/event-record";
 import { openDatabase } from "../test/support/databases";
-import { bufferedWriterSupport } from "./lib/buffered-writer";
 import { benchOptions } from "./lib/cli-options";
 import { int, ratio } from "./lib/format";
 import { machineLine, postgresLines } from "./lib/machine";
@@ -73,8 +72,6 @@ async function main(): Promise<void> {
     return size;
   });
   check(values["one-by-one"] <= values.events, "--one-by-one must not exceed --events: it writes the first N of the same events");
-  const buffered = await bufferedWriterSupport();
-  if (!buffered.available) log(`buffered writer not available on this build (${buffered.reason}): its rows say so`);
 
   const events = sampleEvents(values.events);
   const firstEvents = events.slice(0, values["one-by-one"]);
@@ -83,17 +80,17 @@ async function main(): Promise<void> {
   try {
     await pg.connect();
     const createMany = prismaCreateMany(db.prisma);
-    const paths: Record<PathName, WritePath | undefined> = {
+    const paths: Record<PathName, WritePath> = {
       create: prismaCreate(db.prisma),
       createMany,
       storeInsert: storeInsert(db.prisma),
-      buffered: buffered.available ? bufferedWriter(db.prisma) : undefined,
+      buffered: bufferedWriter(db.prisma),
       copy: pgCopy(pg),
     };
     const runs: Run[] = [
       { path: "create", batchSize: 1, events: firstEvents },
       ...batchSizes.flatMap((batchSize) =>
-        (["createMany", "storeInsert", "buffered", "copy"] as const).filter((p) => paths[p] !== undefined).map((path) => ({ path, batchSize, events })),
+        (["createMany", "storeInsert", "buffered", "copy"] as const).map((path) => ({ path, batchSize, events })),
       ),
     ];
 
@@ -150,23 +147,20 @@ async function main(): Promise<void> {
     for (const batchSize of batchSizes) {
       const rows = (Object.keys(PATHS) as PathName[]).map((path) => {
         const size = path === "create" ? 1 : batchSize;
-        if (path === "buffered" && !buffered.available) return [PATHS[path], int(batchSize), "not available on this build", "–", "–"];
         const rate = median(perRound(path, size));
         return [PATHS[path], int(size), int(rate), ratio(ratioTo(path, batchSize, "createMany")), ratio(ratioTo(path, batchSize, "copy"))];
       });
       lines.push("", `### Batches of ${int(batchSize)}`, "", markdownTable(["write path", "batch size", "events/s", "vs createMany", "vs COPY"], rows));
-      if (buffered.available) {
-        const rate = median(perRound("buffered", batchSize));
-        const toCreateMany = ratioTo("buffered", batchSize, "createMany");
-        goalLines.push(
-          `batches of ${int(batchSize)}: ${int(rate)} events/s (${rate >= GOALS.bufferedPerSecond ? "met" : "MISSED"}), ${ratio(toCreateMany)}x createMany (${toCreateMany >= GOALS.bufferedToCreateMany ? "met" : "MISSED"})`,
-        );
-      }
+      const rate = median(perRound("buffered", batchSize));
+      const toCreateMany = ratioTo("buffered", batchSize, "createMany");
+      goalLines.push(
+        `batches of ${int(batchSize)}: ${int(rate)} events/s (${rate >= GOALS.bufferedPerSecond ? "met" : "MISSED"}), ${ratio(toCreateMany)}x createMany (${toCreateMany >= GOALS.bufferedToCreateMany ? "met" : "MISSED"})`,
+      );
     }
     lines.push(
       "",
       `Goals of issue #4 (reported, not asserted): the buffered writer at least ${int(GOALS.bufferedPerSecond)} events/s and at least ${GOALS.bufferedToCreateMany}x \`createMany\` with the same batch size: ` +
-        (buffered.available ? `${goalLines.join("; ")}.` : `not available on this build (${buffered.reason}).`),
+        `${goalLines.join("; ")}.`,
       "",
       "Each run starts on an emptied table (TRUNCATE) and is timed from its first write to its last commit, serialization included, over one connection at a time. " +
         "Checked after every run: the table holds exactly the events written, each id once, and the same rows as Prisma `createMany` stored before the timed rounds " +

@@ -7,8 +7,7 @@ import { createServer } from "node:http";
 import { PrismaPg } from "@prisma/adapter-pg";
 
 import { PrismaClient } from "../../generated/postgresql/client/client";
-import { configureAudit, prismaStore, type AuditOptions } from "../../src/index";
-import { closeAuditFunction } from "../lib/buffered-writer";
+import { closeAudit, configureAudit, prismaStore } from "../../src/index";
 import { expressApp } from "./express-app";
 import { koaApp } from "./koa-app";
 import { RequestTally } from "./request-tally";
@@ -30,7 +29,7 @@ async function main(): Promise<void> {
     if (!url) throw new Error("AUDIT_BENCH_DB_URL is not set");
     prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
     await prisma.$connect();
-    configureAudit({ store: prismaStore(prisma), ...(writes === "buffered" ? { writeMode: "buffered" } : {}) } as AuditOptions);
+    configureAudit({ store: prismaStore(prisma), ...(writes === "buffered" ? { writeMode: "buffered" as const } : {}) });
   }
 
   const tally = new RequestTally();
@@ -46,7 +45,7 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     });
     await tally.idle();
-    if (writes === "buffered") await closeAuditFunction()!();
+    if (writes === "buffered") await closeAudit();
     await prisma?.$disconnect();
     send({ type: "stopped", handled: tally.handled, failed: tally.failed, firstError: tally.firstError });
     process.disconnect();

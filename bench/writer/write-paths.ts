@@ -4,10 +4,9 @@ import { pipeline } from "node:stream/promises";
 import type { Client as PgClient } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 
-import { AuditContext, configureAudit, prismaStore, type AuditOptions } from "../../src/index";
+import { AuditContext, closeAudit, configureAudit, prismaStore } from "../../src/index";
 import { EVENT_FIELDS, type AuditEventRecord } from "../../src/event-record";
 import type { TestPrismaClient } from "../../test/support/databases";
-import { closeAuditFunction } from "../lib/buffered-writer";
 
 /** The Prisma client of the benchmark database. */
 export type Prisma = TestPrismaClient<"postgresql">;
@@ -52,10 +51,8 @@ export function storeInsert(prisma: Prisma): WritePath {
  * returns once everything is written. Ids and timestamps are the writer's own.
  */
 export function bufferedWriter(prisma: Prisma): WritePath {
-  const closeAudit = closeAuditFunction();
-  if (closeAudit === undefined) throw new Error("bufferedWriter(): this build has no closeAudit()");
   return async (events, batchSize) => {
-    configureAudit({ store: prismaStore(prisma), writeMode: "buffered", maxBatchSize: batchSize } as AuditOptions);
+    configureAudit({ store: prismaStore(prisma), writeMode: "buffered", maxBatchSize: batchSize });
     try {
       for (const event of events) {
         const context = new AuditContext({

@@ -1,10 +1,8 @@
-import { bufferedWriterSupport } from "../../bench/lib/buffered-writer";
 import { benchOptions } from "../../bench/lib/cli-options";
 import { cost, ratio } from "../../bench/lib/format";
 import { markdownTable } from "../../bench/lib/markdown-table";
 import { check, SanityError } from "../../bench/lib/sanity";
 import { median, percentile } from "../../bench/lib/stats";
-import { configureAudit, getAuditConfig, memoryStore } from "../../src/index";
 
 describe("the benchmark harness", () => {
   describe("median", () => {
@@ -74,16 +72,6 @@ describe("the benchmark harness", () => {
         exit.mockRestore();
         error.mockRestore();
       }
-    });
-  });
-
-  describe("bufferedWriterSupport", () => {
-    it("answers without leaving its probe configured", async () => {
-      configureAudit({ store: memoryStore() });
-      const support = await bufferedWriterSupport();
-      expect(typeof support.available).toBe("boolean");
-      if (!support.available) expect(support.reason).not.toBe("");
-      expect(getAuditConfig().store).toBeUndefined();
     });
   });
 });
