@@ -1,6 +1,7 @@
 import { AuditConfigError } from "../errors";
 import type { ModelTable, SqlProvider } from "./prisma-metadata";
-import type { ArchiveBatchResult, ArchivePosition } from "./store";
+import { createManyNew, type RowDelegate } from "./prisma-bulk-insert";
+import type { ArchiveBatchResult, ArchivePosition, EventRow } from "./store";
 
 /** The raw-query part of a Prisma client or transaction client. */
 export interface RawClient {
@@ -182,9 +183,9 @@ async function archiveBatchMysql(
   );
 }
 
-interface Delegate {
-  findMany(args: unknown): Promise<Record<string, unknown>[]>;
-  createMany(args: unknown): Promise<{ count: number }>;
+/** The live model's delegate calls the SQLite path uses. */
+interface LiveDelegate {
+  findMany(args: unknown): Promise<EventRow[]>;
   deleteMany(args: unknown): Promise<{ count: number }>;
 }
 
@@ -207,17 +208,15 @@ async function archiveBatchSqlite(
     // Take the write lock first: a transaction that reads before it writes cannot wait
     // for another process's lock (SQLite answers "database is locked" at once).
     await tx.$executeRawUnsafe(`DELETE FROM ${plan.live.sqlName} WHERE 0`);
-    const live = tx[delegates.live] as Delegate;
-    const archive = tx[delegates.archive] as Delegate;
+    const live = tx[delegates.live] as LiveDelegate;
+    const archive = tx[delegates.archive] as RowDelegate;
     const rows = await live.findMany({ where: { timestamp: { lt: before }, ...newer }, orderBy: [{ timestamp: "asc" }, { id: "asc" }], take: limit });
     const last = rows.at(-1);
     if (last === undefined) return { moved: 0, last: null };
-    const ids = rows.map((row) => row.id);
-    const present = new Set((await archive.findMany({ where: { id: { in: ids } }, select: { id: true } })).map((row) => row.id));
-    const fresh = rows.filter((row) => !present.has(row.id)).map((row) => ({ ...row, archivedAt }));
-    if (fresh.length > 0) await archive.createMany({ data: fresh });
-    const moved = (await live.deleteMany({ where: { id: { in: ids } } })).count;
-    return { moved, last: { timestamp: last.timestamp as Date, id: last.id as string } };
+    // Ids the archive already holds (replayed duplicates) keep their archived copy.
+    await createManyNew(archive, rows.map((row) => ({ ...row, archivedAt })));
+    const moved = (await live.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } })).count;
+    return { moved, last: { timestamp: last.timestamp, id: last.id } };
   }, { timeout: BATCH_TRANSACTION_TIMEOUT_MS, maxWait: BATCH_TRANSACTION_MAX_WAIT_MS });
 }
 
