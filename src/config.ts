@@ -1,6 +1,6 @@
 import { AuditConfigError } from "./errors";
 import type { ContentObjectResolver } from "./content-object";
-import { maskKeySet } from "./masking";
+import { DEFAULT_MASK_FIELDS, DEFAULT_MASK_HEADERS, MaskRules, type SensitivePattern } from "./mask-rules";
 import type { AuditStore } from "./stores/store";
 import type { AuditMetricsHook } from "./writer/metrics";
 import type { AuditLogger, AuditSpool } from "./writer/spool";
@@ -9,8 +9,8 @@ import type { AuditLogger, AuditSpool } from "./writer/spool";
 export const DEFAULT_INCLUDE_QUERY_PARAMS = false;
 /** Default of `includePostData`. */
 export const DEFAULT_INCLUDE_POST_DATA = false;
-/** Default of `maskPostFields`. */
-export const DEFAULT_MASK_POST_FIELDS: readonly string[] = Object.freeze(["password"]);
+/** Default of `maskPostFields`, the former name of `maskFields`: {@link DEFAULT_MASK_FIELDS}. */
+export const DEFAULT_MASK_POST_FIELDS: readonly string[] = DEFAULT_MASK_FIELDS;
 /** Default of `includeHeaders`. */
 export const DEFAULT_INCLUDE_HEADERS: readonly string[] = Object.freeze([]);
 /** Default of `maxPostDataBytes`. */
@@ -60,14 +60,44 @@ export interface AuditOptions {
    */
   includePostData?: boolean;
   /**
-   * Keys whose values are stored as `MASK` in `postData`, `queryParams` and the
-   * query string of `url`; matched case-insensitively, at any depth, inside arrays.
-   * @default ["password"]
+   * Names of keys whose values are stored as `MASK`, in every stored place: `postData`,
+   * `queryParams`, the query string, fragment and userinfo of `url` (and of any stored
+   * string holding a URL, such as a `Referer` header), `headers`, `content` and
+   * `extraData`, at any depth and inside arrays. A key matches when, split into words on
+   * every character that is not a letter or digit (`[`, `]`, `.`, `-`, `_`, ...), on
+   * camelCase and on letter/digit borders, and lower-cased, some run of its words is one
+   * of these names split the same way: `password` masks `user[password]`,
+   * `passwordConfirmation`, `new_password`; `api_key` masks `apiKey`, `X-API-Key`, `APIKEY`.
+   * Replaces the default list; to extend it: `[...DEFAULT_MASK_FIELDS, "iban"]`.
+   * @default DEFAULT_MASK_FIELDS (OWASP's never-log kinds: passwords, secrets, tokens, API
+   * keys, session ids, card numbers, CVV, SSN, OTP, private keys, ...)
+   */
+  maskFields?: readonly string[];
+  /**
+   * The former name of `maskFields`, kept as an alias: give one or the other.
+   * @deprecated use `maskFields`.
    */
   maskPostFields?: readonly string[];
   /**
-   * Header names (case-insensitive) to record in `headers`. `authorization`,
-   * `proxy-authorization` and `cookie` are stored as `MASK` even when listed.
+   * Whitelisted headers (see `includeHeaders`) whose values are stored as `MASK`;
+   * headers whose name matches `maskFields` are masked too, and `authorization`,
+   * `proxy-authorization`, `cookie` and `set-cookie` always are.
+   * @default DEFAULT_MASK_HEADERS: authorization, proxy-authorization, cookie, set-cookie,
+   * x-api-key, x-auth-token, x-access-token, x-csrf-token
+   */
+  maskHeaders?: readonly string[];
+  /**
+   * Each match of a pattern inside any stored string (content, request data, headers,
+   * the URL with its path, the object and user ids) is replaced by `[label]`: for
+   * secrets that no key names, such as a token in a path segment. Compiled once, here;
+   * matched globally. A pattern that matches the empty string is refused.
+   * @default []
+   * @example sensitivePatterns: [{ label: "reset-token", pattern: /(?<=\/reset-password\/)[^/?#]+/ }]
+   */
+  sensitivePatterns?: readonly SensitivePattern[];
+  /**
+   * Header names (case-insensitive) to record in `headers`. Their values are masked
+   * by `maskHeaders`, `maskFields` and `sensitivePatterns`.
    * @default []
    */
   includeHeaders?: readonly string[];
@@ -84,8 +114,11 @@ export interface AuditOptions {
    */
   userResolver?: (req: ResolverRequest) => string | number | null | undefined;
   /**
-   * Post data whose JSON is larger than this many bytes (after masking) is stored as
-   * `{ "_truncated": true, "_bytes": <size> }`.
+   * Post data (and query parameters) whose JSON is larger than this many bytes after
+   * masking is stored as `{ "_truncated": true, "_bytes": <size> }`, `<size>` being the
+   * body's `Content-Length` when the request declared one, else the JSON's size (then a
+   * lower bound, marked `"_bytesAtLeast": true`). The work of masking stops at this cap,
+   * so a huge body costs about as much as a body of this size.
    * @default 16384
    */
   maxPostDataBytes?: number;
@@ -137,7 +170,11 @@ export interface ResolvedAuditConfig {
   readonly store: AuditStore | undefined;
   readonly includeQueryParams: boolean;
   readonly includePostData: boolean;
+  readonly maskFields: readonly string[];
+  /** The same list as `maskFields`, under its former name. */
   readonly maskPostFields: readonly string[];
+  readonly maskHeaders: readonly string[];
+  readonly sensitivePatterns: readonly SensitivePattern[];
   readonly includeHeaders: readonly string[];
   readonly clientIpResolver: ((req: ResolverRequest) => string | null | undefined) | undefined;
   readonly userResolver: ((req: ResolverRequest) => string | number | null | undefined) | undefined;
@@ -151,17 +188,20 @@ export interface ResolvedAuditConfig {
   readonly onSpoolFull: SpoolFullPolicy;
   readonly onMetrics: AuditMetricsHook | undefined;
   readonly logger: AuditLogger;
-  /** `maskPostFields`, lower-cased, for lookups. */
-  readonly maskKeys: ReadonlySet<string>;
+  /** `maskFields`, `maskHeaders` and `sensitivePatterns`, compiled for lookups. */
+  readonly masking: MaskRules;
 }
 
-type OptionKind = "boolean" | "function" | "stringArray" | "positiveInteger" | "store" | "writeMode" | "spool" | "spoolFullPolicy" | "logger";
+type OptionKind = "boolean" | "function" | "stringArray" | "positiveInteger" | "store" | "writeMode" | "spool" | "spoolFullPolicy" | "logger" | "sensitivePatterns";
 
 const OPTION_KINDS: Readonly<Record<keyof AuditOptions, OptionKind>> = {
   store: "store",
   includeQueryParams: "boolean",
   includePostData: "boolean",
+  maskFields: "stringArray",
   maskPostFields: "stringArray",
+  maskHeaders: "stringArray",
+  sensitivePatterns: "sensitivePatterns",
   includeHeaders: "stringArray",
   clientIpResolver: "function",
   userResolver: "function",
@@ -202,6 +242,7 @@ const EXAMPLES: Readonly<Record<OptionKind, string>> = {
   spool: 'fileSpool({ path: "/var/spool/myapp/audit.log" })',
   spoolFullPolicy: '"block"',
   logger: "{ warn: (message) => log.warn(message) }",
+  sensitivePatterns: '[{ label: "email", pattern: /[^\\s@]+@[^\\s@]+\\.[^\\s@]+/ }]',
 };
 
 const EXPECTED: Readonly<Record<OptionKind, string>> = {
@@ -214,6 +255,7 @@ const EXPECTED: Readonly<Record<OptionKind, string>> = {
   spool: "an AuditSpool",
   spoolFullPolicy: `one of ${SPOOL_FULL_POLICIES.map((m) => JSON.stringify(m)).join(", ")}`,
   logger: "an object with a warn(message) method",
+  sensitivePatterns: "an array of { label: string, pattern: RegExp } whose patterns do not match the empty string",
 };
 
 function editDistance(a: string, b: string): number {
@@ -247,6 +289,13 @@ function describe(value: unknown): string {
   return typeof value === "string" ? `the string ${JSON.stringify(value)}` : `a ${typeof value}`;
 }
 
+function isSensitivePattern(entry: unknown): boolean {
+  if (typeof entry !== "object" || entry === null) return false;
+  const { label, pattern } = entry as Partial<SensitivePattern>;
+  if (typeof label !== "string" || label.length === 0 || !(pattern instanceof RegExp)) return false;
+  return !new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, "")).test("");
+}
+
 function isValid(kind: OptionKind, value: unknown): boolean {
   switch (kind) {
     case "boolean":
@@ -267,6 +316,8 @@ function isValid(kind: OptionKind, value: unknown): boolean {
       return SPOOL_FULL_POLICIES.includes(value as string);
     case "logger":
       return typeof value === "object" && value !== null && typeof (value as AuditLogger).warn === "function";
+    case "sensitivePatterns":
+      return Array.isArray(value) && value.every(isSensitivePattern);
   }
 }
 
@@ -291,6 +342,9 @@ export function validateOptions(options: unknown, where: string): Partial<AuditO
     }
   }
   const given = options as Partial<AuditOptions>;
+  if (given.maskFields !== undefined && given.maskPostFields !== undefined) {
+    throw new AuditConfigError(`${where}: maskPostFields is the former name of maskFields; give only maskFields.`);
+  }
   const batch = given.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
   const buffered = given.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED_EVENTS;
   if (buffered < batch) {
@@ -302,9 +356,25 @@ export function validateOptions(options: unknown, where: string): Partial<AuditO
   return given;
 }
 
+type MaskingConfig = Pick<ResolvedAuditConfig, "maskFields" | "maskPostFields" | "maskHeaders" | "sensitivePatterns" | "masking">;
+
+/** The masking options, compiled once; a layer that sets none of them keeps its base's rules. */
+function resolveMasking(options: Partial<AuditOptions>, base: ResolvedAuditConfig | undefined): MaskingConfig {
+  const { maskFields: fields, maskPostFields, maskHeaders: headers, sensitivePatterns: patterns } = options;
+  if (base !== undefined && fields === undefined && maskPostFields === undefined && headers === undefined && patterns === undefined) {
+    const { maskFields, maskHeaders, sensitivePatterns, masking } = base;
+    return { maskFields, maskPostFields: maskFields, maskHeaders, sensitivePatterns, masking };
+  }
+  const maskFields = Object.freeze([...(fields ?? maskPostFields ?? base?.maskFields ?? DEFAULT_MASK_FIELDS)]);
+  const maskHeaders = Object.freeze((headers ?? base?.maskHeaders ?? DEFAULT_MASK_HEADERS).map((h) => h.toLowerCase()));
+  const sensitivePatterns = Object.freeze([...(patterns ?? base?.sensitivePatterns ?? [])]);
+  const masking = new MaskRules(maskFields, maskHeaders, sensitivePatterns);
+  return { maskFields, maskPostFields: maskFields, maskHeaders, sensitivePatterns, masking };
+}
+
 /** Resolves validated options over `base` (or over the defaults). */
 export function resolveOptions(options: Partial<AuditOptions>, base?: ResolvedAuditConfig): ResolvedAuditConfig {
-  const maskPostFields = Object.freeze([...(options.maskPostFields ?? base?.maskPostFields ?? DEFAULT_MASK_POST_FIELDS)]);
+  const maskingOptions = resolveMasking(options, base);
   const includeHeaders = Object.freeze(
     (options.includeHeaders ?? base?.includeHeaders ?? DEFAULT_INCLUDE_HEADERS).map((h) => h.toLowerCase()),
   );
@@ -312,7 +382,7 @@ export function resolveOptions(options: Partial<AuditOptions>, base?: ResolvedAu
     store: options.store ?? base?.store,
     includeQueryParams: options.includeQueryParams ?? base?.includeQueryParams ?? DEFAULT_INCLUDE_QUERY_PARAMS,
     includePostData: options.includePostData ?? base?.includePostData ?? DEFAULT_INCLUDE_POST_DATA,
-    maskPostFields,
+    ...maskingOptions,
     includeHeaders,
     clientIpResolver: options.clientIpResolver ?? base?.clientIpResolver,
     userResolver: options.userResolver ?? base?.userResolver,
@@ -326,7 +396,6 @@ export function resolveOptions(options: Partial<AuditOptions>, base?: ResolvedAu
     onSpoolFull: options.onSpoolFull ?? base?.onSpoolFull ?? DEFAULT_ON_SPOOL_FULL,
     onMetrics: options.onMetrics ?? base?.onMetrics,
     logger: options.logger ?? base?.logger ?? console,
-    maskKeys: maskKeySet(maskPostFields),
   });
 }
 
@@ -360,7 +429,7 @@ export function configureAudit(options: AuditOptions): void {
  *
  * @example
  * ```ts
- * getAuditConfig().maskPostFields // ["password"]
+ * getAuditConfig().maskFields // DEFAULT_MASK_FIELDS
  * ```
  */
 export function getAuditConfig(): ResolvedAuditConfig {

@@ -3,8 +3,10 @@ import { resolveContentObject } from "./content-object";
 import { AuditConfigError, AuditError } from "./errors";
 import { newEventIdentity, type AuditEventRecord } from "./event-record";
 import { setOwn, type JsonObject } from "./json";
-import { maskUrl, pickHeaders } from "./masking";
-import { capPostData, maskedRequestData, userIdOf } from "./request-data";
+import type { MaskRules } from "./mask-rules";
+import { maskUrl } from "./mask-url";
+import { maskRequestData, pickHeaders } from "./masking";
+import { userIdOf } from "./request-data";
 import { normalizeContent, sanitizeString } from "./serialize";
 import type { AuditStore } from "./stores/store";
 import { writeEvent } from "./writer/write-path";
@@ -17,7 +19,7 @@ export interface AuditContextInit {
   extraData?: Record<string, unknown>;
   /** The acting user: an id, or an object with an `id`. */
   user?: string | number | bigint | { id: unknown } | null;
-  /** The URL to record; masked keys in its query string read `MASK`. */
+  /** The URL to record; masked as a request's (query string, fragment, userinfo, patterns). */
   url?: string | null;
   /** The HTTP method (or any verb the job wants to record). */
   method?: string | null;
@@ -25,9 +27,9 @@ export interface AuditContextInit {
   remoteAddr?: string | null;
   /** Recorded in `queryParams`, masked. */
   queryParams?: Record<string, unknown>;
-  /** Recorded in `postData`, masked and size-capped. */
+  /** Recorded in `postData`, masked and size-capped (`maxPostDataBytes`). */
   postData?: Record<string, unknown>;
-  /** Recorded in `headers`; `authorization`, `proxy-authorization` and `cookie` read `MASK`. */
+  /** Recorded in `headers`, masked by `maskHeaders`, `maskFields` and `sensitivePatterns`. */
   headers?: Record<string, string | string[] | undefined>;
 }
 
@@ -54,6 +56,10 @@ export interface RequestSnapshot {
 function isEmpty(object: object): boolean {
   for (const _ in object) return false;
   return true;
+}
+
+function redactNullable(value: string | null, masking: MaskRules): string | null {
+  return value === null ? null : masking.redact(value);
 }
 
 function optionalString(value: string | null | undefined): string | null {
@@ -157,13 +163,13 @@ export class AuditContext {
     const { init } = this;
     const headers = Object.fromEntries(Object.entries(init.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
     return {
-      url: typeof init.url === "string" ? maskUrl(sanitizeString(init.url), config.maskKeys) : null,
+      url: typeof init.url === "string" ? maskUrl(sanitizeString(init.url), config.masking) : null,
       method: optionalString(init.method),
       remoteAddr: optionalString(init.remoteAddr),
       userId: userIdOf(init.user),
-      queryParams: maskedRequestData(init.queryParams, config),
-      postData: capPostData(maskedRequestData(init.postData, config), config.maxPostDataBytes),
-      headers: pickHeaders(headers, Object.keys(headers)),
+      queryParams: maskRequestData(init.queryParams, config.masking, config.maxPostDataBytes),
+      postData: maskRequestData(init.postData, config.masking, config.maxPostDataBytes),
+      headers: pickHeaders(headers, Object.keys(headers), config.masking),
     };
   }
 
@@ -187,11 +193,28 @@ export class AuditContext {
     const config = this.config();
     const { contentType, objectId } = resolveContentObject(contentObject, config.contentTypeResolver);
     const extraData = this.extraData;
-    const normalizedContent = normalizeContent(isEmpty(extraData) ? content : { ...extraData, ...content });
+    const { masking } = config;
+    const normalizedContent = normalizeContent(isEmpty(extraData) ? content : { ...extraData, ...content }, masking);
     const { id, timestamp } = newEventIdentity();
     const facts = this.snapshot(config);
     // Built field by field: object spreads of several sources are several times slower
     // here, and this runs on the request path for every event.
+    if (masking.hasPatterns) {
+      return {
+        id,
+        timestamp,
+        contentType: masking.redact(contentType),
+        objectId: masking.redact(objectId),
+        content: normalizedContent,
+        userId: redactNullable(facts.userId, masking),
+        url: facts.url,
+        method: redactNullable(facts.method, masking),
+        remoteAddr: redactNullable(facts.remoteAddr, masking),
+        queryParams: facts.queryParams,
+        postData: facts.postData,
+        headers: facts.headers,
+      };
+    }
     return {
       id,
       timestamp,

@@ -1,4 +1,5 @@
 import { currentAuditContext } from "./async-context";
+import { getAuditConfig } from "./config";
 import { AuditContext, type AuditContextInit } from "./context";
 import { AuditError } from "./errors";
 import type { JsonObject } from "./json";
@@ -45,7 +46,7 @@ export function serializeAuditContext(context: AuditContext = currentAuditContex
     queryParams: facts.queryParams,
     postData: facts.postData,
     headers: facts.headers,
-    extraData: normalizeContent(context.extraData),
+    extraData: normalizeContent(context.extraData, getAuditConfig().masking),
   };
 }
 

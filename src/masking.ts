@@ -1,85 +1,85 @@
 import type { JsonObject, JsonValue } from "./json";
-import { normalizeJson, sanitizeString, storedKey } from "./serialize";
+import { MASK, type MaskRules } from "./mask-rules";
+import { maskStringValue } from "./mask-url";
+import { normalizeCapped, sanitizeString, storedKey } from "./serialize";
 
-/** The value that replaces a masked field: 16 asterisks, whatever the original length. */
-export const MASK = "****************";
+export { MASK } from "./mask-rules";
 
-/** Headers whose values are always stored as {@link MASK}, even when whitelisted. */
-export const ALWAYS_MASKED_HEADERS: ReadonlySet<string> = new Set(["authorization", "proxy-authorization", "cookie"]);
-
-/** Builds the case-insensitive lookup set for `maskPostFields`. */
-export function maskKeySet(fields: readonly string[]): ReadonlySet<string> {
-  return new Set(fields.map((f) => f.toLowerCase()));
+/** What stands for request data larger than its cap (see {@link maskRequestData}). */
+export interface TruncatedData {
+  readonly _truncated: true;
+  /**
+   * The data's size in bytes: the request body's `Content-Length` when the request
+   * declared one, else the size of its masked JSON.
+   */
+  readonly _bytes: number;
+  /** Present when `_bytes` is a lower bound: the walk stopped at the cap without a declared size. */
+  readonly _bytesAtLeast?: true;
 }
 
 /**
- * Returns a masked, JSON-safe copy of request data (a parsed body or query): every
- * value under a key in `maskKeys`, at any depth and inside arrays, becomes
- * {@link MASK}. Never mutates `data`, never throws: cycles and excessive depth become
- * markers. A body that is not an object (a JSON array, a text body) is kept under
- * `_body`, since the stored column holds an object.
+ * A body declared larger than this many times the cap is not looked at: its masked JSON
+ * could only fit if most of it were whitespace or masked values, and listing the keys of
+ * a 100 000-key object alone blocks the event loop for tens of milliseconds.
  */
-export function maskRequestData(data: unknown, maskKeys: ReadonlySet<string>): JsonObject {
-  const normalized = normalizeJson(data, { strict: false, maskKeys, mask: MASK });
+export const MAX_DECLARED_TO_CAP_RATIO = 4;
+
+/** What `{"_body":` and `}` add to a body that is not an object. */
+const BODY_WRAPPER_BYTES = Buffer.byteLength(JSON.stringify({ _body: null })) - 4;
+
+function truncated(bytes: number, atLeast: boolean): JsonObject {
+  return atLeast ? { _truncated: true, _bytes: bytes, _bytesAtLeast: true } : { _truncated: true, _bytes: bytes };
+}
+
+/**
+ * Returns a masked, JSON-safe copy of request data (a parsed body or query): values
+ * under masked keys (`maskFields`) become {@link MASK} at any depth and inside arrays,
+ * strings holding URLs are masked as the event's `url`, and `sensitivePatterns` are
+ * replaced. Data whose JSON would exceed `maxBytes` is replaced by the
+ * {@link TruncatedData} marker, and the work stops at the cap. Never mutates `data`,
+ * never throws: cycles and excessive depth become markers. A body that is not an object
+ * (a JSON array, a text body) is kept under `_body`, since the stored column holds an
+ * object.
+ *
+ * @param declaredBytes the body's size as the request declared it (`Content-Length`),
+ * reported in the marker when the data is cut; a body declared larger than
+ * {@link MAX_DECLARED_TO_CAP_RATIO} times `maxBytes` is cut without being looked at.
+ */
+export function maskRequestData(data: unknown, rules: MaskRules, maxBytes = Infinity, declaredBytes?: number): JsonObject {
+  if (data === undefined || data === null) return {};
+  if (declaredBytes !== undefined && declaredBytes > maxBytes * MAX_DECLARED_TO_CAP_RATIO) return truncated(declaredBytes, false);
+  const result = normalizeCapped(data, { rules }, maxBytes);
+  if (result.exceeded) {
+    return declaredBytes === undefined ? truncated(result.countedBytes, true) : truncated(declaredBytes, false);
+  }
+  const normalized = result.value;
   if (normalized === undefined) return {};
-  return normalized !== null && typeof normalized === "object" && !Array.isArray(normalized) ? normalized : { _body: normalized };
-}
-
-/** Splits a query key such as `user[password]` or `user.password` into its names. */
-function keySegments(key: string): string[] {
-  return key.split(/[[\].]+/).filter((s) => s.length > 0);
-}
-
-function decodeQueryComponent(text: string): string {
-  try {
-    return decodeURIComponent(text.replaceAll("+", " "));
-  } catch {
-    return text;
-  }
-}
-
-/**
- * Returns `url` with the values of masked query keys replaced by {@link MASK}. Keys
- * are matched case-insensitively, also inside bracket or dot notation
- * (`user[password]=x`). Everything else in the URL is kept byte for byte.
- */
-export function maskUrl(url: string, maskKeys: ReadonlySet<string>): string {
-  const queryStart = url.indexOf("?");
-  if (queryStart === -1 || maskKeys.size === 0) return url;
-  const hashStart = url.indexOf("#", queryStart);
-  const queryEnd = hashStart === -1 ? url.length : hashStart;
-  const pairs = url.slice(queryStart + 1, queryEnd).split("&");
-  let changed = false;
-  for (let i = 0; i < pairs.length; i++) {
-    const pair = pairs[i]!;
-    const eq = pair.indexOf("=");
-    const rawKey = eq === -1 ? pair : pair.slice(0, eq);
-    const masked = keySegments(decodeQueryComponent(rawKey)).some((s) => maskKeys.has(s.toLowerCase()));
-    if (masked) {
-      pairs[i] = `${rawKey}=${MASK}`;
-      changed = true;
-    }
-  }
-  return changed ? url.slice(0, queryStart + 1) + pairs.join("&") + url.slice(queryEnd) : url;
+  const isObject = normalized !== null && typeof normalized === "object" && !Array.isArray(normalized);
+  const stored = isObject ? normalized : { _body: normalized };
+  const bytes = isObject ? result.bytes : result.bytes + BODY_WRAPPER_BYTES;
+  return bytes > maxBytes ? truncated(declaredBytes ?? bytes, false) : stored;
 }
 
 /**
  * Picks the whitelisted headers out of `headers` (names compared case-insensitively,
- * stored lower-case). Repeated headers are joined with `, `. `authorization`,
- * `proxy-authorization` and `cookie` are stored as {@link MASK}.
+ * stored lower-case). Repeated headers are joined with `, `. Headers named by
+ * `maskHeaders` or matching `maskFields` (and always `authorization`,
+ * `proxy-authorization`, `cookie` and `set-cookie`) are stored as {@link MASK}; values
+ * holding a URL (`referer`) are masked as the event's `url`; `sensitivePatterns` apply.
  */
 export function pickHeaders(
   headers: Readonly<Record<string, string | string[] | undefined>>,
   whitelist: readonly string[],
+  rules: MaskRules,
 ): JsonObject {
   const out: JsonObject = {};
   for (const listed of whitelist) {
     const name = listed.toLowerCase();
     const value = Object.hasOwn(headers, name) ? headers[name] : undefined;
     if (value === undefined) continue;
-    const text: JsonValue = ALWAYS_MASKED_HEADERS.has(name)
+    const text: JsonValue = rules.isMaskedHeader(name)
       ? MASK
-      : sanitizeString(Array.isArray(value) ? value.join(", ") : value);
+      : maskStringValue(sanitizeString(Array.isArray(value) ? value.join(", ") : value), rules);
     out[storedKey(name)] = text;
   }
   return out;

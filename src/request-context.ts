@@ -3,8 +3,9 @@ import type { LayeredConfig, ResolvedAuditConfig, ResolverRequest } from "./conf
 import { AuditContext, type RequestSnapshot } from "./context";
 import { AuditError } from "./errors";
 import type { JsonObject } from "./json";
-import { maskUrl, pickHeaders } from "./masking";
-import { capPostData, maskedRequestData, normalizeIp, userIdOf } from "./request-data";
+import { maskUrl } from "./mask-url";
+import { maskRequestData, pickHeaders } from "./masking";
+import { declaredBodyBytes, normalizeIp, userIdOf } from "./request-data";
 import { sanitizeString } from "./serialize";
 
 /**
@@ -86,10 +87,10 @@ export class RequestAuditContext extends AuditContext {
     this.seen = {
       config,
       rawUrl,
-      url: maskUrl(sanitizeString(rawUrl), config.maskKeys),
+      url: maskUrl(sanitizeString(rawUrl), config.masking),
       query,
-      queryParams: config.includeQueryParams ? maskedRequestData(query, config) : {},
-      headers: pickHeaders(this.source.headers, config.includeHeaders),
+      queryParams: config.includeQueryParams ? maskRequestData(query, config.masking, config.maxPostDataBytes) : {},
+      headers: pickHeaders(this.source.headers, config.includeHeaders, config.masking),
     };
     return this.seen;
   }
@@ -99,7 +100,7 @@ export class RequestAuditContext extends AuditContext {
     const body = this.source.body();
     const cached = this.maskedBody;
     if (cached !== undefined && cached.body === body && cached.config === config) return cached.postData;
-    const postData = capPostData(maskedRequestData(body, config), config.maxPostDataBytes);
+    const postData = maskRequestData(body, config.masking, config.maxPostDataBytes, declaredBodyBytes(this.source.headers));
     if (body !== undefined) this.maskedBody = { body, config, postData };
     return postData;
   }

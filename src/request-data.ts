@@ -1,6 +1,3 @@
-import type { ResolvedAuditConfig } from "./config";
-import type { JsonObject } from "./json";
-import { maskRequestData } from "./masking";
 import { sanitizeString } from "./serialize";
 
 /**
@@ -24,18 +21,16 @@ export function userIdOf(user: unknown): string | null {
   }
 }
 
-/** Masked, JSON-safe request data, or `{}` when there is none. */
-export function maskedRequestData(data: unknown, config: ResolvedAuditConfig): JsonObject {
-  return data === undefined || data === null ? {} : maskRequestData(data, config.maskKeys);
-}
-
 /**
- * Replaces post data whose JSON exceeds `maxBytes` by the truncation marker
- * `{ _truncated: true, _bytes: <size> }`, so one large upload cannot bloat the table.
+ * The body size a request declared (`Content-Length`), for the truncation marker of its
+ * post data; none for multipart bodies, whose size counts files that post data leaves out.
  */
-export function capPostData(postData: JsonObject, maxBytes: number): JsonObject {
-  const bytes = Buffer.byteLength(JSON.stringify(postData), "utf8");
-  return bytes > maxBytes ? { _truncated: true, _bytes: bytes } : postData;
+export function declaredBodyBytes(headers: Readonly<Record<string, string | string[] | undefined>>): number | undefined {
+  const length = headers["content-length"];
+  const type = headers["content-type"];
+  if (typeof length !== "string" || !/^\d{1,15}$/.test(length)) return undefined;
+  if (typeof type === "string" && type.toLowerCase().startsWith("multipart/")) return undefined;
+  return Number(length);
 }
 
 /** Writes IPv4 clients the way people read them: `::ffff:10.0.0.1` becomes `10.0.0.1`. */

@@ -1,5 +1,7 @@
 import { AuditError } from "./errors";
 import type { JsonObject, JsonValue } from "./json";
+import { MASK, type MaskRules } from "./mask-rules";
+import { maskStringValue } from "./mask-url";
 
 /** How deep a value may nest before it is refused (content) or cut (request data). */
 export const MAX_JSON_DEPTH = 100;
@@ -20,7 +22,7 @@ export const PROTO_KEY = "[__proto__]";
 /** Replaces NUL, which PostgreSQL cannot store in JSON text, by the visible symbol for it. */
 const NUL_REPLACEMENT = "\u2400";
 
-/** How {@link normalizeJson} treats what JSON cannot hold. */
+/** How {@link normalizeJson} treats what JSON cannot hold, and what it masks. */
 export interface NormalizeOptions {
   /**
    * `true` for values the developer wrote (event content): a cycle, a function or
@@ -29,10 +31,17 @@ export interface NormalizeOptions {
    * event fail.
    */
   strict: boolean;
-  /** Lower-case keys whose values are replaced by `mask`, at any depth. */
-  maskKeys?: ReadonlySet<string>;
-  /** The replacement for masked values. */
-  mask?: string;
+  /**
+   * The configured masking: values under masked keys become {@link MASK}, strings
+   * holding a URL are masked as the event's `url` is, and `sensitivePatterns` are
+   * replaced in every string.
+   */
+  rules?: MaskRules;
+}
+
+/** Why a capped walk stopped early: the JSON would be larger than its cap. */
+class CapExceeded {
+  constructor(readonly countedBytes: number) {}
 }
 
 /**
@@ -69,27 +78,62 @@ function describePath(path: readonly (string | number)[]): string {
 class Normalizer {
   private readonly seen = new Set<object>();
   private readonly path: (string | number)[] = [];
+  /** Bytes the JSON may still take, counted from below; Infinity when uncapped. */
+  private remaining: number;
 
-  constructor(private readonly options: NormalizeOptions) {}
+  constructor(
+    private readonly options: NormalizeOptions,
+    private readonly maxBytes = Infinity,
+  ) {
+    this.remaining = maxBytes;
+  }
+
+  /**
+   * Counts `bytes` of output against the cap. Every node is charged at least one byte,
+   * so a walk visits at most `maxBytes` nodes whatever the input holds.
+   */
+  private charge(bytes: number): void {
+    this.remaining -= bytes;
+    if (this.remaining < 0) throw new CapExceeded(this.maxBytes - this.remaining);
+  }
 
   value(input: unknown, depth: number): JsonValue | undefined {
     switch (typeof input) {
       case "string":
-        return sanitizeString(input);
-      case "number":
-        return Number.isFinite(input) ? input : String(input);
+        return this.string(input);
+      case "number": {
+        const value = Number.isFinite(input) ? input : String(input);
+        this.charge(String(value).length);
+        return value;
+      }
       case "boolean":
+        this.charge(input ? 4 : 5);
         return input;
       case "bigint":
-        return input.toString();
+        return this.string(input.toString());
       case "undefined":
         return undefined;
       case "function":
       case "symbol":
         return this.refuse(`is a ${typeof input}, which JSON cannot store`);
       default:
-        return input === null ? null : this.object(input as object, depth);
+        if (input === null) {
+          this.charge(4);
+          return null;
+        }
+        return this.object(input as object, depth);
     }
+  }
+
+  /**
+   * A stored string. Its length (a lower bound of its JSON bytes) is charged before any
+   * work on it, so a 10 MB string over a 16 KB cap costs a comparison.
+   */
+  private string(input: string): string {
+    this.charge(input.length + 2);
+    const text = sanitizeString(input);
+    const rules = this.options.rules;
+    return rules === undefined ? text : maskStringValue(text, rules);
   }
 
   private refuse(why: string): undefined {
@@ -103,60 +147,93 @@ class Normalizer {
   }
 
   private object(input: object, depth: number): JsonValue | undefined {
-    if (input instanceof Date) return Number.isNaN(input.getTime()) ? null : input.toISOString();
+    if (input instanceof Date) {
+      if (Number.isNaN(input.getTime())) return this.value(null, depth);
+      return this.string(input.toISOString());
+    }
     if (ArrayBuffer.isView(input)) {
+      this.charge(Math.ceil(input.byteLength / 3) * 4 + 2);
       return Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString("base64");
     }
-    if (isDecimalLike(input)) return input.toFixed();
+    if (isDecimalLike(input)) return this.string(input.toFixed());
     if (depth >= MAX_JSON_DEPTH) {
       return this.options.strict
         ? this.refuse(`is nested deeper than ${MAX_JSON_DEPTH} levels`)
-        : DEPTH_LIMIT_MARKER;
+        : this.string(DEPTH_LIMIT_MARKER);
     }
     if (this.seen.has(input)) {
-      return this.options.strict ? this.refuse("refers back to one of its own ancestors (a cycle)") : CIRCULAR_MARKER;
+      return this.options.strict ? this.refuse("refers back to one of its own ancestors (a cycle)") : this.string(CIRCULAR_MARKER);
     }
     this.seen.add(input);
     try {
+      this.charge(2);
       if (Array.isArray(input)) return this.array(input, depth);
-      if (input instanceof Set) return this.array([...input], depth);
-      if (input instanceof Map) return this.entries([...input].map(([k, v]) => [String(k), v]), depth);
+      if (input instanceof Set) return this.iterable(input.values(), depth);
+      if (input instanceof Map) return this.mapEntries(input, depth);
       const toJSON = (input as { toJSON?: unknown }).toJSON;
       if (typeof toJSON === "function") {
         const replacement: unknown = toJSON.call(input);
         if (replacement !== input) return this.value(replacement, depth);
       }
-      return this.entries(Object.entries(input), depth);
+      return this.properties(input as Record<string, unknown>, depth);
     } finally {
       this.seen.delete(input);
     }
   }
 
   private array(items: readonly unknown[], depth: number): JsonValue[] {
-    const out: JsonValue[] = new Array(items.length);
+    const out: JsonValue[] = [];
     for (let i = 0; i < items.length; i++) {
+      this.charge(i === 0 ? 0 : 1);
       this.path.push(i);
-      out[i] = this.value(items[i], depth + 1) ?? null;
+      out.push(this.value(items[i], depth + 1) ?? null);
       this.path.pop();
     }
     return out;
   }
 
-  private entries(entries: [string, unknown][], depth: number): JsonObject {
-    const { maskKeys, mask } = this.options;
-    const out: JsonObject = {};
-    for (const [rawKey, item] of entries) {
-      const key = storedKey(rawKey);
-      if (maskKeys !== undefined && mask !== undefined && maskKeys.has(rawKey.toLowerCase())) {
-        out[key] = mask;
-        continue;
-      }
-      this.path.push(key);
-      const normalized = this.value(item, depth + 1);
+  private iterable(items: Iterable<unknown>, depth: number): JsonValue[] {
+    const out: JsonValue[] = [];
+    for (const item of items) {
+      this.charge(out.length === 0 ? 0 : 1);
+      this.path.push(out.length);
+      out.push(this.value(item, depth + 1) ?? null);
       this.path.pop();
-      if (normalized !== undefined) out[key] = normalized;
     }
     return out;
+  }
+
+  private mapEntries(map: Map<unknown, unknown>, depth: number): JsonObject {
+    const out: JsonObject = {};
+    let first = true;
+    for (const [key, item] of map) {
+      this.entry(out, String(key), item, depth, first);
+      first = false;
+    }
+    return out;
+  }
+
+  private properties(input: Record<string, unknown>, depth: number): JsonObject {
+    const out: JsonObject = {};
+    // Object.keys is native; the walk below stops at the cap, whatever the key count.
+    const keys = Object.keys(input);
+    for (let i = 0; i < keys.length; i++) this.entry(out, keys[i]!, input[keys[i]!], depth, i === 0);
+    return out;
+  }
+
+  /** One property; its key and separators are charged before its value is looked at. */
+  private entry(out: JsonObject, rawKey: string, item: unknown, depth: number, first: boolean): void {
+    this.charge(rawKey.length + (first ? 3 : 4));
+    const key = storedKey(rawKey);
+    if (this.options.rules?.isMaskedKey(rawKey)) {
+      this.charge(MASK.length + 2);
+      out[key] = MASK;
+      return;
+    }
+    this.path.push(key);
+    const normalized = this.value(item, depth + 1);
+    this.path.pop();
+    if (normalized !== undefined) out[key] = normalized;
   }
 }
 
@@ -173,14 +250,40 @@ export function normalizeJson(value: unknown, options: NormalizeOptions): JsonVa
   return new Normalizer(options).value(value, 0);
 }
 
+/** What {@link normalizeCapped} made of its input. */
+export type CappedJson =
+  /** The JSON, and its exact size in UTF-8 bytes (it may still exceed the cap by escapes). */
+  | { readonly exceeded: false; readonly value: JsonValue | undefined; readonly bytes: number }
+  /** The walk stopped at the cap: the JSON is at least `countedBytes` long. */
+  | { readonly exceeded: true; readonly countedBytes: number };
+
 /**
- * Normalizes event content, which must be a plain object.
+ * {@link normalizeJson} for request data under a size cap: the walk counts a lower bound
+ * of the output's JSON size as it goes and stops as soon as that passes `maxBytes`, so its
+ * cost follows the cap, not the input (a 10 MB string or 100 000 keys over a 16 KB cap
+ * are given up after about 16 KB of work, plus the engine's own listing of an object's
+ * keys). Lenient: never throws.
+ */
+export function normalizeCapped(value: unknown, options: Omit<NormalizeOptions, "strict">, maxBytes: number): CappedJson {
+  try {
+    const normalized = new Normalizer({ ...options, strict: false }, maxBytes).value(value, 0);
+    const bytes = normalized === undefined ? 0 : Buffer.byteLength(JSON.stringify(normalized), "utf8");
+    return { exceeded: false, value: normalized, bytes };
+  } catch (error) {
+    if (error instanceof CapExceeded) return { exceeded: true, countedBytes: error.countedBytes };
+    throw error;
+  }
+}
+
+/**
+ * Normalizes event content, which must be a plain object, masking it by `rules`
+ * (content and `extraData` follow the same masking as request data).
  *
  * @throws {AuditError} `ERR_AUDIT_CONTENT` when `content` is not an object;
  * `ERR_AUDIT_SERIALIZE` as {@link normalizeJson} in strict mode.
  */
-export function normalizeContent(content: Record<string, unknown>): JsonObject {
-  const normalized = normalizeJson(content, { strict: true });
+export function normalizeContent(content: Record<string, unknown>, rules?: MaskRules): JsonObject {
+  const normalized = normalizeJson(content, { strict: true, rules });
   if (normalized === null || typeof normalized !== "object" || Array.isArray(normalized)) {
     throw new AuditError("ERR_AUDIT_CONTENT", "Event content must be a plain object, such as { action: \"refund\" }.");
   }

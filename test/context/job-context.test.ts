@@ -42,7 +42,7 @@ describe("serializeAuditContext and restoreAuditContext", () => {
   it("carry a request's user, URL, IP, masked data and extraData into a queued job's events", async () => {
     const queue: string[] = [];
     await request(queueingApp(queue))
-      .post("/exports?token=1")
+      .post("/exports?page=1")
       .set("User-Agent", "ui/2")
       .set("Authorization", "Bearer secret")
       .send({ format: "csv", password: "p" })
@@ -56,12 +56,12 @@ describe("serializeAuditContext and restoreAuditContext", () => {
       userId: "u-9",
       method: "POST",
       remoteAddr: expect.stringMatching(/127\.0\.0\.1/),
-      queryParams: { token: "1" },
+      queryParams: { page: "1" },
       postData: { format: "csv", password: MASK },
       headers: { "user-agent": "ui/2", authorization: MASK },
       content: { tenant: "acme", job: "export-1", action: "run" },
     });
-    expect(record.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/exports\?token=1$/);
+    expect(record.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/exports\?page=1$/);
     expect(queue[0]).not.toContain("secret");
   });
 

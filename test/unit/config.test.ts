@@ -15,6 +15,7 @@ import {
   type AuditOptions,
 } from "../../src/config";
 import { AuditConfigError } from "../../src/errors";
+import { DEFAULT_MASK_FIELDS, DEFAULT_MASK_HEADERS } from "../../src/mask-rules";
 import type { AuditStore } from "../../src/stores/store";
 import { memoryStore } from "../../src/stores/memory-store";
 import { thrownBy } from "../support/thrown";
@@ -43,19 +44,23 @@ describe("getAuditConfig", () => {
     expect(config.store).toBeUndefined();
     expect(config.includeQueryParams).toBe(false);
     expect(config.includePostData).toBe(false);
-    expect(config.maskPostFields).toEqual(["password"]);
+    expect(config.maskFields).toEqual(DEFAULT_MASK_FIELDS);
+    expect(config.maskPostFields).toBe(config.maskFields);
+    expect(config.maskHeaders).toEqual(DEFAULT_MASK_HEADERS);
+    expect(config.sensitivePatterns).toEqual([]);
     expect(config.includeHeaders).toEqual([]);
     expect(config.clientIpResolver).toBeUndefined();
     expect(config.userResolver).toBeUndefined();
     expect(config.maxPostDataBytes).toBe(16384);
     expect(config.contentTypeResolver).toBeUndefined();
-    expect([...config.maskKeys]).toEqual(["password"]);
+    expect(config.masking.isMaskedKey("user[password]")).toBe(true);
+    expect(config.masking.isMaskedKey("username")).toBe(false);
   });
 
   it("exports the same defaults as constants", () => {
     expect(DEFAULT_INCLUDE_QUERY_PARAMS).toBe(false);
     expect(DEFAULT_INCLUDE_POST_DATA).toBe(false);
-    expect(DEFAULT_MASK_POST_FIELDS).toEqual(["password"]);
+    expect(DEFAULT_MASK_POST_FIELDS).toBe(DEFAULT_MASK_FIELDS);
     expect(DEFAULT_INCLUDE_HEADERS).toEqual([]);
     expect(DEFAULT_MAX_POST_DATA_BYTES).toBe(16384);
   });
@@ -91,7 +96,8 @@ describe("configureAudit", () => {
     expect(config.includeQueryParams).toBe(true);
     expect(config.includePostData).toBe(true);
     expect(config.maskPostFields).toEqual(["password", "Token"]);
-    expect([...config.maskKeys].sort()).toEqual(["password", "token"]);
+    expect(config.masking.isMaskedKey("refresh_token")).toBe(true);
+    expect(config.masking.isMaskedKey("cvv")).toBe(false);
     expect(config.includeHeaders).toEqual(["user-agent"]);
     expect(config.clientIpResolver).toBe(clientIpResolver);
     expect(config.userResolver).toBe(userResolver);
@@ -114,8 +120,8 @@ describe("configureAudit", () => {
     expect(config.includeQueryParams).toBe(true);
     expect(config.store).toBeUndefined();
     expect(config.includePostData).toBe(false);
-    expect(config.maskPostFields).toEqual(["password"]);
-    expect([...config.maskKeys]).toEqual(["password"]);
+    expect(config.maskFields).toEqual(DEFAULT_MASK_FIELDS);
+    expect(config.masking.isMaskedKey("pin")).toBe(true);
     expect(config.includeHeaders).toEqual([]);
     expect(config.maxPostDataBytes).toBe(16384);
     expect(config.userResolver).toBeUndefined();
@@ -133,10 +139,53 @@ describe("configureAudit", () => {
     expect(getAuditConfig().includeHeaders).toEqual(["user-agent", "x-request-id", "accept"]);
   });
 
+  it("takes maskPostFields as the former name of maskFields", () => {
+    configureAudit({ maskPostFields: ["pin"] });
+    expect(getAuditConfig().maskFields).toEqual(["pin"]);
+    expect(getAuditConfig().masking.isMaskedKey("card_pin")).toBe(true);
+    expect(getAuditConfig().masking.isMaskedKey("password")).toBe(false);
+  });
+
+  it("refuses maskFields and maskPostFields together, naming the one to keep", () => {
+    const error = configErrorFrom(() => configureAudit({ maskFields: ["a"], maskPostFields: ["b"] }));
+    expect(error.message).toContain("give only maskFields");
+  });
+
+  it("lets a middleware layer keep the compiled rules of the configuration it lies over", () => {
+    configureAudit({ maskFields: ["iban"] });
+    const layered = new LayeredConfig(validateOptions({ includePostData: true }, "auditEvents()"));
+    expect(layered.get().masking).toBe(getAuditConfig().masking);
+    const masked = new LayeredConfig(validateOptions({ maskHeaders: ["x-tenant"] }, "auditEvents()"));
+    expect(masked.get().masking).not.toBe(getAuditConfig().masking);
+    expect(masked.get().masking.isMaskedHeader("X-Tenant")).toBe(true);
+    expect(masked.get().masking.isMaskedKey("iban")).toBe(true);
+  });
+
+  it("masks authorization, proxy-authorization, cookie and set-cookie whatever maskHeaders says", () => {
+    configureAudit({ maskHeaders: [] });
+    for (const name of ["Authorization", "proxy-authorization", "COOKIE", "set-cookie"]) {
+      expect(getAuditConfig().masking.isMaskedHeader(name)).toBe(true);
+    }
+    expect(getAuditConfig().masking.isMaskedHeader("x-session-token")).toBe(true);
+    expect(getAuditConfig().masking.isMaskedHeader("user-agent")).toBe(false);
+  });
+
+  it("checks sensitivePatterns: a label and a RegExp each, never one that matches the empty string", () => {
+    expect(configErrorFrom(() => configureUntyped({ sensitivePatterns: [{ label: "x", pattern: "a+" }] })).message).toContain(
+      'option "sensitivePatterns" must be an array of { label: string, pattern: RegExp }',
+    );
+    expect(configErrorFrom(() => configureUntyped({ sensitivePatterns: [{ label: "", pattern: /a/ }] })).message).toContain("sensitivePatterns");
+    expect(configErrorFrom(() => configureAudit({ sensitivePatterns: [{ label: "any", pattern: /x*/ }] })).message).toContain(
+      "do not match the empty string",
+    );
+    configureAudit({ sensitivePatterns: [{ label: "pin", pattern: /\d{4}/y }] });
+    expect(getAuditConfig().masking.redact("1234 and 5678")).toBe("[pin] and [pin]");
+  });
+
   it("lets an empty maskPostFields turn masking off", () => {
     configureAudit({ maskPostFields: [] });
     expect(getAuditConfig().maskPostFields).toEqual([]);
-    expect(getAuditConfig().maskKeys.size).toBe(0);
+    expect(getAuditConfig().masking.isMaskedKey("password")).toBe(false);
   });
 
   it("copies the arrays it is given, so later changes to them have no effect", () => {
@@ -146,7 +195,7 @@ describe("configureAudit", () => {
     maskPostFields.push("token");
     includeHeaders.push("cookie");
     expect(getAuditConfig().maskPostFields).toEqual(["password"]);
-    expect(getAuditConfig().maskKeys.has("token")).toBe(false);
+    expect(getAuditConfig().masking.isMaskedKey("token")).toBe(false);
     expect(getAuditConfig().includeHeaders).toEqual(["accept"]);
   });
 
@@ -259,7 +308,7 @@ describe("resolveOptions", () => {
     expect(resolved.includePostData).toBe(true);
     expect(resolved.includeQueryParams).toBe(false);
     expect(resolved.maxPostDataBytes).toBe(16384);
-    expect(resolved.maskPostFields).toEqual(["password"]);
+    expect(resolved.maskFields).toEqual(DEFAULT_MASK_FIELDS);
   });
 
   it("lays the options over a base, keeping what they do not set", () => {
@@ -270,7 +319,7 @@ describe("resolveOptions", () => {
     expect(resolved.includeQueryParams).toBe(true);
     expect(resolved.includePostData).toBe(true);
     expect(resolved.maskPostFields).toEqual(["pin"]);
-    expect(resolved.maskKeys.has("pin")).toBe(true);
+    expect(resolved.masking.isMaskedKey("pin")).toBe(true);
     expect(resolved.includeHeaders).toEqual(["accept"]);
     expect(resolved.maxPostDataBytes).toBe(99);
   });
@@ -280,7 +329,7 @@ describe("resolveOptions", () => {
     const resolved = resolveOptions({ includeQueryParams: false, includeHeaders: [], maskPostFields: [] }, base);
     expect(resolved.includeQueryParams).toBe(false);
     expect(resolved.includeHeaders).toEqual([]);
-    expect(resolved.maskKeys.size).toBe(0);
+    expect(resolved.masking.isMaskedKey("password")).toBe(false);
   });
 });
 

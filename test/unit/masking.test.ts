@@ -5,10 +5,13 @@
 
 import { parse as parseQueryString } from "node:querystring";
 
-import { ALWAYS_MASKED_HEADERS, MASK, maskKeySet, maskRequestData, maskUrl, pickHeaders } from "../../src/masking";
+import { ALWAYS_MASKED_HEADERS, keyParts, MaskRules } from "../../src/mask-rules";
+import { maskUrl } from "../../src/mask-url";
+import { MASK, MAX_DECLARED_TO_CAP_RATIO, maskRequestData, pickHeaders } from "../../src/masking";
 import { CIRCULAR_MARKER, DEPTH_LIMIT_MARKER, MAX_JSON_DEPTH, PROTO_KEY } from "../../src/serialize";
 
-const PASSWORD = maskKeySet(["password"]);
+const PASSWORD = new MaskRules(["password"], [], []);
+const NOTHING = new MaskRules([], [], []);
 
 /** Freezes `value` and everything reachable from it, cycles included. */
 function deepFreeze<T>(value: T, seen = new Set<object>()): T {
@@ -34,14 +37,22 @@ describe("MASK", () => {
   });
 });
 
-describe("maskKeySet", () => {
-  it("lower-cases the configured field names", () => {
-    const keys = maskKeySet(["Password", "API_KEY", "token"]);
-    expect([...keys].sort()).toEqual(["api_key", "password", "token"]);
-  });
-
-  it("is empty for no fields", () => {
-    expect(maskKeySet([]).size).toBe(0);
+describe("keyParts", () => {
+  it.each([
+    ["user[password]", ["user", "password"]],
+    ["user.password", ["user", "password"]],
+    ["passwordConfirmation", ["password", "confirmation"]],
+    ["new_password", ["new", "password"]],
+    ["X-API-Key", ["x", "api", "key"]],
+    ["APIKey", ["api", "key"]],
+    ["PASSWORD_CONFIRMATION", ["password", "confirmation"]],
+    ["cvv2", ["cvv", "2"]],
+    ["oauth2Token", ["oauth", "2", "token"]],
+    ["ｐａｓｓｗｏｒｄ", ["password"]],
+    ["pass\u200Bword", ["password"]],
+    ["", []],
+  ])("splits %j into %j", (key, parts) => {
+    expect(keyParts(key)).toEqual(parts);
   });
 });
 
@@ -91,13 +102,15 @@ describe("maskRequestData", () => {
   });
 
   it("matches configured field names given in mixed case", () => {
-    expect(maskRequestData({ token: "t", TOKEN: "u" }, maskKeySet(["Token"]))).toEqual({ token: MASK, TOKEN: MASK });
+    expect(maskRequestData({ token: "t", TOKEN: "u" }, new MaskRules(["Token"], [], []))).toEqual({ token: MASK, TOKEN: MASK });
   });
 
-  it("matches whole keys only, so passwordHint is kept", () => {
-    expect(maskRequestData({ passwordHint: "pet's name", old_password_set: true }, PASSWORD)).toEqual({
-      passwordHint: "pet's name",
-      old_password_set: true,
+  it("matches the name as a whole part of a key, so passwordHint is masked and passwordless kept", () => {
+    expect(maskRequestData({ passwordHint: "pet's name", old_password_set: true, passwordless: true, bypass: "x" }, PASSWORD)).toEqual({
+      passwordHint: MASK,
+      old_password_set: MASK,
+      passwordless: true,
+      bypass: "x",
     });
   });
 
@@ -116,7 +129,7 @@ describe("maskRequestData", () => {
   });
 
   it("masks nothing with an empty mask set", () => {
-    expect(maskRequestData({ password: "x" }, maskKeySet([]))).toEqual({ password: "x" });
+    expect(maskRequestData({ password: "x" }, NOTHING)).toEqual({ password: "x" });
   });
 
   it("never mutates its input, even a deep-frozen one", () => {
@@ -165,7 +178,7 @@ describe("maskRequestData", () => {
 
     it("masks a key named __proto__ when it is itself a masked key", () => {
       const input = JSON.parse('{"__proto__": {"deep": "secret"}}') as unknown;
-      const masked = maskRequestData(input, maskKeySet(["__proto__"]));
+      const masked = maskRequestData(input, new MaskRules(["__proto__"], [], []));
       expect(masked).toEqual({ [PROTO_KEY]: MASK });
       expect(Object.getPrototypeOf(masked)).toBe(Object.prototype);
     });
@@ -264,7 +277,7 @@ describe("maskRequestData", () => {
   });
 
   it("keeps a body that is not an object under _body, masked", () => {
-    expect(maskRequestData(null, PASSWORD)).toEqual({ _body: null });
+    expect(maskRequestData(null, PASSWORD)).toEqual({});
     expect(maskRequestData("password=x", PASSWORD)).toEqual({ _body: "password=x" });
     expect(maskRequestData(42, PASSWORD)).toEqual({ _body: 42 });
     expect(maskRequestData([{ password: "x", id: 1 }], PASSWORD)).toEqual({ _body: [{ password: MASK, id: 1 }] });
@@ -273,6 +286,49 @@ describe("maskRequestData", () => {
   it("drops functions and symbols instead of throwing", () => {
     const data = { fn: () => 1, sym: Symbol("s"), list: [() => 1, "kept"], keep: 1 };
     expect(maskRequestData(data, PASSWORD)).toEqual({ list: [null, "kept"], keep: 1 });
+  });
+});
+
+describe("maskRequestData under a size cap", () => {
+  /** An array of `length` strings that counts how many of its items are read. */
+  function countingArray(length: number): { array: string[]; reads: () => number } {
+    let reads = 0;
+    const array = new Proxy(new Array<string>(length).fill("item"), {
+      get(target, key, receiver) {
+        if (typeof key === "string" && /^\d+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    return { array, reads: () => reads };
+  }
+
+  it("stops reading at the cap: 100 000 items under a 1 KB cap are not all read", () => {
+    const { array, reads } = countingArray(100_000);
+    expect(maskRequestData({ items: array }, PASSWORD, 1024)).toEqual({ _truncated: true, _bytes: expect.any(Number), _bytesAtLeast: true });
+    expect(reads()).toBeLessThan(200);
+  });
+
+  it("gives up on a 10 MB string without looking at its characters", () => {
+    const huge = "x".repeat(10 * 1024 * 1024);
+    const result = maskRequestData({ text: huge }, PASSWORD, 16384);
+    expect(result).toEqual({ _truncated: true, _bytes: expect.any(Number), _bytesAtLeast: true });
+    expect(result._bytes as number).toBeGreaterThan(16384);
+  });
+
+  it("does not look at a body declared more than MAX_DECLARED_TO_CAP_RATIO times the cap", () => {
+    let touched = 0;
+    const body = new Proxy({ a: 1 }, { ownKeys: (target) => (touched++, Reflect.ownKeys(target)), get: (target, key) => (touched++, Reflect.get(target, key) as unknown) });
+    expect(maskRequestData(body, PASSWORD, 100, 100 * MAX_DECLARED_TO_CAP_RATIO + 1)).toEqual({ _truncated: true, _bytes: 401 });
+    expect(touched).toBe(0);
+    expect(maskRequestData(body, PASSWORD, 100, 100 * MAX_DECLARED_TO_CAP_RATIO)).toEqual({ a: 1 });
+  });
+
+  it("stores data of exactly the cap's size whole, and one byte more as the marker with the declared size", () => {
+    const data = { note: "x".repeat(20) };
+    const size = Buffer.byteLength(JSON.stringify(data));
+    expect(maskRequestData(data, PASSWORD, size)).toEqual(data);
+    expect(maskRequestData(data, PASSWORD, size - 1, 77)).toEqual({ _truncated: true, _bytes: 77 });
+    expect(maskRequestData(data, PASSWORD, size - 1)).toEqual({ _truncated: true, _bytes: size, _bytesAtLeast: true });
   });
 });
 
@@ -321,23 +377,37 @@ describe("maskUrl", () => {
   });
 
   it("keeps every other byte of the URL exactly", () => {
-    const url = "https://user@ex.com:8443/p%20ath/ü?a=%E2%9C%93&b=1+2&c=&&d==e&%zz=1&password=s%3Dcret&e=%7E;f#frag?password=y";
-    expect(maskUrl(url, PASSWORD)).toBe(
-      `https://user@ex.com:8443/p%20ath/ü?a=%E2%9C%93&b=1+2&c=&&d==e&%zz=1&password=${MASK}&e=%7E;f#frag?password=y`,
-    );
+    const url = "https://ex.com:8443/p%20ath/ü?a=%E2%9C%93&b=1+2&c=&&d==e&%zz=1&password=s%3Dcret&e=%7E;f#frag";
+    expect(maskUrl(url, PASSWORD)).toBe(`https://ex.com:8443/p%20ath/ü?a=%E2%9C%93&b=1+2&c=&&d==e&%zz=1&password=${MASK}&e=%7E;f#frag`);
+  });
+
+  it("masks the whole userinfo of an absolute URL, a bare token as much as user:password", () => {
+    expect(maskUrl("https://u:secret@h.example/p?q=1", PASSWORD)).toBe(`https://${MASK}@h.example/p?q=1`);
+    expect(maskUrl("https://ghp_token@github.com/o/r.git", NOTHING)).toBe(`https://${MASK}@github.com/o/r.git`);
+    expect(maskUrl("https://h.example/p?email=a@b.c", NOTHING)).toBe("https://h.example/p?email=a@b.c");
+  });
+
+  it("masks key=value pairs in the fragment, as OAuth's implicit flow puts tokens there", () => {
+    expect(maskUrl("https://h/cb#state=s&password=x", PASSWORD)).toBe(`https://h/cb#state=s&password=${MASK}`);
+    expect(maskUrl("https://h/p#section-2", PASSWORD)).toBe("https://h/p#section-2");
+  });
+
+  it("masks a URL or query held in a query value, as a redirect parameter holds one", () => {
+    expect(maskUrl("/login?next=%2Freset%3Fpassword%3Dx%26a%3D1", PASSWORD)).toBe(`/login?next=${encodeURIComponent(`/reset?password=${MASK}&a=1`)}`);
+    expect(maskUrl("/login?next=https://h/r?password=x", PASSWORD)).toBe(`/login?next=https://h/r?password=${MASK}`);
   });
 
   it("returns the very same string when nothing is masked", () => {
-    const url = "/search?q=password&passwordHint=dog&a=%41";
+    const url = "/search?q=password&passwordless=dog&a=%41&bypass=1";
     expect(maskUrl(url, PASSWORD)).toBe(url);
   });
 
   it("does not mask values that merely contain a masked word", () => {
-    expect(maskUrl("/u?q=password%3Dx", PASSWORD)).toBe("/u?q=password%3Dx");
+    expect(maskUrl("/u?q=password&r=my%20password", PASSWORD)).toBe("/u?q=password&r=my%20password");
   });
 
   it("masks nothing with an empty mask set", () => {
-    expect(maskUrl("/u?password=x", maskKeySet([]))).toBe("/u?password=x");
+    expect(maskUrl("/u?password=x", NOTHING)).toBe("/u?password=x");
   });
 
   it("survives malformed percent-encoding in a key and still masks the rest", () => {
@@ -345,7 +415,7 @@ describe("maskUrl", () => {
   });
 
   it("uses the configured keys, matched case-insensitively", () => {
-    expect(maskUrl("/u?TOKEN=a&secret=b&c=d", maskKeySet(["token", "Secret"]))).toBe(`/u?TOKEN=${MASK}&secret=${MASK}&c=d`);
+    expect(maskUrl("/u?TOKEN=a&secret=b&c=d", new MaskRules(["token", "Secret"], [], []))).toBe(`/u?TOKEN=${MASK}&secret=${MASK}&c=d`);
   });
 });
 
@@ -362,44 +432,44 @@ describe("pickHeaders", () => {
   };
 
   it("records only the whitelisted headers", () => {
-    expect(pickHeaders(headers, ["user-agent", "x-request-id"])).toEqual({ "user-agent": "jest", "x-request-id": "req-1" });
+    expect(pickHeaders(headers, ["user-agent", "x-request-id"], PASSWORD)).toEqual({ "user-agent": "jest", "x-request-id": "req-1" });
   });
 
   it("records nothing for an empty whitelist", () => {
-    expect(pickHeaders(headers, [])).toEqual({});
+    expect(pickHeaders(headers, [], PASSWORD)).toEqual({});
   });
 
   it("leaves out whitelisted headers the request does not have", () => {
-    expect(pickHeaders(headers, ["x-missing", "x-empty", "accept"])).toEqual({ accept: "application/json" });
+    expect(pickHeaders(headers, ["x-missing", "x-empty", "accept"], PASSWORD)).toEqual({ accept: "application/json" });
   });
 
   it("stores authorization, proxy-authorization and cookie as MASK even when whitelisted", () => {
-    expect([...ALWAYS_MASKED_HEADERS].sort()).toEqual(["authorization", "cookie", "proxy-authorization"]);
-    const picked = pickHeaders(headers, ["authorization", "proxy-authorization", "cookie"]);
+    expect([...ALWAYS_MASKED_HEADERS].sort()).toEqual(["authorization", "cookie", "proxy-authorization", "set-cookie"]);
+    const picked = pickHeaders(headers, ["authorization", "proxy-authorization", "cookie"], PASSWORD);
     expect(picked).toEqual({ authorization: MASK, "proxy-authorization": MASK, cookie: MASK });
     expect(JSON.stringify(picked)).not.toContain("secret");
   });
 
   it("joins repeated header values with a comma", () => {
-    expect(pickHeaders(headers, ["x-forwarded-for"])).toEqual({ "x-forwarded-for": "10.0.0.1, 10.0.0.2" });
+    expect(pickHeaders(headers, ["x-forwarded-for"], PASSWORD)).toEqual({ "x-forwarded-for": "10.0.0.1, 10.0.0.2" });
   });
 
   it("sanitizes header values like other stored strings", () => {
-    expect(pickHeaders({ "x-odd": "a\u0000b\uD800" }, ["x-odd"])).toEqual({ "x-odd": "a\u2400b\uFFFD" });
+    expect(pickHeaders({ "x-odd": "a\u0000b\uD800" }, ["x-odd"], PASSWORD)).toEqual({ "x-odd": "a\u2400b\uFFFD" });
   });
 
   it("matches whitelist names case-insensitively and stores them lower-case", () => {
     // pickHeaders documents: "names compared case-insensitively, stored lower-case".
-    expect(pickHeaders(headers, ["User-Agent", "X-Request-ID"])).toEqual({ "user-agent": "jest", "x-request-id": "req-1" });
+    expect(pickHeaders(headers, ["User-Agent", "X-Request-ID"], PASSWORD)).toEqual({ "user-agent": "jest", "x-request-id": "req-1" });
   });
 
   it("masks Authorization even when the whitelist spells it in mixed case", () => {
-    const picked = pickHeaders(headers, ["Authorization", "Cookie"]);
+    const picked = pickHeaders(headers, ["Authorization", "Cookie"], PASSWORD);
     expect(picked).toEqual({ authorization: MASK, cookie: MASK });
   });
 
   it("ignores names that only exist on Object.prototype, such as constructor", () => {
     // node's req.headers is an ordinary object, so inherited names must not be read as headers.
-    expect(pickHeaders({ accept: "text/html" }, ["constructor", "__proto__", "accept"])).toEqual({ accept: "text/html" });
+    expect(pickHeaders({ accept: "text/html" }, ["constructor", "__proto__", "accept"], PASSWORD)).toEqual({ accept: "text/html" });
   });
 });

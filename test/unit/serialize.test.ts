@@ -4,6 +4,7 @@
 import { Decimal } from "@prisma/client/runtime/client";
 
 import { AuditError } from "../../src/errors";
+import { MASK, MaskRules } from "../../src/mask-rules";
 import { thrownBy } from "../support/thrown";
 import {
   CIRCULAR_MARKER,
@@ -274,10 +275,11 @@ describe("normalizeJson", () => {
       expect(json).not.toContain("bottom");
     });
 
-    it("masks the given keys case-insensitively, with the given mask", () => {
-      expect(normalizeJson({ Secret: 1, inner: [{ secret: { x: 1 } }] }, { strict: false, maskKeys: new Set(["secret"]), mask: "#" })).toEqual({
-        Secret: "#",
-        inner: [{ secret: "#" }],
+    it("masks the keys its rules name, at any depth", () => {
+      const rules = new MaskRules(["secret"], [], []);
+      expect(normalizeJson({ Secret: 1, inner: [{ client_secret: { x: 1 } }] }, { strict: false, rules })).toEqual({
+        Secret: MASK,
+        inner: [{ client_secret: MASK }],
       });
     });
   });

@@ -1,0 +1,199 @@
+/** The value that replaces a masked field: 16 asterisks, whatever the original length. */
+export const MASK = "****************";
+
+/**
+ * Default of `maskFields`: the kinds of value OWASP's Logging Cheat Sheet says never to log
+ * (passwords, secrets, access tokens, session ids, keys, card and bank data, national ids,
+ * one-time codes, connection strings), spelled as the names applications give them. Each
+ * name is matched as a whole part of a key (see {@link keyParts}), so `token` covers
+ * `access_token`, `refreshToken` and `X-CSRF-Token`, and `password` covers
+ * `passwordConfirmation`, `current_password` and `user[password]`. Plural and run-together
+ * spellings are listed where applications use them (`apikey` covers `api_key`, `apiKey`,
+ * `API-KEY`). To extend the list rather than replace it:
+ * `maskFields: [...DEFAULT_MASK_FIELDS, "iban"]`.
+ */
+export const DEFAULT_MASK_FIELDS: readonly string[] = Object.freeze([
+  // authentication secrets
+  "password", "passwords", "pass", "passwd", "pwd", "passphrase", "passcode", "pin", "secret", "secrets",
+  "credential", "credentials", "auth", "authorization", "authentication",
+  // tokens, keys and sessions
+  "token", "tokens", "jwt", "bearer", "csrf", "xsrf", "api_key", "apikeys", "access_key",
+  "private_key", "secret_key", "signing_key", "encryption_key", "master_key", "client_key",
+  "session", "sessions", "session_id", "sid", "cookie", "cookies", "connection_string", "dsn",
+  // one-time codes
+  "otp", "totp", "hotp", "mfa_code", "two_factor_code", "verification_code", "recovery_code",
+  "backup_code",
+  // payment cards and bank accounts
+  "card_number", "cc_number", "credit_card", "debit_card", "pan", "cvv", "cvv2", "cvc", "cvc2",
+  "security_code", "card_verification", "iban", "account_number", "routing_number",
+  // national identifiers
+  "ssn", "social_security", "social_security_number", "national_id", "tax_id", "passport_number",
+]);
+
+/**
+ * Default of `maskHeaders`: request headers that carry credentials by convention. Headers
+ * whose name matches `maskFields` (`x-session-token`, `x-api-key`) are masked as well.
+ */
+export const DEFAULT_MASK_HEADERS: readonly string[] = Object.freeze([
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "set-cookie",
+  "x-api-key",
+  "x-auth-token",
+  "x-access-token",
+  "x-csrf-token",
+]);
+
+/**
+ * Headers stored as {@link MASK} whatever `maskHeaders` says: the credentials HTTP itself
+ * defines. A replaced `maskHeaders` list can add to these, never remove them.
+ */
+export const ALWAYS_MASKED_HEADERS: ReadonlySet<string> = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie"]);
+
+/**
+ * A pattern whose every match inside a stored string is replaced by `[label]`, e.g.
+ * `{ label: "email", pattern: /[^\s@]+@[^\s@]+\.[^\s@]+/ }`.
+ */
+export interface SensitivePattern {
+  /** What the match was, written in its place as `[label]`. */
+  label: string;
+  /** What to find; matched globally whatever its own flags say. */
+  pattern: RegExp;
+}
+
+/**
+ * Names that also match at the end of a run-together word (`newpassword`, `accesstoken`,
+ * `clientsecret`, `myapikey`): words that end so are almost always credentials, and
+ * lower-case concatenations are common in form field names. Only those of the
+ * configured `maskFields` are used.
+ */
+export const SUFFIX_MATCHED_NAMES: ReadonlySet<string> = new Set(["password", "passwd", "passphrase", "secret", "token", "apikey"]);
+
+/** How many distinct keys the key cache remembers before it starts again. */
+const KEY_CACHE_SIZE = 4096;
+
+/**
+ * Letters and digits in the runs a key is made of: an upper-case run before a capitalised
+ * word (`API` of `APIKey`), a word with an optional capital (`Key`, `password`), an
+ * upper-case run, digits, or letters of scripts without case.
+ */
+const KEY_PART = /\p{Lu}+(?=\p{Lu}\p{Ll})|\p{Lu}?\p{Ll}+|\p{Lu}+|\p{N}+|[\p{Lo}\p{Lm}\p{Lt}\p{M}]+/gu;
+const NON_ASCII = /[^\x00-\x7f]/;
+const FORMAT_CHARACTERS = /\p{Cf}/gu;
+
+/** Runs of letters and digits: the segments between separators. */
+const KEY_SEGMENT = /[\p{L}\p{M}\p{N}]+/gu;
+
+function foldKey(key: string): string {
+  return NON_ASCII.test(key) ? key.normalize("NFKC").replace(FORMAT_CHARACTERS, "") : key;
+}
+
+/**
+ * Splits a key into the lower-case words it is made of: on every character that is not a
+ * letter or digit (which covers `[`, `]`, `.`, `-`, `_`, spaces), on camelCase and on the
+ * border between letters and digits. Compatibility forms are folded first (NFKC, so
+ * full-width `ｐａｓｓｗｏｒｄ` reads `password`) and invisible format characters
+ * (zero-width spaces, bidi controls) are removed.
+ *
+ * @example keyParts("user[newPassword]") // ["user", "new", "password"]
+ * @example keyParts("X-API-Key") // ["x", "api", "key"]
+ */
+export function keyParts(key: string): string[] {
+  return (foldKey(key).match(KEY_PART) ?? []).map((part) => part.toLowerCase());
+}
+
+/**
+ * The key's segments between separators, lower-cased whole: `pAsSwOrD` is one segment
+ * `password`, whatever its camelCase split says.
+ */
+function keySegments(key: string): string[] {
+  return (foldKey(key).match(KEY_SEGMENT) ?? []).map((segment) => segment.toLowerCase());
+}
+
+/**
+ * The masking rules of one configuration, compiled once when it is configured (as pino
+ * compiles its `redact` paths), so that a request pays a lookup per key.
+ */
+export class MaskRules {
+  private readonly names: ReadonlySet<string>;
+  private readonly suffixNames: readonly string[];
+  private readonly longestName: number;
+  private readonly headerNames: ReadonlySet<string>;
+  private readonly patterns: readonly { readonly regexp: RegExp; readonly replacement: string }[];
+  private readonly keyCache = new Map<string, boolean>();
+
+  /**
+   * @param fields `maskFields`: names matched as whole parts of keys.
+   * @param headers `maskHeaders`: header names masked exactly (case-insensitive).
+   * @param patterns `sensitivePatterns`, checked already (see `validateSensitivePatterns`).
+   */
+  constructor(fields: readonly string[], headers: readonly string[], patterns: readonly SensitivePattern[]) {
+    const names = new Set<string>();
+    let longest = 0;
+    for (const field of fields) {
+      const parts = keyParts(field);
+      if (parts.length === 0) continue;
+      names.add(parts.join(""));
+      longest = Math.max(longest, parts.length);
+    }
+    this.names = names;
+    this.suffixNames = [...names].filter((name) => SUFFIX_MATCHED_NAMES.has(name));
+    this.longestName = longest;
+    this.headerNames = new Set([...ALWAYS_MASKED_HEADERS, ...headers.map((h) => h.toLowerCase())]);
+    this.patterns = patterns.map(({ label, pattern }) => ({
+      regexp: new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, "") + "g"),
+      replacement: `[${label.replaceAll("$", "$$$$")}]`,
+    }));
+  }
+
+  /** True when `sensitivePatterns` has something to replace. */
+  get hasPatterns(): boolean {
+    return this.patterns.length > 0;
+  }
+
+  /**
+   * True when a value stored under `key` must read {@link MASK}: some run of the key's
+   * words ({@link keyParts}), or of its segments between separators lower-cased whole,
+   * joined, is one of the `maskFields` names joined the same way, or a segment ends with
+   * one of {@link SUFFIX_MATCHED_NAMES}. So `password` masks `passwordHint`,
+   * `user[password]`, `PaSsWoRd` and `newpassword`, but not `passwordless` or `bypass`.
+   */
+  isMaskedKey(key: string): boolean {
+    const cached = this.keyCache.get(key);
+    if (cached !== undefined) return cached;
+    const segments = keySegments(key);
+    const masked = this.matches(keyParts(key)) || this.matches(segments) || this.endsWithName(segments);
+    if (this.keyCache.size >= KEY_CACHE_SIZE) this.keyCache.clear();
+    this.keyCache.set(key, masked);
+    return masked;
+  }
+
+  /** True when a whitelisted header's value must be stored as {@link MASK}. */
+  isMaskedHeader(name: string): boolean {
+    const lower = name.toLowerCase();
+    return this.headerNames.has(lower) || this.isMaskedKey(lower);
+  }
+
+  /** `text` with every match of `sensitivePatterns` replaced by `[label]`. */
+  redact(text: string): string {
+    let out = text;
+    for (const { regexp, replacement } of this.patterns) out = out.replace(regexp, replacement);
+    return out;
+  }
+
+  private endsWithName(segments: readonly string[]): boolean {
+    return segments.some((segment) => this.suffixNames.some((name) => segment.length > name.length && segment.endsWith(name)));
+  }
+
+  private matches(parts: readonly string[]): boolean {
+    for (let start = 0; start < parts.length; start++) {
+      let joined = "";
+      for (let end = start; end < parts.length && end - start < this.longestName; end++) {
+        joined += parts[end];
+        if (this.names.has(joined)) return true;
+      }
+    }
+    return false;
+  }
+}
