@@ -88,7 +88,8 @@ export { koaAuditRouter, type KoaAuditRouterOptions, type KoaRouterContext } fro
 export type { AuditRouterOptions } from "./http/read-handler";
 export { MAX_HTTP_PAGE_SIZE } from "./http/http-query-params";
 export { restoreAuditContext, serializeAuditContext, type SerializedAuditContext } from "./job-context";
-export { MASK } from "./masking";
+export { MASK, MAX_DECLARED_TO_CAP_RATIO, type TruncatedData } from "./masking";
+export { DEFAULT_MASK_FIELDS, DEFAULT_MASK_HEADERS, SUFFIX_MATCHED_NAMES, type SensitivePattern } from "./mask-rules";
 export { memoryStore, type MemoryStore } from "./stores/memory-store";
 export {
   prismaStore,

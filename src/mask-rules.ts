@@ -18,8 +18,8 @@ export const DEFAULT_MASK_FIELDS: readonly string[] = Object.freeze([
   "credential", "credentials", "auth", "authorization", "authentication",
   // tokens, keys and sessions
   "token", "tokens", "jwt", "bearer", "csrf", "xsrf", "api_key", "apikeys", "access_key",
-  "private_key", "secret_key", "signing_key", "encryption_key", "master_key", "client_key",
-  "session", "sessions", "session_id", "sid", "cookie", "cookies", "connection_string", "dsn",
+  "private_key", "signing_key", "encryption_key", "master_key", "client_key",
+  "session", "sessions", "sid", "cookie", "cookies", "connection_string", "dsn",
   // one-time codes
   "otp", "totp", "hotp", "mfa_code", "two_factor_code", "verification_code", "recovery_code",
   "backup_code",
@@ -27,7 +27,7 @@ export const DEFAULT_MASK_FIELDS: readonly string[] = Object.freeze([
   "card_number", "cc_number", "credit_card", "debit_card", "pan", "cvv", "cvv2", "cvc", "cvc2",
   "security_code", "card_verification", "iban", "account_number", "routing_number",
   // national identifiers
-  "ssn", "social_security", "social_security_number", "national_id", "tax_id", "passport_number",
+  "ssn", "social_security", "national_id", "tax_id", "passport_number",
 ]);
 
 /**

@@ -158,12 +158,12 @@ describe.each(providers)("masking on %s", (provider) => {
     it("stores no secret whatever the spelling of its key, in query, form or JSON", async () => {
       const words = fc.constantFrom(["password"], ["new", "password"], ["access", "token"], ["api", "key"], ["client", "secret"], ["card", "number"], ["cvv"], ["otp"], ["session", "id"]);
       const spell = fc.constantFrom(
-        (w: string[]) => w.join("_"),
-        (w: string[]) => w.join("-"),
-        (w: string[]) => w.join("."),
-        (w: string[]) => w[0] + w.slice(1).map((x) => x[0]!.toUpperCase() + x.slice(1)).join(""),
-        (w: string[]) => w.join("_").toUpperCase(),
-        (w: string[]) => `user[${w.join("_")}]`,
+        (w: readonly string[]) => w.join("_"),
+        (w: readonly string[]) => w.join("-"),
+        (w: readonly string[]) => w.join("."),
+        (w: readonly string[]) => w[0] + w.slice(1).map((x) => x[0]!.toUpperCase() + x.slice(1)).join(""),
+        (w: readonly string[]) => w.join("_").toUpperCase(),
+        (w: readonly string[]) => `user[${w.join("_")}]`,
       );
       const place = fc.constantFrom("query", "form", "json");
       await fc.assert(

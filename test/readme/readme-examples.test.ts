@@ -2,6 +2,8 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
+import { DEFAULT_MASK_FIELDS } from "../../src";
+
 const ROOT = path.resolve(__dirname, "../..");
 const OUT = path.join(ROOT, ".tmp", "readme-examples");
 
@@ -55,6 +57,14 @@ describe("the README", () => {
     }
     expect(output).toBe("");
   }, 60_000);
+
+  it("lists exactly the default maskFields, so the list a reader trusts is the one in force", () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const table = readme.slice(readme.indexOf("| kind | names |"), readme.indexOf("`maskFields` replaces this list"));
+    const listed = [...table.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+    expect(listed.length).toBeGreaterThan(0);
+    expect([...listed].sort()).toEqual([...DEFAULT_MASK_FIELDS].sort());
+  });
 
   it("names the two commands a new user runs", () => {
     const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
