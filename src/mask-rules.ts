@@ -72,6 +72,8 @@ export const SUFFIX_MATCHED_NAMES: ReadonlySet<string> = new Set(["password", "p
 
 /** How many distinct keys the key cache remembers before it starts again. */
 const KEY_CACHE_SIZE = 4096;
+/** Longer keys are not cached, so that clients sending many long keys cannot grow the cache. */
+const MAX_CACHED_KEY_LENGTH = 128;
 
 /**
  * Letters and digits in the runs a key is made of: an upper-case run before a capitalised
@@ -164,8 +166,10 @@ export class MaskRules {
     if (cached !== undefined) return cached;
     const segments = keySegments(key);
     const masked = this.matches(keyParts(key)) || this.matches(segments) || this.endsWithName(segments);
-    if (this.keyCache.size >= KEY_CACHE_SIZE) this.keyCache.clear();
-    this.keyCache.set(key, masked);
+    if (key.length <= MAX_CACHED_KEY_LENGTH) {
+      if (this.keyCache.size >= KEY_CACHE_SIZE) this.keyCache.clear();
+      this.keyCache.set(key, masked);
+    }
     return masked;
   }
 
