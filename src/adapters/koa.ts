@@ -32,8 +32,8 @@ class KoaRequestSource implements RequestSource {
   ip() {
     return this.request.ip;
   }
-  user() {
-    return this.request.state.user ?? this.request.req.user;
+  userCandidates() {
+    return [this.request.state.user, this.request.req.user];
   }
   query() {
     return this.request.query;
