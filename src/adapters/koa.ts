@@ -17,6 +17,20 @@ export interface KoaLikeContext {
   auditContext?: AuditContext;
 }
 
+// Koa's DefaultContext and DefaultState are the interfaces Koa asks libraries to
+// augment. Both also carry Koa's own `any` index signature, so a misspelt property
+// name stays `any`; what this types is everything reached through the right name.
+declare module "koa" {
+  interface DefaultContext {
+    /** The request's audit context, set by `koaAuditEvents()`. */
+    auditContext: AuditContext;
+  }
+  interface DefaultState {
+    /** The request's audit context, set by `koaAuditEvents()`. */
+    auditContext: AuditContext;
+  }
+}
+
 /** Reads a Koa context for the core; one per request, no closures. */
 class KoaRequestSource implements RequestSource {
   constructor(readonly request: KoaLikeContext) {}
