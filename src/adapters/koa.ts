@@ -60,8 +60,9 @@ class KoaRequestSource implements RequestSource {
 /**
  * Koa 2 and 3 middleware: gives each request an `AuditContext` (`ctx.auditContext`,
  * `ctx.state.auditContext`, and `currentAuditContext()` anywhere downstream). Writes
- * nothing by itself. Resolvers receive `ctx`; the default user is
- * `ctx.state.user.id`, the default IP `ctx.ip` (which honours `app.proxy`).
+ * nothing by itself. Resolvers receive `ctx`; the default user is `ctx.state.user`
+ * (koa-passport, koa-jwt) by its `id`, else its `sub`; the default IP `ctx.ip` (which
+ * honours `app.proxy`). Both context properties are typed as `AuditContext`.
  *
  * @example
  * ```ts
