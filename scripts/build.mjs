@@ -2,6 +2,11 @@
 // that re-exports the CommonJS build. One implementation on purpose: the
 // configuration and the AsyncLocalStorage are process-wide, and an application that
 // loaded a separate ESM copy next to a CJS copy would see two of each.
+//
+// The source maps and declaration maps point at ../../src/*.ts, which package.json's
+// "files" ships: stack traces, debuggers and "go to definition" then land on the
+// TypeScript the package was built from. Inlined sources would fix only the .js maps
+// (declaration maps cannot inline them), and without maps users would debug the output.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";

@@ -25,6 +25,8 @@ export const DEFAULT_MAX_BATCH_SIZE = 1000;
 export const DEFAULT_MAX_BUFFERED_EVENTS = 100_000;
 /** Default of `onSpoolFull`. */
 export const DEFAULT_ON_SPOOL_FULL = "block";
+/** Default of `disabled`. */
+export const DEFAULT_DISABLED = false;
 
 /** How `createEvent` writes: see {@link AuditOptions.writeMode}. */
 export type WriteMode = "sync" | "buffered";
@@ -108,9 +110,12 @@ export interface AuditOptions {
    */
   clientIpResolver?: (req: ResolverRequest) => string | null | undefined;
   /**
-   * Returns the acting user's id. Called when an event is created, so
-   * authentication that runs after the middleware is seen.
-   * @default Express: `req.user.id`; Koa: `ctx.state.user.id`
+   * Returns the acting user: an id, or an object with an `id` (else a `sub`). Called
+   * when an event is created, so authentication that runs after the middleware is
+   * seen. `ctx.setUser()` and an event's own `user` option win over it.
+   * @default the first of `req.user`, `req.auth` (express-jwt), Koa's `ctx.state.user`
+   * that has an `id` or a `sub`; a request with an `Authorization` header that has
+   * none makes the logger warn, once per process.
    */
   userResolver?: (req: ResolverRequest) => string | number | null | undefined;
   /**
@@ -163,6 +168,18 @@ export interface AuditOptions {
   onMetrics?: AuditMetricsHook;
   /** Where the write path reports spool troubles and store outages. @default console */
   logger?: AuditLogger;
+  /**
+   * `true`: events are built, validated and returned, but nothing is written (not to a
+   * context's own store either), and no store is needed: for an application's own
+   * tests. Process-wide.
+   * @default false
+   * @example
+   * ```ts
+   * configureAudit({ disabled: true });
+   * const record = await currentAuditContext().createEvent(order, { action: "ship" }); // not stored
+   * ```
+   */
+  disabled?: boolean;
 }
 
 /** The configuration in force: every option resolved to its value. */
@@ -188,6 +205,7 @@ export interface ResolvedAuditConfig {
   readonly onSpoolFull: SpoolFullPolicy;
   readonly onMetrics: AuditMetricsHook | undefined;
   readonly logger: AuditLogger;
+  readonly disabled: boolean;
   /** `maskFields`, `maskHeaders` and `sensitivePatterns`, compiled for lookups. */
   readonly masking: MaskRules;
 }
@@ -215,6 +233,7 @@ const OPTION_KINDS: Readonly<Record<keyof AuditOptions, OptionKind>> = {
   onSpoolFull: "spoolFullPolicy",
   onMetrics: "function",
   logger: "logger",
+  disabled: "boolean",
 };
 
 /** Options that set up the process's one write path: `configureAudit()` only. */
@@ -227,6 +246,7 @@ export const PROCESS_WIDE_OPTIONS: readonly (keyof AuditOptions)[] = [
   "onSpoolFull",
   "onMetrics",
   "logger",
+  "disabled",
 ];
 
 const WRITE_MODES: readonly string[] = ["sync", "buffered"];
@@ -396,6 +416,7 @@ export function resolveOptions(options: Partial<AuditOptions>, base?: ResolvedAu
     onSpoolFull: options.onSpoolFull ?? base?.onSpoolFull ?? DEFAULT_ON_SPOOL_FULL,
     onMetrics: options.onMetrics ?? base?.onMetrics,
     logger: options.logger ?? base?.logger ?? console,
+    disabled: options.disabled ?? base?.disabled ?? DEFAULT_DISABLED,
   });
 }
 

@@ -6,7 +6,7 @@ import { setOwn, type JsonObject } from "./json";
 import type { MaskRules } from "./mask-rules";
 import { maskUrl } from "./mask-url";
 import { maskRequestData, pickHeaders } from "./masking";
-import { userIdOf } from "./request-data";
+import { explicitUserId } from "./request-data";
 import { normalizeContent, sanitizeString } from "./serialize";
 import type { AuditStore } from "./stores/store";
 import { writeEvent } from "./writer/write-path";
@@ -17,8 +17,11 @@ export interface AuditContextInit {
   store?: AuditStore;
   /** Merged into the content of every event of this context. Copied, never shared. */
   extraData?: Record<string, unknown>;
-  /** The acting user: an id, or an object with an `id`. */
-  user?: string | number | bigint | { id: unknown } | null;
+  /**
+   * The acting user: an id, or an object with an `id` (else a `sub`).
+   * @throws {AuditError} `ERR_AUDIT_USER` from the constructor when it names no user.
+   */
+  user?: string | number | bigint | { id: unknown } | { sub: unknown } | null;
   /** The URL to record; masked as a request's (query string, fragment, userinfo, patterns). */
   url?: string | null;
   /** The HTTP method (or any verb the job wants to record). */
@@ -40,9 +43,20 @@ export interface CreateEventOptions {
    * the event is written in that transaction and disappears with its rollback.
    */
   tx?: unknown;
+  /**
+   * This event's user, overriding the context's (its `setUser()`, its resolver):
+   * an id, an object with an `id` (else a `sub`), or `null` for none. For the
+   * events around a login or a registration, before the context knows the user.
+   * @example
+   * ```ts
+   * const user = await prisma.user.create({ data });
+   * await ctx.createEvent(user, { action: "user.register" }, { user });
+   * ```
+   */
+  user?: unknown;
 }
 
-/** The request facts an event carries, gathered when it is created. */
+/** The facts of a context an event carries, gathered when it is created. */
 export interface RequestSnapshot {
   url: string | null;
   method: string | null;
@@ -52,6 +66,9 @@ export interface RequestSnapshot {
   postData: JsonObject;
   headers: JsonObject;
 }
+
+/** A snapshot without its user, who is resolved on their own (see `AuditContext.setUser`). */
+export type RequestFacts = Omit<RequestSnapshot, "userId">;
 
 function isEmpty(object: object): boolean {
   for (const _ in object) return false;
@@ -109,7 +126,7 @@ export class AuditEventDraft {
     }
     this.state = "saving";
     try {
-      this.record ??= this.context.buildRecord(this.contentObject, this.content);
+      this.record ??= this.context.buildRecord(this.contentObject, this.content, options.user);
       await writeEvent(this.context, this.record, options.tx);
       this.state = "saved";
       return this.record;
@@ -136,13 +153,46 @@ export class AuditContext {
   /** Merged into the content of every event of this context; this context's own. */
   extraData: Record<string, unknown>;
   private readonly init: AuditContextInit;
+  private readonly initUserId: string | null;
+  /** Set by `setUser()`: wins over `init.user` and the request's resolver. */
+  private userSet: { id: string | null } | undefined;
 
   constructor(init: AuditContextInit = {}) {
     if (typeof init !== "object" || init === null) {
       throw new AuditConfigError("new AuditContext() expects an object such as { extraData: { job: \"sync\" } }.");
     }
     this.init = init;
+    this.initUserId = explicitUserId(init.user, "new AuditContext({ user })");
     this.extraData = { ...init.extraData };
+  }
+
+  /**
+   * Names the user of this context's later events (drafts saved later too), e.g.
+   * right after a login, when the request's own user is not set yet; `null` for none
+   * (after a logout). It wins over `userResolver` and `new AuditContext({ user })`,
+   * and `serializeAuditContext()` carries it to a job.
+   *
+   * @example
+   * ```ts
+   * const user = await login(req.body.email, req.body.password);
+   * req.auditContext.setUser(user); // an id, or an object with an id or sub
+   * await req.auditContext.createEvent(user, { action: "user.login" });
+   * ```
+   * @throws {AuditError} `ERR_AUDIT_USER` when `user` names no user (an object with
+   * neither `id` nor `sub`, an empty string).
+   */
+  setUser(user: unknown): void {
+    this.userSet = { id: explicitUserId(user, "ctx.setUser()") };
+  }
+
+  /** The user an event of this context carries when the event names none. */
+  protected resolveUserId(_config: ResolvedAuditConfig): string | null {
+    return this.initUserId;
+  }
+
+  private userId(config: ResolvedAuditConfig, eventUser: unknown): string | null {
+    if (eventUser !== undefined) return explicitUserId(eventUser, "the user option of an event");
+    return this.userSet !== undefined ? this.userSet.id : this.resolveUserId(config);
   }
 
   /** The configuration this context's events follow. */
@@ -155,18 +205,18 @@ export class AuditContext {
    * query, post data and headers, masked and capped by the configuration in force.
    */
   requestSnapshot(): RequestSnapshot {
-    return this.snapshot(this.config());
+    const config = this.config();
+    return { ...this.snapshot(config), userId: this.userId(config, undefined) };
   }
 
-  /** Gathers the request facts for an event being created now. */
-  protected snapshot(config: ResolvedAuditConfig): RequestSnapshot {
+  /** Gathers the request facts, but the user, for an event being created now. */
+  protected snapshot(config: ResolvedAuditConfig): RequestFacts {
     const { init } = this;
     const headers = Object.fromEntries(Object.entries(init.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
     return {
       url: typeof init.url === "string" ? maskUrl(sanitizeString(init.url), config.masking) : null,
       method: optionalString(init.method),
       remoteAddr: optionalString(init.remoteAddr),
-      userId: userIdOf(init.user),
       queryParams: maskRequestData(init.queryParams, config.masking, config.maxPostDataBytes),
       postData: maskRequestData(init.postData, config.masking, config.maxPostDataBytes),
       headers: pickHeaders(headers, Object.keys(headers), config.masking),
@@ -178,15 +228,16 @@ export class AuditContext {
     const store = this.init.store ?? this.config().store;
     if (store === undefined) {
       throw new AuditConfigError(
-        "No audit store is configured. Call configureAudit({ store: prismaStore(prisma) }) at start-up, or pass { store } to new AuditContext().",
+        "No audit store is configured. Call configureAudit({ store: prismaStore(prisma) }) at start-up, or pass { store } to new AuditContext(). " +
+          "In your app's tests: configureAudit({ store: memoryStore() }) to read the events back, or configureAudit({ disabled: true }) to write none.",
         "ERR_AUDIT_NO_STORE",
       );
     }
     return store;
   }
 
-  /** Builds the record of a new event; used by drafts. */
-  buildRecord(contentObject: unknown, content: Record<string, unknown>): AuditEventRecord {
+  /** Builds the record of a new event, whose user is `eventUser` if given; used by drafts. */
+  buildRecord(contentObject: unknown, content: Record<string, unknown>, eventUser?: unknown): AuditEventRecord {
     if (typeof content !== "object" || content === null || Array.isArray(content)) {
       throw new AuditError("ERR_AUDIT_CONTENT", "Event content must be a plain object, such as { action: \"refund\" }.");
     }
@@ -195,6 +246,7 @@ export class AuditContext {
     const extraData = this.extraData;
     const { masking } = config;
     const normalizedContent = normalizeContent(isEmpty(extraData) ? content : { ...extraData, ...content }, masking);
+    const userId = this.userId(config, eventUser);
     const { id, timestamp } = newEventIdentity();
     const facts = this.snapshot(config);
     // Built field by field: object spreads of several sources are several times slower
@@ -206,7 +258,7 @@ export class AuditContext {
         contentType: masking.redact(contentType),
         objectId: masking.redact(objectId),
         content: normalizedContent,
-        userId: redactNullable(facts.userId, masking),
+        userId: redactNullable(userId, masking),
         url: facts.url,
         method: redactNullable(facts.method, masking),
         remoteAddr: redactNullable(facts.remoteAddr, masking),
@@ -221,7 +273,7 @@ export class AuditContext {
       contentType,
       objectId,
       content: normalizedContent,
-      userId: facts.userId,
+      userId,
       url: facts.url,
       method: facts.method,
       remoteAddr: facts.remoteAddr,

@@ -35,6 +35,7 @@ export {
   DEFAULT_MAX_BATCH_SIZE,
   DEFAULT_MAX_BUFFERED_EVENTS,
   DEFAULT_ON_SPOOL_FULL,
+  DEFAULT_DISABLED,
   type AuditOptions,
   type SpoolFullPolicy,
   type WriteMode,

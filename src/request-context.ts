@@ -1,12 +1,13 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { LayeredConfig, ResolvedAuditConfig, ResolverRequest } from "./config";
-import { AuditContext, type RequestSnapshot } from "./context";
+import { AuditContext, type RequestFacts } from "./context";
 import { AuditError } from "./errors";
 import type { JsonObject } from "./json";
 import { maskUrl } from "./mask-url";
 import { maskRequestData, pickHeaders } from "./masking";
-import { declaredBodyBytes, normalizeIp, userIdOf } from "./request-data";
+import { declaredBodyBytes, firstUserId, normalizeIp, userIdOf } from "./request-data";
 import { sanitizeString } from "./serialize";
+import { warnUnresolvedUser } from "./unresolved-user-warning";
 
 /**
  * What an adapter tells the core about one request. Every method is called only
@@ -21,8 +22,11 @@ export interface RequestSource {
   method(): string;
   /** The framework's client IP, which honours its own proxy settings. */
   ip(): string | null | undefined;
-  /** The authenticated user the framework knows of, if any. */
-  user(): unknown;
+  /**
+   * Where the framework's authentication leaves a user, in the order the default
+   * user resolver reads them (Express: `req.user`, `req.auth`; Koa: `ctx.state.user`).
+   */
+  userCandidates(): readonly unknown[];
   /** The parsed query string. */
   query(): unknown;
   /** The parsed body, whichever body parser filled it. */
@@ -58,16 +62,23 @@ export class RequestAuditContext extends AuditContext {
     return this.layered.get();
   }
 
-  protected override snapshot(config: ResolvedAuditConfig): RequestSnapshot {
+  protected override resolveUserId(config: ResolvedAuditConfig): string | null {
+    const { source } = this;
+    if (config.userResolver) return userIdOf(callResolver("userResolver", config.userResolver, source.request));
+    const candidates = source.userCandidates();
+    const id = firstUserId(candidates);
+    if (id === null) warnUnresolvedUser(config.logger, source.headers, candidates);
+    return id;
+  }
+
+  protected override snapshot(config: ResolvedAuditConfig): RequestFacts {
     const { source } = this;
     const ip = config.clientIpResolver ? callResolver("clientIpResolver", config.clientIpResolver, source.request) : source.ip();
-    const user = config.userResolver ? callResolver("userResolver", config.userResolver, source.request) : source.user();
     const { url, queryParams, headers } = this.requestFacts(config);
     return {
       url,
       method: source.method(),
       remoteAddr: normalizeIp(ip),
-      userId: userIdOf(user),
       queryParams,
       postData: config.includePostData ? this.postData(config) : {},
       headers,

@@ -1,8 +1,16 @@
+import { AuditError } from "./errors";
 import { sanitizeString } from "./serialize";
 
+/** A user's id field: a scalar, or nothing. */
+function scalarField(user: object, field: "id" | "sub"): unknown {
+  const value = (user as Record<string, unknown>)[field];
+  return typeof value === "object" || typeof value === "function" ? undefined : value;
+}
+
 /**
- * Turns whatever identifies a user (an id, or an object with an `id`) into the
- * stored `userId` string, or null.
+ * Turns whatever identifies a user into the stored `userId` string, or null: an id
+ * (string, number, bigint) itself, else a user object's `id` (Passport, Prisma
+ * records), else its `sub` (a JWT's claims, as express-jwt leaves them on `req.auth`).
  */
 export function userIdOf(user: unknown): string | null {
   switch (typeof user) {
@@ -13,12 +21,49 @@ export function userIdOf(user: unknown): string | null {
     case "bigint":
       return user.toString();
     case "object":
-      return user !== null && "id" in user && typeof (user as { id: unknown }).id !== "object"
-        ? userIdOf((user as { id: unknown }).id)
-        : null;
+      return user === null ? null : (userIdOf(scalarField(user, "id")) ?? userIdOf(scalarField(user, "sub")));
     default:
       return null;
   }
+}
+
+/**
+ * The id of a user the application names itself (`ctx.setUser()`, the `user` option
+ * of an event, `new AuditContext({ user })`): `null` or `undefined` means no user,
+ * anything else must yield an id, so a user is never dropped silently.
+ *
+ * @throws {AuditError} `ERR_AUDIT_USER` naming what was given and what is accepted.
+ */
+export function explicitUserId(user: unknown, where: string): string | null {
+  if (user === null || user === undefined) return null;
+  const id = userIdOf(user);
+  if (id === null) {
+    const given =
+      typeof user === "object"
+        ? `an object with the keys [${Object.keys(user).slice(0, 10).join(", ")}]`
+        : typeof user === "number"
+          ? `the number ${user}`
+          : typeof user === "string"
+            ? "an empty string"
+            : `a ${typeof user}`;
+    throw new AuditError(
+      "ERR_AUDIT_USER",
+      `${where} got ${given}, which names no user: pass an id (a non-empty string, a number or a bigint), an object with an id or sub (such as { id: user.id }), or null for no user.`,
+    );
+  }
+  return id;
+}
+
+/**
+ * The first of `candidates` (the places a framework's authentication leaves a user,
+ * in order) that yields an id.
+ */
+export function firstUserId(candidates: readonly unknown[]): string | null {
+  for (const candidate of candidates) {
+    const id = userIdOf(candidate);
+    if (id !== null) return id;
+  }
+  return null;
 }
 
 /**

@@ -13,6 +13,8 @@ export type ExpressLikeRequest = IncomingMessage & {
   query?: unknown;
   body?: unknown;
   user?: unknown;
+  /** Where express-jwt leaves the token's claims. */
+  auth?: unknown;
   app?: { get(setting: string): unknown };
   auditContext?: AuditContext;
 };
@@ -55,8 +57,8 @@ class ExpressRequestSource implements RequestSource {
   ip() {
     return this.request.ip ?? this.request.socket.remoteAddress;
   }
-  user() {
-    return this.request.user;
+  userCandidates() {
+    return [this.request.user, this.request.auth];
   }
   query() {
     return this.request.query;

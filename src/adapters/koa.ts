@@ -17,6 +17,20 @@ export interface KoaLikeContext {
   auditContext?: AuditContext;
 }
 
+// Koa's DefaultContext and DefaultState are the interfaces Koa asks libraries to
+// augment. Both also carry Koa's own `any` index signature, so a misspelt property
+// name stays `any`; what this types is everything reached through the right name.
+declare module "koa" {
+  interface DefaultContext {
+    /** The request's audit context, set by `koaAuditEvents()`. */
+    auditContext: AuditContext;
+  }
+  interface DefaultState {
+    /** The request's audit context, set by `koaAuditEvents()`. */
+    auditContext: AuditContext;
+  }
+}
+
 /** Reads a Koa context for the core; one per request, no closures. */
 class KoaRequestSource implements RequestSource {
   constructor(readonly request: KoaLikeContext) {}
@@ -32,8 +46,8 @@ class KoaRequestSource implements RequestSource {
   ip() {
     return this.request.ip;
   }
-  user() {
-    return this.request.state.user ?? this.request.req.user;
+  userCandidates() {
+    return [this.request.state.user, this.request.req.user];
   }
   query() {
     return this.request.query;
@@ -46,8 +60,9 @@ class KoaRequestSource implements RequestSource {
 /**
  * Koa 2 and 3 middleware: gives each request an `AuditContext` (`ctx.auditContext`,
  * `ctx.state.auditContext`, and `currentAuditContext()` anywhere downstream). Writes
- * nothing by itself. Resolvers receive `ctx`; the default user is
- * `ctx.state.user.id`, the default IP `ctx.ip` (which honours `app.proxy`).
+ * nothing by itself. Resolvers receive `ctx`; the default user is `ctx.state.user`
+ * (koa-passport, koa-jwt) by its `id`, else its `sub`; the default IP `ctx.ip` (which
+ * honours `app.proxy`). Both context properties are typed as `AuditContext`.
  *
  * @example
  * ```ts

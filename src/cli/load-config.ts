@@ -11,10 +11,10 @@ const CONFIG_FILE_NAMES = ["audit-events.config.js", "audit-events.config.mjs", 
 
 const TYPESCRIPT_EXTENSIONS = new Set([".ts", ".mts", ".cts"]);
 
-const EXAMPLE_CONFIG = `For example, audit-events.config.mjs (or .ts, loaded through tsx):
+const EXAMPLE_CONFIG = `For example, audit-events.config.ts (loaded through your project's tsx; write .mjs if your client is JavaScript):
 
   import { prismaStore } from "audit-events";
-  import { prisma } from "./src/db.js"; // your PrismaClient, created as your app creates it
+  import { prisma } from "./src/db"; // your PrismaClient, created as your app creates it
 
   export const store = prismaStore(prisma);
   export const close = () => prisma.$disconnect();`;
@@ -80,15 +80,36 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
     namespace = TYPESCRIPT_EXTENSIONS.has(path.extname(file)) ? await importTypeScript(file) : await importModule(pathToFileURL(file).href);
   } catch (error) {
     if (error instanceof CliError) throw error;
-    throw new CliError(`Could not load the config file ${file}; fix it (--verbose shows the stack trace):\n  ${errorMessage(error)}`, ExitCode.Config, { cause: error });
+    throw new CliError(`Could not load the config file ${file}; fix it (--verbose shows the stack trace):\n  ${errorMessage(error)}${typeScriptImportHint(file, error)}`, ExitCode.Config, {
+      cause: error,
+    });
   }
   return configFrom(file, namespace);
+}
+
+/**
+ * Node cannot import TypeScript from a JavaScript config, and Prisma 7's generated
+ * client is TypeScript: Node then reports an unknown ".ts" extension, or a module
+ * not found whose `.ts` twin exists. Its message does not say that the way out is a
+ * `.ts` config.
+ */
+function typeScriptImportHint(file: string, error: unknown): string {
+  if (TYPESCRIPT_EXTENSIONS.has(path.extname(file))) return "";
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const text = typeof message === "string" ? message : "";
+  const missing = code === "ERR_MODULE_NOT_FOUND" ? /Cannot find module '([^']+)'/.exec(text)?.[1] : undefined;
+  const importsTypeScript =
+    (code === "ERR_UNKNOWN_FILE_EXTENSION" && text.includes('".ts"')) ||
+    (missing !== undefined && [`${missing}.ts`, missing.replace(/\.[cm]?js$/, ".ts")].some((candidate) => existsSync(candidate)));
+  return importsTypeScript
+    ? `\n  A ${path.extname(file)} config cannot import TypeScript, such as the client Prisma 7 generates: name it audit-events.config.ts, which is loaded through your project's tsx (npm install --save-dev tsx), and import without a .js extension.`
+    : "";
 }
 
 async function importTypeScript(file: string): Promise<Namespace> {
   const api = (await importModule(tsxModuleApi(file))) as { tsImport?: (specifier: string, parentURL: string) => Promise<Namespace> };
   if (typeof api.tsImport !== "function") {
-    throw new CliError(`The tsx installed for ${file} has no tsImport(). Update it (npm install --save-dev tsx@4), or write the config as audit-events.config.mjs.`, ExitCode.Config);
+    throw new CliError(`The tsx installed for ${file} has no tsImport(). Update it (npm install --save-dev tsx@4), or write the config as audit-events.config.mjs if it imports no TypeScript (a Prisma 7 client is TypeScript).`, ExitCode.Config);
   }
   const url = pathToFileURL(file).href;
   return api.tsImport(url, url);
@@ -108,7 +129,7 @@ function tsxModuleApi(file: string): string {
   } catch (error) {
     throw new CliError(
       `${path.basename(file)} is TypeScript, and loading it needs tsx, which is not installed in ${path.dirname(file)}. ` +
-        "Install it (npm install --save-dev tsx), or write the config as audit-events.config.mjs.",
+        "Install it (npm install --save-dev tsx), or write the config as audit-events.config.mjs if it imports no TypeScript (a Prisma 7 client is TypeScript).",
       ExitCode.Config,
       { cause: error },
     );
@@ -117,7 +138,7 @@ function tsxModuleApi(file: string): string {
   const entry = manifest.exports?.["./esm/api"]?.import;
   const target = typeof entry === "string" ? entry : entry?.default;
   if (target === undefined) {
-    throw new CliError(`The tsx installed for ${file} is too old to load a config. Update it (npm install --save-dev tsx@4), or write the config as audit-events.config.mjs.`, ExitCode.Config);
+    throw new CliError(`The tsx installed for ${file} is too old to load a config. Update it (npm install --save-dev tsx@4), or write the config as audit-events.config.mjs if it imports no TypeScript (a Prisma 7 client is TypeScript).`, ExitCode.Config);
   }
   return pathToFileURL(path.join(path.dirname(manifestFile), target)).href;
 }

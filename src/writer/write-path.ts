@@ -64,13 +64,14 @@ setMetricsGauges(() => {
 });
 
 /**
- * Writes one event of `context`: through the buffered writer when `writeMode` is
- * `"buffered"` and the event goes to the configured store outside a transaction,
- * else at once.
+ * Writes one event of `context`: nowhere when `disabled`, through the buffered
+ * writer when `writeMode` is `"buffered"` and the event goes to the configured store
+ * outside a transaction, else at once.
  */
 export function writeEvent(context: AuditContext, record: AuditEventRecord, tx: unknown): Promise<void> {
-  const store = context.storeForWrite();
   const config = getAuditConfig();
+  if (config.disabled) return Promise.resolve();
+  const store = context.storeForWrite();
   if (tx === undefined && config.writeMode === "buffered" && store === config.store) {
     return bufferedWriter(config).enqueue(store.toRow(record, context));
   }

@@ -22,6 +22,17 @@ function readmeBlocks(): string[] {
   return [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
 
+/** A block whose first line is `// <path>.ts` is a file of the user's project, at that path. */
+function projectFile(block: string): string | undefined {
+  return /^\/\/ ([\w./-]+\.ts)\n/.exec(block)?.[1];
+}
+
+/**
+ * The client `prisma generate` writes to the README's `output = "../generated/prisma"`:
+ * here the repository's generated PostgreSQL client stands in for it.
+ */
+const GENERATED_CLIENT_SHIM = 'export * from "../../../../generated/postgresql/client/client";\n';
+
 /**
  * Imports stay at the top; the rest runs in an async function, as in an app's
  * start-up. A block that exports its own functions is a module already.
@@ -41,10 +52,15 @@ describe("the README", () => {
     rmSync(OUT, { recursive: true, force: true });
     mkdirSync(OUT, { recursive: true });
     const files = blocks.map((block, i) => {
-      const file = path.join(OUT, `block-${i + 1}.ts`);
-      writeFileSync(file, asModule(block));
+      const named = projectFile(block);
+      const file = path.join(OUT, named ?? `block-${i + 1}.ts`);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, named === undefined ? asModule(block) : block);
       return file;
     });
+    expect(blocks.filter((block) => projectFile(block) !== undefined).map(projectFile)).toEqual(["prisma.config.ts", "src/db.ts", "audit-events.config.ts"]);
+    mkdirSync(path.join(OUT, "generated", "prisma"), { recursive: true });
+    writeFileSync(path.join(OUT, "generated", "prisma", "client.ts"), GENERATED_CLIENT_SHIM);
     writeFileSync(
       path.join(OUT, "tsconfig.json"),
       JSON.stringify({ extends: "../../tsconfig.json", compilerOptions: { noUnusedLocals: false, noUnusedParameters: false }, include: [], files }),
