@@ -1,3 +1,5 @@
+import { normalizeClientIp } from "./client-ip";
+import { boundRecord } from "./column-limits";
 import { getAuditConfig, type ResolvedAuditConfig } from "./config";
 import { resolveContentObject } from "./content-object";
 import { AuditConfigError, AuditError } from "./errors";
@@ -159,7 +161,7 @@ export class AuditContext {
     return {
       url: typeof init.url === "string" ? maskUrl(sanitizeString(init.url), config.maskKeys) : null,
       method: optionalString(init.method),
-      remoteAddr: optionalString(init.remoteAddr),
+      remoteAddr: normalizeClientIp(init.remoteAddr),
       userId: userIdOf(init.user),
       queryParams: maskedRequestData(init.queryParams, config),
       postData: capPostData(maskedRequestData(init.postData, config), config.maxPostDataBytes),
@@ -179,7 +181,11 @@ export class AuditContext {
     return store;
   }
 
-  /** Builds the record of a new event; used by drafts. */
+  /**
+   * Builds the record of a new event; used by drafts. Every event is built here, so
+   * this is where each column is bounded to what every database stores (see
+   * column-limits.ts): no value, whatever its length, keeps an event out of the store.
+   */
   buildRecord(contentObject: unknown, content: Record<string, unknown>): AuditEventRecord {
     if (typeof content !== "object" || content === null || Array.isArray(content)) {
       throw new AuditError("ERR_AUDIT_CONTENT", "Event content must be a plain object, such as { action: \"refund\" }.");
@@ -192,7 +198,7 @@ export class AuditContext {
     const facts = this.snapshot(config);
     // Built field by field: object spreads of several sources are several times slower
     // here, and this runs on the request path for every event.
-    return {
+    return boundRecord({
       id,
       timestamp,
       contentType,
@@ -205,7 +211,7 @@ export class AuditContext {
       queryParams: facts.queryParams,
       postData: facts.postData,
       headers: facts.headers,
-    };
+    });
   }
 
   /**

@@ -1,10 +1,11 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { LayeredConfig, ResolvedAuditConfig, ResolverRequest } from "./config";
+import { normalizeClientIp } from "./client-ip";
 import { AuditContext, type RequestSnapshot } from "./context";
 import { AuditError } from "./errors";
 import type { JsonObject } from "./json";
 import { maskUrl, pickHeaders } from "./masking";
-import { capPostData, maskedRequestData, normalizeIp, userIdOf } from "./request-data";
+import { capPostData, maskedRequestData, userIdOf } from "./request-data";
 import { sanitizeString } from "./serialize";
 
 /**
@@ -65,7 +66,7 @@ export class RequestAuditContext extends AuditContext {
     return {
       url,
       method: source.method(),
-      remoteAddr: normalizeIp(ip),
+      remoteAddr: normalizeClientIp(ip),
       userId: userIdOf(user),
       queryParams,
       postData: config.includePostData ? this.postData(config) : {},

@@ -37,9 +37,3 @@ export function capPostData(postData: JsonObject, maxBytes: number): JsonObject 
   const bytes = Buffer.byteLength(JSON.stringify(postData), "utf8");
   return bytes > maxBytes ? { _truncated: true, _bytes: bytes } : postData;
 }
-
-/** Writes IPv4 clients the way people read them: `::ffff:10.0.0.1` becomes `10.0.0.1`. */
-export function normalizeIp(ip: string | null | undefined): string | null {
-  if (typeof ip !== "string" || ip.length === 0) return null;
-  return sanitizeString(ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip);
-}
