@@ -49,7 +49,7 @@ describe.each(["mysql", "postgresql"] as const)("a row refused by a CHECK constr
   const dropCheck = (name: string) => sql(`ALTER TABLE audit_events DROP CONSTRAINT ${name}`);
 
   beforeAll(async () => {
-    db = await openDatabase(provider, { name: "refused_rows" });
+    db = (await openDatabase(provider, { name: "refused_rows" })) as unknown as TestDatabase;
     store = prismaStore(db.prisma);
     await sql(`ALTER TABLE audit_events ADD CONSTRAINT no_forbidden CHECK (${objectId} <> 'forbidden')`);
   });
