@@ -1,3 +1,5 @@
+import { normalizeClientIp } from "./client-ip";
+import { boundRecord } from "./column-limits";
 import { getAuditConfig, type ResolvedAuditConfig } from "./config";
 import { resolveContentObject } from "./content-object";
 import { AuditConfigError, AuditError } from "./errors";
@@ -216,7 +218,7 @@ export class AuditContext {
     return {
       url: typeof init.url === "string" ? maskUrl(sanitizeString(init.url), config.masking) : null,
       method: optionalString(init.method),
-      remoteAddr: optionalString(init.remoteAddr),
+      remoteAddr: normalizeClientIp(init.remoteAddr),
       queryParams: maskRequestData(init.queryParams, config.masking, config.maxPostDataBytes),
       postData: maskRequestData(init.postData, config.masking, config.maxPostDataBytes),
       headers: pickHeaders(headers, Object.keys(headers), config.masking),
@@ -236,7 +238,12 @@ export class AuditContext {
     return store;
   }
 
-  /** Builds the record of a new event, whose user is `eventUser` if given; used by drafts. */
+  /**
+   * Builds the record of a new event, whose user is `eventUser` if given; used by drafts.
+   * Every event is built here, so this is where it is masked and where each column is
+   * bounded to what every database stores (see column-limits.ts): no value, whatever its
+   * length, keeps an event out of the store.
+   */
   buildRecord(contentObject: unknown, content: Record<string, unknown>, eventUser?: unknown): AuditEventRecord {
     if (typeof content !== "object" || content === null || Array.isArray(content)) {
       throw new AuditError("ERR_AUDIT_CONTENT", "Event content must be a plain object, such as { action: \"refund\" }.");
@@ -252,7 +259,7 @@ export class AuditContext {
     // Built field by field: object spreads of several sources are several times slower
     // here, and this runs on the request path for every event.
     if (masking.hasPatterns) {
-      return {
+      return boundRecord({
         id,
         timestamp,
         contentType: masking.redact(contentType),
@@ -265,9 +272,9 @@ export class AuditContext {
         queryParams: facts.queryParams,
         postData: facts.postData,
         headers: facts.headers,
-      };
+      });
     }
-    return {
+    return boundRecord({
       id,
       timestamp,
       contentType,
@@ -280,7 +287,7 @@ export class AuditContext {
       queryParams: facts.queryParams,
       postData: facts.postData,
       headers: facts.headers,
-    };
+    });
   }
 
   /**

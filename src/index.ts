@@ -21,6 +21,19 @@ export {
   type ScheduleArchivalOptions,
 } from "./archive/schedule";
 export { currentAuditContext, runWithAuditContext } from "./async-context";
+export { normalizeClientIp } from "./client-ip";
+export {
+  CONTENT_TYPE_MAX_CHARS,
+  CUT_MARKER,
+  JSON_COLUMN_MAX_BYTES,
+  JSON_COLUMN_MAX_DEPTH,
+  JSON_DEPTH_MARKER,
+  METHOD_MAX_CHARS,
+  OBJECT_ID_MAX_CHARS,
+  REMOTE_ADDR_MAX_CHARS,
+  URL_MAX_BYTES,
+  USER_ID_MAX_CHARS,
+} from "./column-limits";
 export { auditModels, type AuditModelsExtension } from "./audit-models";
 export {
   configureAudit,

@@ -1,11 +1,12 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { LayeredConfig, ResolvedAuditConfig, ResolverRequest } from "./config";
+import { normalizeClientIp } from "./client-ip";
 import { AuditContext, type RequestFacts } from "./context";
 import { AuditError } from "./errors";
 import type { JsonObject } from "./json";
 import { maskUrl } from "./mask-url";
 import { maskRequestData, pickHeaders } from "./masking";
-import { declaredBodyBytes, firstUserId, normalizeIp, userIdOf } from "./request-data";
+import { declaredBodyBytes, firstUserId, userIdOf } from "./request-data";
 import { sanitizeString } from "./serialize";
 import { warnUnresolvedUser } from "./unresolved-user-warning";
 
@@ -78,7 +79,7 @@ export class RequestAuditContext extends AuditContext {
     return {
       url,
       method: source.method(),
-      remoteAddr: normalizeIp(ip),
+      remoteAddr: normalizeClientIp(ip),
       queryParams,
       postData: config.includePostData ? this.postData(config) : {},
       headers,

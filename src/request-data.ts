@@ -77,9 +77,3 @@ export function declaredBodyBytes(headers: Readonly<Record<string, string | stri
   if (typeof type === "string" && type.toLowerCase().startsWith("multipart/")) return undefined;
   return Number(length);
 }
-
-/** Writes IPv4 clients the way people read them: `::ffff:10.0.0.1` becomes `10.0.0.1`. */
-export function normalizeIp(ip: string | null | undefined): string | null {
-  if (typeof ip !== "string" || ip.length === 0) return null;
-  return sanitizeString(ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip);
-}

@@ -1,3 +1,5 @@
+import { normalizeClientIp } from "../client-ip";
+import { boundText, TEXT_COLUMN_LIMITS } from "../column-limits";
 import { AuditConfigError } from "../errors";
 import type { AuditStore } from "../stores/store";
 import type { AuditQuery, ContentValue, EventFilter, EventOrder, EventSource } from "./audit-query";
@@ -38,6 +40,16 @@ function filterString(name: string, value: unknown): string | undefined {
   if (value.length > MAX_FILTER_LENGTH) throw new AuditQueryError(`${name} is ${value.length} characters long; at most ${MAX_FILTER_LENGTH} are accepted.`);
   if (CONTROL_CHARACTER.test(value)) throw new AuditQueryError(`${name} contains a control character, which no stored value holds.`);
   return value;
+}
+
+/**
+ * A filter value in the form its column stores: an address normalized as the
+ * middleware stores it, and a value longer than its column cut the same way, so
+ * that a query with the value as sent finds the event.
+ */
+function storedForm(name: (typeof STRING_FILTERS)[number], value: string): string {
+  if (name === "search") return value;
+  return boundText(name === "remoteAddr" ? (normalizeClientIp(value) ?? value) : value, TEXT_COLUMN_LIMITS[name]);
 }
 
 function filterDate(name: string, value: unknown): Date | undefined {
@@ -91,7 +103,12 @@ export function parseEventFilter(query: AuditQuery = {}): EventFilter {
   for (const key of Object.keys(query)) {
     if (!QUERY_KEYS.has(key)) throw new AuditQueryError(`Unknown query field "${key}". Known fields: ${[...QUERY_KEYS].join(", ")}.`);
   }
-  const strings = Object.fromEntries(STRING_FILTERS.map((name) => [name, filterString(name, query[name])]).filter(([, v]) => v !== undefined));
+  const strings = Object.fromEntries(
+    STRING_FILTERS.map((name) => {
+      const value = filterString(name, query[name]);
+      return [name, value === undefined ? undefined : storedForm(name, value)];
+    }).filter(([, v]) => v !== undefined),
+  );
   const since = filterDate("since", query.since);
   const until = filterDate("until", query.until);
   if (since !== undefined && until !== undefined && since > until) {

@@ -4,6 +4,8 @@ import type { AuditStore, EventRow } from "../stores/store";
 import { countMetric, recordMetricError } from "./metrics";
 import { dropOldest, spoolLineBytes, type AuditLogger, type AuditSpool } from "./spool";
 import { decodeSpoolLine, encodeSpoolLine } from "./spool-line";
+import { normalizeJson } from "../serialize";
+import { isStandIn, standInFor } from "./refused-event";
 import { isRefusedData } from "./store-failure";
 
 /** What a {@link BufferedWriter} needs; the resolved options of `configureAudit()`. */
@@ -47,8 +49,9 @@ class ClosingWhileBlocked extends Error {}
  * bulk insert. When the store is down, batches go to the spool (or, without one,
  * stay in memory) and the store is retried with exponential backoff; the spool is
  * replayed in order, a batch at a time between new batches, whenever the store
- * answers. Rows the store refuses for what they hold are isolated, reported and
- * counted as dropped, so one bad row never blocks the others. Memory is bounded:
+ * answers. Rows the store refuses for what they hold are isolated, logged whole,
+ * counted as rejected and replaced by a stand-in event that names them, so one bad
+ * row never blocks the others and never leaves the trail silently. Memory is bounded:
  * beyond `maxBufferedEvents`, `enqueue` waits.
  */
 export class BufferedWriter {
@@ -357,8 +360,8 @@ export class BufferedWriter {
 
   /**
    * Writes `batch`; when the store refuses it for what a row holds, halves it until
-   * the refused rows stand alone, and drops those (reported, counted, their callers
-   * told). Returns how many were written; throws on an outage.
+   * the refused rows stand alone, and hands those to {@link refuse}. Returns how many
+   * were written; throws on an outage.
    */
   private async writeIsolating(batch: Pending[]): Promise<number> {
     try {
@@ -376,16 +379,36 @@ export class BufferedWriter {
     return batch.length;
   }
 
-  /** Gives up one event the store can never take. */
+  /**
+   * Takes one event out of the write path that the store can never take as it is.
+   * It is not dropped silently: the whole row is logged at error level as a spool
+   * line, it is counted in `rejected`, its caller (if one waits) is told, and a
+   * stand-in event naming it is queued, so the trail itself shows the hole.
+   */
   private refuse(pending: Pending, error: unknown): void {
+    const { store, logger } = this.options;
+    const reason = messageOf(error);
+    const standIn = isStandIn(pending.row) ? undefined : standInFor(pending.row, reason);
     const refused = new AuditStoreError(
-      `The store ${this.options.store.name} refused audit event ${pending.row.id} for what it holds, and it was dropped: ${messageOf(error)}. Fix the value (or toRecord) that breaks the table's constraints.`,
-      { cause: error },
+      `The store ${store.name} refused audit event ${pending.row.id} for what it holds: ${reason}. ` +
+        (standIn === undefined ? "It is a stand-in for a refused event itself, so no further stand-in is made. " : `Stand-in event ${standIn.id} (contentType "AuditEvent", objectId ${pending.row.id}) records the refusal and the event. `) +
+        "Fix the constraint (or toRecord) that refuses it.",
+      { cause: error, code: "ERR_AUDIT_EVENT_REFUSED" },
     );
     recordMetricError(refused);
-    countMetric("dropped", 1);
-    this.options.logger.warn(`audit-events: ${refused.message}`);
+    countMetric("rejected", 1);
+    let line: string;
+    try {
+      line = encodeSpoolLine(pending.row);
+    } catch {
+      line = JSON.stringify(normalizeJson(pending.row, { strict: false }));
+    }
+    (logger.error ?? logger.warn).call(logger, `audit-events: ${refused.message} The refused event, whole: ${line}`);
     pending.settle?.reject(refused);
+    if (standIn !== undefined) {
+      this.queue.unshift({ row: standIn, at: performance.now() });
+      this.schedule();
+    }
   }
 
   /** Appends a batch to the spool; returns what must stay in memory. */

@@ -10,19 +10,26 @@ export interface AuditMetrics {
   replayed: number;
   /** Events given up since the process started: dropped by `onSpoolFull: "drop-oldest"`, or corrupt spool lines skipped. */
   dropped: number;
+  /**
+   * Events the store refused for what they hold (a constraint of your schema) since
+   * the process started. None is lost silently: a sync caller gets
+   * `ERR_AUDIT_EVENT_REFUSED`; a buffered one is logged whole at error level and
+   * stands in the trail as an `AuditEvent` event naming it (see the README).
+   */
+  rejected: number;
   /** The message of the last write or spool failure, or null if none happened yet. */
   lastError: string | null;
 }
 
 /** One change the write path reports to `onMetrics`, as it happens. */
 export type AuditMetricsEvent =
-  | { type: "written" | "replayed" | "spooled" | "dropped"; count: number }
+  | { type: "written" | "replayed" | "spooled" | "dropped" | "rejected"; count: number }
   | { type: "error"; error: unknown };
 
 /** A user's hook for their metrics library (Prometheus, StatsD, ...). */
 export type AuditMetricsHook = (event: AuditMetricsEvent) => void;
 
-const totals = { written: 0, replayed: 0, dropped: 0 };
+const totals = { written: 0, replayed: 0, dropped: 0, rejected: 0 };
 let lastError: string | null = null;
 let gauges: () => { buffered: number; spooled: number } = () => ({ buffered: 0, spooled: 0 });
 let hook: AuditMetricsHook | undefined;
@@ -45,8 +52,8 @@ function tell(event: AuditMetricsEvent): void {
   }
 }
 
-/** Counts events that reached the store, or the spool, or were given up. */
-export function countMetric(type: "written" | "replayed" | "spooled" | "dropped", count: number): void {
+/** Counts events that reached the store, or the spool, or were given up or refused. */
+export function countMetric(type: "written" | "replayed" | "spooled" | "dropped" | "rejected", count: number): void {
   if (count <= 0) return;
   if (type !== "spooled") totals[type] += count;
   if (type === "replayed") totals.written += count;

@@ -1,6 +1,8 @@
 /** Where the write path reports a spool's troubles; `console` by default. */
 export interface AuditLogger {
   warn(message: string): void;
+  /** Hears what an operator must act on (an event the store refused); `warn` when absent. */
+  error?(message: string): void;
 }
 
 /** Lines read from the head of a spool, to be acknowledged once stored. */

@@ -1,9 +1,11 @@
 import { getAuditConfig, onConfigure, type ResolvedAuditConfig } from "../config";
 import type { AuditContext } from "../context";
+import { AuditError, AuditStoreError } from "../errors";
 import type { AuditEventRecord } from "../event-record";
 import type { AuditStore } from "../stores/store";
 import { BufferedWriter } from "./buffered-writer";
 import { countMetric, recordMetricError, setMetricsGauges, setMetricsHook } from "./metrics";
+import { isRefusedData } from "./store-failure";
 
 /** The buffered writer of the configuration in force, made on first use. */
 let writer: { config: ResolvedAuditConfig; instance: BufferedWriter } | undefined;
@@ -82,10 +84,32 @@ async function writeNow(store: AuditStore, record: AuditEventRecord, context: Au
   try {
     await store.insert([record], { tx, context });
   } catch (error) {
-    recordMetricError(error);
-    throw error;
+    const thrown = refusal(store, record, error) ?? error;
+    recordMetricError(thrown);
+    throw thrown;
   }
   countMetric("written", 1);
+}
+
+/**
+ * A store's refusal of `record` for what it holds (a constraint of the user's schema:
+ * every column is bounded already, see column-limits.ts), as the error the caller
+ * gets, counted and logged; undefined for any other failure. The caller holds the
+ * event and decides: no stand-in is written, which inside `{ tx }` would outlive a
+ * rollback.
+ */
+function refusal(store: AuditStore, record: AuditEventRecord, error: unknown): AuditStoreError | undefined {
+  // toRecord's mistakes (ERR_AUDIT_CONFIG) and duplicate ids keep their own codes.
+  if (error instanceof AuditError && error.code !== "ERR_AUDIT_STORE") return undefined;
+  if (!isRefusedData(error)) return undefined;
+  const refused = new AuditStoreError(
+    `The store ${store.name} refused audit event ${record.id} (${record.contentType} ${record.objectId}) for what it holds: ${error instanceof Error ? error.message : String(error)}. Fix the constraint (or toRecord) that refuses it.`,
+    { cause: error, code: "ERR_AUDIT_EVENT_REFUSED" },
+  );
+  countMetric("rejected", 1);
+  const { logger } = getAuditConfig();
+  (logger.error ?? logger.warn).call(logger, `audit-events: ${refused.message}`);
+  return refused;
 }
 
 /**

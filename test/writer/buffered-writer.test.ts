@@ -133,7 +133,7 @@ for (const provider of providers) {
 }
 
 describe("a row the database refuses, on mysql", () => {
-  it("is dropped alone, reported and counted; the rest of its batch and later batches are stored", async () => {
+  it("is isolated, logged whole, counted as rejected and stands in the trail as an AuditEvent event; the rest is stored", async () => {
     const db = await openDatabase("mysql", { name: "refused_row" });
     const warnings: string[] = [];
     try {
@@ -147,17 +147,22 @@ describe("a row the database refuses, on mysql", () => {
         writeMode: "buffered",
         logger: { warn: (m) => warnings.push(m) },
       });
-      const before = auditMetrics().dropped;
+      const before = auditMetrics();
       const context = new AuditContext();
       const ids = ["a", "b", "bad", "c", "d"];
       const records = await Promise.all(ids.map((id) => context.createEvent({ contentType: "Order", objectId: id })));
       await flushAudit();
       const later = await context.createEvent({ contentType: "Order", objectId: "later" });
       await flushAudit();
-      const stored = (await db.prisma.tenantAuditEvent.findMany()).map((r) => r.objectId).sort();
-      expect(stored).toEqual(["a", "b", "c", "d", "later"]);
-      expect(auditMetrics().dropped - before).toBe(1);
-      expect(warnings.join("\n")).toContain(`refused audit event ${records[2]!.id} for what it holds, and it was dropped`);
+      const rows = await db.prisma.tenantAuditEvent.findMany();
+      const refused = records[2]!;
+      expect(rows.map((r) => r.objectId).sort()).toEqual(["a", "b", "c", "d", refused.id, "later"].sort());
+      const standIn = rows.find((r) => r.objectId === refused.id)!;
+      expect(standIn.contentType).toBe("AuditEvent");
+      expect(standIn.content).toMatchObject({ outcome: "refused", event: { id: refused.id, objectId: "bad", tenantId: "t".repeat(300) } });
+      expect(auditMetrics().rejected - before.rejected).toBe(1);
+      expect(auditMetrics().dropped - before.dropped).toBe(0);
+      expect(warnings.join("\n")).toContain(`refused audit event ${refused.id} for what it holds`);
       expect(later.objectId).toBe("later");
     } finally {
       await closeAudit();

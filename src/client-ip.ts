@@ -1,0 +1,67 @@
+import { BlockList, isIP, SocketAddress } from "node:net";
+import { sanitizeString } from "./serialize";
+
+/** IPv4-mapped IPv6 addresses (`::ffff:0:0/96`), stored as the IPv4 address they carry. */
+const IPV4_MAPPED = new BlockList();
+IPV4_MAPPED.addSubnet("::ffff:0:0", 96, "ipv6");
+
+/** The port of `host:port` or `[host]:port`: decimal digits, 0 to 65535. */
+function isPort(text: string): boolean {
+  return /^\d{1,5}$/.test(text) && Number(text) <= 65_535;
+}
+
+/** An IPv6 address in its RFC 5952 form (lower case, zeros compressed), zone id dropped; IPv4-mapped ones as IPv4. */
+function canonicalIpv6(address: string): string | undefined {
+  const zoneless = address.split("%", 1)[0]!;
+  if (isIP(zoneless) !== 6) return undefined;
+  if (IPV4_MAPPED.check(zoneless, "ipv6")) {
+    // inet_ntop writes a mapped address with its IPv4 part dotted: "::ffff:10.0.0.1".
+    const canonical = new SocketAddress({ address: zoneless, family: "ipv6" }).address;
+    return canonical.slice(canonical.lastIndexOf(":") + 1);
+  }
+  return new SocketAddress({ address: zoneless, family: "ipv6" }).address;
+}
+
+/** The address in `text` when it is one, with or without port, brackets and zone id. */
+function parseAddress(text: string): string | undefined {
+  if (text.startsWith("[")) {
+    const close = text.indexOf("]");
+    const rest = text.slice(close + 1);
+    if (close < 0 || (rest !== "" && !(rest.startsWith(":") && isPort(rest.slice(1))))) return undefined;
+    return canonicalIpv6(text.slice(1, close));
+  }
+  // Any zone id (an interface name may hold more than isIP() accepts), not only isIP()'s.
+  if (text.includes("%")) return canonicalIpv6(text);
+  switch (isIP(text)) {
+    case 4:
+      return text;
+    case 6:
+      return canonicalIpv6(text);
+  }
+  const colon = text.lastIndexOf(":");
+  if (colon > 0 && isIP(text.slice(0, colon)) === 4 && isPort(text.slice(colon + 1))) return text.slice(0, colon);
+  return undefined;
+}
+
+/**
+ * The client address as stored in `remoteAddr`, so that equal addresses compare
+ * equal: a port and brackets are stripped (`203.0.113.5:4711`, `[2001:db8::1]:443`),
+ * so is an IPv6 zone id (`fe80::1%eth0`); IPv6 is written in its RFC 5952 form
+ * (lower case, longest run of zeros compressed) and an IPv4-mapped one
+ * (`::ffff:10.0.0.1`) as the IPv4 address. A value that is no IP address at all
+ * (`unknown`, an RFC 7239 obfuscated identifier, garbage from a misconfigured proxy)
+ * is kept as given, trimmed: the stored event bounds it to its column.
+ *
+ * @example
+ * ```ts
+ * normalizeClientIp("[2001:DB8:0::1]:443"); // "2001:db8::1"
+ * normalizeClientIp("::ffff:10.0.0.1");     // "10.0.0.1"
+ * normalizeClientIp("unknown");             // "unknown"
+ * ```
+ */
+export function normalizeClientIp(value: string | null | undefined): string | null {
+  if (typeof value !== "string") return null;
+  const text = value.trim();
+  if (text.length === 0) return null;
+  return parseAddress(text) ?? sanitizeString(text);
+}

@@ -1,0 +1,52 @@
+import { boundJson, boundRecord, boundText, JSON_COLUMN_MAX_BYTES } from "../column-limits";
+import { newEventIdentity, type AuditEventRecord } from "../event-record";
+import type { JsonObject } from "../json";
+import { normalizeJson } from "../serialize";
+import type { EventRow } from "../stores/store";
+
+/**
+ * The content type of the events audit-events records about events: a refused
+ * event's stand-in has this content type and the refused event's id as `objectId`.
+ */
+export const REFUSED_EVENT_CONTENT_TYPE = "AuditEvent";
+
+/** Longest refusal reason kept in a stand-in, in characters. */
+const REASON_MAX_CHARS = 2_000;
+/** Room left in the stand-in's content for its outcome and reason. */
+const FRAME_BYTES = 16_384;
+
+/** Whether `row` is a stand-in already: its own refusal gets no stand-in of its own, so refusals cannot chain. */
+export function isStandIn(row: EventRow): boolean {
+  return row.contentType === REFUSED_EVENT_CONTENT_TYPE;
+}
+
+/**
+ * The event that stands in the trail for `row`, which the store refused for what it
+ * holds: contentType {@link REFUSED_EVENT_CONTENT_TYPE}, objectId = the refused id,
+ * content `{ outcome: "refused", reason, event }` with the refused row as JSON (cut
+ * like any JSON column when larger), and none of the refused row's other columns,
+ * which may be what the store refused. A new id and the time of the refusal.
+ */
+export function standInFor(row: EventRow, reason: string): EventRow {
+  const event = normalizeJson(row, { strict: false }) as JsonObject;
+  const { id, timestamp } = newEventIdentity();
+  const record: AuditEventRecord = {
+    id,
+    timestamp,
+    contentType: REFUSED_EVENT_CONTENT_TYPE,
+    objectId: row.id,
+    content: {
+      outcome: "refused",
+      reason: boundText(reason, { chars: REASON_MAX_CHARS }),
+      event: boundJson(event, JSON_COLUMN_MAX_BYTES - FRAME_BYTES),
+    },
+    userId: null,
+    url: null,
+    method: null,
+    remoteAddr: null,
+    queryParams: {},
+    postData: {},
+    headers: {},
+  };
+  return { ...boundRecord(record) };
+}
