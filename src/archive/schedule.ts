@@ -70,6 +70,28 @@ function notACronExpression(expression: unknown, why: string): AuditConfigError 
 const CRON_OPTIONS = { mode: "5-or-6-parts", fixedTimeRule: "no-wildcard", unref: true } as const satisfies CronOptions;
 
 /**
+ * The croner job behind {@link scheduleArchival}, not started yet (`schedule(fn)`
+ * starts it); its `nextRuns()` are the times the schedule runs.
+ *
+ * @example
+ * ```ts
+ * archivalCron("30 2 * * *", "America/New_York").nextRuns(3, new Date("2026-03-07T12:00:00Z"));
+ * ```
+ * @throws {AuditConfigError} when `expression` is not a cron expression of five or six fields.
+ */
+export function archivalCron(expression: unknown, timezone: string | undefined, onOverrun?: () => void): Cron {
+  let task: Cron;
+  try {
+    task = new Cron(expression as string, { ...CRON_OPTIONS, timezone, protect: onOverrun ?? true });
+  } catch (error) {
+    throw notACronExpression(expression, error instanceof Error ? error.message.replace(/^CronPattern: /, "") : String(error));
+  }
+  // croner also takes a date for a single run; a schedule is a cron expression.
+  if (task.getPattern() === undefined) throw notACronExpression(expression, "it is a date");
+  return task;
+}
+
+/**
  * Runs {@link archiveOldEvents} on a cron schedule (croner). A run never overlaps
  * the previous one: a tick that finds a run still going is skipped and logged. A
  * failed run is logged with how many events it moved, and the schedule goes on. The
@@ -89,18 +111,7 @@ export function scheduleArchival(options: ScheduleArchivalOptions = {}): Archiva
   if (timezone !== undefined && !isTimeZone(timezone)) {
     throw new AuditConfigError(`scheduleArchival(): "${String(timezone)}" is not a time zone; use an IANA name such as timezone: "Europe/Berlin".`);
   }
-  let task: Cron;
-  try {
-    task = new Cron(expression, {
-      ...CRON_OPTIONS,
-      timezone,
-      protect: () => logger.info("audit-events: archival skipped, the previous run is still going"),
-    });
-  } catch (error) {
-    throw notACronExpression(expression, error instanceof Error ? error.message.replace(/^CronPattern: /, "") : String(error));
-  }
-  // croner also takes a date for a single run; a schedule is a cron expression.
-  if (task.getPattern() === undefined) throw notACronExpression(expression, "it is a date");
+  const task = archivalCron(expression, timezone, () => logger.info("audit-events: archival skipped, the previous run is still going"));
   task.schedule(async () => {
     try {
       const result = await archiveOldEvents({ olderThanDays, batchSize, concurrency, store });
