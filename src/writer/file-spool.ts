@@ -12,7 +12,9 @@ export interface FileSpoolOptions {
   maxBytes?: number;
   /**
    * Once this many bytes at the head are acknowledged (and they are at least half
-   * the file), the file is rewritten without them, so it does not grow forever.
+   * the file), the file is rewritten without them, so disk space comes back while
+   * the spool is far from full. Whatever this is, the file never grows past
+   * `maxBytes` plus the batch being appended (see {@link fileSpool}).
    * @default 64 MiB
    */
   compactAfterBytes?: number;
@@ -46,6 +48,14 @@ function isAlive(pid: number): boolean {
  * replay lines again, which the store skips as ids it holds already. A lock file
  * keeps a second process off the same spool.
  *
+ * Acknowledged (or dropped) lines stay at the head of the file until it is
+ * compacted: rewritten, a chunk at a time, without them. So that the file stays
+ * within `maxBytes` plus one batch however long an outage lasts and whatever
+ * `onSpoolFull` does, an append that finds the file already past `maxBytes`
+ * compacts it first. Compacting writes the waiting lines (at most `maxBytes`) to
+ * `<path>.compact` beside it for a moment; a full spool under `"drop-oldest"` is
+ * compacted about every second batch, each time copying its waiting lines.
+ *
  * @example
  * ```ts
  * configureAudit({ store: prismaStore(prisma), writeMode: "buffered", spool: fileSpool({ path: "/var/spool/myapp/audit.log" }) });
@@ -67,6 +77,7 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
   const file = path.resolve(options.path);
   const headFile = `${file}.head`;
   const lockFile = `${file}.lock`;
+  const compactFile = `${file}.compact`;
   let fd: FileHandle | undefined;
   let size = 0;
   let head = 0;
@@ -156,13 +167,23 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
     return count;
   }
 
+  /** Makes the renames done so far in the spool's directory durable. */
+  async function syncDirectory(): Promise<void> {
+    const directory = await open(path.dirname(file), "r");
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+  }
+
   /**
    * Rewrites the file without the head up to `from`, copying a chunk at a time:
    * the rest may be up to `maxBytes`. False when the copy failed (the disk is
-   * full, say): the file is then as it was, and the next ack tries again.
+   * full, say): the file is then as it was, and the failure is reported.
    */
   async function compact(from: number): Promise<boolean> {
-    const temp = `${file}.compact`;
+    const temp = compactFile;
     try {
       const out = await open(temp, "w");
       try {
@@ -181,8 +202,10 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
       log.warn(`audit-events: spool ${file}: could not compact it (${error instanceof Error ? error.message : String(error)}); trying again later.`);
       return false;
     }
-    // Head first: a crash between the two steps replays lines again, never skips one.
+    // Head first, and durably so before the rename: with the old head and the new
+    // file, a crash would skip waiting lines; this way it can only replay some again.
     await writeHead(0);
+    await syncDirectory();
     await handle().close();
     fd = undefined;
     await rename(temp, file);
@@ -206,6 +229,8 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
       log = logger;
       await mkdir(path.dirname(file), { recursive: true });
       await takeLock();
+      // A copy a crash interrupted: the spool file and its head are still as before it.
+      await rm(compactFile, { force: true });
       fd = await open(file, "a+");
       size = (await fd.stat()).size;
       const stored = await readFile(headFile, "utf8").catch(() => "0");
@@ -229,6 +254,12 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
         if (added.length === 0) return;
         const payload = Buffer.from(`${added.join("\n")}\n`);
         if (torn) await cutBack();
+        // Bytes acknowledged at the head still take room in the file: drop them before
+        // it grows past maxBytes plus this batch. Failing that, the batch is refused
+        // (the writer keeps it in memory and retries), so the bound holds.
+        if (head > 0 && size > maxBytes && !(await compact(head))) {
+          throw new Error(`audit-events: spool ${file} is past its maxBytes (${maxBytes}) with ${head} acknowledged bytes it could not compact away; this batch waits.`);
+        }
         try {
           await writeAll(handle(), payload);
           await handle().datasync();

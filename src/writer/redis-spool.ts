@@ -55,6 +55,12 @@ redis.call("LTRIM", KEYS[1], tonumber(ARGV[2]), -1)
 redis.call("INCRBY", KEYS[2], -tonumber(ARGV[3]))
 return 1`;
 
+/** Sets the byte counter only while the lock holds our token. */
+const RECOUNT_SCRIPT = `if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call("SET", KEYS[2], ARGV[2])
+return 1`;
+const RECOUNT_PAGE = 1000;
+
 function loadRedis(): { createClient(options: object): RedisClient } {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -112,6 +118,21 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
     const [length, stored] = await redis.multi().lLen(key).get(bytesKey).exec();
     lines = Number(length);
     bytes = lines === 0 ? 0 : Number(stored) || 0;
+    // maxBytes is kept by this counter: a lost one (evicted, deleted) must not read as empty.
+    if (lines > 0 && stored === null) await recount(redis);
+  }
+
+  /** Sums the list's lines, a page at a time, and stores the sum as the counter. */
+  async function recount(redis: RedisClient): Promise<void> {
+    let total = 0;
+    let counted = 0;
+    for (let page: string[]; (page = await redis.lRange(key, counted, counted + RECOUNT_PAGE - 1)).length > 0; counted += page.length) {
+      total += sizeOf(page);
+    }
+    log.warn(`audit-events: spool redis(${key}): its byte counter ${bytesKey} was missing (evicted or deleted); counted ${counted} line(s), ${total} bytes, again.`);
+    await redis.eval(RECOUNT_SCRIPT, { keys: [lockKey, bytesKey], arguments: [token, String(total)] });
+    lines = counted;
+    bytes = total;
   }
 
   /** After an error the command may have run anyway: resync, then report the error. */

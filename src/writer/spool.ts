@@ -21,7 +21,11 @@ export interface SpoolBatch {
 export interface AuditSpool {
   /** A short name for messages, e.g. `"file(/var/spool/audit.log)"`. */
   readonly name: string;
-  /** The most bytes of lines it holds; `onSpoolFull` decides what happens beyond. */
+  /**
+   * The most bytes of lines it holds; `onSpoolFull` decides what happens beyond. Its
+   * storage (a file, a Redis list) stays within this plus the batch being appended,
+   * counting what it still keeps of acknowledged lines.
+   */
   readonly maxBytes: number;
   /** Opens it (and recovers from a crash: a torn last line is cut off and reported). */
   open(logger: AuditLogger): Promise<void>;

@@ -3,6 +3,7 @@ import {
   AuditConfigError,
   AuditContext,
   memoryStore,
+  prismaStore,
   scheduleArchival,
   type ArchivalSchedule,
   type ArchiveResult,
@@ -11,8 +12,9 @@ import {
   type MemoryStore,
   type ScheduleArchivalOptions,
 } from "../../src";
-import { DAY_MS, archiveRecord } from "../support/archive-fixtures";
+import { DAY_MS, archiveRecord, idsOf, insertRecords } from "../support/archive-fixtures";
 import { runTsx } from "../support/archive-process";
+import { openDatabase, type TestPrismaClient } from "../support/databases";
 
 const EVERY_SECOND = "*/1 * * * * *";
 const SKIPPED = "audit-events: archival skipped, the previous run is still going";
@@ -191,6 +193,33 @@ describe("scheduleArchival()", () => {
     expect(runs[0]!.archived).toBe(3);
     expect(ids(inner.listArchived())).toEqual(ids(old));
     expect(inner.list()).toEqual([]);
+  });
+
+  it("fires on real timers, in a zone with daylight saving, and archives real events on SQLite", async () => {
+    const db = await openDatabase("sqlite", { name: "schedule" });
+    try {
+      const store = prismaStore(db.prisma);
+      const old = oldEvents(6);
+      const young = youngEvents(3);
+      await insertRecords(store, [...old, ...young]);
+      const logger = recordingLogger();
+      const runs: ArchiveResult[] = [];
+
+      schedule({ cron: EVERY_SECOND, timezone: "America/New_York", olderThanDays: 30, store, logger, onRun: (result) => runs.push(result) });
+      await waitFor("a run", () => runs.length >= 1, 4_000);
+
+      expect(runs[0]!.archived).toBe(6);
+      const stored = await idsOf(db.prisma as TestPrismaClient);
+      expect(stored.archived.sort()).toEqual(ids(old));
+      expect(stored.live.sort()).toEqual(ids(young));
+      expect(logger.errors).toEqual([]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("refuses a date, which is no schedule", () => {
+    expect(() => schedule({ cron: "2026-03-08T02:30:00", store: memoryStore() })).toThrow('"2026-03-08T02:30:00" is not a cron expression (it is a date)');
   });
 
   it.each(["not a cron", "61 * * * *", "* * *", "* * * * * * *", ""])("refuses the cron expression %j with AuditConfigError", (cron) => {

@@ -25,7 +25,11 @@ async function clear(): Promise<void> {
   for (const f of [file, `${file}.head`, `${file}.lock`]) rmSync(f, { force: true });
 }
 
-describeSpoolConformance("fileSpool()", { open: (o) => fileSpool({ path: file, ...o }), reset: clear });
+describeSpoolConformance("fileSpool()", {
+  open: (o) => fileSpool({ path: file, ...o }),
+  reset: clear,
+  storedBytes: async () => statSync(file, { throwIfNoEntry: false })?.size ?? 0,
+});
 
 describe("fileSpool() on disk", () => {
   beforeEach(clear);
@@ -188,5 +192,89 @@ describe("fileSpool() on disk", () => {
     expect(again.count()).toBe(3001);
     expect((await again.peek(5000)).lines).toEqual([...all.slice(3000), "after compaction"]);
     await again.close();
+  });
+});
+
+describe("fileSpool() within its maxBytes", () => {
+  beforeEach(clear);
+  afterEach(() => jest.restoreAllMocks());
+
+  const line = (i: number) => `${String(i).padStart(4, "0")}${"q".repeat(95)}`;
+
+  /** 21 lines of 100 bytes, the first 10 acknowledged: the file (2 100 bytes) is past maxBytes 2 000. */
+  async function pastMaxBytes(spool: ReturnType<typeof fileSpool>): Promise<void> {
+    await spool.append(Array.from({ length: 19 }, (_, i) => line(i)));
+    await spool.ack(await spool.peek(10));
+    await spool.append([line(19), line(20)]);
+    expect(statSync(file).size).toBe(2100);
+  }
+
+  it("rewrites the file without its acknowledged head before it would grow past maxBytes plus the batch", async () => {
+    const spool = fileSpool({ path: file, maxBytes: 4000 });
+    await spool.open(recordingLogger());
+    let appended = 0;
+    let largest = 0;
+    // A drop-oldest outage: every batch of 5 lines (500 bytes) pushes out the 5 oldest.
+    for (let round = 0; round < 200; round++) {
+      const batch = Array.from({ length: 5 }, () => line(appended++));
+      if (spool.usedBytes() + 500 > 4000) await spool.ack(await spool.peek(5));
+      await spool.append(batch);
+      largest = Math.max(largest, statSync(file).size);
+    }
+    expect(largest).toBeLessThanOrEqual(4000 + 500);
+    expect(spool.count()).toBe(40);
+    expect((await spool.peek(100)).lines).toEqual(Array.from({ length: 40 }, (_, i) => line(appended - 40 + i)));
+    await spool.close();
+  });
+
+  /**
+   * A crash at each step of a compaction, simulated by the step's system call failing and
+   * the process going on as a new one would: opening the same spool afresh.
+   */
+  describe.each([
+    ["after the copy, before the head is reset", (target: string) => target === `${file}.head`],
+    ["after the head is reset, before the copy replaces the file", (target: string) => target === file],
+  ])("when the process dies %s", (_when, failsOn) => {
+    it("the next process finds every waiting line once, in order, and replays at most lines acknowledged before", async () => {
+      const spool = fileSpool({ path: file, maxBytes: 2000 });
+      await spool.open(recordingLogger());
+      await pastMaxBytes(spool);
+      const fsPromises = jest.requireActual<typeof import("node:fs/promises")>("node:fs/promises");
+      const rename = fsPromises.rename;
+      jest.spyOn(fsPromises, "rename").mockImplementation(async (from, to) => {
+        if (failsOn(String(to))) throw Object.assign(new Error("killed (test)"), { code: "EIO" });
+        return rename(from, to);
+      });
+      await expect(spool.append(Array.from({ length: 5 }, (_, i) => line(21 + i)))).rejects.toThrow(/killed/);
+      jest.restoreAllMocks();
+
+      const next = fileSpool({ path: file, maxBytes: 2000 });
+      await next.open(recordingLogger());
+      const found = (await next.peek(100)).lines;
+      const waiting = Array.from({ length: 11 }, (_, i) => line(10 + i));
+      const replayedAgain = found.slice(0, found.length - waiting.length);
+      expect(found.slice(replayedAgain.length)).toEqual(waiting);
+      expect(replayedAgain).toEqual(Array.from({ length: 10 }, (_, i) => line(i)).slice(10 - replayedAgain.length));
+      expect(statSync(`${file}.compact`, { throwIfNoEntry: false })).toBeUndefined();
+      await next.append(["after the crash"]);
+      expect((await next.peek(100)).lines.at(-1)).toBe("after the crash");
+      await next.close();
+    });
+  });
+
+  it("refuses a batch it cannot make room for on disk, and takes it once the disk lets it compact", async () => {
+    const spool = fileSpool({ path: file, maxBytes: 2000 });
+    const logger = recordingLogger();
+    await spool.open(logger);
+    await pastMaxBytes(spool);
+    const proto = await fileHandlePrototype();
+    jest.spyOn(proto, "sync").mockRejectedValueOnce(diskError("ENOSPC"));
+    await expect(spool.append([line(21)])).rejects.toThrow(/past its maxBytes \(2000\) with 1000 acknowledged bytes/);
+    expect(statSync(file).size).toBe(2100);
+    expect(logger.warnings.join("\n")).toMatch(/could not compact it \(ENOSPC/);
+    await spool.append([line(21)]);
+    expect(statSync(file).size).toBe(1200);
+    expect((await spool.peek(100)).lines).toEqual(Array.from({ length: 12 }, (_, i) => line(10 + i)));
+    await spool.close();
   });
 });

@@ -71,6 +71,7 @@ describeSpoolConformance("redisSpool()", {
   reset: async () => {
     await admin.del([key, `${key}:bytes`, lockKey]);
   },
+  storedBytes: async () => (await admin.lRange(key, 0, -1)).reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0),
 });
 
 describe("redisSpool()", () => {
@@ -166,6 +167,25 @@ describe("redisSpool()", () => {
     expect(spool.count()).toBe(1);
     expect(spool.usedBytes()).toBe(4);
     await spool.close();
+  });
+
+  it("counts its lines again when its byte counter was lost, so maxBytes still holds", async () => {
+    const first = redisSpool({ url, key });
+    await first.open(recordingLogger());
+    const lines = Array.from({ length: 2500 }, (_, i) => `line-${i}`);
+    await first.append(lines);
+    await first.close();
+    await admin.del(`${key}:bytes`);
+    const logger = recordingLogger();
+    const again = redisSpool({ url, key });
+    await again.open(logger);
+    const bytes = lines.reduce((sum, line) => sum + line.length + 1, 0);
+    expect(again.usedBytes()).toBe(bytes);
+    expect(await admin.get(`${key}:bytes`)).toBe(String(bytes));
+    expect(logger.warnings.join("\n")).toMatch(/byte counter .* was missing .*; counted 2500 line\(s\)/);
+    await again.ack(await again.peek(500));
+    expect(again.usedBytes()).toBe(bytes - lines.slice(0, 500).reduce((sum, line) => sum + line.length + 1, 0));
+    await again.close();
   });
 
   it("warns once per outage, and again for the next one", async () => {

@@ -1,5 +1,6 @@
+import fc from "fast-check";
 import type { AuditLogger, AuditSpool } from "../../src";
-import { dropOldest } from "../../src/writer/spool";
+import { dropOldest, spoolLineBytes } from "../../src/writer/spool";
 
 /** What a spool's test file hands the conformance suite. */
 export interface SpoolUnderTest {
@@ -7,6 +8,8 @@ export interface SpoolUnderTest {
   open(options?: { maxBytes?: number }): AuditSpool;
   /** Empties the spool's storage between tests. */
   reset(): Promise<void>;
+  /** What the spool takes in its storage now, measured there (the file's size, the list's bytes). */
+  storedBytes(): Promise<number>;
 }
 
 /** A logger that keeps what it was told. */
@@ -14,6 +17,21 @@ export function recordingLogger(): AuditLogger & { warnings: string[] } {
   const warnings: string[] = [];
   return { warnings, warn: (message: string) => warnings.push(message) };
 }
+
+/** What the writer does before an append that would not fit, per `onSpoolFull` (block: a replay frees the head). */
+type Policy = "block" | "drop-oldest" | "throw";
+type Step =
+  | { kind: "append"; sizes: number[]; policy: Policy }
+  | { kind: "ack"; count: number }
+  | { kind: "drop"; bytes: number }
+  | { kind: "reopen" };
+
+const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant("append" as const), sizes: fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 8 }), policy: fc.constantFrom<Policy>("block", "drop-oldest", "throw") }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("ack" as const), count: fc.integer({ min: 1, max: 12 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("drop" as const), bytes: fc.integer({ min: 1, max: 3000 }) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "reopen" as const }) },
+);
 
 const lines = (from: number, count: number) => Array.from({ length: count }, (_, i) => `line-${from + i} ${"x".repeat((from + i) % 7)}`);
 
@@ -91,6 +109,63 @@ export function describeSpoolConformance(name: string, subject: SpoolUnderTest):
       expect(await dropOldest(spool, Number.MAX_SAFE_INTEGER)).toBe(1000);
       expect(spool.usedBytes()).toBe(0);
     });
+
+    it("never takes more than maxBytes plus the batch appended last, whatever appends, acks and drops come, and loses no line it kept", async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1024, max: 6000 }), fc.array(stepArbitrary, { minLength: 1, maxLength: 40 }), async (maxBytes, steps) => {
+          await subject.reset();
+          let spool = await openSpool({ maxBytes });
+          const model: string[] = [];
+          const modelBytes = () => model.reduce((sum, line) => sum + spoolLineBytes(line), 0);
+          let next = 0;
+          let lastBatch = 0;
+          for (const step of steps) {
+            if (step.kind === "append") {
+              const batch = step.sizes.map((size) => {
+                const id = `${next++}:`;
+                return id + "b".repeat(Math.max(0, size - id.length));
+              });
+              const bytes = batch.reduce((sum, line) => sum + spoolLineBytes(line), 0);
+              if (bytes > maxBytes) continue;
+              if (spool.usedBytes() + bytes > maxBytes) {
+                if (step.policy === "throw") continue;
+                if (step.policy === "drop-oldest") {
+                  const dropped = await dropOldest(spool, spool.usedBytes() + bytes - maxBytes);
+                  model.splice(0, dropped);
+                } else {
+                  while (spool.usedBytes() + bytes > maxBytes) {
+                    const replayed = await spool.peek(3);
+                    await spool.ack(replayed);
+                    model.splice(0, replayed.lines.length);
+                  }
+                }
+              }
+              await spool.append(batch);
+              model.push(...batch);
+              lastBatch = bytes;
+            } else if (step.kind === "ack") {
+              const batch = await spool.peek(step.count);
+              expect(batch.lines).toEqual(model.slice(0, step.count));
+              await spool.ack(batch);
+              model.splice(0, batch.lines.length);
+            } else if (step.kind === "drop") {
+              model.splice(0, await dropOldest(spool, step.bytes));
+            } else {
+              await spool.close();
+              opened.splice(opened.indexOf(spool), 1);
+              spool = await openSpool({ maxBytes });
+            }
+            expect(spool.usedBytes()).toBe(modelBytes());
+            expect(spool.count()).toBe(model.length);
+            expect(await subject.storedBytes()).toBeLessThanOrEqual(maxBytes + lastBatch);
+          }
+          expect((await spool.peek(model.length + 1)).lines).toEqual(model);
+          await spool.close();
+          opened.splice(opened.indexOf(spool), 1);
+        }),
+        { numRuns: 50 },
+      );
+    }, 120_000);
 
     it("keeps 20 000 lines of 500 bytes and reads them back in pages", async () => {
       const spool = await openSpool();
