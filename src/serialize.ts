@@ -6,7 +6,7 @@ import { maskStringValue } from "./mask-url";
 /** How deep a value may nest before it is refused (content) or cut (request data). */
 export const MAX_JSON_DEPTH = 100;
 
-/** What stands in request data for a part nested deeper than {@link MAX_JSON_DEPTH}. */
+/** What stands for a part nested deeper than {@link MAX_JSON_DEPTH}, in content and request data alike. */
 export const DEPTH_LIMIT_MARKER = `[truncated: nested deeper than ${MAX_JSON_DEPTH} levels]`;
 
 /** What stands in request data for a reference back to one of its own ancestors. */
@@ -156,11 +156,9 @@ class Normalizer {
       return Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString("base64");
     }
     if (isDecimalLike(input)) return this.string(input.toFixed());
-    if (depth >= MAX_JSON_DEPTH) {
-      return this.options.strict
-        ? this.refuse(`is nested deeper than ${MAX_JSON_DEPTH} levels`)
-        : this.string(DEPTH_LIMIT_MARKER);
-    }
+    // Deep nesting is cut, never refused, even in content: an app that puts a client's
+    // body into an event's content must not let that client keep the event out.
+    if (depth >= MAX_JSON_DEPTH) return this.string(DEPTH_LIMIT_MARKER);
     if (this.seen.has(input)) {
       return this.options.strict ? this.refuse("refers back to one of its own ancestors (a cycle)") : this.string(CIRCULAR_MARKER);
     }
@@ -244,7 +242,8 @@ class Normalizer {
  * its input; a `__proto__` key is stored as {@link PROTO_KEY}.
  *
  * @throws {AuditError} `ERR_AUDIT_SERIALIZE` in strict mode, for cycles, functions,
- * symbols and nesting deeper than {@link MAX_JSON_DEPTH}; the message names the path.
+ * and symbols; the message names the path. Nesting deeper than {@link MAX_JSON_DEPTH}
+ * is cut with {@link DEPTH_LIMIT_MARKER} in both modes.
  */
 export function normalizeJson(value: unknown, options: NormalizeOptions): JsonValue | undefined {
   return new Normalizer(options).value(value, 0);
