@@ -3,7 +3,9 @@ import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
 import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } from "../event-record";
 import { archiveBatch, archivePlan, type ArchivePlan, type TransactionalClient } from "./prisma-archive";
 import { bulkInserter, createManyNew, type BulkInserter } from "./prisma-bulk-insert";
-import { providerOf, tableOf } from "./prisma-metadata";
+import { providerOf, tableOf, type SqlProvider } from "./prisma-metadata";
+import { utcSession, type ModelClient } from "./prisma-utc-session";
+import { getAuditConfig } from "../config";
 import { isRefusedData } from "../writer/store-failure";
 import { countMatching, queryJsonPage, queryPage, summarizeMatching, type QueryTables } from "./prisma-query";
 import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../query/audit-query";
@@ -80,6 +82,15 @@ function delegateOf(client: unknown, model: string, what: string): PrismaDelegat
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;
+}
+
+/** The client's database, or null for a stand-in without Prisma's metadata (its calls need no session care). */
+function knownProvider(client: unknown): SqlProvider | null {
+  try {
+    return providerOf(client);
+  } catch {
+    return null;
+  }
 }
 
 /** Prisma's messages start with a code frame of the call site; the cause is the last line. */
@@ -167,6 +178,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     throw new AuditConfigError(`prismaStore(): asyncArchiveCommit must be true or false (got ${String(asyncArchiveCommit)}), for example { asyncArchiveCommit: true }.`);
   }
   delegateOf(prisma, model, "the Prisma client");
+  const session = utcSession(prisma as TransactionalClient, knownProvider(prisma), (message) => getAuditConfig().logger.warn(message));
   let plan: ArchivePlan | undefined;
   /** Table metadata is read on first archival, so stores that never archive need none. */
   function archiveTables(): ArchivePlan {
@@ -240,11 +252,16 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     archiveModel,
     async insert(events: readonly AuditEventRecord[], { tx, context }: InsertOptions): Promise<void> {
       if (events.length === 0) return;
-      const delegate = delegateOf(tx ?? prisma, model, tx === undefined ? "the Prisma client" : "the transaction client");
+      const which = tx === undefined ? "the Prisma client" : "the transaction client";
+      delegateOf(tx ?? prisma, model, which);
       const rows = events.map((event) => rowOf(event, context));
-      try {
+      const write = async (client: ModelClient): Promise<void> => {
+        const delegate = delegateOf(client, model, which);
         if (rows.length === 1) await delegate.create({ data: rows[0]!, select: { id: true } });
         else await delegate.createMany({ data: rows });
+      };
+      try {
+        await (tx === undefined ? session.run(write) : session.runIn(tx as ModelClient, write));
       } catch (error) {
         throw storeError(error, model, rows.length);
       }
@@ -260,7 +277,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
         // Refused for what a row holds: Prisma's own createMany fills what only the
         // client knows (@default(uuid()), @updatedAt) and says which value is wrong.
         try {
-          await createManyNew(delegateOf(prisma, model, "the Prisma client"), rows);
+          await session.run((client) => createManyNew(delegateOf(client, model, "the Prisma client"), rows));
         } catch (fallback) {
           throw storeError(fallback, model, rows.length);
         }
@@ -268,7 +285,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     },
     async getEvent(id: string): Promise<AuditEventRecord | null> {
       try {
-        const row = await delegateOf(prisma, model, "the Prisma client").findUnique({ where: { id } });
+        const row = await session.run((client) => delegateOf(client, model, "the Prisma client").findUnique({ where: { id } }));
         return row === null ? null : toEventRecord(row);
       } catch (error) {
         throw storeError(error, model, 0, "read an event");
@@ -276,7 +293,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     },
     async getArchivedEvent(id: string): Promise<ArchivedAuditEventRecord | null> {
       try {
-        const row = await delegateOf(prisma, archiveModel, "the Prisma client").findUnique({ where: { id } });
+        const row = await session.run((client) => delegateOf(client, archiveModel, "the Prisma client").findUnique({ where: { id } }));
         return row === null ? null : { ...toEventRecord(row), archivedAt: row.archivedAt as Date };
       } catch (error) {
         throw storeError(error, archiveModel, 0, "read an archived event");
@@ -292,7 +309,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     },
     async countLiveBefore(before: Date): Promise<number> {
       try {
-        return await delegateOf(prisma, model, "the Prisma client").count({ where: { timestamp: { lt: before } } });
+        return await session.run((client) => delegateOf(client, model, "the Prisma client").count({ where: { timestamp: { lt: before } } }));
       } catch (error) {
         throw storeError(error, model, 0, "count events");
       }
