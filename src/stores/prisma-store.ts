@@ -1,3 +1,4 @@
+import { getAuditConfig } from "../config";
 import type { AuditContext } from "../context";
 import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
 import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } from "../event-record";
@@ -5,7 +6,6 @@ import { archiveBatch, archivePlan, type ArchivePlan, type TransactionalClient }
 import { bulkInserter, createManyNew, type BulkInserter } from "./prisma-bulk-insert";
 import { providerOf, tableOf, type SqlProvider } from "./prisma-metadata";
 import { utcSession, type ModelClient } from "./prisma-utc-session";
-import { getAuditConfig } from "../config";
 import { isRefusedData } from "../writer/store-failure";
 import { countMatching, queryJsonPage, queryPage, summarizeMatching, type QueryTables } from "./prisma-query";
 import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../query/audit-query";
@@ -160,6 +160,13 @@ function toEventRecord(row: Record<string, unknown>): AuditEventRecord {
  * `AuditEvent` model (table `audit_events`) or a model of your own with extra
  * columns. Works on PostgreSQL, MySQL/MariaDB and SQLite, inside your transactions
  * (`createEvent(obj, content, { tx })`).
+ *
+ * Instants are stored and read in UTC whatever the zone of the server, the session or
+ * the process. On PostgreSQL the session's TimeZone is checked at the store's first
+ * call; outside UTC, where Prisma's pg adapter would shift every DateTime
+ * (prisma/orm#26786), the store's own Prisma calls run with `SET LOCAL TimeZone = 'UTC'`
+ * and the configured `logger` is warned once, naming the connection option that
+ * spares it (`options: "-c TimeZone=UTC"`).
  *
  * @example
  * ```ts

@@ -213,6 +213,17 @@ describe.each(TARGETS)("one clock on %s", (name, provider, sessions) => {
       expect(zones).toEqual(["Europe/Berlin", "Europe/Berlin"]);
       expect(await db.prisma.auditEvent.count()).toBe(2);
     });
+
+    it("reports a refused write as it would in UTC when its calls are pinned (a duplicate id, in and out of { tx })", async () => {
+      const prisma = client("session TimeZone Asia/Kolkata");
+      const store = prismaStore(prisma);
+      const context = new AuditContext();
+      const event = eventAt(Date.UTC(2030, 0, 1));
+      await store.insert([event], { context });
+      await expect(store.insert([event], { context })).rejects.toMatchObject({ code: "ERR_AUDIT_DUPLICATE_ID" });
+      await expect(prisma.$transaction((tx) => store.insert([event], { tx, context }))).rejects.toMatchObject({ code: "ERR_AUDIT_DUPLICATE_ID" });
+      expect(await truth()).toEqual(truthOf([event]));
+    });
   }
 
   it("agrees whichever session writes and whichever reads, at any instant near a UTC midnight (property)", async () => {
