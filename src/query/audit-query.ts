@@ -28,9 +28,9 @@ export interface AuditQuery {
   method?: string;
   /** Events from this client IP. */
   remoteAddr?: string;
-  /** Events at or after this moment. */
+  /** Events at or after this instant (compared as UTC instants, whatever the database's or session's zone). */
   since?: Date;
-  /** Events before this moment. */
+  /** Events before this instant (see `since`). */
   until?: Date;
   /** Events whose content has each of these top-level keys with exactly this value. */
   content?: Record<string, ContentValue>;

@@ -1,6 +1,7 @@
 import { AuditConfigError } from "../errors";
 import type { ModelTable, SqlProvider } from "./prisma-metadata";
 import { createManyNew, type RowDelegate } from "./prisma-bulk-insert";
+import { epochMilliseconds } from "./prisma-utc-session";
 import type { ArchiveBatchResult, ArchivePosition, EventRow } from "./store";
 
 /** The raw-query part of a Prisma client or transaction client. */
@@ -96,6 +97,8 @@ function liveColumns(plan: ArchivePlan, prefix = ""): string {
  * past the rows earlier batches deleted instead of walking their dead entries again.
  * With `asyncCommit`, `set_config(..., true)` turns `synchronous_commit` off for this
  * statement's own transaction only: its commit does not wait for the WAL flush.
+ * Instants go in as ISO 8601 text with its `Z` and come back as epoch milliseconds, so
+ * the session's TimeZone moves none of them (see `UtcSession`).
  */
 async function archiveBatchPostgres(
   client: RawClient,
@@ -119,16 +122,16 @@ WITH batch AS (
   SELECT ${liveColumns(plan)}, $3::timestamptz FROM moved
   ON CONFLICT (${archive.columns.get("id")}) DO NOTHING
 )
-SELECT m.moved, l.ts, l.id::text AS id
+SELECT m.moved, ${epochMilliseconds("l.ts")} AS ts_ms, l.id::text AS id
 FROM (SELECT count(*)::int AS moved FROM moved) AS m
 LEFT JOIN (SELECT ts, id FROM batch ORDER BY ts DESC, id DESC LIMIT 1) AS l ON true${
     plan.asyncCommit ? "\nCROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS commit_mode" : ""
   }`;
   const values: unknown[] = [before.toISOString(), limit, archivedAt.toISOString()];
   if (after !== undefined) values.push(after.timestamp.toISOString(), after.id);
-  const rows = await client.$queryRawUnsafe<{ moved: number; ts: Date | null; id: string | null }[]>(sql, ...values);
+  const rows = await client.$queryRawUnsafe<{ moved: number; ts_ms: number | null; id: string | null }[]>(sql, ...values);
   const row = rows[0]!;
-  return { moved: Number(row.moved), last: row.ts === null ? null : { timestamp: new Date(row.ts), id: row.id! } };
+  return { moved: Number(row.moved), last: row.ts_ms === null ? null : { timestamp: new Date(Number(row.ts_ms)), id: row.id! } };
 }
 
 /** MySQL's protocol allows 65 535 parameters a statement; large batches go in chunks. */

@@ -27,7 +27,10 @@ export interface BulkInserter {
   (rows: readonly EventRow[]): Promise<void>;
 }
 
-/** Formats a Date as MySQL's `DATETIME(3)` literal in UTC, the way Prisma stores it. */
+/**
+ * Formats a Date as MySQL's `DATETIME(3)` literal in UTC, the way Prisma's adapter
+ * sends it: a `DATETIME` keeps the text as it is, whatever the session's time_zone.
+ */
 function mysqlDateTime(date: Date): string {
   return date.toISOString().replace("T", " ").replace("Z", "");
 }
@@ -82,7 +85,11 @@ function fieldsOf(row: EventRow, table: ModelTable): string[] {
   return fields;
 }
 
-/** A value as JSON for `json_populate_recordset`, which parses it with the column type's own input. */
+/**
+ * A value as JSON for `json_populate_recordset`, which parses it with the column type's
+ * own input. A Date goes as ISO 8601 text with its `Z`, which a `timestamptz` reads as
+ * that instant whatever the session's TimeZone.
+ */
 function postgresJsonValue(value: unknown, prismaType: string | undefined): unknown {
   if (value === undefined) return null;
   if (value instanceof Date) return value.toISOString();

@@ -2,6 +2,7 @@ import { EVENT_FIELDS, type AuditEventRecord } from "../event-record";
 import type { ContentValue, EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../query/audit-query";
 import type { RawClient } from "./prisma-archive";
 import { quoteIdentifier, type ModelTable, type SqlProvider } from "./prisma-metadata";
+import { epochMilliseconds } from "./prisma-utc-session";
 
 /** The tables a query may read, resolved from the Prisma client once. */
 export interface QueryTables {
@@ -22,7 +23,14 @@ class Parameters {
     return `$${this.values.length}${cast === undefined ? "" : `::${cast}`}`;
   }
 
-  /** A moment, in the form each driver compares with its timestamp column. */
+  /**
+   * A moment, in the form each driver compares with its timestamp column. On
+   * PostgreSQL it is ISO 8601 text with its `Z`, cast to `timestamptz`: Prisma's pg
+   * adapter would send a Date without a zone, which the server reads in the session's
+   * TimeZone (prisma/orm#26786). MySQL's adapter sends a Date as UTC text, which a
+   * `DATETIME` column compares as it is; SQLite's as the text (or epoch milliseconds)
+   * Prisma stores.
+   */
   moment(value: Date): string {
     return this.provider === "postgresql" ? this.add(value.toISOString(), "timestamptz") : this.add(value);
   }
@@ -133,6 +141,14 @@ function tablesOf({ live, archive }: QueryTables, filter: EventFilter): ModelTab
 type PageShape = "record" | "json";
 
 /**
+ * The column PostgreSQL pages carry the timestamp in, as epoch milliseconds. Prisma's
+ * pg adapter reads a `timestamptz` by relabelling the session's offset as UTC, so a
+ * session outside UTC would move every instant read as a timestamp (prisma/orm#26786);
+ * a number is read as it is.
+ */
+const EPOCH_MS = "timestampMs";
+
+/**
  * The event as JSON text, built by PostgreSQL: the same keys in the same order as
  * `JSON.stringify` of the record, the timestamp as an ISO string in UTC.
  */
@@ -144,10 +160,17 @@ function jsonExpression(table: ModelTable): string {
   return `json_build_object(${pairs.join(", ")})::text`;
 }
 
+/**
+ * The selected columns. On PostgreSQL the timestamp is read from {@link EPOCH_MS}; the
+ * column itself stays selected under its own name, which the merged ORDER BY of two
+ * tables sorts by (an alias of that name would sort by the expression, past the index).
+ */
 function selectList(provider: SqlProvider, table: ModelTable, shape: PageShape): string {
   const fields = shape === "record" ? EVENT_FIELDS : (["timestamp", "id"] as const);
   const list = fields.map((field) => `${column(table, field)} AS ${quoteIdentifier(provider, field)}`).join(", ");
-  return shape === "record" ? list : `${list}, ${jsonExpression(table)} AS "json"`;
+  if (provider !== "postgresql") return list;
+  const withMs = `${list}, ${epochMilliseconds(column(table, "timestamp"))} AS "${EPOCH_MS}"`;
+  return shape === "record" ? withMs : `${withMs}, ${jsonExpression(table)} AS "json"`;
 }
 
 function orderBy(provider: SqlProvider, order: "asc" | "desc", table?: ModelTable): string {
@@ -173,11 +196,18 @@ export function pageStatement(tables: QueryTables, filter: EventFilter, page: Ev
   return { sql: `${merged} ${orderBy(provider, page.order)} LIMIT ${params.add(page.limit, "int")}`, values: params.values };
 }
 
+/** The instant of a page row: PostgreSQL's epoch milliseconds, or the Date (or UTC text) the other adapters read. */
+function instantOf(row: Record<string, unknown>): Date {
+  if (row[EPOCH_MS] !== undefined) return new Date(Number(row[EPOCH_MS]));
+  const value = row.timestamp;
+  return value instanceof Date ? value : new Date(value as string);
+}
+
 function asRecord(row: Record<string, unknown>): AuditEventRecord {
   const record: Record<string, unknown> = {};
   for (const field of EVENT_FIELDS) {
     const value = row[field];
-    if (field === "timestamp") record[field] = value instanceof Date ? value : new Date(value as string);
+    if (field === "timestamp") record[field] = instantOf(row);
     else if (field === "content" || field === "queryParams" || field === "postData" || field === "headers") record[field] = typeof value === "string" ? JSON.parse(value) : value;
     else record[field] = value ?? null;
   }
@@ -201,9 +231,9 @@ export async function queryJsonPage(client: RawClient, tables: QueryTables, filt
     return { json: events.map((event) => JSON.stringify(event)), ...(events.length > 0 ? { last: events.at(-1)! } : {}) };
   }
   const { sql, values } = pageStatement(tables, filter, page, "json");
-  const rows = await client.$queryRawUnsafe<Array<{ timestamp: Date; id: string; json: string }>>(sql, ...values);
+  const rows = await client.$queryRawUnsafe<Array<{ id: string; json: string } & Record<string, unknown>>>(sql, ...values);
   const lastRow = rows.at(-1);
-  return { json: rows.map((row) => row.json), ...(lastRow === undefined ? {} : { last: { timestamp: lastRow.timestamp, id: lastRow.id } }) };
+  return { json: rows.map((row) => row.json), ...(lastRow === undefined ? {} : { last: { timestamp: instantOf(lastRow), id: lastRow.id } }) };
 }
 
 /** Counts the matching events of every table of the source. */
@@ -223,11 +253,14 @@ function utcDayExpression(provider: SqlProvider, timestamp: string): string {
     case "postgresql":
       return `to_char(${timestamp} AT TIME ZONE 'UTC', 'YYYY-MM-DD')`;
     case "mysql":
-      // Prisma writes DATETIME columns in UTC.
+      // Prisma's adapter and the bulk insert write DATETIME columns as UTC text, which
+      // MySQL keeps as it is, whatever the session's time_zone.
       return `DATE_FORMAT(${timestamp}, '%Y-%m-%d')`;
     case "sqlite":
-      // Prisma's SQLite adapter writes ISO 8601 text in UTC: "2026-03-04T05:06:07.891+00:00".
-      return `substr(${timestamp}, 1, 10)`;
+      // Prisma's SQLite adapter writes ISO 8601 text with its offset ("2026-03-04T05:06:07.891+00:00"),
+      // or epoch milliseconds with timestampFormat "unixepoch-ms"; SQLite's date functions read
+      // both in UTC (never in the process's zone, which only the 'localtime' modifier uses).
+      return `CASE WHEN typeof(${timestamp}) IN ('integer', 'real') THEN strftime('%Y-%m-%d', ${timestamp} / 1000, 'unixepoch') ELSE strftime('%Y-%m-%d', ${timestamp}) END`;
   }
 }
 

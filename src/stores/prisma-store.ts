@@ -1,9 +1,11 @@
+import { getAuditConfig } from "../config";
 import type { AuditContext } from "../context";
 import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
 import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } from "../event-record";
 import { archiveBatch, archivePlan, type ArchivePlan, type TransactionalClient } from "./prisma-archive";
 import { bulkInserter, createManyNew, type BulkInserter } from "./prisma-bulk-insert";
-import { providerOf, tableOf } from "./prisma-metadata";
+import { providerOf, tableOf, type SqlProvider } from "./prisma-metadata";
+import { utcSession, type ModelClient } from "./prisma-utc-session";
 import { isRefusedData } from "../writer/store-failure";
 import { countMatching, queryJsonPage, queryPage, summarizeMatching, type QueryTables } from "./prisma-query";
 import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../query/audit-query";
@@ -82,6 +84,15 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === "string" ? code : undefined;
 }
 
+/** The client's database, or null for a stand-in without Prisma's metadata (its calls need no session care). */
+function knownProvider(client: unknown): SqlProvider | null {
+  try {
+    return providerOf(client);
+  } catch {
+    return null;
+  }
+}
+
 /** Prisma's messages start with a code frame of the call site; the cause is the last line. */
 function causeLine(error: unknown): string {
   const lines = String((error as Error)?.message ?? error).split("\n").map((line) => line.trim()).filter(Boolean);
@@ -150,6 +161,13 @@ function toEventRecord(row: Record<string, unknown>): AuditEventRecord {
  * columns. Works on PostgreSQL, MySQL/MariaDB and SQLite, inside your transactions
  * (`createEvent(obj, content, { tx })`).
  *
+ * Instants are stored and read in UTC whatever the zone of the server, the session or
+ * the process. On PostgreSQL the session's TimeZone is checked at the store's first
+ * call; outside UTC, where Prisma's pg adapter would shift every DateTime
+ * (prisma/orm#26786), the store's own Prisma calls run with `SET LOCAL TimeZone = 'UTC'`
+ * and the configured `logger` is warned once, naming the connection option that
+ * spares it (`options: "-c TimeZone=UTC"`).
+ *
  * @example
  * ```ts
  * configureAudit({ store: prismaStore(prisma) });
@@ -167,6 +185,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     throw new AuditConfigError(`prismaStore(): asyncArchiveCommit must be true or false (got ${String(asyncArchiveCommit)}), for example { asyncArchiveCommit: true }.`);
   }
   delegateOf(prisma, model, "the Prisma client");
+  const session = utcSession(prisma as TransactionalClient, knownProvider(prisma), (message) => getAuditConfig().logger.warn(message));
   let plan: ArchivePlan | undefined;
   /** Table metadata is read on first archival, so stores that never archive need none. */
   function archiveTables(): ArchivePlan {
@@ -240,11 +259,16 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     archiveModel,
     async insert(events: readonly AuditEventRecord[], { tx, context }: InsertOptions): Promise<void> {
       if (events.length === 0) return;
-      const delegate = delegateOf(tx ?? prisma, model, tx === undefined ? "the Prisma client" : "the transaction client");
+      const which = tx === undefined ? "the Prisma client" : "the transaction client";
+      delegateOf(tx ?? prisma, model, which);
       const rows = events.map((event) => rowOf(event, context));
-      try {
+      const write = async (client: ModelClient): Promise<void> => {
+        const delegate = delegateOf(client, model, which);
         if (rows.length === 1) await delegate.create({ data: rows[0]!, select: { id: true } });
         else await delegate.createMany({ data: rows });
+      };
+      try {
+        await (tx === undefined ? session.run(write) : session.runIn(tx as ModelClient, write));
       } catch (error) {
         throw storeError(error, model, rows.length);
       }
@@ -260,7 +284,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
         // Refused for what a row holds: Prisma's own createMany fills what only the
         // client knows (@default(uuid()), @updatedAt) and says which value is wrong.
         try {
-          await createManyNew(delegateOf(prisma, model, "the Prisma client"), rows);
+          await session.run((client) => createManyNew(delegateOf(client, model, "the Prisma client"), rows));
         } catch (fallback) {
           throw storeError(fallback, model, rows.length);
         }
@@ -268,7 +292,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     },
     async getEvent(id: string): Promise<AuditEventRecord | null> {
       try {
-        const row = await delegateOf(prisma, model, "the Prisma client").findUnique({ where: { id } });
+        const row = await session.run((client) => delegateOf(client, model, "the Prisma client").findUnique({ where: { id } }));
         return row === null ? null : toEventRecord(row);
       } catch (error) {
         throw storeError(error, model, 0, "read an event");
@@ -276,7 +300,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     },
     async getArchivedEvent(id: string): Promise<ArchivedAuditEventRecord | null> {
       try {
-        const row = await delegateOf(prisma, archiveModel, "the Prisma client").findUnique({ where: { id } });
+        const row = await session.run((client) => delegateOf(client, archiveModel, "the Prisma client").findUnique({ where: { id } }));
         return row === null ? null : { ...toEventRecord(row), archivedAt: row.archivedAt as Date };
       } catch (error) {
         throw storeError(error, archiveModel, 0, "read an archived event");
@@ -292,7 +316,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     },
     async countLiveBefore(before: Date): Promise<number> {
       try {
-        return await delegateOf(prisma, model, "the Prisma client").count({ where: { timestamp: { lt: before } } });
+        return await session.run((client) => delegateOf(client, model, "the Prisma client").count({ where: { timestamp: { lt: before } } }));
       } catch (error) {
         throw storeError(error, model, 0, "count events");
       }

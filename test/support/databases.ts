@@ -130,6 +130,27 @@ export async function openDatabase<P extends Provider>(
 }
 
 /**
+ * Another Prisma client on a test database, its driver adapter given `adapterOptions`
+ * besides the connection: session settings such as PostgreSQL's
+ * `{ options: "-c TimeZone=Europe/Berlin" }`, MariaDB's `{ initSql: "SET time_zone = '+05:30'" }`,
+ * or, for SQLite, the adapter's own options (`{ timestampFormat: "unixepoch-ms" }`).
+ * The caller disconnects it.
+ *
+ * @example
+ * const berlin = connectClient(db, { options: "-c TimeZone=Europe/Berlin" });
+ */
+export function connectClient<P extends Provider>(db: Pick<TestDatabase<P>, "provider" | "url">, adapterOptions: Record<string, unknown> = {}): TestPrismaClient<P> {
+  switch (db.provider) {
+    case "postgresql":
+      return createClient("postgresql", new PrismaPg({ connectionString: db.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, ...adapterOptions })) as TestPrismaClient<P>;
+    case "mysql":
+      return createClient("mysql", new PrismaMariaDb({ ...mysqlConfig(db.url), connectTimeout: CONNECT_TIMEOUT_MS, connectionLimit: 5, ...adapterOptions })) as TestPrismaClient<P>;
+    default:
+      return createClient("sqlite", new PrismaBetterSqlite3({ url: db.url }, adapterOptions)) as TestPrismaClient<P>;
+  }
+}
+
+/**
  * The SQL files that build a provider's test schema, in the order they must run: every
  * prisma/<provider>/migrations/<name>/migration.sql sorted by folder name (as
  * `prisma migrate deploy` does), then examples/prisma/<provider>.sql unless excluded.
