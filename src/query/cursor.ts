@@ -24,6 +24,11 @@ export type CursorSecret = string | Uint8Array;
 /**
  * Whether `value` can be a cursor secret: a string of at least 32 characters or a
  * Buffer/Uint8Array of at least 32 bytes.
+ *
+ * @example
+ * ```ts
+ * isCursorSecret(randomBytes(32)); // true
+ * ```
  */
 export function isCursorSecret(value: unknown): value is CursorSecret {
   if (typeof value === "string") return value.length >= MIN_CURSOR_SECRET_BYTES;
@@ -53,6 +58,11 @@ let processKey: CursorKey | undefined;
  * This process's own key, from 32 random bytes made on first use: its cursors are
  * valid until the process ends, and in this process only. Configure `cursorSecret`
  * for cursors that survive a restart or move between instances.
+ *
+ * @example
+ * ```ts
+ * const cursor = encodeCursor(filter, "desc", last, processCursorKey());
+ * ```
  */
 export function processCursorKey(): CursorKey {
   processKey ??= cursorKey(randomBytes(MIN_CURSOR_SECRET_BYTES));

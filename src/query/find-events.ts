@@ -41,6 +41,11 @@ let derived: { secret: CursorSecret; key: CursorKey } | undefined;
 /**
  * The key cursors are signed with: `secret`'s, else that of the configured
  * `cursorSecret`, else this process's own random one.
+ *
+ * @example
+ * ```ts
+ * const page = await findPage({ userId: "u1" }, cursorKeyFor());
+ * ```
  */
 export function cursorKeyFor(secret: CursorSecret | undefined = getAuditConfig().cursorSecret): CursorKey {
   if (secret === undefined) return processCursorKey();
@@ -67,7 +72,16 @@ export async function findEvents(query: FindEventsQuery = {}): Promise<EventPage
   return findPage(query, cursorKeyFor());
 }
 
-/** {@link findEvents} with cursors signed and checked under `key`: for the router and the command line. */
+/**
+ * {@link findEvents} with cursors signed and checked under `key`: for the router and
+ * the command line, which hold keys of their own.
+ *
+ * @example
+ * ```ts
+ * const { events, nextCursor } = await findPage({ store, limit: 20, cursor }, config.cursorKey);
+ * ```
+ * @throws {AuditQueryError} `ERR_AUDIT_QUERY` for a wrong field, `ERR_AUDIT_CURSOR` for a cursor of another query or key.
+ */
 export async function findPage(query: FindEventsQuery, key: CursorKey): Promise<EventPage> {
   const { store, filter, order } = prepareQuery(query);
   const limit = parsePageSize(query?.limit);
