@@ -1,6 +1,7 @@
 import { AuditConfigError } from "./errors";
 import type { ContentObjectResolver } from "./content-object";
 import { DEFAULT_MASK_FIELDS, DEFAULT_MASK_HEADERS, MaskRules, type SensitivePattern } from "./mask-rules";
+import { CURSOR_SECRET_EXAMPLE, isCursorSecret, type CursorSecret } from "./query/cursor";
 import type { AuditStore } from "./stores/store";
 import type { AuditMetricsHook } from "./writer/metrics";
 import type { AuditLogger, AuditSpool } from "./writer/spool";
@@ -51,6 +52,15 @@ export interface AuditOptions {
    * first event is written (a context may also bring its own).
    */
   store?: AuditStore;
+  /**
+   * Signs the cursors of `findEvents()` and of the HTTP routers (HMAC-SHA256), so a
+   * client can neither forge nor alter one. Give the same secret to every instance
+   * for cursors that survive restarts and move between instances. At least 32
+   * characters or bytes.
+   * @default 32 random bytes made when the process first signs a cursor
+   * @example cursorSecret: process.env.AUDIT_CURSOR_SECRET
+   */
+  cursorSecret?: CursorSecret;
   /**
    * Record the parsed query string in `queryParams`.
    * @default false
@@ -185,6 +195,7 @@ export interface AuditOptions {
 /** The configuration in force: every option resolved to its value. */
 export interface ResolvedAuditConfig {
   readonly store: AuditStore | undefined;
+  readonly cursorSecret: CursorSecret | undefined;
   readonly includeQueryParams: boolean;
   readonly includePostData: boolean;
   readonly maskFields: readonly string[];
@@ -210,10 +221,22 @@ export interface ResolvedAuditConfig {
   readonly masking: MaskRules;
 }
 
-type OptionKind = "boolean" | "function" | "stringArray" | "positiveInteger" | "store" | "writeMode" | "spool" | "spoolFullPolicy" | "logger" | "sensitivePatterns";
+type OptionKind =
+  | "boolean"
+  | "function"
+  | "stringArray"
+  | "positiveInteger"
+  | "store"
+  | "secret"
+  | "writeMode"
+  | "spool"
+  | "spoolFullPolicy"
+  | "logger"
+  | "sensitivePatterns";
 
 const OPTION_KINDS: Readonly<Record<keyof AuditOptions, OptionKind>> = {
   store: "store",
+  cursorSecret: "secret",
   includeQueryParams: "boolean",
   includePostData: "boolean",
   maskFields: "stringArray",
@@ -258,6 +281,7 @@ const EXAMPLES: Readonly<Record<OptionKind, string>> = {
   stringArray: '["password", "token"]',
   positiveInteger: "16384",
   store: "prismaStore(prisma)",
+  secret: CURSOR_SECRET_EXAMPLE.slice("cursorSecret: ".length),
   writeMode: '"buffered"',
   spool: 'fileSpool({ path: "/var/spool/myapp/audit.log" })',
   spoolFullPolicy: '"block"',
@@ -271,6 +295,7 @@ const EXPECTED: Readonly<Record<OptionKind, string>> = {
   stringArray: "an array of non-empty strings",
   positiveInteger: "a positive integer",
   store: "an AuditStore",
+  secret: "a string of at least 32 characters or a Buffer of at least 32 bytes",
   writeMode: `one of ${WRITE_MODES.map((m) => JSON.stringify(m)).join(", ")}`,
   spool: "an AuditSpool",
   spoolFullPolicy: `one of ${SPOOL_FULL_POLICIES.map((m) => JSON.stringify(m)).join(", ")}`,
@@ -292,15 +317,25 @@ function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-function suggestion(key: string): string {
+/**
+ * `' Did you mean "<name>"?'` for the known name closest to a mistyped `key` (at most
+ * three edits away, or one that the key starts with, as `modelName` does `model`), else "".
+ *
+ * @example
+ * ```ts
+ * suggestion("includeHeader"); // ' Did you mean "includeHeaders"?'
+ * ```
+ */
+export function suggestion(key: string, knownNames: readonly string[] = Object.keys(OPTION_KINDS)): string {
   const lower = key.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;
-  for (const known of Object.keys(OPTION_KINDS)) {
+  for (const known of knownNames) {
     const distance = editDistance(lower, known.toLowerCase());
     if (distance < bestDistance) [best, bestDistance] = [known, distance];
   }
-  return best !== undefined && bestDistance <= 3 ? ` Did you mean "${best}"?` : "";
+  best = bestDistance <= 3 ? best : knownNames.find((known) => lower.startsWith(known.toLowerCase()));
+  return best !== undefined ? ` Did you mean "${best}"?` : "";
 }
 
 function describe(value: unknown): string {
@@ -328,6 +363,8 @@ function isValid(kind: OptionKind, value: unknown): boolean {
       return Number.isSafeInteger(value) && (value as number) > 0;
     case "store":
       return typeof value === "object" && value !== null && typeof (value as AuditStore).insert === "function";
+    case "secret":
+      return isCursorSecret(value);
     case "writeMode":
       return WRITE_MODES.includes(value as string);
     case "spool":
@@ -400,6 +437,7 @@ export function resolveOptions(options: Partial<AuditOptions>, base?: ResolvedAu
   );
   return Object.freeze({
     store: options.store ?? base?.store,
+    cursorSecret: options.cursorSecret ?? base?.cursorSecret,
     includeQueryParams: options.includeQueryParams ?? base?.includeQueryParams ?? DEFAULT_INCLUDE_QUERY_PARAMS,
     includePostData: options.includePostData ?? base?.includePostData ?? DEFAULT_INCLUDE_POST_DATA,
     ...maskingOptions,

@@ -46,19 +46,20 @@ export class AuditError extends Error {
 }
 
 /**
- * Raised when options are wrong: unknown keys, wrong types, a missing store or a
- * missing `authorize`. The message names the fix.
+ * Raised when options are wrong (unknown keys, wrong types, a missing store or a
+ * missing `authorize`), or the database lacks the audit tables' migrations
+ * (`ERR_AUDIT_STORE_SCHEMA`). The message names the fix.
  */
 export class AuditConfigError extends AuditError {
-  constructor(message: string, code: AuditErrorCode = "ERR_AUDIT_CONFIG") {
-    super(code, message);
+  constructor(message: string, code: AuditErrorCode = "ERR_AUDIT_CONFIG", options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = "AuditConfigError";
   }
 }
 
 /**
  * Raised when a store cannot write or read an event: the database is unreachable,
- * a table is missing, an id already exists. The original driver error is `cause`.
+ * an id already exists. The original driver error is `cause`.
  */
 export class AuditStoreError extends AuditError {
   constructor(message: string, options?: { cause?: unknown; code?: AuditErrorCode }) {

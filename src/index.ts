@@ -90,6 +90,8 @@ export type {
 } from "./query/audit-query";
 export { parseEventFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./query/parse-query";
 export { AuditQueryError } from "./query/query-error";
+export { EARLIEST_INSTANT, LATEST_INSTANT } from "./query/instant-range";
+export type { CursorSecret } from "./query/cursor";
 export {
   exportEvents,
   EXPORT_FORMATS,

@@ -1,5 +1,6 @@
 import { getAuditConfig } from "../config";
 import { AuditConfigError, AuditStoreError } from "../errors";
+import { EARLIEST_INSTANT, isInstantInRange } from "../query/instant-range";
 import type { ArchiveBatchResult, ArchivePosition, AuditStore } from "../stores/store";
 
 /** Default of `olderThanDays`. */
@@ -102,6 +103,9 @@ export function validateArchiveLimits(options: { olderThanDays?: number; batchSi
   const { olderThanDays = DEFAULT_OLDER_THAN_DAYS, batchSize = DEFAULT_ARCHIVE_BATCH_SIZE, concurrency = DEFAULT_ARCHIVE_CONCURRENCY } = options;
   if (typeof olderThanDays !== "number" || !Number.isFinite(olderThanDays) || olderThanDays < 0) {
     throw new AuditConfigError(`olderThanDays must be a number of days, 0 or more (got ${String(olderThanDays)}), for example olderThanDays: 90.`);
+  }
+  if (!isInstantInRange(archiveCutoff(olderThanDays))) {
+    throw new AuditConfigError(`olderThanDays (${olderThanDays}) reaches back before ${EARLIEST_INSTANT.toISOString()}, which no supported database holds: give fewer days, for example olderThanDays: 90.`);
   }
   if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > MAX_ARCHIVE_BATCH_SIZE) {
     throw new AuditConfigError(`batchSize must be a whole number from 1 to ${MAX_ARCHIVE_BATCH_SIZE} (got ${String(batchSize)}), for example batchSize: 1000.`);

@@ -9,6 +9,7 @@ import {
   MAX_ARCHIVE_BATCH_SIZE,
   MAX_ARCHIVE_CONCURRENCY,
 } from "../archive/archive";
+import { EARLIEST_INSTANT, isInstantInRange } from "../query/instant-range";
 import type { CliIo } from "./cli-io";
 import { EXIT_CODES_HELP } from "./exit-codes";
 import type { LoadedConfig } from "./load-config";
@@ -32,7 +33,9 @@ Examples:
 
 function parseDays(value: string): number {
   if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError("Give a number of days, 0 or more, such as 90.");
-  return Number(value);
+  const days = Number(value);
+  if (!isInstantInRange(archiveCutoff(days))) throw new InvalidArgumentError(`Give fewer days: ${value} reaches back before ${EARLIEST_INSTANT.toISOString()}, which no supported database holds.`);
+  return days;
 }
 
 /** A parser of a whole number from 1 to `max`, whose error suggests `example`. */

@@ -9,7 +9,7 @@ export const ExitCode = {
   Failure: 1,
   /** The command line is wrong: an unknown option, a bad number or date, a missing option, a bad cursor. */
   Usage: 2,
-  /** The config file is missing, failed to load, or exports no store. */
+  /** The config file is missing, failed to load, or exports no store; or the database lacks the audit tables' migrations. */
   Config: 3,
 } as const;
 
@@ -22,4 +22,5 @@ Exit codes:
   0  success
   1  runtime failure (database unreachable, archival or export failed part way)
   2  usage error (unknown option, bad number or date, missing required option, bad cursor)
-  3  config problem (no config file, config failed to load, no store exported)`;
+  3  config problem (no config file, config failed to load, no store exported,
+     audit tables or columns missing: apply the migrations)`;

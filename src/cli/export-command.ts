@@ -9,6 +9,7 @@ import { countEvents } from "../query/find-events";
 import type { CliIo } from "./cli-io";
 import { EXIT_CODES_HELP } from "./exit-codes";
 import { createExportProgress } from "./export-progress";
+import { terminalMessage } from "./terminal-text";
 import { addQueryOptions, queryFromOptions, type QueryCommandOptions } from "./query-options";
 import { withConfig } from "./with-config";
 
@@ -58,7 +59,7 @@ export function addExportCommand(program: Command, io: CliIo): void {
         const target = file === undefined ? stdoutTarget(io.stdout) : createWriteStream(file);
         const progress = createExportProgress(io.stderr, total);
         const { exported } = await exportEvents({ ...query, format: options.format }, target, { onProgress: (n) => progress.update(n) }).finally(() => progress.stop());
-        const summary = `Exported ${exported} event(s) as ${options.format}${file === undefined ? "" : ` to ${file}`}.\n`;
+        const summary = `Exported ${exported} event(s) as ${options.format}${file === undefined ? "" : ` to ${terminalMessage(file)}`}.\n`;
         (file === undefined ? io.stderr : io.stdout).write(summary);
       }),
     );

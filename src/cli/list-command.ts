@@ -1,10 +1,11 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 
 import type { AuditEventRecord } from "../event-record";
-import { findEvents } from "../query/find-events";
+import { findPage } from "../query/find-events";
 import { MAX_PAGE_SIZE } from "../query/parse-query";
 import type { CliIo } from "./cli-io";
 import { EXIT_CODES_HELP } from "./exit-codes";
+import { terminalCell } from "./terminal-text";
 import { addQueryOptions, queryFromOptions, type QueryCommandOptions } from "./query-options";
 import { withConfig } from "./with-config";
 
@@ -31,10 +32,10 @@ function parseLimit(value: string): number {
   return limit;
 }
 
-/** One event as a line of text: when, what, who, how, and its id. */
+/** One event as a line of text: when, what, who, how, and its id; what the data holds is escaped, so it cannot drive the terminal. */
 function line(event: AuditEventRecord): string {
   const action = typeof event.content.action === "string" ? event.content.action : "-";
-  return [event.timestamp.toISOString(), `${event.contentType}:${event.objectId}`, event.userId ?? "-", event.method ?? "-", action, event.id].join("  ");
+  return [event.timestamp.toISOString(), `${event.contentType}:${event.objectId}`, event.userId ?? "-", event.method ?? "-", action, event.id].map(terminalCell).join("  ");
 }
 
 /**
@@ -57,14 +58,9 @@ export function addListCommand(program: Command, io: CliIo): void {
     .option("--json", "print each event as one line of JSON (NDJSON)")
     .addHelpText("after", `${EXAMPLES}\n${EXIT_CODES_HELP}`)
     .action((options: ListCommandOptions, command: Command) =>
-      withConfig(io, command, "read events", async ({ store }) => {
-        const { events, nextCursor } = await findEvents({
-          ...queryFromOptions(options),
-          store,
-          order: options.order,
-          limit: options.limit,
-          ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
-        });
+      withConfig(io, command, "read events", async ({ store, cursorKey }) => {
+        const query = { ...queryFromOptions(options), store, order: options.order, limit: options.limit, ...(options.cursor === undefined ? {} : { cursor: options.cursor }) };
+        const { events, nextCursor } = await findPage(query, cursorKey);
         io.stdout.write(events.map((event) => `${options.json ? JSON.stringify(event) : line(event)}\n`).join(""));
         if (nextCursor !== null) io.stderr.write(`More events: run the same command with --cursor ${nextCursor}\n`);
         else if (events.length === 0) io.stderr.write("No events match.\n");

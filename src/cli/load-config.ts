@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
+import { CURSOR_SECRET_EXAMPLE, cursorKey, isCursorSecret, type CursorKey } from "../query/cursor";
 import type { AuditStore } from "../stores/store";
 import { CliError, errorMessage } from "./cli-error";
 import { ExitCode } from "./exit-codes";
@@ -27,7 +28,16 @@ export interface LoadedConfig {
   store: AuditStore;
   /** Releases what the config opened (e.g. disconnects Prisma); awaited before exiting. */
   close(): Promise<void>;
+  /**
+   * The key of `list`'s cursors: from the config's `cursorSecret` export, else the
+   * command line's own fixed key. Each run is a new process, so the key must outlive
+   * it; a cursor is only ever given to the command line by the operator, who can read
+   * the whole trail anyway, and a router never takes one signed with this key.
+   */
+  cursorKey: CursorKey;
 }
+
+const COMMAND_LINE_CURSOR_KEY = cursorKey("audit-events command line: cursors of `audit-events list`");
 
 type Namespace = Record<string, unknown>;
 
@@ -168,7 +178,16 @@ function configFrom(file: string, namespace: Namespace): LoadedConfig {
   if (close !== undefined && typeof close !== "function") {
     throw new CliError(`The config file ${file} exports a close that is not a function. Export \`close: () => prisma.$disconnect()\`, or nothing.`, ExitCode.Config);
   }
-  return { file, store, close: async () => void (await (close as (() => unknown) | undefined)?.()) };
+  const { cursorSecret } = exported;
+  if (cursorSecret !== undefined && !isCursorSecret(cursorSecret)) {
+    throw new CliError(`The config file ${file} exports a cursorSecret shorter than 32 characters or bytes, or not a string or Buffer. Export ${CURSOR_SECRET_EXAMPLE.replace(": ", " = ")}, or nothing.`, ExitCode.Config);
+  }
+  return {
+    file,
+    store,
+    close: async () => void (await (close as (() => unknown) | undefined)?.()),
+    cursorKey: cursorSecret === undefined ? COMMAND_LINE_CURSOR_KEY : cursorKey(cursorSecret),
+  };
 }
 
 function isStore(value: unknown): value is AuditStore {

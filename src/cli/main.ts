@@ -8,6 +8,7 @@ import type { CliIo } from "./cli-io";
 import { EXIT_CODES_HELP, ExitCode } from "./exit-codes";
 import { packageVersion } from "./package-version";
 import { reportError } from "./report-error";
+import { terminalMessage } from "./terminal-text";
 
 export type { CliIo } from "./cli-io";
 
@@ -30,7 +31,8 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     .helpOption("-h, --help", "print help")
     .addHelpText("after", EXIT_CODES_HELP)
     .showHelpAfterError("(add --help for usage)")
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    // Commander's errors echo the arguments given ("unknown option '...'").
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(terminalMessage(text)) })
     .exitOverride();
   addArchiveCommand(program, io);
   addListCommand(program, io);

@@ -2,6 +2,7 @@ import { CommanderError } from "commander";
 
 import { CliError, errorMessage } from "./cli-error";
 import { ExitCode } from "./exit-codes";
+import { terminalMessage } from "./terminal-text";
 
 interface AuditErrorLike {
   code: string;
@@ -32,8 +33,9 @@ export function reportError(error: unknown, stderr: NodeJS.WritableStream, verbo
   // Commander has printed its own message (and help) already.
   if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.Success : ExitCode.Usage;
   const { message, exitCode } = explain(error);
-  stderr.write(`error: ${message}\n`);
-  if (verbose) stderr.write(`${stackOf(error)}\n`);
+  // Messages echo input (a key, a value, a file name): what could drive the terminal is escaped.
+  stderr.write(`error: ${terminalMessage(message)}\n`);
+  if (verbose) stderr.write(`${terminalMessage(stackOf(error))}\n`);
   return exitCode;
 }
 
@@ -42,6 +44,8 @@ function explain(error: unknown): { message: string; exitCode: ExitCode } {
   const audit = auditError(error);
   if (audit === undefined) return { message: `${errorMessage(error)} (--verbose shows the stack trace)`, exitCode: ExitCode.Failure };
   const cause = auditError(audit.cause);
+  const schema = [audit, cause].find((e) => e?.code === "ERR_AUDIT_STORE_SCHEMA");
+  if (schema !== undefined) return { message: schema.message, exitCode: ExitCode.Config };
   if (isConfigCode(audit.code) || (audit.code === "ERR_AUDIT_ARCHIVE" && cause !== undefined && isConfigCode(cause.code))) {
     return { message: `the store in the config file cannot archive: ${(cause ?? audit).message}`, exitCode: ExitCode.Config };
   }

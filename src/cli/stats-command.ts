@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { summarizeEvents } from "../query/find-events";
 import type { CliIo } from "./cli-io";
 import { EXIT_CODES_HELP } from "./exit-codes";
+import { terminalCell } from "./terminal-text";
 import { addQueryOptions, queryFromOptions, type QueryCommandOptions } from "./query-options";
 import { withConfig } from "./with-config";
 
@@ -17,7 +18,9 @@ Examples:
   $ audit-events stats --content-type Order --json`;
 
 function table(title: string, counts: Record<string, number>, sort: "count" | "key"): string {
-  const entries = Object.entries(counts).sort(sort === "key" ? ([a], [b]) => (a < b ? -1 : 1) : ([, a], [, b]) => b - a);
+  const entries = Object.entries(counts)
+    .sort(sort === "key" ? ([a], [b]) => (a < b ? -1 : 1) : ([, a], [, b]) => b - a)
+    .map(([key, count]) => [terminalCell(key), count] as const);
   const width = Math.max(0, ...entries.map(([key]) => key.length));
   return [`${title}:`, ...entries.map(([key, count]) => `  ${key.padEnd(width)}  ${count}`), ""].join("\n");
 }

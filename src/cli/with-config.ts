@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { CliError, errorMessage } from "./cli-error";
 import { ExitCode } from "./exit-codes";
 import type { CliIo } from "./cli-io";
+import { terminalMessage } from "./terminal-text";
 import { findConfigFile, loadConfig, type LoadedConfig } from "./load-config";
 
 /**
@@ -32,7 +33,7 @@ export async function withConfig<T>(io: CliIo, command: Command, purpose: string
     try {
       await config.close();
     } catch (error) {
-      io.stderr.write(`warning: close() exported by ${config.file} failed: ${errorMessage(error)}\n`);
+      io.stderr.write(`warning: ${terminalMessage(`close() exported by ${config.file} failed: ${errorMessage(error)}`)}\n`);
     }
   }
 }

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ExpressLikeRequest } from "../adapters/express";
 import { AuditContext, type AuditContextInit } from "../context";
 import { AuditQueryError } from "../query/query-error";
-import { answerRead, DENIED_BODY, matchRoute, recordDenial, resolveRouterOptions, type AuditRouterOptions, type ReadResponse } from "./read-handler";
+import { answerRead, DENIED_BODY, matchRoute, NOSNIFF, recordDenial, resolveRouterOptions, type AuditRouterOptions, type ReadResponse } from "./read-handler";
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.statusCode = status;
@@ -34,7 +34,7 @@ async function send(res: ServerResponse, response: ReadResponse): Promise<void> 
  * @throws {AuditConfigError} when `authorize` is missing, or an option is unknown.
  */
 export function auditRouter(options: AuditRouterOptions<ExpressLikeRequest>) {
-  const { store, authorize } = resolveRouterOptions("auditRouter", options);
+  const { store, authorize, cursorKey } = resolveRouterOptions("auditRouter", options);
   return async function auditRouterMiddleware(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): Promise<void> {
     const request = req as ExpressLikeRequest;
     const path = (request.url ?? "/").split("?")[0]!;
@@ -42,13 +42,15 @@ export function auditRouter(options: AuditRouterOptions<ExpressLikeRequest>) {
     const route = matchRoute(method, path);
     if (route === null) return next();
     const read = { method, path, originalUrl: request.originalUrl ?? request.url ?? path };
+    // Set before anything can fail, so the app's error handler answers with it too.
+    res.setHeader(...NOSNIFF);
     try {
       if ((await authorize(request)) !== true) {
         const init: AuditContextInit = { url: read.originalUrl, method, remoteAddr: request.ip ?? request.socket.remoteAddress ?? null, user: request.user as AuditContextInit["user"], ...(store ? { store } : {}) };
         await recordDenial(request.auditContext ?? new AuditContext(init), read);
         return sendJson(res, 403, DENIED_BODY);
       }
-      await send(res, await answerRead(route, read, store));
+      await send(res, await answerRead(route, read, store, cursorKey()));
     } catch (error) {
       if (error instanceof AuditQueryError) return sendJson(res, 400, { error: error.message });
       // A stream that failed part way cannot change its status any more: cut it, so the client sees it incomplete.

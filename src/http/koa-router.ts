@@ -4,7 +4,7 @@ import type { KoaLikeContext } from "../adapters/koa";
 import { AuditContext, type AuditContextInit } from "../context";
 import { AuditConfigError } from "../errors";
 import { AuditQueryError } from "../query/query-error";
-import { answerRead, DENIED_BODY, matchRoute, recordDenial, resolveRouterOptions, type AuditRouterOptions } from "./read-handler";
+import { answerRead, DENIED_BODY, matchRoute, NOSNIFF, recordDenial, resolveRouterOptions, type AuditRouterOptions } from "./read-handler";
 
 /** The parts of a Koa context the router uses, beyond the middleware's. */
 export interface KoaRouterContext extends KoaLikeContext {
@@ -27,6 +27,20 @@ export interface KoaAuditRouterOptions extends AuditRouterOptions<KoaRouterConte
 }
 
 /**
+ * Koa's default error handler removes every header set before it answers, then sets
+ * those of `error.headers` (as `ctx.throw(status, message, { headers })` does): the
+ * header goes there, so the app's error answer carries it too.
+ */
+function withNosniff(error: unknown): unknown {
+  if (typeof error === "object" && error !== null && Object.isExtensible(error)) {
+    const carrier = error as { headers?: unknown };
+    const headers = typeof carrier.headers === "object" && carrier.headers !== null ? carrier.headers : {};
+    carrier.headers = { ...headers, [NOSNIFF[0]]: NOSNIFF[1] };
+  }
+  return error;
+}
+
+/**
  * The Koa 2/3 equivalent of `auditRouter`: the same routes, answers, `authorize`,
  * 403 with a recorded denial, and 400 for bad parameters.
  *
@@ -37,7 +51,7 @@ export interface KoaAuditRouterOptions extends AuditRouterOptions<KoaRouterConte
  * @throws {AuditConfigError} when `authorize` is missing, an option is unknown, or `prefix` does not start with "/".
  */
 export function koaAuditRouter(options: KoaAuditRouterOptions) {
-  const { store, authorize } = resolveRouterOptions("koaAuditRouter", options, ["prefix"]);
+  const { store, authorize, cursorKey } = resolveRouterOptions("koaAuditRouter", options, ["prefix"]);
   const prefix = options.prefix ?? "";
   if (typeof prefix !== "string" || (prefix !== "" && (!prefix.startsWith("/") || prefix.endsWith("/")))) {
     throw new AuditConfigError('koaAuditRouter(): prefix must be a path such as "/audit" (starting with "/", not ending with it), or left out.');
@@ -48,6 +62,7 @@ export function koaAuditRouter(options: KoaAuditRouterOptions) {
     const route = matchRoute(ctx.method, path);
     if (route === null) return void (await next());
     const read = { method: ctx.method, path, originalUrl: ctx.originalUrl };
+    ctx.set(...NOSNIFF);
     try {
       if ((await authorize(ctx)) !== true) {
         const user = (ctx.state.user ?? ctx.req.user) as AuditContextInit["user"];
@@ -57,7 +72,7 @@ export function koaAuditRouter(options: KoaAuditRouterOptions) {
         ctx.body = DENIED_BODY;
         return;
       }
-      const response = await answerRead(route, read, store);
+      const response = await answerRead(route, read, store, cursorKey());
       if ("json" in response) {
         ctx.status = response.status;
         ctx.body = response.json;
@@ -71,7 +86,7 @@ export function koaAuditRouter(options: KoaAuditRouterOptions) {
       // Koa pipes the body to the client as it reads; a failure part way cuts the response.
       response.write(body).catch((error: unknown) => body.destroy(error as Error));
     } catch (error) {
-      if (!(error instanceof AuditQueryError)) throw error;
+      if (!(error instanceof AuditQueryError)) throw withNosniff(error);
       ctx.status = 400;
       ctx.body = { error: error.message };
     }

@@ -1,12 +1,12 @@
 import type { Writable } from "node:stream";
 
-import { getAuditConfig } from "../config";
+import { getAuditConfig, suggestion } from "../config";
 import type { AuditContext } from "../context";
 import { AuditConfigError } from "../errors";
 import type { ArchivedAuditEventRecord, AuditEventRecord } from "../event-record";
 import { EXPORT_CONTENT_TYPES, exportPrepared, parseExportFormat } from "../export/export-events";
-import { decodeCursor } from "../query/cursor";
-import { prepareQuery, readPage } from "../query/find-events";
+import { CURSOR_SECRET_EXAMPLE, cursorKey, decodeCursor, isCursorSecret, type CursorKey, type CursorSecret } from "../query/cursor";
+import { cursorKeyFor, prepareQuery, readPage } from "../query/find-events";
 import { DEFAULT_PAGE_SIZE, readableStore } from "../query/parse-query";
 import type { AuditStore } from "../stores/store";
 import { parseHttpQuery } from "./http-query-params";
@@ -28,13 +28,27 @@ export interface AuditRouterOptions<Req> {
    * @example (req) => req.user?.roles.includes("auditor") === true
    */
   authorize: (req: Req) => boolean | Promise<boolean>;
+  /**
+   * Signs this router's `nextCursor`s (HMAC-SHA256), so a client can neither forge
+   * nor alter one: a changed cursor answers 400. Give every instance of the app the
+   * same secret for cursors that survive restarts and load balancers. At least 32
+   * characters or bytes.
+   * @default the `cursorSecret` given to `configureAudit()`, else 32 random bytes of this process
+   * @example cursorSecret: process.env.AUDIT_CURSOR_SECRET
+   */
+  cursorSecret?: CursorSecret;
 }
 
 /** The options, checked once, when the router is created. */
 export interface ResolvedRouterOptions<Req> {
   store: AuditStore | undefined;
   authorize: (req: Req) => boolean | Promise<boolean>;
+  /** The key of this router's cursors, looked up on each request when configured process-wide. */
+  cursorKey: () => CursorKey;
 }
+
+/** Tells browsers to take each answer for the content type it names, never to guess another (an export read as HTML). */
+export const NOSNIFF: readonly [name: string, value: string] = ["x-content-type-options", "nosniff"];
 
 /** The answer to a denied request; the reason names no detail of the trail. */
 export const DENIED_BODY = { error: "You are not allowed to read the audit trail. This attempt has been recorded." };
@@ -63,16 +77,22 @@ export function resolveRouterOptions<Req>(factory: string, options: AuditRouterO
   if (typeof options !== "object" || options === null) {
     throw new AuditConfigError(`${factory}() needs options with an authorize function, such as ${example}: the audit trail must never be readable by everyone.`);
   }
+  const known = ["store", "authorize", "cursorSecret", ...extraKeys];
   for (const key of Object.keys(options)) {
-    if (key !== "store" && key !== "authorize" && !extraKeys.includes(key)) {
-      throw new AuditConfigError(`${factory}(): unknown option "${key}". Options are ${["store", "authorize", ...extraKeys].join(", ")}.`);
+    if (!known.includes(key)) {
+      throw new AuditConfigError(`${factory}(): unknown option "${key}".${suggestion(key, known)} Options are ${known.join(", ")}.`);
     }
   }
   if (typeof options.authorize !== "function") {
     throw new AuditConfigError(`${factory}() needs an authorize function, such as ${example}: the audit trail must never be readable by everyone.`);
   }
   if (options.store !== undefined) readableStore(options.store, () => undefined);
-  return { store: options.store, authorize: options.authorize };
+  const { cursorSecret } = options;
+  if (cursorSecret !== undefined && !isCursorSecret(cursorSecret)) {
+    throw new AuditConfigError(`${factory}(): cursorSecret must be a string of at least 32 characters or a Buffer of at least 32 bytes, such as ${CURSOR_SECRET_EXAMPLE}.`);
+  }
+  const ownKey = cursorSecret === undefined ? undefined : cursorKey(cursorSecret);
+  return { store: options.store, authorize: options.authorize, cursorKey: () => ownKey ?? cursorKeyFor() };
 }
 
 const EVENT_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -121,7 +141,7 @@ async function findById(store: AuditStore, id: string): Promise<AuditEventRecord
  * Answers one read request on the routes of API.md, after `authorize` allowed it.
  * Bad parameters throw {@link AuditQueryError}, which the adapters answer with 400.
  */
-export async function answerRead(route: ReadRoute, request: ReadRequest, configuredStore: AuditStore | undefined): Promise<ReadResponse> {
+export async function answerRead(route: ReadRoute, request: ReadRequest, configuredStore: AuditStore | undefined, key: CursorKey): Promise<ReadResponse> {
   const search = searchOf(request.originalUrl);
   if (typeof route === "object") {
     const store = readableStore(configuredStore, () => getAuditConfig().store);
@@ -133,8 +153,8 @@ export async function answerRead(route: ReadRoute, request: ReadRequest, configu
   const prepared = prepareQuery(configuredStore === undefined ? filters : { ...filters, store: configuredStore });
   switch (route) {
     case "list": {
-      const after = cursor === undefined ? undefined : decodeCursor(cursor, prepared.filter, prepared.order);
-      const page = await readPage(prepared.store, prepared.filter, prepared.order, limit ?? DEFAULT_PAGE_SIZE, after);
+      const after = cursor === undefined ? undefined : decodeCursor(cursor, prepared.filter, prepared.order, key);
+      const page = await readPage(prepared.store, prepared.filter, prepared.order, limit ?? DEFAULT_PAGE_SIZE, key, after);
       return { status: 200, json: { ...page, next: nextLink(request.originalUrl, page.nextCursor) } };
     }
     case "summary":

@@ -1,7 +1,8 @@
 import { getAuditConfig } from "../config";
+import { resolveContentObject } from "../content-object";
 import type { AuditEventRecord } from "../event-record";
 import type { AuditQuery, EventFilter, EventOrder, EventPosition, EventSummary, FindEventsQuery } from "./audit-query";
-import { decodeCursor, encodeCursor } from "./cursor";
+import { cursorKey, decodeCursor, encodeCursor, processCursorKey, type CursorKey, type CursorSecret } from "./cursor";
 import { parseEventFilter, parseOrder, parsePageSize, readableStore } from "./parse-query";
 import { AuditQueryError } from "./query-error";
 import type { AuditStore } from "../stores/store";
@@ -35,10 +36,29 @@ export function prepareQuery(query: AuditQuery = {}): PreparedQuery {
   return { filter, order: parseOrder(query?.order), store: readableStore(query?.store, () => getAuditConfig().store) };
 }
 
+let derived: { secret: CursorSecret; key: CursorKey } | undefined;
+
+/**
+ * The key cursors are signed with: `secret`'s, else that of the configured
+ * `cursorSecret`, else this process's own random one.
+ *
+ * @example
+ * ```ts
+ * const page = await findPage({ userId: "u1" }, cursorKeyFor());
+ * ```
+ */
+export function cursorKeyFor(secret: CursorSecret | undefined = getAuditConfig().cursorSecret): CursorKey {
+  if (secret === undefined) return processCursorKey();
+  if (derived?.secret !== secret) derived = { secret, key: cursorKey(secret) };
+  return derived.key;
+}
+
 /**
  * Reads one page of matching events, newest first unless `order: "asc"`. Pages are
  * keyset-paginated on `(timestamp, id)`: page 10 000 costs what page 1 costs, and
- * events written while you page never make one appear twice.
+ * events written while you page never make one appear twice. `nextCursor` is signed
+ * with the configured `cursorSecret` (else a key of this process), so it reads on
+ * only with the same filters and order, and cannot be forged or altered.
  *
  * @example
  * ```ts
@@ -49,18 +69,32 @@ export function prepareQuery(query: AuditQuery = {}): PreparedQuery {
  * @throws {AuditStoreError} when the store cannot read.
  */
 export async function findEvents(query: FindEventsQuery = {}): Promise<EventPage> {
+  return findPage(query, cursorKeyFor());
+}
+
+/**
+ * {@link findEvents} with cursors signed and checked under `key`: for the router and
+ * the command line, which hold keys of their own.
+ *
+ * @example
+ * ```ts
+ * const { events, nextCursor } = await findPage({ store, limit: 20, cursor }, config.cursorKey);
+ * ```
+ * @throws {AuditQueryError} `ERR_AUDIT_QUERY` for a wrong field, `ERR_AUDIT_CURSOR` for a cursor of another query or key.
+ */
+export async function findPage(query: FindEventsQuery, key: CursorKey): Promise<EventPage> {
   const { store, filter, order } = prepareQuery(query);
   const limit = parsePageSize(query?.limit);
-  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, filter, order);
-  return readPage(store, filter, order, limit, after);
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, filter, order, key);
+  return readPage(store, filter, order, limit, key, after);
 }
 
 /** Reads a page and makes its cursor, reading one extra event to know whether more follow. */
-export async function readPage(store: AuditStore, filter: EventFilter, order: EventOrder, limit: number, after?: EventPosition): Promise<EventPage> {
+export async function readPage(store: AuditStore, filter: EventFilter, order: EventOrder, limit: number, key: CursorKey, after?: EventPosition): Promise<EventPage> {
   const events = await store.queryEvents(filter, { order, limit: limit + 1, ...(after === undefined ? {} : { after }) });
   if (events.length <= limit) return { events, nextCursor: null };
   events.length = limit;
-  return { events, nextCursor: encodeCursor(filter, order, events[limit - 1]!) };
+  return { events, nextCursor: encodeCursor(filter, order, events[limit - 1]!, key) };
 }
 
 /**
@@ -154,23 +188,30 @@ export async function eventsOfUser(userId: string, query: Omit<FindEventsQuery, 
 }
 
 /**
- * The history of one object: every event about it, oldest first unless `order`
- * says otherwise. Give a reference `{ contentType, objectId }`.
+ * The whole history of one object: every event about it, oldest first unless
+ * `order` says otherwise, for `for await`. Read in pages of 1000, so memory stays flat
+ * however long the history is. The object takes the forms `createEvent` takes: a
+ * reference `{ contentType, objectId }`, a record of a client extended with
+ * `auditModels()`, a class instance with an `id`, or what `contentTypeResolver`
+ * names. The object is named at once; the rest of the query is checked when
+ * iteration starts.
  *
  * @example
  * ```ts
- * const { events } = await historyOf({ contentType: "Order", objectId: 42 });
+ * for await (const event of historyOf(order)) console.log(event.timestamp.toISOString(), event.content.action);
+ * const refunds = [];
+ * for await (const event of historyOf({ contentType: "Order", objectId: 42 }, { content: { action: "refund" } })) refunds.push(event);
  * ```
- * @throws {AuditQueryError} when a field is wrong.
+ * @throws {AuditError} `ERR_AUDIT_CONTENT_OBJECT` when the object cannot be named.
+ * @throws {AuditQueryError} `ERR_AUDIT_QUERY` when the query names `contentType` or `objectId` (the object does), or a field is wrong.
  */
-export async function historyOf(
-  object: { contentType: string; objectId: string | number | bigint },
-  query: Omit<FindEventsQuery, "contentType" | "objectId"> = {},
-): Promise<EventPage> {
-  const { contentType, objectId } = object ?? ({} as Partial<typeof object>);
-  // Without this check a missing half of the reference would widen the history to many objects.
-  if (typeof contentType !== "string" || !["string", "number", "bigint"].includes(typeof objectId)) {
-    throw new AuditQueryError('historyOf() needs a reference { contentType: string, objectId: string | number }, such as { contentType: "Order", objectId: 42 }.');
+export function historyOf(object: unknown, query: Omit<AuditQuery, "contentType" | "objectId"> = {}): AsyncIterable<AuditEventRecord> {
+  const { contentType, objectId } = resolveContentObject(object, getAuditConfig().contentTypeResolver);
+  // A query's own contentType or objectId would be overwritten silently, or widen the history to another object.
+  for (const field of ["contentType", "objectId"]) {
+    if (typeof query === "object" && query !== null && Object.hasOwn(query, field)) {
+      throw new AuditQueryError(`historyOf() takes the object as its first argument; leave ${field} out of the query.`);
+    }
   }
-  return findEvents({ order: "asc", ...query, contentType, objectId: String(objectId) });
+  return iterateEvents({ order: "asc", ...query, contentType, objectId });
 }

@@ -3,6 +3,7 @@ import { boundText, TEXT_COLUMN_LIMITS } from "../column-limits";
 import { AuditConfigError } from "../errors";
 import type { AuditStore } from "../stores/store";
 import type { AuditQuery, ContentValue, EventFilter, EventOrder, EventSource } from "./audit-query";
+import { checkInstant } from "./instant-range";
 import { AuditQueryError } from "./query-error";
 
 /** Default page size of `findEvents()` and of `GET /events`. */
@@ -20,6 +21,8 @@ const ORDERS: readonly EventOrder[] = ["asc", "desc"];
 const SOURCES: readonly EventSource[] = ["live", "archive", "all"];
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+/** Half a UTF-16 surrogate pair: no database stores it, and PostgreSQL's JSON refuses it. */
+const LONE_SURROGATE = /\p{Cs}/u;
 /**
  * Content keys become JSON paths on MySQL and SQLite (`$."key"`), where quotes and
  * backslashes cannot be escaped the same way everywhere: keys are letters, digits and
@@ -39,6 +42,7 @@ function filterString(name: string, value: unknown): string | undefined {
   if (value.length === 0) throw new AuditQueryError(`${name} must not be empty; leave it out to match every event.`);
   if (value.length > MAX_FILTER_LENGTH) throw new AuditQueryError(`${name} is ${value.length} characters long; at most ${MAX_FILTER_LENGTH} are accepted.`);
   if (CONTROL_CHARACTER.test(value)) throw new AuditQueryError(`${name} contains a control character, which no stored value holds.`);
+  if (LONE_SURROGATE.test(value)) throw new AuditQueryError(`${name} holds half of a UTF-16 surrogate pair, which no stored value holds; pass well-formed text.`);
   return value;
 }
 
@@ -57,7 +61,7 @@ function filterDate(name: string, value: unknown): Date | undefined {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
     throw new AuditQueryError(`${name} must be a valid Date, such as new Date("2026-01-01T00:00:00Z"), not ${describe(value)}.`);
   }
-  return new Date(value.getTime());
+  return checkInstant(name, new Date(value.getTime()));
 }
 
 function contentValue(key: string, value: unknown): ContentValue {

@@ -1,4 +1,5 @@
 import type { ContentValue } from "./audit-query";
+import { checkInstant } from "./instant-range";
 import { AuditQueryError } from "./query-error";
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -8,7 +9,8 @@ const JSON_SCALAR = /^(true|false|-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?|"(?:[^"\
 /**
  * A moment written as text (a query parameter, a command-line option): an ISO 8601
  * date (midnight UTC) or a date-time with its zone. A date-time without a zone is
- * refused rather than read in the server's own zone.
+ * refused rather than read in the server's own zone, and so is a moment outside the
+ * span every database holds (see `EARLIEST_INSTANT`).
  *
  * @example
  * ```ts
@@ -22,7 +24,7 @@ export function parseIsoMoment(name: string, text: string): Date {
   if (Number.isNaN(moment.getTime()) || (DATE.test(text.slice(0, 10)) && !dayExists(text))) {
     throw new AuditQueryError(`${name} must be an ISO 8601 date or date-time with a zone, such as 2026-01-31 or 2026-01-31T12:00:00Z.`);
   }
-  return moment;
+  return checkInstant(name, moment);
 }
 
 /** Whether the YYYY-MM-DD the text starts with is a day of the calendar. */

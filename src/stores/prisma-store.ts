@@ -1,4 +1,4 @@
-import { getAuditConfig } from "../config";
+import { getAuditConfig, suggestion } from "../config";
 import type { AuditContext } from "../context";
 import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
 import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } from "../event-record";
@@ -99,20 +99,92 @@ function causeLine(error: unknown): string {
   return lines.at(-1) ?? "unknown error";
 }
 
-function storeError(error: unknown, model: string, count: number, doing = `write ${count} event(s)`): AuditStoreError {
-  const message = causeLine(error);
-  switch (errorCode(error)) {
-    case "P2002":
-      return new AuditStoreError(`prisma(${model}): an event with this id is stored already.`, { cause: error, code: "ERR_AUDIT_DUPLICATE_ID" });
-    case "P2021":
-    case "P2022":
-      return new AuditStoreError(
-        `prisma(${model}): the audit table or a column is missing. Apply the migrations in node_modules/audit-events/prisma/<provider>/migrations with \`npx prisma migrate deploy\`. (${message})`,
-        { cause: error, code: "ERR_AUDIT_STORE_SCHEMA" },
-      );
-    default:
-      return new AuditStoreError(`prisma(${model}): could not ${doing}: ${message}`, { cause: error });
+interface DriverErrorShape {
+  code?: unknown;
+  cause?: unknown;
+  meta?: { driverAdapterError?: { cause?: { kind?: unknown } } };
+}
+
+/**
+ * Whether the database says a table or a column is missing: Prisma's P2021/P2022 from
+ * a model query, or, from a raw query (P2010), the kind Prisma's driver adapters give
+ * PostgreSQL's 42P01/42703, MySQL's 1146/1054 and SQLite's "no such table/column".
+ */
+function isMissingSchema(error: unknown): boolean {
+  for (let current = error as DriverErrorShape | undefined, depth = 0; current && depth < 5; current = current.cause as DriverErrorShape | undefined, depth++) {
+    if (current.code === "P2021" || current.code === "P2022") return true;
+    const kind = current.meta?.driverAdapterError?.cause?.kind;
+    if (kind === "TableDoesNotExist" || kind === "ColumnNotFound") return true;
   }
+  return false;
+}
+
+/** The folder of the migrations a client's database needs. */
+function migrationsOf(prisma: unknown): string {
+  let provider = "<provider>";
+  try {
+    provider = providerOf(prisma);
+  } catch {
+    // A client without metadata cannot say its database; the message names the pattern.
+  }
+  return `node_modules/audit-events/prisma/${provider}/migrations`;
+}
+
+/**
+ * The error of a failed store call. A missing table or column is a deployment's
+ * configuration, not an outage: it is an {@link AuditConfigError} naming the
+ * migrations, whatever the call was, so retrying is never the advice.
+ */
+function storeError(error: unknown, prisma: unknown, model: string, count: number, doing = `write ${count} event(s)`): AuditError {
+  const message = causeLine(error);
+  if (isMissingSchema(error)) {
+    return new AuditConfigError(
+      `prisma(${model}): the audit table or one of its columns is missing from the database (${message}). Copy the migrations of ${migrationsOf(prisma)} that it lacks into prisma/migrations and apply them with \`npx prisma migrate deploy\`.`,
+      "ERR_AUDIT_STORE_SCHEMA",
+      { cause: error },
+    );
+  }
+  if (errorCode(error) === "P2002") return new AuditStoreError(`prisma(${model}): an event with this id is stored already.`, { cause: error, code: "ERR_AUDIT_DUPLICATE_ID" });
+  return new AuditStoreError(`prisma(${model}): could not ${doing}: ${message}`, { cause: error });
+}
+
+/** What each option of {@link prismaStore} must be, for the message that refuses another value. */
+const PRISMA_STORE_OPTIONS: Readonly<Record<keyof PrismaStoreOptions, string>> = {
+  model: 'a delegate name such as "auditEvent"',
+  archiveModel: 'a delegate name such as "archivedAuditEvent"',
+  toRecord: "a function (event, context) => ({ ...extraColumns })",
+  asyncArchiveCommit: "true or false",
+};
+
+/**
+ * Checks the options of {@link prismaStore} as `configureAudit()` checks its own:
+ * every key known, every value of its type.
+ *
+ * @throws {AuditConfigError} naming the option and the fix.
+ */
+function validateStoreOptions(options: unknown): PrismaStoreOptions {
+  if (options === undefined) return {};
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new AuditConfigError(`prismaStore(prisma, options): options must be an object such as { model: "auditEvent" }, or left out.`);
+  }
+  const known = Object.keys(PRISMA_STORE_OPTIONS);
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new AuditConfigError(`prismaStore(): unknown option "${key}".${suggestion(key, known)} Options are ${known.join(", ")}.`);
+  }
+  const given = options as PrismaStoreOptions;
+  for (const key of ["model", "archiveModel"] as const) {
+    const value: unknown = given[key];
+    if (value !== undefined && (typeof value !== "string" || value.length === 0)) {
+      throw new AuditConfigError(`prismaStore(): ${key} must be ${PRISMA_STORE_OPTIONS[key]}, the name of the model with a lower-case first letter, not ${typeof value === "string" ? "an empty string" : typeof value}.`);
+    }
+  }
+  if (given.toRecord !== undefined && typeof given.toRecord !== "function") {
+    throw new AuditConfigError(`prismaStore(): toRecord must be ${PRISMA_STORE_OPTIONS.toRecord}.`);
+  }
+  if (given.asyncArchiveCommit !== undefined && typeof given.asyncArchiveCommit !== "boolean") {
+    throw new AuditConfigError(`prismaStore(): asyncArchiveCommit must be true or false (got ${String(given.asyncArchiveCommit)}), for example { asyncArchiveCommit: true }.`);
+  }
+  return given;
 }
 
 /** Whether `value` can go into a field of Prisma type `type`, as Prisma itself would accept it. */
@@ -174,16 +246,13 @@ function toEventRecord(row: Record<string, unknown>): AuditEventRecord {
  * // your own model with a tenantId column:
  * prismaStore(prisma, { model: "tenantAuditEvent", toRecord: (e, ctx) => ({ tenantId: ctx.extraData.tenantId }) });
  * ```
- * @throws {AuditConfigError} when the client has no such model delegate.
+ * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` for an unknown option (with the name
+ * it was probably meant to be), a value of the wrong type, or a client without the
+ * model delegate. Its calls throw `ERR_AUDIT_STORE_SCHEMA` (an `AuditConfigError`)
+ * when the database lacks the audit tables or a column: apply the migrations.
  */
 export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOptions = {}): PrismaStore {
-  const { model = "auditEvent", archiveModel = "archivedAuditEvent", toRecord, asyncArchiveCommit = false } = options;
-  if (toRecord !== undefined && typeof toRecord !== "function") {
-    throw new AuditConfigError("prismaStore(): toRecord must be a function (event, context) => ({ ...extraColumns }).");
-  }
-  if (typeof asyncArchiveCommit !== "boolean") {
-    throw new AuditConfigError(`prismaStore(): asyncArchiveCommit must be true or false (got ${String(asyncArchiveCommit)}), for example { asyncArchiveCommit: true }.`);
-  }
+  const { model = "auditEvent", archiveModel = "archivedAuditEvent", toRecord, asyncArchiveCommit = false } = validateStoreOptions(options);
   delegateOf(prisma, model, "the Prisma client");
   const session = utcSession(prisma as TransactionalClient, knownProvider(prisma), (message) => getAuditConfig().logger.warn(message));
   let plan: ArchivePlan | undefined;
@@ -220,7 +289,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     try {
       return await run(tables);
     } catch (error) {
-      throw storeError(error, model, 0, doing);
+      throw storeError(error, prisma, model, 0, doing);
     }
   }
 
@@ -270,7 +339,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
       try {
         await (tx === undefined ? session.run(write) : session.runIn(tx as ModelClient, write));
       } catch (error) {
-        throw storeError(error, model, rows.length);
+        throw storeError(error, prisma, model, rows.length);
       }
     },
     toRow: rowOf,
@@ -280,13 +349,13 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
       try {
         await insert(rows);
       } catch (error) {
-        if (!isRefusedData(error)) throw error instanceof AuditError ? error : storeError(error, model, rows.length);
+        if (!isRefusedData(error)) throw error instanceof AuditError ? error : storeError(error, prisma, model, rows.length);
         // Refused for what a row holds: Prisma's own createMany fills what only the
         // client knows (@default(uuid()), @updatedAt) and says which value is wrong.
         try {
           await session.run((client) => createManyNew(delegateOf(client, model, "the Prisma client"), rows));
         } catch (fallback) {
-          throw storeError(fallback, model, rows.length);
+          throw storeError(fallback, prisma, model, rows.length);
         }
       }
     },
@@ -295,7 +364,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
         const row = await session.run((client) => delegateOf(client, model, "the Prisma client").findUnique({ where: { id } }));
         return row === null ? null : toEventRecord(row);
       } catch (error) {
-        throw storeError(error, model, 0, "read an event");
+        throw storeError(error, prisma, model, 0, "read an event");
       }
     },
     async getArchivedEvent(id: string): Promise<ArchivedAuditEventRecord | null> {
@@ -303,7 +372,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
         const row = await session.run((client) => delegateOf(client, archiveModel, "the Prisma client").findUnique({ where: { id } }));
         return row === null ? null : { ...toEventRecord(row), archivedAt: row.archivedAt as Date };
       } catch (error) {
-        throw storeError(error, archiveModel, 0, "read an archived event");
+        throw storeError(error, prisma, archiveModel, 0, "read an archived event");
       }
     },
     async archiveBatch(before: Date, limit: number, after?: ArchivePosition): Promise<ArchiveBatchResult> {
@@ -311,14 +380,14 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
       try {
         return await archiveBatch(prisma as TransactionalClient, tables, { live: model, archive: archiveModel }, before, limit, after);
       } catch (error) {
-        throw storeError(error, model, limit, `archive a batch of up to ${limit} event(s)`);
+        throw storeError(error, prisma, model, limit, `archive a batch of up to ${limit} event(s)`);
       }
     },
     async countLiveBefore(before: Date): Promise<number> {
       try {
         return await session.run((client) => delegateOf(client, model, "the Prisma client").count({ where: { timestamp: { lt: before } } }));
       } catch (error) {
-        throw storeError(error, model, 0, "count events");
+        throw storeError(error, prisma, model, 0, "count events");
       }
     },
     queryEvents: (filter: EventFilter, page: EventPageRequest): Promise<AuditEventRecord[]> =>

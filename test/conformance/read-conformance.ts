@@ -138,14 +138,39 @@ export function describeReadConformance(subject: () => AuditStore): void {
       }
     });
 
-    it("reads one object's history oldest first, and one user's events newest first", async () => {
-      const history = await historyOf({ contentType: "Order", objectId: 3 }, { store });
-      expect(history.events.map((e) => e.id)).toEqual(expectedIds(events, (e) => e.contentType === "Order" && e.objectId === "3"));
+    it("reads one object's whole history oldest first, beyond a page, named as createEvent names it", async () => {
+      // 1100 more events about Order 3: more than a page of findEvents (50) and of iteration (1000).
+      const more = Array.from({ length: 1100 }, (_, i): AuditEventRecord => ({ ...events[3]!, id: uuidv7({ msecs: BASE + 40 * HOUR + i }), timestamp: new Date(BASE + 40 * HOUR + i), content: { i } }));
+      await store.insert(more, { context });
+      const all = [...events, ...more];
+      const expected = expectedIds(all, (e) => e.contentType === "Order" && e.objectId === "3");
+      expect(expected.length).toBeGreaterThan(1100);
+      const ids = async (history: AsyncIterable<AuditEventRecord>) => {
+        const seen: string[] = [];
+        for await (const event of history) seen.push(event.id);
+        return seen;
+      };
+      class Order {
+        constructor(readonly id: number) {}
+      }
+      const tagged = Object.defineProperty({ id: 3 }, Symbol.for("audit-events.model"), { value: "Order" });
+      for (const object of [{ contentType: "Order", objectId: 3 }, { contentType: "Order", objectId: "3" }, new Order(3), tagged]) {
+        expect(await ids(historyOf(object, { store }))).toEqual(expected);
+      }
+      expect(await ids(historyOf(new Order(3), { store, order: "desc", content: { i: 7 } }))).toEqual([more[7]!.id]);
+    });
+
+    it("refuses a history of no object, or of an object the query overrides", () => {
+      for (const object of [undefined, { contentType: "Order" }, {}, "Order:3"]) {
+        expect(() => historyOf(object, { store })).toThrow(expect.objectContaining({ code: "ERR_AUDIT_CONTENT_OBJECT" }));
+      }
+      expect(() => historyOf({ contentType: "Order", objectId: 3 }, { store, objectId: "4" } as never)).toThrow(/leave objectId out of the query/);
+    });
+
+    it("reads one user's events newest first", async () => {
       const mine = await eventsOfUser("user-1", { store, limit: 3 });
       expect(mine.events.map((e) => e.id)).toEqual(expectedIds(events, (e) => e.userId === "user-1").reverse().slice(0, 3));
       expect(mine.nextCursor).not.toBeNull();
-      await expect(historyOf({ contentType: "Order" } as never, { store })).rejects.toMatchObject({ code: "ERR_AUDIT_QUERY" });
-      await expect(historyOf(undefined as never, { store })).rejects.toMatchObject({ code: "ERR_AUDIT_QUERY" });
       await expect(eventsOfUser(undefined as never, { store })).rejects.toMatchObject({ code: "ERR_AUDIT_QUERY" });
     });
 

@@ -1,4 +1,4 @@
-import { AuditConfigError, AuditContext, auditModels, configureAudit, prismaStore } from "../../src";
+import { AuditConfigError, AuditContext, auditModels, configureAudit, historyOf, prismaStore } from "../../src";
 import { openDatabase, providers, type TestDatabase } from "../support/databases";
 
 describe.each(providers)("prismaStore() on %s", (provider) => {
@@ -82,6 +82,19 @@ describe.each(providers)("prismaStore() on %s", (provider) => {
     expect(JSON.stringify(order)).not.toContain("audit-events");
   });
 
+  it("reads the history of a record of a client extended with auditModels(), given as createEvent takes it", async () => {
+    const tagged = db.prisma.$extends(auditModels());
+    const order = await tagged.order.create({ data: { reference: "R-5", status: "new", total: "1.00" } });
+    const other = await tagged.order.create({ data: { reference: "R-6", status: "new", total: "2.00" } });
+    const ctx = new AuditContext();
+    const written = [];
+    for (const action of ["create", "pay", "ship"]) written.push(await ctx.createEvent(order, { action }));
+    await ctx.createEvent(other, { action: "create" });
+    const seen = [];
+    for await (const event of historyOf(await tagged.order.findUniqueOrThrow({ where: { id: order.id } }))) seen.push(event.id);
+    expect(seen).toEqual(written.map((event) => event.id));
+  });
+
   it("records the current Decimal, Date and bigint field values as exact strings", async () => {
     const tagged = db.prisma.$extends(auditModels());
     const order = await tagged.order.create({ data: { reference: "R-4", status: "paid", total: "1234.50" } });
@@ -101,10 +114,11 @@ describe.each(providers)("prismaStore() on %s", (provider) => {
     expect(stored?.content).toEqual({ note: "a\u2400b\ufffdc", "k\u2400": 1 });
   });
 
-  it("reports a missing audit table with ERR_AUDIT_STORE_SCHEMA, naming the migrations", async () => {
+  it("reports a missing audit table with ERR_AUDIT_STORE_SCHEMA, a configuration error naming the migrations", async () => {
     await db.prisma.$executeRawUnsafe("ALTER TABLE audit_events RENAME TO audit_events_away");
     try {
       await expect(new AuditContext().createEvent({ contentType: "T", objectId: 1 })).rejects.toMatchObject({
+        name: "AuditConfigError",
         code: "ERR_AUDIT_STORE_SCHEMA",
         message: expect.stringContaining("prisma migrate deploy"),
       });
@@ -116,6 +130,19 @@ describe.each(providers)("prismaStore() on %s", (provider) => {
   it("refuses, at creation, a client without the named model, and says how to add it", () => {
     expect(() => prismaStore(db.prisma, { model: "auditEvnt" })).toThrow(AuditConfigError);
     expect(() => prismaStore(db.prisma, { model: "auditEvnt" })).toThrow(/npx prisma generate/);
+  });
+
+  it("refuses, at creation, an unknown option, suggesting the one meant, and a model name that is not a string", () => {
+    expect(() => prismaStore(db.prisma, { modelName: "auditEvent" } as never)).toThrow(
+      expect.objectContaining({ name: "AuditConfigError", code: "ERR_AUDIT_CONFIG", message: 'prismaStore(): unknown option "modelName". Did you mean "model"? Options are model, archiveModel, toRecord, asyncArchiveCommit.' }),
+    );
+    expect(() => prismaStore(db.prisma, { archivemodel: "x" } as never)).toThrow('Did you mean "archiveModel"?');
+    expect(() => prismaStore(db.prisma, { tableName: "audit_events" } as never)).toThrow(/unknown option "tableName"\. Options are/);
+    expect(() => prismaStore(db.prisma, { model: 42 } as never)).toThrow('prismaStore(): model must be a delegate name such as "auditEvent"');
+    expect(() => prismaStore(db.prisma, { archiveModel: "" })).toThrow(/archiveModel must be .* not an empty string/);
+    expect(() => prismaStore(db.prisma, { toRecord: "tenantId" } as never)).toThrow(/toRecord must be a function/);
+    expect(() => prismaStore(db.prisma, "auditEvent" as never)).toThrow(/options must be an object/);
+    expect(prismaStore(db.prisma, { model: undefined }).model).toBe("auditEvent");
   });
 
   it("refuses, at creation, an asyncArchiveCommit that is not true or false, showing a valid one", () => {
