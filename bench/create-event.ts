@@ -25,6 +25,7 @@
 import { IncomingMessage, ServerResponse } from "node:http";
 import { Socket } from "node:net";
 import { randomUUID } from "node:crypto";
+import { EXAMPLE_SENSITIVE_PATTERNS } from "../examples/sensitive-patterns";
 import { auditEvents, closeAudit, configureAudit, flushAudit, getAuditConfig, memoryStore, type AuditContext } from "../src";
 
 function option(name: string, fallback: number): number {
@@ -144,6 +145,12 @@ interface LargeBody {
   contentLength: number | undefined;
   /** Whether the stored post data must be the whole body (the cap-sized baseline) or the marker. */
   storedWhole: boolean;
+  /** The request's path, when not the default. */
+  path?: string;
+  /** Headers to record besides the defaults. */
+  headers?: Record<string, string>;
+  /** Configure the README's example sensitivePatterns for this row. */
+  patterns?: boolean;
 }
 
 /** A JSON array of order lines whose text is about `bytes` long, parsed as express.json() would. */
@@ -181,6 +188,9 @@ function largeBodies(cap: number): LargeBody[] {
     { name: "text, 10 MB", body: text, contentType: "text/plain", contentLength: text.length, storedWhole: false },
     { name: "JSON, 100 000 keys", body: keysJson, contentType: json, contentLength: keysText.length, storedWhole: false },
     { name: "urlencoded, 100 000 params", body: formBody, contentType: "application/x-www-form-urlencoded", contentLength: form.length, storedWhole: false },
+    { name: "15 KB word characters in the URL, README's sensitivePatterns", body: {}, contentType: json, contentLength: 2, storedWhole: true, path: `/${"a".repeat(15_000)}`, patterns: true },
+    { name: "15 KB word characters in a recorded header, README's sensitivePatterns", body: {}, contentType: json, contentLength: 2, storedWhole: true, headers: { "user-agent": "a".repeat(15_000) }, patterns: true },
+    { name: "15 KB digits in a body field, README's sensitivePatterns", body: { s: "1".repeat(15_000) }, contentType: json, contentLength: 15_010, storedWhole: true, patterns: true },
     { name: "JSON, 10 MB, without Content-Length", body: mb10.body, contentType: json, contentLength: undefined, storedWhole: false },
     { name: "JSON, 100 000 keys, without Content-Length", body: keysJson, contentType: json, contentLength: undefined, storedWhole: false },
   ];
@@ -188,9 +198,10 @@ function largeBodies(cap: number): LargeBody[] {
 
 function bodyContext(large: LargeBody): Promise<AuditContext> {
   const req = new IncomingMessage(new Socket()) as IncomingMessage & Record<string, unknown>;
-  const headers: Record<string, string> = { host: "shop.example", "content-type": large.contentType };
+  const headers: Record<string, string> = { host: "shop.example", "content-type": large.contentType, ...large.headers };
   if (large.contentLength !== undefined) headers["content-length"] = String(large.contentLength);
-  Object.assign(req, { method: "POST", url: "/orders/42", originalUrl: "/orders/42", headers, ip: "203.0.113.7", body: large.body, user: { id: "user-1" } });
+  const url = large.path ?? "/orders/42";
+  Object.assign(req, { method: "POST", url, originalUrl: url, headers, ip: "203.0.113.7", body: large.body, user: { id: "user-1" } });
   return new Promise((resolve) => auditEvents()(req, new ServerResponse(req), () => resolve(req.auditContext as AuditContext)));
 }
 
@@ -201,6 +212,14 @@ async function largeBodyStalls(): Promise<string[]> {
   const cap = getAuditConfig().maxPostDataBytes;
   const rows: { name: string; median: number; max: number }[] = [];
   for (const large of largeBodies(cap)) {
+    configureAudit({
+      store,
+      writeMode: "buffered",
+      includePostData: true,
+      includeHeaders: ["user-agent"],
+      flushIntervalMs: 600_000,
+      sensitivePatterns: large.patterns === true ? EXAMPLE_SENSITIVE_PATTERNS : [],
+    });
     const times: number[] = [];
     for (let i = 0; i < samples; i++) {
       const context = await bodyContext(large);

@@ -5,9 +5,9 @@ import { sanitizeString } from "./serialize";
 const IPV4_MAPPED = new BlockList();
 IPV4_MAPPED.addSubnet("::ffff:0:0", 96, "ipv6");
 
-/** The port of `host:port` or `[host]:port`: decimal digits, 0 to 65535. */
+/** The port of `host:port` or `[host]:port`: decimal digits, 0 to 65535, or empty (`host:`). */
 function isPort(text: string): boolean {
-  return /^\d{1,5}$/.test(text) && Number(text) <= 65_535;
+  return text === "" || (/^\d{1,5}$/.test(text) && Number(text) <= 65_535);
 }
 
 /** An IPv6 address in its RFC 5952 form (lower case, zeros compressed), zone id dropped; IPv4-mapped ones as IPv4. */
@@ -28,7 +28,8 @@ function parseAddress(text: string): string | undefined {
     const close = text.indexOf("]");
     const rest = text.slice(close + 1);
     if (close < 0 || (rest !== "" && !(rest.startsWith(":") && isPort(rest.slice(1))))) return undefined;
-    return canonicalIpv6(text.slice(1, close));
+    const inner = text.slice(1, close);
+    return isIP(inner) === 4 ? inner : canonicalIpv6(inner);
   }
   // Any zone id (an interface name may hold more than isIP() accepts), not only isIP()'s.
   if (text.includes("%")) return canonicalIpv6(text);

@@ -19,13 +19,14 @@ export const DEFAULT_MASK_FIELDS: readonly string[] = Object.freeze([
   // tokens, keys and sessions
   "token", "tokens", "jwt", "bearer", "csrf", "xsrf", "api_key", "apikeys", "access_key",
   "private_key", "signing_key", "encryption_key", "master_key", "client_key",
-  "session", "sessions", "sid", "cookie", "cookies", "connection_string", "dsn",
+  "session", "sessions", "sessionid", "sess_id", "phpsessid", "jsessionid", "sid", "cookie", "cookies",
+  "connection_string", "dsn", "signature", "sig", "hmac",
   // one-time codes
   "otp", "totp", "hotp", "mfa_code", "two_factor_code", "verification_code", "recovery_code",
   "backup_code",
   // payment cards and bank accounts
-  "card_number", "cc_number", "credit_card", "debit_card", "pan", "cvv", "cvv2", "cvc", "cvc2",
-  "security_code", "card_verification", "iban", "account_number", "routing_number",
+  "card_number", "card_no", "cc", "cc_number", "credit_card", "debit_card", "pan", "cvv", "cvv2", "cvc",
+  "cvc2", "security_code", "card_verification", "iban", "account_number", "bank_account", "routing_number",
   // national identifiers
   "ssn", "social_security", "national_id", "tax_id", "passport_number",
 ]);
@@ -69,6 +70,14 @@ export interface SensitivePattern {
  * configured `maskFields` are used.
  */
 export const SUFFIX_MATCHED_NAMES: ReadonlySet<string> = new Set(["password", "passwd", "passphrase", "secret", "token", "apikey"]);
+
+/**
+ * Names that also match at the start of a run-together word (`passwordhash`,
+ * `passwordconfirm`): a word that starts so is about the password whatever follows.
+ */
+export const PREFIX_MATCHED_NAMES: ReadonlySet<string> = new Set(["password", "passwd"]);
+
+const NO_WORDS: readonly string[] = Object.freeze([]);
 
 /** How many distinct keys the key cache remembers before it starts again. */
 const KEY_CACHE_SIZE = 4096;
@@ -120,6 +129,7 @@ function keySegments(key: string): string[] {
 export class MaskRules {
   private readonly names: ReadonlySet<string>;
   private readonly suffixNames: readonly string[];
+  private readonly prefixNames: readonly string[];
   private readonly longestName: number;
   private readonly headerNames: ReadonlySet<string>;
   private readonly patterns: readonly { readonly regexp: RegExp; readonly replacement: string }[];
@@ -141,6 +151,7 @@ export class MaskRules {
     }
     this.names = names;
     this.suffixNames = [...names].filter((name) => SUFFIX_MATCHED_NAMES.has(name));
+    this.prefixNames = [...names].filter((name) => PREFIX_MATCHED_NAMES.has(name));
     this.longestName = longest;
     this.headerNames = new Set([...ALWAYS_MASKED_HEADERS, ...headers.map((h) => h.toLowerCase())]);
     this.patterns = patterns.map(({ label, pattern }) => ({
@@ -158,19 +169,41 @@ export class MaskRules {
    * True when a value stored under `key` must read {@link MASK}: some run of the key's
    * words ({@link keyParts}), or of its segments between separators lower-cased whole,
    * joined, is one of the `maskFields` names joined the same way, or a segment ends with
-   * one of {@link SUFFIX_MATCHED_NAMES}. So `password` masks `passwordHint`,
-   * `user[password]`, `PaSsWoRd` and `newpassword`, but not `passwordless` or `bypass`.
+   * one of {@link SUFFIX_MATCHED_NAMES} or starts with one of {@link PREFIX_MATCHED_NAMES}.
+   * So `password` masks `passwordHint`, `user[password]`, `PaSsWoRd`, `newpassword` and
+   * `passwordhash`, but not `bypass`.
+   *
+   * @param parentTail the last words of the keys this one is nested under (see
+   * {@link pathTail}): a parser that turned `api.key` into `{ api: { key } }` split one
+   * name across two keys, and a run may start in the parents.
    */
-  isMaskedKey(key: string): boolean {
-    const cached = this.keyCache.get(key);
+  isMaskedKey(key: string, parentTail: readonly string[] = NO_WORDS): boolean {
+    const cacheKey = parentTail.length === 0 ? key : `${parentTail.join(" ")}\u0000${key}`;
+    const cached = this.keyCache.get(cacheKey);
     if (cached !== undefined) return cached;
     const segments = keySegments(key);
-    const masked = this.matches(keyParts(key)) || this.matches(segments) || this.endsWithName(segments);
-    if (key.length <= MAX_CACHED_KEY_LENGTH) {
+    const parts = keyParts(key);
+    const masked =
+      this.matches(parts) ||
+      this.matches(segments) ||
+      this.affixed(segments) ||
+      (parentTail.length > 0 && (this.matchesAcross(parentTail, parts) || this.matchesAcross(parentTail, segments)));
+    if (cacheKey.length <= MAX_CACHED_KEY_LENGTH) {
       if (this.keyCache.size >= KEY_CACHE_SIZE) this.keyCache.clear();
-      this.keyCache.set(key, masked);
+      this.keyCache.set(cacheKey, masked);
     }
     return masked;
+  }
+
+  /**
+   * The words a key nested under `key` may continue a name with: the last words of the
+   * path so far, as many as the longest name has words, less one.
+   */
+  pathTail(parentTail: readonly string[], key: string): readonly string[] {
+    const keep = this.longestName - 1;
+    if (keep <= 0) return NO_WORDS;
+    const words = [...parentTail, ...keyParts(key)];
+    return words.length <= keep ? words : words.slice(words.length - keep);
   }
 
   /** True when a whitelisted header's value must be stored as {@link MASK}. */
@@ -186,8 +219,24 @@ export class MaskRules {
     return out;
   }
 
-  private endsWithName(segments: readonly string[]): boolean {
-    return segments.some((segment) => this.suffixNames.some((name) => segment.length > name.length && segment.endsWith(name)));
+  private affixed(segments: readonly string[]): boolean {
+    return segments.some(
+      (segment) =>
+        this.suffixNames.some((name) => segment.length > name.length && segment.endsWith(name)) ||
+        this.prefixNames.some((name) => segment.length > name.length && segment.startsWith(name)),
+    );
+  }
+
+  /** Runs that start in the parents' words and end in this key's. */
+  private matchesAcross(tail: readonly string[], parts: readonly string[]): boolean {
+    for (let start = 0; start < tail.length; start++) {
+      let joined = tail.slice(start).join("");
+      for (let end = 0; end < parts.length && tail.length - start + end < this.longestName; end++) {
+        joined += parts[end];
+        if (this.names.has(joined)) return true;
+      }
+    }
+    return false;
   }
 
   private matches(parts: readonly string[]): boolean {

