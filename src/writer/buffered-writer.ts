@@ -55,6 +55,8 @@ class ClosingWhileBlocked extends Error {}
  * beyond `maxBufferedEvents`, `enqueue` waits.
  */
 export class BufferedWriter {
+  /** Events too large for the spool that were reported already, so each is reported once. */
+  private readonly tooLargeAnnounced = new WeakSet<Pending>();
   private queue: Pending[] = [];
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -310,6 +312,10 @@ export class BufferedWriter {
         }
         if (kept.length > 0) {
           this.queue = kept.concat(this.queue);
+          this.releaseSpace(batch.length - kept.length);
+          // What stays (an event too large for the spool) goes to the store after the
+          // spooled events it follows: replay them first while the store answers.
+          if (this.spooled() > 0 && this.mayTryStore() && (await this.replayOnce()) === "moved") continue;
           this.retryLater();
           return false;
         }
@@ -411,44 +417,67 @@ export class BufferedWriter {
     }
   }
 
-  /** Appends a batch to the spool; returns what must stay in memory. */
+  /**
+   * Appends a batch to the spool; returns what must stay in memory. The batch is appended
+   * in chunks that each fit the spool, so one large event never takes the others down
+   * with it; an event larger than the whole spool stays in memory (its caller waits)
+   * until the store takes it.
+   */
   private async toSpool(batch: Pending[], spool: AuditSpool): Promise<Pending[]> {
-    const lines: string[] = [];
-    const spooling: Pending[] = [];
+    const chunks: { lines: string[]; pending: Pending[]; bytes: number }[] = [];
+    const tooLarge: Pending[] = [];
     for (const pending of batch) {
+      let line: string;
       try {
-        lines.push(encodeSpoolLine(pending.row));
-        spooling.push(pending);
+        line = encodeSpoolLine(pending.row);
       } catch (error) {
         this.refuse(pending, error);
+        continue;
       }
+      const bytes = spoolLineBytes(line);
+      if (bytes > spool.maxBytes) {
+        tooLarge.push(pending);
+        continue;
+      }
+      let chunk = chunks[chunks.length - 1];
+      if (chunk === undefined || chunk.bytes + bytes > spool.maxBytes) chunks.push((chunk = { lines: [], pending: [], bytes: 0 }));
+      chunk.lines.push(line);
+      chunk.pending.push(pending);
+      chunk.bytes += bytes;
     }
-    try {
-      await this.makeRoom(spool, lines.reduce((sum, line) => sum + spoolLineBytes(line), 0));
-      await spool.append(lines);
-    } catch (error) {
-      if (error instanceof AuditError && error.code === "ERR_AUDIT_SPOOL_FULL") {
-        recordMetricError(error);
-        for (const p of spooling) p.settle?.reject(error);
-        return [];
-      }
-      if (!(error instanceof ClosingWhileBlocked)) {
-        this.noteFailure(error, `the spool ${spool.name} failed`);
-        this.spoolOpen = undefined;
-        this.spoolRetryAt = 0;
-      }
-      return spooling;
+    const unannounced = tooLarge.filter((p) => !this.tooLargeAnnounced.has(p));
+    for (const p of unannounced) this.tooLargeAnnounced.add(p);
+    if (unannounced.length > 0) {
+      this.options.logger.warn(
+        `audit-events: ${unannounced.length} event(s) are larger than the spool ${spool.name} (maxBytes ${spool.maxBytes}); they stay in memory, and their createEvent waits, until the store takes them. Raise maxBytes to spool them.`,
+      );
     }
-    countMetric("spooled", spooling.length);
-    for (const p of spooling) p.settle?.resolve();
-    return [];
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i]!;
+      try {
+        await this.makeRoom(spool, chunk.bytes);
+        await spool.append(chunk.lines);
+      } catch (error) {
+        if (error instanceof AuditError && error.code === "ERR_AUDIT_SPOOL_FULL") {
+          recordMetricError(error);
+          for (const p of chunk.pending) p.settle?.reject(error);
+          continue;
+        }
+        if (!(error instanceof ClosingWhileBlocked)) {
+          this.noteFailure(error, `the spool ${spool.name} failed`);
+          this.spoolOpen = undefined;
+          this.spoolRetryAt = 0;
+        }
+        return [...chunks.slice(i).flatMap((c) => c.pending), ...tooLarge];
+      }
+      countMetric("spooled", chunk.pending.length);
+      for (const p of chunk.pending) p.settle?.resolve();
+    }
+    return tooLarge;
   }
 
   /** Applies `onSpoolFull` until `bytes` more fit in the spool. */
   private async makeRoom(spool: AuditSpool, bytes: number): Promise<void> {
-    if (bytes > spool.maxBytes) {
-      throw new AuditError("ERR_AUDIT_SPOOL_FULL", `A batch of ${bytes} bytes is larger than the spool ${spool.name} (maxBytes ${spool.maxBytes}); raise maxBytes or lower maxBatchSize.`);
-    }
     let waited = 0;
     while (spool.usedBytes() + bytes > spool.maxBytes) {
       const excess = spool.usedBytes() + bytes - spool.maxBytes;

@@ -105,3 +105,31 @@ describe.each<[SpoolFullPolicy]>([["drop-oldest"], ["block"], ["throw"]])("a 64 
     if (policy !== "drop-oldest") expect(acked.filter((id) => !stored.has(id))).toEqual([]);
   }, 30_000);
 });
+
+describe("an event larger than the whole spool, in a batch with small ones, during an outage", () => {
+  it("spools the small ones, keeps the large one in memory, and stores all three once the store is back", async () => {
+    const file = path.join(dir, "too-large.log");
+    const logger = recordingLogger();
+    const droppedBefore = auditMetrics().dropped;
+    configureAudit({ store, writeMode: "buffered", flushIntervalMs: 20, spool: fileSpool({ path: file, maxBytes: MAX_BYTES }), onSpoolFull: "drop-oldest", logger });
+    proxy.cut();
+    const settled: string[] = [];
+    const writes = [10, 100_000, 10].map((size, i) =>
+      context.createEvent({ contentType: "Upload", objectId: String(i) }, { filler: "f".repeat(size) }).then(
+        (record) => (settled.push(`ok ${i}`), record.id),
+        (error: unknown) => (settled.push(`failed ${i}`), Promise.reject(error)),
+      ),
+    );
+    await sleep(1500);
+    // The small ones are durable in the spool; the large one waits, and nothing failed.
+    expect(settled.sort()).toEqual(["ok 0", "ok 2"]);
+    expect(statSync(file).size).toBeLessThanOrEqual(MAX_BYTES);
+    expect(logger.warnings.join("\n")).toContain("larger than the spool");
+    proxy.restore();
+    const ids = await Promise.all(writes);
+    await flushAudit();
+    const rows = await db.prisma.$queryRawUnsafe<{ id: string }[]>("SELECT id::text AS id FROM audit_events");
+    expect(rows.map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(auditMetrics().dropped).toBe(droppedBefore);
+  }, 30_000);
+});
