@@ -9,7 +9,7 @@ import { countEvents } from "../query/find-events";
 import type { CliIo } from "./cli-io";
 import { EXIT_CODES_HELP } from "./exit-codes";
 import { createExportProgress } from "./export-progress";
-import { terminalMessage } from "./terminal-text";
+import { terminalMessage, terminalSafeRecords } from "./terminal-text";
 import { addQueryOptions, queryFromOptions, type QueryCommandOptions } from "./query-options";
 import { withConfig } from "./with-config";
 
@@ -25,11 +25,17 @@ Examples:
   $ audit-events export --format ndjson --content-type Order --object-id 42 > order-42.ndjson
   $ audit-events export --format json --source all --out everything.json`;
 
-/** Standard output as an export target: written to, never ended, since the process owns it. */
-function stdoutTarget(stdout: NodeJS.WritableStream): Writable {
+/**
+ * Standard output as an export target: written to, never ended, since the process owns
+ * it. On a terminal, characters that would drive it are escaped (see terminalSafeRecords).
+ */
+function stdoutTarget(stdout: CliIo["stdout"], format: ExportFormat): Writable {
+  const tty = stdout.isTTY === true;
   return new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      if (stdout.write(chunk)) callback();
+    decodeStrings: !tty,
+    write(chunk: Buffer | string, _encoding, callback) {
+      const out = tty ? terminalSafeRecords(chunk.toString(), format === "csv" ? "csv" : "json") : chunk;
+      if (stdout.write(out)) callback();
       else stdout.once("drain", () => callback());
     },
   });
@@ -56,7 +62,7 @@ export function addExportCommand(program: Command, io: CliIo): void {
         const query = { ...queryFromOptions(options), store, order: options.order };
         const total = await countEvents(query);
         const file = options.out === undefined ? undefined : path.resolve(io.cwd, options.out);
-        const target = file === undefined ? stdoutTarget(io.stdout) : createWriteStream(file);
+        const target = file === undefined ? stdoutTarget(io.stdout, options.format) : createWriteStream(file);
         const progress = createExportProgress(io.stderr, total);
         const { exported } = await exportEvents({ ...query, format: options.format }, target, { onProgress: (n) => progress.update(n) }).finally(() => progress.stop());
         const summary = `Exported ${exported} event(s) as ${options.format}${file === undefined ? "" : ` to ${terminalMessage(file)}`}.\n`;

@@ -5,7 +5,7 @@ import { findPage } from "../query/find-events";
 import { MAX_PAGE_SIZE } from "../query/parse-query";
 import type { CliIo } from "./cli-io";
 import { EXIT_CODES_HELP } from "./exit-codes";
-import { terminalCell } from "./terminal-text";
+import { terminalCell, terminalSafeRecords } from "./terminal-text";
 import { addQueryOptions, queryFromOptions, type QueryCommandOptions } from "./query-options";
 import { withConfig } from "./with-config";
 
@@ -61,7 +61,8 @@ export function addListCommand(program: Command, io: CliIo): void {
       withConfig(io, command, "read events", async ({ store, cursorKey }) => {
         const query = { ...queryFromOptions(options), store, order: options.order, limit: options.limit, ...(options.cursor === undefined ? {} : { cursor: options.cursor }) };
         const { events, nextCursor } = await findPage(query, cursorKey);
-        io.stdout.write(events.map((event) => `${options.json ? JSON.stringify(event) : line(event)}\n`).join(""));
+        const json = (event: unknown) => (io.stdout.isTTY === true ? terminalSafeRecords(JSON.stringify(event), "json") : JSON.stringify(event));
+        io.stdout.write(events.map((event) => `${options.json ? json(event) : line(event)}\n`).join(""));
         if (nextCursor !== null) io.stderr.write(`More events: run the same command with --cursor ${nextCursor}\n`);
         else if (events.length === 0) io.stderr.write("No events match.\n");
       }),

@@ -48,3 +48,27 @@ export function terminalCell(text: string): string {
 export function terminalMessage(text: string): string {
   return text.replace(HIDDEN_BUT_NEWLINE, escape);
 }
+
+/** Hidden characters but the line breaks of records (`\n`, and `\r` before `\n`). */
+const HIDDEN_BUT_LINE_BREAKS = new RegExp(String.raw`\r(?!\n)|(?![\r\n])[${HIDDEN}]`, "gu");
+
+/**
+ * Machine-readable output (an export, `list --json`) about to be shown on a terminal:
+ * in JSON formats every hidden character becomes its JSON escape (`\u202e`), so the text
+ * is still the same JSON; in CSV it is written visibly as {@link terminalCell} does.
+ * Line breaks between records stay. Written to a file or a pipe, output is not changed.
+ *
+ * @example
+ * ```ts
+ * terminalSafeRecords('{"objectId":"a\u202eb"}\n', "json"); // '{"objectId":"a\\u202eb"}\n'
+ * ```
+ */
+export function terminalSafeRecords(text: string, format: "json" | "csv"): string {
+  return text.replace(HIDDEN_BUT_LINE_BREAKS, (character) => {
+    if (format === "csv") return escape(character);
+    return character
+      .split("")
+      .map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`)
+      .join("");
+  });
+}
