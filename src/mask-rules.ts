@@ -134,6 +134,8 @@ export class MaskRules {
   private readonly headerNames: ReadonlySet<string>;
   private readonly patterns: readonly { readonly regexp: RegExp; readonly replacement: string }[];
   private readonly keyCache = new Map<string, boolean>();
+  /** The words of recently seen keys, for {@link pathTail}: a regex per key per event otherwise. */
+  private readonly partsCache = new Map<string, readonly string[]>();
 
   /**
    * @param fields `maskFields`: names matched as whole parts of keys.
@@ -202,7 +204,16 @@ export class MaskRules {
   pathTail(parentTail: readonly string[], key: string): readonly string[] {
     const keep = this.longestName - 1;
     if (keep <= 0) return NO_WORDS;
-    const words = [...parentTail, ...keyParts(key)];
+    let parts = this.partsCache.get(key);
+    if (parts === undefined) {
+      parts = keyParts(key);
+      if (key.length <= MAX_CACHED_KEY_LENGTH) {
+        if (this.partsCache.size >= KEY_CACHE_SIZE) this.partsCache.clear();
+        this.partsCache.set(key, parts);
+      }
+    }
+    if (parentTail.length === 0 && parts.length <= keep) return parts;
+    const words = [...parentTail, ...parts];
     return words.length <= keep ? words : words.slice(words.length - keep);
   }
 
