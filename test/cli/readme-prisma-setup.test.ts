@@ -94,10 +94,16 @@ describe("the README's Prisma 7 set-up, followed in a new project", () => {
     project.write("plain.config.mjs", 'import { prismaStore } from "audit-events";\nimport { prisma } from "./src/db.js";\nexport const store = prismaStore(prisma);\n');
     project.write("direct.config.mjs", 'import { PrismaClient } from "./generated/prisma/client.ts";\nexport const store = PrismaClient;\n');
 
-    for (const config of ["plain.config.mjs", "direct.config.mjs"]) {
-      const run = await project.run(["list", "--config", config]);
-      expect(run.code).toBe(3);
-      expect(run.stderr).toContain("A .mjs config cannot import TypeScript, such as the client Prisma 7 generates: name it audit-events.config.ts");
-    }
+    const hint = "A .mjs config cannot import TypeScript, such as the client Prisma 7 generates: name it audit-events.config.ts";
+    const plain = await project.run(["list", "--config", "plain.config.mjs"]);
+    expect(plain.code).toBe(3);
+    expect(plain.stderr).toContain(hint);
+
+    // Node 22.18+ and 24 strip types from a .ts file imported by name, so there the import
+    // works and the config fails for what it exports (the client, not a store); Node 20 cannot.
+    const direct = await project.run(["list", "--config", "direct.config.mjs"]);
+    expect(direct.code).toBe(3);
+    const nodeStripsTypes = Boolean((process.features as { typescript?: unknown }).typescript);
+    expect(direct.stderr).toContain(nodeStripsTypes ? "is not an audit store" : hint);
   }, 60_000);
 });
