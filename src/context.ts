@@ -77,8 +77,16 @@ function isEmpty(object: object): boolean {
   return true;
 }
 
-function redactNullable(value: string | null, masking: MaskRules): string | null {
-  return value === null ? null : masking.redact(value);
+/**
+ * Applies `sensitivePatterns` to the record's own text columns (the JSON columns and the
+ * URL were masked as they were built); the record was just built, so it is changed in place.
+ */
+function redactColumns(record: AuditEventRecord, masking: MaskRules): void {
+  record.contentType = masking.redact(record.contentType);
+  record.objectId = masking.redact(record.objectId);
+  if (record.userId !== null) record.userId = masking.redact(record.userId);
+  if (record.method !== null) record.method = masking.redact(record.method);
+  if (record.remoteAddr !== null) record.remoteAddr = masking.redact(record.remoteAddr);
 }
 
 function optionalString(value: string | null | undefined): string | null {
@@ -258,23 +266,7 @@ export class AuditContext {
     const facts = this.snapshot(config);
     // Built field by field: object spreads of several sources are several times slower
     // here, and this runs on the request path for every event.
-    if (masking.hasPatterns) {
-      return boundRecord({
-        id,
-        timestamp,
-        contentType: masking.redact(contentType),
-        objectId: masking.redact(objectId),
-        content: normalizedContent,
-        userId: redactNullable(userId, masking),
-        url: facts.url,
-        method: redactNullable(facts.method, masking),
-        remoteAddr: redactNullable(facts.remoteAddr, masking),
-        queryParams: facts.queryParams,
-        postData: facts.postData,
-        headers: facts.headers,
-      });
-    }
-    return boundRecord({
+    const record: AuditEventRecord = {
       id,
       timestamp,
       contentType,
@@ -287,7 +279,9 @@ export class AuditContext {
       queryParams: facts.queryParams,
       postData: facts.postData,
       headers: facts.headers,
-    });
+    };
+    if (masking.hasPatterns) redactColumns(record, masking);
+    return boundRecord(record);
   }
 
   /**
