@@ -13,7 +13,7 @@
 import { Client as PgClient } from "pg";
 
 import { archiveOldEvents, prismaStore, type AuditStore } from "../src/index";
-import { EVENT_FIELDS } from "../src/event-record";
+import { EVENT_FIELDS } from "../src/model/event-record";
 import { openDatabase, type TestDatabase } from "../test/support/databases";
 import { benchOptions } from "./lib/cli-options";
 import { int, ms, ratio } from "./lib/format";

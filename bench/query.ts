@@ -19,7 +19,7 @@ import { Client as PgClient } from "pg";
 import { to as copyTo } from "pg-copy-streams";
 
 import { exportEvents, findEvents, prismaStore, type AuditQuery, type AuditStore } from "../src/index";
-import { EVENT_FIELDS } from "../src/event-record";
+import { EVENT_FIELDS } from "../src/model/event-record";
 import { openDatabase } from "../test/support/databases";
 
 const PAGE_SIZE = 50;

@@ -9,7 +9,7 @@
 // clients. Exits 1 when a run stored other rows than it was given.
 import { Client as PgClient } from "pg";
 
-import type { AuditEventRecord } from "../src/event-record";
+import type { AuditEventRecord } from "../src/model/event-record";
 import { openDatabase } from "../test/support/databases";
 import { benchOptions } from "./lib/cli-options";
 import { int, ratio } from "./lib/format";

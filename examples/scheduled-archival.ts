@@ -23,6 +23,7 @@ function historicEvent(daysAgo: number, orderId: number): AuditEventRecord {
     queryParams: {},
     postData: {},
     headers: {},
+    action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
   };
 }
 

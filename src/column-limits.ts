@@ -1,5 +1,5 @@
-import type { AuditEventRecord } from "./event-record";
-import type { JsonObject, JsonValue } from "./json";
+import type { AuditEventRecord } from "./model/event-record";
+import type { JsonObject, JsonValue } from "./model/json";
 import { sanitizeString } from "./serialize";
 
 // The narrowest column of every supported database, so an event is stored alike
@@ -18,6 +18,12 @@ export const CONTENT_TYPE_MAX_CHARS = 191;
 export const OBJECT_ID_MAX_CHARS = 191;
 /** Longest `userId`, in characters: MySQL's `VARCHAR(191)`. */
 export const USER_ID_MAX_CHARS = 191;
+/** Longest `action`, in characters: MySQL's `VARCHAR(191)`. */
+export const ACTION_MAX_CHARS = 191;
+/** Longest `tenantId`, in characters: MySQL's `VARCHAR(191)`. */
+export const TENANT_ID_MAX_CHARS = 191;
+/** Longest `requestId`, in characters: MySQL's `VARCHAR(191)`. */
+export const REQUEST_ID_MAX_CHARS = 191;
 /** Longest `method`, in characters: MySQL's `VARCHAR(16)`. */
 export const METHOD_MAX_CHARS = 16;
 /** Longest `remoteAddr`, in characters: MySQL's `VARCHAR(64)`. */
@@ -60,13 +66,18 @@ export interface CutJson {
 export type TextLimit = { readonly chars: number } | { readonly bytes: number };
 
 /** The bounded text columns of an event and their limits. */
-export const TEXT_COLUMN_LIMITS: Readonly<Record<"contentType" | "objectId" | "userId" | "method" | "remoteAddr" | "url", TextLimit>> = {
+export const TEXT_COLUMN_LIMITS: Readonly<
+  Record<"contentType" | "objectId" | "userId" | "method" | "remoteAddr" | "url" | "action" | "tenantId" | "requestId", TextLimit>
+> = {
   contentType: { chars: CONTENT_TYPE_MAX_CHARS },
   objectId: { chars: OBJECT_ID_MAX_CHARS },
   userId: { chars: USER_ID_MAX_CHARS },
   method: { chars: METHOD_MAX_CHARS },
   remoteAddr: { chars: REMOTE_ADDR_MAX_CHARS },
   url: { bytes: URL_MAX_BYTES },
+  action: { chars: ACTION_MAX_CHARS },
+  tenantId: { chars: TENANT_ID_MAX_CHARS },
+  requestId: { chars: REQUEST_ID_MAX_CHARS },
 };
 
 const TEXT_COLUMNS = Object.entries(TEXT_COLUMN_LIMITS) as [keyof typeof TEXT_COLUMN_LIMITS, TextLimit][];

@@ -1,10 +1,11 @@
 import { normalizeClientIp } from "./client-ip";
 import { boundRecord } from "./column-limits";
-import { getAuditConfig, type ResolvedAuditConfig } from "./config";
+import { getAuditConfig } from "./config/configure";
+import { type ResolvedAuditConfig } from "./config/options";
 import { resolveContentObject } from "./content-object";
 import { AuditConfigError, AuditError } from "./errors";
-import { newEventIdentity, type AuditEventRecord } from "./event-record";
-import { setOwn, type JsonObject } from "./json";
+import { DEFAULT_OUTCOME, DEFAULT_SEVERITY, newEventIdentity, type AuditEventRecord } from "./model/event-record";
+import { setOwn, type JsonObject } from "./model/json";
 import type { MaskRules } from "./mask-rules";
 import { maskUrl } from "./mask-url";
 import { maskRequestData, pickHeaders } from "./masking";
@@ -279,6 +280,11 @@ export class AuditContext {
       queryParams: facts.queryParams,
       postData: facts.postData,
       headers: facts.headers,
+      action: null,
+      outcome: DEFAULT_OUTCOME,
+      severity: DEFAULT_SEVERITY,
+      tenantId: null,
+      requestId: null,
     };
     if (masking.hasPatterns) redactColumns(record, masking);
     return boundRecord(record);

@@ -35,9 +35,8 @@ export {
   USER_ID_MAX_CHARS,
 } from "./column-limits";
 export { auditModels, type AuditModelsExtension } from "./audit-models";
+export { configureAudit, getAuditConfig } from "./config/configure";
 export {
-  configureAudit,
-  getAuditConfig,
   DEFAULT_INCLUDE_HEADERS,
   DEFAULT_INCLUDE_POST_DATA,
   DEFAULT_INCLUDE_QUERY_PARAMS,
@@ -49,12 +48,8 @@ export {
   DEFAULT_MAX_BUFFERED_EVENTS,
   DEFAULT_ON_SPOOL_FULL,
   DEFAULT_DISABLED,
-  type AuditOptions,
-  type SpoolFullPolicy,
-  type WriteMode,
-  type ResolvedAuditConfig,
-  type ResolverRequest,
-} from "./config";
+} from "./config/defaults";
+export type { AuditOptions, SpoolFullPolicy, WriteMode, ResolvedAuditConfig, ResolverRequest } from "./config/options";
 export type { ContentObjectRef, ContentObjectResolver } from "./content-object";
 export {
   AuditContext,
@@ -64,8 +59,8 @@ export {
   type RequestSnapshot,
 } from "./context";
 export { AuditConfigError, AuditError, AuditStoreError, type AuditErrorCode } from "./errors";
-export type { ArchivedAuditEventRecord, AuditEventRecord } from "./event-record";
-export type { JsonObject, JsonValue } from "./json";
+export type { ArchivedAuditEventRecord, AuditEventRecord } from "./model/event-record";
+export type { JsonObject, JsonValue } from "./model/json";
 export {
   countEvents,
   eventsOfUser,
@@ -76,8 +71,8 @@ export {
   ITERATION_PAGE_SIZE,
   type EventPage,
 } from "./query/find-events";
+export type { AuditQuery, FindEventsQuery } from "./query/audit-query";
 export type {
-  AuditQuery,
   ContentValue,
   EventFilter,
   EventOrder,
@@ -85,9 +80,8 @@ export type {
   EventPosition,
   EventSource,
   EventSummary,
-  FindEventsQuery,
   JsonEventPage,
-} from "./query/audit-query";
+} from "./model/event-filter";
 export { parseEventFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./query/parse-query";
 export { AuditQueryError } from "./query/query-error";
 export { EARLIEST_INSTANT, LATEST_INSTANT } from "./query/instant-range";

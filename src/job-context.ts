@@ -1,8 +1,8 @@
 import { currentAuditContext } from "./async-context";
-import { getAuditConfig } from "./config";
+import { getAuditConfig } from "./config/configure";
 import { AuditContext, type AuditContextInit } from "./context";
 import { AuditError } from "./errors";
-import type { JsonObject } from "./json";
+import type { JsonObject } from "./model/json";
 import { normalizeContent } from "./serialize";
 
 /**

@@ -1,4 +1,4 @@
-import type { JsonObject, JsonValue } from "./json";
+import type { JsonObject, JsonValue } from "./model/json";
 import { MASK, type MaskRules } from "./mask-rules";
 import { maskStringValue } from "./mask-url";
 import { normalizeCapped, sanitizeString, storedKey } from "./serialize";

@@ -1,4 +1,5 @@
-import { LayeredConfig, PROCESS_WIDE_OPTIONS, validateOptions } from "./config";
+import { LayeredConfig } from "./config/configure";
+import { PROCESS_WIDE_OPTIONS, validateOptions } from "./config/validate-options";
 import { AuditConfigError } from "./errors";
 
 /**

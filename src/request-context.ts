@@ -1,9 +1,10 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { LayeredConfig, ResolvedAuditConfig, ResolverRequest } from "./config";
+import type { LayeredConfig } from "./config/configure";
+import type { ResolvedAuditConfig, ResolverRequest } from "./config/options";
 import { normalizeClientIp } from "./client-ip";
 import { AuditContext, type RequestFacts } from "./context";
 import { AuditError } from "./errors";
-import type { JsonObject } from "./json";
+import type { JsonObject } from "./model/json";
 import { maskUrl } from "./mask-url";
 import { maskRequestData, pickHeaders } from "./masking";
 import { declaredBodyBytes, firstUserId, userIdOf } from "./request-data";

@@ -1,5 +1,5 @@
 import { AuditError } from "./errors";
-import type { JsonObject, JsonValue } from "./json";
+import type { JsonObject, JsonValue } from "./model/json";
 import { MASK, type MaskRules } from "./mask-rules";
 import { maskStringValue } from "./mask-url";
 

@@ -1,5 +1,5 @@
-import { newEventIdentity, type AuditEventRecord } from "../../src/event-record";
-import type { JsonObject } from "../../src/json";
+import { newEventIdentity, type AuditEventRecord } from "../../src/model/event-record";
+import type { JsonObject } from "../../src/model/json";
 
 const ACTIONS = ["create", "update", "status_change", "delete"];
 const METHODS = ["POST", "PATCH", "PUT", "DELETE"];
@@ -36,6 +36,7 @@ export function sampleEvents(count: number): AuditEventRecord[] {
       queryParams,
       postData: { status: "paid", comment: `note ${i}` },
       headers: { "user-agent": "Mozilla/5.0 (X11; Linux x86_64) shop-client/2.4", accept: "application/json" },
+      action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
     };
   });
 }

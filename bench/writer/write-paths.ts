@@ -5,7 +5,7 @@ import type { Client as PgClient } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 
 import { AuditContext, closeAudit, configureAudit, prismaStore } from "../../src/index";
-import { EVENT_FIELDS, type AuditEventRecord } from "../../src/event-record";
+import { EVENT_FIELDS, type AuditEventRecord } from "../../src/model/event-record";
 import type { TestPrismaClient } from "../../test/support/databases";
 
 /** The Prisma client of the benchmark database. */

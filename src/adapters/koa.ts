@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { runWithAuditContext } from "../async-context";
-import type { AuditOptions } from "../config";
+import type { AuditOptions } from "../config/options";
 import type { AuditContext } from "../context";
 import { middlewareConfig } from "../middleware-options";
 import { RequestAuditContext, type RequestSource } from "../request-context";

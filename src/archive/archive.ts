@@ -1,4 +1,4 @@
-import { getAuditConfig } from "../config";
+import { getAuditConfig } from "../config/configure";
 import { AuditConfigError, AuditStoreError } from "../errors";
 import { EARLIEST_INSTANT, isInstantInRange } from "../query/instant-range";
 import type { ArchiveBatchResult, ArchivePosition, AuditStore } from "../stores/store";

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 
-import type { AuditEventRecord } from "../event-record";
+import type { AuditEventRecord } from "../model/event-record";
 import { findPage } from "../query/find-events";
 import { MAX_PAGE_SIZE } from "../query/parse-query";
 import type { CliIo } from "./cli-io";

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 
-import type { AuditQuery, ContentValue } from "../query/audit-query";
+import type { AuditQuery } from "../query/audit-query";
+import type { ContentValue } from "../model/event-filter";
 import { AuditQueryError } from "../query/query-error";
 import { parseContentValue, parseIsoMoment } from "../query/query-text";
 

@@ -1,4 +1,4 @@
-import { EVENT_FIELDS, type AuditEventRecord } from "../event-record";
+import { EVENT_FIELDS, type AuditEventRecord } from "../model/event-record";
 
 /** Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"). */
 const FORMULA_START = new Set(["=", "+", "-", "@", "\t", "\r"]);

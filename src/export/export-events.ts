@@ -3,7 +3,8 @@ import { pipeline } from "node:stream/promises";
 
 import { stringify } from "csv-stringify";
 
-import type { AuditQuery, EventPosition } from "../query/audit-query";
+import type { AuditQuery } from "../query/audit-query";
+import type { EventPosition } from "../model/event-filter";
 import { iteratePrepared, ITERATION_PAGE_SIZE, prepareQuery, readPages, type PreparedQuery } from "../query/find-events";
 import { AuditQueryError } from "../query/query-error";
 import { CSV_COLUMNS, csvCells } from "./csv-cells";

@@ -1,4 +1,5 @@
-import type { AuditQuery, ContentValue } from "../query/audit-query";
+import type { AuditQuery } from "../query/audit-query";
+import type { ContentValue } from "../model/event-filter";
 import { AuditQueryError } from "../query/query-error";
 import { parseContentValue, parseIsoMoment } from "../query/query-text";
 

@@ -1,9 +1,10 @@
 import type { Writable } from "node:stream";
 
-import { getAuditConfig, suggestion } from "../config";
+import { getAuditConfig } from "../config/configure";
+import { suggestion } from "../config/suggestion";
 import type { AuditContext } from "../context";
 import { AuditConfigError } from "../errors";
-import type { ArchivedAuditEventRecord, AuditEventRecord } from "../event-record";
+import type { ArchivedAuditEventRecord, AuditEventRecord } from "../model/event-record";
 import { EXPORT_CONTENT_TYPES, exportPrepared, parseExportFormat } from "../export/export-events";
 import { CURSOR_SECRET_EXAMPLE, cursorKey, decodeCursor, isCursorSecret, type CursorKey, type CursorSecret } from "../query/cursor";
 import { cursorKeyFor, prepareQuery, readPage } from "../query/find-events";

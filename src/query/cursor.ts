@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
-import type { EventFilter, EventOrder, EventPosition } from "./audit-query";
+import type { EventFilter, EventOrder, EventPosition } from "../model/event-filter";
 import { isInstantInRange } from "./instant-range";
 import { AuditQueryError } from "./query-error";
 

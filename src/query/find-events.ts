@@ -1,7 +1,8 @@
-import { getAuditConfig } from "../config";
+import { getAuditConfig } from "../config/configure";
 import { resolveContentObject } from "../content-object";
-import type { AuditEventRecord } from "../event-record";
-import type { AuditQuery, EventFilter, EventOrder, EventPosition, EventSummary, FindEventsQuery } from "./audit-query";
+import type { AuditEventRecord } from "../model/event-record";
+import type { AuditQuery, FindEventsQuery } from "./audit-query";
+import type { EventFilter, EventOrder, EventPosition, EventSummary } from "../model/event-filter";
 import { cursorKey, decodeCursor, encodeCursor, processCursorKey, type CursorKey, type CursorSecret } from "./cursor";
 import { parseEventFilter, parseOrder, parsePageSize, readableStore } from "./parse-query";
 import { AuditQueryError } from "./query-error";

@@ -1,6 +1,6 @@
-import type { AuditEventRecord } from "../event-record";
-import type { JsonValue } from "../json";
-import type { EventFilter, EventOrder, EventPosition } from "./audit-query";
+import type { AuditEventRecord } from "../model/event-record";
+import type { JsonValue } from "../model/json";
+import type { EventFilter, EventOrder, EventPosition } from "../model/event-filter";
 
 function containsText(value: JsonValue, needle: string): boolean {
   if (typeof value === "string") return value.toLowerCase().includes(needle);

@@ -2,7 +2,8 @@ import { normalizeClientIp } from "../client-ip";
 import { boundText, TEXT_COLUMN_LIMITS } from "../column-limits";
 import { AuditConfigError } from "../errors";
 import type { AuditStore } from "../stores/store";
-import type { AuditQuery, ContentValue, EventFilter, EventOrder, EventSource } from "./audit-query";
+import type { AuditQuery } from "./audit-query";
+import type { ContentValue, EventFilter, EventOrder, EventSource } from "../model/event-filter";
 import { checkInstant } from "./instant-range";
 import { AuditQueryError } from "./query-error";
 

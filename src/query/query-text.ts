@@ -1,4 +1,4 @@
-import type { ContentValue } from "./audit-query";
+import type { ContentValue } from "../model/event-filter";
 import { checkInstant } from "./instant-range";
 import { AuditQueryError } from "./query-error";
 

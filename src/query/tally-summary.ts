@@ -1,5 +1,5 @@
-import type { AuditEventRecord } from "../event-record";
-import type { EventSummary } from "./audit-query";
+import type { AuditEventRecord } from "../model/event-record";
+import type { EventSummary } from "../model/event-filter";
 import { utcDay } from "./match-event";
 
 function bump(counts: Record<string, number>, key: string): void {

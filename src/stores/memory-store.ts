@@ -1,6 +1,6 @@
 import { AuditError, AuditStoreError } from "../errors";
-import type { ArchivedAuditEventRecord, AuditEventRecord } from "../event-record";
-import type { EventFilter, EventPageRequest, EventSummary } from "../query/audit-query";
+import type { ArchivedAuditEventRecord, AuditEventRecord } from "../model/event-record";
+import type { EventFilter, EventPageRequest, EventSummary } from "../model/event-filter";
 import { comparePositions, isAfter, matchesFilter } from "../query/match-event";
 import { tallySummary } from "../query/tally-summary";
 import type { ArchiveBatchResult, ArchivePosition, AuditStore, EventRow, InsertOptions } from "./store";

@@ -1,19 +1,9 @@
 import { AuditConfigError } from "../errors";
+import type { RawClient, TransactionalClient } from "./prisma-client";
 import type { ModelTable, SqlProvider } from "./prisma-metadata";
 import { createManyNew, type RowDelegate } from "./prisma-bulk-insert";
 import { epochMilliseconds } from "./prisma-utc-session";
 import type { ArchiveBatchResult, ArchivePosition, EventRow } from "./store";
-
-/** The raw-query part of a Prisma client or transaction client. */
-export interface RawClient {
-  $queryRawUnsafe<T = unknown>(sql: string, ...values: unknown[]): Promise<T>;
-  $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number>;
-}
-
-/** A Prisma client that can run an interactive transaction. */
-export interface TransactionalClient extends RawClient {
-  $transaction<T>(fn: (tx: RawClient & Record<string, unknown>) => Promise<T>, options?: { isolationLevel?: string; timeout?: number; maxWait?: number }): Promise<T>;
-}
 
 /**
  * How long a MySQL or SQLite batch's interactive transaction may run. Prisma's default

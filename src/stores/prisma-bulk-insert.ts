@@ -1,6 +1,6 @@
 import { AuditConfigError } from "../errors";
 import type { ModelTable, SqlProvider } from "./prisma-metadata";
-import type { TransactionalClient } from "./prisma-archive";
+import type { TransactionalClient } from "./prisma-client";
 import type { EventRow } from "./store";
 
 /** MySQL and MariaDB refuse a statement with more bind parameters than this. */

@@ -1,6 +1,6 @@
-import { EVENT_FIELDS, type AuditEventRecord } from "../event-record";
-import type { ContentValue, EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../query/audit-query";
-import type { RawClient } from "./prisma-archive";
+import { EVENT_FIELDS, type AuditEventRecord } from "../model/event-record";
+import type { ContentValue, EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../model/event-filter";
+import type { RawClient } from "./prisma-client";
 import { quoteIdentifier, type ModelTable, type SqlProvider } from "./prisma-metadata";
 import { epochMilliseconds } from "./prisma-utc-session";
 

@@ -1,15 +1,16 @@
-import { getAuditConfig, suggestion } from "../config";
-import type { AuditContext } from "../context";
+import { getAuditConfig } from "../config/configure";
+import { suggestion } from "../config/suggestion";
 import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
-import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } from "../event-record";
-import { archiveBatch, archivePlan, type ArchivePlan, type TransactionalClient } from "./prisma-archive";
+import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } from "../model/event-record";
+import { archiveBatch, archivePlan, type ArchivePlan } from "./prisma-archive";
+import type { ModelClient, TransactionalClient } from "./prisma-client";
 import { bulkInserter, createManyNew, type BulkInserter } from "./prisma-bulk-insert";
 import { providerOf, tableOf, type SqlProvider } from "./prisma-metadata";
-import { utcSession, type ModelClient } from "./prisma-utc-session";
-import { isRefusedData } from "../writer/store-failure";
+import { utcSession } from "./prisma-utc-session";
+import { isRefusedData } from "./store-failure";
 import { countMatching, queryJsonPage, queryPage, summarizeMatching, type QueryTables } from "./prisma-query";
-import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../query/audit-query";
-import type { ArchiveBatchResult, ArchivePosition, AuditStore, EventRow, InsertOptions } from "./store";
+import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../model/event-filter";
+import type { ArchiveBatchResult, ArchivePosition, AuditStore, EventOrigin, EventRow, InsertOptions } from "./store";
 
 /** The part of a Prisma model delegate (`prisma.auditEvent`) the store uses. */
 export interface PrismaDelegateLike {
@@ -42,7 +43,9 @@ export interface PrismaStoreOptions {
    * Fills the extra columns of your own model: returns them for each event.
    * @example (event, context) => ({ tenantId: context.extraData.tenantId })
    */
-  toRecord?: (event: AuditEventRecord, context: AuditContext) => Record<string, unknown>;
+  // Method syntax on purpose: a callback whose parameter is annotated `AuditContext`
+  // (what the store is handed at run time) still type-checks.
+  toRecord?(event: AuditEventRecord, context: EventOrigin): Record<string, unknown>;
   /**
    * PostgreSQL only: commit each archival batch without waiting for its WAL flush
    * (`synchronous_commit = off` for that transaction alone; everything else the
@@ -293,7 +296,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     }
   }
 
-  function rowOf(event: AuditEventRecord, context: AuditContext): EventRow {
+  function rowOf(event: AuditEventRecord, context: EventOrigin): EventRow {
     if (toRecord === undefined) return { ...event };
     const extra = toRecord(event, context);
     if (typeof extra !== "object" || extra === null) {

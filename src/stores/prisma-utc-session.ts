@@ -1,4 +1,4 @@
-import type { RawClient, TransactionalClient } from "./prisma-archive";
+import type { ModelClient, RawClient, TransactionalClient } from "./prisma-client";
 import type { SqlProvider } from "./prisma-metadata";
 
 /**
@@ -25,8 +25,6 @@ export function epochMilliseconds(expression: string): string {
   return `(extract(epoch from ${expression}) * 1000)::float8`;
 }
 
-/** A client or transaction client: raw SQL plus the model delegates. */
-export type ModelClient = RawClient & Record<string, unknown>;
 
 /**
  * Runs the store's own Prisma model calls (`create`, `createMany`, `findUnique`,

@@ -1,6 +1,15 @@
-import type { AuditContext } from "../context";
-import type { ArchivedAuditEventRecord, AuditEventRecord } from "../event-record";
-import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../query/audit-query";
+import type { ArchivedAuditEventRecord, AuditEventRecord } from "../model/event-record";
+import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../model/event-filter";
+
+/**
+ * What a store may read of the context an event was created in. `AuditContext` (the
+ * request layer) satisfies it; the store contract names only this shape, so stores
+ * depend on nothing above the model.
+ */
+export interface EventOrigin {
+  /** The context's `extraData`, merged into every event's content. */
+  readonly extraData: Record<string, unknown>;
+}
 
 /** What a store receives along with the events it writes. */
 export interface InsertOptions {
@@ -10,7 +19,7 @@ export interface InsertOptions {
    */
   tx?: unknown;
   /** The context the events were created in, for stores that fill extra columns. */
-  context: AuditContext;
+  context: EventOrigin;
 }
 
 /** The (timestamp, id) key of an event: where an archival pass has got to. */
@@ -58,7 +67,7 @@ export interface AuditStore {
    *
    * @throws {AuditError} `ERR_AUDIT_CONFIG` when the extra columns are unusable.
    */
-  toRow(event: AuditEventRecord, context: AuditContext): EventRow;
+  toRow(event: AuditEventRecord, context: EventOrigin): EventRow;
   /**
    * Writes rows outside any caller's transaction, all or none, the fastest way
    * the store allows. An id already stored is skipped, not an error, so a retry

@@ -1,4 +1,4 @@
-import type { SpoolFullPolicy } from "../config";
+import type { SpoolFullPolicy } from "../config/options";
 import { AuditError, AuditStoreError } from "../errors";
 import type { AuditStore, EventRow } from "../stores/store";
 import { countMetric, recordMetricError } from "./metrics";
@@ -6,7 +6,7 @@ import { dropOldest, spoolLineBytes, type AuditLogger, type AuditSpool } from ".
 import { decodeSpoolLine, encodeSpoolLine } from "./spool-line";
 import { normalizeJson } from "../serialize";
 import { isStandIn, standInFor } from "./refused-event";
-import { isRefusedData } from "./store-failure";
+import { isRefusedData } from "../stores/store-failure";
 
 /** What a {@link BufferedWriter} needs; the resolved options of `configureAudit()`. */
 export interface BufferedWriterOptions {

@@ -1,6 +1,6 @@
 import { boundJson, boundRecord, boundText, JSON_COLUMN_MAX_BYTES } from "../column-limits";
-import { newEventIdentity, type AuditEventRecord } from "../event-record";
-import type { JsonObject } from "../json";
+import { newEventIdentity, type AuditEventRecord } from "../model/event-record";
+import type { JsonObject } from "../model/json";
 import { normalizeJson } from "../serialize";
 import type { EventRow } from "../stores/store";
 
@@ -47,6 +47,7 @@ export function standInFor(row: EventRow, reason: string): EventRow {
     queryParams: {},
     postData: {},
     headers: {},
+    action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
   };
   return { ...boundRecord(record) };
 }

@@ -1,11 +1,11 @@
-import { getAuditConfig, onConfigure, type ResolvedAuditConfig } from "../config";
-import type { AuditContext } from "../context";
+import { getAuditConfig, onConfigure } from "../config/configure";
+import { type ResolvedAuditConfig } from "../config/options";
 import { AuditError, AuditStoreError } from "../errors";
-import type { AuditEventRecord } from "../event-record";
-import type { AuditStore } from "../stores/store";
+import type { AuditEventRecord } from "../model/event-record";
+import type { AuditStore, EventOrigin } from "../stores/store";
 import { BufferedWriter } from "./buffered-writer";
 import { countMetric, recordMetricError, setMetricsGauges, setMetricsHook } from "./metrics";
-import { isRefusedData } from "./store-failure";
+import { isRefusedData } from "../stores/store-failure";
 
 /** The buffered writer of the configuration in force, made on first use. */
 let writer: { config: ResolvedAuditConfig; instance: BufferedWriter } | undefined;
@@ -65,12 +65,21 @@ setMetricsGauges(() => {
   return { buffered: buffered + (writer?.instance.buffered() ?? 0), spooled: writer?.instance.spooled() ?? 0 };
 });
 
+/** The context an event is written for: what a store reads of it, and where it writes. */
+export interface WritingContext extends EventOrigin {
+  /**
+   * The context's own store, else the configured one.
+   * @throws {AuditConfigError} `ERR_AUDIT_NO_STORE` when there is neither.
+   */
+  storeForWrite(): AuditStore;
+}
+
 /**
  * Writes one event of `context`: nowhere when `disabled`, through the buffered
  * writer when `writeMode` is `"buffered"` and the event goes to the configured store
  * outside a transaction, else at once.
  */
-export function writeEvent(context: AuditContext, record: AuditEventRecord, tx: unknown): Promise<void> {
+export function writeEvent(context: WritingContext, record: AuditEventRecord, tx: unknown): Promise<void> {
   const config = getAuditConfig();
   if (config.disabled) return Promise.resolve();
   const store = context.storeForWrite();
@@ -80,7 +89,7 @@ export function writeEvent(context: AuditContext, record: AuditEventRecord, tx: 
   return writeNow(store, record, context, tx);
 }
 
-async function writeNow(store: AuditStore, record: AuditEventRecord, context: AuditContext, tx: unknown): Promise<void> {
+async function writeNow(store: AuditStore, record: AuditEventRecord, context: EventOrigin, tx: unknown): Promise<void> {
   try {
     await store.insert([record], { tx, context });
   } catch (error) {

@@ -28,6 +28,7 @@ function history(now: number): AuditEventRecord[] {
       queryParams: {},
       postData: {},
       headers: {},
+      action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
     };
   });
 }

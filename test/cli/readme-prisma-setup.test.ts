@@ -43,6 +43,7 @@ function event(daysAgo: number, objectId: string): AuditEventRecord {
     queryParams: {},
     postData: {},
     headers: {},
+    action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
   };
 }
 

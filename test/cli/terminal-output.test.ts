@@ -64,6 +64,7 @@ describe("human-readable output of the command line", () => {
           queryParams: {},
           postData: {},
           headers: {},
+          action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
         }));
         await prismaStore(db.prisma).insert(events, { context: new AuditContext() });
         const list = await project.run(["list", "--limit", "100", "--order", "asc"]);

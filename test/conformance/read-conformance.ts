@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from "uuid";
 import { Writable } from "node:stream";
 
 import { AuditContext, countEvents, eventsOfUser, exportEvents, findEvents, historyOf, iterateEvents, summarizeEvents, type AuditEventRecord, type AuditQuery, type AuditStore } from "../../src";
-import type { JsonObject } from "../../src/json";
+import type { JsonObject } from "../../src/model/json";
 
 const HOUR = 3_600_000;
 const BASE = Date.UTC(2026, 4, 1, 22, 30);
@@ -37,6 +37,7 @@ export function readFixture(): AuditEventRecord[] {
       queryParams: {},
       postData: {},
       headers: {},
+      action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
     };
   });
 }

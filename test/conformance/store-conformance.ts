@@ -1,6 +1,6 @@
 import { AuditContext, AuditStoreError, MASK, type AuditEventRecord, type AuditStore } from "../../src";
 import { v7 as uuidv7 } from "uuid";
-import { newEventIdentity } from "../../src/event-record";
+import { newEventIdentity } from "../../src/model/event-record";
 import { describeReadConformance } from "./read-conformance";
 
 /** What a store's test file hands the conformance suite. */
@@ -25,6 +25,11 @@ export function sampleRecord(overrides: Partial<AuditEventRecord> = {}): AuditEv
     queryParams: { reason: "damaged" },
     postData: { password: MASK, note: "x" },
     headers: { "user-agent": "jest" },
+    action: "order.refund",
+    outcome: "failure",
+    severity: "warning",
+    tenantId: "tenant-1",
+    requestId: "0193a1f2-7c4e-7b2a-9d3e-5f6a7b8c9d0e",
     ...overrides,
   };
 }

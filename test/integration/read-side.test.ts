@@ -11,7 +11,7 @@ import {
   type AuditQuery,
   type AuditStore,
 } from "../../src";
-import { EVENT_FIELDS } from "../../src/event-record";
+import { EVENT_FIELDS } from "../../src/model/event-record";
 import { pageStatement } from "../../src/stores/prisma-query";
 import { providerOf, tableOf } from "../../src/stores/prisma-metadata";
 import { parseEventFilter } from "../../src/query/parse-query";

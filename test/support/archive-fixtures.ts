@@ -97,6 +97,11 @@ export function archiveRecord(timestampMs: number, overrides: Partial<AuditEvent
     queryParams: { reason: "damaged" },
     postData: { password: MASK, note: "x" },
     headers: { "user-agent": "jest" },
+    action: "order.refund",
+    outcome: "failure",
+    severity: "warning",
+    tenantId: "tenant-1",
+    requestId: "0193a1f2-7c4e-7b2a-9d3e-5f6a7b8c9d0e",
     ...overrides,
   };
 }

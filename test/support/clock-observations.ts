@@ -4,7 +4,7 @@ import { PassThrough } from "node:stream";
 import { parse } from "csv-parse/sync";
 
 import { AuditContext, countEvents, exportEvents, findEvents, summarizeEvents, type AuditEventRecord, type AuditStore } from "../../src";
-import type { EventSource } from "../../src/query/audit-query";
+import type { EventSource } from "../../src/model/event-filter";
 
 /**
  * What the read side answers about a set of events, as plain data (instants as epoch
@@ -43,6 +43,7 @@ export function eventAt(millis: number, objectId = "1"): AuditEventRecord {
     queryParams: {},
     postData: {},
     headers: {},
+    action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
   };
 }
 

@@ -3,7 +3,7 @@ import { Writable } from "node:stream";
 import { v7 as uuidv7 } from "uuid";
 
 import { AuditContext, type AuditEventRecord, type AuditStore } from "../../src";
-import type { JsonObject } from "../../src/json";
+import type { JsonObject } from "../../src/model/json";
 import { random } from "./archive-fixtures";
 
 /** Helpers of the read-side tests: a large deterministic trail and its oracle. */
@@ -46,6 +46,7 @@ export function manyEvents(count: number, seed = 7): AuditEventRecord[] {
       queryParams: { page: String(i) },
       postData: (i % 3 === 0 ? { note: "=cmd|' /C calc'!A0" } : {}) as JsonObject,
       headers: { "user-agent": "jest" },
+      action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
     };
   });
 }

@@ -13,7 +13,8 @@ import {
   URL_MAX_BYTES,
   type TextLimit,
 } from "../../src/column-limits";
-import type { JsonObject, JsonValue } from "../../src/json";
+import type { JsonObject, JsonValue } from "../../src/model/json";
+import type { AuditEventRecord } from "../../src/model/event-record";
 import { sanitizeString } from "../../src/serialize";
 
 const codePoints = (text: string) => [...text].length;
@@ -146,14 +147,19 @@ describe("boundRecord", () => {
     queryParams: {},
     postData: {},
     headers: {},
-  };
+    action: null,
+    outcome: "success",
+    severity: "info",
+    tenantId: null,
+    requestId: null,
+  } satisfies AuditEventRecord;
 
   it("returns the record itself when every column fits", () => {
     expect(boundRecord(record)).toBe(record);
   });
 
   it("bounds every text column and leaves the original untouched", () => {
-    const long = { ...record, contentType: "T".repeat(500), objectId: "9".repeat(10_000), userId: "u".repeat(300), method: "M".repeat(40), remoteAddr: "r".repeat(65), url: "h".repeat(70_000) };
+    const long = { ...record, contentType: "T".repeat(500), objectId: "9".repeat(10_000), userId: "u".repeat(300), method: "M".repeat(40), remoteAddr: "r".repeat(65), url: "h".repeat(70_000), action: "a".repeat(192), tenantId: "t".repeat(400), requestId: "q".repeat(1000) };
     const stored = boundRecord(long);
     for (const [field, limit] of Object.entries(TEXT_COLUMN_LIMITS)) {
       expectBounded(long[field as keyof typeof TEXT_COLUMN_LIMITS], stored[field as keyof typeof TEXT_COLUMN_LIMITS], limit);

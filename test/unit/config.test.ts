@@ -1,19 +1,11 @@
 // Unit tests for src/config.ts: the process-wide configuration (configureAudit /
 // getAuditConfig), option validation and the middleware's layered configuration.
 
-import {
-  configureAudit,
-  DEFAULT_INCLUDE_HEADERS,
-  DEFAULT_INCLUDE_POST_DATA,
-  DEFAULT_INCLUDE_QUERY_PARAMS,
-  DEFAULT_MASK_POST_FIELDS,
-  DEFAULT_MAX_POST_DATA_BYTES,
-  getAuditConfig,
-  LayeredConfig,
-  resolveOptions,
-  validateOptions,
-  type AuditOptions,
-} from "../../src/config";
+import { configureAudit, getAuditConfig, LayeredConfig } from "../../src/config/configure";
+import { DEFAULT_INCLUDE_HEADERS, DEFAULT_INCLUDE_POST_DATA, DEFAULT_INCLUDE_QUERY_PARAMS, DEFAULT_MASK_POST_FIELDS, DEFAULT_MAX_POST_DATA_BYTES } from "../../src/config/defaults";
+import { type AuditOptions } from "../../src/config/options";
+import { resolveOptions } from "../../src/config/resolve-options";
+import { validateOptions } from "../../src/config/validate-options";
 import { AuditConfigError } from "../../src/errors";
 import { DEFAULT_MASK_FIELDS, DEFAULT_MASK_HEADERS } from "../../src/mask-rules";
 import type { AuditStore } from "../../src/stores/store";

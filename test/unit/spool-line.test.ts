@@ -3,7 +3,7 @@ import { sampleRecord } from "../conformance/store-conformance";
 
 describe("spool lines", () => {
   it("carry a row through, dates, bigints and bytes included", () => {
-    const row = { ...sampleRecord(), tenantId: 9007199254740993n, photo: Buffer.from([0, 255, 10]), seenAt: new Date("2026-01-02T03:04:05.678Z") };
+    const row = { ...sampleRecord(), accountNumber: 9007199254740993n, photo: Buffer.from([0, 255, 10]), seenAt: new Date("2026-01-02T03:04:05.678Z") };
     const line = encodeSpoolLine(row);
     expect(line).not.toContain("\n");
     expect(decodeSpoolLine(line)).toEqual({ row });

@@ -1,0 +1,198 @@
+import type { ContentObjectResolver } from "../content-object";
+import type { MaskRules, SensitivePattern } from "../mask-rules";
+import type { CursorSecret } from "../query/cursor";
+import type { AuditStore } from "../stores/store";
+import type { AuditMetricsHook } from "../writer/metrics";
+import type { AuditLogger, AuditSpool } from "../writer/spool";
+
+/** How `createEvent` writes: see {@link AuditOptions.writeMode}. */
+export type WriteMode = "sync" | "buffered";
+/** What a full spool does: see {@link AuditOptions.onSpoolFull}. */
+export type SpoolFullPolicy = "block" | "drop-oldest" | "throw";
+
+/**
+ * The request as a resolver sees it: the Express `req`, or the Koa `ctx`.
+ * Typed loosely on purpose, so resolvers can read what the app's own
+ * authentication added (`req.user`, `ctx.state.user`, ...).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ResolverRequest = any;
+
+/**
+ * Options of {@link configureAudit}, {@link auditEvents} and {@link koaAuditEvents}:
+ * the equivalent of django-audit-events' settings.
+ */
+export interface AuditOptions {
+  /**
+   * Where events are written, e.g. `prismaStore(prisma)`. Required before the
+   * first event is written (a context may also bring its own).
+   */
+  store?: AuditStore;
+  /**
+   * Signs the cursors of `findEvents()` and of the HTTP routers (HMAC-SHA256), so a
+   * client can neither forge nor alter one. Give the same secret to every instance
+   * for cursors that survive restarts and move between instances. At least 32
+   * characters or bytes.
+   * @default 32 random bytes made when the process first signs a cursor
+   * @example cursorSecret: process.env.AUDIT_CURSOR_SECRET
+   */
+  cursorSecret?: CursorSecret;
+  /**
+   * Record the parsed query string in `queryParams`.
+   * @default false
+   */
+  includeQueryParams?: boolean;
+  /**
+   * Record the parsed request body (JSON, urlencoded, multipart fields) in `postData`.
+   * @default false
+   */
+  includePostData?: boolean;
+  /**
+   * Names of keys whose values are stored as `MASK`, in every stored place: `postData`,
+   * `queryParams`, the query string, fragment and userinfo of `url` (and of any stored
+   * string holding a URL, such as a `Referer` header), `headers`, `content` and
+   * `extraData`, at any depth and inside arrays. A key matches when, split into words on
+   * every character that is not a letter or digit (`[`, `]`, `.`, `-`, `_`, ...), on
+   * camelCase and on letter/digit borders, and lower-cased, some run of its words is one
+   * of these names split the same way: `password` masks `user[password]`,
+   * `passwordConfirmation`, `new_password`; `api_key` masks `apiKey`, `X-API-Key`, `APIKEY`.
+   * Replaces the default list; to extend it: `[...DEFAULT_MASK_FIELDS, "iban"]`.
+   * @default DEFAULT_MASK_FIELDS (OWASP's never-log kinds: passwords, secrets, tokens, API
+   * keys, session ids, card numbers, CVV, SSN, OTP, private keys, ...)
+   */
+  maskFields?: readonly string[];
+  /**
+   * The former name of `maskFields`, kept as an alias: give one or the other.
+   * @deprecated use `maskFields`.
+   */
+  maskPostFields?: readonly string[];
+  /**
+   * Whitelisted headers (see `includeHeaders`) whose values are stored as `MASK`;
+   * headers whose name matches `maskFields` are masked too, and `authorization`,
+   * `proxy-authorization`, `cookie` and `set-cookie` always are.
+   * @default DEFAULT_MASK_HEADERS: authorization, proxy-authorization, cookie, set-cookie,
+   * x-api-key, x-auth-token, x-access-token, x-csrf-token
+   */
+  maskHeaders?: readonly string[];
+  /**
+   * Each match of a pattern inside any stored string (content, request data, headers,
+   * the URL with its path, the object and user ids) is replaced by `[label]`: for
+   * secrets that no key names, such as a token in a path segment. Compiled once, here;
+   * matched globally. A pattern that matches the empty string is refused.
+   * @default []
+   * @example sensitivePatterns: [{ label: "reset-token", pattern: /(?<=\/reset-password\/)[^/?#]+/ }]
+   */
+  sensitivePatterns?: readonly SensitivePattern[];
+  /**
+   * Header names (case-insensitive) to record in `headers`. Their values are masked
+   * by `maskHeaders`, `maskFields` and `sensitivePatterns`.
+   * @default []
+   */
+  includeHeaders?: readonly string[];
+  /**
+   * Returns the client IP. The default is the framework's own (`req.ip` / `ctx.ip`),
+   * which honours `app.set("trust proxy", ...)` / `app.proxy` and never reads
+   * `X-Forwarded-For` by itself.
+   */
+  clientIpResolver?: (req: ResolverRequest) => string | null | undefined;
+  /**
+   * Returns the acting user: an id, or an object with an `id` (else a `sub`). Called
+   * when an event is created, so authentication that runs after the middleware is
+   * seen. `ctx.setUser()` and an event's own `user` option win over it.
+   * @default the first of `req.user`, `req.auth` (express-jwt), Koa's `ctx.state.user`
+   * that has an `id` or a `sub`; a request with an `Authorization` header that has
+   * none makes the logger warn, once per process.
+   */
+  userResolver?: (req: ResolverRequest) => string | number | null | undefined;
+  /**
+   * Post data (and query parameters) whose JSON is larger than this many bytes after
+   * masking is stored as `{ "_truncated": true, "_bytes": <size> }`, `<size>` being the
+   * body's `Content-Length` when the request declared one, else the JSON's size (then a
+   * lower bound, marked `"_bytesAtLeast": true`). The work of masking stops at this cap,
+   * so a huge body costs about as much as a body of this size.
+   * @default 16384
+   */
+  maxPostDataBytes?: number;
+  /**
+   * Names the content object of an event when none of the built-in ways does
+   * (see `createEvent`). Tried first, so it can also override them.
+   */
+  contentTypeResolver?: ContentObjectResolver;
+  /**
+   * `"sync"`: `createEvent` resolves once the row is committed; errors reach the
+   * caller. `"buffered"`: events are batched in memory and written every
+   * `flushIntervalMs` or `maxBatchSize` events; `createEvent` resolves at once, or,
+   * with a `spool`, once the event is durable. Events written with `{ tx }` and
+   * events of a context with its own store are always written at once.
+   * Process-wide: set it with `configureAudit()`.
+   * @default "sync"
+   */
+  writeMode?: WriteMode;
+  /** Buffered mode: the longest time an event waits in memory. @default 200 */
+  flushIntervalMs?: number;
+  /** Buffered mode: events per insert. @default 1000 */
+  maxBatchSize?: number;
+  /**
+   * Buffered mode: beyond this many events in memory, `createEvent` waits
+   * (back-pressure) instead of growing memory. @default 100000
+   */
+  maxBufferedEvents?: number;
+  /**
+   * Buffered mode: durable local storage for events the store cannot take now,
+   * replayed in order when it answers again: `fileSpool({ path })` or `redisSpool({ url })`.
+   */
+  spool?: AuditSpool;
+  /**
+   * What happens when the spool reaches its `maxBytes`: `"block"` waits until
+   * replay frees room (`createEvent` waits), `"drop-oldest"` drops the oldest
+   * spooled events (counted in `auditMetrics().dropped` and logged), `"throw"`
+   * makes `createEvent` reject with `ERR_AUDIT_SPOOL_FULL`.
+   * @default "block"
+   */
+  onSpoolFull?: SpoolFullPolicy;
+  /** Hears every change of `auditMetrics()` as it happens, for a metrics library. */
+  onMetrics?: AuditMetricsHook;
+  /** Where the write path reports spool troubles and store outages. @default console */
+  logger?: AuditLogger;
+  /**
+   * `true`: events are built, validated and returned, but nothing is written (not to a
+   * context's own store either), and no store is needed: for an application's own
+   * tests. Process-wide.
+   * @default false
+   * @example
+   * ```ts
+   * configureAudit({ disabled: true });
+   * const record = await currentAuditContext().createEvent(order, { action: "ship" }); // not stored
+   * ```
+   */
+  disabled?: boolean;
+}
+
+/** The configuration in force: every option resolved to its value. */
+export interface ResolvedAuditConfig {
+  readonly store: AuditStore | undefined;
+  readonly cursorSecret: CursorSecret | undefined;
+  readonly includeQueryParams: boolean;
+  readonly includePostData: boolean;
+  readonly maskFields: readonly string[];
+  /** The same list as `maskFields`, under its former name. */
+  readonly maskPostFields: readonly string[];
+  readonly maskHeaders: readonly string[];
+  readonly sensitivePatterns: readonly SensitivePattern[];
+  readonly includeHeaders: readonly string[];
+  readonly clientIpResolver: ((req: ResolverRequest) => string | null | undefined) | undefined;
+  readonly userResolver: ((req: ResolverRequest) => string | number | null | undefined) | undefined;
+  readonly maxPostDataBytes: number;
+  readonly contentTypeResolver: ContentObjectResolver | undefined;
+  readonly writeMode: WriteMode;
+  readonly flushIntervalMs: number;
+  readonly maxBatchSize: number;
+  readonly maxBufferedEvents: number;
+  readonly spool: AuditSpool | undefined;
+  readonly onSpoolFull: SpoolFullPolicy;
+  readonly onMetrics: AuditMetricsHook | undefined;
+  readonly logger: AuditLogger;
+  readonly disabled: boolean;
+  /** `maskFields`, `maskHeaders` and `sensitivePatterns`, compiled for lookups. */
+  readonly masking: MaskRules;
+}
