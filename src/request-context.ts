@@ -61,7 +61,7 @@ function tenantIdOf(value: unknown): string | null {
       if (value === null) return null;
       throw new AuditError(
         "ERR_AUDIT_RESOLVER",
-        `The tenantResolver option returned ${Array.isArray(value) ? "an array" : `a ${typeof value}`}: return the tenant's id (a string), or null for none, such as (req) => req.user?.organizationId ?? null.`,
+        `The tenantResolver option returned ${Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : `a ${typeof value}`}: return the tenant's id (a string), or null for none, such as (req) => req.user?.organizationId ?? null.`,
       );
   }
 }
