@@ -3,8 +3,17 @@ import { boundRecord } from "./column-limits";
 import { getAuditConfig } from "./config/configure";
 import { type ResolvedAuditConfig } from "./config/options";
 import { resolveContentObject } from "./content-object";
+import { runEnrichers } from "./enrichers";
 import { AuditConfigError, AuditError } from "./errors";
-import { DEFAULT_OUTCOME, DEFAULT_SEVERITY, newEventIdentity, type AuditEventRecord } from "./model/event-record";
+import { checkEventFields, checkOptionKeys, explicitId } from "./event-fields";
+import {
+  DEFAULT_OUTCOME,
+  DEFAULT_SEVERITY,
+  newEventIdentity,
+  type AuditEventRecord,
+  type EventOutcome,
+  type EventSeverity,
+} from "./model/event-record";
 import { setOwn, type JsonObject } from "./model/json";
 import type { MaskRules } from "./mask-rules";
 import { maskUrl } from "./mask-url";
@@ -12,7 +21,7 @@ import { maskRequestData, pickHeaders } from "./masking";
 import { explicitUserId } from "./request-data";
 import { normalizeContent, sanitizeString } from "./serialize";
 import type { AuditStore } from "./stores/store";
-import { writeEvent } from "./writer/write-path";
+import { writeEvents } from "./writer/write-path";
 
 /** What a background job (or a test) may tell a blank context. */
 export interface AuditContextInit {
@@ -37,9 +46,30 @@ export interface AuditContextInit {
   postData?: Record<string, unknown>;
   /** Recorded in `headers`, masked by `maskHeaders`, `maskFields` and `sensitivePatterns`. */
   headers?: Record<string, string | string[] | undefined>;
+  /**
+   * The tenant every event of this context belongs to (a request's comes from
+   * `tenantResolver`); events cannot name another.
+   * @throws {AuditError} `ERR_AUDIT_EVENT_FIELD` from the constructor when it is not a non-blank string.
+   */
+  tenantId?: string | null;
+  /**
+   * The request id this context's events carry, e.g. the id of the request that queued
+   * the job (`serializeAuditContext()` carries it for you).
+   * @default null
+   * @throws {AuditError} `ERR_AUDIT_EVENT_FIELD` from the constructor when it is not a non-blank string.
+   */
+  requestId?: string | null;
 }
 
-/** Options of a single write. */
+/**
+ * Options of a single write: where it is written (`tx`), and the event's own model
+ * fields. Every field is checked on every call; an unknown key is refused.
+ *
+ * @example
+ * ```ts
+ * await ctx.createEvent(order, { amount: 10 }, { action: "order.refund", outcome: "failure", severity: "warning" });
+ * ```
+ */
 export interface CreateEventOptions {
   /**
    * A Prisma interactive-transaction client (`prisma.$transaction(async (tx) => ...)`):
@@ -57,10 +87,40 @@ export interface CreateEventOptions {
    * ```
    */
   user?: unknown;
+  /**
+   * What was done, in the application's words, e.g. `"order.refund"`: a non-blank
+   * string, stored in the `action` column (masked by `sensitivePatterns`, at most 191
+   * characters), or `null` for none.
+   * @default null
+   */
+  action?: string | null;
+  /**
+   * Whether it worked: `"success"`, `"failure"` (it was tried and failed) or
+   * `"denied"` (it was refused, e.g. by an access check).
+   * @default "success"
+   */
+  outcome?: EventOutcome;
+  /**
+   * How serious it is: `"debug"`, `"info"`, `"warning"`, `"error"` or `"critical"`.
+   * @default "info"
+   */
+  severity?: EventSeverity;
+}
+
+/** One event of {@link AuditContext.createEvents}: what `createEvent` takes, as one object. */
+export interface CreateEventsItem extends CreateEventOptions {
+  /** The object the event is about (see `createEvent`). */
+  contentObject: unknown;
+  /** The event's content, laid over the context's `extraData`. @default {} */
+  content?: Record<string, unknown>;
 }
 
 /** The facts of a context an event carries, gathered when it is created. */
 export interface RequestSnapshot {
+  /** The tenant (see `tenantResolver`, `new AuditContext({ tenantId })`), or null. */
+  tenantId: string | null;
+  /** The request id (see {@link AuditContext.requestId}), or null outside a request. */
+  requestId: string | null;
   url: string | null;
   method: string | null;
   remoteAddr: string | null;
@@ -70,8 +130,8 @@ export interface RequestSnapshot {
   headers: JsonObject;
 }
 
-/** A snapshot without its user, who is resolved on their own (see `AuditContext.setUser`). */
-export type RequestFacts = Omit<RequestSnapshot, "userId">;
+/** A snapshot without its user, tenant and request id, which are resolved on their own. */
+export type RequestFacts = Omit<RequestSnapshot, "userId" | "tenantId" | "requestId">;
 
 function isEmpty(object: object): boolean {
   for (const _ in object) return false;
@@ -88,6 +148,25 @@ function redactColumns(record: AuditEventRecord, masking: MaskRules): void {
   if (record.userId !== null) record.userId = masking.redact(record.userId);
   if (record.method !== null) record.method = masking.redact(record.method);
   if (record.remoteAddr !== null) record.remoteAddr = masking.redact(record.remoteAddr);
+  if (record.action !== null) record.action = masking.redact(record.action);
+  if (record.tenantId !== null) record.tenantId = masking.redact(record.tenantId);
+  if (record.requestId !== null) record.requestId = masking.redact(record.requestId);
+}
+
+/** What `buildRecord` takes besides the object and content: an event's options. */
+type RecordOptions = Pick<CreateEventOptions, "user" | "action" | "outcome" | "severity">;
+
+function checkOptions(options: unknown, where: string): asserts options is CreateEventOptions {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new AuditError("ERR_AUDIT_EVENT_FIELD", `${where}: the options must be an object such as { action: "order.refund", outcome: "success" }.`);
+  }
+  checkOptionKeys(options, where);
+}
+
+/** Names the item of a `createEvents()` call that an error is about. */
+function aboutItem(error: unknown, where: string): unknown {
+  if (error instanceof AuditError && !error.message.startsWith(where)) error.message = `${where}: ${error.message}`;
+  return error;
 }
 
 function optionalString(value: string | null | undefined): string | null {
@@ -102,8 +181,9 @@ function optionalString(value: string | null | undefined): string | null {
  * @example
  * ```ts
  * const draft = req.auditContext.newEvent(order);
- * draft.content.action = "refund";
- * const record = await draft.save();
+ * draft.action = "order.refund";
+ * draft.content.amount = order.total;
+ * const record = await draft.save({ outcome: "failure", severity: "warning" });
  * ```
  */
 export class AuditEventDraft {
@@ -111,6 +191,12 @@ export class AuditEventDraft {
   contentObject: unknown;
   /** The event's own content, laid over the context's `extraData`. */
   content: Record<string, unknown>;
+  /** What was done, e.g. `"order.ship"` (see {@link CreateEventOptions.action}); `save()`'s option wins. */
+  action: string | null | undefined;
+  /** Whether it worked (see {@link CreateEventOptions.outcome}); `save()`'s option wins. */
+  outcome: EventOutcome | undefined;
+  /** How serious it is (see {@link CreateEventOptions.severity}); `save()`'s option wins. */
+  severity: EventSeverity | undefined;
   private record: AuditEventRecord | undefined;
   private state: "draft" | "saving" | "saved" = "draft";
 
@@ -128,17 +214,36 @@ export class AuditEventDraft {
    * Writes the event and returns the stored record.
    *
    * @throws {AuditError} `ERR_AUDIT_DRAFT_SAVED` when saved already,
-   * `ERR_AUDIT_CONTENT_OBJECT` / `ERR_AUDIT_SERIALIZE` for unusable input.
+   * `ERR_AUDIT_CONTENT_OBJECT` / `ERR_AUDIT_SERIALIZE` / `ERR_AUDIT_EVENT_FIELD` for unusable input.
    * @throws {AuditStoreError} when the store cannot write it.
    */
-  async save(options: CreateEventOptions = {}): Promise<AuditEventRecord> {
+  save(options: CreateEventOptions = {}): Promise<AuditEventRecord> {
+    return this.saveAs(options, "draft.save()");
+  }
+
+  /**
+   * `save()`, naming in its messages the public call that saves (`createEvent()`, ...).
+   * @internal
+   */
+  async saveAs(options: CreateEventOptions, where: string): Promise<AuditEventRecord> {
+    checkOptions(options, where);
     if (this.state !== "draft") {
       throw new AuditError("ERR_AUDIT_DRAFT_SAVED", "This event draft was saved already: create a new one with ctx.newEvent() for another event.");
     }
     this.state = "saving";
     try {
-      this.record ??= this.context.buildRecord(this.contentObject, this.content, options.user);
-      await writeEvent(this.context, this.record, options.tx);
+      this.record ??= this.context.buildRecord(
+        this.contentObject,
+        this.content,
+        {
+          user: options.user,
+          action: options.action !== undefined ? options.action : this.action,
+          outcome: options.outcome !== undefined ? options.outcome : this.outcome,
+          severity: options.severity !== undefined ? options.severity : this.severity,
+        },
+        where,
+      );
+      await writeEvents(this.context, [this.record], options.tx);
       this.state = "saved";
       return this.record;
     } catch (error) {
@@ -165,6 +270,8 @@ export class AuditContext {
   extraData: Record<string, unknown>;
   private readonly init: AuditContextInit;
   private readonly initUserId: string | null;
+  private readonly initTenantId: string | null;
+  private readonly initRequestId: string | null;
   /** Set by `setUser()`: wins over `init.user` and the request's resolver. */
   private userSet: { id: string | null } | undefined;
 
@@ -174,6 +281,8 @@ export class AuditContext {
     }
     this.init = init;
     this.initUserId = explicitUserId(init.user, "new AuditContext({ user })");
+    this.initTenantId = explicitId(init.tenantId, "tenantId", "new AuditContext()");
+    this.initRequestId = explicitId(init.requestId, "requestId", "new AuditContext()");
     this.extraData = { ...init.extraData };
   }
 
@@ -194,6 +303,26 @@ export class AuditContext {
    */
   setUser(user: unknown): void {
     this.userSet = { id: explicitUserId(user, "ctx.setUser()") };
+  }
+
+  /**
+   * The id of the request this context belongs to, which every event of it carries: in
+   * a request, the `requestIdHeader` (`x-request-id`), else the trace id of a W3C
+   * `traceparent`, else a new UUID v7, worked out on first use and the same for the
+   * whole request; in a job, what `new AuditContext({ requestId })` named, else null.
+   *
+   * @example
+   * ```ts
+   * app.use((req, res, next) => { res.set("x-request-id", req.auditContext.requestId ?? ""); next(); });
+   * ```
+   */
+  get requestId(): string | null {
+    return this.initRequestId;
+  }
+
+  /** The tenant this context's events carry. */
+  protected resolveTenantId(_config: ResolvedAuditConfig): string | null {
+    return this.initTenantId;
   }
 
   /** The user an event of this context carries when the event names none. */
@@ -217,7 +346,7 @@ export class AuditContext {
    */
   requestSnapshot(): RequestSnapshot {
     const config = this.config();
-    return { ...this.snapshot(config), userId: this.userId(config, undefined) };
+    return { ...this.snapshot(config), userId: this.userId(config, undefined), tenantId: this.resolveTenantId(config), requestId: this.requestId };
   }
 
   /** Gathers the request facts, but the user, for an event being created now. */
@@ -248,21 +377,38 @@ export class AuditContext {
   }
 
   /**
-   * Builds the record of a new event, whose user is `eventUser` if given; used by drafts.
-   * Every event is built here, so this is where it is masked and where each column is
+   * Builds the record of a new event with its options (user, action, outcome,
+   * severity); used by drafts and `createEvents`. Every event is built here, so this is
+   * where its fields are checked, enrichers run, it is masked, and each column is
    * bounded to what every database stores (see column-limits.ts): no value, whatever its
    * length, keeps an event out of the store.
+   *
+   * @throws {AuditError} `ERR_AUDIT_CONTENT`, `ERR_AUDIT_EVENT_FIELD` (naming `where`),
+   * `ERR_AUDIT_CONTENT_OBJECT`, `ERR_AUDIT_USER`, `ERR_AUDIT_RESOLVER`, `ERR_AUDIT_SERIALIZE`.
    */
-  buildRecord(contentObject: unknown, content: Record<string, unknown>, eventUser?: unknown): AuditEventRecord {
+  buildRecord(contentObject: unknown, content: Record<string, unknown>, options: RecordOptions = {}, where = "createEvent()"): AuditEventRecord {
     if (typeof content !== "object" || content === null || Array.isArray(content)) {
       throw new AuditError("ERR_AUDIT_CONTENT", "Event content must be a plain object, such as { action: \"refund\" }.");
     }
+    const fields = checkEventFields(options, where);
+    const action = fields.action ?? null;
+    const outcome = fields.outcome ?? DEFAULT_OUTCOME;
+    const severity = fields.severity ?? DEFAULT_SEVERITY;
     const config = this.config();
     const { contentType, objectId } = resolveContentObject(contentObject, config.contentTypeResolver);
     const extraData = this.extraData;
     const { masking } = config;
-    const normalizedContent = normalizeContent(isEmpty(extraData) ? content : { ...extraData, ...content }, masking);
-    const userId = this.userId(config, eventUser);
+    const userId = this.userId(config, options.user);
+    const tenantId = this.resolveTenantId(config);
+    const requestId = this.requestId;
+    let merged = isEmpty(extraData) ? content : { ...extraData, ...content };
+    if (config.enrichers.length > 0) {
+      const event = { contentType, objectId, action, outcome, severity, userId, tenantId, requestId, content: merged };
+      const added = runEnrichers(config.enrichers, event, this, config.logger);
+      // The event's own content wins over what enrichers add, as it does over extraData.
+      if (added !== undefined) merged = { ...extraData, ...added, ...content };
+    }
+    const normalizedContent = normalizeContent(merged, masking);
     const { id, timestamp } = newEventIdentity();
     const facts = this.snapshot(config);
     // Built field by field: object spreads of several sources are several times slower
@@ -280,11 +426,11 @@ export class AuditContext {
       queryParams: facts.queryParams,
       postData: facts.postData,
       headers: facts.headers,
-      action: null,
-      outcome: DEFAULT_OUTCOME,
-      severity: DEFAULT_SEVERITY,
-      tenantId: null,
-      requestId: null,
+      action,
+      outcome,
+      severity,
+      tenantId,
+      requestId,
     };
     if (masking.hasPatterns) redactColumns(record, masking);
     return boundRecord(record);
@@ -319,12 +465,56 @@ export class AuditContext {
    *   await ctx.createEvent({ contentType: "Order", objectId: o.id }, { action: "ship" }, { tx });
    * });
    * ```
-   * @throws {AuditError} `ERR_AUDIT_CONTENT_OBJECT`, `ERR_AUDIT_CONTENT`, `ERR_AUDIT_SERIALIZE`.
+   * @throws {AuditError} `ERR_AUDIT_CONTENT_OBJECT`, `ERR_AUDIT_CONTENT`, `ERR_AUDIT_SERIALIZE`,
+   * `ERR_AUDIT_EVENT_FIELD` (an unknown option, outcome or severity; a blank action).
    * @throws {AuditConfigError} `ERR_AUDIT_NO_STORE` when no store is configured.
    * @throws {AuditStoreError} when the store cannot write it.
    */
   createEvent(contentObject: unknown, content: Record<string, unknown> = {}, options: CreateEventOptions = {}): Promise<AuditEventRecord> {
-    return new AuditEventDraft(this, contentObject, content).save(options);
+    return new AuditEventDraft(this, contentObject, content).saveAs(options, "createEvent()");
+  }
+
+  /**
+   * Writes many events in one go and returns their records, in order. Every event is
+   * built and checked first: one unusable item rejects the call (naming the item)
+   * before anything is written. Then, in sync mode, they are written by one insert
+   * (one round trip, all or none); with `tx` (the same on every item) in that
+   * transaction; in buffered mode they are queued together; with `disabled`, nowhere.
+   *
+   * @example
+   * ```ts
+   * await ctx.createEvents(orders.map((order) => ({ contentObject: order, content: { total: order.total }, action: "order.export" })));
+   * ```
+   * @throws {AuditError} `ERR_AUDIT_EVENT_FIELD` when `items` is not an array of objects,
+   * or items name different `tx` values; whatever `createEvent` throws, naming the item.
+   * @throws {AuditStoreError} when the store cannot write them; none is written then.
+   */
+  async createEvents(items: readonly CreateEventsItem[]): Promise<AuditEventRecord[]> {
+    if (!Array.isArray(items)) {
+      throw new AuditError("ERR_AUDIT_EVENT_FIELD", "createEvents() expects an array of { contentObject, content?, action?, outcome?, severity?, user?, tx? }.");
+    }
+    const tx = (items[0] as CreateEventsItem | undefined)?.tx;
+    const records = items.map((item: unknown, i) => {
+      const where = `createEvents() item ${i}`;
+      if (typeof item !== "object" || item === null || Array.isArray(item)) {
+        throw new AuditError("ERR_AUDIT_EVENT_FIELD", `${where} must be an object such as { contentObject: order, content: { total: 10 }, action: "order.export" }.`);
+      }
+      checkOptionKeys(item, where, true);
+      const { contentObject, content = {}, tx: itemTx, ...options } = item as CreateEventsItem;
+      if (itemTx !== tx) {
+        throw new AuditError(
+          "ERR_AUDIT_EVENT_FIELD",
+          `${where} names another tx than item 0: the events of one createEvents() call are written together, in one transaction or outside any. Give every item the same tx, or make one call per transaction.`,
+        );
+      }
+      try {
+        return this.buildRecord(contentObject, content, options, where);
+      } catch (error) {
+        throw aboutItem(error, where);
+      }
+    });
+    await writeEvents(this, records, tx);
+    return records;
   }
 
   /**
@@ -355,6 +545,6 @@ export class AuditContext {
       }
       setOwn(fieldValues, field, source[field]);
     }
-    return new AuditEventDraft(this, contentObject, { ...fieldValues, ...content }).save(options);
+    return new AuditEventDraft(this, contentObject, { ...fieldValues, ...content }).saveAs(options, "createFieldsEvent()");
   }
 }

@@ -23,6 +23,7 @@ export {
 export { currentAuditContext, runWithAuditContext } from "./async-context";
 export { normalizeClientIp } from "./client-ip";
 export {
+  ACTION_MAX_CHARS,
   CONTENT_TYPE_MAX_CHARS,
   CUT_MARKER,
   JSON_COLUMN_MAX_BYTES,
@@ -31,6 +32,8 @@ export {
   METHOD_MAX_CHARS,
   OBJECT_ID_MAX_CHARS,
   REMOTE_ADDR_MAX_CHARS,
+  REQUEST_ID_MAX_CHARS,
+  TENANT_ID_MAX_CHARS,
   URL_MAX_BYTES,
   USER_ID_MAX_CHARS,
 } from "./column-limits";
@@ -48,6 +51,8 @@ export {
   DEFAULT_MAX_BUFFERED_EVENTS,
   DEFAULT_ON_SPOOL_FULL,
   DEFAULT_DISABLED,
+  DEFAULT_REQUEST_ID_HEADER,
+  DEFAULT_LOGGER,
 } from "./config/defaults";
 export type { AuditOptions, SpoolFullPolicy, WriteMode, ResolvedAuditConfig, ResolverRequest } from "./config/options";
 export type { ContentObjectRef, ContentObjectResolver } from "./content-object";
@@ -56,10 +61,21 @@ export {
   AuditEventDraft,
   type AuditContextInit,
   type CreateEventOptions,
+  type CreateEventsItem,
   type RequestSnapshot,
 } from "./context";
+export type { Enricher, EnricherContext, EnricherEvent } from "./enrichers";
 export { AuditConfigError, AuditError, AuditStoreError, type AuditErrorCode } from "./errors";
-export type { ArchivedAuditEventRecord, AuditEventRecord } from "./model/event-record";
+export {
+  DEFAULT_OUTCOME,
+  DEFAULT_SEVERITY,
+  EVENT_OUTCOMES,
+  EVENT_SEVERITIES,
+  type ArchivedAuditEventRecord,
+  type AuditEventRecord,
+  type EventOutcome,
+  type EventSeverity,
+} from "./model/event-record";
 export type { JsonObject, JsonValue } from "./model/json";
 export {
   countEvents,

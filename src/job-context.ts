@@ -7,13 +7,20 @@ import { normalizeContent } from "./serialize";
 
 /**
  * A context's audit facts as plain JSON: what a request hands to a queued job so
- * that the job's events say who asked for the work, from where, with what request.
- * Masking and size caps were applied when it was made.
+ * that the job's events say who asked for the work, from where, with what request,
+ * for which tenant. Masking and size caps were applied when it was made.
  */
 export interface SerializedAuditContext {
   /** Format version. */
   v: 1;
   userId: string | null;
+  /**
+   * The request's tenant. Absent from contexts serialized by versions before the event
+   * model (read as null), so a job queued before an upgrade still restores.
+   */
+  tenantId?: string | null;
+  /** The request's id, which the job's events carry too. Absent before the event model (read as null). */
+  requestId?: string | null;
   url: string | null;
   method: string | null;
   remoteAddr: string | null;
@@ -40,6 +47,8 @@ export function serializeAuditContext(context: AuditContext = currentAuditContex
   return {
     v: 1,
     userId: facts.userId,
+    tenantId: facts.tenantId,
+    requestId: facts.requestId,
     url: facts.url,
     method: facts.method,
     remoteAddr: facts.remoteAddr,
@@ -58,10 +67,15 @@ function isNullableString(value: unknown): value is string | null {
   return value === null || typeof value === "string";
 }
 
+/** A tenant or request id as serialized: absent (an older version's), null, or non-blank. */
+function isOptionalId(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === "string" && value.trim().length > 0);
+}
+
 /**
  * Rebuilds, in a worker, the context a request serialized: events created with it
- * carry the request's user, URL, method, IP, query, post data and headers, and its
- * `extraData` merged under `init.extraData`.
+ * carry the request's user, tenant, request id, URL, method, IP, query, post data and
+ * headers, and its `extraData` merged under `init.extraData`.
  *
  * @example
  * ```ts
@@ -79,6 +93,8 @@ export function restoreAuditContext(serialized: unknown, init: Pick<AuditContext
     isObject(s) &&
     s.v === 1 &&
     isNullableString(s.userId) &&
+    isOptionalId(s.tenantId) &&
+    isOptionalId(s.requestId) &&
     isNullableString(s.url) &&
     isNullableString(s.method) &&
     isNullableString(s.remoteAddr) &&
@@ -94,6 +110,8 @@ export function restoreAuditContext(serialized: unknown, init: Pick<AuditContext
     store: init.store,
     extraData: { ...s.extraData, ...init.extraData },
     user: s.userId,
+    tenantId: s.tenantId,
+    requestId: s.requestId,
     url: s.url,
     method: s.method,
     remoteAddr: s.remoteAddr,

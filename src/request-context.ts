@@ -8,6 +8,7 @@ import type { JsonObject } from "./model/json";
 import { maskUrl } from "./mask-url";
 import { maskRequestData, pickHeaders } from "./masking";
 import { declaredBodyBytes, firstUserId, userIdOf } from "./request-data";
+import { requestIdOf } from "./request-id";
 import { sanitizeString } from "./serialize";
 import { warnUnresolvedUser } from "./unresolved-user-warning";
 
@@ -44,6 +45,28 @@ function callResolver<T>(name: string, resolver: (req: ResolverRequest) => T, re
 }
 
 /**
+ * What `tenantResolver` returned, as the stored `tenantId`: a string (sanitized), a
+ * number, or none; anything else is a mistake in the resolver, said so.
+ */
+function tenantIdOf(value: unknown): string | null {
+  switch (typeof value) {
+    case "undefined":
+      return null;
+    case "string":
+      return value.trim().length > 0 ? sanitizeString(value) : null;
+    case "number":
+    case "bigint":
+      return String(value);
+    default:
+      if (value === null) return null;
+      throw new AuditError(
+        "ERR_AUDIT_RESOLVER",
+        `The tenantResolver option returned ${Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : `a ${typeof value}`}: return the tenant's id (a string), or null for none, such as (req) => req.user?.organizationId ?? null.`,
+      );
+  }
+}
+
+/**
  * The context the middleware attaches to a request: the request's facts are read
  * when each event is created (the user may authenticate, and a body parser may run,
  * after the middleware).
@@ -52,6 +75,7 @@ export class RequestAuditContext extends AuditContext {
   private maskedBody: { body: unknown; config: ResolvedAuditConfig; postData: JsonObject } | undefined;
   /** The URL, query and headers as the last event saw them, reused while unchanged. */
   private seen: { config: ResolvedAuditConfig; rawUrl: string; url: string; query: unknown; queryParams: JsonObject; headers: JsonObject } | undefined;
+  private ownRequestId: string | undefined;
 
   constructor(
     private readonly source: RequestSource,
@@ -62,6 +86,19 @@ export class RequestAuditContext extends AuditContext {
 
   protected override config(): ResolvedAuditConfig {
     return this.layered.get();
+  }
+
+  /**
+   * The request's id, worked out once, at first use (see `requestIdHeader`): the
+   * same for every event of the request.
+   */
+  override get requestId(): string {
+    return (this.ownRequestId ??= requestIdOf(this.source.headers, this.config().requestIdHeader));
+  }
+
+  protected override resolveTenantId(config: ResolvedAuditConfig): string | null {
+    const { tenantResolver } = config;
+    return tenantResolver === undefined ? null : tenantIdOf(callResolver("tenantResolver", tenantResolver, this.source.request));
   }
 
   protected override resolveUserId(config: ResolvedAuditConfig): string | null {

@@ -1,4 +1,5 @@
 import { DEFAULT_MASK_FIELDS } from "../mask-rules";
+import type { AuditLogger } from "../writer/spool";
 
 /** Default of `includeQueryParams`. */
 export const DEFAULT_INCLUDE_QUERY_PARAMS = false;
@@ -22,3 +23,13 @@ export const DEFAULT_MAX_BUFFERED_EVENTS = 100_000;
 export const DEFAULT_ON_SPOOL_FULL = "block";
 /** Default of `disabled`. */
 export const DEFAULT_DISABLED = false;
+/** Default of `requestIdHeader`. */
+export const DEFAULT_REQUEST_ID_HEADER = "x-request-id";
+/**
+ * Default of `logger`: `console.warn` and `console.error`, looked up when called (so a
+ * test's spy hears them), and no `debug`: pass a logger with one to hear every write.
+ */
+export const DEFAULT_LOGGER: AuditLogger = Object.freeze({
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+});

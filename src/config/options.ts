@@ -1,4 +1,5 @@
 import type { ContentObjectResolver } from "../content-object";
+import type { Enricher } from "../enrichers";
 import type { MaskRules, SensitivePattern } from "../mask-rules";
 import type { CursorSecret } from "../query/cursor";
 import type { AuditStore } from "../stores/store";
@@ -105,6 +106,33 @@ export interface AuditOptions {
    */
   userResolver?: (req: ResolverRequest) => string | number | null | undefined;
   /**
+   * Returns the tenant (customer organisation) of the request, stored in `tenantId`:
+   * a string (or number), or `null`/`undefined` for none. Called when an event is
+   * created, like `userResolver`, so it may read what authentication set. Jobs name
+   * theirs with `new AuditContext({ tenantId })`; an event cannot name another.
+   * @default none: `tenantId` is null
+   * @example tenantResolver: (req) => req.user?.organizationId ?? null
+   */
+  tenantResolver?: (req: ResolverRequest) => string | number | null | undefined;
+  /**
+   * The request header whose value is the request id stored in `requestId`. Without it
+   * (or when it is not 1 to 191 visible ASCII characters) the trace id of a valid W3C
+   * `traceparent` header is taken, else a new UUID v7. Worked out once per request, at
+   * its first event (or `ctx.requestId`), so every event of a request shares it. The
+   * header comes from the client unless a proxy sets it: behind one that does (nginx's
+   * `$request_id`, a load balancer's), name that header.
+   * @default "x-request-id"
+   */
+  requestIdHeader?: string;
+  /**
+   * Functions that add keys to every event's content (the app's version, a feature
+   * flag), in order, before masking: see {@link Enricher}. The event's own content
+   * wins over what they add.
+   * @default []
+   * @example enrichers: [() => ({ appVersion: process.env.APP_VERSION })]
+   */
+  enrichers?: readonly Enricher[];
+  /**
    * Post data (and query parameters) whose JSON is larger than this many bytes after
    * masking is stored as `{ "_truncated": true, "_bytes": <size> }`, `<size>` being the
    * body's `Content-Length` when the request declared one, else the JSON's size (then a
@@ -152,7 +180,12 @@ export interface AuditOptions {
   onSpoolFull?: SpoolFullPolicy;
   /** Hears every change of `auditMetrics()` as it happens, for a metrics library. */
   onMetrics?: AuditMetricsHook;
-  /** Where the write path reports spool troubles and store outages. @default console */
+  /**
+   * Where the write path reports spool troubles, store outages and failing enrichers;
+   * its optional `debug` hears each write and flush.
+   * @default DEFAULT_LOGGER: `console.warn` and `console.error` (no debug)
+   * @example logger: { warn: (m) => log.warn(m), debug: (m) => log.debug(m) }
+   */
   logger?: AuditLogger;
   /**
    * `true`: events are built, validated and returned, but nothing is written (not to a
@@ -182,6 +215,10 @@ export interface ResolvedAuditConfig {
   readonly includeHeaders: readonly string[];
   readonly clientIpResolver: ((req: ResolverRequest) => string | null | undefined) | undefined;
   readonly userResolver: ((req: ResolverRequest) => string | number | null | undefined) | undefined;
+  readonly tenantResolver: ((req: ResolverRequest) => string | number | null | undefined) | undefined;
+  /** Lower-case. */
+  readonly requestIdHeader: string;
+  readonly enrichers: readonly Enricher[];
   readonly maxPostDataBytes: number;
   readonly contentTypeResolver: ContentObjectResolver | undefined;
   readonly writeMode: WriteMode;

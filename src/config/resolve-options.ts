@@ -5,13 +5,18 @@ import {
   DEFAULT_INCLUDE_HEADERS,
   DEFAULT_INCLUDE_POST_DATA,
   DEFAULT_INCLUDE_QUERY_PARAMS,
+  DEFAULT_LOGGER,
   DEFAULT_MAX_BATCH_SIZE,
   DEFAULT_MAX_BUFFERED_EVENTS,
   DEFAULT_MAX_POST_DATA_BYTES,
   DEFAULT_ON_SPOOL_FULL,
+  DEFAULT_REQUEST_ID_HEADER,
   DEFAULT_WRITE_MODE,
 } from "./defaults";
+import type { Enricher } from "../enrichers";
 import type { AuditOptions, ResolvedAuditConfig } from "./options";
+
+const NO_ENRICHERS: readonly Enricher[] = Object.freeze([]);
 
 type MaskingConfig = Pick<ResolvedAuditConfig, "maskFields" | "maskPostFields" | "maskHeaders" | "sensitivePatterns" | "masking">;
 
@@ -44,6 +49,9 @@ export function resolveOptions(options: Partial<AuditOptions>, base?: ResolvedAu
     includeHeaders,
     clientIpResolver: options.clientIpResolver ?? base?.clientIpResolver,
     userResolver: options.userResolver ?? base?.userResolver,
+    tenantResolver: options.tenantResolver ?? base?.tenantResolver,
+    requestIdHeader: options.requestIdHeader?.toLowerCase() ?? base?.requestIdHeader ?? DEFAULT_REQUEST_ID_HEADER,
+    enrichers: options.enrichers !== undefined ? Object.freeze([...options.enrichers]) : (base?.enrichers ?? NO_ENRICHERS),
     maxPostDataBytes: options.maxPostDataBytes ?? base?.maxPostDataBytes ?? DEFAULT_MAX_POST_DATA_BYTES,
     contentTypeResolver: options.contentTypeResolver ?? base?.contentTypeResolver,
     writeMode: options.writeMode ?? base?.writeMode ?? DEFAULT_WRITE_MODE,
@@ -53,7 +61,7 @@ export function resolveOptions(options: Partial<AuditOptions>, base?: ResolvedAu
     spool: options.spool ?? base?.spool,
     onSpoolFull: options.onSpoolFull ?? base?.onSpoolFull ?? DEFAULT_ON_SPOOL_FULL,
     onMetrics: options.onMetrics ?? base?.onMetrics,
-    logger: options.logger ?? base?.logger ?? console,
+    logger: options.logger ?? base?.logger ?? DEFAULT_LOGGER,
     disabled: options.disabled ?? base?.disabled ?? DEFAULT_DISABLED,
   });
 }

@@ -18,7 +18,9 @@ type OptionKind =
   | "spool"
   | "spoolFullPolicy"
   | "logger"
-  | "sensitivePatterns";
+  | "sensitivePatterns"
+  | "headerName"
+  | "functionArray";
 
 const OPTION_KINDS: Readonly<Record<keyof AuditOptions, OptionKind>> = {
   store: "store",
@@ -32,6 +34,9 @@ const OPTION_KINDS: Readonly<Record<keyof AuditOptions, OptionKind>> = {
   includeHeaders: "stringArray",
   clientIpResolver: "function",
   userResolver: "function",
+  tenantResolver: "function",
+  requestIdHeader: "headerName",
+  enrichers: "functionArray",
   maxPostDataBytes: "positiveInteger",
   contentTypeResolver: "function",
   writeMode: "writeMode",
@@ -73,6 +78,8 @@ const EXAMPLES: Readonly<Record<OptionKind, string>> = {
   spoolFullPolicy: '"block"',
   logger: "{ warn: (message) => log.warn(message) }",
   sensitivePatterns: '[{ label: "email", pattern: /[^\\s@]+@[^\\s@]+\\.[^\\s@]+/ }]',
+  headerName: '"x-correlation-id"',
+  functionArray: "[(event, ctx) => ({ appVersion: \"1.4.2\" })]",
 };
 
 const EXPECTED: Readonly<Record<OptionKind, string>> = {
@@ -85,9 +92,14 @@ const EXPECTED: Readonly<Record<OptionKind, string>> = {
   writeMode: `one of ${WRITE_MODES.map((m) => JSON.stringify(m)).join(", ")}`,
   spool: "an AuditSpool",
   spoolFullPolicy: `one of ${SPOOL_FULL_POLICIES.map((m) => JSON.stringify(m)).join(", ")}`,
-  logger: "an object with a warn(message) method",
+  logger: "an object with a warn(message) method (and optional error(message) and debug(message) methods)",
   sensitivePatterns: "an array of { label: string, pattern: RegExp } whose patterns do not match the empty string",
+  headerName: "an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)",
+  functionArray: "an array of functions",
 };
+
+/** An HTTP header name: RFC 9110's `token`. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -122,10 +134,17 @@ function isValid(kind: OptionKind, value: unknown): boolean {
       return typeof value === "object" && value !== null && typeof (value as AuditSpool).append === "function";
     case "spoolFullPolicy":
       return SPOOL_FULL_POLICIES.includes(value as string);
-    case "logger":
-      return typeof value === "object" && value !== null && typeof (value as AuditLogger).warn === "function";
+    case "logger": {
+      if (typeof value !== "object" || value === null) return false;
+      const { warn, error, debug } = value as AuditLogger;
+      return typeof warn === "function" && (error === undefined || typeof error === "function") && (debug === undefined || typeof debug === "function");
+    }
     case "sensitivePatterns":
       return Array.isArray(value) && value.every(isSensitivePattern);
+    case "headerName":
+      return typeof value === "string" && HEADER_NAME.test(value);
+    case "functionArray":
+      return Array.isArray(value) && value.every((v) => typeof v === "function");
   }
 }
 

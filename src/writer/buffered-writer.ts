@@ -352,9 +352,14 @@ export class BufferedWriter {
 
   /** Writes a batch; false when the store is down (nothing of it was settled). */
   private async toStore(batch: Pending[]): Promise<boolean> {
+    const { debug } = this.options.logger;
+    const started = debug === undefined ? 0 : performance.now();
     try {
       const written = await this.writeIsolating(batch);
       countMetric("written", written);
+      if (debug !== undefined) {
+        debug.call(this.options.logger, `audit-events: flushed ${written} buffered event(s) to ${this.options.store.name} in ${(performance.now() - started).toFixed(1)} ms.`);
+      }
     } catch (error) {
       this.storeDown = true;
       this.noteFailure(error, `the store ${this.options.store.name} failed`);
@@ -540,6 +545,7 @@ export class BufferedWriter {
     }
     this.noteSuccess();
     countMetric("replayed", written);
+    this.options.logger.debug?.(`audit-events: replayed ${written} spooled event(s) from ${spool.name} into ${this.options.store.name}.`);
     countMetric("dropped", corrupt);
     return "moved";
   }

@@ -3,6 +3,12 @@ export interface AuditLogger {
   warn(message: string): void;
   /** Hears what an operator must act on (an event the store refused); `warn` when absent. */
   error?(message: string): void;
+  /**
+   * Hears each write: every sync insert and every batch the buffered writer flushes, with
+   * its event count, the store's name and how long it took. Messages are built only
+   * when it is there.
+   */
+  debug?(message: string): void;
 }
 
 /** Lines read from the head of a spool, to be acknowledged once stored. */

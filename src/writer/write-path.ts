@@ -5,6 +5,7 @@ import type { AuditEventRecord } from "../model/event-record";
 import type { AuditStore, EventOrigin } from "../stores/store";
 import { BufferedWriter } from "./buffered-writer";
 import { countMetric, recordMetricError, setMetricsGauges, setMetricsHook } from "./metrics";
+import type { AuditLogger } from "./spool";
 import { isRefusedData } from "../stores/store-failure";
 
 /** The buffered writer of the configuration in force, made on first use. */
@@ -75,29 +76,39 @@ export interface WritingContext extends EventOrigin {
 }
 
 /**
- * Writes one event of `context`: nowhere when `disabled`, through the buffered
- * writer when `writeMode` is `"buffered"` and the event goes to the configured store
- * outside a transaction, else at once.
+ * Writes events of `context`, built already: nowhere when `disabled`, through the
+ * buffered writer when `writeMode` is `"buffered"` and they go to the configured store
+ * outside a transaction, else at once, all in one `store.insert` (one round trip, all
+ * or none).
  */
-export function writeEvent(context: WritingContext, record: AuditEventRecord, tx: unknown): Promise<void> {
+export function writeEvents(context: WritingContext, records: readonly AuditEventRecord[], tx: unknown): Promise<void> {
   const config = getAuditConfig();
-  if (config.disabled) return Promise.resolve();
+  if (config.disabled || records.length === 0) return Promise.resolve();
   const store = context.storeForWrite();
   if (tx === undefined && config.writeMode === "buffered" && store === config.store) {
-    return bufferedWriter(config).enqueue(store.toRow(record, context));
+    const writer = bufferedWriter(config);
+    if (records.length === 1) return writer.enqueue(store.toRow(records[0]!, context));
+    // Every row first: a toRecord that throws on one item queues none.
+    const rows = records.map((record) => store.toRow(record, context));
+    return Promise.all(rows.map((row) => writer.enqueue(row))).then(() => undefined);
   }
-  return writeNow(store, record, context, tx);
+  return writeNow(store, records, context, tx, config.logger);
 }
 
-async function writeNow(store: AuditStore, record: AuditEventRecord, context: EventOrigin, tx: unknown): Promise<void> {
+async function writeNow(store: AuditStore, records: readonly AuditEventRecord[], context: EventOrigin, tx: unknown, logger: AuditLogger): Promise<void> {
+  const started = logger.debug === undefined ? 0 : performance.now();
   try {
-    await store.insert([record], { tx, context });
+    await store.insert(records, { tx, context });
   } catch (error) {
-    const thrown = refusal(store, record, error) ?? error;
+    const thrown = refusal(store, records, error) ?? error;
     recordMetricError(thrown);
     throw thrown;
   }
-  countMetric("written", 1);
+  countMetric("written", records.length);
+  if (logger.debug !== undefined) {
+    const where = tx === undefined ? "" : " in the caller's transaction";
+    logger.debug(`audit-events: wrote ${records.length} event(s) to ${store.name}${where} in ${(performance.now() - started).toFixed(1)} ms.`);
+  }
 }
 
 /**
@@ -107,15 +118,20 @@ async function writeNow(store: AuditStore, record: AuditEventRecord, context: Ev
  * event and decides: no stand-in is written, which inside `{ tx }` would outlive a
  * rollback.
  */
-function refusal(store: AuditStore, record: AuditEventRecord, error: unknown): AuditStoreError | undefined {
+function refusal(store: AuditStore, records: readonly AuditEventRecord[], error: unknown): AuditStoreError | undefined {
   // toRecord's mistakes (ERR_AUDIT_CONFIG) and duplicate ids keep their own codes.
   if (error instanceof AuditError && error.code !== "ERR_AUDIT_STORE") return undefined;
   if (!isRefusedData(error)) return undefined;
+  const first = records[0]!;
+  const which =
+    records.length === 1
+      ? `audit event ${first.id} (${first.contentType} ${first.objectId})`
+      : `a batch of ${records.length} audit events (the first ${first.id}, ${first.contentType} ${first.objectId}; none of them was written)`;
   const refused = new AuditStoreError(
-    `The store ${store.name} refused audit event ${record.id} (${record.contentType} ${record.objectId}) for what it holds: ${error instanceof Error ? error.message : String(error)}. Fix the constraint (or toRecord) that refuses it.`,
+    `The store ${store.name} refused ${which} for what it holds: ${error instanceof Error ? error.message : String(error)}. Fix the constraint (or toRecord) that refuses it.`,
     { cause: error, code: "ERR_AUDIT_EVENT_REFUSED" },
   );
-  countMetric("rejected", 1);
+  countMetric("rejected", records.length);
   const { logger } = getAuditConfig();
   (logger.error ?? logger.warn).call(logger, `audit-events: ${refused.message}`);
   return refused;

@@ -66,10 +66,12 @@ describe("serializeAuditContext and restoreAuditContext", () => {
   });
 
   it("serializes a background job's own context too", () => {
-    const serialized = serializeAuditContext(new AuditContext({ user: 5, extraData: { job: "sync", at: new Date(0) } }));
+    const serialized = serializeAuditContext(new AuditContext({ user: 5, tenantId: "acme", requestId: "req-1", extraData: { job: "sync", at: new Date(0) } }));
     expect(serialized).toEqual({
       v: 1,
       userId: "5",
+      tenantId: "acme",
+      requestId: "req-1",
       url: null,
       method: null,
       remoteAddr: null,
@@ -82,7 +84,7 @@ describe("serializeAuditContext and restoreAuditContext", () => {
 
   it("refuses what serializeAuditContext did not produce", () => {
     const good = serializeAuditContext(new AuditContext());
-    for (const bad of [null, "x", { ...good, v: 2 }, { ...good, headers: { a: 1 } }, { ...good, userId: 7 }, { ...good, extraData: [] }]) {
+    for (const bad of [null, "x", { ...good, v: 2 }, { ...good, headers: { a: 1 } }, { ...good, userId: 7 }, { ...good, extraData: [] }, { ...good, tenantId: 3 }, { ...good, requestId: " " }]) {
       expect(() => restoreAuditContext(bad)).toThrow(expect.objectContaining({ code: "ERR_AUDIT_SNAPSHOT" }));
     }
   });
