@@ -193,7 +193,7 @@ describe("audit-events --tenant and the event model's options on postgresql", ()
       const stats = await project.run(["stats", "--tenant", "A", "--source", source, "--json"]);
       expect(JSON.parse(stats.stdout).total).toBe(expected.length);
     }
-  });
+  }, 120_000);
 
   it("filters by --action, --outcome, --severity and --request-id within the tenant, and pages on for it alone", async () => {
     const args = ["--tenant", "A", "--source", "all", "--action", "user.login", "--outcome", "failure", "--request-id", "req-4"];
