@@ -100,6 +100,7 @@ export type {
 } from "./model/event-filter";
 export { parseEventFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./query/parse-query";
 export { AuditQueryError } from "./query/query-error";
+export { tenantScopedStore } from "./query/tenant-scope";
 export { EARLIEST_INSTANT, LATEST_INSTANT } from "./query/instant-range";
 export type { CursorSecret } from "./query/cursor";
 export {
@@ -112,6 +113,7 @@ export {
 export { auditRouter } from "./http/express-router";
 export { koaAuditRouter, type KoaAuditRouterOptions, type KoaRouterContext } from "./http/koa-router";
 export type { AuditRouterOptions } from "./http/read-handler";
+export type { AuthorizeResult } from "./http/read-grant";
 export { MAX_HTTP_PAGE_SIZE } from "./http/http-query-params";
 export { restoreAuditContext, serializeAuditContext, type SerializedAuditContext } from "./job-context";
 export { MASK, MAX_DECLARED_TO_CAP_RATIO, type TruncatedData } from "./masking";

@@ -10,7 +10,7 @@ import type { CliIo } from "./cli-io";
 import { EXIT_CODES_HELP } from "./exit-codes";
 import { createExportProgress } from "./export-progress";
 import { terminalMessage, terminalSafeRecords } from "./terminal-text";
-import { addQueryOptions, queryFromOptions, type QueryCommandOptions } from "./query-options";
+import { addQueryOptions, readQueryOf, type QueryCommandOptions } from "./query-options";
 import { withConfig } from "./with-config";
 
 interface ExportCommandOptions extends QueryCommandOptions {
@@ -59,7 +59,7 @@ export function addExportCommand(program: Command, io: CliIo): void {
     .addHelpText("after", `${EXAMPLES}\n${EXIT_CODES_HELP}`)
     .action((options: ExportCommandOptions, command: Command) =>
       withConfig(io, command, "read events", async ({ store }) => {
-        const query = { ...queryFromOptions(options), store, order: options.order };
+        const query = { ...readQueryOf(options, store), order: options.order };
         const total = await countEvents(query);
         const file = options.out === undefined ? undefined : path.resolve(io.cwd, options.out);
         const target = file === undefined ? stdoutTarget(io.stdout, options.format) : createWriteStream(file);

@@ -6,7 +6,7 @@ import { MAX_PAGE_SIZE } from "../query/parse-query";
 import type { CliIo } from "./cli-io";
 import { EXIT_CODES_HELP } from "./exit-codes";
 import { terminalCell, terminalSafeRecords } from "./terminal-text";
-import { addQueryOptions, queryFromOptions, type QueryCommandOptions } from "./query-options";
+import { addQueryOptions, readQueryOf, type QueryCommandOptions } from "./query-options";
 import { withConfig } from "./with-config";
 
 interface ListCommandOptions extends QueryCommandOptions {
@@ -24,7 +24,8 @@ Examples:
   $ audit-events list
   $ audit-events list --content-type Order --object-id 42 --order asc
   $ audit-events list --user user-7 --since 2026-01-01 --content action=refund --json
-  $ audit-events list --search "broken hinge" --source all --limit 100`;
+  $ audit-events list --search "broken hinge" --source all --limit 100
+  $ audit-events list --tenant acme --outcome denied --severity warning`;
 
 function parseLimit(value: string): number {
   const limit = /^\d+$/.test(value) ? Number(value) : Number.NaN;
@@ -34,7 +35,8 @@ function parseLimit(value: string): number {
 
 /** One event as a line of text: when, what, who, how, and its id; what the data holds is escaped, so it cannot drive the terminal. */
 function line(event: AuditEventRecord): string {
-  const action = typeof event.content.action === "string" ? event.content.action : "-";
+  // The action column where the event has one; events written before it often kept theirs in content.
+  const action = event.action ?? (typeof event.content.action === "string" ? event.content.action : "-");
   return [event.timestamp.toISOString(), `${event.contentType}:${event.objectId}`, event.userId ?? "-", event.method ?? "-", action, event.id].map(terminalCell).join("  ");
 }
 
@@ -59,7 +61,7 @@ export function addListCommand(program: Command, io: CliIo): void {
     .addHelpText("after", `${EXAMPLES}\n${EXIT_CODES_HELP}`)
     .action((options: ListCommandOptions, command: Command) =>
       withConfig(io, command, "read events", async ({ store, cursorKey }) => {
-        const query = { ...queryFromOptions(options), store, order: options.order, limit: options.limit, ...(options.cursor === undefined ? {} : { cursor: options.cursor }) };
+        const query = { ...readQueryOf(options, store), order: options.order, limit: options.limit, ...(options.cursor === undefined ? {} : { cursor: options.cursor }) };
         const { events, nextCursor } = await findPage(query, cursorKey);
         const json = (event: unknown) => (io.stdout.isTTY === true ? terminalSafeRecords(JSON.stringify(event), "json") : JSON.stringify(event));
         io.stdout.write(events.map((event) => `${options.json ? json(event) : line(event)}\n`).join(""));

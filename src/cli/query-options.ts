@@ -2,7 +2,11 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 
 import type { AuditQuery } from "../query/audit-query";
 import type { ContentValue } from "../model/event-filter";
+import { EVENT_OUTCOMES, EVENT_SEVERITIES, type EventOutcome, type EventSeverity } from "../model/event-record";
+import { storedTenantId } from "../query/parse-query";
 import { AuditQueryError } from "../query/query-error";
+import { tenantScopedStore } from "../query/tenant-scope";
+import type { AuditStore } from "../stores/store";
 import { parseContentValue, parseIsoMoment } from "../query/query-text";
 
 /** The filter options every read command takes, as commander parses them. */
@@ -12,6 +16,12 @@ export interface QueryCommandOptions {
   user?: string;
   method?: string;
   remoteAddr?: string;
+  action?: string;
+  outcome?: EventOutcome;
+  severity?: EventSeverity;
+  /** The one tenant every read of the command is limited to. */
+  tenant?: string;
+  requestId?: string;
   since?: Date;
   until?: Date;
   content?: Array<[string, ContentValue]>;
@@ -29,6 +39,16 @@ function moment(name: string) {
   };
 }
 
+/** Checks a tenant id when the options are parsed, so a bad one is a usage error (exit 2), not a config one. */
+function tenantId(text: string): string {
+  try {
+    storedTenantId(text);
+  } catch (error) {
+    throw new InvalidArgumentError((error as AuditQueryError).message);
+  }
+  return text;
+}
+
 function contentPair(text: string, previous: Array<[string, ContentValue]> = []): Array<[string, ContentValue]> {
   const at = text.indexOf("=");
   if (at <= 0) throw new InvalidArgumentError('Give a top-level content key and a value, such as action=refund or amount=42 (quote "42" to match the string).');
@@ -37,8 +57,10 @@ function contentPair(text: string, previous: Array<[string, ContentValue]> = [])
 
 /**
  * Adds the filter options of `AuditQuery` to a read command: `--content-type`,
- * `--object-id`, `--user`, `--method`, `--remote-addr`, `--since`, `--until`,
- * `--content key=value` (repeatable), `--search` and `--source`.
+ * `--object-id`, `--user`, `--method`, `--remote-addr`, `--action`, `--outcome`,
+ * `--severity`, `--tenant`, `--request-id`, `--since`, `--until`, `--content key=value`
+ * (repeatable), `--search` and `--source`. `--tenant` limits every read of the command
+ * to that tenant's events (see {@link readQueryOf}).
  *
  * @example
  * ```ts
@@ -52,11 +74,30 @@ export function addQueryOptions(command: Command): Command {
     .option("--user <id>", "events of this user id")
     .option("--method <method>", "events of requests with this HTTP method, e.g. POST")
     .option("--remote-addr <ip>", "events from this client IP")
+    .option("--action <action>", "events with this action, e.g. order.refund")
+    .addOption(new Option("--outcome <outcome>", "events with this outcome").choices(EVENT_OUTCOMES))
+    .addOption(new Option("--severity <severity>", "events of exactly this severity").choices(EVENT_SEVERITIES))
+    .option("--tenant <id>", "read this tenant's events only: every list, export and count is limited to it", tenantId)
+    .option("--request-id <id>", "events created in the request with this id")
     .option("--since <when>", "events at or after this ISO 8601 date or date-time with zone, e.g. 2026-01-31 or 2026-01-31T12:00:00Z", moment("--since"))
     .option("--until <when>", "events before this ISO 8601 date or date-time with zone", moment("--until"))
     .option("--content <key=value>", "events whose content has this top-level key and value; repeat for more (numbers and true/false match as JSON; quote \"42\" for text)", contentPair)
     .option("--search <text>", "events with this text in any string value of their content, ignoring case")
     .addOption(new Option("--source <source>", "the live table, the archive, or both").choices(["live", "archive", "all"]).default("live"));
+}
+
+/**
+ * The query the options describe and the store to read it from: with `--tenant`, a view
+ * of `store` that holds that tenant's events only (`tenantScopedStore`), and the tenant
+ * in the filter, so `list`'s cursors read on for that tenant alone.
+ *
+ * @example
+ * ```ts
+ * const { events } = await findPage({ ...readQueryOf(options, store), limit: 20 }, cursorKey);
+ * ```
+ */
+export function readQueryOf(options: QueryCommandOptions, store: AuditStore): AuditQuery & { store: AuditStore } {
+  return { ...queryFromOptions(options), store: options.tenant === undefined ? store : tenantScopedStore(store, options.tenant) };
 }
 
 /** The query the options describe. */
@@ -67,6 +108,11 @@ export function queryFromOptions(options: QueryCommandOptions): AuditQuery {
   if (options.user !== undefined) query.userId = options.user;
   if (options.method !== undefined) query.method = options.method;
   if (options.remoteAddr !== undefined) query.remoteAddr = options.remoteAddr;
+  if (options.action !== undefined) query.action = options.action;
+  if (options.outcome !== undefined) query.outcome = options.outcome;
+  if (options.severity !== undefined) query.severity = options.severity;
+  if (options.tenant !== undefined) query.tenantId = options.tenant;
+  if (options.requestId !== undefined) query.requestId = options.requestId;
   if (options.since !== undefined) query.since = options.since;
   if (options.until !== undefined) query.until = options.until;
   if (options.content !== undefined) query.content = Object.fromEntries(options.content);

@@ -3,8 +3,8 @@ import type { Command } from "commander";
 import { summarizeEvents } from "../query/find-events";
 import type { CliIo } from "./cli-io";
 import { EXIT_CODES_HELP } from "./exit-codes";
-import { terminalCell } from "./terminal-text";
-import { addQueryOptions, queryFromOptions, type QueryCommandOptions } from "./query-options";
+import { terminalCell, terminalSafeRecords } from "./terminal-text";
+import { addQueryOptions, readQueryOf, type QueryCommandOptions } from "./query-options";
 import { withConfig } from "./with-config";
 
 interface StatsCommandOptions extends QueryCommandOptions {
@@ -15,7 +15,8 @@ const EXAMPLES = `
 Examples:
   $ audit-events stats
   $ audit-events stats --since 2026-01-01 --until 2026-02-01
-  $ audit-events stats --content-type Order --json`;
+  $ audit-events stats --content-type Order --json
+  $ audit-events stats --tenant acme --since 2026-01-01`;
 
 function table(title: string, counts: Record<string, number>, sort: "count" | "key"): string {
   const entries = Object.entries(counts)
@@ -27,7 +28,7 @@ function table(title: string, counts: Record<string, number>, sort: "count" | "k
 
 /**
  * Adds `stats [filters] [--json]`: counts the matching events in total, by content
- * type, by user and by UTC day.
+ * type, by user, by UTC day, by action, by outcome and by severity.
  *
  * @example
  * ```ts
@@ -35,15 +36,28 @@ function table(title: string, counts: Record<string, number>, sort: "count" | "k
  * ```
  */
 export function addStatsCommand(program: Command, io: CliIo): void {
-  addQueryOptions(program.command("stats").description("Count the events matching the filters: in total, by content type, by user and by UTC day."))
+  addQueryOptions(program.command("stats").description("Count the events matching the filters: in total, by content type, user, UTC day, action, outcome and severity."))
     .option("--json", "print the counts as one JSON object")
     .addHelpText("after", `${EXAMPLES}\n${EXIT_CODES_HELP}`)
     .action((options: StatsCommandOptions, command: Command) =>
       withConfig(io, command, "read events", async ({ store }) => {
-        const summary = await summarizeEvents({ ...queryFromOptions(options), store });
-        if (options.json) return void io.stdout.write(`${JSON.stringify(summary)}\n`);
+        const summary = await summarizeEvents(readQueryOf(options, store));
+        if (options.json) {
+          // Keys are stored values (users, actions): on a terminal, what would drive it is escaped, as list --json does.
+          const json = JSON.stringify(summary);
+          return void io.stdout.write(`${io.stdout.isTTY === true ? terminalSafeRecords(json, "json") : json}\n`);
+        }
         io.stdout.write(
-          [`Total: ${summary.total} event(s)`, "", table("By content type", summary.byContentType, "count"), table("By user", summary.byUser, "count"), table("By day (UTC)", summary.byDay, "key")].join("\n"),
+          [
+            `Total: ${summary.total} event(s)`,
+            "",
+            table("By content type", summary.byContentType, "count"),
+            table("By user", summary.byUser, "count"),
+            table("By day (UTC)", summary.byDay, "key"),
+            table("By action", summary.byAction, "count"),
+            table("By outcome", summary.byOutcome, "count"),
+            table("By severity", summary.bySeverity, "count"),
+          ].join("\n"),
         );
       }),
     );

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ExpressLikeRequest } from "../adapters/express";
 import { AuditContext, type AuditContextInit } from "../context";
 import { AuditQueryError } from "../query/query-error";
-import { answerRead, DENIED_BODY, matchRoute, NOSNIFF, recordDenial, resolveRouterOptions, type AuditRouterOptions, type ReadResponse } from "./read-handler";
+import { matchRoute, NOSNIFF, resolveRouterOptions, serveRead, type AuditRouterOptions, type ReadResponse } from "./read-handler";
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.statusCode = status;
@@ -24,17 +24,21 @@ async function send(res: ServerResponse, response: ReadResponse): Promise<void> 
  * `GET /events` (filters as query parameters, `limit`, `cursor`; answers
  * `{ events, nextCursor, next }`), `GET /events/:id`, `GET /events/export?format=ndjson|csv|json`
  * and `GET /events/summary`. Every request must pass `authorize`; a refused one gets
- * 403 and is recorded as an event. Bad parameters get 400 with the reason.
+ * 403 and is recorded as an event. When `authorize` answers `{ tenantId }`, every route
+ * answers from that tenant's events only. Bad parameters get 400 with the reason.
  *
  * @example
  * ```ts
  * app.use("/audit", auditRouter({ authorize: (req) => req.user?.role === "auditor" }));
  * // GET /audit/events?contentType=Order&objectId=42&limit=20
+ * app.use("/tenant-audit", auditRouter({ authorize: (req) => (req.user ? { tenantId: req.user.orgId } : false) }));
  * ```
- * @throws {AuditConfigError} when `authorize` is missing, or an option is unknown.
+ * @throws {AuditConfigError} when `authorize` is missing, or an option is unknown; on a
+ * request (passed to `next`, so 500), when `authorize` answers neither a yes nor a no.
  */
 export function auditRouter(options: AuditRouterOptions<ExpressLikeRequest>) {
-  const { store, authorize, cursorKey } = resolveRouterOptions("auditRouter", options);
+  const router = resolveRouterOptions("auditRouter", options);
+  const { store } = router;
   return async function auditRouterMiddleware(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): Promise<void> {
     const request = req as ExpressLikeRequest;
     const path = (request.url ?? "/").split("?")[0]!;
@@ -45,12 +49,11 @@ export function auditRouter(options: AuditRouterOptions<ExpressLikeRequest>) {
     // Set before anything can fail, so the app's error handler answers with it too.
     res.setHeader(...NOSNIFF);
     try {
-      if ((await authorize(request)) !== true) {
+      const denialContext = () => {
         const init: AuditContextInit = { url: read.originalUrl, method, remoteAddr: request.ip ?? request.socket.remoteAddress ?? null, user: request.user as AuditContextInit["user"], ...(store ? { store } : {}) };
-        await recordDenial(request.auditContext ?? new AuditContext(init), read);
-        return sendJson(res, 403, DENIED_BODY);
-      }
-      await send(res, await answerRead(route, read, store, cursorKey()));
+        return request.auditContext ?? new AuditContext(init);
+      };
+      await send(res, await serveRead(route, read, router, request, denialContext));
     } catch (error) {
       if (error instanceof AuditQueryError) return sendJson(res, 400, { error: error.message });
       // A stream that failed part way cannot change its status any more: cut it, so the client sees it incomplete.

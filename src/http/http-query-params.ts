@@ -8,7 +8,7 @@ export const MAX_HTTP_PAGE_SIZE = 500;
 /** A query string longer than this is refused before it is parsed. */
 export const MAX_QUERY_STRING_LENGTH = 8192;
 
-const STRING_PARAMS = new Set(["contentType", "objectId", "userId", "method", "remoteAddr", "search", "order", "source", "cursor"]);
+const STRING_PARAMS = new Set(["contentType", "objectId", "userId", "method", "remoteAddr", "action", "outcome", "severity", "tenantId", "requestId", "search", "order", "source", "cursor"]);
 const CONTENT_PREFIX = "content.";
 /** What a request's query string asks for. */
 export interface HttpQuery {

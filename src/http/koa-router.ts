@@ -4,7 +4,7 @@ import type { KoaLikeContext } from "../adapters/koa";
 import { AuditContext, type AuditContextInit } from "../context";
 import { AuditConfigError } from "../errors";
 import { AuditQueryError } from "../query/query-error";
-import { answerRead, DENIED_BODY, matchRoute, NOSNIFF, recordDenial, resolveRouterOptions, type AuditRouterOptions } from "./read-handler";
+import { matchRoute, NOSNIFF, resolveRouterOptions, serveRead, type AuditRouterOptions } from "./read-handler";
 
 /** The parts of a Koa context the router uses, beyond the middleware's. */
 export interface KoaRouterContext extends KoaLikeContext {
@@ -41,8 +41,8 @@ function withNosniff(error: unknown): unknown {
 }
 
 /**
- * The Koa 2/3 equivalent of `auditRouter`: the same routes, answers, `authorize`,
- * 403 with a recorded denial, and 400 for bad parameters.
+ * The Koa 2/3 equivalent of `auditRouter`: the same routes, answers, `authorize`
+ * (with its `{ tenantId }` answer), 403 with a recorded denial, and 400 for bad parameters.
  *
  * @example
  * ```ts
@@ -51,7 +51,8 @@ function withNosniff(error: unknown): unknown {
  * @throws {AuditConfigError} when `authorize` is missing, an option is unknown, or `prefix` does not start with "/".
  */
 export function koaAuditRouter(options: KoaAuditRouterOptions) {
-  const { store, authorize, cursorKey } = resolveRouterOptions("koaAuditRouter", options, ["prefix"]);
+  const router = resolveRouterOptions("koaAuditRouter", options, ["prefix"]);
+  const { store } = router;
   const prefix = options.prefix ?? "";
   if (typeof prefix !== "string" || (prefix !== "" && (!prefix.startsWith("/") || prefix.endsWith("/")))) {
     throw new AuditConfigError('koaAuditRouter(): prefix must be a path such as "/audit" (starting with "/", not ending with it), or left out.');
@@ -64,15 +65,12 @@ export function koaAuditRouter(options: KoaAuditRouterOptions) {
     const read = { method: ctx.method, path, originalUrl: ctx.originalUrl };
     ctx.set(...NOSNIFF);
     try {
-      if ((await authorize(ctx)) !== true) {
+      const denialContext = () => {
         const user = (ctx.state.user ?? ctx.req.user) as AuditContextInit["user"];
         const init: AuditContextInit = { url: ctx.href, method: ctx.method, remoteAddr: ctx.ip, user, ...(store ? { store } : {}) };
-        await recordDenial(ctx.auditContext ?? new AuditContext(init), read);
-        ctx.status = 403;
-        ctx.body = DENIED_BODY;
-        return;
-      }
-      const response = await answerRead(route, read, store, cursorKey());
+        return ctx.auditContext ?? new AuditContext(init);
+      };
+      const response = await serveRead(route, read, router, ctx, denialContext);
       if ("json" in response) {
         ctx.status = response.status;
         ctx.body = response.json;

@@ -7,10 +7,13 @@ import { AuditConfigError } from "../errors";
 import type { ArchivedAuditEventRecord, AuditEventRecord } from "../model/event-record";
 import { EXPORT_CONTENT_TYPES, exportPrepared, parseExportFormat } from "../export/export-events";
 import { CURSOR_SECRET_EXAMPLE, cursorKey, decodeCursor, isCursorSecret, type CursorKey, type CursorSecret } from "../query/cursor";
-import { cursorKeyFor, prepareQuery, readPage } from "../query/find-events";
+import type { AuditQuery } from "../query/audit-query";
+import { cursorKeyFor, prepareQuery, readPage, type PreparedQuery } from "../query/find-events";
 import { DEFAULT_PAGE_SIZE, readableStore } from "../query/parse-query";
+import { tenantScopedStore } from "../query/tenant-scope";
 import type { AuditStore } from "../stores/store";
 import { parseHttpQuery } from "./http-query-params";
+import { readGrantOf, type AuthorizeResult } from "./read-grant";
 
 /**
  * Options of {@link auditRouter} and {@link koaAuditRouter}.
@@ -24,11 +27,15 @@ export interface AuditRouterOptions<Req> {
    */
   store?: AuditStore;
   /**
-   * Decides whether the request may read the audit trail; required. A `false` answers
-   * 403 and records the denial as an event.
+   * Decides what the request may read; required. `true`: the whole trail. `false` (or
+   * `undefined`, `null`): nothing; the request gets 403 and the denial is recorded as
+   * an event. `{ tenantId }` (an object with that one key): that tenant's events only,
+   * on every route whatever the query says (see the README, "Tenancy"). Any other
+   * answer fails the request with 500 (`ERR_AUDIT_CONFIG`), reading nothing.
    * @example (req) => req.user?.roles.includes("auditor") === true
+   * @example (req) => (req.user?.roles.includes("tenant-admin") ? { tenantId: req.user.orgId } : false)
    */
-  authorize: (req: Req) => boolean | Promise<boolean>;
+  authorize: (req: Req) => AuthorizeResult | Promise<AuthorizeResult>;
   /**
    * Signs this router's `nextCursor`s (HMAC-SHA256), so a client can neither forge
    * nor alter one: a changed cursor answers 400. Give every instance of the app the
@@ -42,8 +49,10 @@ export interface AuditRouterOptions<Req> {
 
 /** The options, checked once, when the router is created. */
 export interface ResolvedRouterOptions<Req> {
+  /** `auditRouter` or `koaAuditRouter`, for messages. */
+  factory: string;
   store: AuditStore | undefined;
-  authorize: (req: Req) => boolean | Promise<boolean>;
+  authorize: (req: Req) => AuthorizeResult | Promise<AuthorizeResult>;
   /** The key of this router's cursors, looked up on each request when configured process-wide. */
   cursorKey: () => CursorKey;
 }
@@ -53,6 +62,9 @@ export const NOSNIFF: readonly [name: string, value: string] = ["x-content-type-
 
 /** The answer to a denied request; the reason names no detail of the trail. */
 export const DENIED_BODY = { error: "You are not allowed to read the audit trail. This attempt has been recorded." };
+
+/** The answer to a tenant's request whose `tenantId` parameter names another tenant. */
+export const OTHER_TENANT_BODY = { error: "You may read your own tenant's events only: leave tenantId out, or name your own tenant. This attempt has been recorded." };
 
 /** What an adapter tells the handler about one request. */
 export interface ReadRequest {
@@ -93,7 +105,7 @@ export function resolveRouterOptions<Req>(factory: string, options: AuditRouterO
     throw new AuditConfigError(`${factory}(): cursorSecret must be a string of at least 32 characters or a Buffer of at least 32 bytes, such as ${CURSOR_SECRET_EXAMPLE}.`);
   }
   const ownKey = cursorSecret === undefined ? undefined : cursorKey(cursorSecret);
-  return { store: options.store, authorize: options.authorize, cursorKey: () => ownKey ?? cursorKeyFor() };
+  return { factory, store: options.store, authorize: options.authorize, cursorKey: () => ownKey ?? cursorKeyFor() };
 }
 
 const EVENT_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -131,6 +143,35 @@ function nextLink(originalUrl: string, cursor: string | null): string | null {
   return `${at < 0 ? originalUrl : originalUrl.slice(0, at)}?${params.toString()}`;
 }
 
+/**
+ * What one request may read, built once from `authorize`'s answer: the store, or a
+ * tenant's view of it that cannot return another tenant's event (see
+ * `tenantScopedStore`). Every route reads through this and nothing else, so a route
+ * added later is limited like the others without knowing about tenants.
+ */
+export interface ReadAccess {
+  readonly store: AuditStore;
+  /** The tenant the request is limited to, in stored form; absent for the whole trail. */
+  readonly tenantId?: string;
+}
+
+function readAccess(configuredStore: AuditStore | undefined, grant: { readonly tenantId?: string }): ReadAccess {
+  const store = readableStore(configuredStore, () => getAuditConfig().store);
+  return grant.tenantId === undefined ? { store } : { store: tenantScopedStore(store, grant.tenantId), tenantId: grant.tenantId };
+}
+
+/**
+ * The query of a request, read through its access. For a tenant the filter carries its
+ * tenant id, so a cursor is signed over it and reads on for that tenant only; a
+ * `tenantId` naming another tenant is "other-tenant" (403).
+ */
+function prepareWithin(access: ReadAccess, filters: AuditQuery): PreparedQuery | "other-tenant" {
+  const prepared = prepareQuery({ ...filters, store: access.store });
+  if (access.tenantId === undefined) return prepared;
+  if (prepared.filter.tenantId !== undefined && prepared.filter.tenantId !== access.tenantId) return "other-tenant";
+  return { ...prepared, filter: { ...prepared.filter, tenantId: access.tenantId } };
+}
+
 async function findById(store: AuditStore, id: string): Promise<AuditEventRecord | ArchivedAuditEventRecord | null> {
   // Ids are UUIDs; anything else names no event, and must not reach a uuid column.
   if (!EVENT_ID.test(id)) return null;
@@ -139,19 +180,41 @@ async function findById(store: AuditStore, id: string): Promise<AuditEventRecord
 }
 
 /**
- * Answers one read request on the routes of API.md, after `authorize` allowed it.
- * Bad parameters throw {@link AuditQueryError}, which the adapters answer with 400.
+ * Answers one read request on the routes of API.md: asks `authorize`, records and
+ * refuses a denial, and otherwise answers through the {@link ReadAccess} its answer
+ * grants. A tenant's request whose `tenantId` names another tenant is refused with 403
+ * and recorded like a denial. Bad parameters throw {@link AuditQueryError}, which the
+ * adapters answer with 400; an `authorize` answer that is neither a yes nor a no
+ * throws `AuditConfigError`, which they leave to the app (500).
+ *
+ * @param denialContext the audit context a denial is recorded through, made only when one is.
  */
-export async function answerRead(route: ReadRoute, request: ReadRequest, configuredStore: AuditStore | undefined, key: CursorKey): Promise<ReadResponse> {
+export async function serveRead<Req>(route: ReadRoute, request: ReadRequest, router: ResolvedRouterOptions<Req>, req: Req, denialContext: () => AuditContext): Promise<ReadResponse> {
+  const grant = readGrantOf(router.factory, await router.authorize(req));
+  if (grant === "denied") {
+    await recordDenial(denialContext(), request);
+    return { status: 403, json: DENIED_BODY };
+  }
+  const response = await answerRead(route, request, readAccess(router.store, grant), router.cursorKey());
+  if (response.status === 403) await recordDenial(denialContext(), request, "tenantId names another tenant");
+  return response;
+}
+
+/**
+ * Answers one read request allowed `access`. Nothing here reads but through `access.store`.
+ * Bad parameters throw {@link AuditQueryError}.
+ */
+async function answerRead(route: ReadRoute, request: ReadRequest, access: ReadAccess, key: CursorKey): Promise<ReadResponse> {
   const search = searchOf(request.originalUrl);
   if (typeof route === "object") {
-    const store = readableStore(configuredStore, () => getAuditConfig().store);
-    const event = await findById(store, route.id);
+    // A tenant's view answers null for another tenant's event: the same 404 as a missing one, after the same reads.
+    const event = await findById(access.store, route.id);
     return event === null ? { status: 404, json: { error: `No event with id ${JSON.stringify(route.id.slice(0, 60))}.` } } : { status: 200, json: event };
   }
   const { query, limit, format } = parseHttpQuery(search, { format: route === "export" });
   const { cursor, ...filters } = query;
-  const prepared = prepareQuery(configuredStore === undefined ? filters : { ...filters, store: configuredStore });
+  const prepared = prepareWithin(access, filters);
+  if (prepared === "other-tenant") return { status: 403, json: OTHER_TENANT_BODY };
   switch (route) {
     case "list": {
       const after = cursor === undefined ? undefined : decodeCursor(cursor, prepared.filter, prepared.order, key);
@@ -180,7 +243,7 @@ export async function answerRead(route: ReadRoute, request: ReadRequest, configu
  * (so the event carries the user and IP the app resolves), else a new one holding
  * the request's URL, method, IP and user, writing to the router's store.
  */
-export async function recordDenial(context: AuditContext, request: ReadRequest): Promise<void> {
+export async function recordDenial(context: AuditContext, request: ReadRequest, reason?: string): Promise<void> {
   const path = request.originalUrl.split("?")[0]!;
-  await context.createEvent({ contentType: "AuditTrail", objectId: path }, { action: "audit-read-denied", route: `${request.method} ${request.path}` });
+  await context.createEvent({ contentType: "AuditTrail", objectId: path }, { action: "audit-read-denied", route: `${request.method} ${request.path}`, ...(reason === undefined ? {} : { reason }) });
 }

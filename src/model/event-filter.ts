@@ -3,6 +3,8 @@
  * returns. The ground floor of the read side: it imports nothing but the record.
  */
 
+import type { EventOutcome, EventSeverity } from "./event-record";
+
 /** Which table a query reads: the live events, the archive, or both as one sequence. */
 export type EventSource = "live" | "archive" | "all";
 
@@ -22,6 +24,12 @@ export interface EventFilter {
   readonly userId?: string;
   readonly method?: string;
   readonly remoteAddr?: string;
+  readonly action?: string;
+  readonly outcome?: EventOutcome;
+  readonly severity?: EventSeverity;
+  /** The tenant; the HTTP router and the command line's `--tenant` set it to the reader's own, whatever was asked. */
+  readonly tenantId?: string;
+  readonly requestId?: string;
   readonly since?: Date;
   readonly until?: Date;
   /** Top-level content keys and the value each must hold, in the order given. */
@@ -53,6 +61,12 @@ export interface EventSummary {
   byUser: Record<string, number>;
   /** Events per UTC day, keyed `"YYYY-MM-DD"`. */
   byDay: Record<string, number>;
+  /** Events per action; events without an action are not in it. */
+  byAction: Record<string, number>;
+  /** Events per outcome (`"success"`, `"failure"`, `"denied"`); an outcome no event has is not in it. */
+  byOutcome: Record<string, number>;
+  /** Events per severity (`"debug"` to `"critical"`); a severity no event has is not in it. */
+  bySeverity: Record<string, number>;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ContentValue, EventOrder, EventSource } from "../model/event-filter";
+import type { EventOutcome, EventSeverity } from "../model/event-record";
 import type { AuditStore } from "../stores/store";
 
 /**
@@ -7,6 +8,7 @@ import type { AuditStore } from "../stores/store";
  * @example
  * ```ts
  * const query: AuditQuery = { contentType: "Order", objectId: "42", since: new Date("2026-01-01"), content: { action: "refund" } };
+ * const refusals: AuditQuery = { action: "order.refund", outcome: "denied", tenantId: "acme" };
  * ```
  */
 export interface AuditQuery {
@@ -20,6 +22,16 @@ export interface AuditQuery {
   method?: string;
   /** Events from this client IP. */
   remoteAddr?: string;
+  /** Events with this action, e.g. `"order.refund"` (compared exactly, as stored). */
+  action?: string;
+  /** Events with this outcome: `"success"`, `"failure"` or `"denied"`. */
+  outcome?: EventOutcome;
+  /** Events of exactly this severity: `"debug"`, `"info"`, `"warning"`, `"error"` or `"critical"`. */
+  severity?: EventSeverity;
+  /** Events of this tenant (customer organisation). */
+  tenantId?: string;
+  /** Events created in the request with this id. */
+  requestId?: string;
   /** Events at or after this instant (compared as UTC instants, whatever the database's or session's zone). */
   since?: Date;
   /** Events before this instant (see `since`). */

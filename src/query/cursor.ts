@@ -71,6 +71,9 @@ export function processCursorKey(): CursorKey {
 
 /** The query a cursor was made for, as canonical text: what its MAC binds it to. */
 function canonicalQuery(filter: EventFilter, order: EventOrder): string {
+  const eventModel = [filter.action, filter.outcome, filter.severity, filter.tenantId, filter.requestId];
+  // Appended only when one is set, so cursors of queries without them stay valid across the upgrade.
+  const modelPart = eventModel.every((value) => value === undefined) ? [] : [eventModel.map((value) => value ?? null)];
   return JSON.stringify([
     order,
     filter.source,
@@ -83,6 +86,7 @@ function canonicalQuery(filter: EventFilter, order: EventOrder): string {
     filter.until?.getTime() ?? null,
     filter.content,
     filter.search ?? null,
+    ...modelPart,
   ]);
 }
 

@@ -160,11 +160,13 @@ export function iterateEvents(query: AuditQuery = {}): AsyncIterable<AuditEventR
 }
 
 /**
- * Counts the matching events in total, by content type, by user and by UTC day.
+ * Counts the matching events in total, by content type, by user, by UTC day, by
+ * action, by outcome and by severity. Users and actions that are null are not counted.
  *
  * @example
  * ```ts
  * const { total, byDay } = await summarizeEvents({ since: new Date(Date.now() - 7 * 86_400_000) });
+ * const { byOutcome } = await summarizeEvents({ tenantId: "acme", action: "user.login" }); // { success: 812, failure: 37 }
  * ```
  * @throws {AuditQueryError} when a field is wrong.
  */

@@ -26,6 +26,11 @@ export function matchesFilter(event: AuditEventRecord, filter: EventFilter): boo
   if (filter.userId !== undefined && event.userId !== filter.userId) return false;
   if (filter.method !== undefined && event.method !== filter.method) return false;
   if (filter.remoteAddr !== undefined && event.remoteAddr !== filter.remoteAddr) return false;
+  if (filter.action !== undefined && event.action !== filter.action) return false;
+  if (filter.outcome !== undefined && event.outcome !== filter.outcome) return false;
+  if (filter.severity !== undefined && event.severity !== filter.severity) return false;
+  if (filter.tenantId !== undefined && event.tenantId !== filter.tenantId) return false;
+  if (filter.requestId !== undefined && event.requestId !== filter.requestId) return false;
   if (filter.since !== undefined && event.timestamp < filter.since) return false;
   if (filter.until !== undefined && event.timestamp >= filter.until) return false;
   for (const [key, value] of filter.content) {

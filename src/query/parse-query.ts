@@ -4,6 +4,7 @@ import { AuditConfigError } from "../errors";
 import type { AuditStore } from "../stores/store";
 import type { AuditQuery } from "./audit-query";
 import type { ContentValue, EventFilter, EventOrder, EventSource } from "../model/event-filter";
+import { EVENT_OUTCOMES, EVENT_SEVERITIES, type EventOutcome, type EventSeverity } from "../model/event-record";
 import { checkInstant } from "./instant-range";
 import { AuditQueryError } from "./query-error";
 
@@ -16,8 +17,8 @@ export const MAX_FILTER_LENGTH = 512;
 /** Most content keys one query may match. */
 export const MAX_CONTENT_KEYS = 16;
 
-const STRING_FILTERS = ["contentType", "objectId", "userId", "method", "remoteAddr", "search"] as const;
-const QUERY_KEYS: ReadonlySet<string> = new Set([...STRING_FILTERS, "since", "until", "content", "order", "source", "store", "limit", "cursor"]);
+const STRING_FILTERS = ["contentType", "objectId", "userId", "method", "remoteAddr", "action", "tenantId", "requestId", "search"] as const;
+const QUERY_KEYS: ReadonlySet<string> = new Set([...STRING_FILTERS, "outcome", "severity", "since", "until", "content", "order", "source", "store", "limit", "cursor"]);
 const ORDERS: readonly EventOrder[] = ["asc", "desc"];
 const SOURCES: readonly EventSource[] = ["live", "archive", "all"];
 // eslint-disable-next-line no-control-regex
@@ -57,6 +58,22 @@ function storedForm(name: (typeof STRING_FILTERS)[number], value: string): strin
   return boundText(name === "remoteAddr" ? (normalizeClientIp(value) ?? value) : value, TEXT_COLUMN_LIMITS[name]);
 }
 
+/**
+ * A tenant id in the form the `tenantId` column stores it, checked as a `tenantId`
+ * filter is: what a read limited to one tenant compares with.
+ *
+ * @throws {AuditQueryError} `ERR_AUDIT_QUERY` when it is not a non-empty string a stored value can hold.
+ * @example
+ * ```ts
+ * storedTenantId("acme"); // "acme"
+ * ```
+ */
+export function storedTenantId(value: unknown): string {
+  const text = filterString("tenantId", value);
+  if (text === undefined) throw new AuditQueryError("tenantId must be a string, not undefined.");
+  return storedForm("tenantId", text);
+}
+
 function filterDate(name: string, value: unknown): Date | undefined {
   if (value === undefined) return undefined;
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
@@ -87,7 +104,9 @@ function contentFilter(value: unknown): Array<readonly [string, ContentValue]> {
   });
 }
 
-function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T;
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T | undefined;
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback?: T): T | undefined {
   if (value === undefined) return fallback;
   if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
   throw new AuditQueryError(`${name} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, not ${describe(value)}.`);
@@ -119,8 +138,12 @@ export function parseEventFilter(query: AuditQuery = {}): EventFilter {
   if (since !== undefined && until !== undefined && since > until) {
     throw new AuditQueryError(`since (${since.toISOString()}) is after until (${until.toISOString()}); nothing can match.`);
   }
+  const outcome = oneOf<EventOutcome>("outcome", query.outcome, EVENT_OUTCOMES);
+  const severity = oneOf<EventSeverity>("severity", query.severity, EVENT_SEVERITIES);
   return {
     ...strings,
+    ...(outcome === undefined ? {} : { outcome }),
+    ...(severity === undefined ? {} : { severity }),
     ...(since === undefined ? {} : { since }),
     ...(until === undefined ? {} : { until }),
     content: contentFilter(query.content),

@@ -7,8 +7,8 @@ function bump(counts: Record<string, number>, key: string): void {
 }
 
 /**
- * Counts events by content type, user and UTC day, for stores that hold their events
- * in memory. The count objects have no prototype, so a key such as `"__proto__"`
+ * Counts events by content type, user, UTC day, action, outcome and severity, for
+ * stores that hold their events in memory. The count objects have no prototype, so a key such as `"__proto__"`
  * (a user may be called that) is counted like any other.
  *
  * @example
@@ -17,12 +17,30 @@ function bump(counts: Record<string, number>, key: string): void {
  * ```
  */
 export function tallySummary(events: Iterable<AuditEventRecord>): EventSummary {
-  const summary: EventSummary = { total: 0, byContentType: Object.create(null), byUser: Object.create(null), byDay: Object.create(null) };
+  const summary = emptySummary();
   for (const event of events) {
     summary.total++;
     bump(summary.byContentType, event.contentType);
     if (event.userId !== null) bump(summary.byUser, event.userId);
     bump(summary.byDay, utcDay(event.timestamp));
+    if (typeof event.action === "string") bump(summary.byAction, event.action);
+    bump(summary.byOutcome, event.outcome);
+    bump(summary.bySeverity, event.severity);
   }
   return summary;
+}
+
+/**
+ * A summary of no events, its count objects without a prototype (see {@link tallySummary}):
+ * what stores add their counts to.
+ *
+ * @example
+ * ```ts
+ * const summary = emptySummary();
+ * summary.byOutcome.denied = 3;
+ * ```
+ */
+export function emptySummary(): EventSummary {
+  const counts = (): Record<string, number> => Object.create(null) as Record<string, number>;
+  return { total: 0, byContentType: counts(), byUser: counts(), byDay: counts(), byAction: counts(), byOutcome: counts(), bySeverity: counts() };
 }

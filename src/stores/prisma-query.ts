@@ -1,5 +1,6 @@
 import { EVENT_FIELDS, type AuditEventRecord } from "../model/event-record";
 import type { ContentValue, EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../model/event-filter";
+import { emptySummary } from "../query/tally-summary";
 import type { RawClient } from "./prisma-client";
 import { quoteIdentifier, type ModelTable, type SqlProvider } from "./prisma-metadata";
 import { epochMilliseconds } from "./prisma-utc-session";
@@ -103,7 +104,7 @@ function exactKey(provider: SqlProvider, quoted: string): string {
 /** The WHERE conditions of `filter` on `table`, without the page position. */
 function filterConditions(provider: SqlProvider, table: ModelTable, filter: EventFilter, params: Parameters): string[] {
   const conditions: string[] = [];
-  for (const field of ["contentType", "objectId", "userId", "method", "remoteAddr"] as const) {
+  for (const field of ["contentType", "objectId", "userId", "method", "remoteAddr", "action", "outcome", "severity", "tenantId", "requestId"] as const) {
     const value = filter[field];
     if (value !== undefined) conditions.push(equals(provider, column(table, field), value, params));
   }
@@ -264,15 +265,22 @@ function utcDayExpression(provider: SqlProvider, timestamp: string): string {
   }
 }
 
-/** Counts by content type, user and UTC day: three grouped queries per table, summed. */
+/**
+ * Counts by content type, user, UTC day, action, outcome and severity: six grouped
+ * queries per table, summed. Users and actions that are null are not counted.
+ */
 export async function summarizeMatching(client: RawClient, tables: QueryTables, filter: EventFilter): Promise<EventSummary> {
-  const summary: EventSummary = { total: 0, byContentType: Object.create(null), byUser: Object.create(null), byDay: Object.create(null) };
+  const summary = emptySummary();
   const { provider } = tables;
   for (const table of tablesOf(tables, filter)) {
+    const grouped = (field: "contentType" | "userId" | "action" | "outcome" | "severity") => exactKey(provider, column(table, field));
     const groupings: Array<[Record<string, number>, string, string[]]> = [
-      [summary.byContentType, exactKey(provider, column(table, "contentType")), []],
-      [summary.byUser, exactKey(provider, column(table, "userId")), [`${column(table, "userId")} IS NOT NULL`]],
+      [summary.byContentType, grouped("contentType"), []],
+      [summary.byUser, grouped("userId"), [`${column(table, "userId")} IS NOT NULL`]],
       [summary.byDay, utcDayExpression(provider, column(table, "timestamp")), []],
+      [summary.byAction, grouped("action"), [`${column(table, "action")} IS NOT NULL`]],
+      [summary.byOutcome, grouped("outcome"), []],
+      [summary.bySeverity, grouped("severity"), []],
     ];
     for (const [counts, key, extra] of groupings) {
       const params = new Parameters(provider);

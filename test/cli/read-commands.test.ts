@@ -6,6 +6,7 @@ import { parse } from "csv-parse/sync";
 import { prismaStore, summarizeEvents, type AuditEventRecord } from "../../src";
 import { openDatabase, providers, type TestDatabase } from "../support/databases";
 import { byPosition, insertAll, manyEvents } from "../support/read-fixtures";
+import { archiveOlder, TENANT_ARCHIVE_BEFORE, tenantEvents } from "../support/tenant-fixtures";
 import { buildPackage, createProject, prismaConfig, type Project } from "./cli-package";
 
 const COUNT = 1200;
@@ -149,4 +150,77 @@ export const store = { name: "archive-only", insert: inner.insert, getEvent: inn
       for (const command of ["archive", "list", "export", "stats"]) expect(top.stdout).toContain(command);
     });
   }
+});
+
+describe("audit-events --tenant and the event model's options on postgresql", () => {
+  let db: TestDatabase<"postgresql">;
+  let project: Project;
+  const events = tenantEvents(240);
+  const ofA = events.filter((e) => e.tenantId === "A");
+  const idsOf = (list: AuditEventRecord[]) => list.map((e) => e.id).sort();
+
+  beforeAll(async () => {
+    db = await openDatabase("postgresql", { name: "cli_tenant" });
+    project = createProject(packageDir);
+    project.write("audit-events.config.ts", prismaConfig("postgresql", db.url));
+    const store = prismaStore(db.prisma);
+    await insertAll(store, events);
+    expect(await archiveOlder(store)).toBeGreaterThan(0);
+  }, 60_000);
+  afterAll(async () => {
+    project?.remove();
+    await db?.close();
+  });
+
+  it("lists, pages, exports in every format and counts tenant A's events only, from every source", async () => {
+    for (const source of ["live", "archive", "all"]) {
+      const expected = ofA.filter((e) => source === "all" || (source === "archive") === e.timestamp < TENANT_ARCHIVE_BEFORE);
+      const list = await project.run(["list", "--tenant", "A", "--source", source, "--limit", "1000", "--json"]);
+      expect(list.code).toBe(0);
+      const listed = list.stdout.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as AuditEventRecord);
+      expect(listed.map((e) => e.id).sort()).toEqual(idsOf(expected));
+      for (const format of ["ndjson", "json", "csv"]) {
+        const run = await project.run(["export", "--tenant", "A", "--source", source, "--format", format]);
+        expect(run.code).toBe(0);
+        const exported =
+          format === "csv"
+            ? (parse(run.stdout) as string[][]).slice(1).map((row) => row[0])
+            : format === "json"
+              ? (JSON.parse(run.stdout) as AuditEventRecord[]).map((e) => e.id)
+              : run.stdout.trim().split("\n").filter(Boolean).map((line) => (JSON.parse(line) as AuditEventRecord).id);
+        expect({ format, source, ids: [...exported].sort() }).toEqual({ format, source, ids: idsOf(expected) });
+      }
+      const stats = await project.run(["stats", "--tenant", "A", "--source", source, "--json"]);
+      expect(JSON.parse(stats.stdout).total).toBe(expected.length);
+    }
+  }, 120_000);
+
+  it("filters by --action, --outcome, --severity and --request-id within the tenant, and pages on for it alone", async () => {
+    const args = ["--tenant", "A", "--source", "all", "--action", "user.login", "--outcome", "failure", "--request-id", "req-4"];
+    const expected = ofA.filter((e) => e.action === "user.login" && e.outcome === "failure" && e.requestId === "req-4");
+    expect(expected.length).toBeGreaterThan(0);
+    const run = await project.run(["list", ...args, "--json", "--limit", "1000"]);
+    expect(run.stdout.trim().split("\n").map((line) => (JSON.parse(line) as AuditEventRecord).id).sort()).toEqual(idsOf(expected));
+    const severity = await project.run(["stats", "--tenant", "A", "--source", "all", "--severity", "warning", "--json"]);
+    expect(JSON.parse(severity.stdout)).toMatchObject({ total: ofA.filter((e) => e.severity === "warning").length, bySeverity: { warning: ofA.filter((e) => e.severity === "warning").length } });
+    const first = await project.run(["list", "--tenant", "B", "--limit", "2"]);
+    const cursor = /--cursor (\S+)/.exec(first.stderr)![1]!;
+    const replayed = await project.run(["list", "--tenant", "A", "--limit", "2", "--cursor", cursor]);
+    expect(replayed).toMatchObject({ code: 2, stderr: expect.stringContaining("cursor is not valid") });
+    const text = await project.run(["stats", "--tenant", "A", "--source", "all"]);
+    expect(text.stdout).toMatch(/By action:\n(.*\n)*By outcome:\n(.*\n)*By severity:\n/);
+  });
+
+  it("refuses a bad --tenant, --outcome or --severity with exit code 2 and the reason", async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["list", "--tenant", ""], /tenantId must not be empty/],
+      [["list", "--tenant", "a\u0001b"], /control character/],
+      [["stats", "--outcome", "ok"], /Allowed choices are success, failure, denied/],
+      [["export", "--format", "csv", "--severity", "WARNING"], /Allowed choices are debug, info, warning, error, critical/],
+    ];
+    for (const [args, reason] of cases) {
+      const run = await project.run(args);
+      expect({ args, code: run.code, stderr: run.stderr }).toEqual({ args, code: 2, stderr: expect.stringMatching(reason) });
+    }
+  });
 });

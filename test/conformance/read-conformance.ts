@@ -2,7 +2,22 @@ import { v7 as uuidv7 } from "uuid";
 
 import { Writable } from "node:stream";
 
-import { AuditContext, countEvents, eventsOfUser, exportEvents, findEvents, historyOf, iterateEvents, summarizeEvents, type AuditEventRecord, type AuditQuery, type AuditStore } from "../../src";
+import {
+  AuditContext,
+  countEvents,
+  eventsOfUser,
+  exportEvents,
+  findEvents,
+  historyOf,
+  iterateEvents,
+  summarizeEvents,
+  tenantScopedStore,
+  type AuditEventRecord,
+  type AuditQuery,
+  type AuditStore,
+} from "../../src";
+import { ACTION_MAX_CHARS, boundText } from "../../src/column-limits";
+import { EVENT_OUTCOMES, EVENT_SEVERITIES } from "../../src/model/event-record";
 import type { JsonObject } from "../../src/model/json";
 
 const HOUR = 3_600_000;
@@ -199,9 +214,14 @@ export function describeReadConformance(subject: () => AuditStore): void {
         byContentType: tally((e) => e.contentType),
         byUser: tally((e) => e.userId),
         byDay: tally((e) => e.timestamp.toISOString().slice(0, 10)),
+        byAction: {},
+        byOutcome: { success: matching.length },
+        bySeverity: { info: matching.length },
       });
       expect(Object.keys(summary.byDay).sort()).toEqual(["2026-05-01", "2026-05-02", "2026-05-03"]);
     });
+
+    describeEventModelReading(() => store, events);
 
     describe("over the archive", () => {
       const archivedIds = [...events].sort(byPosition).slice(0, 12).map((e) => e.id);
@@ -242,6 +262,177 @@ export function describeReadConformance(subject: () => AuditStore): void {
           const expected = [...events].sort(byPosition);
           expect(seen).toEqual(order === "asc" ? expected : expected.reverse());
         }
+      });
+    });
+  });
+}
+
+const LONG_ACTION = `bulk.${"x".repeat(300)}`;
+const MODEL_ACTIONS = ["order.refund", "Order.Refund", null, "user.login", boundText(LONG_ACTION, { chars: ACTION_MAX_CHARS })];
+const TENANTS = ["A", "B", "a", null];
+
+/**
+ * 40 events an hour apart with every outcome and severity, actions and tenant ids that
+ * differ only by case, events without an action or tenant, an action stored cut to its
+ * column, and request ids shared across tenants.
+ */
+export function eventModelFixture(): AuditEventRecord[] {
+  return Array.from({ length: 40 }, (_, i) => {
+    const millis = BASE + 100 * HOUR + i * HOUR;
+    return {
+      ...readFixture()[i % 36]!,
+      id: uuidv7({ msecs: millis }),
+      timestamp: new Date(millis),
+      action: MODEL_ACTIONS[i % MODEL_ACTIONS.length]!,
+      outcome: EVENT_OUTCOMES[i % 3]!,
+      severity: EVENT_SEVERITIES[i % 5 === 4 ? 4 : (i * 7) % 4]!,
+      tenantId: TENANTS[i % 4]!,
+      requestId: `req-${i % 6}`,
+    };
+  });
+}
+
+/**
+ * Filters, summaries and tenant views over the event model's columns (action, outcome,
+ * severity, tenantId, requestId), live and archived. `current()` holds `base` (the read
+ * fixture); this adds {@link eventModelFixture} to it.
+ */
+function describeEventModelReading(current: () => AuditStore, base: readonly AuditEventRecord[]): void {
+  describe("the event model's columns", () => {
+    const context = new AuditContext();
+    const modelEvents = eventModelFixture();
+    let store: AuditStore;
+    // A third of the new events are archived: every read is checked over the live table, the archive and both.
+    const archivedIds = new Set(modelEvents.filter((_, i) => i % 3 === 0).map((e) => e.id));
+    const inSource = (e: AuditEventRecord, source: "live" | "archive" | "all") => source === "all" || (source === "archive") === archivedIds.has(e.id);
+
+    beforeEach(async () => {
+      store = current();
+      await store.insert(modelEvents, { context });
+      // The read fixture is older than every new event: archive it whole, then the chosen new events one by one.
+      await store.archiveBatch(new Date(BASE + 100 * HOUR), 1000);
+      const ordered = [...modelEvents].sort(byPosition);
+      for (const event of ordered) {
+        if (archivedIds.has(event.id)) {
+          const before = ordered[ordered.indexOf(event) - 1];
+          const moved = await store.archiveBatch(new Date(event.timestamp.getTime() + 1), 1, before === undefined ? undefined : { timestamp: before.timestamp, id: before.id });
+          expect(moved.moved).toBe(1);
+        }
+      }
+    });
+
+    const everything = () => [...base, ...modelEvents];
+    const baseInSource = (source: "live" | "archive" | "all") => source !== "live";
+    const matching = (source: "live" | "archive" | "all", predicate: (e: AuditEventRecord) => boolean) =>
+      everything().filter((e) => (modelEvents.includes(e) ? inSource(e, source) : baseInSource(source)) && predicate(e));
+
+    const cases: Array<[string, AuditQuery, (e: AuditEventRecord) => boolean]> = [
+      ["action, exactly (not another case)", { action: "order.refund" }, (e) => e.action === "order.refund"],
+      ["action, as sent, when it was stored cut to its column", { action: LONG_ACTION }, (e) => e.action === MODEL_ACTIONS[4]],
+      ...EVENT_OUTCOMES.map((outcome): [string, AuditQuery, (e: AuditEventRecord) => boolean] => [`outcome ${outcome}`, { outcome }, (e) => e.outcome === outcome]),
+      ...EVENT_SEVERITIES.map((severity): [string, AuditQuery, (e: AuditEventRecord) => boolean] => [`severity ${severity}, exactly`, { severity }, (e) => e.severity === severity]),
+      ["tenantId, exactly (not another case)", { tenantId: "A" }, (e) => e.tenantId === "A"],
+      ["requestId", { requestId: "req-2" }, (e) => e.requestId === "req-2"],
+      [
+        "the five together, and the older filters",
+        { action: "user.login", outcome: "failure", tenantId: "A", requestId: "req-4", contentType: "Customer" },
+        (e) => e.action === "user.login" && e.outcome === "failure" && e.tenantId === "A" && e.requestId === "req-4" && e.contentType === "Customer",
+      ],
+    ];
+
+    it.each(cases)("filters by %s, over the live table, the archive and both", async (_name, query, predicate) => {
+      for (const source of ["live", "archive", "all"] as const) {
+        const expected = expectedIds(matching(source, predicate), () => true);
+        expect({ source, ids: await allIds(store, { ...query, source, order: "asc" }) }).toEqual({ source, ids: expected });
+        expect({ source, count: await countEvents({ ...query, source, store }) }).toEqual({ source, count: expected.length });
+      }
+    });
+
+    it("finds an event for every combination drawn in the cases (no case is vacuous)", () => {
+      for (const [name, , predicate] of cases) expect({ name, found: matching("all", predicate).length > 0 }).toEqual({ name, found: true });
+    });
+
+    it("summarizes by action, outcome and severity, over each source", async () => {
+      for (const source of ["live", "archive", "all"] as const) {
+        const events = matching(source, (e) => e.tenantId !== "B");
+        const tally = (key: (e: AuditEventRecord) => string | null) => {
+          const counts: Record<string, number> = {};
+          for (const e of events) {
+            const k = key(e);
+            if (k !== null) counts[k] = (counts[k] ?? 0) + 1;
+          }
+          return counts;
+        };
+        // tenantId "B" cannot be excluded by a filter; summarize "A" and "a" and no tenant separately and add up.
+        const parts = await Promise.all([{ tenantId: "A" }, { tenantId: "a" }].map((q) => summarizeEvents({ ...q, source, store })));
+        const whole = await summarizeEvents({ source, store });
+        const bParts = await summarizeEvents({ tenantId: "B", source, store });
+        expect(whole.total).toBe(events.length + bParts.total);
+        expect(parts[0]!.total + parts[1]!.total).toBe(matching(source, (e) => e.tenantId === "A" || e.tenantId === "a").length);
+        const minus = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.entries(a).map(([k, n]) => [k, n - (b[k] ?? 0)]).filter(([, n]) => n !== 0));
+        expect({ source, byAction: minus({ ...whole.byAction }, bParts.byAction) }).toEqual({ source, byAction: tally((e) => e.action) });
+        expect({ source, byOutcome: minus({ ...whole.byOutcome }, bParts.byOutcome) }).toEqual({ source, byOutcome: tally((e) => e.outcome) });
+        expect({ source, bySeverity: minus({ ...whole.bySeverity }, bParts.bySeverity) }).toEqual({ source, bySeverity: tally((e) => e.severity) });
+      }
+      const denied = await summarizeEvents({ store, source: "all", outcome: "denied" });
+      expect(Object.keys(denied.byOutcome)).toEqual(["denied"]);
+      expect(denied.byAction["Order.Refund"]).toBe(modelEvents.filter((e) => e.outcome === "denied" && e.action === "Order.Refund").length);
+    });
+
+    it("refuses an outcome or a severity that is not one of the values, naming them", async () => {
+      await expect(findEvents({ store, outcome: "ok" as never })).rejects.toMatchObject({ code: "ERR_AUDIT_QUERY", message: expect.stringContaining('outcome must be one of "success", "failure", "denied"') });
+      await expect(countEvents({ store, severity: "WARNING" as never })).rejects.toMatchObject({ message: expect.stringContaining('severity must be one of "debug", "info", "warning", "error", "critical"') });
+      await expect(summarizeEvents({ store, action: "" })).rejects.toMatchObject({ message: expect.stringContaining("action must not be empty") });
+      await expect(findEvents({ store, tenantId: 5 as never })).rejects.toMatchObject({ message: expect.stringContaining("tenantId must be a string") });
+    });
+
+    it("binds a cursor to its tenant, action, outcome, severity and request id", async () => {
+      const { nextCursor } = await findEvents({ store, tenantId: "A", source: "all", limit: 2 });
+      expect(nextCursor).not.toBeNull();
+      for (const other of [{ tenantId: "B" }, {}, { tenantId: "A", outcome: "success" as const }, { tenantId: "A", requestId: "req-0" }, { tenantId: "A", action: "x" }, { tenantId: "A", severity: "info" as const }]) {
+        await expect(findEvents({ store, ...other, source: "all", cursor: nextCursor! })).rejects.toMatchObject({ code: "ERR_AUDIT_CURSOR" });
+      }
+      expect((await findEvents({ store, tenantId: "A", source: "all", limit: 2, cursor: nextCursor! })).events.every((e) => e.tenantId === "A")).toBe(true);
+    });
+
+    describe("through tenantScopedStore()", () => {
+      it("reads, counts, summarizes and exports the tenant's events only, from every source", async () => {
+        const a = tenantScopedStore(store, "A");
+        for (const source of ["live", "archive", "all"] as const) {
+          const own = expectedIds(matching(source, (e) => e.tenantId === "A"), () => true);
+          expect(await allIds(a, { source, order: "asc" })).toEqual(own);
+          expect(await allIds(a, { source, order: "asc", tenantId: "A" })).toEqual(own);
+          expect(await allIds(a, { source, tenantId: "B" })).toEqual([]);
+          expect(await allIds(a, { source, requestId: "req-1" })).toEqual(expectedIds(matching(source, (e) => e.tenantId === "A" && e.requestId === "req-1"), () => true).reverse());
+          expect(await countEvents({ store: a, source })).toBe(own.length);
+          expect(await countEvents({ store: a, source, tenantId: "a" })).toBe(0);
+          const summary = await summarizeEvents({ store: a, source });
+          expect(summary.total).toBe(own.length);
+          expect((await summarizeEvents({ store: a, source, tenantId: "B" })).total).toBe(0);
+          let text = "";
+          const sink = new Writable({ write: (chunk: Buffer, _encoding, callback) => void ((text += chunk.toString("utf8")), callback()) });
+          await exportEvents({ store: a, source, format: "ndjson", order: "asc" }, sink);
+          expect(text.split("\n").filter(Boolean).map((line) => JSON.parse(line).id)).toEqual(own);
+        }
+      });
+
+      it("answers null for another tenant's event by id, live or archived, as for a missing one", async () => {
+        const a = tenantScopedStore(store, "A");
+        for (const event of modelEvents) {
+          const archived = archivedIds.has(event.id);
+          const live = await a.getEvent(event.id);
+          const old = await a.getArchivedEvent(event.id);
+          if (event.tenantId === "A") expect(archived ? old?.id : live?.id).toBe(event.id);
+          else expect([live, old]).toEqual([null, null]);
+        }
+        expect(await a.getEvent(uuidv7())).toBeNull();
+      });
+
+      it("refuses to write or archive, and refuses a tenant id that names no tenant", async () => {
+        const a = tenantScopedStore(store, "A");
+        await expect(a.insert([modelEvents[1]!], { context })).rejects.toMatchObject({ code: "ERR_AUDIT_CONFIG" });
+        await expect(a.archiveBatch(new Date(), 10)).rejects.toMatchObject({ code: "ERR_AUDIT_CONFIG" });
+        for (const bad of ["", 5, null, "a\u0000b"]) expect(() => tenantScopedStore(store, bad as never)).toThrow(expect.objectContaining({ code: "ERR_AUDIT_CONFIG" }));
       });
     });
   });

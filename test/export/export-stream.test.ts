@@ -1,5 +1,7 @@
 import { Writable } from "node:stream";
 
+import { parse } from "csv-parse/sync";
+
 import { exportEvents, memoryStore, type AuditStore } from "../../src";
 import { JSON_EXPORT_PAGE_SIZE } from "../../src/export/export-events";
 import { insertAll, manyEvents, TextSink } from "../support/read-fixtures";
@@ -66,7 +68,7 @@ describe("exportEvents", () => {
       texts[format] = sink.text;
     }
     expect(texts.ndjson).toBe("");
-    expect(texts.csv).toBe("id,timestamp,contentType,objectId,content,userId,url,method,remoteAddr,queryParams,postData,headers\r\n");
+    expect(texts.csv).toBe("id,timestamp,contentType,objectId,content,userId,url,method,remoteAddr,queryParams,postData,headers,action,outcome,severity,tenantId,requestId\r\n");
     expect(JSON.parse(texts.json!)).toEqual([]);
   });
 
@@ -91,5 +93,23 @@ describe("exportEvents", () => {
     await expect(exportEvents({ store: failing, format: "ndjson" }, sink)).rejects.toThrow("connection lost");
     expect(sink.destroyed).toBe(true);
     expect(sink.text.trimEnd().split("\n")).toHaveLength(JSON_EXPORT_PAGE_SIZE);
+  });
+
+  it("writes the event model's columns in every format, CSV cells made formula-safe, and filters by them", async () => {
+    const store = memoryStore();
+    const [plain, other] = manyEvents(2, 3);
+    const model = { action: "=HYPERLINK(\"http://evil.example\")", outcome: "denied", severity: "critical", tenantId: "@acme", requestId: "-req-1" } as const;
+    await insertAll(store, [{ ...plain!, ...model }, other!]);
+    const texts: Record<string, string> = {};
+    for (const format of ["ndjson", "csv", "json"] as const) {
+      const sink = new TextSink();
+      expect(await exportEvents({ store, format, tenantId: "@acme", outcome: "denied", severity: "critical", action: model.action, requestId: "-req-1" }, sink)).toEqual({ exported: 1 });
+      texts[format] = sink.text;
+    }
+    expect(JSON.parse(texts.ndjson!)).toMatchObject(model);
+    expect(JSON.parse(texts.json!)).toEqual([expect.objectContaining(model)]);
+    const [header, row] = parse(texts.csv!) as string[][];
+    const cell = (name: string) => row![header!.indexOf(name)];
+    expect([cell("action"), cell("outcome"), cell("severity"), cell("tenantId"), cell("requestId")]).toEqual([`'${model.action}`, "denied", "critical", "'@acme", "'-req-1"]);
   });
 });

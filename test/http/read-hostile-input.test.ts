@@ -52,7 +52,7 @@ const frameworks: Array<[string, (store: AuditStore) => http.Server]> = [
 const percentEncoded = (bytes: Uint8Array) => [...bytes].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("");
 const text = (value: string) => percentEncoded(Buffer.from(value, "utf8"));
 
-const NAMES = ["since", "until", "limit", "cursor", "order", "source", "contentType", "objectId", "userId", "method", "remoteAddr", "search", "format"];
+const NAMES = ["since", "until", "limit", "cursor", "order", "source", "contentType", "objectId", "userId", "method", "remoteAddr", "action", "outcome", "severity", "tenantId", "requestId", "search", "format"];
 /** Values near what databases refuse: instants at and beyond their span, wildcards, controls, long and odd text. */
 const value = fc.oneof(
   fc.date({ min: new Date(-8.64e15), max: new Date(8.64e15), noInvalidDate: true }).chain((d) => fc.constantFrom(d.toISOString(), d.toISOString().slice(0, 10), d.toISOString().replace("Z", "+14:00"))).map(text),
@@ -73,7 +73,7 @@ const inSpan = fc.date({ min: new Date("1000-01-01T00:00:00Z"), max: new Date("9
 /** Parameters a database takes, so that many queries reach it with what remains. */
 const plausible = fc.oneof(
   fc.tuple(fc.constantFrom("since", "until"), inSpan.map((d) => text(d.toISOString()))),
-  fc.tuple(fc.constantFrom("contentType", "objectId", "userId", "method", "remoteAddr", "search"), fc.string({ unit: "grapheme", minLength: 1, maxLength: 30 }).map(text)),
+  fc.tuple(fc.constantFrom("contentType", "objectId", "userId", "method", "remoteAddr", "action", "tenantId", "requestId", "search"), fc.string({ unit: "grapheme", minLength: 1, maxLength: 30 }).map(text)),
   fc.tuple(fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 10 }).filter((key) => /^[\w .:@-]+$/.test(key)).map((key) => `content.${text(key)}`), fc.string({ unit: "grapheme", minLength: 1, maxLength: 30 }).map(text)),
   fc.tuple(fc.constant("limit"), fc.integer({ min: 1, max: 500 }).map(String)),
 );
