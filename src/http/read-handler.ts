@@ -237,6 +237,9 @@ async function answerRead(route: ReadRoute, request: ReadRequest, access: ReadAc
   }
 }
 
+/** The `action` of the event that records a refused read of the audit trail (its outcome is `"denied"`). */
+export const DENIED_READ_ACTION = "audit.read";
+
 /**
  * Records that a request was refused the audit trail, through `context`: the
  * adapters pass the request's own audit context when `auditEvents()` gave it one
@@ -245,5 +248,9 @@ async function answerRead(route: ReadRoute, request: ReadRequest, access: ReadAc
  */
 export async function recordDenial(context: AuditContext, request: ReadRequest, reason?: string): Promise<void> {
   const path = request.originalUrl.split("?")[0]!;
-  await context.createEvent({ contentType: "AuditTrail", objectId: path }, { action: "audit-read-denied", route: `${request.method} ${request.path}`, ...(reason === undefined ? {} : { reason }) });
+  await context.createEvent(
+    { contentType: "AuditTrail", objectId: path },
+    { route: `${request.method} ${request.path}`, ...(reason === undefined ? {} : { reason }) },
+    { action: DENIED_READ_ACTION, outcome: "denied", severity: "warning" },
+  );
 }

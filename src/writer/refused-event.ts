@@ -20,12 +20,17 @@ export function isStandIn(row: EventRow): boolean {
   return row.contentType === REFUSED_EVENT_CONTENT_TYPE;
 }
 
+/** The `action` of a stand-in event: a write of the audit trail that failed. */
+export const REFUSED_EVENT_ACTION = "audit.write";
+
 /**
  * The event that stands in the trail for `row`, which the store refused for what it
  * holds: contentType {@link REFUSED_EVENT_CONTENT_TYPE}, objectId = the refused id,
  * content `{ outcome: "refused", reason, event }` with the refused row as JSON (cut
- * like any JSON column when larger), and none of the refused row's other columns,
- * which may be what the store refused. A new id and the time of the refusal.
+ * like any JSON column when larger), action {@link REFUSED_EVENT_ACTION}, outcome
+ * `"failure"`, severity `"error"`, the refused row's tenant and request id, and none of
+ * its other columns, which may be what the store refused. A new id and the time of the
+ * refusal.
  */
 export function standInFor(row: EventRow, reason: string): EventRow {
   const event = normalizeJson(row, { strict: false }) as JsonObject;
@@ -47,7 +52,12 @@ export function standInFor(row: EventRow, reason: string): EventRow {
     queryParams: {},
     postData: {},
     headers: {},
-    action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
+    action: REFUSED_EVENT_ACTION,
+    outcome: "failure",
+    severity: "error",
+    // The tenant's and the request's own readers see the hole in their part of the trail.
+    tenantId: typeof row.tenantId === "string" ? row.tenantId : null,
+    requestId: typeof row.requestId === "string" ? row.requestId : null,
   };
   return { ...boundRecord(record) };
 }

@@ -177,7 +177,7 @@ describe.each(providers)("the audit router on %s", (provider) => {
       await request(server).get("/audit/events").expect(403);
       expect(await countEvents({ store, contentType: "AuditTrail" })).toBe(before + 2);
       const [denial] = (await findEvents({ store, contentType: "AuditTrail", userId: "mallory" })).events;
-      expect(denial).toMatchObject({ objectId: "/audit/events/export", method: "GET", content: { action: "audit-read-denied", route: "GET /events/export" } });
+      expect(denial).toMatchObject({ objectId: "/audit/events/export", method: "GET", action: "audit.read", outcome: "denied", severity: "warning", content: { route: "GET /events/export" } });
       expect(denial!.url).toMatch(/\/audit\/events\/export\?format=csv$/);
       await db.prisma.auditEvent.deleteMany({ where: { contentType: "AuditTrail" } });
     });
@@ -286,7 +286,7 @@ describe("the audit router on Express 4 and Koa 2", () => {
     const before = store.list().length;
     await request(server).get("/audit/events/summary").set({ "x-user": "eve:guest" }).expect(403);
     expect(store.list().length).toBe(before + 1);
-    expect(store.list().at(-1)).toMatchObject({ contentType: "AuditTrail", userId: "eve", content: { action: "audit-read-denied" } });
+    expect(store.list().at(-1)).toMatchObject({ contentType: "AuditTrail", userId: "eve", action: "audit.read", outcome: "denied" });
     expect((await request(server).get("/audit/events?limit=9999").set(AUDITOR).expect(400)).body.error).toMatch(/limit must be/);
     await forgetDenials(store);
   });

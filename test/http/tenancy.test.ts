@@ -116,7 +116,7 @@ describe.each(subjects)("tenancy by construction on $name", ({ open }) => {
       expect((await getAs(server, A, "/audit/events?tenantId=A&source=all&limit=500")).events).toHaveLength(ofTenant("A").length);
       const recorded = await getAs(server, "auditor", "/audit/events?contentType=AuditTrail&limit=500");
       expect(recorded.events.length).toBeGreaterThan(0);
-      expect(recorded.body).toMatchObject({ events: expect.arrayContaining([expect.objectContaining({ content: expect.objectContaining({ action: "audit-read-denied", reason: "tenantId names another tenant" }) })]) });
+      expect(recorded.body).toMatchObject({ events: expect.arrayContaining([expect.objectContaining({ action: "audit.read", outcome: "denied", severity: "warning", content: expect.objectContaining({ reason: "tenantId names another tenant" }) })]) });
     });
 
     it("answers 404 to B's ids, live or archived, exactly as to an id that does not exist", async () => {
