@@ -25,19 +25,21 @@ export function missingEventFields(table: ModelTable): EventModelField[] {
   return EVENT_MODEL_FIELDS.filter((field) => !table.columns.has(field));
 }
 
-/** The models warned about in this process: the warning is said once, not per store or per call. */
+/** The models warned about in this process: each is named once, not per store or per call. */
 const warned = new Set<string>();
 
 /**
- * Warns, once per process for the same models, that the audit models lack event-model
+ * Warns, once per process for each model, that the audit models lack event-model
  * fields: which, what is not stored, what those fields read back as, and the migration
  * to apply. Nothing is said when every model has them all.
  */
 export function warnMissingEventFields(provider: SqlProvider, tables: readonly ModelTable[], warn: (message: string) => void): void {
-  const lacking = tables.map((table) => ({ model: table.model, missing: missingEventFields(table) })).filter(({ missing }) => missing.length > 0);
-  const key = lacking.map(({ model }) => model).join(",");
-  if (lacking.length === 0 || warned.has(key)) return;
-  warned.add(key);
+  const lacking = tables
+    .filter((table) => !warned.has(table.model))
+    .map((table) => ({ model: table.model, missing: missingEventFields(table) }))
+    .filter(({ missing }) => missing.length > 0);
+  if (lacking.length === 0) return;
+  for (const { model } of lacking) warned.add(model);
   const models = lacking.map(({ model }) => model).join(" and ");
   warn(
     `audit-events: ${lacking.map(({ model, missing }) => `the Prisma model ${model} has no field(s) ${missing.join(", ")}`).join("; ")}, so events are stored without them ` +
