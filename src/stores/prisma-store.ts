@@ -316,6 +316,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     return inserter;
   }
 
+  /** Runs a read; a filter on an event-model field that a table it reads lacks is refused first, never ignored. */
   async function read<T>(doing: string, filter: EventFilter, run: (tables: QueryTables) => Promise<T>): Promise<T> {
     const resolved = tables();
     const { provider, live, archive } = resolved;
