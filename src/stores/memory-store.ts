@@ -3,6 +3,7 @@ import type { ArchivedAuditEventRecord, AuditEventRecord } from "../model/event-
 import type { EventFilter, EventPageRequest, EventSummary } from "../model/event-filter";
 import { comparePositions, isAfter, matchesFilter } from "../query/match-event";
 import { tallySummary } from "../query/tally-summary";
+import { storedRecord } from "./stored-record";
 import type { ArchiveBatchResult, ArchivePosition, AuditStore, EventRow, InsertOptions } from "./store";
 
 /** A store that keeps events in this process's memory: for tests and demos. */
@@ -17,7 +18,9 @@ export interface MemoryStore extends AuditStore {
 
 /**
  * Creates a store that keeps events in memory. Events are copied in and out, so
- * changing a returned record never changes what is stored. It cannot take part in a
+ * changing a returned record never changes what is stored. It keeps every stored
+ * field, the event model's included; a row without them (spooled by a version before
+ * them) reads back as the database's defaults would give it. It cannot take part in a
  * database transaction: `opts.tx` is refused.
  *
  * @example
@@ -50,11 +53,11 @@ export function memoryStore(): MemoryStore {
           throw new AuditStoreError(`memory: an event with id ${event.id} is stored already`, { code: "ERR_AUDIT_DUPLICATE_ID" });
         }
       }
-      for (const event of batch) events.set(event.id, structuredClone(event));
+      for (const event of batch) events.set(event.id, structuredClone(storedRecord(event)));
     },
     toRow: (event: AuditEventRecord): EventRow => ({ ...event }),
     async writeRows(rows: readonly EventRow[]): Promise<void> {
-      for (const row of rows) if (!events.has(row.id)) events.set(row.id, structuredClone(row));
+      for (const row of rows) if (!events.has(row.id)) events.set(row.id, structuredClone(storedRecord(row)));
     },
     async getEvent(id: string): Promise<AuditEventRecord | null> {
       const event = events.get(id);

@@ -4,6 +4,8 @@ import { emptySummary } from "../query/tally-summary";
 import type { RawClient } from "./prisma-client";
 import { quoteIdentifier, type ModelTable, type SqlProvider } from "./prisma-metadata";
 import { epochMilliseconds } from "./prisma-utc-session";
+import { unstoredFieldSql } from "./prisma-event-model";
+import { UNSTORED_FIELD_VALUES, type EventModelField } from "./stored-record";
 
 /** The tables a query may read, resolved from the Prisma client once. */
 export interface QueryTables {
@@ -153,9 +155,9 @@ const EPOCH_MS = "timestampMs";
  * The event as JSON text, built by PostgreSQL: the same keys in the same order as
  * `JSON.stringify` of the record, the timestamp as an ISO string in UTC.
  */
-function jsonExpression(table: ModelTable): string {
+function jsonExpression(provider: SqlProvider, table: ModelTable): string {
   const pairs = EVENT_FIELDS.map((field) => {
-    const value = field === "timestamp" ? `to_char(${column(table, field)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')` : column(table, field);
+    const value = field === "timestamp" ? `to_char(${column(table, field)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')` : storedField(provider, table, field);
     return `'${field}', ${value}`;
   });
   return `json_build_object(${pairs.join(", ")})::text`;
@@ -168,10 +170,19 @@ function jsonExpression(table: ModelTable): string {
  */
 function selectList(provider: SqlProvider, table: ModelTable, shape: PageShape): string {
   const fields = shape === "record" ? EVENT_FIELDS : (["timestamp", "id"] as const);
-  const list = fields.map((field) => `${column(table, field)} AS ${quoteIdentifier(provider, field)}`).join(", ");
+  const list = fields.map((field) => `${storedField(provider, table, field)} AS ${quoteIdentifier(provider, field)}`).join(", ");
   if (provider !== "postgresql") return list;
   const withMs = `${list}, ${epochMilliseconds(column(table, "timestamp"))} AS "${EPOCH_MS}"`;
-  return shape === "record" ? withMs : `${withMs}, ${jsonExpression(table)} AS "json"`;
+  return shape === "record" ? withMs : `${withMs}, ${jsonExpression(provider, table)} AS "json"`;
+}
+
+/**
+ * A stored field's column, or, for an event-model field of a model generated before
+ * that migration (or a user's own without it), the value such a field reads as.
+ */
+function storedField(provider: SqlProvider, table: ModelTable, field: string): string {
+  if (!table.columns.has(field) && field in UNSTORED_FIELD_VALUES) return unstoredFieldSql(provider, field as EventModelField);
+  return column(table, field);
 }
 
 function orderBy(provider: SqlProvider, order: "asc" | "desc", table?: ModelTable): string {
@@ -273,12 +284,13 @@ export async function summarizeMatching(client: RawClient, tables: QueryTables, 
   const summary = emptySummary();
   const { provider } = tables;
   for (const table of tablesOf(tables, filter)) {
-    const grouped = (field: "contentType" | "userId" | "action" | "outcome" | "severity") => exactKey(provider, column(table, field));
+    // A model without the event-model columns counts every event as their defaults.
+    const grouped = (field: "contentType" | "userId" | "action" | "outcome" | "severity") => exactKey(provider, storedField(provider, table, field));
     const groupings: Array<[Record<string, number>, string, string[]]> = [
       [summary.byContentType, grouped("contentType"), []],
       [summary.byUser, grouped("userId"), [`${column(table, "userId")} IS NOT NULL`]],
       [summary.byDay, utcDayExpression(provider, column(table, "timestamp")), []],
-      [summary.byAction, grouped("action"), [`${column(table, "action")} IS NOT NULL`]],
+      [summary.byAction, grouped("action"), [`${storedField(provider, table, "action")} IS NOT NULL`]],
       [summary.byOutcome, grouped("outcome"), []],
       [summary.bySeverity, grouped("severity"), []],
     ];

@@ -2,13 +2,15 @@ import { getAuditConfig } from "../config/configure";
 import { suggestion } from "../config/suggestion";
 import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
 import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } from "../model/event-record";
+import { missingEventFields, requireFilteredFields, TO_RECORD_FALLBACK_FIELDS, warnMissingEventFields, withoutFields } from "./prisma-event-model";
 import { archiveBatch, archivePlan, type ArchivePlan } from "./prisma-archive";
 import type { ModelClient, TransactionalClient } from "./prisma-client";
 import { bulkInserter, createManyNew, type BulkInserter } from "./prisma-bulk-insert";
-import { providerOf, tableOf, type SqlProvider } from "./prisma-metadata";
+import { providerOf, tableOf, type ModelTable, type SqlProvider } from "./prisma-metadata";
 import { utcSession } from "./prisma-utc-session";
 import { isRefusedData } from "./store-failure";
 import { countMatching, queryJsonPage, queryPage, summarizeMatching, type QueryTables } from "./prisma-query";
+import { storedRecord } from "./stored-record";
 import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../model/event-filter";
 import type { ArchiveBatchResult, ArchivePosition, AuditStore, EventOrigin, EventRow, InsertOptions } from "./store";
 
@@ -40,8 +42,11 @@ export interface PrismaStoreOptions {
    */
   archiveModel?: string;
   /**
-   * Fills the extra columns of your own model: returns them for each event.
-   * @example (event, context) => ({ tenantId: context.extraData.tenantId })
+   * Fills the extra columns of your own model: returns them for each event. It may also
+   * return `action`, `tenantId` or `requestId`, as it did for a column of your own
+   * before audit-events had these fields: its value is stored only when the event's own
+   * is null (the event's own wins). Every other field audit-events fills is refused.
+   * @example (event, context) => ({ region: context.extraData.region })
    */
   // Method syntax on purpose: a callback whose parameter is annotated `AuditContext`
   // (what the store is handed at run time) still type-checks.
@@ -71,6 +76,13 @@ export interface PrismaStore extends AuditStore {
 }
 
 const RESERVED_FIELDS: ReadonlySet<string> = new Set(EVENT_FIELDS);
+
+/** What a store learns of its client's data model: the database, the live table, and the archive table if the client has one. */
+interface KnownTables {
+  provider: SqlProvider;
+  live: ModelTable;
+  archive: ModelTable | null;
+}
 
 function delegateOf(client: unknown, model: string, what: string): PrismaDelegateLike {
   const delegate = (client as Record<string, unknown> | null)?.[model] as Partial<PrismaDelegateLike> | undefined;
@@ -225,11 +237,6 @@ function checkExtraValue(model: string, key: string, value: unknown, types: Map<
   }
 }
 
-/** The stored fields of a row, without the extra columns of a user's own model. */
-function toEventRecord(row: Record<string, unknown>): AuditEventRecord {
-  return Object.fromEntries(EVENT_FIELDS.map((field) => [field, row[field]])) as unknown as AuditEventRecord;
-}
-
 /**
  * Creates a store that writes events through your Prisma client, into the
  * `AuditEvent` model (table `audit_events`) or a model of your own with extra
@@ -258,12 +265,43 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
   const { model = "auditEvent", archiveModel = "archivedAuditEvent", toRecord, asyncArchiveCommit = false } = validateStoreOptions(options);
   delegateOf(prisma, model, "the Prisma client");
   const session = utcSession(prisma as TransactionalClient, knownProvider(prisma), (message) => getAuditConfig().logger.warn(message));
+  let known: KnownTables | null | undefined;
+  /**
+   * The client's database and the two models' tables, read once, on first use (a stand-in
+   * client without Prisma's metadata has none: null). Models without the event-model
+   * fields are warned about then, once.
+   */
+  function metadata(): KnownTables | null {
+    if (known !== undefined) return known;
+    try {
+      const provider = providerOf(prisma);
+      let archive: ModelTable | null = null;
+      try {
+        archive = tableOf(prisma, archiveModel, provider);
+      } catch {
+        // A store that never archives may have no archive model; archival says so when it is asked.
+      }
+      known = { provider, live: tableOf(prisma, model, provider), archive };
+    } catch {
+      known = null;
+      return known;
+    }
+    warnMissingEventFields(known.provider, known.archive === null ? [known.live] : [known.live, known.archive], (message) => getAuditConfig().logger.warn(message));
+    return known;
+  }
+  /** The client's database and both tables, or the error that says which the client lacks. */
+  function tables(): QueryTables {
+    const found = metadata();
+    const provider = found?.provider ?? providerOf(prisma);
+    return { provider, live: found?.live ?? tableOf(prisma, model, provider), archive: found?.archive ?? tableOf(prisma, archiveModel, provider) };
+  }
+
   let plan: ArchivePlan | undefined;
   /** Table metadata is read on first archival, so stores that never archive need none. */
   function archiveTables(): ArchivePlan {
     if (plan === undefined) {
-      const provider = providerOf(prisma);
-      plan = archivePlan(provider, tableOf(prisma, model, provider), tableOf(prisma, archiveModel, provider), asyncArchiveCommit);
+      const { provider, live, archive } = tables();
+      plan = archivePlan(provider, live, archive, asyncArchiveCommit);
     }
     return plan;
   }
@@ -273,56 +311,53 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
   function bulkInsert(): BulkInserter {
     if (inserter === undefined) {
       const provider = providerOf(prisma);
-      inserter = bulkInserter(provider, prisma as TransactionalClient, tableOf(prisma, model, provider), model);
+      inserter = bulkInserter(provider, prisma as TransactionalClient, metadata()?.live ?? tableOf(prisma, model, provider), model);
     }
     return inserter;
   }
 
-  let readTables: QueryTables | undefined;
-  /** Like the archive plan, read on first use. */
-  function queryTables(): QueryTables {
-    if (readTables === undefined) {
-      const provider = providerOf(prisma);
-      readTables = { provider, live: tableOf(prisma, model, provider), archive: tableOf(prisma, archiveModel, provider) };
-    }
-    return readTables;
-  }
-  async function read<T>(doing: string, run: (tables: QueryTables) => Promise<T>): Promise<T> {
-    const tables = queryTables();
+  /** Runs a read; a filter on an event-model field that a table it reads lacks is refused first, never ignored. */
+  async function read<T>(doing: string, filter: EventFilter, run: (tables: QueryTables) => Promise<T>): Promise<T> {
+    const resolved = tables();
+    const { provider, live, archive } = resolved;
+    requireFilteredFields(provider, filter.source === "live" ? [live] : filter.source === "archive" ? [archive] : [live, archive], filter);
     try {
-      return await run(tables);
+      return await run(resolved);
     } catch (error) {
       throw storeError(error, prisma, model, 0, doing);
     }
+  }
+
+  let unstored: readonly string[] | undefined;
+  /** A row as the live model can take it: without the event-model fields the model lacks. */
+  function storable<T extends object>(row: T): T {
+    unstored ??= (() => {
+      const table = metadata()?.live;
+      return table === undefined ? [] : missingEventFields(table);
+    })();
+    return withoutFields(row, unstored);
   }
 
   function rowOf(event: AuditEventRecord, context: EventOrigin): EventRow {
     if (toRecord === undefined) return { ...event };
     const extra = toRecord(event, context);
     if (typeof extra !== "object" || extra === null) {
-      throw new AuditError("ERR_AUDIT_CONFIG", "prismaStore(): toRecord must return an object of extra columns, such as { tenantId: \"t1\" }.");
+      throw new AuditError("ERR_AUDIT_CONFIG", "prismaStore(): toRecord must return an object of extra columns, such as { region: \"eu\" }.");
     }
-    const types = fieldTypes();
+    const types = metadata()?.live.types ?? null;
+    const row: Record<string, unknown> = { ...extra, ...event };
     for (const [key, value] of Object.entries(extra)) {
-      if (RESERVED_FIELDS.has(key)) {
-        throw new AuditError("ERR_AUDIT_CONFIG", `prismaStore(): toRecord returned "${key}", which audit-events fills itself; return only your extra columns.`);
+      if (RESERVED_FIELDS.has(key) && !TO_RECORD_FALLBACK_FIELDS.has(key)) {
+        throw new AuditError(
+          "ERR_AUDIT_CONFIG",
+          `prismaStore(): toRecord returned "${key}", which audit-events fills itself; return only your extra columns (and, where the event has none, ${[...TO_RECORD_FALLBACK_FIELDS].join(", ")}).`,
+        );
       }
       checkExtraValue(model, key, value, types);
+      // A column the application filled before the library had the field: its value stands in for the event's null.
+      if (TO_RECORD_FALLBACK_FIELDS.has(key) && row[key] === null && value !== undefined) row[key] = value;
     }
-    return { ...extra, ...event };
-  }
-
-  let knownTypes: Map<string, string> | null | undefined;
-  /** The model's field types, to check toRecord's values when the event is created; null without metadata. */
-  function fieldTypes(): Map<string, string> | null {
-    if (knownTypes === undefined) {
-      try {
-        knownTypes = tableOf(prisma, model, providerOf(prisma)).types;
-      } catch {
-        knownTypes = null;
-      }
-    }
-    return knownTypes;
+    return row as EventRow;
   }
 
   return {
@@ -333,7 +368,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
       if (events.length === 0) return;
       const which = tx === undefined ? "the Prisma client" : "the transaction client";
       delegateOf(tx ?? prisma, model, which);
-      const rows = events.map((event) => rowOf(event, context));
+      const rows = events.map((event) => storable(rowOf(event, context)));
       const write = async (client: ModelClient): Promise<void> => {
         const delegate = delegateOf(client, model, which);
         if (rows.length === 1) await delegate.create({ data: rows[0]!, select: { id: true } });
@@ -346,9 +381,11 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
       }
     },
     toRow: rowOf,
-    async writeRows(rows: readonly EventRow[]): Promise<void> {
-      if (rows.length === 0) return;
+    async writeRows(given: readonly EventRow[]): Promise<void> {
+      if (given.length === 0) return;
       const insert = bulkInsert();
+      // Rows made before the model was known, or by another process (a spool), may hold fields the model lacks.
+      const rows = given.map(storable);
       try {
         await insert(rows);
       } catch (error) {
@@ -365,7 +402,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     async getEvent(id: string): Promise<AuditEventRecord | null> {
       try {
         const row = await session.run((client) => delegateOf(client, model, "the Prisma client").findUnique({ where: { id } }));
-        return row === null ? null : toEventRecord(row);
+        return row === null ? null : storedRecord(row);
       } catch (error) {
         throw storeError(error, prisma, model, 0, "read an event");
       }
@@ -373,7 +410,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     async getArchivedEvent(id: string): Promise<ArchivedAuditEventRecord | null> {
       try {
         const row = await session.run((client) => delegateOf(client, archiveModel, "the Prisma client").findUnique({ where: { id } }));
-        return row === null ? null : { ...toEventRecord(row), archivedAt: row.archivedAt as Date };
+        return row === null ? null : { ...storedRecord(row), archivedAt: row.archivedAt as Date };
       } catch (error) {
         throw storeError(error, prisma, archiveModel, 0, "read an archived event");
       }
@@ -394,11 +431,11 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
       }
     },
     queryEvents: (filter: EventFilter, page: EventPageRequest): Promise<AuditEventRecord[]> =>
-      read("read events", (tables) => queryPage(prisma as TransactionalClient, tables, filter, page)),
+      read("read events", filter, (tables) => queryPage(prisma as TransactionalClient, tables, filter, page)),
     queryEventsAsJson: (filter: EventFilter, page: EventPageRequest): Promise<JsonEventPage> =>
-      read("read events", (tables) => queryJsonPage(prisma as TransactionalClient, tables, filter, page)),
-    countEvents: (filter: EventFilter): Promise<number> => read("count events", (tables) => countMatching(prisma as TransactionalClient, tables, filter)),
+      read("read events", filter, (tables) => queryJsonPage(prisma as TransactionalClient, tables, filter, page)),
+    countEvents: (filter: EventFilter): Promise<number> => read("count events", filter, (tables) => countMatching(prisma as TransactionalClient, tables, filter)),
     summarizeEvents: (filter: EventFilter): Promise<EventSummary> =>
-      read("summarize events", (tables) => summarizeMatching(prisma as TransactionalClient, tables, filter)),
+      read("summarize events", filter, (tables) => summarizeMatching(prisma as TransactionalClient, tables, filter)),
   };
 }

@@ -1,5 +1,26 @@
-import { AuditConfigError, AuditContext, auditModels, configureAudit, historyOf, prismaStore } from "../../src";
+import { AuditConfigError, AuditContext, auditModels, configureAudit, historyOf, prismaStore, type AuditStore, type EventFilter } from "../../src";
+import { EVENT_MODEL_FIELDS } from "../../src/model/event-record";
+import { sampleRecord } from "../conformance/store-conformance";
+import { clientBeforeEventModel } from "../support/client-before-event-model";
 import { openDatabase, providers, type TestDatabase } from "../support/databases";
+
+/** Every warning of this file's stores: each is said once per process, so the file checks them as a whole. */
+const warnings: string[] = [];
+const logger = { warn: (message: string) => void warnings.push(message) };
+
+/** A filter on `field` only, from the live table, the archive or both. */
+const filterOn = (field: string, source: EventFilter["source"] = "all"): EventFilter => ({ source, content: [], [field]: "x" }) as EventFilter;
+
+/** Every read a store answers with a filter, by name. */
+function readsOf(store: AuditStore, filter: EventFilter): Record<string, () => Promise<unknown>> {
+  const page = { order: "asc" as const, limit: 10 };
+  return {
+    queryEvents: () => store.queryEvents(filter, page),
+    queryEventsAsJson: () => store.queryEventsAsJson!(filter, page),
+    countEvents: () => store.countEvents(filter),
+    summarizeEvents: () => store.summarizeEvents(filter),
+  };
+}
 
 describe.each(providers)("prismaStore() on %s", (provider) => {
   let db: TestDatabase;
@@ -13,7 +34,7 @@ describe.each(providers)("prismaStore() on %s", (provider) => {
   });
   beforeEach(async () => {
     await db.reset();
-    configureAudit({ store: prismaStore(db.prisma) });
+    configureAudit({ logger, store: prismaStore(db.prisma) });
   });
 
   describe("with opts.tx", () => {
@@ -44,6 +65,7 @@ describe.each(providers)("prismaStore() on %s", (provider) => {
 
   it("fills the extra column of a user's own model through toRecord", async () => {
     configureAudit({
+      logger,
       store: prismaStore(db.prisma, {
         model: "tenantAuditEvent",
         archiveModel: "tenantArchivedAuditEvent",
@@ -57,12 +79,99 @@ describe.each(providers)("prismaStore() on %s", (provider) => {
   });
 
   it("refuses a toRecord that returns a field audit-events fills itself", async () => {
-    configureAudit({ store: prismaStore(db.prisma, { model: "tenantAuditEvent", toRecord: () => ({ id: "forged" }) }) });
-    await expect(new AuditContext().createEvent({ contentType: "T", objectId: 1 })).rejects.toMatchObject({
-      code: "ERR_AUDIT_CONFIG",
-      message: expect.stringContaining('"id"'),
-    });
+    for (const field of ["id", "content", "outcome", "severity"]) {
+      configureAudit({ logger, store: prismaStore(db.prisma, { model: "tenantAuditEvent", toRecord: () => ({ [field]: "forged" }) }) });
+      await expect(new AuditContext().createEvent({ contentType: "T", objectId: 1 })).rejects.toMatchObject({
+        code: "ERR_AUDIT_CONFIG",
+        message: expect.stringContaining(`toRecord returned "${field}", which audit-events fills itself`),
+      });
+    }
     expect(await db.prisma.tenantAuditEvent.count()).toBe(0);
+  });
+
+  describe("toRecord and the event model's action, tenantId and requestId", () => {
+    it("fills them where the event has none, and the event's own value wins, on a model with those columns", async () => {
+      const store = prismaStore(db.prisma, { toRecord: () => ({ tenantId: "from-toRecord", requestId: "req-from-toRecord", action: "action-from-toRecord" }) });
+      const bare = sampleRecord({ tenantId: null, requestId: null, action: null });
+      const own = sampleRecord({ tenantId: "own", requestId: "own-req", action: "own.action" });
+      const context = new AuditContext();
+      await store.insert([bare], { context });
+      await store.writeRows([store.toRow(own, context)]);
+      expect(await store.getEvent(bare.id)).toEqual({ ...bare, tenantId: "from-toRecord", requestId: "req-from-toRecord", action: "action-from-toRecord" });
+      expect(await store.getEvent(own.id)).toEqual(own);
+    });
+
+    it("refuses one the model has no column for, naming the field and the model", async () => {
+      const store = prismaStore(db.prisma, { model: "tenantAuditEvent", archiveModel: "tenantArchivedAuditEvent", toRecord: () => ({ requestId: "r-1" }) });
+      const record = sampleRecord({ requestId: null });
+      await expect(store.insert([record], { context: new AuditContext() })).rejects.toMatchObject({
+        code: "ERR_AUDIT_CONFIG",
+        message: expect.stringContaining('toRecord returned "requestId", which the model tenantAuditEvent has no field for'),
+      });
+      expect(await db.prisma.tenantAuditEvent.count()).toBe(0);
+    });
+
+    it("refuses a value of another type than the column's", async () => {
+      const store = prismaStore(db.prisma, { toRecord: () => ({ tenantId: 42 }) });
+      expect(() => store.toRow(sampleRecord({ tenantId: null }), new AuditContext())).toThrow(expect.objectContaining({ code: "ERR_AUDIT_CONFIG", message: expect.stringContaining("tenantId = number") }));
+    });
+  });
+
+  describe("a model without the event model's fields", () => {
+    it("stores events without the fields it lacks: they read back as outcome success, severity info and null, synchronously, in bulk and archived", async () => {
+      const store = prismaStore(clientBeforeEventModel(db.prisma));
+      const context = new AuditContext();
+      const [alone, ...batch] = Array.from({ length: 5 }, (_, i) => sampleRecord({ timestamp: new Date(Date.now() - 86_400_000 + i), objectId: `o${i}` }));
+      const bulk = sampleRecord({ objectId: "bulk" });
+      await store.insert([alone!], { context });
+      await store.insert(batch, { context });
+      await store.writeRows([store.toRow(bulk, context)]);
+      const withoutEventModel = (record: typeof bulk) => ({ ...record, action: null, outcome: "success", severity: "info", tenantId: null, requestId: null });
+      for (const record of [alone!, ...batch, bulk]) expect(await store.getEvent(record.id)).toEqual(withoutEventModel(record));
+      expect((await store.archiveBatch(new Date(Date.now() - 3_600_000), 100)).moved).toBe(5);
+      for (const record of [alone!, ...batch]) expect(await store.getArchivedEvent(record.id)).toEqual({ ...withoutEventModel(record), archivedAt: expect.any(Date) });
+    });
+
+    it("refuses a filter on a field it lacks with ERR_AUDIT_STORE_SCHEMA naming the migration, on every read, rather than ignore the filter", async () => {
+      const store = prismaStore(clientBeforeEventModel(db.prisma));
+      for (const field of EVENT_MODEL_FIELDS) {
+        for (const source of ["live", "archive", "all"] as const) {
+          for (const [read, call] of Object.entries(readsOf(store, filterOn(field, source)))) {
+            const error = await call().then(() => null, (e: unknown) => e);
+            expect({ field, source, read, error }).toEqual({
+              field,
+              source,
+              read,
+              error: expect.objectContaining({
+                name: "AuditConfigError",
+                code: "ERR_AUDIT_STORE_SCHEMA",
+                message: expect.stringContaining(`filters by ${field}, but the Prisma model ${source === "archive" ? "ArchivedAuditEvent" : "AuditEvent"} has no such field`),
+              }),
+            });
+            expect((error as Error).message).toContain(`node_modules/audit-events/prisma/${provider}/migrations/20261201000000_audit_events_event_model`);
+          }
+        }
+      }
+    });
+
+    it("answers a filter on a field it has: TenantAuditEvent has a tenantId column of its own, but no action", async () => {
+      const store = prismaStore(db.prisma, { model: "tenantAuditEvent", archiveModel: "tenantArchivedAuditEvent" });
+      for (const call of Object.values(readsOf(store, filterOn("tenantId")))) await expect(call()).resolves.toBeDefined();
+      for (const call of Object.values(readsOf(store, filterOn("action")))) await expect(call()).rejects.toMatchObject({ code: "ERR_AUDIT_STORE_SCHEMA" });
+      for (const call of Object.values(readsOf(prismaStore(db.prisma), filterOn("tenantId")))) await expect(call()).resolves.toBeDefined();
+    });
+
+    it("is warned about once per process, naming the models, the fields they lack and the migration to apply", async () => {
+      // Every store of this file has been used by now or is used here: each model lacking the fields was named once, by the first provider's store.
+      await prismaStore(clientBeforeEventModel(db.prisma)).countEvents({ source: "all", content: [] });
+      await prismaStore(db.prisma, { model: "tenantAuditEvent", archiveModel: "tenantArchivedAuditEvent" }).countEvents({ source: "all", content: [] });
+      const migration = `node_modules/audit-events/prisma/${providers[0]}/migrations/20261201000000_audit_events_event_model`;
+      expect(warnings).toEqual([
+        expect.stringContaining("the Prisma model TenantAuditEvent has no field(s) action, outcome, severity, requestId; the Prisma model TenantArchivedAuditEvent has no field(s) action, outcome, severity, requestId"),
+        expect.stringContaining("the Prisma model AuditEvent has no field(s) action, outcome, severity, tenantId, requestId; the Prisma model ArchivedAuditEvent has no field(s) action, outcome, severity, tenantId, requestId"),
+      ]);
+      for (const warning of warnings) expect(warning).toContain(`Apply the migration ${migration}`);
+    });
   });
 
   it("names the records of a client extended with auditModels(): int, string and bigint ids", async () => {

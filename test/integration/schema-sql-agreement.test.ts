@@ -45,8 +45,24 @@ function auditEventFields() {
   };
 }
 
+/** The event model's fields (migration 20261201000000_audit_events_event_model), at the 191-character bound where they have one. */
+function eventModelFields() {
+  return {
+    action: `order.refund.${"ü".repeat(150)}${"😀".repeat(28)}`,
+    outcome: "denied",
+    severity: "critical",
+    tenantId: [..."tenant-Ωmega-中-😀".repeat(20)].slice(0, 191).join(""),
+    requestId: uuidv7(),
+  };
+}
+
 function auditEventNulls() {
   return { ...auditEventFields(), userId: null, url: null, method: null, remoteAddr: null };
+}
+
+/** The event model's optional fields null, and the two that are never null at their least value. */
+function eventModelNulls() {
+  return { action: null, outcome: "success", severity: "debug", tenantId: null, requestId: null };
 }
 
 // Normalises values whose classes differ but whose meaning must match, so toEqual compares
@@ -149,11 +165,14 @@ describe.each(providers)("the %s schema and its SQL", (provider) => {
 
   it("create the indexes every audit table is queried by", async () => {
     const readIndexes = ["timestamp_id", "contentType_objectId_timestamp", "userId_timestamp_id", "contentType_timestamp_id", "remoteAddr_timestamp_id"];
+    // The reference tables only: the user's own (tenant_*) models stand for models without the event model.
+    const eventModelIndexes = ["tenantId_timestamp_id", "action_timestamp_id", "outcome_timestamp_id", "severity_timestamp_id", "requestId"];
     for (const table of AUDIT_TABLES) {
       // On PostgreSQL the live tables also have a GIN index on content; the archives do
       // not (archival would pay for it: see the archive_without_content_index migration).
       const live = !table.includes("archived");
-      const expected = [...readIndexes, ...(provider === "postgresql" && live ? ["content"] : [])].map((columns) => `${table}_${columns}_idx`);
+      const reference = !table.startsWith("tenant_");
+      const expected = [...readIndexes, ...(reference ? eventModelIndexes : []), ...(provider === "postgresql" && live ? ["content"] : [])].map((columns) => `${table}_${columns}_idx`);
       const indexes = await tableIndexes(db, table);
       expect({ table, indexes }).toEqual({ table, indexes: expect.arrayContaining(expected) });
       expect({ table, contentIndex: indexes.includes(`${table}_content_idx`) }).toEqual({ table, contentIndex: provider === "postgresql" && live });
@@ -161,13 +180,13 @@ describe.each(providers)("the %s schema and its SQL", (provider) => {
   });
 
   it("round-trip every field of an AuditEvent", async () => {
-    const data = auditEventFields();
+    const data = { ...auditEventFields(), ...eventModelFields() };
     await db.prisma.auditEvent.create({ data });
     expectSameRow(await db.prisma.auditEvent.findUnique({ where: { id: data.id } }), data);
   });
 
   it("round-trip every field of an ArchivedAuditEvent", async () => {
-    const data = { ...auditEventFields(), archivedAt: ARCHIVED_AT };
+    const data = { ...auditEventFields(), ...eventModelFields(), archivedAt: ARCHIVED_AT };
     await db.prisma.archivedAuditEvent.create({ data });
     expectSameRow(await db.prisma.archivedAuditEvent.findUnique({ where: { id: data.id } }), data);
   });
@@ -185,8 +204,8 @@ describe.each(providers)("the %s schema and its SQL", (provider) => {
   });
 
   it("keep the optional fields of every audit model null", async () => {
-    const event = auditEventNulls();
-    const archived = { ...auditEventNulls(), archivedAt: ARCHIVED_AT };
+    const event = { ...auditEventNulls(), ...eventModelNulls() };
+    const archived = { ...auditEventNulls(), ...eventModelNulls(), archivedAt: ARCHIVED_AT };
     const tenant = { ...auditEventNulls(), tenantId: null };
     const tenantArchived = { ...auditEventNulls(), archivedAt: ARCHIVED_AT, tenantId: null };
     await db.prisma.auditEvent.create({ data: event });
@@ -198,6 +217,24 @@ describe.each(providers)("the %s schema and its SQL", (provider) => {
     expectSameRow(await db.prisma.archivedAuditEvent.findUnique({ where: { id: archived.id } }), archived);
     expectSameRow(await db.prisma.tenantAuditEvent.findUnique({ where: { id: tenant.id } }), tenant);
     expectSameRow(await db.prisma.tenantArchivedAuditEvent.findUnique({ where: { id: tenantArchived.id } }), tenantArchived);
+  });
+
+  it("fill an AuditEvent's outcome and severity from the defaults, the client's and the database's own", async () => {
+    const viaClient = auditEventFields();
+    await db.prisma.auditEvent.create({ data: viaClient });
+    expectSameRow(await db.prisma.auditEvent.findUnique({ where: { id: viaClient.id } }), { ...viaClient, action: null, outcome: "success", severity: "info", tenantId: null, requestId: null });
+    // A row inserted without the columns, as every row written before the migration: the SQL default.
+    const [id, archivedId] = [uuidv7(), uuidv7()];
+    const quote = (name: string) => (provider === "mysql" ? `\`${name}\`` : `"${name}"`);
+    const json = provider === "postgresql" ? "'{}'::jsonb" : "'{}'";
+    const instant = provider === "postgresql" ? "'2026-01-01T00:00:00Z'::timestamptz" : provider === "mysql" ? "'2026-01-01 00:00:00'" : "'2026-01-01T00:00:00.000+00:00'";
+    const columns = ["id", "timestamp", "contentType", "objectId", "content", "queryParams", "postData", "headers"].map(quote).join(", ");
+    const values = (value: string) => `'${value}'${provider === "postgresql" ? "::uuid" : ""}, ${instant}, 'T', '1', ${json}, ${json}, ${json}, ${json}`;
+    await db.prisma.$executeRawUnsafe(`INSERT INTO audit_events (${columns}) VALUES (${values(id)})`);
+    await db.prisma.$executeRawUnsafe(`INSERT INTO archived_audit_events (${columns}, ${quote("archivedAt")}) VALUES (${values(archivedId)}, ${instant})`);
+    const defaults = { action: null, outcome: "success", severity: "info", tenantId: null, requestId: null };
+    expect(await db.prisma.auditEvent.findUnique({ where: { id }, select: { action: true, outcome: true, severity: true, tenantId: true, requestId: true } })).toEqual(defaults);
+    expect(await db.prisma.archivedAuditEvent.findUnique({ where: { id: archivedId }, select: { action: true, outcome: true, severity: true, tenantId: true, requestId: true } })).toEqual(defaults);
   });
 
   it("round-trip every field of an Order, with a Decimal total", async () => {
