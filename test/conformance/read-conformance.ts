@@ -276,12 +276,14 @@ export function describeReadConformance(
 }
 
 const LONG_ACTION = `bulk.${"x".repeat(300)}`;
-const MODEL_ACTIONS = ["order.refund", "Order.Refund", null, "user.login", boundText(LONG_ACTION, { chars: ACTION_MAX_CHARS })];
-const TENANTS = ["A", "B", "a", null];
+// Values that differ only by case or by a trailing space: MySQL's collations (PAD SPACE,
+// utf8mb4_bin too) would take each for the other; every store must tell them apart.
+const MODEL_ACTIONS = ["order.refund", "Order.Refund", null, "user.login", boundText(LONG_ACTION, { chars: ACTION_MAX_CHARS }), "order.refund "];
+const TENANTS = ["A", "B", "a", null, "A "];
 
 /**
  * 40 events an hour apart with every outcome and severity, actions and tenant ids that
- * differ only by case, events without an action or tenant, an action stored cut to its
+ * differ only by case or a trailing space, events without an action or tenant, an action stored cut to its
  * column, and request ids shared across tenants.
  */
 export function eventModelFixture(): AuditEventRecord[] {
@@ -294,7 +296,7 @@ export function eventModelFixture(): AuditEventRecord[] {
       action: MODEL_ACTIONS[i % MODEL_ACTIONS.length]!,
       outcome: EVENT_OUTCOMES[i % 3]!,
       severity: EVENT_SEVERITIES[i % 5 === 4 ? 4 : (i * 7) % 4]!,
-      tenantId: TENANTS[i % 4]!,
+      tenantId: TENANTS[i % TENANTS.length]!,
       requestId: `req-${i % 6}`,
     };
   });
