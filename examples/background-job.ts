@@ -9,7 +9,7 @@ export async function nightlyPaymentSync(prisma: PrismaClient): Promise<number> 
     const orders = await prisma.order.findMany({ where: { status: "new" } });
     for (const order of orders) {
       await prisma.order.update({ where: { id: order.id }, data: { status: "paid" } });
-      await currentAuditContext().createEvent({ contentType: "Order", objectId: order.id }, { action: "mark-paid" });
+      await currentAuditContext().createEvent({ contentType: "Order", objectId: order.id }, {}, { action: "mark-paid" });
     }
     return orders.length;
   });

@@ -40,12 +40,12 @@ async function main() {
   });
   const job = new AuditContext({ extraData: { job: "price-sync" }, user: "system" });
 
-  await Promise.all([1, 2, 3].map((id) => job.createEvent({ contentType: "Product", objectId: id }, { action: "reprice" })));
+  await Promise.all([1, 2, 3].map((id) => job.createEvent({ contentType: "Product", objectId: id }, {}, { action: "reprice" })));
   await flushAudit();
   console.log(`database up: ${await prisma.auditEvent.count()} events stored`);
 
   databaseUp = false;
-  await Promise.all([4, 5, 6, 7].map((id) => job.createEvent({ contentType: "Product", objectId: id }, { action: "reprice" })));
+  await Promise.all([4, 5, 6, 7].map((id) => job.createEvent({ contentType: "Product", objectId: id }, {}, { action: "reprice" })));
   console.log(`database down: ${await prisma.auditEvent.count()} stored, ${auditMetrics().spooled} safe in the spool`);
 
   databaseUp = true;

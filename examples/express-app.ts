@@ -20,14 +20,14 @@ export function createExpressApp(prisma: PrismaClient) {
 
   app.post("/orders", async (req, res) => {
     const order = await db.order.create({ data: { reference: req.body.reference, status: "new", total: req.body.total } });
-    await req.auditContext.createEvent(order, { action: "create" });
+    await req.auditContext.createEvent(order, {}, { action: "create" });
     res.status(201).json(order);
   });
 
   app.post("/orders/:id/refund", async (req, res) => {
     const order = await db.$transaction(async (tx) => {
       const refunded = await tx.order.update({ where: { id: Number(req.params.id) }, data: { status: "refunded" } });
-      await req.auditContext.createFieldsEvent(refunded, ["status", "total"], { action: "refund", reason: req.body.reason }, { tx });
+      await req.auditContext.createFieldsEvent(refunded, ["status", "total"], { reason: req.body.reason }, { tx, action: "refund" });
       return refunded;
     });
     res.json(order);

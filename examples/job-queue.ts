@@ -46,7 +46,7 @@ async function main() {
     const job = JSON.parse(message);
     const audit = restoreAuditContext(job.audit, { extraData: { job: "report-generation" } });
     await runWithAuditContext(audit, () =>
-      currentAuditContext().createEvent({ contentType: "Report", objectId: job.report }, { action: "generated" }),
+      currentAuditContext().createEvent({ contentType: "Report", objectId: job.report }, {}, { action: "generated" }),
     );
   }
 

@@ -8,7 +8,7 @@ import type { PrismaClient } from "./sqlite-database";
 async function shipOrder(prisma: PrismaClient, id: number) {
   const db = prisma.$extends(auditModels());
   const order = await db.order.update({ where: { id }, data: { status: "shipped" } });
-  await currentAuditContext().createEvent(order, { action: "ship" });
+  await currentAuditContext().createEvent(order, {}, { action: "ship" });
   return order;
 }
 

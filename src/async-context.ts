@@ -26,7 +26,7 @@ export function runWithAuditContext<T>(context: AuditContext, fn: () => T): T {
  * @example
  * ```ts
  * async function refund(order) {
- *   await currentAuditContext().createEvent(order, { action: "refund" });
+ *   await currentAuditContext().createEvent(order, {}, { action: "refund" });
  * }
  * ```
  */

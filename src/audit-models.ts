@@ -46,7 +46,7 @@ export interface AuditModelsExtension {
  * ```ts
  * const db = prisma.$extends(auditModels());
  * const order = await db.order.update({ where: { id }, data: { status: "refunded" } });
- * await req.auditContext.createEvent(order, { action: "refund" }); // contentType "Order"
+ * await req.auditContext.createEvent(order, {}, { action: "refund" }); // contentType "Order"
  * ```
  */
 export function auditModels(): AuditModelsExtension {

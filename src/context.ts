@@ -83,7 +83,7 @@ export interface CreateEventOptions {
    * @example
    * ```ts
    * const user = await prisma.user.create({ data });
-   * await ctx.createEvent(user, { action: "user.register" }, { user });
+   * await ctx.createEvent(user, {}, { user, action: "user.register" });
    * ```
    */
   user?: unknown;
@@ -141,6 +141,8 @@ function isEmpty(object: object): boolean {
 /**
  * Applies `sensitivePatterns` to the record's own text columns (the JSON columns and the
  * URL were masked as they were built); the record was just built, so it is changed in place.
+ * Not to `tenantId` and `requestId`: they are keys that scope and join events, and a
+ * pattern that rewrote two tenants' ids alike would merge their trails.
  */
 function redactColumns(record: AuditEventRecord, masking: MaskRules): void {
   record.contentType = masking.redact(record.contentType);
@@ -149,8 +151,6 @@ function redactColumns(record: AuditEventRecord, masking: MaskRules): void {
   if (record.method !== null) record.method = masking.redact(record.method);
   if (record.remoteAddr !== null) record.remoteAddr = masking.redact(record.remoteAddr);
   if (record.action !== null) record.action = masking.redact(record.action);
-  if (record.tenantId !== null) record.tenantId = masking.redact(record.tenantId);
-  if (record.requestId !== null) record.requestId = masking.redact(record.requestId);
 }
 
 /** What `buildRecord` takes besides the object and content: an event's options. */
@@ -262,7 +262,7 @@ export class AuditEventDraft {
  * @example
  * ```ts
  * const job = new AuditContext({ extraData: { job: "nightly-sync" }, user: "system" });
- * await job.createEvent(order, { action: "synced" });
+ * await job.createEvent(order, {}, { action: "synced" });
  * ```
  */
 export class AuditContext {
@@ -296,7 +296,7 @@ export class AuditContext {
    * ```ts
    * const user = await login(req.body.email, req.body.password);
    * req.auditContext.setUser(user); // an id, or an object with an id or sub
-   * await req.auditContext.createEvent(user, { action: "user.login" });
+   * await req.auditContext.createEvent(user, {}, { action: "user.login" });
    * ```
    * @throws {AuditError} `ERR_AUDIT_USER` when `user` names no user (an object with
    * neither `id` nor `sub`, an empty string).
@@ -403,8 +403,10 @@ export class AuditContext {
     const requestId = this.requestId;
     let merged = isEmpty(extraData) ? content : { ...extraData, ...content };
     if (config.enrichers.length > 0) {
-      const event = { contentType, objectId, action, outcome, severity, userId, tenantId, requestId, content: merged };
-      const added = runEnrichers(config.enrichers, event, this, config.logger);
+      // A copy: an enricher that changes what it is given changes neither the caller's
+      // content object nor, behind the caller's back, the event.
+      const event = { contentType, objectId, action, outcome, severity, userId, tenantId, requestId, content: Object.freeze({ ...merged }) };
+      const added = runEnrichers(config.enrichers, event, this, config.logger, (text) => masking.redact(text));
       // The event's own content wins over what enrichers add, as it does over extraData.
       if (added !== undefined) merged = { ...extraData, ...added, ...content };
     }
@@ -459,10 +461,10 @@ export class AuditContext {
    *
    * @example
    * ```ts
-   * await req.auditContext.createEvent(order, { action: "refund", amount: order.total });
+   * await req.auditContext.createEvent(order, { amount: order.total }, { action: "refund" });
    * await prisma.$transaction(async (tx) => {
    *   const o = await tx.order.update({ ... });
-   *   await ctx.createEvent({ contentType: "Order", objectId: o.id }, { action: "ship" }, { tx });
+   *   await ctx.createEvent({ contentType: "Order", objectId: o.id }, {}, { tx, action: "ship" });
    * });
    * ```
    * @throws {AuditError} `ERR_AUDIT_CONTENT_OBJECT`, `ERR_AUDIT_CONTENT`, `ERR_AUDIT_SERIALIZE`,
@@ -494,7 +496,8 @@ export class AuditContext {
       throw new AuditError("ERR_AUDIT_EVENT_FIELD", "createEvents() expects an array of { contentObject, content?, action?, outcome?, severity?, user?, tx? }.");
     }
     const tx = (items[0] as CreateEventsItem | undefined)?.tx;
-    const records = items.map((item: unknown, i) => {
+    // Array.from visits the holes of a sparse array (map would skip them), so each is refused.
+    const records = Array.from(items, (item: unknown, i) => {
       const where = `createEvents() item ${i}`;
       if (typeof item !== "object" || item === null || Array.isArray(item)) {
         throw new AuditError("ERR_AUDIT_EVENT_FIELD", `${where} must be an object such as { contentObject: order, content: { total: 10 }, action: "order.export" }.`);
@@ -523,7 +526,7 @@ export class AuditContext {
    *
    * @example
    * ```ts
-   * await ctx.createFieldsEvent(order, ["status", "total"], { action: "update" });
+   * await ctx.createFieldsEvent(order, ["status", "total"], {}, { action: "update" });
    * ```
    * @throws {AuditError} `ERR_AUDIT_FIELD` when the object has no such field, and
    * everything `createEvent` throws.

@@ -1,4 +1,6 @@
 import type { EventOutcome, EventSeverity } from "./model/event-record";
+import type { JsonObject, JsonValue } from "./model/json";
+import { normalizeJson } from "./serialize";
 import type { AuditLogger } from "./writer/spool";
 
 /**
@@ -52,11 +54,16 @@ function nameOf(enricher: Enricher, index: number): string {
   return enricher.name ? `"${enricher.name}" (enrichers[${index}])` : `enrichers[${index}]`;
 }
 
-function report(logger: AuditLogger, enricher: Enricher, index: number, problem: string): void {
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
+function report(logger: AuditLogger, enricher: Enricher, index: number, problem: string, redact: (text: string) => string): void {
   if (reported.has(enricher)) return;
   reported.add(enricher);
+  // The message may quote what the enricher read (an error's text): masked like stored text.
   logger.warn(
-    `audit-events: the enricher ${nameOf(enricher, index)} ${problem}; it is skipped for this event (and for any later one it fails, reported only this once), and the event is written without it.`,
+    `audit-events: the enricher ${nameOf(enricher, index)} ${redact(problem)}; it is skipped for this event (and for any later one it fails, reported only this once), and the event is written without it.`,
   );
 }
 
@@ -75,24 +82,34 @@ export function runEnrichers(
   event: EnricherEvent,
   context: EnricherContext,
   logger: AuditLogger,
+  redact: (text: string) => string,
 ): Record<string, unknown> | undefined {
   let added: Record<string, unknown> | undefined;
   for (let i = 0; i < enrichers.length; i++) {
     const enricher = enrichers[i]!;
     let result: unknown;
+    let keys: JsonValue | undefined;
     try {
       result = enricher(event, context);
+      if (result === undefined || result === null) continue;
+      if (isThenable(result)) {
+        // Skipped, but its rejection is caught here: unheard, it would end the process.
+        result.then(undefined, () => undefined);
+        report(logger, enricher, i, "returned a Promise (enrichers must be synchronous), not an object of keys to add", redact);
+        continue;
+      }
+      if (!isPlainObject(result)) {
+        report(logger, enricher, i, `returned ${Array.isArray(result) ? "an array" : `a ${typeof result}`}, not an object of keys to add`, redact);
+        continue;
+      }
+      // Read into plain JSON now, inside this enricher's own failure: a cycle, a function
+      // or a getter that throws skips this enricher, never the event.
+      keys = normalizeJson(result, { strict: true });
     } catch (error) {
-      report(logger, enricher, i, `threw: ${error instanceof Error ? error.message : String(error)}`);
+      report(logger, enricher, i, `threw: ${error instanceof Error ? error.message : String(error)}`, redact);
       continue;
     }
-    if (result === undefined || result === null) continue;
-    if (!isPlainObject(result)) {
-      const what = result instanceof Promise || typeof (result as { then?: unknown }).then === "function" ? "a Promise (enrichers must be synchronous)" : Array.isArray(result) ? "an array" : `a ${typeof result}`;
-      report(logger, enricher, i, `returned ${what}, not an object of keys to add`);
-      continue;
-    }
-    added = added === undefined ? { ...result } : Object.assign(added, result);
+    added = added === undefined ? { ...(keys as JsonObject) } : Object.assign(added, keys);
   }
   return added;
 }

@@ -1,7 +1,8 @@
 import { suggestion } from "./config/suggestion";
 import { AuditError } from "./errors";
 import { EVENT_OUTCOMES, EVENT_SEVERITIES, type EventOutcome, type EventSeverity } from "./model/event-record";
-import { sanitizeString } from "./serialize";
+import { tenantIdProblem } from "./model/tenant-id";
+import { isAcceptedRequestId } from "./request-id";
 
 /** An event's own model fields, as the caller gave them (a draft's, or an event's options). */
 export interface EventFieldsInput {
@@ -45,6 +46,9 @@ export function checkEventFields(input: EventFieldsInput, where: string): EventF
   return { action: checkAction(action, where), outcome: outcome as EventOutcome | undefined, severity: severity as EventSeverity | undefined };
 }
 
+/** Control characters, format characters (bidi overrides, zero-width), lone surrogates. */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}]/u;
+
 function checkAction(action: unknown, where: string): string | null | undefined {
   if (action === undefined || action === null) return action;
   if (typeof action !== "string" || action.trim().length === 0) {
@@ -53,7 +57,12 @@ function checkAction(action: unknown, where: string): string | null | undefined 
       `${where}: action must be a non-blank string naming what was done, such as "order.refund" (or null for none), got ${describe(action)}.`,
     );
   }
-  return sanitizeString(action);
+  // An action is a name the application chose, filtered and counted by: one a terminal
+  // would hide part of, or a filter could never name, is a mistake to say, not to store.
+  if (INVISIBLE.test(action)) {
+    throw new AuditError("ERR_AUDIT_EVENT_FIELD", `${where}: action ${describe(action)} holds a control or format character; name it with visible characters, such as "order.refund".`);
+  }
+  return action;
 }
 
 /** The keys of `createEvent`'s options. */
@@ -77,16 +86,24 @@ export function checkOptionKeys(options: object, where: string, item = false): v
 }
 
 /**
- * The id of a tenant the application names itself (`new AuditContext({ tenantId })`,
- * a restored job context): `null`/`undefined` for none, else a non-blank string,
- * sanitized (its length is bounded with the record's other columns).
+ * The id of a tenant or request the application names itself (`new AuditContext({ tenantId,
+ * requestId })`, a restored job context): `null`/`undefined` for none, else the string as
+ * it is, when it is an id: a tenant id by {@link tenantIdProblem}'s rules, a request id
+ * as a request's header must be (1 to 191 visible ASCII characters). Never cleaned up or
+ * cut, which could make two ids one.
  *
  * @throws {AuditError} `ERR_AUDIT_EVENT_FIELD` for anything else.
  */
 export function explicitId(value: unknown, name: "tenantId" | "requestId", where: string): string | null {
   if (value === undefined || value === null) return null;
-  if (typeof value !== "string" || value.trim().length === 0) {
-    throw new AuditError("ERR_AUDIT_EVENT_FIELD", `${where}: ${name} must be a non-blank string (or null for none), got ${describe(value)}.`);
+  if (typeof value !== "string") {
+    throw new AuditError("ERR_AUDIT_EVENT_FIELD", `${where}: ${name} must be a string (or null for none), got ${describe(value)}.`);
   }
-  return sanitizeString(value);
+  if (name === "tenantId") {
+    const problem = tenantIdProblem(value);
+    if (problem !== undefined) throw new AuditError("ERR_AUDIT_EVENT_FIELD", `${where}: tenantId ${describe(value)} is not a tenant id: ${problem}.`);
+  } else if (!isAcceptedRequestId(value)) {
+    throw new AuditError("ERR_AUDIT_EVENT_FIELD", `${where}: requestId must be 1 to 191 visible ASCII characters (no space or control character), such as a UUID; got ${describe(value)}.`);
+  }
+  return value;
 }

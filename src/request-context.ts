@@ -4,6 +4,7 @@ import type { ResolvedAuditConfig, ResolverRequest } from "./config/options";
 import { normalizeClientIp } from "./client-ip";
 import { AuditContext, type RequestFacts } from "./context";
 import { AuditError } from "./errors";
+import { tenantIdProblem } from "./model/tenant-id";
 import type { JsonObject } from "./model/json";
 import { maskUrl } from "./mask-url";
 import { maskRequestData, pickHeaders } from "./masking";
@@ -45,15 +46,23 @@ function callResolver<T>(name: string, resolver: (req: ResolverRequest) => T, re
 }
 
 /**
- * What `tenantResolver` returned, as the stored `tenantId`: a string (sanitized), a
- * number, or none; anything else is a mistake in the resolver, said so.
+ * What `tenantResolver` returned, as the stored `tenantId`: a tenant id (a string, as
+ * it is: see {@link tenantIdProblem}), a number, or none (undefined, null, a blank
+ * string); anything else is a mistake in the resolver, said so, rather than an id
+ * cleaned up or cut into another tenant's.
  */
 function tenantIdOf(value: unknown): string | null {
   switch (typeof value) {
     case "undefined":
       return null;
-    case "string":
-      return value.trim().length > 0 ? sanitizeString(value) : null;
+    case "string": {
+      if (value.trim().length === 0) return null;
+      const problem = tenantIdProblem(value);
+      if (problem !== undefined) {
+        throw new AuditError("ERR_AUDIT_RESOLVER", `The tenantResolver option returned ${JSON.stringify(value.slice(0, 60))}${value.length > 60 ? "…" : ""}, which is not a tenant id: ${problem}. Return the tenant's id as your data holds it.`);
+      }
+      return value;
+    }
     case "number":
     case "bigint":
       return String(value);

@@ -12,10 +12,13 @@ import { REQUEST_ID_MAX_CHARS } from "./column-limits";
 const ACCEPTED_REQUEST_ID = new RegExp(`^[\\x21-\\x7e]{1,${REQUEST_ID_MAX_CHARS}}$`);
 
 /**
- * W3C Trace Context `traceparent`, version 00: `00-<trace-id>-<parent-id>-<flags>`, in
- * lowercase hex (https://www.w3.org/TR/trace-context/#traceparent-header).
+ * W3C Trace Context `traceparent`: `<version>-<trace-id>-<parent-id>-<flags>`, in
+ * lowercase hex (https://www.w3.org/TR/trace-context/#traceparent-header). Version 00 is
+ * exactly that; a higher version (but ff, which is invalid) is read by version 00's layout
+ * and may carry more fields after a dash, as the specification asks of a parser that
+ * meets a version it does not know.
  */
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+const TRACEPARENT = /^(?:00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}|(?!ff|00)[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(?:-.*)?)$/;
 const ZERO_TRACE_ID = "0".repeat(32);
 const ZERO_PARENT_ID = "0".repeat(16);
 
@@ -25,9 +28,10 @@ export function isAcceptedRequestId(value: unknown): value is string {
 }
 
 /**
- * The trace id of a valid version-00 `traceparent` header, else undefined. A trace or
- * parent id of all zeros is invalid by the specification, as are upper-case hex and
- * more than one header (which Node joins with a comma).
+ * The trace id of a valid `traceparent` header (version 00, or a later one read by 00's
+ * layout), else undefined. A trace or parent id of all zeros is invalid by the
+ * specification, as are version ff, upper-case hex and, for version 00, more than one
+ * header (which Node joins with a comma).
  *
  * @example
  * ```ts
@@ -37,8 +41,10 @@ export function isAcceptedRequestId(value: unknown): value is string {
 export function traceIdOf(traceparent: unknown): string | undefined {
   if (typeof traceparent !== "string") return undefined;
   const match = TRACEPARENT.exec(traceparent.trim());
-  if (match === null || match[1] === ZERO_TRACE_ID || match[2] === ZERO_PARENT_ID) return undefined;
-  return match[1];
+  if (match === null) return undefined;
+  const traceId = match[1] ?? match[3]!;
+  const parentId = match[2] ?? match[4]!;
+  return traceId === ZERO_TRACE_ID || parentId === ZERO_PARENT_ID ? undefined : traceId;
 }
 
 /**

@@ -79,7 +79,7 @@ class ExpressRequestSource implements RequestSource {
  * configureAudit({ store: prismaStore(prisma), includePostData: true });
  * app.use(auditEvents());
  * app.post("/orders/:id/refund", async (req, res) => {
- *   await req.auditContext.createEvent(order, { action: "refund" });
+ *   await req.auditContext.createEvent(order, {}, { action: "refund" });
  * });
  * ```
  * @throws {AuditConfigError} for bad options, or when registered as `app.use(auditEvents)`.

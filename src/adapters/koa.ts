@@ -67,7 +67,7 @@ class KoaRequestSource implements RequestSource {
  * @example
  * ```ts
  * app.use(koaAuditEvents({ includeHeaders: ["user-agent"] }));
- * app.use(async (ctx) => { await ctx.auditContext.createEvent(order, { action: "view" }); });
+ * app.use(async (ctx) => { await ctx.auditContext.createEvent(order, {}, { action: "view" }); });
  * ```
  * @throws {AuditConfigError} for bad options, or when registered as `app.use(koaAuditEvents)`.
  */

@@ -39,6 +39,18 @@ function moment(name: string) {
   };
 }
 
+/**
+ * A parser of an option that may be given once: a second `--tenant` (say, from the
+ * arguments a wrapper script passes on after its own) is a usage error, never the value
+ * that silently wins.
+ */
+function once<T>(flag: string, parse: (text: string) => T = (text) => text as T) {
+  return (text: string, previous: T | undefined): T => {
+    if (previous !== undefined) throw new InvalidArgumentError(`${flag} was given twice; give it once.`);
+    return parse(text);
+  };
+}
+
 /** Checks a tenant id when the options are parsed, so a bad one is a usage error (exit 2), not a config one. */
 function tenantId(text: string): string {
   try {
@@ -69,20 +81,20 @@ function contentPair(text: string, previous: Array<[string, ContentValue]> = [])
  */
 export function addQueryOptions(command: Command): Command {
   return command
-    .option("--content-type <type>", "events about objects of this type, e.g. Order")
-    .option("--object-id <id>", "events about the object with this id (with --content-type: one object's history)")
-    .option("--user <id>", "events of this user id")
-    .option("--method <method>", "events of requests with this HTTP method, e.g. POST")
-    .option("--remote-addr <ip>", "events from this client IP")
-    .option("--action <action>", "events with this action, e.g. order.refund")
+    .option("--content-type <type>", "events about objects of this type, e.g. Order", once("--content-type"))
+    .option("--object-id <id>", "events about the object with this id (with --content-type: one object's history)", once("--object-id"))
+    .option("--user <id>", "events of this user id", once("--user"))
+    .option("--method <method>", "events of requests with this HTTP method, e.g. POST", once("--method"))
+    .option("--remote-addr <ip>", "events from this client IP", once("--remote-addr"))
+    .option("--action <action>", "events with this action, e.g. order.refund", once("--action"))
     .addOption(new Option("--outcome <outcome>", "events with this outcome").choices(EVENT_OUTCOMES))
     .addOption(new Option("--severity <severity>", "events of exactly this severity").choices(EVENT_SEVERITIES))
-    .option("--tenant <id>", "read this tenant's events only: every list, export and count is limited to it", tenantId)
-    .option("--request-id <id>", "events created in the request with this id")
-    .option("--since <when>", "events at or after this ISO 8601 date or date-time with zone, e.g. 2026-01-31 or 2026-01-31T12:00:00Z", moment("--since"))
-    .option("--until <when>", "events before this ISO 8601 date or date-time with zone", moment("--until"))
+    .option("--tenant <id>", "read this tenant's events only: every list, export and count is limited to it", once("--tenant", tenantId))
+    .option("--request-id <id>", "events created in the request with this id", once("--request-id"))
+    .option("--since <when>", "events at or after this ISO 8601 date or date-time with zone, e.g. 2026-01-31 or 2026-01-31T12:00:00Z", once("--since", moment("--since")))
+    .option("--until <when>", "events before this ISO 8601 date or date-time with zone", once("--until", moment("--until")))
     .option("--content <key=value>", "events whose content has this top-level key and value; repeat for more (numbers and true/false match as JSON; quote \"42\" for text)", contentPair)
-    .option("--search <text>", "events with this text in any string value of their content, ignoring case")
+    .option("--search <text>", "events with this text in any string value of their content, ignoring case", once("--search"))
     .addOption(new Option("--source <source>", "the live table, the archive, or both").choices(["live", "archive", "all"]).default("live"));
 }
 

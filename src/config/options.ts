@@ -195,7 +195,7 @@ export interface AuditOptions {
    * @example
    * ```ts
    * configureAudit({ disabled: true });
-   * const record = await currentAuditContext().createEvent(order, { action: "ship" }); // not stored
+   * const record = await currentAuditContext().createEvent(order, {}, { action: "ship" }); // not stored
    * ```
    */
   disabled?: boolean;

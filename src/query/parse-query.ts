@@ -7,6 +7,7 @@ import type { ContentValue, EventFilter, EventOrder, EventSource } from "../mode
 import { EVENT_OUTCOMES, EVENT_SEVERITIES, type EventOutcome, type EventSeverity } from "../model/event-record";
 import { checkInstant } from "./instant-range";
 import { AuditQueryError } from "./query-error";
+import { tenantIdProblem } from "../model/tenant-id";
 
 /** Default page size of `findEvents()` and of `GET /events`. */
 export const DEFAULT_PAGE_SIZE = 50;
@@ -59,10 +60,11 @@ function storedForm(name: (typeof STRING_FILTERS)[number], value: string): strin
 }
 
 /**
- * A tenant id in the form the `tenantId` column stores it, checked as a `tenantId`
- * filter is: what a read limited to one tenant compares with.
+ * The tenant a read is limited to, checked by the rule every stored tenant id
+ * follows (`tenantIdProblem`): 1 to 191 characters, no control or format character, no
+ * space at either end. Taken as it is, never cut, so no two tenants' ids meet.
  *
- * @throws {AuditQueryError} `ERR_AUDIT_QUERY` when it is not a non-empty string a stored value can hold.
+ * @throws {AuditQueryError} `ERR_AUDIT_QUERY` when it is not a tenant id.
  * @example
  * ```ts
  * storedTenantId("acme"); // "acme"
@@ -71,7 +73,10 @@ function storedForm(name: (typeof STRING_FILTERS)[number], value: string): strin
 export function storedTenantId(value: unknown): string {
   const text = filterString("tenantId", value);
   if (text === undefined) throw new AuditQueryError("tenantId must be a string, not undefined.");
-  return storedForm("tenantId", text);
+  // The same rule as the write side's: a tenant id is taken as it is or refused, never cut.
+  const problem = tenantIdProblem(text);
+  if (problem !== undefined) throw new AuditQueryError(`tenantId ${JSON.stringify(text.slice(0, 60))} is not a tenant id: ${problem}.`);
+  return text;
 }
 
 function filterDate(name: string, value: unknown): Date | undefined {

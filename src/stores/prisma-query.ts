@@ -90,17 +90,22 @@ function searchCondition(provider: SqlProvider, content: string, text: string, p
 
 /**
  * `column = value`, compared exactly. MySQL's default collation (utf8mb4_unicode_ci)
- * would match "ORD-1" to "ord-1"; the first comparison finds the rows through the
- * index, the binary one keeps those equal byte for byte, as on PostgreSQL and SQLite.
+ * would match "ORD-1" to "ord-1", and every PAD SPACE collation, `utf8mb4_bin` too,
+ * "A" to "A " (so a tenant "A" would read the events of a tenant "A "); the first
+ * comparison finds the rows through the index, the comparison of the bytes keeps those
+ * equal byte for byte, as on PostgreSQL and SQLite.
  */
 function equals(provider: SqlProvider, quoted: string, value: string, params: Parameters): string {
   const exact = `${quoted} = ${params.add(value)}`;
-  return provider === "mysql" ? `${exact} AND ${quoted} COLLATE utf8mb4_bin = ${params.add(value)}` : exact;
+  return provider === "mysql" ? `${exact} AND CAST(${quoted} AS BINARY) = CAST(${params.add(value)} AS BINARY)` : exact;
 }
 
-/** A column grouped by its exact value (see {@link equals}). */
-function exactKey(provider: SqlProvider, quoted: string): string {
-  return provider === "mysql" ? `${quoted} COLLATE utf8mb4_bin` : quoted;
+/**
+ * A column counted by its exact value (see {@link equals}): what to select, and what to
+ * group by. On MySQL the groups are the bytes, and each group's text is its one value.
+ */
+function exactGroup(provider: SqlProvider, quoted: string): { select: string; group: string } {
+  return provider === "mysql" ? { select: `MIN(${quoted})`, group: `CAST(${quoted} AS BINARY)` } : { select: quoted, group: quoted };
 }
 
 /** The WHERE conditions of `filter` on `table`, without the page position. */
@@ -277,27 +282,30 @@ function utcDayExpression(provider: SqlProvider, timestamp: string): string {
 }
 
 /**
- * Counts by content type, user, UTC day, action, outcome and severity: six grouped
- * queries per table, summed. Users and actions that are null are not counted.
+ * Counts by content type, user, UTC day, action, outcome and severity: up to six
+ * grouped queries per table, summed. Users and actions that are null are not counted, nor
+ * the event-model fields of a model without them.
  */
 export async function summarizeMatching(client: RawClient, tables: QueryTables, filter: EventFilter): Promise<EventSummary> {
   const summary = emptySummary();
   const { provider } = tables;
   for (const table of tablesOf(tables, filter)) {
-    // A model without the event-model columns counts every event as their defaults.
-    const grouped = (field: "contentType" | "userId" | "action" | "outcome" | "severity") => exactKey(provider, storedField(provider, table, field));
-    const groupings: Array<[Record<string, number>, string, string[]]> = [
+    const grouped = (field: "contentType" | "userId" | "action" | "outcome" | "severity") => exactGroup(provider, column(table, field));
+    const day = utcDayExpression(provider, column(table, "timestamp"));
+    const groupings: Array<[Record<string, number>, { select: string; group: string }, string[]]> = [
       [summary.byContentType, grouped("contentType"), []],
       [summary.byUser, grouped("userId"), [`${column(table, "userId")} IS NOT NULL`]],
-      [summary.byDay, utcDayExpression(provider, column(table, "timestamp")), []],
-      [summary.byAction, grouped("action"), [`${storedField(provider, table, "action")} IS NOT NULL`]],
-      [summary.byOutcome, grouped("outcome"), []],
-      [summary.bySeverity, grouped("severity"), []],
+      [summary.byDay, { select: day, group: day }, []],
     ];
+    // A model without the event-model columns has no counts by them: its events' outcome
+    // and severity were not stored, and counting them as the defaults would invent them.
+    if (table.columns.has("action")) groupings.push([summary.byAction, grouped("action"), [`${column(table, "action")} IS NOT NULL`]]);
+    if (table.columns.has("outcome")) groupings.push([summary.byOutcome, grouped("outcome"), []]);
+    if (table.columns.has("severity")) groupings.push([summary.bySeverity, grouped("severity"), []]);
     for (const [counts, key, extra] of groupings) {
       const params = new Parameters(provider);
       const conditions = [...filterConditions(provider, table, filter, params), ...extra];
-      const rows = await client.$queryRawUnsafe<{ k: unknown; n: unknown }[]>(`SELECT ${key} AS k, COUNT(*) AS n FROM ${table.sqlName}${where(conditions)} GROUP BY ${key}`, ...params.values);
+      const rows = await client.$queryRawUnsafe<{ k: unknown; n: unknown }[]>(`SELECT ${key.select} AS k, COUNT(*) AS n FROM ${table.sqlName}${where(conditions)} GROUP BY ${key.group}`, ...params.values);
       for (const { k, n } of rows) counts[String(k)] = (counts[String(k)] ?? 0) + Number(n);
     }
   }

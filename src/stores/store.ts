@@ -117,6 +117,9 @@ export interface AuditStore {
   queryEventsAsJson?(filter: EventFilter, page: EventPageRequest): Promise<JsonEventPage>;
   /** Counts the events matching `filter`. */
   countEvents(filter: EventFilter): Promise<number>;
-  /** Counts the events matching `filter` in total, by content type, by user and by UTC day. */
+  /**
+   * Counts the events matching `filter` in total, by content type, user, UTC day, action,
+   * outcome and severity (a store whose model lacks an event-model column counts none by it).
+   */
   summarizeEvents(filter: EventFilter): Promise<EventSummary>;
 }

@@ -215,6 +215,10 @@ describe("audit-events --tenant and the event model's options on postgresql", ()
     const cases: Array<[string[], RegExp]> = [
       [["list", "--tenant", ""], /tenantId must not be empty/],
       [["list", "--tenant", "a\u0001b"], /control character/],
+      [["list", "--tenant", "A "], /ends with a space/],
+      [["list", "--tenant", "T".repeat(192)], /longer than 191 characters/],
+      [["list", "--tenant", "A", "--tenant", "B"], /--tenant was given twice/],
+      [["export", "--format", "csv", "--action", "a", "--action", "b"], /--action was given twice/],
       [["stats", "--outcome", "ok"], /Allowed choices are success, failure, denied/],
       [["export", "--format", "csv", "--severity", "WARNING"], /Allowed choices are debug, info, warning, error, critical/],
     ];

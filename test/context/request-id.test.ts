@@ -37,10 +37,21 @@ describe("traceIdOf", () => {
     );
   });
 
+  it("reads a later version by version 00's layout, with the fields it may add, but never version ff", () => {
+    fc.assert(
+      fc.property(hex(2), hex(32), hex(16), hex(2), fc.option(fc.string({ maxLength: 20 }), { nil: undefined }), (version, trace, parent, flags, more) => {
+        fc.pre(version !== "00" && !/^0+$/.test(trace) && !/^0+$/.test(parent));
+        const header = `${version}-${trace}-${parent}-${flags}${more === undefined ? "" : `-${more}`}`;
+        expect(traceIdOf(header)).toBe(version === "ff" ? undefined : trace);
+      }),
+    );
+    expect(traceIdOf(`00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra`)).toBeUndefined();
+  });
+
   it("refuses every string that is not one", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 80 }), (text) => {
-        fc.pre(!/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(text.trim()));
+        fc.pre(!/^(00|(?!ff|00)[0-9a-f]{2})-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$/s.test(text.trim()));
         expect(traceIdOf(text)).toBeUndefined();
       }),
     );

@@ -39,7 +39,8 @@ describe.each(providers)("the example shop on %s", (provider) => {
       userId: "alice",
       method: "POST",
       remoteAddr: "127.0.0.1",
-      content: { action: "create" },
+      action: "create",
+      content: {},
       postData: { reference: "A-1", total: "10.50", password: MASK },
       headers: { "user-agent": "jest/1" },
     });
@@ -52,9 +53,9 @@ describe.each(providers)("the example shop on %s", (provider) => {
     const refunded = await request(app).post(`/orders/${created.body.id}/refund`).set("x-user", "alice").send({ reason: "damaged" });
     expect(refunded.status).toBe(200);
     const events = await db.prisma.auditEvent.findMany({ orderBy: { id: "asc" } });
-    expect(events.map((e) => e.content)).toEqual([
-      { action: "create" },
-      { status: "refunded", total: expect.stringMatching(/^5(\.0+)?$/), action: "refund", reason: "damaged" },
+    expect(events.map((e) => ({ action: e.action, content: e.content }))).toEqual([
+      { action: "create", content: {} },
+      { action: "refund", content: { status: "refunded", total: expect.stringMatching(/^5(\.0+)?$/), reason: "damaged" } },
     ]);
     const missing = await request(app).post("/orders/999999/refund").set("x-user", "alice").send({ reason: "none" });
     expect(missing.status).toBe(500);
@@ -66,7 +67,7 @@ describe.each(providers)("the example shop on %s", (provider) => {
     const res = await request(createKoaApp(prisma).callback()).post(`/orders/${order.id}/ship`).set("x-user", "bob").send({});
     expect(res.status).toBe(200);
     const [event] = await db.prisma.auditEvent.findMany();
-    expect(event).toMatchObject({ contentType: "Order", objectId: String(order.id), userId: "bob", content: { action: "ship" } });
+    expect(event).toMatchObject({ contentType: "Order", objectId: String(order.id), userId: "bob", action: "ship", content: {} });
   });
 
   it("records a background job's events under the job's context", async () => {
@@ -74,7 +75,7 @@ describe.each(providers)("the example shop on %s", (provider) => {
     expect(await nightlyPaymentSync(prisma)).toBe(2);
     const events = await db.prisma.auditEvent.findMany();
     expect(events).toHaveLength(2);
-    for (const e of events) expect(e).toMatchObject({ userId: "system", url: null, content: { job: "nightly-payment-sync", action: "mark-paid" } });
+    for (const e of events) expect(e).toMatchObject({ userId: "system", url: null, action: "mark-paid", content: { job: "nightly-payment-sync" } });
   });
 });
 

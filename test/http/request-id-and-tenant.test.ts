@@ -150,9 +150,16 @@ describe.each(apps)("request ids on %s", (_name, start) => {
     expect(expectOneId(res.body)).toBe(TRACE_ID);
   });
 
+  it("reads a later traceparent version by version 00's layout, extra fields and all", async () => {
+    for (const traceparent of [`01-${TRACE_ID}-00f067aa0ba902b7-01`, `cc-${TRACE_ID}-00f067aa0ba902b7-01-what-the-future-adds`]) {
+      const res = await request(start()).get("/work").set("traceparent", traceparent).expect(200);
+      expect({ traceparent, id: expectOneId(res.body) }).toEqual({ traceparent, id: TRACE_ID });
+    }
+  });
+
   it("ignores an invalid traceparent and makes a new id", async () => {
     const invalid = [
-      `01-${TRACE_ID}-00f067aa0ba902b7-01`, // another version, this one's format
+      `ff-${TRACE_ID}-00f067aa0ba902b7-01`, // version ff is invalid
       `00-${TRACE_ID.toUpperCase()}-00f067aa0ba902b7-01`, // upper-case hex
       `00-${"0".repeat(32)}-00f067aa0ba902b7-01`, // all-zero trace id
       `00-${TRACE_ID}-${"0".repeat(16)}-01`, // all-zero parent id
@@ -206,9 +213,12 @@ describe.each(apps)("tenantResolver on %s", (_name, start) => {
     expect((without.body as Answer).records[0]!.tenantId).toBeNull();
   });
 
-  it("stores a long tenant bounded to its column", async () => {
-    const res = await request(start({ tenantResolver: () => "t".repeat(5_000) })).get("/work").expect(200);
-    expect([...(res.body as Answer).records[0]!.tenantId!].length).toBe(191);
+  it("refuses a tenant id it would have to cut or clean up (ERR_AUDIT_RESOLVER), writing nothing", async () => {
+    for (const [tenant, problem] of [["t".repeat(5_000), "longer than 191"], ["acme ", "ends with a space"], ["ac\u0001me", "control or format"], ["ac\u202eme", "control or format"]]) {
+      const res = await request(start({ tenantResolver: () => tenant })).get("/work").expect(500);
+      expect(res.body).toMatchObject({ code: "ERR_AUDIT_RESOLVER", error: expect.stringContaining(problem) });
+    }
+    expect(store.list()).toEqual([]);
   });
 
   it("answers ERR_AUDIT_RESOLVER, writing nothing, when the resolver throws or returns no id", async () => {

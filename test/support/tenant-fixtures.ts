@@ -18,10 +18,13 @@ export const TENANT_ARCHIVE_BEFORE = new Date(TENANT_BASE - 20 * 24 * HOUR);
 
 export const TENANT_CONTENT_TYPES = ["Order", "Invoice", "order"];
 export const TENANT_ACTIONS = ["order.refund", "user.login", "invoice.pay"];
+/** The tenants of {@link tenantEvents}, in turn. */
+const TENANT_IDS = ["A", "B", "a", null, "A "];
 
 /**
  * `count` events over the 40 days before {@link TENANT_BASE}: tenants A, B, "a" (A in
- * another case) and none, in turn, with the same content types, object ids, users,
+ * another case), none and "A " (A with a trailing space, which MySQL's collations take for
+ * A), in turn, with the same content types, object ids, users,
  * actions, outcomes, severities, request ids, methods and content, so that every filter
  * value finds events of B as well as of A. Every seventh event shares its millisecond
  * with the one before, across tenants.
@@ -48,7 +51,7 @@ export function tenantEvents(count: number): AuditEventRecord[] {
       action: group % 4 === 3 ? null : TENANT_ACTIONS[group % 3]!,
       outcome: EVENT_OUTCOMES[group % 3]!,
       severity: EVENT_SEVERITIES[group % 5]!,
-      tenantId: ["A", "B", "a", null][i % 4]!,
+      tenantId: TENANT_IDS[i % TENANT_IDS.length]!,
       requestId: `req-${group % 9}`,
     };
   });
