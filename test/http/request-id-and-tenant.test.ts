@@ -214,7 +214,8 @@ describe.each(apps)("tenantResolver on %s", (_name, start) => {
   });
 
   it("refuses a tenant id it would have to cut or clean up (ERR_AUDIT_RESOLVER), writing nothing", async () => {
-    for (const [tenant, problem] of [["t".repeat(5_000), "longer than 191"], ["acme ", "ends with a space"], ["ac\u0001me", "control or format"], ["ac\u202eme", "control or format"]]) {
+    const refused: Array<[string, string]> = [["t".repeat(5_000), "longer than 191"], ["acme ", "ends with a space"], ["ac\u0001me", "control or format"], ["ac\u202eme", "control or format"]];
+    for (const [tenant, problem] of refused) {
       const res = await request(start({ tenantResolver: () => tenant })).get("/work").expect(500);
       expect(res.body).toMatchObject({ code: "ERR_AUDIT_RESOLVER", error: expect.stringContaining(problem) });
     }
