@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
+import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import { bindEmitterToContext, runWithAuditContext } from "../async-context";
 import type { AuditOptions } from "../config/options";
@@ -76,16 +76,6 @@ function auditOptionsOf(options: unknown): unknown {
   return Object.fromEntries(Object.entries(options).filter(([key]) => !REGISTER_OPTIONS.has(key)));
 }
 
-/**
- * Enters the context again after the body is read: a `preParsing` hook may have
- * replaced the body stream (decompression), whose events are not bound. What
- * follows (later `preValidation` hooks, `preHandler`, the handler, `onSend`, the
- * error handler) starts from here, as with @fastify/request-context.
- */
-function reenterAuditContext(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  runWithAuditContext(request.auditContext, done);
-}
-
 function fastifyAuditEventsPlugin(instance: FastifyInstance, options: Partial<AuditOptions>, done: (error?: Error) => void): void {
   if (!isFastifyInstance(instance)) {
     throw new AuditConfigError(
@@ -109,13 +99,13 @@ function fastifyAuditEventsPlugin(instance: FastifyInstance, options: Partial<Au
   instance.addHook("onRequest", function enterAuditContext(request, _reply, next) {
     const context = new RequestAuditContext(new FastifyRequestSource(request as FastifyLikeRequest), config);
     request.auditContext = context;
-    // Fastify reads the body in the socket's data/end callbacks, outside the
-    // request's async context (nodejs/node#34430): bound, as on Express, the
-    // parser's callbacks, and an error handler answering a bad body, keep it.
+    // Fastify's own body parsing keeps the context (fastify/fastify#3570), but a
+    // plugin that reads the stream itself in a later hook, as @fastify/multipart
+    // does, finishes in the socket's data/end callbacks, outside it
+    // (fastify/fastify-request-context#153): bound, as on Express, they keep it.
     bindEmitterToContext(request.raw, context);
     runWithAuditContext(context, next);
   });
-  instance.addHook("preValidation", reenterAuditContext);
   done();
 }
 
