@@ -1,5 +1,6 @@
 export { auditEvents, type ExpressLikeRequest } from "./adapters/express";
 export { koaAuditEvents, type KoaLikeContext } from "./adapters/koa";
+export { fastifyAuditEvents, type FastifyLikeRequest } from "./adapters/fastify";
 export {
   archiveOldEvents,
   countArchivableEvents,
