@@ -1,6 +1,6 @@
 export { auditAccess, auditEvents, type ExpressLikeRequest } from "./adapters/express";
 export { koaAuditAccess, koaAuditEvents, type KoaLikeContext } from "./adapters/koa";
-export { fastifyAuditEvents, type FastifyLikeRequest } from "./adapters/fastify";
+export { fastifyAuditAccess, fastifyAuditEvents, type FastifyLikeRequest } from "./adapters/fastify";
 export {
   accessDecisionOf,
   ACCESS_FAILED_BODY,

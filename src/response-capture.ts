@@ -16,6 +16,14 @@ function chunkBuffer(chunk: unknown, encoding: unknown): Buffer | undefined {
   return undefined;
 }
 
+/** `writeHead`'s headers, an object or a flat `[name, value, ...]` list, by lower-case name. */
+function headerRecord(headers: object): Record<string, unknown> {
+  const pairs: Array<[unknown, unknown]> = [];
+  if (Array.isArray(headers)) for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([headers[i], headers[i + 1]]);
+  else pairs.push(...Object.entries(headers));
+  return Object.fromEntries(pairs.filter(([name]) => typeof name === "string").map(([name, value]) => [(name as string).toLowerCase(), value]));
+}
+
 /**
  * Keeps the first bytes of a response as the app writes it, whichever framework writes
  * (Express's `res.send`, Koa's `respond`, a piped stream all end in `res.write` and
@@ -29,12 +37,20 @@ export class ResponseCapture {
   private kept = 0;
   private total = 0;
   private readonly keepAtMost: number;
+  /** Headers given to `writeHead` itself, which `getHeader` does not see (Fastify sends its headers so). */
+  private headHeaders: Readonly<Record<string, unknown>> = {};
 
   constructor(res: ServerResponse, private readonly maxBytes: number) {
     this.keepAtMost = maxBytes * MAX_DECLARED_TO_CAP_RATIO;
     const capture = this;
     const write = res.write;
     const end = res.end;
+    const writeHead = res.writeHead;
+    res.writeHead = function writeHeadCaptured(this: ServerResponse, ...args: unknown[]) {
+      const headers = args.find((arg, i): arg is object => i > 0 && typeof arg === "object" && arg !== null);
+      if (headers !== undefined) capture.headHeaders = headerRecord(headers);
+      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as ServerResponse["writeHead"];
     // Replaced on this response only; arguments passed through untouched.
     res.write = function writeCaptured(this: ServerResponse, chunk: Chunk, ...rest: unknown[]) {
       capture.take(chunk, rest[0]);
@@ -63,8 +79,8 @@ export class ResponseCapture {
    */
   payload(res: ServerResponse, rules: MaskRules): JsonObject {
     if (this.total === 0) return {};
-    const type = String(res.getHeader("content-type") ?? "");
-    const encoding = res.getHeader("content-encoding");
+    const type = String(res.getHeader("content-type") ?? this.headHeaders["content-type"] ?? "");
+    const encoding = res.getHeader("content-encoding") ?? this.headHeaders["content-encoding"];
     if ((encoding !== undefined && encoding !== "identity") || !TEXT_TYPE.test(type)) {
       return { _contentType: type || null, _bytes: this.total };
     }

@@ -3,13 +3,27 @@ import type { AddressInfo } from "node:net";
 import type ExpressType from "express";
 import type KoaType from "koa";
 
-import { auditAccess, auditEvents, koaAuditAccess, koaAuditEvents, skipRequestEvent, type AccessDecision, type AuditMiddlewareOptions } from "../../src";
+import type FastifyType from "fastify";
+
+import {
+  auditAccess,
+  auditEvents,
+  fastifyAuditAccess,
+  fastifyAuditEvents,
+  koaAuditAccess,
+  koaAuditEvents,
+  skipRequestEvent,
+  type AccessDecision,
+  type AuditMiddlewareOptions,
+} from "../../src";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const express4 = require("express4") as typeof ExpressType;
 const express5 = require("express") as typeof ExpressType;
 const Koa2 = require("koa2") as typeof KoaType;
 const Koa3 = require("koa") as typeof KoaType;
+const fastify4 = require("fastify4") as typeof FastifyType;
+const fastify5 = require("fastify") as typeof FastifyType;
 
 /** A running app and what its routes let a test control. */
 export interface RouteApp {
@@ -41,7 +55,7 @@ export interface RouteAppOptions {
  */
 export interface Framework {
   name: string;
-  kind: "express" | "koa";
+  kind: "express" | "koa" | "fastify";
   start(options?: RouteAppOptions): Promise<RouteApp>;
 }
 
@@ -192,10 +206,48 @@ function koaFramework(name: string, Koa: typeof KoaType): Framework {
   };
 }
 
-/** Express 4, Express 5, Koa 2 and Koa 3. */
+function fastifyFramework(name: string, fastify: typeof FastifyType): Framework {
+  return {
+    name,
+    kind: "fastify",
+    async start({ middleware, access }: RouteAppOptions = {}) {
+      const app = fastify();
+      await app.register(fastifyAuditEvents, middleware ?? {});
+      app.get<{ Params: { id: string } }>("/orders/:id", async (req) => ({ id: req.params.id, token: "tok-secret-1" }));
+      app.post("/orders/:id", async (req, reply) => reply.code(201).send({ echoed: req.body, apiKey: "key-secret-2" }));
+      await app.register(async (api) => void api.get("/items/:itemId", async () => ({ ok: true })), { prefix: "/api" });
+      app.get("/fail", async (_req, reply) => reply.code(500).send({ error: "failed" }));
+      app.get("/throw", async () => {
+        throw new Error("boom");
+      });
+      app.get("/unauthorized", async () => {
+        throw Object.assign(new Error("who are you"), { statusCode: 401 });
+      });
+      app.get("/health", async () => ({ ok: true }));
+      app.get("/quiet", async () => {
+        skipRequestEvent();
+        return { ok: true };
+      });
+      app.get<{ Querystring: { bytes: string } }>("/big", async (req) => bigBody(Number(req.query.bytes)));
+      app.get("/stream", (_req, reply) => {
+        reply.hijack();
+        reply.raw.writeHead(200, { "content-type": "text/plain" });
+        reply.raw.write("first chunk\n");
+      });
+      app.get("/hang", () => new Promise(() => undefined));
+      if (access !== undefined) app.get("/guarded/:id", { preHandler: fastifyAuditAccess({ request: access }) }, async () => ({ handled: true }));
+      await app.ready();
+      return listen(app.server);
+    },
+  };
+}
+
+/** Express 4, Express 5, Koa 2, Koa 3, Fastify 4 and Fastify 5. */
 export const frameworks: Framework[] = [
   expressFramework("Express 4", express4),
   expressFramework("Express 5", express5),
   koaFramework("Koa 2", Koa2),
   koaFramework("Koa 3", Koa3),
+  fastifyFramework("Fastify 4", fastify4),
+  fastifyFramework("Fastify 5", fastify5),
 ];
