@@ -6,7 +6,13 @@ const config: Config = {
   roots: ["<rootDir>/test"],
   testTimeout: 30_000,
   // Examples import the package by name, as users do; in tests that name is the source.
-  moduleNameMapper: { "^audit-events$": "<rootDir>/src/index.ts" },
+  moduleNameMapper: { "^audit-events$": "<rootDir>/src/index.ts", "^audit-events/nestjs$": "<rootDir>/src/nestjs/index.ts" },
+  // NestJS 12 ships ES modules only, which jest on Node 20 cannot require().
+  transform: {
+    "^.+\\.tsx?$": "ts-jest",
+    "/node_modules/@nestjs/.+\\.js$": "<rootDir>/test/support/esm-package-transform.js",
+  },
+  transformIgnorePatterns: ["/node_modules/(?!@nestjs/)"],
 };
 
 export default config;

@@ -1,10 +1,10 @@
-// HTTP overhead: the same Express and Koa app, bare, with the audit middleware, with one
+// HTTP overhead: the same Express, Koa and Fastify app, bare, with the audit middleware, with one
 // audit event per request, and with pino-http as the familiar peer, under autocannon.
 // Server and load generator run in separate processes, each pinned to its own core where
 // `taskset` exists; rounds interleave every variant on every Node; figures are medians
 // and ratios to bare measured in the same round.
 //
-//   npm run bench:http [-- --rounds 5 --seconds 5 --nodes 20,24 --frameworks express,koa]
+//   npm run bench:http [-- --rounds 5 --seconds 5 --nodes 20,24 --frameworks express,koa,fastify]
 //
 // Needs PostgreSQL (AUDIT_TEST_PG_URL or postgres@127.0.0.1:5432) and the generated
 // clients (`npm run db:generate`). Exits 1 when a request failed or the events written
@@ -25,7 +25,7 @@ import { check, log as logLine, runBenchmark } from "./lib/sanity";
 import { median } from "./lib/stats";
 import { generateLoad, type LoadOptions, type LoadResult } from "./http/load";
 import { nodeRuntime, type NodeRuntime } from "./http/node-runtimes";
-import { FRAMEWORKS, VARIANT_NAMES, VARIANTS, variantLabel, type Framework, type ServerMessage, type Variant } from "./http/variants";
+import { FRAMEWORK_NAMES, FRAMEWORKS, VARIANT_NAMES, VARIANTS, variantLabel, type Framework, type ServerMessage, type Variant } from "./http/variants";
 
 const NAME = "http";
 const SERVER = path.join(__dirname, "http", "server.ts");
@@ -222,7 +222,7 @@ function figures(input: ReportInput, runtime: NodeRuntime, framework: Framework,
 function report(input: ReportInput): string {
   const { runtimes, frameworks, values } = input;
   const lines = [
-    `## HTTP overhead: Express and Koa, ${runtimes.map((r) => r.label).join(" and ")}${input.smoke ? " (smoke run: figures not meant to be read)" : ""}`,
+    `## HTTP overhead: ${frameworks.map((f) => FRAMEWORK_NAMES[f]).join(", ")}, ${runtimes.map((r) => r.label).join(" and ")}${input.smoke ? " (smoke run: figures not meant to be read)" : ""}`,
     "",
     `Requests per second and latency under autocannon (${values.connections} connections, ${values.seconds} s measured after ${values.warmup} s of warm-up, ` +
       `medians of ${values.rounds} interleaved round(s)); "vs bare": median over rounds of req/s divided by bare req/s of the same round, Node and framework, with its cost in throughput.`,
@@ -237,7 +237,7 @@ function report(input: ReportInput): string {
         return [int(f.requestsPerSecond), ms(f.p50), ms(f.p99), variant === "bare" ? "1.00" : `${ratio(f.ratio)} (${cost(f.ratio)})`];
       }),
     ]);
-    lines.push("", `### ${framework === "express" ? `Express ${packageVersion("express")}` : `Koa ${packageVersion("koa")}`}`, "", markdownTable(headers, rows));
+    lines.push("", `### ${FRAMEWORK_NAMES[framework]} ${packageVersion(framework)}`, "", markdownTable(headers, rows));
   }
   lines.push("", goals(input), "", ...details(input));
   return lines.join("\n");
@@ -257,7 +257,7 @@ function goals(input: ReportInput): string {
       const eventCost = event && 1 - event.ratio;
       const pct = (x: number | undefined) => (x === undefined ? "–" : `${(x * 100).toFixed(0)}%`);
       rows.push([
-        `${runtime.label}, ${framework === "express" ? "Express" : "Koa"}${runtime.version.startsWith("v20.") && framework === "express" ? " (the goals' setting)" : ""}`,
+        `${runtime.label}, ${FRAMEWORK_NAMES[framework]}${runtime.version.startsWith("v20.") && framework === "express" ? " (the goals' setting)" : ""}`,
         `${pct(auditCost)}: ${verdict(auditCost === undefined ? undefined : auditCost <= GOALS.auditCost)}`,
         pct(pinoCost),
         `${share === undefined ? "–" : share.toFixed(2)}: ${verdict(share === undefined ? undefined : share <= GOALS.auditShareOfPino)}`,
@@ -284,7 +284,7 @@ function details(input: ReportInput): string[] {
     `- Pinning: ${input.pin}`,
     `- Machine: ${machineLine()}`,
     `- ${input.runtimes.map((r) => `${r.label}: ${r.version}`).join("; ")}`,
-    `- autocannon ${packageVersion("autocannon")}, express ${packageVersion("express")}, koa ${packageVersion("koa")}, pino ${packageVersion("pino")}, pino-http ${packageVersion("pino-http")}`,
+    `- autocannon ${packageVersion("autocannon")}, express ${packageVersion("express")}, koa ${packageVersion("koa")}, fastify ${packageVersion("fastify")}, pino ${packageVersion("pino")}, pino-http ${packageVersion("pino-http")}`,
     ...input.pgLines.map((line) => `- ${line}`),
     `- Command: \`${input.command}\``,
   ];

@@ -21,11 +21,16 @@ execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "ts
   stdio: "inherit",
 });
 
-const names = Object.keys(require(`${root}/dist/cjs/index.js`)).filter((name) => name !== "__esModule");
+// Each entry point: the root, and subpaths whose peers the root must not load
+// (audit-events/nestjs needs @nestjs/common). All share the one CommonJS build.
+const entries = [
+  { esm: "index", cjs: "index.js" },
+  { esm: "nestjs", cjs: "nestjs/index.js" },
+];
 mkdirSync(`${root}/dist/esm`, { recursive: true });
-writeFileSync(
-  `${root}/dist/esm/index.mjs`,
-  `import cjs from "../cjs/index.js";\nexport const { ${names.join(", ")} } = cjs;\n`,
-);
-writeFileSync(`${root}/dist/esm/index.d.mts`, `export * from "../cjs/index.js";\n`);
-console.log(`built dist/cjs and dist/esm (${names.length} exports)`);
+for (const { esm, cjs } of entries) {
+  const names = Object.keys(require(`${root}/dist/cjs/${cjs}`)).filter((name) => name !== "__esModule");
+  writeFileSync(`${root}/dist/esm/${esm}.mjs`, `import cjs from "../cjs/${cjs}";\nexport const { ${names.join(", ")} } = cjs;\n`);
+  writeFileSync(`${root}/dist/esm/${esm}.d.mts`, `export * from "../cjs/${cjs}";\n`);
+  console.log(`built dist/cjs and dist/esm for ${esm} (${names.length} exports)`);
+}

@@ -23,7 +23,8 @@ export type AuditErrorCode =
   | "ERR_AUDIT_SPOOL_FULL"
   | "ERR_AUDIT_CLOSED"
   | "ERR_AUDIT_QUERY"
-  | "ERR_AUDIT_CURSOR";
+  | "ERR_AUDIT_CURSOR"
+  | "ERR_AUDIT_ACCESS_DENIED";
 
 /**
  * Base class of every error raised by audit-events.
@@ -66,5 +67,43 @@ export class AuditStoreError extends AuditError {
   constructor(message: string, options?: { cause?: unknown; code?: AuditErrorCode }) {
     super(options?.code ?? "ERR_AUDIT_STORE", message, { cause: options?.cause });
     this.name = "AuditStoreError";
+  }
+}
+
+/**
+ * Raised by a client extended with `auditModels({ access })` when a model's `read` or
+ * `write` hook refuses: the query is not run (a write) or its result is not returned (a
+ * read of one record), and the refusal is recorded. It carries `status` 403, which
+ * Express's and Koa's default error handling answer with; an app's own error handler
+ * answers it by testing `instanceof AuditAccessDeniedError`.
+ *
+ * @example
+ * ```ts
+ * app.use((err, req, res, next) => {
+ *   if (err instanceof AuditAccessDeniedError) return res.status(403).json({ error: err.reason });
+ *   next(err);
+ * });
+ * ```
+ */
+export class AuditAccessDeniedError extends AuditError {
+  /** The reason the hook gave, meant for the client. */
+  readonly reason: string;
+  /** The Prisma model refused, as the schema names it (`"Order"`). */
+  readonly model: string;
+  /** The Prisma operation refused (`"findUnique"`, `"update"`, ...). */
+  readonly operation: string;
+  /** The HTTP status of a refusal, which Express's and Koa's error handling read. */
+  readonly status = 403;
+  /** The same, under the name some frameworks read. */
+  readonly statusCode = 403;
+  /** Lets Koa's default error handling show `reason` to the client (it does so for 4xx errors marked `expose`). */
+  readonly expose = true;
+
+  constructor(reason: string, model: string, operation: string) {
+    super("ERR_AUDIT_ACCESS_DENIED", reason);
+    this.name = "AuditAccessDeniedError";
+    this.reason = reason;
+    this.model = model;
+    this.operation = operation;
   }
 }

@@ -1,5 +1,22 @@
-export { auditEvents, type ExpressLikeRequest } from "./adapters/express";
-export { koaAuditEvents, type KoaLikeContext } from "./adapters/koa";
+export { auditAccess, auditEvents, type ExpressLikeRequest } from "./adapters/express";
+export { koaAuditAccess, koaAuditEvents, type KoaLikeContext } from "./adapters/koa";
+export { fastifyAuditAccess, fastifyAuditEvents, type FastifyLikeRequest } from "./adapters/fastify";
+export {
+  accessDecisionOf,
+  ACCESS_FAILED_BODY,
+  ACCESS_REQUEST_ACTION,
+  type AccessDecision,
+  type AuditAccessOptions,
+} from "./access";
+export {
+  CLIENT_CLOSED_REQUEST,
+  REQUEST_CONTENT_TYPE,
+  requestEventLevel,
+  skipRequestEvent,
+  UNMATCHED_ROUTE,
+} from "./request-events";
+export type { RequestEventsOption, RequestEventsOptions } from "./config/request-events-options";
+export type { AuditMiddlewareOptions } from "./middleware-options";
 export {
   archiveOldEvents,
   countArchivableEvents,
@@ -37,7 +54,7 @@ export {
   URL_MAX_BYTES,
   USER_ID_MAX_CHARS,
 } from "./column-limits";
-export { auditModels, type AuditModelsExtension } from "./audit-models";
+export { auditModels, type AuditModelsExtension, type AuditModelsOptions, type ModelAccess, type ReadDecision } from "./audit-models";
 export { configureAudit, getAuditConfig } from "./config/configure";
 export {
   DEFAULT_INCLUDE_HEADERS,
@@ -65,7 +82,7 @@ export {
   type RequestSnapshot,
 } from "./context";
 export type { Enricher, EnricherContext, EnricherEvent } from "./enrichers";
-export { AuditConfigError, AuditError, AuditStoreError, type AuditErrorCode } from "./errors";
+export { AuditAccessDeniedError, AuditConfigError, AuditError, AuditStoreError, type AuditErrorCode } from "./errors";
 export {
   DEFAULT_OUTCOME,
   DEFAULT_SEVERITY,

@@ -9,6 +9,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "../../generated/postgresql/client/client";
 import { closeAudit, configureAudit, prismaStore } from "../../src/index";
 import { expressApp } from "./express-app";
+import { fastifyApp } from "./fastify-app";
 import { koaApp } from "./koa-app";
 import { RequestTally } from "./request-tally";
 import { FRAMEWORKS, VARIANT_NAMES, VARIANTS, type Framework, type ServerMessage, type Variant } from "./variants";
@@ -33,7 +34,14 @@ async function main(): Promise<void> {
   }
 
   const tally = new RequestTally();
-  const listener = framework === "express" ? expressApp(variant, tally) : koaApp(variant, tally).callback();
+  let listener: Parameters<typeof createServer>[1];
+  if (framework === "express") listener = expressApp(variant, tally);
+  else if (framework === "koa") listener = koaApp(variant, tally).callback();
+  else {
+    // Fastify's own request handler, on the same kind of server as the others.
+    const app = await fastifyApp(variant, tally);
+    listener = (req, res) => app.routing(req, res);
+  }
   const server = createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   send({ type: "ready", port: (server.address() as { port: number }).port, node: process.version });

@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bindEmitterToContext, runWithAuditContext } from "../async-context";
-import type { AuditOptions } from "../config/options";
 import type { AuditContext } from "../context";
-import { middlewareConfig } from "../middleware-options";
+import { decideAccess, refuseRequest, resolveAccessOptions, type AuditAccessOptions } from "../access";
+import { LayeredConfig } from "../config/configure";
+import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-options";
 import { RequestAuditContext, type RequestSource } from "../request-context";
+import { watchRequest, type RequestEventSource } from "../request-events";
 
 /** The parts of an Express 4 or 5 request the middleware reads. */
 export type ExpressLikeRequest = IncomingMessage & {
@@ -17,6 +19,11 @@ export type ExpressLikeRequest = IncomingMessage & {
   auth?: unknown;
   app?: { get(setting: string): unknown };
   auditContext?: AuditContext;
+  /** Where the router mounting the matched route sits, as requested (`/api`). */
+  baseUrl?: string;
+  /** The matched route: Express sets it when a route handles the request. */
+  route?: { path?: unknown };
+  params?: Record<string, unknown>;
 };
 
 declare global {
@@ -41,8 +48,38 @@ function requestHost(req: ExpressLikeRequest): string {
   return req.headers.host ?? "localhost";
 }
 
+/**
+ * The template of the route that handled the request: the router's mount path (where
+ * the value of a parameter that a `mergeParams` router sees stands as `:name`) and the
+ * route's own path; null when no route matched.
+ */
+function routeTemplate(req: ExpressLikeRequest): string | null {
+  const path = req.route?.path;
+  if (path === undefined || path === null) return null;
+  const own = Array.isArray(path) ? path.map(String).join("|") : String(path);
+  const base = req.baseUrl ?? "";
+  if (base === "") return own;
+  const params = req.params ?? {};
+  const names = new Map<string, string>();
+  for (const [name, value] of Object.entries(params)) if (typeof value === "string" && value !== "") names.set(value, name);
+  const template = base
+    .split("/")
+    .map((segment) => {
+      let decoded = segment;
+      try {
+        decoded = decodeURIComponent(segment);
+      } catch {
+        // A segment that is not valid percent-encoding is compared as it is.
+      }
+      const name = names.get(decoded);
+      return name === undefined ? segment : `:${name}`;
+    })
+    .join("/");
+  return own === "/" ? template : template + own;
+}
+
 /** Reads an Express request for the core; one per request, no closures. */
-class ExpressRequestSource implements RequestSource {
+class ExpressRequestSource implements RequestSource, RequestEventSource {
   constructor(readonly request: ExpressLikeRequest) {}
   get headers() {
     return this.request.headers;
@@ -53,6 +90,13 @@ class ExpressRequestSource implements RequestSource {
   }
   method() {
     return this.request.method ?? "GET";
+  }
+  path() {
+    const req = this.request;
+    return (req.originalUrl ?? req.url ?? "/").split("?")[0]!;
+  }
+  route() {
+    return routeTemplate(this.request);
   }
   ip() {
     return this.request.ip ?? this.request.socket.remoteAddress;
@@ -71,8 +115,9 @@ class ExpressRequestSource implements RequestSource {
 /**
  * Express 4 and 5 middleware: gives each request an `AuditContext`
  * (`req.auditContext`, and `currentAuditContext()` anywhere in the request's async
- * call tree). Writes nothing by itself. Options here are laid over
- * `configureAudit()`'s and validated now.
+ * call tree). Writes nothing by itself, unless `requestEvents` asks for one event
+ * per finished request (written after the response is sent; see the README, "One event
+ * per request"). Options here are laid over `configureAudit()`'s and validated now.
  *
  * @example
  * ```ts
@@ -81,17 +126,55 @@ class ExpressRequestSource implements RequestSource {
  * app.post("/orders/:id/refund", async (req, res) => {
  *   await req.auditContext.createEvent(order, {}, { action: "refund" });
  * });
+ * app.use(auditEvents({ requestEvents: { skipPaths: ["/health"] } })); // + one event per request
  * ```
  * @throws {AuditConfigError} for bad options, or when registered as `app.use(auditEvents)`.
  */
-export function auditEvents(options?: Partial<AuditOptions>, ...rest: unknown[]) {
-  const config = middlewareConfig("auditEvents", options, rest.length);
+export function auditEvents(options?: AuditMiddlewareOptions, ...rest: unknown[]) {
+  const { config, requestEvents } = middlewareSetup("auditEvents", options, rest.length);
   return function auditEventsMiddleware(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void {
     const request = req as ExpressLikeRequest;
-    const context = new RequestAuditContext(new ExpressRequestSource(request), config);
+    const source = new ExpressRequestSource(request);
+    const context = new RequestAuditContext(source, config);
     request.auditContext = context;
     bindEmitterToContext(req, context);
     bindEmitterToContext(res, context);
+    if (requestEvents !== undefined) watchRequest(context, res, source, requestEvents, config);
     runWithAuditContext(context, next);
+  };
+}
+
+/** The configuration a refusal is recorded under when no `auditEvents()` runs before the check. */
+const processConfig = new LayeredConfig({});
+
+/**
+ * Express 4 and 5 middleware that lets a request through only when its `request` hook
+ * answers `true`. `{ allow: false, reason }` answers 403 `{ error: reason }` and records
+ * one event (`outcome: "denied"`, `severity: "warning"`, the reason in its content); a
+ * hook that throws or answers anything else fails closed: 500, no handler runs, and the
+ * event says `outcome: "failure"`. The event goes through `req.auditContext` (register
+ * `auditEvents()` first: then it carries the request's user, URL and request id).
+ *
+ * @example
+ * ```ts
+ * app.use(auditEvents());
+ * app.delete("/orders/:id", auditAccess({
+ *   request: async (req) => ((await isOwner(req.user, req.params.id)) ? true : { allow: false, reason: "Not your order." }),
+ * }), deleteOrder);
+ * ```
+ * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` when the hook is missing or an option is unknown.
+ */
+export function auditAccess(options: AuditAccessOptions<ExpressLikeRequest & Express.Request>) {
+  const { request: hook } = resolveAccessOptions<ExpressLikeRequest & Express.Request>("auditAccess", options);
+  return async function auditAccessMiddleware(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): Promise<void> {
+    const request = req as ExpressLikeRequest & Express.Request;
+    const verdict = await decideAccess("auditAccess", hook, request);
+    if (verdict.allow) return next();
+    const source = new ExpressRequestSource(request);
+    const context = request.auditContext ?? new RequestAuditContext(source, processConfig);
+    const { status, body } = await refuseRequest("auditAccess", context, verdict, source.route(), processConfig);
+    res.statusCode = status;
+    res.setHeader("content-type", "application/json; charset=utf-8");
+    res.end(JSON.stringify(body));
   };
 }

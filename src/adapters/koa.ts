@@ -1,9 +1,11 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { decideAccess, refuseRequest, resolveAccessOptions, type AuditAccessOptions } from "../access";
 import { runWithAuditContext } from "../async-context";
-import type { AuditOptions } from "../config/options";
+import { LayeredConfig } from "../config/configure";
 import type { AuditContext } from "../context";
-import { middlewareConfig } from "../middleware-options";
+import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-options";
 import { RequestAuditContext, type RequestSource } from "../request-context";
+import { watchRequest, type RequestEventSource } from "../request-events";
 
 /** The parts of a Koa 2 or 3 context the middleware reads. */
 export interface KoaLikeContext {
@@ -11,7 +13,13 @@ export interface KoaLikeContext {
   method: string;
   ip: string;
   query: unknown;
+  path: string;
   req: IncomingMessage & { user?: unknown };
+  res: ServerResponse;
+  /** The template of the route @koa/router (or koa-router) matched. */
+  _matchedRoute?: unknown;
+  status: number;
+  body?: unknown;
   request: { body?: unknown };
   state: Record<string, unknown> & { user?: unknown; auditContext?: AuditContext };
   auditContext?: AuditContext;
@@ -32,7 +40,7 @@ declare module "koa" {
 }
 
 /** Reads a Koa context for the core; one per request, no closures. */
-class KoaRequestSource implements RequestSource {
+class KoaRequestSource implements RequestSource, RequestEventSource {
   constructor(readonly request: KoaLikeContext) {}
   get headers() {
     return this.request.req.headers;
@@ -42,6 +50,13 @@ class KoaRequestSource implements RequestSource {
   }
   method() {
     return this.request.method;
+  }
+  path() {
+    return this.request.path;
+  }
+  route() {
+    const matched = this.request._matchedRoute;
+    return typeof matched === "string" || matched instanceof RegExp ? String(matched) : null;
   }
   ip() {
     return this.request.ip;
@@ -60,7 +75,8 @@ class KoaRequestSource implements RequestSource {
 /**
  * Koa 2 and 3 middleware: gives each request an `AuditContext` (`ctx.auditContext`,
  * `ctx.state.auditContext`, and `currentAuditContext()` anywhere downstream). Writes
- * nothing by itself. Resolvers receive `ctx`; the default user is `ctx.state.user`
+ * nothing by itself, unless `requestEvents` asks for one event per finished request
+ * (its route is the template `@koa/router` matched, `ctx._matchedRoute`). Resolvers receive `ctx`; the default user is `ctx.state.user`
  * (koa-passport, koa-jwt) by its `id`, else its `sub`; the default IP `ctx.ip` (which
  * honours `app.proxy`). Both context properties are typed as `AuditContext`.
  *
@@ -71,12 +87,46 @@ class KoaRequestSource implements RequestSource {
  * ```
  * @throws {AuditConfigError} for bad options, or when registered as `app.use(koaAuditEvents)`.
  */
-export function koaAuditEvents(options?: Partial<AuditOptions>, ...rest: unknown[]) {
-  const config = middlewareConfig("koaAuditEvents", options, rest.length);
+export function koaAuditEvents(options?: AuditMiddlewareOptions, ...rest: unknown[]) {
+  const { config, requestEvents } = middlewareSetup("koaAuditEvents", options, rest.length);
   return function koaAuditEventsMiddleware(ctx: KoaLikeContext, next: () => Promise<unknown>): Promise<unknown> {
-    const context = new RequestAuditContext(new KoaRequestSource(ctx), config);
+    const source = new KoaRequestSource(ctx);
+    const context = new RequestAuditContext(source, config);
     ctx.auditContext = context;
     ctx.state.auditContext = context;
+    if (requestEvents !== undefined) watchRequest(context, ctx.res, source, requestEvents, config);
     return runWithAuditContext(context, next);
+  };
+}
+
+/** The configuration a refusal is recorded under when no `koaAuditEvents()` runs before the check. */
+const processConfig = new LayeredConfig({});
+
+/**
+ * Koa 2 and 3 middleware that lets a request through only when its `request` hook
+ * answers `true`: `{ allow: false, reason }` answers 403 `{ error: reason }` and records
+ * one event (`outcome: "denied"`, `severity: "warning"`, the reason in its content); a
+ * hook that throws or answers anything else fails closed: 500, nothing downstream runs,
+ * and the event says `outcome: "failure"`. Register `koaAuditEvents()` first, so the
+ * event carries the request's user, URL and request id.
+ *
+ * @example
+ * ```ts
+ * app.use(koaAuditEvents());
+ * app.use(koaAuditAccess({ request: (ctx) => (ctx.state.user ? true : { allow: false, reason: "Sign in first." }) }));
+ * ```
+ * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` when the hook is missing or an option is unknown.
+ */
+export function koaAuditAccess<Ctx extends KoaLikeContext = KoaLikeContext>(options: AuditAccessOptions<Ctx>) {
+  const { request: hook } = resolveAccessOptions<Ctx>("koaAuditAccess", options);
+  return async function koaAuditAccessMiddleware(ctx: Ctx, next: () => Promise<unknown>): Promise<unknown> {
+    const verdict = await decideAccess("koaAuditAccess", hook, ctx);
+    if (verdict.allow) return next();
+    const source = new KoaRequestSource(ctx);
+    const context = ctx.auditContext ?? new RequestAuditContext(source, processConfig);
+    const { status, body } = await refuseRequest("koaAuditAccess", context, verdict, source.route(), processConfig);
+    ctx.status = status;
+    ctx.body = body;
+    return undefined;
   };
 }

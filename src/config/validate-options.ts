@@ -162,6 +162,9 @@ export function validateOptions(options: unknown, where: string): Partial<AuditO
   for (const [key, value] of Object.entries(options)) {
     const kind = Object.hasOwn(OPTION_KINDS, key) ? OPTION_KINDS[key as keyof AuditOptions] : undefined;
     if (kind === undefined) {
+      if (key === "requestEvents") {
+        throw new AuditConfigError(`${where}: requestEvents is an option of the middleware, which sees each request: write app.use(auditEvents({ requestEvents: true })) (koaAuditEvents, fastifyAuditEvents alike).`);
+      }
       throw new AuditConfigError(`${where}: unknown option "${key}".${suggestion(key, Object.keys(OPTION_KINDS))} Known options: ${Object.keys(OPTION_KINDS).join(", ")}.`);
     }
     if (value !== undefined && !isValid(kind, value)) {

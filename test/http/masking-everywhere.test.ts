@@ -1,18 +1,21 @@
 // Masking end to end: secrets sent the ways real clients and parsers send them reach no
 // stored column, on every database, through Express 4/5 (each query parser, each
-// urlencoded mode) and Koa 2/3 (each body parser). The stored rows are read back whole
+// urlencoded mode), Koa 2/3 (each body parser) and Fastify 4/5 (flat and nested forms). The stored rows are read back whole
 // from the database and searched for every secret that was sent.
 
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { bodyParser } from "@koa/bodyparser";
+import formBody from "@fastify/formbody";
 import type ExpressType from "express";
+import type FastifyType from "fastify";
 import fc from "fast-check";
 import type KoaType from "koa";
 import { koaBody } from "koa-body";
+import qs from "qs";
 import request from "supertest";
 
-import { auditEvents, AuditContext, configureAudit, koaAuditEvents, MASK, prismaStore } from "../../src";
+import { auditEvents, AuditContext, configureAudit, fastifyAuditEvents, koaAuditEvents, MASK, prismaStore } from "../../src";
 import { openDatabase, providers, type TestDatabase } from "../support/databases";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -20,6 +23,10 @@ const express4 = require("express4") as typeof ExpressType;
 const express5 = require("express") as typeof ExpressType;
 const Koa2 = require("koa2") as typeof KoaType;
 const Koa3 = require("koa") as typeof KoaType;
+const fastify4 = require("fastify4") as typeof FastifyType;
+const fastify5 = require("fastify") as typeof FastifyType;
+/** The flat form parser @fastify/formbody uses by default (and Fastify for query strings). */
+const fastQuerystring = require("fast-querystring") as { parse(text: string): Record<string, unknown> };
 
 /** The token of `/reset-password/<token>`: secret in a path segment, masked by a pattern. */
 const RESET_TOKEN = { label: "reset-token", pattern: /(?<=\/reset-password\/)[^/?#]+/ };
@@ -67,6 +74,26 @@ function koaVariant(name: string, Koa: typeof KoaType, parser: "koa-body" | "@ko
   };
 }
 
+function fastifyVariant(name: string, Fastify: typeof FastifyType, form: "flat" | "nested"): Variant {
+  return {
+    name: `${name}, ${form} form keys`,
+    start() {
+      const app = Fastify();
+      const parse = form === "nested" ? (body: string) => qs.parse(body) : (body: string) => fastQuerystring.parse(body);
+      app.register(fastifyAuditEvents);
+      if (app.version.startsWith("5.")) app.register(formBody, { parser: parse });
+      // @fastify/formbody 9 is for Fastify 5; on Fastify 4 its parser is added as @fastify/formbody 7 does.
+      else app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => done(null, parse(body as string)));
+      app.all("/*", async (req) => {
+        await audit(req.auditContext, String(req.headers["x-secret"]));
+        return { ok: true };
+      });
+      const ready = app.ready();
+      return http.createServer((req, res) => void ready.then(() => app.routing(req, res)));
+    },
+  };
+}
+
 const variants: Variant[] = [
   expressVariant("Express 5", express5, "simple", false),
   expressVariant("Express 5", express5, "extended", true),
@@ -74,6 +101,8 @@ const variants: Variant[] = [
   expressVariant("Express 4", express4, "simple", false),
   koaVariant("Koa 3", Koa3, "koa-body"),
   koaVariant("Koa 2", Koa2, "@koa/bodyparser"),
+  fastifyVariant("Fastify 5", fastify5, "flat"),
+  fastifyVariant("Fastify 4", fastify4, "nested"),
 ];
 
 /** One way a client sends a secret: the request to make, given the secret. */

@@ -1,5 +1,6 @@
 import http from "node:http";
 import type ExpressType from "express";
+import type FastifyType from "fastify";
 import type KoaType from "koa";
 import request from "supertest";
 
@@ -7,6 +8,7 @@ import {
   auditEvents,
   configureAudit,
   currentAuditContext,
+  fastifyAuditEvents,
   koaAuditEvents,
   MASK,
   memoryStore,
@@ -20,6 +22,8 @@ const express4 = require("express4") as typeof ExpressType;
 const express5 = require("express") as typeof ExpressType;
 const Koa2 = require("koa2") as typeof KoaType;
 const Koa3 = require("koa") as typeof KoaType;
+const fastify4 = require("fastify4") as typeof FastifyType;
+const fastify5 = require("fastify") as typeof FastifyType;
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -89,14 +93,35 @@ function koaApp(Koa: typeof KoaType): Start {
   };
 }
 
+function fastifyApp(Fastify: typeof FastifyType): Start {
+  return (options) => {
+    const app = Fastify();
+    app.register(fastifyAuditEvents, options ?? {});
+    app.get("/work", async (request, reply) => {
+      try {
+        const answer = await work(request.headers["x-marker"] as string | undefined);
+        reply.header("x-request-id", request.auditContext.requestId ?? "");
+        return answer;
+      } catch (error) {
+        return reply.code(500).send({ code: (error as { code?: string }).code, error: (error as Error).message });
+      }
+    });
+    // A plain server, as the other apps give, that answers once Fastify has loaded its plugins.
+    const ready = app.ready();
+    return http.createServer((req, res) => void ready.then(() => app.routing(req, res)));
+  };
+}
+
 const apps: [string, Start][] = [
   ["Express 4", expressApp(express4)],
   ["Express 5", expressApp(express5)],
   ["Koa 2", koaApp(Koa2)],
   ["Koa 3", koaApp(Koa3)],
+  ["Fastify 4", fastifyApp(fastify4)],
+  ["Fastify 5", fastifyApp(fastify5)],
 ];
 
-/** The request's tenant, as an app's own auth would know it: here a header, read through Express's req or Koa's ctx. */
+/** The request's tenant, as an app's own auth would know it: here a header, read through Express's req, Koa's ctx or Fastify's request. */
 const tenantFromHeader = (req: { headers: http.IncomingHttpHeaders }) => (req.headers["x-tenant"] as string | undefined) ?? null;
 
 let store: MemoryStore;

@@ -1,5 +1,6 @@
 import http from "node:http";
 import type ExpressType from "express";
+import type FastifyType from "fastify";
 import type KoaType from "koa";
 import { bodyParser } from "@koa/bodyparser";
 import request from "supertest";
@@ -12,6 +13,8 @@ const express4 = require("express4") as typeof ExpressType;
 const express5 = require("express") as typeof ExpressType;
 const Koa2 = require("koa2") as typeof KoaType;
 const Koa3 = require("koa") as typeof KoaType;
+const fastify4 = require("fastify4") as typeof FastifyType;
+const fastify5 = require("fastify") as typeof FastifyType;
 
 type Library = typeof AuditEvents;
 type AuditContext = AuditEvents.AuditContext;
@@ -60,6 +63,9 @@ async function scenario(lib: Library, ctx: AuditContext, name: string): Promise<
 
 interface Framework {
   name: string;
+  /** Where the framework's JWT and Passport libraries leave the user. */
+  jwtUser: string;
+  passportUser: string;
   start(lib: Library): Promise<http.Server>;
 }
 
@@ -70,6 +76,8 @@ function listening(server: http.Server): Promise<http.Server> {
 function expressApp(name: string, express: typeof ExpressType): Framework {
   return {
     name,
+    jwtUser: "req.auth (express-jwt)",
+    passportUser: "req.user",
     start(lib) {
       const app = express();
       app.use(lib.auditEvents());
@@ -93,6 +101,8 @@ function expressApp(name: string, express: typeof ExpressType): Framework {
 function koaApp(name: string, Koa: typeof KoaType): Framework {
   return {
     name,
+    jwtUser: "ctx.state.user (koa-jwt)",
+    passportUser: "ctx.state.user",
     start(lib) {
       const app = new Koa();
       app.use(lib.koaAuditEvents());
@@ -112,7 +122,36 @@ function koaApp(name: string, Koa: typeof KoaType): Framework {
   };
 }
 
-const frameworks: Framework[] = [expressApp("Express 4", express4), expressApp("Express 5", express5), koaApp("Koa 2", Koa2), koaApp("Koa 3", Koa3)];
+function fastifyApp(name: string, Fastify: typeof FastifyType): Framework {
+  return {
+    name,
+    jwtUser: "request.user (@fastify/jwt)",
+    passportUser: "request.user (@fastify/passport)",
+    async start(lib) {
+      const app = Fastify();
+      await app.register(lib.fastifyAuditEvents);
+      app.addHook("preHandler", async (request) => {
+        const auth = authOf(request.headers);
+        const target = request as { user?: unknown };
+        if (auth.jwtSub !== undefined) target.user = { sub: auth.jwtSub, iat: 1_700_000_000, exp: 1_900_000_000 };
+        if (auth.passportId !== undefined) target.user = { id: auth.passportId, name: "Ada" };
+        if (auth.idless) target.user = { email: "ada@example.com" };
+      });
+      app.post("/:scenario", async (request) => scenario(lib, request.auditContext, (request.params as { scenario: string }).scenario));
+      await app.listen({ port: 0, host: "127.0.0.1" });
+      return app.server;
+    },
+  };
+}
+
+const frameworks: Framework[] = [
+  expressApp("Express 4", express4),
+  expressApp("Express 5", express5),
+  koaApp("Koa 2", Koa2),
+  koaApp("Koa 3", Koa3),
+  fastifyApp("Fastify 4", fastify4),
+  fastifyApp("Fastify 5", fastify5),
+];
 
 let db: TestDatabase<"sqlite">;
 const servers: http.Server[] = [];
@@ -151,16 +190,14 @@ async function storedUsers(): Promise<Record<string, string | null>> {
 }
 
 describe.each(frameworks)("the acting user on $name", (framework) => {
-  const isKoa = framework.name.startsWith("Koa");
-
-  it(`reads the user of a JWT from ${isKoa ? "ctx.state.user" : "req.auth (express-jwt)"} by its sub`, async () => {
+  it(`reads the user of a JWT from ${framework.jwtUser} by its sub`, async () => {
     const agent = await start(framework, freshLibrary());
     await agent.post("/one").set("authorization", "Bearer x.y.z").set("x-jwt-sub", "auth0|u1").expect(200);
 
     expect(await storedUsers()).toEqual({ one: "auth0|u1" });
   });
 
-  it(`reads a Passport user from ${isKoa ? "ctx.state.user" : "req.user"} by its id`, async () => {
+  it(`reads a Passport user from ${framework.passportUser} by its id`, async () => {
     const agent = await start(framework, freshLibrary());
     await agent.post("/one").set("x-passport-id", "7").expect(200);
 

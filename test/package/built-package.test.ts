@@ -43,6 +43,22 @@ describe("the built package", () => {
     expect(names).toEqual(Object.keys(source).sort());
   });
 
+  it("exports audit-events/nestjs to CommonJS and ES modules, sharing the root's context, and the root loads no NestJS", () => {
+    const script = `
+      import { createRequire } from "node:module";
+      import { AuditContextService } from "audit-events/nestjs";
+      import { AuditContext, runWithAuditContext } from "audit-events";
+      const require = createRequire(import.meta.url);
+      const cjs = require("audit-events/nestjs");
+      const context = new AuditContext();
+      const shared = runWithAuditContext(context, () => new cjs.AuditContextService().current() === context && new AuditContextService().current() === context);
+      console.log(JSON.stringify({ names: Object.keys(cjs).sort(), shared }));
+    `;
+    expect(JSON.parse(run(["--input-type=module", "-e", script]))).toEqual({ names: ["AUDIT_EVENTS_OPTIONS", "AuditContextService", "AuditEventsModule"], shared: true });
+    const loaded = run(["-e", "require('audit-events'); console.log(Object.keys(require.cache).filter((f) => f.includes('@nestjs')).length)"]);
+    expect(loaded.trim()).toBe("0");
+  });
+
   it("shares one configuration and one context between import and require", () => {
     const script = `
       import { createRequire } from "node:module";

@@ -1,0 +1,141 @@
+import type { LayeredConfig } from "./config/configure";
+import { suggestion } from "./config/suggestion";
+import type { AuditContext } from "./context";
+import { AuditConfigError, AuditStoreError } from "./errors";
+import { REQUEST_CONTENT_TYPE } from "./request-events";
+import { recordMetricError } from "./writer/metrics";
+
+/**
+ * What an access hook answers: `true` lets the request (or the record, or the write)
+ * through; `{ allow: false, reason }` refuses it, and the reason is given to the client
+ * (`403 { error: reason }`) and recorded. Anything else is a mistake of the hook, and
+ * refuses too (fails closed).
+ *
+ * @example
+ * ```ts
+ * const decide = (req): AccessDecision => (req.user ? true : { allow: false, reason: "Sign in first." });
+ * ```
+ */
+export type AccessDecision = true | { allow: false; reason: string };
+
+/** Options of `auditAccess()` and `koaAuditAccess()`. @typeParam Req Express `req` or Koa `ctx`. */
+export interface AuditAccessOptions<Req> {
+  /**
+   * Decides whether the request may go on; may be async. Runs where the middleware is
+   * registered: app-wide (before routing, so the route is unknown yet) or on a route
+   * (`app.get("/orders/:id", auditAccess({ request }), handler)`), which also records
+   * the route's template.
+   * @example request: (req) => (req.user?.role === "admin" ? true : { allow: false, reason: "Admins only." })
+   */
+  request: (req: Req) => AccessDecision | Promise<AccessDecision>;
+}
+
+/** The `action` of the event an access hook's refusal (or failure) records. */
+export const ACCESS_REQUEST_ACTION = "access.request";
+
+/** What a request whose access hook failed is answered (500): the details go to the logger and the event. */
+export const ACCESS_FAILED_BODY = Object.freeze({ error: "The access check failed, so the request was refused. This attempt has been recorded." });
+
+/** A hook's answer, read: through, refused with a reason, or failed (threw, or answered nonsense). */
+export type AccessVerdict = { allow: true } | { allow: false; reason: string } | { allow: false; error: unknown };
+
+const DECISION_FIX = 'Return true to allow, or { allow: false, reason: "<what the client is told>" } to refuse.';
+
+function shown(value: unknown): string {
+  if (typeof value === "object" && value !== null) return Array.isArray(value) ? "an array" : `an object with the keys [${Object.keys(value).slice(0, 5).join(", ")}]`;
+  return `${typeof value} ${String(JSON.stringify(value)).slice(0, 40)}`;
+}
+
+/**
+ * Reads a hook's answer strictly: exactly `true`, or an object whose `allow` is `false`
+ * with a non-blank `reason`. `false`, `undefined`, `{ allow: true }` and the like are
+ * errors of the hook, so that nothing but a deliberate yes lets a request through.
+ *
+ * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` naming what was returned and what to return.
+ * @example
+ * ```ts
+ * accessDecisionOf({ allow: false, reason: "Closed." }, "auditAccess's request hook"); // { allow: false, reason: "Closed." }
+ * ```
+ */
+export function accessDecisionOf(answer: unknown, where: string): { allow: true } | { allow: false; reason: string } {
+  if (answer === true) return { allow: true };
+  if (typeof answer === "object" && answer !== null && !Array.isArray(answer) && (answer as { allow?: unknown }).allow === false) {
+    const { reason } = answer as { reason?: unknown };
+    if (typeof reason === "string" && reason.trim().length > 0) return { allow: false, reason };
+    throw new AuditConfigError(`${where} refused without a reason (got ${shown(reason)}): give the reason the client is told, such as { allow: false, reason: "Only the order's owner may see it." }.`);
+  }
+  throw new AuditConfigError(`${where} returned ${shown(answer)}, which is neither an allow nor a refusal. ${DECISION_FIX}`);
+}
+
+/**
+ * Checks the options of an access middleware once, at creation.
+ *
+ * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` naming the fix.
+ */
+export function resolveAccessOptions<Req>(factory: string, options: unknown): AuditAccessOptions<Req> {
+  const example = `${factory}({ request: (req) => (req.user ? true : { allow: false, reason: "Sign in first." }) })`;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new AuditConfigError(`${factory}() needs options with a request hook, such as ${example}.`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== "request") throw new AuditConfigError(`${factory}(): unknown option "${key}".${suggestion(key, ["request"])} The option is request.`);
+  }
+  if (typeof (options as { request?: unknown }).request !== "function") {
+    throw new AuditConfigError(`${factory}() needs a request hook (a function), such as ${example}.`);
+  }
+  return options as AuditAccessOptions<Req>;
+}
+
+/** Runs the hook and reads its answer; never throws: a failure is a verdict that refuses. */
+export async function decideAccess<Req>(factory: string, hook: (req: Req) => unknown, req: Req): Promise<AccessVerdict> {
+  try {
+    return accessDecisionOf(await hook(req), `${factory}'s request hook`);
+  } catch (error) {
+    return { allow: false, error };
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Says, through the logger (and the metrics, for a write), what went wrong; never throws. */
+export function reportAccessTrouble(layered: LayeredConfig, message: string, error?: unknown): void {
+  try {
+    if (error !== undefined && !(error instanceof AuditStoreError)) recordMetricError(error);
+    const { logger } = layered.get();
+    (logger.error ?? logger.warn).call(logger, `audit-events: ${message}`);
+  } catch {
+    // A failing logger must not change the answer.
+  }
+}
+
+/**
+ * Records a refused request and says what to answer: 403 `{ error: reason }` for a
+ * refusal (outcome `denied`, severity `warning`), 500 for a hook that failed (outcome
+ * `failure`, severity `error`; the error is logged). The event (`HttpRequest`, the request
+ * id, action {@link ACCESS_REQUEST_ACTION}, content `{ reason | error, route }`) is written
+ * before the answer, so "this attempt has been recorded" holds; if it cannot be written
+ * the request is refused all the same and the logger says so.
+ */
+export async function refuseRequest(
+  factory: string,
+  context: AuditContext,
+  verdict: Exclude<AccessVerdict, { allow: true }>,
+  route: string | null,
+  layered: LayeredConfig,
+): Promise<{ status: number; body: { error: string } }> {
+  const failed = "error" in verdict;
+  if (failed) reportAccessTrouble(layered, `${factory}'s request hook failed, so the request was refused with 500: ${messageOf(verdict.error)}`);
+  const content = failed ? { error: messageOf(verdict.error), route } : { reason: verdict.reason, route };
+  try {
+    await context.createEvent({ contentType: REQUEST_CONTENT_TYPE, objectId: context.requestId ?? "" }, content, {
+      action: ACCESS_REQUEST_ACTION,
+      outcome: failed ? "failure" : "denied",
+      severity: failed ? "error" : "warning",
+    });
+  } catch (error) {
+    reportAccessTrouble(layered, `the ${failed ? "failed access check" : "refusal"} of request ${context.requestId} could not be recorded: ${messageOf(error)}`, error);
+  }
+  return failed ? { status: 500, body: { ...ACCESS_FAILED_BODY } } : { status: 403, body: { error: verdict.reason } };
+}

@@ -1,0 +1,185 @@
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
+import fastifyPlugin from "fastify-plugin";
+import { bindEmitterToContext, runWithAuditContext } from "../async-context";
+import type { AuditContext } from "../context";
+import { AuditConfigError } from "../errors";
+import { decideAccess, refuseRequest, resolveAccessOptions, type AuditAccessOptions } from "../access";
+import { LayeredConfig } from "../config/configure";
+import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-options";
+import { RequestAuditContext, type RequestSource } from "../request-context";
+import { watchRequest, type RequestEventSource } from "../request-events";
+
+// FastifyRequest is the interface Fastify asks plugins to augment (as
+// @fastify/request-context and @fastify/jwt do).
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The request's audit context, set by the `fastifyAuditEvents` plugin. */
+    auditContext: AuditContext;
+  }
+}
+
+/**
+ * The parts of a Fastify 4 or 5 request the plugin reads. `host` is Fastify 5's
+ * (with the port, `X-Forwarded-Host` from a trusted proxy only); Fastify 4 has only
+ * `hostname`, which there holds the port too.
+ */
+export interface FastifyLikeRequest {
+  raw: FastifyRequest["raw"];
+  headers: FastifyRequest["headers"];
+  url: string;
+  originalUrl?: string;
+  method: string;
+  ip: string;
+  protocol?: string;
+  host?: string;
+  hostname: string;
+  query: unknown;
+  body: unknown;
+  /** Where @fastify/jwt (`request.jwtVerify()`) and @fastify/passport leave the user. */
+  user?: unknown;
+  /** The matched route's options: `url` is its template (`/orders/:id`); Fastify 4.10+ and 5. */
+  routeOptions?: { url?: string };
+}
+
+/** Reads a Fastify request for the core; one per request, no closures. */
+class FastifyRequestSource implements RequestSource, RequestEventSource {
+  constructor(readonly request: FastifyLikeRequest) {}
+  get headers() {
+    return this.request.headers;
+  }
+  url() {
+    const req = this.request;
+    return `${req.protocol ?? "http"}://${req.host ?? req.hostname ?? "localhost"}${req.originalUrl ?? req.url}`;
+  }
+  method() {
+    return this.request.method;
+  }
+  path() {
+    const req = this.request;
+    return (req.originalUrl ?? req.url).split("?")[0]!;
+  }
+  route() {
+    // Fastify answers a request no route matched from its 404 handler, which has no url.
+    return this.request.routeOptions?.url ?? null;
+  }
+  ip() {
+    return this.request.ip;
+  }
+  userCandidates() {
+    return [this.request.user];
+  }
+  query() {
+    return this.request.query;
+  }
+  body() {
+    return this.request.body;
+  }
+}
+
+/** What `fastify.register()` passes along that is Fastify's, not ours. */
+const REGISTER_OPTIONS = new Set(["prefix", "logLevel", "logSerializers"]);
+
+function isFastifyInstance(value: unknown): value is FastifyInstance {
+  return typeof value === "object" && value !== null && typeof (value as FastifyInstance).addHook === "function" && typeof (value as FastifyInstance).decorateRequest === "function";
+}
+
+function auditOptionsOf(options: unknown): unknown {
+  if (typeof options !== "object" || options === null) return options;
+  return Object.fromEntries(Object.entries(options).filter(([key]) => !REGISTER_OPTIONS.has(key)));
+}
+
+function fastifyAuditEventsPlugin(instance: FastifyInstance, options: AuditMiddlewareOptions, done: (error?: Error) => void): void {
+  if (!isFastifyInstance(instance)) {
+    throw new AuditConfigError(
+      "fastifyAuditEvents is a Fastify plugin, registered without being called: write fastify.register(fastifyAuditEvents, options), not fastify.register(fastifyAuditEvents(options)).",
+    );
+  }
+  // Fastify 4's loader lets a thrown error escape as an uncaught exception: handed
+  // to done(), it rejects register()/ready() instead, as Fastify intends.
+  if (instance.hasRequestDecorator("auditContext")) {
+    return done(new AuditConfigError("fastifyAuditEvents is registered twice on this Fastify instance: register it once, on the root instance."));
+  }
+  let setup: ReturnType<typeof middlewareSetup>;
+  try {
+    setup = middlewareSetup("fastifyAuditEvents", auditOptionsOf(options), 0);
+  } catch (error) {
+    return done(error as Error);
+  }
+  const { config, requestEvents } = setup;
+  // null, not an object: Fastify 5 refuses a shared reference as a request decorator.
+  instance.decorateRequest("auditContext", null as unknown as AuditContext);
+  // Later hooks of the request layer read request.auditContext, set here first.
+  instance.addHook("onRequest", function enterAuditContext(request, reply, next) {
+    const source = new FastifyRequestSource(request as FastifyLikeRequest);
+    const context = new RequestAuditContext(source, config);
+    request.auditContext = context;
+    // The event is written when the raw response finishes (or its client goes away),
+    // after Fastify has sent it, as on Express and Koa.
+    if (requestEvents !== undefined) watchRequest(context, reply.raw, source, requestEvents, config);
+    // Fastify's own body parsing keeps the context (fastify/fastify#3570), but a
+    // plugin that reads the stream itself in a later hook, as @fastify/multipart
+    // does, finishes in the socket's data/end callbacks, outside it
+    // (fastify/fastify-request-context#153): bound, as on Express, they keep it.
+    bindEmitterToContext(request.raw, context);
+    runWithAuditContext(context, next);
+  });
+  done();
+}
+
+/**
+ * Fastify 4 and 5 plugin: gives each request an `AuditContext`
+ * (`request.auditContext`, and `currentAuditContext()` anywhere in the request's
+ * async call tree: later hooks, the handler, `onSend`, the error handler). Writes
+ * nothing by itself. Wrapped with `fastify-plugin`, so it applies to the whole
+ * instance, not to an encapsulated child. Options are those of `auditEvents()`,
+ * laid over `configureAudit()`'s and validated when Fastify loads the plugin.
+ * Resolvers receive the Fastify request; the default user is `request.user`
+ * (@fastify/jwt, @fastify/passport) by its `id`, else its `sub`; the default IP
+ * `request.ip`, and the URL `request.protocol` and host, which honour Fastify's
+ * `trustProxy`.
+ *
+ * @example
+ * ```ts
+ * const app = Fastify({ trustProxy: 1 });
+ * await app.register(fastifyAuditEvents, { includeHeaders: ["user-agent"] });
+ * app.post("/orders/:id/refund", async (request) => {
+ *   await request.auditContext.createEvent(order, { action: "refund" });
+ * });
+ * ```
+ * @throws {AuditConfigError} (`ERR_AUDIT_CONFIG`) for bad options, when registered
+ * as `register(fastifyAuditEvents())`, or registered twice.
+ */
+export const fastifyAuditEvents: FastifyPluginCallback<AuditMiddlewareOptions> = fastifyPlugin(fastifyAuditEventsPlugin, {
+  fastify: "4.x || 5.x",
+  name: "audit-events",
+});
+
+const processConfig = new LayeredConfig({});
+
+/**
+ * A Fastify `preHandler` hook that asks `request(req)` whether the request may go on, as
+ * `auditAccess()` does on Express (fhirbug's request-level access): `true` lets it
+ * through; `{ allow: false, reason }` answers 403 `{ error: reason }` and records one
+ * event (outcome `"denied"`); a hook that throws or answers anything else fails closed
+ * with 500, recorded as a failure. Register it on the instance or on a route.
+ *
+ * @example
+ * ```ts
+ * app.register(fastifyAuditEvents);
+ * app.addHook("preHandler", fastifyAuditAccess({
+ *   request: (req) => (req.user ? true : { allow: false, reason: "Sign in first." }),
+ * }));
+ * ```
+ * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` when `request` is not a function.
+ */
+export function fastifyAuditAccess(options: AuditAccessOptions<FastifyRequest>) {
+  const { request: hook } = resolveAccessOptions<FastifyRequest>("fastifyAuditAccess", options);
+  return async function auditAccessHook(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const verdict = await decideAccess("fastifyAuditAccess", hook, request);
+    if (verdict.allow) return;
+    const source = new FastifyRequestSource(request as FastifyLikeRequest);
+    const context = request.auditContext ?? new RequestAuditContext(source, processConfig);
+    const { status, body } = await refuseRequest("fastifyAuditAccess", context, verdict, source.route(), processConfig);
+    await reply.code(status).type("application/json; charset=utf-8").send(body);
+  };
+}

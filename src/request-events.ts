@@ -1,0 +1,152 @@
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+
+import { currentAuditContext } from "./async-context";
+import type { LayeredConfig } from "./config/configure";
+import type { ResolvedRequestEvents } from "./config/request-events-options";
+import type { AuditContext } from "./context";
+import { AuditStoreError } from "./errors";
+import type { EventOutcome, EventSeverity } from "./model/event-record";
+import type { JsonObject } from "./model/json";
+import { maskRequestData } from "./masking";
+import { declaredBodyBytes } from "./request-data";
+import { ResponseCapture } from "./response-capture";
+import { recordMetricError } from "./writer/metrics";
+
+/** The `contentType` of request events (and of access-hook events): the object is the request. */
+export const REQUEST_CONTENT_TYPE = "HttpRequest";
+
+/** What a request event's action names when no route matched: never the raw path. */
+export const UNMATCHED_ROUTE = "(unmatched)";
+
+/**
+ * The status recorded for a request whose client went away before any response was
+ * sent: nginx's "client closed request", which no server sends.
+ */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/** What an adapter tells the core about a request for its request event. */
+export interface RequestEventSource {
+  readonly headers: IncomingHttpHeaders;
+  method(): string;
+  /** The path, without the query string: what `skipPaths` are matched against. */
+  path(): string;
+  /**
+   * The template of the route that handled the request (`/orders/:id`), read when the
+   * response is done, or null when no route matched.
+   */
+  route(): string | null;
+  /** The parsed body, whichever body parser filled it. */
+  body(): unknown;
+}
+
+/**
+ * The outcome and severity of a finished request, from its status: 5xx is a failure
+ * (severity `error`), 401 and 403 are denials (`warning`), any other 4xx a success of
+ * severity `warning` (the server did its job: the request was wrong), the rest `info`.
+ * A request whose client went away (`aborted`) is a failure of severity `warning`,
+ * whatever was sent before.
+ *
+ * @example
+ * ```ts
+ * requestEventLevel(503, false); // { outcome: "failure", severity: "error" }
+ * ```
+ */
+export function requestEventLevel(status: number, aborted: boolean): { outcome: EventOutcome; severity: EventSeverity } {
+  if (aborted) return { outcome: "failure", severity: "warning" };
+  if (status >= 500) return { outcome: "failure", severity: "error" };
+  if (status === 401 || status === 403) return { outcome: "denied", severity: "warning" };
+  if (status >= 400) return { outcome: "success", severity: "warning" };
+  return { outcome: "success", severity: "info" };
+}
+
+const skipped = new WeakSet<AuditContext>();
+
+/**
+ * Writes no request event for the request running now (or the one whose context is
+ * given): for a route the app wants out of the trail, decided while it runs. Does
+ * nothing outside a request or without `requestEvents`.
+ *
+ * @example
+ * ```ts
+ * app.get("/poll", (req, res) => {
+ *   skipRequestEvent(); // or skipRequestEvent(req.auditContext)
+ *   res.json(status());
+ * });
+ * ```
+ */
+export function skipRequestEvent(context: AuditContext = currentAuditContext()): void {
+  skipped.add(context);
+}
+
+/** Whether `path` is one of `skipPaths`. */
+export function isSkippedPath(options: ResolvedRequestEvents, path: string): boolean {
+  if (options.skipExact.has(path)) return true;
+  for (const pattern of options.skipPatterns) if (pattern.test(path)) return true;
+  return false;
+}
+
+/** Says, through the logger and the metrics, that a request event was not written. */
+function reportFailure(layered: LayeredConfig, action: string, requestId: string | null, error: unknown): void {
+  try {
+    // The store's own failures were counted by the write path already.
+    if (!(error instanceof AuditStoreError)) recordMetricError(error);
+    const { logger } = layered.get();
+    const message = `audit-events: the request event of ${action} (request ${requestId}) was not written: ${error instanceof Error ? error.message : String(error)}`;
+    (logger.error ?? logger.warn).call(logger, message);
+  } catch {
+    // A failing logger must not turn into an exception on the response's event.
+  }
+}
+
+/**
+ * Watches one request and writes its request event once the response is done: after
+ * `finish` (the last byte handed to the operating system), so the event never delays the
+ * response; or at `close` without `finish`, when the client went away first (recorded
+ * as `aborted`, with the status sent, else {@link CLIENT_CLOSED_REQUEST}). A request
+ * whose path is in `skipPaths` is not watched at all. The write goes through the normal
+ * write path (buffered when `writeMode` is `"buffered"`); its failure is logged and
+ * counted, never thrown: the response is gone by then.
+ *
+ * @param context the request's audit context; the event carries its user, URL, request id.
+ */
+export function watchRequest(context: AuditContext, res: ServerResponse, source: RequestEventSource, options: ResolvedRequestEvents, layered: LayeredConfig): void {
+  if (isSkippedPath(options, source.path())) return;
+  const started = performance.now();
+  const capture = options.capturePayloads ? new ResponseCapture(res, options.maxPayloadBytes ?? layered.get().maxPostDataBytes) : undefined;
+  let done = false;
+  const onDone = () => {
+    if (done) return;
+    done = true;
+    res.off("finish", onDone);
+    res.off("close", onDone);
+    if (skipped.has(context)) return;
+    const aborted = !res.writableFinished;
+    let action = `${source.method()} ${UNMATCHED_ROUTE}`;
+    try {
+      const route = source.route();
+      action = `${source.method()} ${route ?? UNMATCHED_ROUTE}`;
+      const status = aborted && !res.headersSent ? CLIENT_CLOSED_REQUEST : res.statusCode;
+      const userAgent = source.headers["user-agent"];
+      const content: Record<string, unknown> = {
+        status,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+        route,
+        userAgent: typeof userAgent === "string" ? userAgent : null,
+      };
+      if (aborted) content.aborted = true;
+      if (capture !== undefined) {
+        const config = layered.get();
+        const cap = options.maxPayloadBytes ?? config.maxPostDataBytes;
+        content.request = maskRequestData(source.body(), config.masking, cap, declaredBodyBytes(source.headers)) satisfies JsonObject;
+        content.response = capture.payload(res, config.masking);
+      }
+      context
+        .createEvent({ contentType: REQUEST_CONTENT_TYPE, objectId: context.requestId ?? "" }, content, { action, ...requestEventLevel(status, aborted) })
+        .catch((error: unknown) => reportFailure(layered, action, context.requestId, error));
+    } catch (error) {
+      reportFailure(layered, action, context.requestId, error);
+    }
+  };
+  res.once("finish", onDone);
+  res.once("close", onDone);
+}

@@ -1,0 +1,258 @@
+import http from "node:http";
+import request from "supertest";
+
+import {
+  auditEvents,
+  auditMetrics,
+  CLIENT_CLOSED_REQUEST,
+  closeAudit,
+  configureAudit,
+  MASK,
+  memoryStore,
+  type AuditEventRecord,
+  type AuditLogger,
+  type MemoryStore,
+} from "../../src";
+import { frameworks, type RouteApp, type RouteAppOptions } from "../support/request-event-apps";
+
+/** Waits until `store` holds `count` request events, and returns them. */
+async function requestEvents(store: MemoryStore, count: number, timeoutMs = 3000): Promise<AuditEventRecord[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const events = store.list().filter((e) => e.contentType === "HttpRequest");
+    if (events.length >= count || Date.now() > deadline) return events;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Lets pending writes land, so a test can see that nothing more was written. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 60));
+
+/** Opens a request and closes its socket once `when` is seen: the first body chunk, or the request sent. */
+function abortAfter(port: number, path: string, when: "first-chunk" | "sent"): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: "127.0.0.1", port, path, agent: false }, (res) => {
+      res.once("data", () => {
+        if (when === "first-chunk") req.destroy();
+      });
+    });
+    req.on("error", () => undefined);
+    req.on("close", () => resolve());
+    if (when === "sent") req.on("finish", () => setTimeout(() => req.destroy(), 30));
+    setTimeout(() => reject(new Error("the request was never closed")), 3000).unref();
+  });
+}
+
+describe.each(frameworks)("requestEvents on $name", (framework) => {
+  let store: MemoryStore;
+  let app: RouteApp | undefined;
+
+  beforeEach(() => {
+    store = memoryStore();
+    configureAudit({ store });
+  });
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  async function start(options: RouteAppOptions = { middleware: { requestEvents: true } }): Promise<RouteApp> {
+    app = await framework.start(options);
+    return app;
+  }
+
+  it("records a 200 with its route template, status, duration, user agent and request id", async () => {
+    const { server } = await start();
+    const response = await request(server).get("/orders/42").set("user-agent", "probe/1.0").set("x-request-id", "req-200");
+    expect(response.status).toBe(200);
+    const [event] = await requestEvents(store, 1);
+    expect(event).toMatchObject({
+      contentType: "HttpRequest",
+      objectId: "req-200",
+      requestId: "req-200",
+      action: "GET /orders/:id",
+      outcome: "success",
+      severity: "info",
+      method: "GET",
+    });
+    expect(event!.content).toMatchObject({ status: 200, route: "/orders/:id", userAgent: "probe/1.0" });
+    expect(typeof event!.content.durationMs).toBe("number");
+    expect(event!.content.durationMs as number).toBeGreaterThanOrEqual(0);
+    expect(event!.content).not.toHaveProperty("request");
+    expect(event!.content).not.toHaveProperty("response");
+  });
+
+  it("names routes by their templates, never by the raw path, for many ids", async () => {
+    const { server } = await start();
+    const ids = ["1", "42", "9f8e7d", "order-77"];
+    for (const id of ids) await request(server).get(`/orders/${id}`).expect(200);
+    await request(server).get("/api/items/555").expect(200);
+    const events = await requestEvents(store, ids.length + 1);
+    const actions = new Set(events.map((e) => e.action));
+    expect(actions).toEqual(new Set(["GET /orders/:id", "GET /api/items/:itemId"]));
+    for (const e of events) for (const id of [...ids, "555"]) expect(`${e.action} ${String(e.content.route)}`).not.toContain(id);
+  });
+
+  if (framework.kind === "express") {
+    it("names a route under a router mounted on a parameter by the parameter's name", async () => {
+      const { server } = await start();
+      await request(server).get("/users/314/notes/15").expect(200);
+      const [event] = await requestEvents(store, 1);
+      expect(event!.action).toBe("GET /users/:userId/notes/:noteId");
+    });
+  }
+
+  it("records a 404 as unmatched, without the path it was asked for", async () => {
+    const { server } = await start();
+    await request(server).get("/no/such/page-8812").expect(404);
+    const [event] = await requestEvents(store, 1);
+    expect(event).toMatchObject({ action: "GET (unmatched)", outcome: "success", severity: "warning" });
+    expect(event!.content).toMatchObject({ status: 404, route: null });
+    expect(JSON.stringify(event!.content)).not.toContain("8812");
+  });
+
+  it("records a 500 the handler answers as a failure of severity error", async () => {
+    const { server } = await start();
+    await request(server).get("/fail").expect(500);
+    const [event] = await requestEvents(store, 1);
+    expect(event).toMatchObject({ action: "GET /fail", outcome: "failure", severity: "error" });
+    expect(event!.content.status).toBe(500);
+  });
+
+  it("records a thrown error with the status the app's error handling answered", async () => {
+    const { server } = await start();
+    await request(server).get("/throw").expect(500);
+    await request(server).get("/unauthorized").expect(401);
+    const events = await requestEvents(store, 2);
+    const byAction = Object.fromEntries(events.map((e) => [e.action, e]));
+    expect(byAction["GET /throw"]).toMatchObject({ outcome: "failure", severity: "error", content: expect.objectContaining({ status: 500 }) });
+    expect(byAction["GET /unauthorized"]).toMatchObject({ outcome: "denied", severity: "warning", content: expect.objectContaining({ status: 401 }) });
+  });
+
+  it("records a client that disconnects mid-response as aborted, with the status it was sent", async () => {
+    const { port } = await start();
+    await abortAfter(port, "/stream", "first-chunk");
+    const [event] = await requestEvents(store, 1);
+    expect(event).toMatchObject({ action: "GET /stream", outcome: "failure", severity: "warning" });
+    expect(event!.content).toMatchObject({ status: 200, aborted: true });
+  });
+
+  it("records a client that leaves before any answer with status 499", async () => {
+    const { port } = await start();
+    await abortAfter(port, "/hang", "sent");
+    const [event] = await requestEvents(store, 1);
+    expect(event).toMatchObject({ action: "GET /hang", outcome: "failure", severity: "warning" });
+    expect(event!.content).toMatchObject({ status: CLIENT_CLOSED_REQUEST, aborted: true });
+  });
+
+  it("writes no event for skip paths (exact or pattern) or for requests the app marks", async () => {
+    const { server } = await start({ middleware: { requestEvents: { skipPaths: ["/health", /^\/api\//] } } });
+    await request(server).get("/health").expect(200);
+    await request(server).get("/health?probe=1").expect(200);
+    await request(server).get("/api/items/1").expect(200);
+    await request(server).get("/quiet").expect(200);
+    await request(server).get("/orders/1").expect(200);
+    await settle();
+    const events = await requestEvents(store, 1);
+    expect(events.map((e) => e.action)).toEqual(["GET /orders/:id"]);
+  });
+
+  it("writes nothing per request without requestEvents", async () => {
+    const { server } = await start({ middleware: {} });
+    await request(server).get("/orders/1").expect(200);
+    await settle();
+    expect(store.list()).toEqual([]);
+  });
+
+  it("captures payloads when asked, masked as post data is", async () => {
+    const { server } = await start({ middleware: { requestEvents: { capturePayloads: true } } });
+    await request(server).post("/orders/7").send({ item: "book", password: "hunter2", nested: { card_number: "4111111111111111" } }).expect(201);
+    const [event] = await requestEvents(store, 1);
+    const content = event!.content as { request: Record<string, unknown>; response: Record<string, unknown> };
+    expect(content.request).toEqual({ item: "book", password: MASK, nested: { card_number: MASK } });
+    expect(content.response).toEqual({ echoed: { item: "book", password: MASK, nested: { card_number: MASK } }, apiKey: MASK });
+    const stored = JSON.stringify(event);
+    for (const secret of ["hunter2", "4111111111111111", "key-secret-2"]) expect(stored).not.toContain(secret);
+  });
+
+  it("caps captured payloads at maxPayloadBytes", async () => {
+    const { server } = await start({ middleware: { requestEvents: { capturePayloads: true, maxPayloadBytes: 300 } } });
+    await request(server).get("/big?bytes=250").expect(200);
+    await request(server).get("/big?bytes=5000").expect(200);
+    await request(server).get("/big?bytes=200000").expect(200);
+    const events = await requestEvents(store, 3);
+    const responses = events.map((e) => (e.content as { response: Record<string, unknown> }).response);
+    const small = responses.find((r) => "filler" in r);
+    expect(small).toBeDefined();
+    const cut = responses.filter((r) => r._truncated === true);
+    expect(cut).toHaveLength(2);
+    expect(cut.map((r) => r._bytes as number).sort((a, b) => a - b)).toEqual([expect.any(Number), expect.any(Number)]);
+    expect(Math.max(...cut.map((r) => r._bytes as number))).toBeGreaterThan(200000 - 100);
+    for (const e of events) expect(Buffer.byteLength(JSON.stringify(e.content))).toBeLessThan(1200);
+  });
+
+  it("sends the response before the event is written: a blocked store does not hold the client", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const insert = store.insert.bind(store);
+    let inserting = 0;
+    store.insert = async (...args) => {
+      inserting++;
+      await gate;
+      return insert(...args);
+    };
+    const { server } = await start();
+    const response = await request(server).get("/orders/5");
+    expect(response.status).toBe(200);
+    // The client has its answer while the event's insert is still waiting.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(inserting).toBe(1);
+    expect(store.list()).toEqual([]);
+    release();
+    const [event] = await requestEvents(store, 1);
+    expect(event!.action).toBe("GET /orders/:id");
+  });
+
+  it("logs and counts an event it cannot write, and the response is not affected", async () => {
+    const warnings: string[] = [];
+    const logger: AuditLogger = { warn: (m) => warnings.push(m), error: (m) => warnings.push(m) };
+    const failing = memoryStore();
+    failing.insert = async () => {
+      throw new Error(`database is down for ${framework.name}`);
+    };
+    configureAudit({ store: failing, logger });
+    const { server } = await start();
+    const response = await request(server).get("/orders/9").expect(200);
+    expect(response.body).toEqual({ id: "9", token: "tok-secret-1" });
+    const deadline = Date.now() + 2000;
+    while (warnings.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("the request event of GET /orders/:id");
+    expect(warnings[0]).toContain(`database is down for ${framework.name}`);
+    expect(auditMetrics().lastError).toContain(`database is down for ${framework.name}`);
+  });
+
+  it("goes through the buffered writer in buffered mode", async () => {
+    configureAudit({ store, writeMode: "buffered", flushIntervalMs: 10_000 });
+    const { server } = await start();
+    await request(server).get("/orders/3").expect(200);
+    await settle();
+    expect(store.list()).toEqual([]);
+    await closeAudit();
+    const [event] = await requestEvents(store, 1);
+    expect(event!.action).toBe("GET /orders/:id");
+  });
+});
+
+describe("requestEvents options", () => {
+  it("are checked when the middleware is made, naming the fix", () => {
+    expect(() => auditEvents({ requestEvents: { skipPaths: ["health"] } })).toThrow(/skipPaths must be an array of paths starting with "\/"/);
+    expect(() => auditEvents({ requestEvents: { capturePayload: true } as never })).toThrow(/unknown requestEvents option "capturePayload".*capturePayloads/);
+    expect(() => auditEvents({ requestEvents: { maxPayloadBytes: 0 } })).toThrow(/maxPayloadBytes must be a positive integer/);
+    expect(() => auditEvents({ requestEvents: "yes" as never })).toThrow(/must be true or an options object/);
+  });
+
+  it("belong to the middleware: configureAudit refuses them, saying where they go", () => {
+    expect(() => configureAudit({ requestEvents: true } as never)).toThrow(/requestEvents is an option of the middleware.*auditEvents\(\{ requestEvents: true \}\)/);
+  });
+});
