@@ -1,8 +1,8 @@
 import { AuditConfigError } from "../errors";
-import { DEFAULT_OUTCOME, DEFAULT_SEVERITY, EVENT_MODEL_FIELDS } from "../model/event-record";
+import { CHAIN_FIELDS, DEFAULT_OUTCOME, DEFAULT_SEVERITY, EVENT_MODEL_FIELDS } from "../model/event-record";
 import type { EventFilter } from "../model/event-filter";
 import type { ModelTable, SqlProvider } from "./prisma-metadata";
-import { UNSTORED_FIELD_VALUES, type EventModelField } from "./stored-record";
+import { UNSTORED_FIELD_VALUES, type ChainField, type EventModelField, type OptionalField } from "./stored-record";
 
 /** The folder of the migration that adds the {@link EventModelField}s, the same on every provider. */
 export const EVENT_MODEL_MIGRATION = "20261201000000_audit_events_event_model";
@@ -49,6 +49,14 @@ export function warnMissingEventFields(provider: SqlProvider, tables: readonly M
   );
 }
 
+/**
+ * The optional fields (event model and hash chain) `table`'s model has no field for:
+ * what a row written to it must leave out.
+ */
+export function unstoredFields(table: ModelTable): OptionalField[] {
+  return [...missingEventFields(table), ...CHAIN_FIELDS.filter((field: ChainField) => !table.columns.has(field))];
+}
+
 /** `row` without the fields of `missing`: what a model without them can take. */
 export function withoutFields<T extends object>(row: T, missing: readonly string[]): T {
   if (missing.length === 0) return row;
@@ -79,12 +87,13 @@ export function requireFilteredFields(provider: SqlProvider, tables: readonly Mo
 }
 
 /**
- * The SQL value a page selects for an event-model field its table lacks: what
+ * The SQL value a page selects for an optional field its table lacks: what
  * {@link UNSTORED_FIELD_VALUES} says it reads as, typed as text so that a union with a
  * table that has the column agrees on PostgreSQL.
  */
-export function unstoredFieldSql(provider: SqlProvider, field: EventModelField): string {
+export function unstoredFieldSql(provider: SqlProvider, field: OptionalField): string {
   const value = UNSTORED_FIELD_VALUES[field];
-  const literal = value === null ? "NULL" : `'${value.replaceAll("'", "''")}'`;
-  return provider === "postgresql" ? `CAST(${literal} AS text)` : literal;
+  const literal = value === null ? "NULL" : `'${String(value).replaceAll("'", "''")}'`;
+  if (provider !== "postgresql") return literal;
+  return field === "seq" ? `CAST(${literal} AS bigint)` : `CAST(${literal} AS text)`;
 }

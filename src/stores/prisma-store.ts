@@ -2,7 +2,7 @@ import { getAuditConfig } from "../config/configure";
 import { suggestion } from "../config/suggestion";
 import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
 import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } from "../model/event-record";
-import { missingEventFields, requireFilteredFields, TO_RECORD_FALLBACK_FIELDS, warnMissingEventFields, withoutFields } from "./prisma-event-model";
+import { requireFilteredFields, TO_RECORD_FALLBACK_FIELDS, unstoredFields, warnMissingEventFields, withoutFields } from "./prisma-event-model";
 import { archiveBatch, archivePlan, type ArchivePlan } from "./prisma-archive";
 import type { ModelClient, TransactionalClient } from "./prisma-client";
 import { bulkInserter, createManyNew, type BulkInserter } from "./prisma-bulk-insert";
@@ -329,11 +329,11 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
   }
 
   let unstored: readonly string[] | undefined;
-  /** A row as the live model can take it: without the event-model fields the model lacks. */
+  /** A row as the live model can take it: without the optional fields the model lacks. */
   function storable<T extends object>(row: T): T {
     unstored ??= (() => {
       const table = metadata()?.live;
-      return table === undefined ? [] : missingEventFields(table);
+      return table === undefined ? [] : unstoredFields(table);
     })();
     return withoutFields(row, unstored);
   }

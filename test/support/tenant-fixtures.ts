@@ -50,6 +50,10 @@ export function tenantEvents(count: number): AuditEventRecord[] {
       severity: EVENT_SEVERITIES[group % 5]!,
       tenantId: ["A", "B", "a", null][i % 4]!,
       requestId: `req-${group % 9}`,
+      chainId: null,
+      seq: null,
+      prevHash: null,
+      hash: null,
     };
   });
 }
