@@ -7,6 +7,34 @@ import { UNSTORED_FIELD_VALUES, type ChainField, type EventModelField, type Opti
 /** The folder of the migration that adds the {@link EventModelField}s, the same on every provider. */
 export const EVENT_MODEL_MIGRATION = "20261201000000_audit_events_event_model";
 
+/** The folder of the migration that adds the hash chain's columns and `audit_checkpoints`, the same on every provider. */
+export const INTEGRITY_MIGRATION = "20261202000000_audit_events_integrity";
+
+/** The path of the integrity migration of `provider`, as a user's project sees it. */
+export function integrityMigration(provider: SqlProvider): string {
+  return `node_modules/audit-events/prisma/${provider}/migrations/${INTEGRITY_MIGRATION}`;
+}
+
+/**
+ * Refuses `integrity` on models that cannot keep hash chains: a live or archive model
+ * without the chain columns, or no checkpoint model. Writing such events without their
+ * chain fields would be a silent unsigned trail.
+ *
+ * @throws {AuditConfigError} `ERR_AUDIT_STORE_SCHEMA` naming what is missing and the migration.
+ */
+export function requireChainFields(provider: SqlProvider, tables: readonly ModelTable[], checkpoint: ModelTable | null, checkpointModel: string): void {
+  const lacking = tables.map((table) => ({ model: table.model, missing: CHAIN_FIELDS.filter((field) => !table.columns.has(field)) })).filter(({ missing }) => missing.length > 0);
+  const problems = lacking.map(({ model, missing }) => `the Prisma model ${model} has no field(s) ${missing.join(", ")}`);
+  if (checkpoint === null) problems.push(`the Prisma client has no checkpoint model for the delegate "${checkpointModel}" (AuditCheckpoint)`);
+  if (problems.length === 0) return;
+  throw new AuditConfigError(
+    `integrity is configured, but ${problems.join("; ")}, so events cannot be chained and signed (they are never written unsigned instead). ` +
+      `Apply the migration ${INTEGRITY_MIGRATION} (copy ${integrityMigration(provider)} into prisma/migrations, then \`npx prisma migrate deploy\`), ` +
+      `add the fields and the AuditCheckpoint model as node_modules/audit-events/prisma/${provider}/schema.prisma declares them, and run \`npx prisma generate\`; or remove the integrity option.`,
+    "ERR_AUDIT_STORE_SCHEMA",
+  );
+}
+
 /**
  * The event-model fields a `toRecord` may still return, as it did for a column of the
  * user's own before the library had them: each is used only when the event's own value is
