@@ -23,7 +23,8 @@ export function canonicalEventText(record: AuditEventRecord): string {
   const fields: Record<string, unknown> = {};
   for (const field of HASHED_FIELDS) {
     const value = record[field];
-    fields[field] = value instanceof Date ? value.toISOString() : (value ?? null);
+    // Tag check, not instanceof: a Date from another realm (structuredClone under jest's vm) is a Date too.
+    fields[field] = Object.prototype.toString.call(value) === "[object Date]" ? (value as Date).toISOString() : (value ?? null);
   }
   const text = canonicalize(fields);
   if (text === undefined) throw new TypeError("An audit event has no canonical form.");
