@@ -4,14 +4,18 @@ import type { AuditCheckpointRecord } from "../../src/model/checkpoint";
 import type { AuditEventRecord } from "../../src/model/event-record";
 import type { AuditStore } from "../../src/stores/store";
 import { storedRecord } from "../../src/stores/stored-record";
-import type { TestDatabase } from "../support/databases";
+
+/** A test database as far as the checker reads it (any provider's client). */
+export interface EventTables {
+  prisma: { auditEvent: { findMany(): Promise<object[]> }; archivedAuditEvent: { findMany(): Promise<object[]> } };
+}
 
 /** Two integrity secrets for the tests (32+ characters each). */
 export const KEY_A = "integrity-test-key-A-0123456789abcdef";
 export const KEY_B = "integrity-test-key-B-fedcba9876543210";
 
 /** Every event of the database, live and archived, as stored records (seq as a number). */
-export async function allEvents(db: TestDatabase): Promise<AuditEventRecord[]> {
+export async function allEvents(db: EventTables): Promise<AuditEventRecord[]> {
   const live = await db.prisma.auditEvent.findMany();
   const archived = await db.prisma.archivedAuditEvent.findMany();
   return [...live, ...archived].map((row) => storedRecord(row));
@@ -60,7 +64,7 @@ export function checkChains(events: readonly AuditEventRecord[], checkpoints: re
 }
 
 /** Checks the whole database: its events and the store's checkpoints. */
-export async function checkDatabase(db: TestDatabase, store: AuditStore, key: IntegrityKey): Promise<ChainReport & { checkpoints: AuditCheckpointRecord[] }> {
+export async function checkDatabase(db: EventTables, store: AuditStore, key: IntegrityKey): Promise<ChainReport & { checkpoints: AuditCheckpointRecord[] }> {
   const checkpoints = await store.readCheckpoints!();
   return { ...checkChains(await allEvents(db), checkpoints, key), checkpoints };
 }
