@@ -53,8 +53,11 @@ export {
   DEFAULT_DISABLED,
   DEFAULT_REQUEST_ID_HEADER,
   DEFAULT_LOGGER,
+  DEFAULT_CHECKPOINT_EVERY,
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
 } from "./config/defaults";
-export type { AuditOptions, SpoolFullPolicy, WriteMode, ResolvedAuditConfig, ResolverRequest } from "./config/options";
+export type { AuditOptions, SpoolFullPolicy, WriteMode, ResolvedAuditConfig, ResolverRequest, IntegrityOptions, ResolvedIntegrity } from "./config/options";
+export type { AuditCheckpointRecord, CheckpointQuery } from "./model/checkpoint";
 export type { ContentObjectRef, ContentObjectResolver } from "./content-object";
 export {
   AuditContext,

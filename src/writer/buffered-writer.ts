@@ -7,6 +7,10 @@ import { decodeSpoolLine, encodeSpoolLine } from "./spool-line";
 import { normalizeJson } from "../serialize";
 import { isStandIn, standInFor } from "./refused-event";
 import { isRefusedData } from "../stores/store-failure";
+import type { Checkpointer } from "../integrity/checkpointer";
+import type { HashChain } from "../integrity/hash-chain";
+import type { IntegrityStore } from "../integrity/integrity-store";
+import { committedNothing } from "./chained-writes";
 
 /** What a {@link BufferedWriter} needs; the resolved options of `configureAudit()`. */
 export interface BufferedWriterOptions {
@@ -19,6 +23,11 @@ export interface BufferedWriterOptions {
   logger: AuditLogger;
   /** Settles before the spool is opened: a writer being replaced must let go of it first. */
   after?: Promise<unknown>;
+  /**
+   * With `integrity`: the writer chains what it writes in a chain of its own, which this
+   * signs (see docs/integrity.md).
+   */
+  checkpointer?: Checkpointer;
 }
 
 /** An event waiting in memory, with the caller waiting for it to be durable (spool only). */
@@ -27,6 +36,11 @@ interface Pending {
   /** When it was taken (`performance.now()`), so no event waits longer than the interval. */
   at: number;
   settle?: { resolve(): void; reject(error: unknown): void };
+  /**
+   * The store may hold it already: a write of it failed without saying whether it
+   * committed, or it was replayed from a spool. Asked before it is chained again.
+   */
+  maybeStored?: boolean;
 }
 
 /** The first retry after a failure waits this long; each further one twice as long... */
@@ -76,6 +90,8 @@ export class BufferedWriter {
   private closed = false;
   /** Settles when the writer this one replaces has let go of the spool. */
   private readonly previousGone: Promise<unknown>;
+  /** With `integrity`: the chain the next batch continues; a new one after a write of unknown outcome. */
+  private chain: HashChain | undefined;
 
   constructor(private readonly options: BufferedWriterOptions) {
     this.previousGone = Promise.resolve(options.after).catch(() => undefined);
@@ -190,6 +206,7 @@ export class BufferedWriter {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
+    if (this.chain !== undefined) this.options.checkpointer?.end(this.chain);
     this.releaseSpace(Infinity);
     if (this.spoolOpen !== undefined && (await this.spoolOpen)) await this.options.spool!.close();
   }
@@ -374,11 +391,16 @@ export class BufferedWriter {
    * the refused rows stand alone, and hands those to {@link refuse}. Returns how many
    * were written; throws on an outage.
    */
-  private async writeIsolating(batch: Pending[]): Promise<number> {
+  private async writeIsolating(given: Pending[]): Promise<number> {
+    let batch = given;
     try {
-      await this.options.store.writeRows(batch.map((p) => p.row));
+      batch = await this.withoutStored(given);
+      await this.writeChained(batch.map((p) => p.row));
     } catch (error) {
-      if (!isRefusedData(error)) throw error;
+      if (!isRefusedData(error)) {
+        for (const p of batch) p.maybeStored = true;
+        throw error;
+      }
       if (batch.length > 1) {
         const half = Math.ceil(batch.length / 2);
         return (await this.writeIsolating(batch.slice(0, half))) + (await this.writeIsolating(batch.slice(half)));
@@ -387,7 +409,52 @@ export class BufferedWriter {
       return 0;
     }
     for (const p of batch) p.settle?.resolve();
-    return batch.length;
+    return given.length;
+  }
+
+  /**
+   * With `integrity`, `batch` without the events the store holds already (settled as
+   * written): an event is never given a second chain position. Asked only about events
+   * that may be stored (see {@link Pending.maybeStored}); fresh ids cannot be.
+   */
+  private async withoutStored(batch: Pending[]): Promise<Pending[]> {
+    const { checkpointer, store } = this.options;
+    if (checkpointer === undefined || store.storedIds === undefined) return batch;
+    const unsure = batch.filter((p) => p.maybeStored === true);
+    if (unsure.length === 0) return batch;
+    const stored = await store.storedIds(unsure.map((p) => p.row.id));
+    for (const p of unsure) p.maybeStored = false;
+    if (stored.size === 0) return batch;
+    const fresh: Pending[] = [];
+    for (const p of batch) {
+      if (stored.has(p.row.id)) p.settle?.resolve();
+      else fresh.push(p);
+    }
+    return fresh;
+  }
+
+  /**
+   * Writes rows; with `integrity`, chained at the writer chain's next positions, which are
+   * taken only once the store has them (docs/integrity.md). A write that may have
+   * committed ends the chain: the next batch starts a new one, so no chain has a gap.
+   */
+  private async writeChained(rows: EventRow[]): Promise<void> {
+    const { checkpointer, store } = this.options;
+    if (checkpointer === undefined) return store.writeRows(rows);
+    if (rows.length === 0) return;
+    const chain = (this.chain ??= checkpointer.open(store as IntegrityStore));
+    const chained = chain.link(rows);
+    try {
+      await store.writeRows(chained);
+    } catch (error) {
+      if (!committedNothing(error)) {
+        checkpointer.end(chain);
+        this.chain = undefined;
+      }
+      throw error;
+    }
+    chain.commit(chained);
+    checkpointer.committed(chain, store as IntegrityStore);
   }
 
   /**
@@ -519,7 +586,8 @@ export class BufferedWriter {
       if (batch.lines.length === 0) return "empty";
       for (const line of batch.lines) {
         const decoded = decodeSpoolLine(line);
-        if ("row" in decoded) pending.push({ row: decoded.row, at: 0 });
+        // A crash between a replayed write and the spool's acknowledgement leaves it stored already.
+        if ("row" in decoded) pending.push({ row: decoded.row, at: 0, maybeStored: true });
         else {
           corrupt++;
           this.options.logger.warn(`audit-events: spool ${spool.name}: skipped a bad line (${decoded.problem}): ${JSON.stringify(line.slice(0, 80))}`);
