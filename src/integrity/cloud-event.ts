@@ -69,7 +69,12 @@ function attributeText(value: string, extra?: RegExp): string {
 /** RFC 3986's URI-reference: its characters, each `%` starting an escape. */
 const URI_REFERENCE = /^(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/;
 
-function checkedSource(source: unknown): string {
+/**
+ * Checks a CloudEvents `source`: undefined gives the default.
+ *
+ * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` for one that is not a non-empty URI-reference.
+ */
+export function checkCloudEventSource(source: unknown): string {
   if (source === undefined) return DEFAULT_CLOUD_EVENT_SOURCE;
   if (typeof source !== "string" || !URI_REFERENCE.test(source)) {
     throw new AuditConfigError(
@@ -108,7 +113,7 @@ function checkedSource(source: unknown): string {
  * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` for a `source` that is not a non-empty URI-reference.
  */
 export function toCloudEvent(record: AuditEventRecord, opts?: CloudEventOptions): AuditCloudEvent {
-  const source = checkedSource(opts?.source);
+  const source = checkCloudEventSource(opts?.source);
   const data: Record<string, unknown> = {};
   for (const field of EVENT_FIELDS) {
     const value = (record as unknown as Record<string, unknown>)[field];
