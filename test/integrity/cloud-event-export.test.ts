@@ -95,6 +95,12 @@ describe("GET /events/export?format=cloudevents", () => {
     expect(res.headers["content-disposition"]).toMatch(/filename="audit-events\.cloudevents\.ndjson"/);
     expectCloudEvents(linesOf(res.text), events.filter((e) => e.tenantId === "acme").sort(byPosition));
   });
+
+  it("keeps a tenant's reader to that tenant's events", async () => {
+    const app = express().use("/audit", auditRouter({ store, authorize: () => ({ tenantId: "acme" }) }));
+    const res = await request(http.createServer(app)).get("/audit/events/export?format=cloudevents&order=asc").expect(200);
+    expectCloudEvents(linesOf(res.text), events.filter((e) => e.tenantId === "acme").sort(byPosition));
+  });
 });
 
 describe("audit-events export --format cloudevents", () => {
