@@ -14,7 +14,7 @@ let writer: { config: ResolvedAuditConfig; instance: BufferedWriter } | undefine
 const retiring = new Set<BufferedWriter>();
 
 /** The options that shape the writer; another change (masking, say) keeps it. */
-const WRITER_OPTIONS = ["store", "writeMode", "flushIntervalMs", "maxBatchSize", "maxBufferedEvents", "spool", "onSpoolFull", "logger"] as const;
+const WRITER_OPTIONS = ["store", "writeMode", "flushIntervalMs", "maxBatchSize", "maxBufferedEvents", "spool", "onSpoolFull", "logger", "integrity"] as const;
 
 function sameWriter(a: ResolvedAuditConfig, b: ResolvedAuditConfig): boolean {
   return WRITER_OPTIONS.every((key) => a[key] === b[key]);
@@ -32,6 +32,7 @@ function bufferedWriter(config: ResolvedAuditConfig): BufferedWriter {
     onSpoolFull: config.onSpoolFull,
     logger: config.logger,
     after: Promise.all([...retiring].map((w) => w.retire())),
+    spoolKeys: config.integrity?.keys,
   });
   writer = { config, instance };
   return instance;
