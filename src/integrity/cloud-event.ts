@@ -1,6 +1,9 @@
 import { AuditConfigError } from "../errors";
 import { EVENT_FIELDS, type AuditEventRecord } from "../model/event-record";
 
+/** A tag check, not instanceof: a Date from another realm (structuredClone under a vm, as memoryStore copies) is a Date too. */
+const isDate = (value: unknown): value is Date => Object.prototype.toString.call(value) === "[object Date]";
+
 /** The `source` of {@link toCloudEvent} when none is given: a URI-reference naming this library. */
 export const DEFAULT_CLOUD_EVENT_SOURCE = "audit-events";
 
@@ -117,9 +120,9 @@ export function toCloudEvent(record: AuditEventRecord, opts?: CloudEventOptions)
   const data: Record<string, unknown> = {};
   for (const field of EVENT_FIELDS) {
     const value = (record as unknown as Record<string, unknown>)[field];
-    data[field] = value instanceof Date ? value.toISOString() : (value ?? null);
+    data[field] = isDate(value) ? value.toISOString() : (value ?? null);
   }
-  const time = record.timestamp instanceof Date ? record.timestamp.toISOString() : new Date(record.timestamp).toISOString();
+  const time = isDate(record.timestamp) ? record.timestamp.toISOString() : new Date(record.timestamp).toISOString();
   const event: AuditCloudEvent = {
     specversion: "1.0",
     id: attributeText(record.id),

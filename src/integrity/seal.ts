@@ -1,6 +1,9 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import canonicalize from "canonicalize";
 import { EVENT_FIELDS, type AuditEventRecord } from "../model/event-record";
+
+/** A tag check, not instanceof: a Date from another realm (structuredClone under a vm, as memoryStore copies) is a Date too. */
+const isDate = (value: unknown): value is Date => Object.prototype.toString.call(value) === "[object Date]";
 import { resolveIntegrityKeys, type IntegrityKey, type ResolvedIntegrityKey } from "./integrity-keys";
 
 /**
@@ -28,7 +31,7 @@ function sealedText(record: AuditEventRecord): string {
   const fields: Record<string, unknown> = {};
   for (const field of EVENT_FIELDS) {
     const value = (record as unknown as Record<string, unknown>)[field];
-    fields[field] = value instanceof Date ? value.toISOString() : (value ?? null);
+    fields[field] = isDate(value) ? value.toISOString() : (value ?? null);
   }
   const text = canonicalize(fields);
   if (text === undefined) throw new TypeError("An audit event has no canonical form.");

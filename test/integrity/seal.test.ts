@@ -73,6 +73,14 @@ describe("sealEvent and verifySeal", () => {
     );
   });
 
+  it("seals a record whose timestamp is a Date of another realm (a memoryStore copy) as the record itself", () => {
+    const record = sampleRecord();
+    const copy = structuredClone(record);
+    expect(copy.timestamp instanceof Date).toBe(false);
+    expect(sealEvent(copy, KEY)).toEqual(sealEvent(record, KEY));
+    expect(toCloudEvent(copy)).toEqual(toCloudEvent(record));
+  });
+
   it("signs with the first key of a rotation list and verifies under any key of it", () => {
     const next = [{ id: "2027", secret: OTHER }, { id: "2026", secret: KEY }];
     const record = sampleRecord();
