@@ -135,3 +135,11 @@ export { fileSpool, type FileSpoolOptions } from "./writer/file-spool";
 export { redisSpool, type RedisSpoolOptions } from "./writer/redis-spool";
 export { DEFAULT_SPOOL_MAX_BYTES, type AuditLogger, type AuditSpool, type SpoolBatch } from "./writer/spool";
 export { closeAudit, flushAudit } from "./writer/write-path";
+export {
+  toCloudEvent,
+  CLOUD_EVENT_TYPE_PREFIX,
+  DEFAULT_CLOUD_EVENT_SOURCE,
+  type AuditCloudEvent,
+  type CloudEventOptions,
+} from "./integrity/cloud-event";
+export { sealEvent, verifySeal, type EventSeal } from "./integrity/seal";

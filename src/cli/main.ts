@@ -2,6 +2,7 @@ import { Command } from "commander";
 
 import { addArchiveCommand } from "./archive-command";
 import { addExportCommand } from "./export-command";
+import { addGrantsCommand } from "./grants-command";
 import { addListCommand } from "./list-command";
 import { addStatsCommand } from "./stats-command";
 import type { CliIo } from "./cli-io";
@@ -38,6 +39,7 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
   addListCommand(program, io);
   addExportCommand(program, io);
   addStatsCommand(program, io);
+  addGrantsCommand(program, io);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return ExitCode.Success;

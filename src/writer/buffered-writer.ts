@@ -9,6 +9,7 @@ import { isStandIn, standInFor } from "./refused-event";
 import { isRefusedData } from "../stores/store-failure";
 import type { Checkpointer } from "../integrity/checkpointer";
 import type { HashChain } from "../integrity/hash-chain";
+import type { IntegrityKeyRing } from "../integrity/integrity-keys";
 import type { IntegrityStore } from "../integrity/integrity-store";
 import { committedNothing } from "./chained-writes";
 
@@ -28,6 +29,11 @@ export interface BufferedWriterOptions {
    * signs (see docs/integrity.md).
    */
   checkpointer?: Checkpointer;
+  /**
+   * With `integrity`: its keys. Spool lines are written with an HMAC under the signing
+   * key, and a line no key verifies is refused at replay (see `refuseLines`).
+   */
+  spoolKeys?: IntegrityKeyRing;
 }
 
 /** An event waiting in memory, with the caller waiting for it to be durable (spool only). */
@@ -501,7 +507,7 @@ export class BufferedWriter {
     for (const pending of batch) {
       let line: string;
       try {
-        line = encodeSpoolLine(pending.row);
+        line = encodeSpoolLine(pending.row, this.options.spoolKeys?.signing);
       } catch (error) {
         this.refuse(pending, error);
         continue;
@@ -580,14 +586,16 @@ export class BufferedWriter {
     const spool = this.options.spool!;
     let batch;
     const pending: Pending[] = [];
+    const unauthentic: { line: string; problem: string }[] = [];
     let corrupt = 0;
     try {
       batch = await spool.peek(this.options.maxBatchSize);
       if (batch.lines.length === 0) return "empty";
       for (const line of batch.lines) {
-        const decoded = decodeSpoolLine(line);
+        const decoded = decodeSpoolLine(line, this.options.spoolKeys);
         // A crash between a replayed write and the spool's acknowledgement leaves it stored already.
         if ("row" in decoded) pending.push({ row: decoded.row, at: 0, maybeStored: true });
+        else if (decoded.unauthentic) unauthentic.push({ line, problem: decoded.problem });
         else {
           corrupt++;
           this.options.logger.warn(`audit-events: spool ${spool.name}: skipped a bad line (${decoded.problem}): ${JSON.stringify(line.slice(0, 80))}`);
@@ -606,6 +614,8 @@ export class BufferedWriter {
       return "failed";
     }
     try {
+      // Aside before the batch is acknowledged, so a refused line is never lost.
+      if (unauthentic.length > 0) await spool.setAside?.(unauthentic.map((u) => u.line));
       await spool.ack(batch);
     } catch (error) {
       this.noteFailure(error, `the spool ${spool.name} failed`);
@@ -615,6 +625,29 @@ export class BufferedWriter {
     countMetric("replayed", written);
     this.options.logger.debug?.(`audit-events: replayed ${written} spooled event(s) from ${spool.name} into ${this.options.store.name}.`);
     countMetric("dropped", corrupt);
+    this.reportUnauthentic(spool, unauthentic);
     return "moved";
+  }
+
+  /**
+   * Reports spool lines refused for a wrong or missing MAC: never replayed as genuine,
+   * never dropped silently. Each is logged whole at error level and counted in
+   * `rejected`; the spool keeps it aside when it can (`<path>.refused`, `<key>:refused`).
+   */
+  private reportUnauthentic(spool: AuditSpool, lines: readonly { line: string; problem: string }[]): void {
+    if (lines.length === 0) return;
+    const { logger } = this.options;
+    const kept = spool.setAside === undefined ? "It is not replayed" : `It is not replayed; it is kept in ${spool.asideName ?? "the spool's refused lines"}`;
+    for (const { line, problem } of lines) {
+      const error = new AuditError(
+        "ERR_AUDIT_SPOOL_FORGED",
+        `audit-events: spool ${spool.name}: refused a line at replay: ${problem}. ${kept}. ` +
+          "If it is genuine (written before integrity.key was configured, or under a key since removed), replay it from a process configured with the key it was written under, or without integrity; see the README, \"Spool lines and the integrity key\". The line, whole: " +
+          line,
+      );
+      recordMetricError(error);
+      (logger.error ?? logger.warn).call(logger, error.message);
+    }
+    countMetric("rejected", lines.length);
   }
 }

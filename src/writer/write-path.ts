@@ -40,6 +40,7 @@ function bufferedWriter(config: ResolvedAuditConfig): BufferedWriter {
     logger: config.logger,
     after: Promise.all([...retiring].map((w) => w.retire())),
     checkpointer: chainsFor(config)?.checkpointer,
+    spoolKeys: config.integrity?.keys,
   });
   writer = { config, instance };
   return instance;
