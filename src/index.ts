@@ -132,3 +132,7 @@ export { fileSpool, type FileSpoolOptions } from "./writer/file-spool";
 export { redisSpool, type RedisSpoolOptions } from "./writer/redis-spool";
 export { DEFAULT_SPOOL_MAX_BYTES, type AuditLogger, type AuditSpool, type SpoolBatch } from "./writer/spool";
 export { closeAudit, flushAudit } from "./writer/write-path";
+export { verifyAuditTrail, VERIFY_PAGE_SIZE, type VerifyOptions } from "./integrity/verify-trail";
+export type { VerifyProblem, VerifyProblemKind, VerifyReport } from "./integrity/verify-report";
+export { checkpointLine, iterateCheckpoints, parseCheckpointLines } from "./integrity/verify-checkpoints";
+export type { AuditCheckpointRecord } from "./model/checkpoint";
