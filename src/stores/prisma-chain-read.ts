@@ -66,11 +66,6 @@ function field(provider: SqlProvider, table: ModelTable, name: string): string {
   return col(table, name);
 }
 
-/** A typed NULL, so a union of events and checkpoints agrees on PostgreSQL. */
-function nullOf(provider: SqlProvider, type: "text" | "jsonb" | "float8" | "bigint"): string {
-  return provider === "postgresql" ? `CAST(NULL AS ${type})` : "NULL";
-}
-
 /** An instant column as the page reads it: epoch milliseconds on PostgreSQL (prisma/orm#26786), the value itself elsewhere. */
 function instant(provider: SqlProvider, expression: string): string {
   return provider === "postgresql" ? epochMilliseconds(expression) : expression;
@@ -78,26 +73,34 @@ function instant(provider: SqlProvider, expression: string): string {
 
 const q = quoteIdentifier;
 
+/**
+ * PostgreSQL's shape of a branch: the sort key, and the row as one JSON text built by the
+ * server. The driver then reads one text column per row, which `JSON.parse` takes whole,
+ * instead of converting some twenty typed columns one by one: the read is what bounds
+ * verify's speed. Instants are epoch milliseconds (see `epochMilliseconds`).
+ */
+function jsonSelect(table: ModelTable, part: ChainPart, pairs: Array<[string, string]>): string {
+  const object = `json_build_object(${pairs.map(([key, value]) => `'${key}', ${value}`).join(", ")})::text`;
+  return `CAST(${col(table, "chainId")} AS text) AS "chainId", CAST(${col(table, "seq")} AS bigint) AS "seq", ${CHAIN_PART_RANK[part]} AS "part", ${object} AS "row"`;
+}
+
 /** The columns every branch of the chain sequence selects, in this order. */
 function eventSelect(provider: SqlProvider, table: ModelTable, part: ChainPart): string {
-  const columns = EVENT_FIELDS.map((name) => {
-    if (name === "timestamp") return `${instant(provider, col(table, name))} AS ${q(provider, "ts")}`;
-    const value = field(provider, table, name);
-    // One type per column of the union on PostgreSQL, whatever a user's model declares (uuid ids, json or jsonb).
-    const typed = provider !== "postgresql" ? value : `CAST(${value} AS ${JSON_FIELDS.has(name) ? "jsonb" : name === "seq" ? "bigint" : "text"})`;
-    return `${typed} AS ${q(provider, name)}`;
-  });
-  columns.push(`${CHAIN_PART_RANK[part]} AS ${q(provider, "part")}`, `${nullOf(provider, "text")} AS ${q(provider, "keyId")}`, `${nullOf(provider, "text")} AS ${q(provider, "signature")}`, `${nullOf(provider, "float8")} AS ${q(provider, "createdAt")}`);
+  if (provider === "postgresql") {
+    return jsonSelect(table, part, EVENT_FIELDS.map((name) => [name, name === "timestamp" ? epochMilliseconds(col(table, name)) : field(provider, table, name)]));
+  }
+  // MySQL and SQLite: typed columns, NULLs where a branch has none; instants as the drivers read them.
+  const columns = EVENT_FIELDS.map((name) => `${name === "timestamp" ? col(table, name) : field(provider, table, name)} AS ${q(provider, name === "timestamp" ? "ts" : name)}`);
+  columns.push(`${CHAIN_PART_RANK[part]} AS ${q(provider, "part")}`, `NULL AS ${q(provider, "keyId")}`, `NULL AS ${q(provider, "signature")}`, `NULL AS ${q(provider, "createdAt")}`);
   return columns.join(", ");
 }
 
 function checkpointSelect(provider: SqlProvider, table: ModelTable): string {
-  const columns = EVENT_FIELDS.map((name) => {
-    const alias = q(provider, name === "timestamp" ? "ts" : name);
-    if (name === "chainId" || name === "seq" || name === "hash") return `${provider === "postgresql" ? `CAST(${col(table, name)} AS ${name === "seq" ? "bigint" : "text"})` : col(table, name)} AS ${alias}`;
-    return `${nullOf(provider, JSON_FIELDS.has(name) ? "jsonb" : name === "timestamp" ? "float8" : "text")} AS ${alias}`;
-  });
-  columns.push(`${CHAIN_PART_RANK.checkpoint} AS ${q(provider, "part")}`, `${col(table, "keyId")} AS ${q(provider, "keyId")}`, `${col(table, "signature")} AS ${q(provider, "signature")}`, `${instant(provider, col(table, "createdAt"))} AS ${q(provider, "createdAt")}`);
+  if (provider === "postgresql") {
+    return jsonSelect(table, "checkpoint", CHECKPOINT_FIELDS.map((name) => [name, name === "createdAt" ? epochMilliseconds(col(table, name)) : col(table, name)]));
+  }
+  const columns = EVENT_FIELDS.map((name) => `${name === "chainId" || name === "seq" || name === "hash" ? col(table, name) : "NULL"} AS ${q(provider, name === "timestamp" ? "ts" : name)}`);
+  columns.push(`${CHAIN_PART_RANK.checkpoint} AS ${q(provider, "part")}`, `${col(table, "keyId")} AS ${q(provider, "keyId")}`, `${col(table, "signature")} AS ${q(provider, "signature")}`, `${col(table, "createdAt")} AS ${q(provider, "createdAt")}`);
   return columns.join(", ");
 }
 
@@ -157,8 +160,10 @@ function jsonOf(value: unknown): unknown {
   return typeof value === "string" ? JSON.parse(value) : value;
 }
 
-function rowOf(row: Record<string, unknown>): ChainRow {
-  const part = Number(row.part);
+function rowOf(read: Record<string, unknown>): ChainRow {
+  const part = Number(read.part);
+  const row = typeof read.row === "string" ? (JSON.parse(read.row) as Record<string, unknown>) : read;
+  if (row !== read) row.ts = row.timestamp;
   if (part === CHAIN_PART_RANK.checkpoint) {
     return {
       part: "checkpoint",
