@@ -47,6 +47,8 @@ describe("audit-events verify and checkpoints", () => {
 
     const intact = await project.run(["verify", "--checkpoints", "copies.ndjson"]);
     expect(intact).toMatchObject({ code: 0, stdout: "Verified 12 event(s) in 2 chain(s): intact.\n" });
+    // Not a terminal: no progress display, the report alone.
+    expect(intact.stderr).not.toContain("Verifying");
 
     const deleted = trail.checkpoints.find((c) => c.chainId === trail.chains[1])!;
     await rawSql(db as unknown as TestDatabase)(`DELETE FROM "audit_checkpoints" WHERE "chainId" = ? AND "seq" = ?`, deleted.chainId, deleted.seq);
@@ -62,6 +64,14 @@ describe("audit-events verify and checkpoints", () => {
     const withCopies = await project.run(["verify", "--checkpoints", "copies.ndjson"]);
     expect(withCopies.code).toBe(4);
     expect(withCopies.stdout).toContain(`bad-checkpoint: chain ${trail.chains[1]} seq ${deleted.seq}: the checkpoint at seq ${deleted.seq} exported on`);
+  });
+
+  it("explains verify and checkpoints with --help, exit code 4 among the codes", async () => {
+    const verify = await project.run(["verify", "--help"]);
+    for (const text of ["Usage: audit-events verify", "--since <when>", "--source <source>", "--checkpoints <file>", "AUDIT_INTEGRITY_KEY", "4  verify found a problem"]) expect(verify.stdout).toContain(text);
+    const checkpoints = await project.run(["checkpoints", "--help"]);
+    for (const text of ["Usage: audit-events checkpoints", "--since <when>", "WORM", "verify --checkpoints <file>"]) expect(checkpoints.stdout).toContain(text);
+    expect((await project.run(["checkpoints"])).code).toBe(2);
   });
 
   it("refuses a malformed checkpoints file with exit 2, naming the line", async () => {
