@@ -24,7 +24,8 @@ export type AuditErrorCode =
   | "ERR_AUDIT_SPOOL_FORGED"
   | "ERR_AUDIT_CLOSED"
   | "ERR_AUDIT_QUERY"
-  | "ERR_AUDIT_CURSOR";
+  | "ERR_AUDIT_CURSOR"
+  | "ERR_AUDIT_CHECKPOINT";
 
 /**
  * Base class of every error raised by audit-events.

@@ -143,3 +143,6 @@ export {
   type CloudEventOptions,
 } from "./integrity/cloud-event";
 export { sealEvent, verifySeal, type EventSeal } from "./integrity/seal";
+export { verifyAuditTrail, VERIFY_PAGE_SIZE, type VerifyOptions } from "./integrity/verify-trail";
+export type { VerifyProblem, VerifyProblemKind, VerifyReport } from "./integrity/verify-report";
+export { checkpointLine, iterateCheckpoints, parseCheckpointLines } from "./integrity/verify-checkpoints";

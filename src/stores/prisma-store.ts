@@ -11,6 +11,8 @@ import { utcSession } from "./prisma-utc-session";
 import { isRefusedData } from "./store-failure";
 import { countMatching, queryJsonPage, queryPage, summarizeMatching, type QueryTables } from "./prisma-query";
 import { storedRecord } from "./stored-record";
+import { countUnsignedEvents, readChainPage, readCheckpointPage, requireChainTables, type ChainTables } from "./prisma-chain-read";
+import type { ChainPageRequest, ChainRow, CheckpointPageRequest, UnsignedEvents, UnsignedRequest } from "../model/chain-read";
 import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../model/event-filter";
 import type { AuditCheckpointRecord, CheckpointQuery } from "../model/checkpoint";
 import type { ArchiveBatchResult, ArchivePosition, AuditStore, EventOrigin, EventRow, InsertOptions } from "./store";
@@ -346,6 +348,23 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     }
   }
 
+  let chainTables: ChainTables | undefined;
+  /** Runs a read of the hash chains (verify, checkpoint export) on the event tables and `AuditCheckpoint`'s, resolved once. */
+  async function readChains<T>(doing: string, run: (tables: ChainTables) => Promise<T>): Promise<T> {
+    if (chainTables === undefined) {
+      const { provider, live, archive } = tables();
+      const resolved = { provider, live, archive, checkpoints: tableOf(prisma, checkpointModel, provider) };
+      requireChainTables(resolved);
+      chainTables = resolved;
+    }
+    const found = chainTables;
+    try {
+      return await run(found);
+    } catch (error) {
+      throw storeError(error, prisma, model, 0, doing);
+    }
+  }
+
   let unstored: readonly string[] | undefined;
   /**
    * A row as the live model can take it: without the optional fields the model lacks.
@@ -540,5 +559,8 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     countEvents: (filter: EventFilter): Promise<number> => read("count events", filter, (tables) => countMatching(prisma as TransactionalClient, tables, filter)),
     summarizeEvents: (filter: EventFilter): Promise<EventSummary> =>
       read("summarize events", filter, (tables) => summarizeMatching(prisma as TransactionalClient, tables, filter)),
+    readChainPage: (request: ChainPageRequest): Promise<ChainRow[]> => readChains("read the hash chains", (found) => readChainPage(prisma as TransactionalClient, found, request)),
+    readCheckpointPage: (request: CheckpointPageRequest): Promise<AuditCheckpointRecord[]> => readChains("read checkpoints", (found) => readCheckpointPage(prisma as TransactionalClient, found, request)),
+    countUnsigned: (request: UnsignedRequest): Promise<UnsignedEvents> => readChains("count unsigned events", (found) => countUnsignedEvents(prisma as TransactionalClient, found, request)),
   };
 }

@@ -1,5 +1,6 @@
 import type { ArchivedAuditEventRecord, AuditEventRecord } from "../model/event-record";
 import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../model/event-filter";
+import type { ChainPageRequest, ChainRow, CheckpointPageRequest, UnsignedEvents, UnsignedRequest } from "../model/chain-read";
 import type { AuditCheckpointRecord, CheckpointQuery } from "../model/checkpoint";
 
 /**
@@ -161,4 +162,28 @@ export interface AuditStore {
    * @throws {AuditStoreError} when the store cannot read.
    */
   storedIds?(ids: readonly string[]): Promise<Set<string>>;
+  // Integrity. `verifyAuditTrail()` and `audit-events verify` / `checkpoints` need these;
+  // a store without them cannot be verified, and says so.
+  /**
+   * Optional: one page of the hash chains as one sequence, signed events of the source's
+   * tables and the checkpoints, in `(chainId, seq, part)` order (see {@link ChainPageRequest}).
+   * Reads in pages through the `(chainId, seq)` indexes, so memory stays bounded.
+   *
+   * @throws {AuditStoreError} when the store cannot read.
+   */
+  readChainPage?(request: ChainPageRequest): Promise<ChainRow[]>;
+  /**
+   * Optional: one page of checkpoints in `(createdAt, chainId, seq)` order, for copying them
+   * out of the database (`audit-events checkpoints`).
+   *
+   * @throws {AuditStoreError} when the store cannot read.
+   */
+  readCheckpointPage?(request: CheckpointPageRequest): Promise<AuditCheckpointRecord[]>;
+  /**
+   * Optional: how many events of the source carry no chain fields, and the oldest and the
+   * newest of them.
+   *
+   * @throws {AuditStoreError} when the store cannot read.
+   */
+  countUnsigned?(request: UnsignedRequest): Promise<UnsignedEvents>;
 }
