@@ -21,6 +21,12 @@
  * samples, against a body of the cap's own size in the same run; goal: under 5 ms for any
  * body. Rows "without Content-Length" are requests that declare no size (chunked), which
  * the masking walk cannot skip by their declared size.
+ *
+ * Chaining (`integrity`): the CPU per event of creating and writing it into a memory store,
+ * with and without `integrity`, in the same rounds: buffered (the calls and the flush that
+ * chains them, both timed, since chain positions are taken when a batch is written) and
+ * sync (each call awaited: chained in a lane). The difference is what chaining costs an
+ * event (its canonical JSON and SHA-256, the checkpoints); goal: at most 5 µs.
  */
 import { IncomingMessage, ServerResponse } from "node:http";
 import { Socket } from "node:net";
@@ -254,8 +260,72 @@ async function largeBodyStalls(): Promise<string[]> {
   return lines;
 }
 
+/** Goal of issue #13: what chaining adds to an event's CPU, in µs. */
+const CHAINING_GOAL_MICROS = 5;
+const INTEGRITY = { key: "bench-integrity-key-0123456789abcdef" };
+
+/** CPU µs per event created and written to a memory store, buffered (calls and flush) or sync. */
+async function writeCost(mode: "buffered" | "sync", chained: boolean): Promise<number> {
+  const store = memoryStore();
+  configureAudit({
+    store,
+    writeMode: mode,
+    includePostData: true,
+    includeQueryParams: true,
+    includeHeaders: ["user-agent"],
+    flushIntervalMs: 600_000,
+    maxBatchSize: 10_000,
+    ...(chained && { integrity: INTEGRITY }),
+  });
+  let spent = 0;
+  let checkpoints = 0;
+  for (let done = 0; done < calls; done += WINDOW) {
+    const context = await requestContext();
+    const start = process.cpuUsage();
+    if (mode === "buffered") {
+      for (let i = 0; i < WINDOW; i++) context.createEvent(order, content).catch(fail);
+      await flushAudit();
+    } else {
+      for (let i = 0; i < WINDOW; i++) await context.createEvent(order, content);
+    }
+    spent += cpuMicros(start);
+    const events = store.list();
+    if (events.length !== WINDOW || events.some((e) => (e.hash !== null) !== chained)) {
+      console.error(`SANITY CHECK FAILED: ${events.length} events stored (expected ${WINDOW}), chained: ${events.filter((e) => e.hash !== null).length}`);
+      process.exit(1);
+    }
+    checkpoints += store.listCheckpoints().length;
+    store.clear();
+  }
+  await closeAudit();
+  checkpoints += store.listCheckpoints().length;
+  if (chained && checkpoints === 0) {
+    console.error("SANITY CHECK FAILED: no checkpoint was written with integrity");
+    process.exit(1);
+  }
+  return spent / calls;
+}
+
+async function chainingCost(): Promise<string[]> {
+  const lines = ["", `Chaining (\`integrity\`): CPU µs per event created and written to a memory store, ${calls} events x ${rounds} rounds, medians`, "| mode | without integrity | with integrity | chaining costs | rounds (with - without) |", "|---|---:|---:|---:|---|"];
+  for (const mode of ["buffered", "sync"] as const) {
+    const plain: number[] = [];
+    const chained: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      plain.push(await writeCost(mode, false));
+      chained.push(await writeCost(mode, true));
+    }
+    const differences = chained.map((value, i) => value - plain[i]!);
+    const cost = median(differences);
+    lines.push(`| ${mode} | ${median(plain).toFixed(2)} | ${median(chained).toFixed(2)} | ${cost.toFixed(2)} (goal <= ${CHAINING_GOAL_MICROS}: ${cost <= CHAINING_GOAL_MICROS ? "met" : "MISSED"}) | ${differences.map((v) => v.toFixed(2)).join(", ")} |`);
+  }
+  configureAudit({});
+  return lines;
+}
+
 main()
   .then(largeBodyStalls)
+  .then(async (lines) => [...lines, ...(await chainingCost())])
   .then((lines) => console.log(lines.join("\n")))
   .catch((error: unknown) => {
     console.error(error);

@@ -1,5 +1,5 @@
 // Writer throughput into PostgreSQL: Prisma `create` one by one, Prisma `createMany`, our
-// write paths (the sync `store.insert` of a batch; the buffered writer) and raw COPY (the
+// write paths (the sync `store.insert` of a batch; the buffered writer, also with `integrity`) and raw COPY (the
 // ceiling), with the same events and the same batch sizes,
 // interleaved, medians, ratios per round.
 //
@@ -22,7 +22,9 @@ import { median } from "./lib/stats";
 import { bufferedWriter, pgCopy, prismaCreate, prismaCreateMany, storeInsert, type WritePath } from "./writer/write-paths";
 
 const NAME = "writer";
-const GOALS = { bufferedPerSecond: 50_000, bufferedToCreateMany: 5 };
+const GOALS = { bufferedPerSecond: 50_000, bufferedToCreateMany: 5, chainingCostPercent: 10 };
+/** The integrity secret of the chained run: any 32 characters sign alike. */
+const BENCH_INTEGRITY_KEY = "bench-integrity-key-0123456789abcdef";
 const log = (line: string) => logLine(NAME, line);
 
 const invocation = benchOptions(NAME, {
@@ -37,6 +39,7 @@ const PATHS = {
   createMany: "Prisma `createMany`",
   storeInsert: "ours, sync: `prismaStore().insert(batch)`",
   buffered: "ours, buffered: `createEvent` in `writeMode: \"buffered\"`, then `closeAudit()`",
+  bufferedChained: "ours, buffered, with `integrity` (hash chain, checkpoint every 1000 events and at `closeAudit()`)",
   copy: "raw `COPY ... FROM STDIN` over `pg` (the ceiling)",
 } as const;
 type PathName = keyof typeof PATHS;
@@ -85,18 +88,19 @@ async function main(): Promise<void> {
       createMany,
       storeInsert: storeInsert(db.prisma),
       buffered: bufferedWriter(db.prisma),
+      bufferedChained: bufferedWriter(db.prisma, { key: BENCH_INTEGRITY_KEY }),
       copy: pgCopy(pg),
     };
     const runs: Run[] = [
       { path: "create", batchSize: 1, events: firstEvents },
       ...batchSizes.flatMap((batchSize) =>
-        (["createMany", "storeInsert", "buffered", "copy"] as const).map((path) => ({ path, batchSize, events })),
+        (["createMany", "storeInsert", "buffered", "bufferedChained", "copy"] as const).map((path) => ({ path, batchSize, events })),
       ),
     ];
 
     // Warm-up, untimed: connects both clients and compiles the queries.
     for (const run of runs) {
-      await pg.query("TRUNCATE audit_events");
+      await pg.query("TRUNCATE audit_events, audit_checkpoints");
       await paths[run.path]!(run.events.slice(0, Math.min(run.batchSize * 2, 200)), run.batchSize);
     }
 
@@ -114,7 +118,7 @@ async function main(): Promise<void> {
       const order = runs.map((_, i) => runs[(i + round - 1) % runs.length]!);
       for (const run of order) {
         const label = `round ${round}, ${run.path}, batch size ${run.batchSize}`;
-        await pg.query("TRUNCATE audit_events");
+        await pg.query("TRUNCATE audit_events, audit_checkpoints");
         const started = performance.now();
         await paths[run.path]!(run.events, run.batchSize);
         const seconds = (performance.now() - started) / 1000;
@@ -124,7 +128,16 @@ async function main(): Promise<void> {
         const known = reference.get(expected)!;
         check(stored.core === known.core, `${label}: the stored content differs from Prisma createMany's (digest ${stored.core}, expected ${known.core})`);
         // The buffered writer gives events its own ids and timestamps.
-        if (run.path !== "buffered") check(stored.full === known.full, `${label}: the stored rows differ from Prisma createMany's (digest ${stored.full}, expected ${known.full})`);
+        if (run.path !== "buffered" && run.path !== "bufferedChained") check(stored.full === known.full, `${label}: the stored rows differ from Prisma createMany's (digest ${stored.full}, expected ${known.full})`);
+        if (run.path === "bufferedChained") {
+          const chain = (await pg.query<{ unsigned: string; chains: string; head: string; signed: string | null }>(
+            `SELECT count(*) FILTER (WHERE hash IS NULL) AS unsigned, count(DISTINCT "chainId") AS chains, max(seq) AS head, (SELECT max(seq) FROM audit_checkpoints) AS signed FROM audit_events`,
+          )).rows[0]!;
+          check(
+            Number(chain.unsigned) === 0 && Number(chain.chains) === 1 && Number(chain.head) === expected && Number(chain.signed) === expected,
+            `${label}: expected one chain of ${expected} events signed at its head, found ${chain.unsigned} unsigned, ${chain.chains} chain(s), head ${chain.head}, signed at ${chain.signed}`,
+          );
+        }
         const rate = expected / seconds;
         rates.set(key(run.path, run.batchSize), [...(rates.get(key(run.path, run.batchSize)) ?? []), rate]);
         log(`${label}: ${int(rate)} events/s (${expected} events in ${seconds.toFixed(2)} s)`);
@@ -144,6 +157,7 @@ async function main(): Promise<void> {
         `ratios: median over rounds of events/s divided by the baseline's events/s in the same round.`,
     ];
     const goalLines: string[] = [];
+    const chainingLines: string[] = [];
     for (const batchSize of batchSizes) {
       const rows = (Object.keys(PATHS) as PathName[]).map((path) => {
         const size = path === "create" ? 1 : batchSize;
@@ -153,6 +167,8 @@ async function main(): Promise<void> {
       lines.push("", `### Batches of ${int(batchSize)}`, "", markdownTable(["write path", "batch size", "events/s", "vs createMany", "vs COPY"], rows));
       const rate = median(perRound("buffered", batchSize));
       const toCreateMany = ratioTo("buffered", batchSize, "createMany");
+      const chainingCost = (1 - ratioTo("bufferedChained", batchSize, "buffered")) * 100;
+      chainingLines.push(`batches of ${int(batchSize)}: ${chainingCost.toFixed(1)}% (${chainingCost <= GOALS.chainingCostPercent ? "met" : "MISSED"})`);
       goalLines.push(
         `batches of ${int(batchSize)}: ${int(rate)} events/s (${rate >= GOALS.bufferedPerSecond ? "met" : "MISSED"}), ${ratio(toCreateMany)}x createMany (${toCreateMany >= GOALS.bufferedToCreateMany ? "met" : "MISSED"})`,
       );
@@ -161,6 +177,8 @@ async function main(): Promise<void> {
       "",
       `Goals of issue #4 (reported, not asserted): the buffered writer at least ${int(GOALS.bufferedPerSecond)} events/s and at least ${GOALS.bufferedToCreateMany}x \`createMany\` with the same batch size: ` +
         `${goalLines.join("; ")}.`,
+      "",
+      `Cost of chaining (issue #13, goal at most ${GOALS.chainingCostPercent}% of the buffered writer's events/s; the median over rounds of 1 - chained/unchained events/s): ${chainingLines.join("; ")}.`,
       "",
       "Each run starts on an emptied table (TRUNCATE) and is timed from its first write to its last commit, serialization included, over one connection at a time. " +
         "Checked after every run: the table holds exactly the events written, each id once, and the same rows as Prisma `createMany` stored before the timed rounds " +

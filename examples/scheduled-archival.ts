@@ -23,7 +23,7 @@ function historicEvent(daysAgo: number, orderId: number): AuditEventRecord {
     queryParams: {},
     postData: {},
     headers: {},
-    action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
+    action: null, outcome: "success", severity: "info", tenantId: null, requestId: null, chainId: null, seq: null, prevHash: null, hash: null,
   };
 }
 

@@ -433,6 +433,11 @@ export class AuditContext {
       severity,
       tenantId,
       requestId,
+      // Filled by the writer that chains the event, when `integrity` is configured.
+      chainId: null,
+      seq: null,
+      prevHash: null,
+      hash: null,
     };
     if (masking.hasPatterns) redactColumns(record, masking);
     return boundRecord(record);

@@ -21,10 +21,12 @@ export type AuditErrorCode =
   | "ERR_AUDIT_SNAPSHOT"
   | "ERR_AUDIT_USER"
   | "ERR_AUDIT_SPOOL_FULL"
+  | "ERR_AUDIT_SPOOL_FORGED"
   | "ERR_AUDIT_CLOSED"
   | "ERR_AUDIT_QUERY"
   | "ERR_AUDIT_CURSOR"
-  | "ERR_AUDIT_ACCESS_DENIED";
+  | "ERR_AUDIT_ACCESS_DENIED"
+  | "ERR_AUDIT_CHECKPOINT";
 
 /**
  * Base class of every error raised by audit-events.

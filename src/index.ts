@@ -70,8 +70,11 @@ export {
   DEFAULT_DISABLED,
   DEFAULT_REQUEST_ID_HEADER,
   DEFAULT_LOGGER,
+  DEFAULT_CHECKPOINT_EVERY,
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
 } from "./config/defaults";
-export type { AuditOptions, SpoolFullPolicy, WriteMode, ResolvedAuditConfig, ResolverRequest } from "./config/options";
+export type { AuditOptions, SpoolFullPolicy, WriteMode, ResolvedAuditConfig, ResolverRequest, IntegrityOptions, ResolvedIntegrity } from "./config/options";
+export type { AuditCheckpointRecord, CheckpointQuery } from "./model/checkpoint";
 export type { ContentObjectRef, ContentObjectResolver } from "./content-object";
 export {
   AuditContext,
@@ -149,3 +152,14 @@ export { fileSpool, type FileSpoolOptions } from "./writer/file-spool";
 export { redisSpool, type RedisSpoolOptions } from "./writer/redis-spool";
 export { DEFAULT_SPOOL_MAX_BYTES, type AuditLogger, type AuditSpool, type SpoolBatch } from "./writer/spool";
 export { closeAudit, flushAudit } from "./writer/write-path";
+export {
+  toCloudEvent,
+  CLOUD_EVENT_TYPE_PREFIX,
+  DEFAULT_CLOUD_EVENT_SOURCE,
+  type AuditCloudEvent,
+  type CloudEventOptions,
+} from "./integrity/cloud-event";
+export { sealEvent, verifySeal, type EventSeal } from "./integrity/seal";
+export { verifyAuditTrail, VERIFY_PAGE_SIZE, type VerifyOptions } from "./integrity/verify-trail";
+export type { VerifyProblem, VerifyProblemKind, VerifyReport } from "./integrity/verify-report";
+export { checkpointLine, iterateCheckpoints, parseCheckpointLines } from "./integrity/verify-checkpoints";

@@ -36,7 +36,7 @@ export function sampleEvents(count: number): AuditEventRecord[] {
       queryParams,
       postData: { status: "paid", comment: `note ${i}` },
       headers: { "user-agent": "Mozilla/5.0 (X11; Linux x86_64) shop-client/2.4", accept: "application/json" },
-      action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
+      action: null, outcome: "success", severity: "info", tenantId: null, requestId: null, chainId: null, seq: null, prevHash: null, hash: null,
     };
   });
 }

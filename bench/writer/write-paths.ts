@@ -4,7 +4,7 @@ import { pipeline } from "node:stream/promises";
 import type { Client as PgClient } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 
-import { AuditContext, closeAudit, configureAudit, prismaStore } from "../../src/index";
+import { AuditContext, closeAudit, configureAudit, prismaStore, type IntegrityOptions } from "../../src/index";
 import { EVENT_FIELDS, type AuditEventRecord } from "../../src/model/event-record";
 import type { TestPrismaClient } from "../../test/support/databases";
 
@@ -48,11 +48,12 @@ export function storeInsert(prisma: Prisma): WritePath {
 /**
  * The buffered writer of API.md: `createEvent` per event in a request-like context, in
  * `writeMode: "buffered"` with `maxBatchSize` = the batch size, then `closeAudit()`, which
- * returns once everything is written. Ids and timestamps are the writer's own.
+ * returns once everything is written. Ids and timestamps are the writer's own. With
+ * `integrity`, every event is chained and the chain's head signed (docs/integrity.md).
  */
-export function bufferedWriter(prisma: Prisma): WritePath {
+export function bufferedWriter(prisma: Prisma, integrity?: IntegrityOptions): WritePath {
   return async (events, batchSize) => {
-    configureAudit({ store: prismaStore(prisma), writeMode: "buffered", maxBatchSize: batchSize });
+    configureAudit({ store: prismaStore(prisma), writeMode: "buffered", maxBatchSize: batchSize, integrity });
     try {
       for (const event of events) {
         const context = new AuditContext({

@@ -11,6 +11,8 @@ export const ExitCode = {
   Usage: 2,
   /** The config file is missing, failed to load, or exports no store; or the database lacks the audit tables' migrations. */
   Config: 3,
+  /** `verify` found a problem in the trail: an altered, missing, inserted or reordered event, a bad checkpoint, or unsigned events newer than signed ones. */
+  Tampered: 4,
 } as const;
 
 /** One of the {@link ExitCode} values. */
@@ -23,4 +25,5 @@ Exit codes:
   1  runtime failure (database unreachable, archival or export failed part way)
   2  usage error (unknown option, bad number or date, missing required option, bad cursor)
   3  config problem (no config file, config failed to load, no store exported,
-     audit tables or columns missing: apply the migrations)`;
+     audit tables or columns missing: apply the migrations)
+  4  verify found a problem in the trail (its first problem in each chain is printed)`;

@@ -35,6 +35,12 @@ export interface LoadedConfig {
    * the whole trail anyway, and a router never takes one signed with this key.
    */
   cursorKey: CursorKey;
+  /**
+   * The key `verify` checks checkpoints with: the config's `integrityKey` export (a secret
+   * or a list of `{ id, secret }`, as `integrity.key` takes), else the environment variable
+   * `AUDIT_INTEGRITY_KEY`; undefined when neither is set.
+   */
+  integrityKey?: unknown;
 }
 
 const COMMAND_LINE_CURSOR_KEY = cursorKey("audit-events command line: cursors of `audit-events list`");
@@ -187,6 +193,7 @@ function configFrom(file: string, namespace: Namespace): LoadedConfig {
     store,
     close: async () => void (await (close as (() => unknown) | undefined)?.()),
     cursorKey: cursorSecret === undefined ? COMMAND_LINE_CURSOR_KEY : cursorKey(cursorSecret),
+    integrityKey: exported.integrityKey ?? process.env.AUDIT_INTEGRITY_KEY,
   };
 }
 

@@ -2,8 +2,11 @@ import { Command } from "commander";
 
 import { addArchiveCommand } from "./archive-command";
 import { addExportCommand } from "./export-command";
+import { addGrantsCommand } from "./grants-command";
 import { addListCommand } from "./list-command";
 import { addStatsCommand } from "./stats-command";
+import { addCheckpointsCommand } from "./checkpoints-command";
+import { addVerifyCommand } from "./verify-command";
 import type { CliIo } from "./cli-io";
 import { EXIT_CODES_HELP, ExitCode } from "./exit-codes";
 import { packageVersion } from "./package-version";
@@ -38,6 +41,9 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
   addListCommand(program, io);
   addExportCommand(program, io);
   addStatsCommand(program, io);
+  addGrantsCommand(program, io);
+  addVerifyCommand(program, io);
+  addCheckpointsCommand(program, io);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return ExitCode.Success;

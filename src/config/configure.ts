@@ -1,6 +1,7 @@
 import type { AuditOptions, ResolvedAuditConfig } from "./options";
 import { resolveOptions } from "./resolve-options";
 import { validateOptions } from "./validate-options";
+import { requireIntegrityStore } from "../integrity/integrity-store";
 
 let current: ResolvedAuditConfig = resolveOptions({});
 let version = 0;
@@ -19,10 +20,17 @@ export function onConfigure(listener: (config: ResolvedAuditConfig) => void): vo
  * ```ts
  * configureAudit({ store: prismaStore(prisma), includePostData: true, includeHeaders: ["user-agent"] });
  * ```
- * @throws {AuditConfigError} for unknown options or values of the wrong type.
+ * @throws {AuditConfigError} for unknown options or values of the wrong type;
+ * `ERR_AUDIT_STORE_SCHEMA` when `integrity` is given with a store whose model lacks the
+ * chain columns or the checkpoint model (naming the migration
+ * `20261202000000_audit_events_integrity`), `ERR_AUDIT_CONFIG` with a store that keeps no
+ * checkpoints.
  */
 export function configureAudit(options: AuditOptions): void {
-  current = resolveOptions(validateOptions(options, "configureAudit()"));
+  const resolved = resolveOptions(validateOptions(options, "configureAudit()"));
+  // A store that cannot keep chains is refused now, not at the first event.
+  if (resolved.integrity !== undefined && resolved.store !== undefined && !resolved.disabled) requireIntegrityStore(resolved.store);
+  current = resolved;
   version++;
   for (const listener of listeners) listener(current);
 }

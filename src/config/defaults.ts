@@ -23,6 +23,10 @@ export const DEFAULT_MAX_BUFFERED_EVENTS = 100_000;
 export const DEFAULT_ON_SPOOL_FULL = "block";
 /** Default of `disabled`. */
 export const DEFAULT_DISABLED = false;
+/** Default of `integrity.checkpointEvery`: events between checkpoints of a chain. */
+export const DEFAULT_CHECKPOINT_EVERY = 1000;
+/** Default of `integrity.checkpointIntervalMs`: the longest a chain's new events wait for a checkpoint. */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 60_000;
 /** Default of `requestIdHeader`. */
 export const DEFAULT_REQUEST_ID_HEADER = "x-request-id";
 /**

@@ -1,4 +1,5 @@
 import type { ContentObjectResolver } from "../content-object";
+import type { IntegrityKey, IntegrityKeyRing } from "../integrity/integrity-keys";
 import type { Enricher } from "../enrichers";
 import type { MaskRules, SensitivePattern } from "../mask-rules";
 import type { CursorSecret } from "../query/cursor";
@@ -199,6 +200,39 @@ export interface AuditOptions {
    * ```
    */
   disabled?: boolean;
+  /**
+   * Tamper evidence: every event written gets `chainId`, `seq`, `prevHash` and `hash`
+   * (SHA-256 of its canonical form, linked to the event before it in its writer's chain),
+   * and each chain's head is signed (HMAC-SHA256) into `audit_checkpoints` every
+   * `checkpointEvery` events, every `checkpointIntervalMs`, and at `closeAudit()`. The
+   * design (one chain per writer, positions taken at commit) and what it protects are in
+   * docs/integrity.md. The store must have the chain columns and the checkpoint model
+   * (migration `20261202000000_audit_events_integrity`). Process-wide.
+   * @default none: events are written unsigned
+   * @example integrity: { key: process.env.AUDIT_INTEGRITY_KEY }
+   * @example integrity: { key: [{ id: "2027-01", secret: newSecret }, { id: "2026-01", secret: oldSecret }] }
+   */
+  integrity?: IntegrityOptions;
+}
+
+/** The `integrity` option of {@link AuditOptions}. */
+export interface IntegrityOptions {
+  /**
+   * The secret that signs checkpoints (at least 32 characters or bytes), or a list of
+   * `{ id, secret }` for rotation: the first signs, every one verifies what it signed.
+   */
+  key: IntegrityKey;
+  /** Sign a chain's head after this many events since its last checkpoint. @default 1000 */
+  checkpointEvery?: number;
+  /** Sign each chain's head this often when it has new events, in ms. @default 60000 */
+  checkpointIntervalMs?: number;
+}
+
+/** The `integrity` option resolved: its keys ready for HMAC, and both intervals. */
+export interface ResolvedIntegrity {
+  readonly keys: IntegrityKeyRing;
+  readonly checkpointEvery: number;
+  readonly checkpointIntervalMs: number;
 }
 
 /** The configuration in force: every option resolved to its value. */
@@ -230,6 +264,7 @@ export interface ResolvedAuditConfig {
   readonly onMetrics: AuditMetricsHook | undefined;
   readonly logger: AuditLogger;
   readonly disabled: boolean;
+  readonly integrity: ResolvedIntegrity | undefined;
   /** `maskFields`, `maskHeaders` and `sensitivePatterns`, compiled for lookups. */
   readonly masking: MaskRules;
 }

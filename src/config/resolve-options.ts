@@ -1,5 +1,7 @@
 import { DEFAULT_MASK_FIELDS, DEFAULT_MASK_HEADERS, MaskRules } from "../mask-rules";
 import {
+  DEFAULT_CHECKPOINT_EVERY,
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
   DEFAULT_DISABLED,
   DEFAULT_FLUSH_INTERVAL_MS,
   DEFAULT_INCLUDE_HEADERS,
@@ -14,7 +16,8 @@ import {
   DEFAULT_WRITE_MODE,
 } from "./defaults";
 import type { Enricher } from "../enrichers";
-import type { AuditOptions, ResolvedAuditConfig } from "./options";
+import type { AuditOptions, IntegrityOptions, ResolvedAuditConfig, ResolvedIntegrity } from "./options";
+import { resolveIntegrityKeys } from "../integrity/integrity-keys";
 
 const NO_ENRICHERS: readonly Enricher[] = Object.freeze([]);
 
@@ -32,6 +35,15 @@ function resolveMasking(options: Partial<AuditOptions>, base: ResolvedAuditConfi
   const sensitivePatterns = Object.freeze([...(patterns ?? base?.sensitivePatterns ?? [])]);
   const masking = new MaskRules(maskFields, maskHeaders, sensitivePatterns);
   return { maskFields, maskPostFields: maskFields, maskHeaders, sensitivePatterns, masking };
+}
+
+/** The `integrity` option, its keys resolved once (and checked: `ERR_AUDIT_CONFIG` naming the fix). */
+function resolveIntegrity(integrity: IntegrityOptions): ResolvedIntegrity {
+  return Object.freeze({
+    keys: resolveIntegrityKeys(integrity.key, "configureAudit(): integrity.key"),
+    checkpointEvery: integrity.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
+    checkpointIntervalMs: integrity.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
+  });
 }
 
 /** Resolves validated options over `base` (or over the defaults). */
@@ -63,5 +75,6 @@ export function resolveOptions(options: Partial<AuditOptions>, base?: ResolvedAu
     onMetrics: options.onMetrics ?? base?.onMetrics,
     logger: options.logger ?? base?.logger ?? DEFAULT_LOGGER,
     disabled: options.disabled ?? base?.disabled ?? DEFAULT_DISABLED,
+    integrity: options.integrity !== undefined ? resolveIntegrity(options.integrity) : base?.integrity,
   });
 }

@@ -3,8 +3,8 @@ import type { SensitivePattern } from "../mask-rules";
 import { CURSOR_SECRET_EXAMPLE, isCursorSecret } from "../query/cursor";
 import type { AuditStore } from "../stores/store";
 import type { AuditLogger, AuditSpool } from "../writer/spool";
-import { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BUFFERED_EVENTS } from "./defaults";
-import type { AuditOptions } from "./options";
+import { DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BUFFERED_EVENTS } from "./defaults";
+import type { AuditOptions, IntegrityOptions } from "./options";
 import { suggestion } from "./suggestion";
 
 type OptionKind =
@@ -20,7 +20,8 @@ type OptionKind =
   | "logger"
   | "sensitivePatterns"
   | "headerName"
-  | "functionArray";
+  | "functionArray"
+  | "integrity";
 
 const OPTION_KINDS: Readonly<Record<keyof AuditOptions, OptionKind>> = {
   store: "store",
@@ -48,6 +49,7 @@ const OPTION_KINDS: Readonly<Record<keyof AuditOptions, OptionKind>> = {
   onMetrics: "function",
   logger: "logger",
   disabled: "boolean",
+  integrity: "integrity",
 };
 
 /** Options that set up the process's one write path: `configureAudit()` only. */
@@ -61,6 +63,7 @@ export const PROCESS_WIDE_OPTIONS: readonly (keyof AuditOptions)[] = [
   "onMetrics",
   "logger",
   "disabled",
+  "integrity",
 ];
 
 const WRITE_MODES: readonly string[] = ["sync", "buffered"];
@@ -80,6 +83,7 @@ const EXAMPLES: Readonly<Record<OptionKind, string>> = {
   sensitivePatterns: '[{ label: "email", pattern: /[^\\s@]+@[^\\s@]+\\.[^\\s@]+/ }]',
   headerName: '"x-correlation-id"',
   functionArray: "[(event, ctx) => ({ appVersion: \"1.4.2\" })]",
+  integrity: "{ key: process.env.AUDIT_INTEGRITY_KEY, checkpointEvery: 1000 }",
 };
 
 const EXPECTED: Readonly<Record<OptionKind, string>> = {
@@ -96,6 +100,7 @@ const EXPECTED: Readonly<Record<OptionKind, string>> = {
   sensitivePatterns: "an array of { label: string, pattern: RegExp } whose patterns do not match the empty string",
   headerName: "an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)",
   functionArray: "an array of functions",
+  integrity: "an object { key, checkpointEvery?, checkpointIntervalMs? }",
 };
 
 /** An HTTP header name: RFC 9110's `token`. */
@@ -145,6 +150,8 @@ function isValid(kind: OptionKind, value: unknown): boolean {
       return typeof value === "string" && HEADER_NAME.test(value);
     case "functionArray":
       return Array.isArray(value) && value.every((v) => typeof v === "function");
+    case "integrity":
+      return typeof value === "object" && value !== null && !Array.isArray(value);
   }
 }
 
@@ -180,8 +187,34 @@ export function validateOptions(options: unknown, where: string): Partial<AuditO
   if (buffered < batch) {
     throw new AuditConfigError(`${where}: maxBufferedEvents (${buffered}) must be at least maxBatchSize (${batch}); raise maxBufferedEvents or lower maxBatchSize.`);
   }
+  if (given.integrity !== undefined) validateIntegrity(given.integrity, where);
   if (given.spool !== undefined && given.writeMode !== "buffered") {
     throw new AuditConfigError(`${where}: a spool keeps events of the buffered writer; add writeMode: "buffered", or remove the spool.`);
   }
   return given;
+}
+
+const INTEGRITY_KEYS: readonly (keyof IntegrityOptions)[] = ["key", "checkpointEvery", "checkpointIntervalMs"];
+
+/**
+ * Checks the `integrity` option's keys and intervals (its key is checked as it is
+ * resolved, by `resolveIntegrityKeys`).
+ *
+ * @throws {AuditConfigError} naming the option and the fix.
+ */
+function validateIntegrity(integrity: IntegrityOptions, where: string): void {
+  for (const key of Object.keys(integrity)) {
+    if (!(INTEGRITY_KEYS as readonly string[]).includes(key)) {
+      throw new AuditConfigError(`${where}: unknown option "integrity.${key}".${suggestion(key, INTEGRITY_KEYS)} Its options are ${INTEGRITY_KEYS.join(", ")}.`);
+    }
+  }
+  if (integrity.key === undefined) {
+    throw new AuditConfigError(`${where}: integrity needs a key. For example: integrity: ${EXAMPLES.integrity}.`);
+  }
+  for (const key of ["checkpointEvery", "checkpointIntervalMs"] as const) {
+    const value = integrity[key];
+    if (value !== undefined && !isValid("positiveInteger", value)) {
+      throw new AuditConfigError(`${where}: option "integrity.${key}" must be a positive integer, got ${describe(value)}. For example: integrity: { key, ${key}: ${key === "checkpointEvery" ? DEFAULT_CHECKPOINT_EVERY : DEFAULT_CHECKPOINT_INTERVAL_MS} }.`);
+    }
+  }
 }

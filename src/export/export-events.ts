@@ -8,23 +8,42 @@ import type { EventPosition } from "../model/event-filter";
 import { iteratePrepared, ITERATION_PAGE_SIZE, prepareQuery, readPages, type PreparedQuery } from "../query/find-events";
 import { AuditQueryError } from "../query/query-error";
 import { CSV_COLUMNS, csvCells } from "./csv-cells";
+import { checkCloudEventSource, toCloudEvent } from "../integrity/cloud-event";
 
 /** The formats {@link exportEvents} writes. */
-export type ExportFormat = "ndjson" | "csv" | "json";
+export type ExportFormat = "ndjson" | "csv" | "json" | "cloudevents";
 
 /** Every export format, in the order help texts list them. */
-export const EXPORT_FORMATS: readonly ExportFormat[] = ["ndjson", "csv", "json"];
+export const EXPORT_FORMATS: readonly ExportFormat[] = ["ndjson", "csv", "json", "cloudevents"];
 
-/** The HTTP content type of each format. */
+/**
+ * The HTTP content type of each format. CloudEvents go out as NDJSON, one structured
+ * event (`application/cloudevents+json`) a line: the CloudEvents batch type
+ * (`application/cloudevents-batch+json`) is one JSON array, which a reader must hold
+ * whole, so it does not fit a stream of any length.
+ */
 export const EXPORT_CONTENT_TYPES: Readonly<Record<ExportFormat, string>> = {
   ndjson: "application/x-ndjson; charset=utf-8",
   csv: "text/csv; charset=utf-8",
   json: "application/json; charset=utf-8",
+  cloudevents: "application/x-ndjson; charset=utf-8",
+};
+
+/** The file name extension of each format, for downloads. */
+export const EXPORT_FILE_EXTENSIONS: Readonly<Record<ExportFormat, string>> = {
+  ndjson: "ndjson",
+  csv: "csv",
+  json: "json",
+  cloudevents: "cloudevents.ndjson",
 };
 
 /** A query plus the format to write it in. */
 export interface ExportQuery extends AuditQuery {
-  /** `"ndjson"`: one JSON event a line; `"csv"`: RFC 4180 with a header row; `"json"`: one JSON array. */
+  /**
+   * `"ndjson"`: one JSON event a line; `"csv"`: RFC 4180 with a header row; `"json"`: one
+   * JSON array; `"cloudevents"`: one CloudEvents 1.0 structured JSON event a line (see
+   * `toCloudEvent`).
+   */
   format: ExportFormat;
 }
 
@@ -32,6 +51,8 @@ export interface ExportQuery extends AuditQuery {
 export interface ExportOptions {
   /** Called after each page is handed to the stream, with the events exported so far. */
   onProgress?: (exported: number) => void;
+  /** The CloudEvents `source` of a `"cloudevents"` export. @default "audit-events" */
+  cloudEventSource?: string;
 }
 
 /**
@@ -50,6 +71,12 @@ export function parseExportFormat(value: unknown): ExportFormat {
  * faster than pages of 1000. Two pages (this one, the next one read ahead) are held.
  */
 export const JSON_EXPORT_PAGE_SIZE = 5000;
+
+/** Every matching event as a CloudEvent's JSON text, a page at a time. */
+function cloudEventPages({ store, filter, order }: PreparedQuery, source: string | undefined, pageSize = JSON_EXPORT_PAGE_SIZE): AsyncGenerator<readonly string[]> {
+  const read = (after: EventPosition | undefined) => store.queryEvents(filter, { order, limit: pageSize, ...(after === undefined ? {} : { after }) });
+  return mapPages(readPages(read, (events) => events.at(-1), (events) => events.length, pageSize), (events) => events.map((event) => JSON.stringify(toCloudEvent(event, { source }))));
+}
 
 /** Every matching event as JSON text, a page at a time: from the store's own JSON when it has it. */
 function jsonPages({ store, filter, order }: PreparedQuery, pageSize = JSON_EXPORT_PAGE_SIZE): AsyncGenerator<readonly string[]> {
@@ -95,6 +122,9 @@ export async function exportPrepared(prepared: PreparedQuery, format: ExportForm
       options.onProgress?.(exported);
     };
     await pipeline(Readable.from(rows()), stringify({ header: true, columns: [...CSV_COLUMNS], eof: true, record_delimiter: "\r\n" }), out);
+  } else if (format === "cloudevents") {
+    await pipeline(Readable.from(jsonChunks(cloudEventPages(prepared, options.cloudEventSource), "ndjson", count), { objectMode: false }), out);
+    if (exported === 0) options.onProgress?.(0);
   } else {
     await pipeline(Readable.from(jsonChunks(jsonPages(prepared), format, count), { objectMode: false }), out);
     if (exported === 0) options.onProgress?.(0);
@@ -103,22 +133,27 @@ export async function exportPrepared(prepared: PreparedQuery, format: ExportForm
 }
 
 /**
- * Writes every matching event to `out` as NDJSON, CSV or a JSON array, and ends `out`.
+ * Writes every matching event to `out` as NDJSON, CSV, a JSON array or NDJSON of
+ * CloudEvents, and ends `out`.
  * Events are read a page at a time and written as the stream takes them (its
  * back-pressure is honoured), so memory stays flat on any number of events. CSV has
  * a header row of the stored field names, RFC 4180 quoting, JSON fields as JSON text,
  * and cells a spreadsheet would run as formulas (starting with `=`, `+`, `-`, `@`,
- * tab or carriage return) prefixed with `'`.
+ * tab or carriage return) prefixed with `'`. `"cloudevents"` writes each event as
+ * `toCloudEvent(event, { source: options.cloudEventSource })` gives it, one a line.
  *
  * @example
  * ```ts
  * const { exported } = await exportEvents({ format: "csv", since: new Date("2026-01-01") }, createWriteStream("events.csv"));
  * ```
  * @throws {AuditQueryError} before anything is written, when a field or the format is wrong.
+ * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` before anything is written, for a
+ * `cloudEventSource` that is not a URI-reference.
  * @throws {AuditStoreError} when the store fails part way; `out` is destroyed then.
  */
 export async function exportEvents(query: ExportQuery, out: Writable, options: ExportOptions = {}): Promise<{ exported: number }> {
   const { format, ...rest } = query ?? ({} as ExportQuery);
   const checkedFormat = parseExportFormat(format);
+  if (options.cloudEventSource !== undefined) checkCloudEventSource(options.cloudEventSource);
   return exportPrepared(prepareQuery(rest), checkedFormat, out, options);
 }

@@ -22,7 +22,7 @@ async function send(res: ServerResponse, response: ReadResponse): Promise<void> 
 /**
  * An Express 4/5 router serving the audit trail read-only, mounted where you like:
  * `GET /events` (filters as query parameters, `limit`, `cursor`; answers
- * `{ events, nextCursor, next }`), `GET /events/:id`, `GET /events/export?format=ndjson|csv|json`
+ * `{ events, nextCursor, next }`), `GET /events/:id`, `GET /events/export?format=ndjson|csv|json|cloudevents`
  * and `GET /events/summary`. Every request must pass `authorize`; a refused one gets
  * 403 and is recorded as an event. When `authorize` answers `{ tenantId }`, every route
  * answers from that tenant's events only. Bad parameters get 400 with the reason.

@@ -5,7 +5,7 @@ import { suggestion } from "../config/suggestion";
 import type { AuditContext } from "../context";
 import { AuditConfigError } from "../errors";
 import type { ArchivedAuditEventRecord, AuditEventRecord } from "../model/event-record";
-import { EXPORT_CONTENT_TYPES, exportPrepared, parseExportFormat } from "../export/export-events";
+import { EXPORT_CONTENT_TYPES, EXPORT_FILE_EXTENSIONS, exportPrepared, parseExportFormat } from "../export/export-events";
 import { CURSOR_SECRET_EXAMPLE, cursorKey, decodeCursor, isCursorSecret, type CursorKey, type CursorSecret } from "../query/cursor";
 import type { AuditQuery } from "../query/audit-query";
 import { cursorKeyFor, prepareQuery, readPage, type PreparedQuery } from "../query/find-events";
@@ -230,7 +230,7 @@ async function answerRead(route: ReadRoute, request: ReadRequest, access: ReadAc
       return {
         status: 200,
         contentType: EXPORT_CONTENT_TYPES[checked],
-        attachment: `audit-events.${checked}`,
+        attachment: `audit-events.${EXPORT_FILE_EXTENSIONS[checked]}`,
         write: (out) => exportPrepared(prepared, checked, out),
       };
     }

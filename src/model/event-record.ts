@@ -62,6 +62,14 @@ export interface AuditEventRecord {
   tenantId: string | null;
   /** The request the event was created in (its `x-request-id`, its trace id, or a UUID v7), or null outside a request. */
   requestId: string | null;
+  /** The hash chain the event belongs to (one per writer), or null when written without `integrity`. */
+  chainId: string | null;
+  /** The event's position in its chain, from 1; null when unsigned. */
+  seq: number | null;
+  /** The `hash` of the event before it in its chain; null for the first event, and when unsigned. */
+  prevHash: string | null;
+  /** SHA-256 (lower-case hex) of the event's canonical form (see `canonicalEventText`); null when unsigned. */
+  hash: string | null;
 }
 
 /** An event in the archive table: the same fields, plus when it was archived. */
@@ -71,8 +79,9 @@ export interface ArchivedAuditEventRecord extends AuditEventRecord {
 
 /**
  * The names of the stored fields, in column order (the order of CSV exports). The event
- * model's fields (`action` to `requestId`) come last: they were added by the migration
- * `*_audit_events_event_model`.
+ * model's fields (`action` to `requestId`) were added by the migration
+ * `*_audit_events_event_model`, the hash chain's (`chainId` to `hash`) by
+ * `*_audit_events_integrity`.
  */
 export const EVENT_FIELDS = [
   "id",
@@ -92,7 +101,14 @@ export const EVENT_FIELDS = [
   "severity",
   "tenantId",
   "requestId",
+  "chainId",
+  "seq",
+  "prevHash",
+  "hash",
 ] as const satisfies readonly (keyof AuditEventRecord)[];
+
+/** The fields of an event's hash chain, which the integrity migration added. */
+export const CHAIN_FIELDS = ["chainId", "seq", "prevHash", "hash"] as const satisfies readonly (keyof AuditEventRecord)[];
 
 /** The fields the event-model migration added, which a model generated before it lacks. */
 export const EVENT_MODEL_FIELDS = ["action", "outcome", "severity", "tenantId", "requestId"] as const satisfies readonly (keyof AuditEventRecord)[];

@@ -1,6 +1,7 @@
 import { AuditError, AuditStoreError } from "../errors";
 import type { ArchivedAuditEventRecord, AuditEventRecord } from "../model/event-record";
 import type { EventFilter, EventPageRequest, EventSummary } from "../model/event-filter";
+import type { AuditCheckpointRecord, CheckpointQuery } from "../model/checkpoint";
 import { comparePositions, isAfter, matchesFilter } from "../query/match-event";
 import { tallySummary } from "../query/tally-summary";
 import { storedRecord } from "./stored-record";
@@ -12,7 +13,9 @@ export interface MemoryStore extends AuditStore {
   list(): AuditEventRecord[];
   /** Every archived event, in the order archived, as copies. */
   listArchived(): ArchivedAuditEventRecord[];
-  /** Forgets every event, live and archived. */
+  /** Every checkpoint, in the order written, as copies. */
+  listCheckpoints(): AuditCheckpointRecord[];
+  /** Forgets every event, live and archived, and every checkpoint. */
   clear(): void;
 }
 
@@ -34,6 +37,7 @@ export interface MemoryStore extends AuditStore {
 export function memoryStore(): MemoryStore {
   const events = new Map<string, AuditEventRecord>();
   const archived = new Map<string, ArchivedAuditEventRecord>();
+  const checkpoints = new Map<string, AuditCheckpointRecord>();
   const byAge = comparePositions;
   /** The matching events of the filter's source, as stored fields only. */
   function* matching(filter: EventFilter): Generator<AuditEventRecord> {
@@ -98,11 +102,30 @@ export function memoryStore(): MemoryStore {
     async summarizeEvents(filter: EventFilter): Promise<EventSummary> {
       return tallySummary(matching(filter));
     },
+    async insertCheckpoint(checkpoint: AuditCheckpointRecord, options: { tx?: unknown } = {}): Promise<void> {
+      if (options.tx !== undefined) {
+        throw new AuditError("ERR_AUDIT_TX_UNSUPPORTED", "memoryStore() cannot write inside a database transaction: use prismaStore(prisma) for events written with { tx }.");
+      }
+      const key = `${checkpoint.chainId}#${checkpoint.seq}`;
+      if (checkpoints.has(key)) throw new AuditStoreError(`memory: a checkpoint of chain ${checkpoint.chainId} at seq ${checkpoint.seq} is stored already`);
+      checkpoints.set(key, structuredClone(checkpoint));
+    },
+    async readCheckpoints(query: CheckpointQuery = {}): Promise<AuditCheckpointRecord[]> {
+      return [...checkpoints.values()]
+        .filter((c) => (query.chainId === undefined || c.chainId === query.chainId) && (query.since === undefined || c.createdAt >= query.since) && (query.until === undefined || c.createdAt < query.until))
+        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.chainId < b.chainId ? -1 : a.chainId > b.chainId ? 1 : a.seq - b.seq))
+        .map((c) => structuredClone(c));
+    },
+    async storedIds(ids: readonly string[]): Promise<Set<string>> {
+      return new Set(ids.filter((id) => events.has(id) || archived.has(id)));
+    },
     list: () => [...events.values()].map((event) => structuredClone(event)),
+    listCheckpoints: () => [...checkpoints.values()].map((c) => structuredClone(c)),
     listArchived: () => [...archived.values()].map((event) => structuredClone(event)),
     clear: () => {
       events.clear();
       archived.clear();
+      checkpoints.clear();
     },
   };
 }

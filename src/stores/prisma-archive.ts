@@ -1,6 +1,6 @@
 import { AuditConfigError } from "../errors";
-import { EVENT_MODEL_FIELDS } from "../model/event-record";
-import { eventModelMigration } from "./prisma-event-model";
+import { CHAIN_FIELDS, EVENT_MODEL_FIELDS } from "../model/event-record";
+import { eventModelMigration, integrityMigration } from "./prisma-event-model";
 import type { RawClient, TransactionalClient } from "./prisma-client";
 import type { ModelTable, SqlProvider } from "./prisma-metadata";
 import { createManyNew, type RowDelegate } from "./prisma-bulk-insert";
@@ -59,9 +59,10 @@ export function archivePlan(provider: SqlProvider, live: ModelTable, archive: Mo
   }
   const missing = [...live.columns.keys()].filter((f) => !archive.columns.has(f));
   if (missing.length > 0) {
-    const migration = missing.some((f) => (EVENT_MODEL_FIELDS as readonly string[]).includes(f))
-      ? ` The migration ${eventModelMigration(provider)} adds the event model's fields to both tables.`
-      : "";
+    const lacks = (fields: readonly string[]) => missing.some((f) => fields.includes(f));
+    const migration =
+      (lacks(EVENT_MODEL_FIELDS) ? ` The migration ${eventModelMigration(provider)} adds the event model's fields to both tables.` : "") +
+      (lacks(CHAIN_FIELDS) ? ` The migration ${integrityMigration(provider)} adds the hash chain's fields to both tables.` : "");
     throw new AuditConfigError(
       `prismaStore(): the archive model ${archive.model} lacks the field(s) ${missing.join(", ")} of ${live.model}; archiving would lose them. Add them to ${archive.model}.${migration}`,
     );

@@ -1,6 +1,6 @@
 import { AuditConfigError } from "../errors";
 import type { ModelTable, SqlProvider } from "./prisma-metadata";
-import type { TransactionalClient } from "./prisma-client";
+import type { RawClient, TransactionalClient } from "./prisma-client";
 import type { EventRow } from "./store";
 
 /** MySQL and MariaDB refuse a statement with more bind parameters than this. */
@@ -139,17 +139,18 @@ async function runAll(client: TransactionalClient, statements: [string, unknown[
 }
 
 /**
- * MySQL/MariaDB: multi-row `INSERT ... ON DUPLICATE KEY UPDATE id = id` (a no-op for
- * an id already stored; unlike `INSERT IGNORE`, it does not turn other errors such as
- * truncation into warnings), in statements under the parameter and packet limits.
- * A batch split over several statements runs in one transaction.
+ * MySQL/MariaDB: the ids of the batch already stored are looked up (by primary key),
+ * then the rest goes in multi-row `INSERT`s under the parameter and packet limits, all
+ * in one transaction. Neither `INSERT IGNORE` (it turns other errors, such as
+ * truncation, into warnings) nor `ON DUPLICATE KEY UPDATE` (MariaDB then demands the
+ * UPDATE privilege on every inserted column, so an insert-only application role, see
+ * `audit-events grants`, could not write) is used.
  */
 function mysqlInserter(client: TransactionalClient, table: ModelTable): BulkInserter {
   const id = table.columns.get("id")!;
   function statementsOf(group: EventRow[]): [string, unknown[]][] {
     const fields = fieldsOf(group[0]!, table);
     const head = `INSERT INTO ${table.sqlName} (${fields.map((f) => table.columns.get(f)!).join(", ")}) VALUES `;
-    const tail = ` ON DUPLICATE KEY UPDATE ${id} = ${id}`;
     const tuple = `(${fields.map(() => "?").join(", ")})`;
     const maxRows = Math.max(1, Math.floor(MYSQL_MAX_PARAMETERS / fields.length));
     const statements: [string, unknown[]][] = [];
@@ -157,7 +158,7 @@ function mysqlInserter(client: TransactionalClient, table: ModelTable): BulkInse
     let count = 0;
     let bytes = 0;
     const close = (): void => {
-      statements.push([head + Array(count).fill(tuple).join(", ") + tail, values]);
+      statements.push([head + Array(count).fill(tuple).join(", "), values]);
       values = [];
       count = 0;
       bytes = 0;
@@ -173,7 +174,20 @@ function mysqlInserter(client: TransactionalClient, table: ModelTable): BulkInse
     if (count > 0) close();
     return statements;
   }
-  return (rows) => runAll(client, byFieldSet(rows).flatMap(statementsOf));
+  /** `rows` without those whose id is stored already, or came earlier in `rows`. */
+  async function unstored(tx: RawClient, rows: readonly EventRow[]): Promise<EventRow[]> {
+    const seen = new Set<string>();
+    for (let i = 0; i < rows.length; i += ID_CHUNK) {
+      const ids = rows.slice(i, i + ID_CHUNK).map((row) => row.id);
+      const found = await tx.$queryRawUnsafe<{ id: unknown }[]>(`SELECT ${id} AS id FROM ${table.sqlName} WHERE ${id} IN (${ids.map(() => "?").join(", ")})`, ...ids);
+      for (const row of found) seen.add(String(row.id));
+    }
+    return rows.filter((row) => !seen.has(row.id) && seen.add(row.id) !== undefined);
+  }
+  return (rows) =>
+    client.$transaction(async (tx) => {
+      for (const [sql, values] of byFieldSet(await unstored(tx, rows)).flatMap(statementsOf)) await tx.$executeRawUnsafe(sql, ...values);
+    }, TRANSACTION_OPTIONS);
 }
 
 /**

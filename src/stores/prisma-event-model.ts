@@ -1,11 +1,39 @@
 import { AuditConfigError } from "../errors";
-import { DEFAULT_OUTCOME, DEFAULT_SEVERITY, EVENT_MODEL_FIELDS } from "../model/event-record";
+import { CHAIN_FIELDS, DEFAULT_OUTCOME, DEFAULT_SEVERITY, EVENT_MODEL_FIELDS } from "../model/event-record";
 import type { EventFilter } from "../model/event-filter";
 import type { ModelTable, SqlProvider } from "./prisma-metadata";
-import { UNSTORED_FIELD_VALUES, type EventModelField } from "./stored-record";
+import { UNSTORED_FIELD_VALUES, type ChainField, type EventModelField, type OptionalField } from "./stored-record";
 
 /** The folder of the migration that adds the {@link EventModelField}s, the same on every provider. */
 export const EVENT_MODEL_MIGRATION = "20261201000000_audit_events_event_model";
+
+/** The folder of the migration that adds the hash chain's columns and `audit_checkpoints`, the same on every provider. */
+export const INTEGRITY_MIGRATION = "20261202000000_audit_events_integrity";
+
+/** The path of the integrity migration of `provider`, as a user's project sees it. */
+export function integrityMigration(provider: SqlProvider): string {
+  return `node_modules/audit-events/prisma/${provider}/migrations/${INTEGRITY_MIGRATION}`;
+}
+
+/**
+ * Refuses `integrity` on models that cannot keep hash chains: a live or archive model
+ * without the chain columns, or no checkpoint model. Writing such events without their
+ * chain fields would be a silent unsigned trail.
+ *
+ * @throws {AuditConfigError} `ERR_AUDIT_STORE_SCHEMA` naming what is missing and the migration.
+ */
+export function requireChainFields(provider: SqlProvider, tables: readonly ModelTable[], checkpoint: ModelTable | null, checkpointModel: string): void {
+  const lacking = tables.map((table) => ({ model: table.model, missing: CHAIN_FIELDS.filter((field) => !table.columns.has(field)) })).filter(({ missing }) => missing.length > 0);
+  const problems = lacking.map(({ model, missing }) => `the Prisma model ${model} has no field(s) ${missing.join(", ")}`);
+  if (checkpoint === null) problems.push(`the Prisma client has no checkpoint model for the delegate "${checkpointModel}" (AuditCheckpoint)`);
+  if (problems.length === 0) return;
+  throw new AuditConfigError(
+    `integrity is configured, but ${problems.join("; ")}, so events cannot be chained and signed (they are never written unsigned instead). ` +
+      `Apply the migration ${INTEGRITY_MIGRATION} (copy ${integrityMigration(provider)} into prisma/migrations, then \`npx prisma migrate deploy\`), ` +
+      `add the fields and the AuditCheckpoint model as node_modules/audit-events/prisma/${provider}/schema.prisma declares them, and run \`npx prisma generate\`; or remove the integrity option.`,
+    "ERR_AUDIT_STORE_SCHEMA",
+  );
+}
 
 /**
  * The event-model fields a `toRecord` may still return, as it did for a column of the
@@ -49,6 +77,14 @@ export function warnMissingEventFields(provider: SqlProvider, tables: readonly M
   );
 }
 
+/**
+ * The optional fields (event model and hash chain) `table`'s model has no field for:
+ * what a row written to it must leave out.
+ */
+export function unstoredFields(table: ModelTable): OptionalField[] {
+  return [...missingEventFields(table), ...CHAIN_FIELDS.filter((field: ChainField) => !table.columns.has(field))];
+}
+
 /** `row` without the fields of `missing`: what a model without them can take. */
 export function withoutFields<T extends object>(row: T, missing: readonly string[]): T {
   if (missing.length === 0) return row;
@@ -79,12 +115,13 @@ export function requireFilteredFields(provider: SqlProvider, tables: readonly Mo
 }
 
 /**
- * The SQL value a page selects for an event-model field its table lacks: what
+ * The SQL value a page selects for an optional field its table lacks: what
  * {@link UNSTORED_FIELD_VALUES} says it reads as, typed as text so that a union with a
  * table that has the column agrees on PostgreSQL.
  */
-export function unstoredFieldSql(provider: SqlProvider, field: EventModelField): string {
+export function unstoredFieldSql(provider: SqlProvider, field: OptionalField): string {
   const value = UNSTORED_FIELD_VALUES[field];
-  const literal = value === null ? "NULL" : `'${value.replaceAll("'", "''")}'`;
-  return provider === "postgresql" ? `CAST(${literal} AS text)` : literal;
+  const literal = value === null ? "NULL" : `'${String(value).replaceAll("'", "''")}'`;
+  if (provider !== "postgresql") return literal;
+  return field === "seq" ? `CAST(${literal} AS bigint)` : `CAST(${literal} AS text)`;
 }

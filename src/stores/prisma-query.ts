@@ -5,7 +5,7 @@ import type { RawClient } from "./prisma-client";
 import { quoteIdentifier, type ModelTable, type SqlProvider } from "./prisma-metadata";
 import { epochMilliseconds } from "./prisma-utc-session";
 import { unstoredFieldSql } from "./prisma-event-model";
-import { UNSTORED_FIELD_VALUES, type EventModelField } from "./stored-record";
+import { UNSTORED_FIELD_VALUES, type OptionalField } from "./stored-record";
 
 /** The tables a query may read, resolved from the Prisma client once. */
 export interface QueryTables {
@@ -186,7 +186,7 @@ function selectList(provider: SqlProvider, table: ModelTable, shape: PageShape):
  * that migration (or a user's own without it), the value such a field reads as.
  */
 function storedField(provider: SqlProvider, table: ModelTable, field: string): string {
-  if (!table.columns.has(field) && field in UNSTORED_FIELD_VALUES) return unstoredFieldSql(provider, field as EventModelField);
+  if (!table.columns.has(field) && field in UNSTORED_FIELD_VALUES) return unstoredFieldSql(provider, field as OptionalField);
   return column(table, field);
 }
 

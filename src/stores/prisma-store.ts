@@ -2,7 +2,7 @@ import { getAuditConfig } from "../config/configure";
 import { suggestion } from "../config/suggestion";
 import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
 import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } from "../model/event-record";
-import { missingEventFields, requireFilteredFields, TO_RECORD_FALLBACK_FIELDS, warnMissingEventFields, withoutFields } from "./prisma-event-model";
+import { requireChainFields, requireFilteredFields, TO_RECORD_FALLBACK_FIELDS, unstoredFields, warnMissingEventFields, withoutFields } from "./prisma-event-model";
 import { archiveBatch, archivePlan, type ArchivePlan } from "./prisma-archive";
 import type { ModelClient, TransactionalClient } from "./prisma-client";
 import { bulkInserter, createManyNew, type BulkInserter } from "./prisma-bulk-insert";
@@ -11,7 +11,10 @@ import { utcSession } from "./prisma-utc-session";
 import { isRefusedData } from "./store-failure";
 import { countMatching, queryJsonPage, queryPage, summarizeMatching, type QueryTables } from "./prisma-query";
 import { storedRecord } from "./stored-record";
+import { countUnsignedEvents, readChainPage, readCheckpointPage, requireChainTables, type ChainTables } from "./prisma-chain-read";
+import type { ChainPageRequest, ChainRow, CheckpointPageRequest, UnsignedEvents, UnsignedRequest } from "../model/chain-read";
 import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../model/event-filter";
+import type { AuditCheckpointRecord, CheckpointQuery } from "../model/checkpoint";
 import type { ArchiveBatchResult, ArchivePosition, AuditStore, EventOrigin, EventRow, InsertOptions } from "./store";
 
 /** The part of a Prisma model delegate (`prisma.auditEvent`) the store uses. */
@@ -41,6 +44,12 @@ export interface PrismaStoreOptions {
    * @default "archivedAuditEvent"
    */
   archiveModel?: string;
+  /**
+   * The delegate name of the checkpoint model (table `audit_checkpoints`), where
+   * `integrity` signs the heads of the hash chains.
+   * @default "auditCheckpoint"
+   */
+  checkpointModel?: string;
   /**
    * Fills the extra columns of your own model: returns them for each event. It may also
    * return `action`, `tenantId` or `requestId`, as it did for a column of your own
@@ -73,7 +82,17 @@ export interface PrismaStoreOptions {
 export interface PrismaStore extends AuditStore {
   readonly model: string;
   readonly archiveModel: string;
+  readonly checkpointModel: string;
 }
+
+/** The part of the checkpoint model's delegate (`prisma.auditCheckpoint`) the store uses. */
+interface CheckpointDelegate {
+  create(args: { data: Record<string, unknown> }): Promise<unknown>;
+  findMany(args: { where: Record<string, unknown>; orderBy: Record<string, "asc">[] }): Promise<Record<string, unknown>[]>;
+}
+
+/** Ids are looked up in chunks of this, well under every database's parameter limit. */
+const STORED_ID_CHUNK = 500;
 
 const RESERVED_FIELDS: ReadonlySet<string> = new Set(EVENT_FIELDS);
 
@@ -167,6 +186,7 @@ function storeError(error: unknown, prisma: unknown, model: string, count: numbe
 const PRISMA_STORE_OPTIONS: Readonly<Record<keyof PrismaStoreOptions, string>> = {
   model: 'a delegate name such as "auditEvent"',
   archiveModel: 'a delegate name such as "archivedAuditEvent"',
+  checkpointModel: 'a delegate name such as "auditCheckpoint"',
   toRecord: "a function (event, context) => ({ ...extraColumns })",
   asyncArchiveCommit: "true or false",
 };
@@ -187,7 +207,7 @@ function validateStoreOptions(options: unknown): PrismaStoreOptions {
     if (!known.includes(key)) throw new AuditConfigError(`prismaStore(): unknown option "${key}".${suggestion(key, known)} Options are ${known.join(", ")}.`);
   }
   const given = options as PrismaStoreOptions;
-  for (const key of ["model", "archiveModel"] as const) {
+  for (const key of ["model", "archiveModel", "checkpointModel"] as const) {
     const value: unknown = given[key];
     if (value !== undefined && (typeof value !== "string" || value.length === 0)) {
       throw new AuditConfigError(`prismaStore(): ${key} must be ${PRISMA_STORE_OPTIONS[key]}, the name of the model with a lower-case first letter, not ${typeof value === "string" ? "an empty string" : typeof value}.`);
@@ -262,7 +282,7 @@ function checkExtraValue(model: string, key: string, value: unknown, types: Map<
  * when the database lacks the audit tables or a column: apply the migrations.
  */
 export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOptions = {}): PrismaStore {
-  const { model = "auditEvent", archiveModel = "archivedAuditEvent", toRecord, asyncArchiveCommit = false } = validateStoreOptions(options);
+  const { model = "auditEvent", archiveModel = "archivedAuditEvent", checkpointModel = "auditCheckpoint", toRecord, asyncArchiveCommit = false } = validateStoreOptions(options);
   delegateOf(prisma, model, "the Prisma client");
   const session = utcSession(prisma as TransactionalClient, knownProvider(prisma), (message) => getAuditConfig().logger.warn(message));
   let known: KnownTables | null | undefined;
@@ -328,14 +348,66 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     }
   }
 
+  let chainTables: ChainTables | undefined;
+  /** Runs a read of the hash chains (verify, checkpoint export) on the event tables and `AuditCheckpoint`'s, resolved once. */
+  async function readChains<T>(doing: string, run: (tables: ChainTables) => Promise<T>): Promise<T> {
+    if (chainTables === undefined) {
+      const { provider, live, archive } = tables();
+      const resolved = { provider, live, archive, checkpoints: tableOf(prisma, checkpointModel, provider) };
+      requireChainTables(resolved);
+      chainTables = resolved;
+    }
+    const found = chainTables;
+    try {
+      return await run(found);
+    } catch (error) {
+      throw storeError(error, prisma, model, 0, doing);
+    }
+  }
+
   let unstored: readonly string[] | undefined;
-  /** A row as the live model can take it: without the event-model fields the model lacks. */
+  /**
+   * A row as the live model can take it: without the optional fields the model lacks.
+   * A chained row is never stripped of its chain: that would store it unsigned.
+   *
+   * @throws {AuditConfigError} `ERR_AUDIT_STORE_SCHEMA` for a chained row and a model without the chain columns.
+   */
   function storable<T extends object>(row: T): T {
     unstored ??= (() => {
       const table = metadata()?.live;
-      return table === undefined ? [] : missingEventFields(table);
+      return table === undefined ? [] : unstoredFields(table);
     })();
+    if (unstored.length > 0 && (row as Partial<AuditEventRecord>).chainId != null) requireIntegrity();
     return withoutFields(row, unstored);
+  }
+
+  /** Whether the client has the checkpoint model, as its table (null when it has none). */
+  function checkpointTable(provider: SqlProvider): ModelTable | null {
+    try {
+      return tableOf(prisma, checkpointModel, provider);
+    } catch {
+      return null;
+    }
+  }
+
+  /** See {@link AuditStore.requireIntegrity}: a client without Prisma's metadata cannot tell, and its first write says. */
+  function requireIntegrity(): void {
+    const found = metadata();
+    if (found === null) return;
+    const tables = found.archive === null ? [found.live] : [found.live, found.archive];
+    requireChainFields(found.provider, tables, checkpointTable(found.provider), checkpointModel);
+  }
+
+  function checkpointDelegate(client: unknown): CheckpointDelegate {
+    const delegate = (client as Record<string, Partial<CheckpointDelegate> | undefined>)[checkpointModel];
+    if (typeof delegate?.create !== "function" || typeof delegate.findMany !== "function") {
+      requireIntegrity();
+      throw new AuditConfigError(
+        `prismaStore(): the Prisma client has no checkpoint model delegate "${checkpointModel}". Add the AuditCheckpoint model of node_modules/audit-events/prisma/<provider>/schema.prisma (migration 20261202000000_audit_events_integrity) and run \`npx prisma generate\`, or name yours with prismaStore(prisma, { checkpointModel }).`,
+        "ERR_AUDIT_STORE_SCHEMA",
+      );
+    }
+    return delegate as CheckpointDelegate;
   }
 
   function rowOf(event: AuditEventRecord, context: EventOrigin): EventRow {
@@ -364,11 +436,12 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     name: `prisma(${model})`,
     model,
     archiveModel,
-    async insert(events: readonly AuditEventRecord[], { tx, context }: InsertOptions): Promise<void> {
+    checkpointModel,
+    async insert(events: readonly AuditEventRecord[], { tx, context, prepared }: InsertOptions): Promise<void> {
       if (events.length === 0) return;
       const which = tx === undefined ? "the Prisma client" : "the transaction client";
       delegateOf(tx ?? prisma, model, which);
-      const rows = events.map((event) => storable(rowOf(event, context)));
+      const rows = events.map((event) => storable(prepared === true ? (event as EventRow) : rowOf(event, context)));
       const write = async (client: ModelClient): Promise<void> => {
         const delegate = delegateOf(client, model, which);
         if (rows.length === 1) await delegate.create({ data: rows[0]!, select: { id: true } });
@@ -381,6 +454,55 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
       }
     },
     toRow: rowOf,
+    requireIntegrity,
+    async insertCheckpoint(checkpoint: AuditCheckpointRecord, options: { tx?: unknown } = {}): Promise<void> {
+      const { tx } = options;
+      const data = { ...checkpoint, seq: BigInt(checkpoint.seq) };
+      const write = async (client: ModelClient): Promise<void> => {
+        await checkpointDelegate(client).create({ data });
+      };
+      try {
+        await (tx === undefined ? session.run(write) : session.runIn(tx as ModelClient, write));
+      } catch (error) {
+        throw error instanceof AuditConfigError ? error : storeError(error, prisma, checkpointModel, 0, `write the checkpoint of chain ${checkpoint.chainId} at seq ${checkpoint.seq}`);
+      }
+    },
+    async readCheckpoints(query: CheckpointQuery = {}): Promise<AuditCheckpointRecord[]> {
+      const where: Record<string, unknown> = {};
+      if (query.chainId !== undefined) where.chainId = query.chainId;
+      if (query.since !== undefined || query.until !== undefined) where.createdAt = { ...(query.since && { gte: query.since }), ...(query.until && { lt: query.until }) };
+      try {
+        const rows = await session.run((client) =>
+          checkpointDelegate(client).findMany({ where, orderBy: [{ createdAt: "asc" }, { chainId: "asc" }, { seq: "asc" }] }),
+        );
+        return rows.map((row) => ({
+          chainId: row.chainId as string,
+          seq: Number(row.seq),
+          hash: row.hash as string,
+          keyId: row.keyId as string,
+          signature: row.signature as string,
+          createdAt: row.createdAt as Date,
+        }));
+      } catch (error) {
+        throw error instanceof AuditConfigError ? error : storeError(error, prisma, checkpointModel, 0, "read checkpoints");
+      }
+    },
+    async storedIds(ids: readonly string[]): Promise<Set<string>> {
+      const stored = new Set<string>();
+      const models = [model, ...(metadata()?.archive === null ? [] : [archiveModel])];
+      try {
+        for (let i = 0; i < ids.length; i += STORED_ID_CHUNK) {
+          const chunk = ids.slice(i, i + STORED_ID_CHUNK);
+          for (const name of models) {
+            const found = await session.run((client) => delegateOf(client, name, "the Prisma client").findMany({ where: { id: { in: chunk } }, select: { id: true } }));
+            for (const { id } of found) stored.add(id);
+          }
+        }
+      } catch (error) {
+        throw storeError(error, prisma, model, ids.length, `look up ${ids.length} event id(s)`);
+      }
+      return stored;
+    },
     async writeRows(given: readonly EventRow[]): Promise<void> {
       if (given.length === 0) return;
       const insert = bulkInsert();
@@ -437,5 +559,8 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     countEvents: (filter: EventFilter): Promise<number> => read("count events", filter, (tables) => countMatching(prisma as TransactionalClient, tables, filter)),
     summarizeEvents: (filter: EventFilter): Promise<EventSummary> =>
       read("summarize events", filter, (tables) => summarizeMatching(prisma as TransactionalClient, tables, filter)),
+    readChainPage: (request: ChainPageRequest): Promise<ChainRow[]> => readChains("read the hash chains", (found) => readChainPage(prisma as TransactionalClient, found, request)),
+    readCheckpointPage: (request: CheckpointPageRequest): Promise<AuditCheckpointRecord[]> => readChains("read checkpoints", (found) => readCheckpointPage(prisma as TransactionalClient, found, request)),
+    countUnsigned: (request: UnsignedRequest): Promise<UnsignedEvents> => readChains("count unsigned events", (found) => countUnsignedEvents(prisma as TransactionalClient, found, request)),
   };
 }

@@ -1,5 +1,7 @@
 import type { ArchivedAuditEventRecord, AuditEventRecord } from "../model/event-record";
 import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../model/event-filter";
+import type { ChainPageRequest, ChainRow, CheckpointPageRequest, UnsignedEvents, UnsignedRequest } from "../model/chain-read";
+import type { AuditCheckpointRecord, CheckpointQuery } from "../model/checkpoint";
 
 /**
  * What a store may read of the context an event was created in. `AuditContext` (the
@@ -20,6 +22,11 @@ export interface InsertOptions {
   tx?: unknown;
   /** The context the events were created in, for stores that fill extra columns. */
   context: EventOrigin;
+  /**
+   * The events are rows made by `toRow` already (chained ones, whose hash covers what
+   * `toRow` filled): write them as they are.
+   */
+  prepared?: boolean;
 }
 
 /** The (timestamp, id) key of an event: where an archival pass has got to. */
@@ -122,4 +129,61 @@ export interface AuditStore {
    * outcome and severity (a store whose model lacks an event-model column counts none by it).
    */
   summarizeEvents(filter: EventFilter): Promise<EventSummary>;
+
+  // Tamper evidence (see docs/integrity.md). A store without these cannot keep hash
+  // chains: `configureAudit({ integrity })` refuses it.
+  /**
+   * Optional: throws when the store cannot keep hash chains (a model without the chain
+   * columns or the checkpoint model). Called by `configureAudit()` when `integrity` is
+   * configured, so the problem shows at start-up rather than at the first write.
+   *
+   * @throws {AuditConfigError} `ERR_AUDIT_STORE_SCHEMA` naming the migration.
+   */
+  requireIntegrity?(): void;
+  /**
+   * Optional: writes a checkpoint; with `tx`, in that transaction. A checkpoint already
+   * stored at the same chain and seq is an error.
+   *
+   * @throws {AuditStoreError} when the store cannot take it.
+   */
+  insertCheckpoint?(checkpoint: AuditCheckpointRecord, options?: { tx?: unknown }): Promise<void>;
+  /**
+   * Optional: the checkpoints matching `query`, ordered by `createdAt`, then `chainId`,
+   * then `seq`.
+   *
+   * @throws {AuditStoreError} when the store cannot read.
+   */
+  readCheckpoints?(query?: CheckpointQuery): Promise<AuditCheckpointRecord[]>;
+  /**
+   * Optional: which of `ids` the live or the archive table holds. A writer that retries
+   * or replays events asks it before chaining them, so an event already stored is never
+   * given a second chain position.
+   *
+   * @throws {AuditStoreError} when the store cannot read.
+   */
+  storedIds?(ids: readonly string[]): Promise<Set<string>>;
+  // Integrity. `verifyAuditTrail()` and `audit-events verify` / `checkpoints` need these;
+  // a store without them cannot be verified, and says so.
+  /**
+   * Optional: one page of the hash chains as one sequence, signed events of the source's
+   * tables and the checkpoints, in `(chainId, seq, part)` order (see {@link ChainPageRequest}).
+   * Reads in pages through the `(chainId, seq)` indexes, so memory stays bounded.
+   *
+   * @throws {AuditStoreError} when the store cannot read.
+   */
+  readChainPage?(request: ChainPageRequest): Promise<ChainRow[]>;
+  /**
+   * Optional: one page of checkpoints in `(createdAt, chainId, seq)` order, for copying them
+   * out of the database (`audit-events checkpoints`).
+   *
+   * @throws {AuditStoreError} when the store cannot read.
+   */
+  readCheckpointPage?(request: CheckpointPageRequest): Promise<AuditCheckpointRecord[]>;
+  /**
+   * Optional: how many events of the source carry no chain fields, and the oldest and the
+   * newest of them.
+   *
+   * @throws {AuditStoreError} when the store cannot read.
+   */
+  countUnsigned?(request: UnsignedRequest): Promise<UnsignedEvents>;
 }

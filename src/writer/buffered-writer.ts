@@ -7,6 +7,11 @@ import { decodeSpoolLine, encodeSpoolLine } from "./spool-line";
 import { normalizeJson } from "../serialize";
 import { isStandIn, standInFor } from "./refused-event";
 import { isRefusedData } from "../stores/store-failure";
+import type { Checkpointer } from "../integrity/checkpointer";
+import type { HashChain } from "../integrity/hash-chain";
+import type { IntegrityKeyRing } from "../integrity/integrity-keys";
+import type { IntegrityStore } from "../integrity/integrity-store";
+import { committedNothing } from "./chained-writes";
 
 /** What a {@link BufferedWriter} needs; the resolved options of `configureAudit()`. */
 export interface BufferedWriterOptions {
@@ -19,6 +24,16 @@ export interface BufferedWriterOptions {
   logger: AuditLogger;
   /** Settles before the spool is opened: a writer being replaced must let go of it first. */
   after?: Promise<unknown>;
+  /**
+   * With `integrity`: the writer chains what it writes in a chain of its own, which this
+   * signs (see docs/integrity.md).
+   */
+  checkpointer?: Checkpointer;
+  /**
+   * With `integrity`: its keys. Spool lines are written with an HMAC under the signing
+   * key, and a line no key verifies is refused at replay (see `refuseLines`).
+   */
+  spoolKeys?: IntegrityKeyRing;
 }
 
 /** An event waiting in memory, with the caller waiting for it to be durable (spool only). */
@@ -27,6 +42,11 @@ interface Pending {
   /** When it was taken (`performance.now()`), so no event waits longer than the interval. */
   at: number;
   settle?: { resolve(): void; reject(error: unknown): void };
+  /**
+   * The store may hold it already: a write of it failed without saying whether it
+   * committed, or it was replayed from a spool. Asked before it is chained again.
+   */
+  maybeStored?: boolean;
 }
 
 /** The first retry after a failure waits this long; each further one twice as long... */
@@ -76,6 +96,8 @@ export class BufferedWriter {
   private closed = false;
   /** Settles when the writer this one replaces has let go of the spool. */
   private readonly previousGone: Promise<unknown>;
+  /** With `integrity`: the chain the next batch continues; a new one after a write of unknown outcome. */
+  private chain: HashChain | undefined;
 
   constructor(private readonly options: BufferedWriterOptions) {
     this.previousGone = Promise.resolve(options.after).catch(() => undefined);
@@ -190,6 +212,7 @@ export class BufferedWriter {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
+    if (this.chain !== undefined) this.options.checkpointer?.end(this.chain);
     this.releaseSpace(Infinity);
     if (this.spoolOpen !== undefined && (await this.spoolOpen)) await this.options.spool!.close();
   }
@@ -374,11 +397,16 @@ export class BufferedWriter {
    * the refused rows stand alone, and hands those to {@link refuse}. Returns how many
    * were written; throws on an outage.
    */
-  private async writeIsolating(batch: Pending[]): Promise<number> {
+  private async writeIsolating(given: Pending[]): Promise<number> {
+    let batch = given;
     try {
-      await this.options.store.writeRows(batch.map((p) => p.row));
+      batch = await this.withoutStored(given);
+      await this.writeChained(batch.map((p) => p.row));
     } catch (error) {
-      if (!isRefusedData(error)) throw error;
+      if (!isRefusedData(error)) {
+        for (const p of batch) p.maybeStored = true;
+        throw error;
+      }
       if (batch.length > 1) {
         const half = Math.ceil(batch.length / 2);
         return (await this.writeIsolating(batch.slice(0, half))) + (await this.writeIsolating(batch.slice(half)));
@@ -387,7 +415,52 @@ export class BufferedWriter {
       return 0;
     }
     for (const p of batch) p.settle?.resolve();
-    return batch.length;
+    return given.length;
+  }
+
+  /**
+   * With `integrity`, `batch` without the events the store holds already (settled as
+   * written): an event is never given a second chain position. Asked only about events
+   * that may be stored (see {@link Pending.maybeStored}); fresh ids cannot be.
+   */
+  private async withoutStored(batch: Pending[]): Promise<Pending[]> {
+    const { checkpointer, store } = this.options;
+    if (checkpointer === undefined || store.storedIds === undefined) return batch;
+    const unsure = batch.filter((p) => p.maybeStored === true);
+    if (unsure.length === 0) return batch;
+    const stored = await store.storedIds(unsure.map((p) => p.row.id));
+    for (const p of unsure) p.maybeStored = false;
+    if (stored.size === 0) return batch;
+    const fresh: Pending[] = [];
+    for (const p of batch) {
+      if (stored.has(p.row.id)) p.settle?.resolve();
+      else fresh.push(p);
+    }
+    return fresh;
+  }
+
+  /**
+   * Writes rows; with `integrity`, chained at the writer chain's next positions, which are
+   * taken only once the store has them (docs/integrity.md). A write that may have
+   * committed ends the chain: the next batch starts a new one, so no chain has a gap.
+   */
+  private async writeChained(rows: EventRow[]): Promise<void> {
+    const { checkpointer, store } = this.options;
+    if (checkpointer === undefined) return store.writeRows(rows);
+    if (rows.length === 0) return;
+    const chain = (this.chain ??= checkpointer.open(store as IntegrityStore));
+    const chained = chain.link(rows);
+    try {
+      await store.writeRows(chained);
+    } catch (error) {
+      if (!committedNothing(error)) {
+        checkpointer.end(chain);
+        this.chain = undefined;
+      }
+      throw error;
+    }
+    chain.commit(chained);
+    checkpointer.committed(chain, store as IntegrityStore);
   }
 
   /**
@@ -434,7 +507,7 @@ export class BufferedWriter {
     for (const pending of batch) {
       let line: string;
       try {
-        line = encodeSpoolLine(pending.row);
+        line = encodeSpoolLine(pending.row, this.options.spoolKeys?.signing);
       } catch (error) {
         this.refuse(pending, error);
         continue;
@@ -513,13 +586,16 @@ export class BufferedWriter {
     const spool = this.options.spool!;
     let batch;
     const pending: Pending[] = [];
+    const unauthentic: { line: string; problem: string }[] = [];
     let corrupt = 0;
     try {
       batch = await spool.peek(this.options.maxBatchSize);
       if (batch.lines.length === 0) return "empty";
       for (const line of batch.lines) {
-        const decoded = decodeSpoolLine(line);
-        if ("row" in decoded) pending.push({ row: decoded.row, at: 0 });
+        const decoded = decodeSpoolLine(line, this.options.spoolKeys);
+        // A crash between a replayed write and the spool's acknowledgement leaves it stored already.
+        if ("row" in decoded) pending.push({ row: decoded.row, at: 0, maybeStored: true });
+        else if (decoded.unauthentic) unauthentic.push({ line, problem: decoded.problem });
         else {
           corrupt++;
           this.options.logger.warn(`audit-events: spool ${spool.name}: skipped a bad line (${decoded.problem}): ${JSON.stringify(line.slice(0, 80))}`);
@@ -538,6 +614,8 @@ export class BufferedWriter {
       return "failed";
     }
     try {
+      // Aside before the batch is acknowledged, so a refused line is never lost.
+      if (unauthentic.length > 0) await spool.setAside?.(unauthentic.map((u) => u.line));
       await spool.ack(batch);
     } catch (error) {
       this.noteFailure(error, `the spool ${spool.name} failed`);
@@ -547,6 +625,29 @@ export class BufferedWriter {
     countMetric("replayed", written);
     this.options.logger.debug?.(`audit-events: replayed ${written} spooled event(s) from ${spool.name} into ${this.options.store.name}.`);
     countMetric("dropped", corrupt);
+    this.reportUnauthentic(spool, unauthentic);
     return "moved";
+  }
+
+  /**
+   * Reports spool lines refused for a wrong or missing MAC: never replayed as genuine,
+   * never dropped silently. Each is logged whole at error level and counted in
+   * `rejected`; the spool keeps it aside when it can (`<path>.refused`, `<key>:refused`).
+   */
+  private reportUnauthentic(spool: AuditSpool, lines: readonly { line: string; problem: string }[]): void {
+    if (lines.length === 0) return;
+    const { logger } = this.options;
+    const kept = spool.setAside === undefined ? "It is not replayed" : `It is not replayed; it is kept in ${spool.asideName ?? "the spool's refused lines"}`;
+    for (const { line, problem } of lines) {
+      const error = new AuditError(
+        "ERR_AUDIT_SPOOL_FORGED",
+        `audit-events: spool ${spool.name}: refused a line at replay: ${problem}. ${kept}. ` +
+          "If it is genuine (written before integrity.key was configured, or under a key since removed), replay it from a process configured with the key it was written under, or without integrity; see the README, \"Spool lines and the integrity key\". The line, whole: " +
+          line,
+      );
+      recordMetricError(error);
+      (logger.error ?? logger.warn).call(logger, error.message);
+    }
+    countMetric("rejected", lines.length);
   }
 }

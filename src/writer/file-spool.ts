@@ -42,7 +42,8 @@ function isAlive(pid: number): boolean {
 }
 
 /**
- * A spool in one append-only file of checksummed lines. Appends are written and
+ * A spool in one append-only file of checksummed lines (with `integrity`, each with an
+ * HMAC too; a line refused at replay for its MAC is moved to `<path>.refused`). Appends are written and
  * `fdatasync`ed before they resolve; how far the file has been replayed is kept in
  * `<path>.head` (written to a temporary file, synced, renamed). A crash can at most
  * replay lines again, which the store skips as ids it holds already. A lock file
@@ -78,6 +79,7 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
   const headFile = `${file}.head`;
   const lockFile = `${file}.lock`;
   const compactFile = `${file}.compact`;
+  const refusedFile = `${file}.refused`;
   let fd: FileHandle | undefined;
   let size = 0;
   let head = 0;
@@ -321,6 +323,19 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
         await writeHead(next);
         head = next;
         lines -= count;
+      });
+    },
+    asideName: refusedFile,
+    setAside(refused: readonly string[]): Promise<void> {
+      return exclusive(async () => {
+        if (refused.length === 0) return;
+        const out = await open(refusedFile, "a");
+        try {
+          await writeAll(out, Buffer.from(`${refused.join("\n")}\n`));
+          await out.datasync();
+        } finally {
+          await out.close();
+        }
       });
     },
     close(): Promise<void> {

@@ -14,7 +14,9 @@ export interface AuditMetrics {
    * Events the store refused for what they hold (a constraint of your schema) since
    * the process started. None is lost silently: a sync caller gets
    * `ERR_AUDIT_EVENT_REFUSED`; a buffered one is logged whole at error level and
-   * stands in the trail as an `AuditEvent` event naming it (see the README).
+   * stands in the trail as an `AuditEvent` event naming it (see the README). Also spool
+   * lines refused at replay for a wrong or missing MAC under `integrity`
+   * (`ERR_AUDIT_SPOOL_FORGED`: logged whole at error level, kept aside, not replayed).
    */
   rejected: number;
   /** The message of the last write or spool failure, or null if none happened yet. */

@@ -73,7 +73,8 @@ function loadRedis(): { createClient(options: object): RedisClient } {
 /**
  * A spool in a Redis list, after cased-python's "reliability backend": lines are
  * pushed at the tail and trimmed from the head once stored, with the same
- * checksummed lines as `fileSpool()`. An append resolves once Redis has it; how
+ * checksummed lines as `fileSpool()` (a line refused at replay for its MAC under
+ * `integrity` is moved to the list `<key>:refused`). An append resolves once Redis has it; how
  * durable that is depends on the server's persistence (`appendonly yes` with
  * `appendfsync always` survives a Redis crash; without persistence, a Redis
  * restart loses the spool). Commands fail at once while Redis is unreachable,
@@ -94,6 +95,7 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
   const key = options.key ?? "audit-events:spool";
   const bytesKey = `${key}:bytes`;
   const lockKey = `${key}:lock`;
+  const refusedKey = `${key}:refused`;
   const maxBytes = options.maxBytes ?? DEFAULT_SPOOL_MAX_BYTES;
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1024) {
     throw new AuditConfigError(`redisSpool(): maxBytes must be an integer of at least 1024, got ${String(options.maxBytes)}.`);
@@ -250,6 +252,11 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
       }
       bytes = Math.max(0, bytes - size);
       lines = Math.max(0, lines - count);
+    },
+    asideName: `redis list ${refusedKey}`,
+    async setAside(refused: readonly string[]): Promise<void> {
+      if (refused.length === 0) return;
+      await connected().multi().rPush(refusedKey, [...refused]).exec();
     },
     async close(): Promise<void> {
       const open = client;

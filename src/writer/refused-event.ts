@@ -57,7 +57,7 @@ export function standInFor(row: EventRow, reason: string): EventRow {
     severity: "error",
     // The tenant's and the request's own readers see the hole in their part of the trail.
     tenantId: typeof row.tenantId === "string" ? row.tenantId : null,
-    requestId: typeof row.requestId === "string" ? row.requestId : null,
+    requestId: typeof row.requestId === "string" ? row.requestId : null, chainId: null, seq: null, prevHash: null, hash: null,
   };
   return { ...boundRecord(record) };
 }

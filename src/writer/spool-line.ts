@@ -1,4 +1,6 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { crc32 } from "node:zlib";
+import type { IntegrityKeyRing, ResolvedIntegrityKey } from "../integrity/integrity-keys";
 import type { EventRow } from "../stores/store";
 
 /** Version of the line format, so a later release can still read older spools. */
@@ -18,11 +20,26 @@ function hex(checksum: number): string {
   return checksum.toString(16).padStart(8, "0");
 }
 
+/** Starts the MAC field of a line written under an integrity key. */
+const MAC_TAG = "hmac=";
+
 /**
- * One row as one spool line: `<crc32 of the JSON, 8 hex digits> <JSON>`, without a
- * newline. JSON never holds a raw newline, so lines split safely.
+ * What a line's MAC covers: its JSON after a label naming the purpose, so a MAC made for
+ * a spool line can never pass for another HMAC made with the same key (a checkpoint's
+ * signature, a seal) nor the other way round.
  */
-export function encodeSpoolLine(row: EventRow): string {
+function lineMac(json: string, key: ResolvedIntegrityKey): Buffer {
+  return createHmac("sha256", key.secret).update("audit-events spool line v1\n", "utf8").update(json, "utf8").digest();
+}
+
+/**
+ * One row as one spool line, without a newline (JSON never holds a raw one, so lines
+ * split safely): `<crc32, 8 hex digits> <JSON>`, or, under an integrity key,
+ * `<crc32> hmac=<key id>:<HMAC-SHA256, 64 hex digits> <JSON>`. The CRC32 covers the
+ * rest of the line and finds torn or corrupted lines; the HMAC (RFC 2104) of the JSON
+ * under the key finds edited and forged ones, which anyone can give a right CRC32.
+ */
+export function encodeSpoolLine(row: EventRow, key?: ResolvedIntegrityKey): string {
   const r: Record<string, unknown> = {};
   const t: Record<string, TypedValue> = {};
   for (const [field, value] of Object.entries(row)) {
@@ -40,17 +57,54 @@ export function encodeSpoolLine(row: EventRow): string {
     }
   }
   const json = JSON.stringify({ v: FORMAT, r, t } satisfies EncodedRow);
-  return `${hex(crc32(json))} ${json}`;
+  const rest = key === undefined ? json : `${MAC_TAG}${key.id}:${lineMac(json, key).toString("hex")} ${json}`;
+  return `${hex(crc32(rest))} ${rest}`;
 }
 
-/** A spool line that could be read back, or why it could not. */
-export type DecodedSpoolLine = { row: EventRow } | { problem: string };
+/**
+ * A spool line that could be read back, or why it could not. `unauthentic`: the line
+ * is whole (its CRC32 matches) but its MAC is wrong, missing, or made with a key the
+ * configuration does not hold: it was edited or forged, or written without the key.
+ */
+export type DecodedSpoolLine = { row: EventRow } | { problem: string; unauthentic?: true };
 
-/** Reads a line written by {@link encodeSpoolLine}; never throws. */
-export function decodeSpoolLine(line: string): DecodedSpoolLine {
+/** Splits `hmac=<key id>:<64 hex> <JSON>` (a key id holds no space, but may hold `:`). */
+function macField(rest: string): { keyId: string; mac: string; json: string } | undefined {
+  if (!rest.startsWith(MAC_TAG)) return undefined;
+  const space = rest.indexOf(" ");
+  if (space < 0) return undefined;
+  const field = rest.slice(MAC_TAG.length, space);
+  const colon = field.lastIndexOf(":");
+  const mac = field.slice(colon + 1);
+  if (colon < 1 || !/^[0-9a-f]{64}$/.test(mac)) return undefined;
+  return { keyId: field.slice(0, colon), mac, json: rest.slice(space + 1) };
+}
+
+/**
+ * Reads a line written by {@link encodeSpoolLine}; never throws. Given the integrity
+ * keys in force, it accepts only lines whose MAC one of them verifies (compared in
+ * constant time): a line without a MAC is refused too, since stripping the MAC is all a
+ * forger would need otherwise. Without keys, lines are read with or without a MAC.
+ */
+export function decodeSpoolLine(line: string, keys?: IntegrityKeyRing): DecodedSpoolLine {
   if (line.length < 10 || line[8] !== " ") return { problem: "not a spool line (no checksum)" };
-  const json = line.slice(9);
-  if (hex(crc32(json)) !== line.slice(0, 8)) return { problem: "checksum mismatch (the line was changed or half-written)" };
+  const rest = line.slice(9);
+  if (hex(crc32(rest)) !== line.slice(0, 8)) return { problem: "checksum mismatch (the line was changed or half-written)" };
+  const signed = macField(rest);
+  if (rest.startsWith(MAC_TAG) && signed === undefined) return { problem: "its MAC field is malformed", unauthentic: true };
+  if (keys !== undefined) {
+    if (signed === undefined) {
+      return { problem: "it carries no MAC while integrity.key is configured (written before the key was, or stripped of its MAC)", unauthentic: true };
+    }
+    const key = keys.byId.get(signed.keyId);
+    if (key === undefined) {
+      return { problem: `its MAC was made with key "${signed.keyId}", which integrity.key does not hold`, unauthentic: true };
+    }
+    if (!timingSafeEqual(lineMac(signed.json, key), Buffer.from(signed.mac, "hex"))) {
+      return { problem: `its MAC does not match under key "${signed.keyId}" (the line was edited or forged)`, unauthentic: true };
+    }
+  }
+  const json = signed === undefined ? rest : signed.json;
   let parsed: EncodedRow;
   try {
     parsed = JSON.parse(json) as EncodedRow;

@@ -47,6 +47,14 @@ export interface AuditSpool {
   ack(batch: SpoolBatch, count?: number): Promise<void>;
   /** Releases files or connections; the lines stay for the next process. */
   close(): Promise<void>;
+  /**
+   * Keeps lines refused at replay (a wrong or missing MAC under `integrity`) aside,
+   * durably, for an operator to inspect; they are never replayed from there. Without
+   * it, such lines are only logged whole.
+   */
+  setAside?(lines: readonly string[]): Promise<void>;
+  /** Where {@link setAside} keeps lines, for messages, e.g. the path of a file. */
+  readonly asideName?: string;
 }
 
 /** Default `maxBytes` of a spool: 1 GiB. */

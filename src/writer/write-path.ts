@@ -2,19 +2,26 @@ import { getAuditConfig, onConfigure } from "../config/configure";
 import { type ResolvedAuditConfig } from "../config/options";
 import { AuditError, AuditStoreError } from "../errors";
 import type { AuditEventRecord } from "../model/event-record";
-import type { AuditStore, EventOrigin } from "../stores/store";
+import type { AuditStore, EventOrigin, EventRow } from "../stores/store";
 import { BufferedWriter } from "./buffered-writer";
 import { countMetric, recordMetricError, setMetricsGauges, setMetricsHook } from "./metrics";
 import type { AuditLogger } from "./spool";
 import { isRefusedData } from "../stores/store-failure";
+import { ChainedWrites } from "./chained-writes";
+import { CHAIN_FIELDS } from "../model/event-record";
 
 /** The buffered writer of the configuration in force, made on first use. */
 let writer: { config: ResolvedAuditConfig; instance: BufferedWriter } | undefined;
 /** Writers of earlier configurations, still writing what they hold. */
 const retiring = new Set<BufferedWriter>();
 
+/** The chains of the configuration in force (`integrity`), made on first use. */
+let chains: ChainedWrites | undefined;
+/** Chains of earlier configurations, until the writers that wrote into them are gone and their heads are signed. */
+const closingChains = new Set<ChainedWrites>();
+
 /** The options that shape the writer; another change (masking, say) keeps it. */
-const WRITER_OPTIONS = ["store", "writeMode", "flushIntervalMs", "maxBatchSize", "maxBufferedEvents", "spool", "onSpoolFull", "logger"] as const;
+const WRITER_OPTIONS = ["store", "writeMode", "flushIntervalMs", "maxBatchSize", "maxBufferedEvents", "spool", "onSpoolFull", "logger", "integrity"] as const;
 
 function sameWriter(a: ResolvedAuditConfig, b: ResolvedAuditConfig): boolean {
   return WRITER_OPTIONS.every((key) => a[key] === b[key]);
@@ -32,6 +39,8 @@ function bufferedWriter(config: ResolvedAuditConfig): BufferedWriter {
     onSpoolFull: config.onSpoolFull,
     logger: config.logger,
     after: Promise.all([...retiring].map((w) => w.retire())),
+    checkpointer: chainsFor(config)?.checkpointer,
+    spoolKeys: config.integrity?.keys,
   });
   writer = { config, instance };
   return instance;
@@ -50,12 +59,36 @@ function retire(): void {
   void old.retire().then(() => retiring.delete(old));
 }
 
+/** The chains of `config`'s `integrity` (none without it); those of an earlier one are closed. */
+function chainsFor(config: ResolvedAuditConfig): ChainedWrites | undefined {
+  if (config.integrity === undefined) return undefined;
+  if (chains?.integrity === config.integrity) return chains;
+  closeChains();
+  chains = new ChainedWrites(config.integrity, config.logger);
+  return chains;
+}
+
+/**
+ * Takes the chains in force out of service: once every writer retiring now has written
+ * what it holds (its last batches commit in those chains), every chain's head is signed.
+ */
+function closeChains(): void {
+  if (chains === undefined) return;
+  const old = chains;
+  chains = undefined;
+  closingChains.add(old);
+  void Promise.all([...retiring].map((w) => w.retire()))
+    .then(() => old.close())
+    .finally(() => closingChains.delete(old));
+}
+
 onConfigure((config) => {
   setMetricsHook(config.onMetrics);
   if (writer !== undefined && writer.config !== config) {
     if (sameWriter(writer.config, config)) writer = { config, instance: writer.instance };
     else retire();
   }
+  if (chains !== undefined && chains.integrity !== config.integrity) closeChains();
   // A spool may hold events of an earlier process: start replaying them now.
   if (config.writeMode === "buffered" && config.spool !== undefined && config.store !== undefined) bufferedWriter(config);
 });
@@ -92,13 +125,26 @@ export function writeEvents(context: WritingContext, records: readonly AuditEven
     const rows = records.map((record) => store.toRow(record, context));
     return Promise.all(rows.map((row) => writer.enqueue(row))).then(() => undefined);
   }
-  return writeNow(store, records, context, tx, config.logger);
+  return writeNow(store, records, context, tx, config.logger, chainsFor(config));
 }
 
-async function writeNow(store: AuditStore, records: readonly AuditEventRecord[], context: EventOrigin, tx: unknown, logger: AuditLogger): Promise<void> {
+/**
+ * Writes `records` at once, all in one insert; with `integrity`, chained (in a sync lane,
+ * or in the transaction's chain) and each record then carries its chain fields.
+ */
+async function writeNow(store: AuditStore, records: readonly AuditEventRecord[], context: EventOrigin, tx: unknown, logger: AuditLogger, chained?: ChainedWrites): Promise<void> {
   const started = logger.debug === undefined ? 0 : performance.now();
   try {
-    await store.insert(records, { tx, context });
+    if (chained === undefined) await store.insert(records, { tx, context });
+    else {
+      // Rows first: the hash covers what toRow fills, as stored.
+      const rows = records.map((record) => store.toRow(record, context));
+      const insert = (linked: EventRow[]) => store.insert(linked, { tx, context, prepared: true });
+      const written = tx === undefined ? await chained.writeSync(store, rows, insert) : await chained.writeInTransaction(store, tx, rows, insert);
+      records.forEach((record, i) => {
+        for (const field of CHAIN_FIELDS) (record as unknown as Record<string, unknown>)[field] = written[i]![field];
+      });
+    }
   } catch (error) {
     const thrown = refusal(store, records, error) ?? error;
     recordMetricError(thrown);
@@ -171,6 +217,10 @@ export async function flushAudit(): Promise<void> {
 export async function closeAudit(): Promise<void> {
   retire();
   const results = await Promise.allSettled([...retiring].map((w) => w.close()));
+  // Every chain's head is signed: the final checkpoints (a later write starts new chains).
+  closeChains();
+  // Not waiting for writers that failed to close (they retry in the background): their later commits are signed as they land.
+  await Promise.all([...closingChains].map((c) => c.close()));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed !== undefined) throw failed.reason;
 }

@@ -28,7 +28,7 @@ function history(now: number): AuditEventRecord[] {
       queryParams: {},
       postData: {},
       headers: {},
-      action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
+      action: null, outcome: "success", severity: "info", tenantId: null, requestId: null, chainId: null, seq: null, prevHash: null, hash: null,
     };
   });
 }

@@ -43,7 +43,7 @@ function event(daysAgo: number, objectId: string): AuditEventRecord {
     queryParams: {},
     postData: {},
     headers: {},
-    action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
+    action: null, outcome: "success", severity: "info", tenantId: null, requestId: null, chainId: null, seq: null, prevHash: null, hash: null,
   };
 }
 

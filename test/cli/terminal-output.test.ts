@@ -65,7 +65,7 @@ describe("human-readable output of the command line", () => {
           postData: {},
           headers: {},
           // Half carry the action in its own column, which list prints and stats counts.
-          action: i % 2 === 0 ? action : null, outcome: "success", severity: "info", tenantId: null, requestId: null,
+          action: i % 2 === 0 ? action : null, outcome: "success", severity: "info", tenantId: null, requestId: null, chainId: null, seq: null, prevHash: null, hash: null,
         }));
         await prismaStore(db.prisma).insert(events, { context: new AuditContext() });
         const list = await project.run(["list", "--limit", "100", "--order", "asc"]);

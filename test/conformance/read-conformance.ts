@@ -52,7 +52,7 @@ export function readFixture(): AuditEventRecord[] {
       queryParams: {},
       postData: {},
       headers: {},
-      action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
+      action: null, outcome: "success", severity: "info", tenantId: null, requestId: null, chainId: null, seq: null, prevHash: null, hash: null,
     };
   });
 }

@@ -68,7 +68,7 @@ describe("exportEvents", () => {
       texts[format] = sink.text;
     }
     expect(texts.ndjson).toBe("");
-    expect(texts.csv).toBe("id,timestamp,contentType,objectId,content,userId,url,method,remoteAddr,queryParams,postData,headers,action,outcome,severity,tenantId,requestId\r\n");
+    expect(texts.csv).toBe("id,timestamp,contentType,objectId,content,userId,url,method,remoteAddr,queryParams,postData,headers,action,outcome,severity,tenantId,requestId,chainId,seq,prevHash,hash\r\n");
     expect(JSON.parse(texts.json!)).toEqual([]);
   });
 

@@ -509,8 +509,8 @@ describe.each(providers)("archiveOldEvents() on %s", (provider) => {
     expect(rows).toHaveLength(old.length);
     const byId = new Map(rows.map((row) => [row.id, row]));
     for (const { record } of old) {
-      // The model has no action, outcome, severity or requestId: they are not stored.
-      const { action: _action, outcome: _outcome, severity: _severity, requestId: _requestId, ...columns } = record;
+      // The model has no action, outcome, severity or requestId, nor the hash chain's fields: they are not stored.
+      const { action: _action, outcome: _outcome, severity: _severity, requestId: _requestId, chainId: _chainId, seq: _seq, prevHash: _prevHash, hash: _hash, ...columns } = record;
       expect(byId.get(record.id)).toEqual({ ...columns, tenantId: record.tenantId ?? tenantOf(record), archivedAt: expect.any(Date) });
     }
     expect(new Set(rows.map((row) => row.tenantId))).toEqual(new Set([null, "tenant-0", "tenant-1", "tenant-2", "own-tenant"]));

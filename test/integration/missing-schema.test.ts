@@ -16,7 +16,7 @@ import {
 import { openDatabase, providers, type TestDatabase } from "../support/databases";
 import { TextSink } from "../support/read-fixtures";
 
-const row = () => ({ id: uuidv7(), timestamp: new Date(), contentType: "T", objectId: "1", content: {}, userId: null, url: null, method: null, remoteAddr: null, queryParams: {}, postData: {}, headers: {}, action: null, outcome: "success" as const, severity: "info" as const, tenantId: null, requestId: null });
+const row = () => ({ id: uuidv7(), timestamp: new Date(), contentType: "T", objectId: "1", content: {}, userId: null, url: null, method: null, remoteAddr: null, queryParams: {}, postData: {}, headers: {}, action: null, outcome: "success" as const, severity: "info" as const, tenantId: null, requestId: null, chainId: null, seq: null, prevHash: null, hash: null });
 
 /** Every call a store makes to its database, through the public API where there is one. */
 function everyPath(store: AuditStore): Record<string, () => Promise<unknown>> {

@@ -56,6 +56,16 @@ function eventModelFields() {
   };
 }
 
+/** The hash chain's fields (migration 20261202000000_audit_events_integrity): a seq past 2^53, hashes of 64 hex digits. */
+function chainFields() {
+  return { chainId: uuidv7(), seq: 9007199254740993n, prevHash: "a".repeat(64), hash: "f0".repeat(32) };
+}
+
+/** The hash chain's fields of an unsigned event. */
+function chainNulls() {
+  return { chainId: null, seq: null, prevHash: null, hash: null };
+}
+
 function auditEventNulls() {
   return { ...auditEventFields(), userId: null, url: null, method: null, remoteAddr: null };
 }
@@ -91,6 +101,7 @@ const TABLES = {
   Ledger: "ledgers",
   TenantAuditEvent: "tenant_audit_events",
   TenantArchivedAuditEvent: "tenant_archived_audit_events",
+  AuditCheckpoint: "audit_checkpoints",
 } as const;
 
 const AUDIT_TABLES = [
@@ -138,6 +149,7 @@ function generatedScalarFields(provider: Provider): Record<keyof typeof TABLES, 
     Ledger: fields(Prisma.LedgerScalarFieldEnum),
     TenantAuditEvent: fields(Prisma.TenantAuditEventScalarFieldEnum),
     TenantArchivedAuditEvent: fields(Prisma.TenantArchivedAuditEventScalarFieldEnum),
+    AuditCheckpoint: fields(Prisma.AuditCheckpointScalarFieldEnum),
   };
 }
 
@@ -180,13 +192,13 @@ describe.each(providers)("the %s schema and its SQL", (provider) => {
   });
 
   it("round-trip every field of an AuditEvent", async () => {
-    const data = { ...auditEventFields(), ...eventModelFields() };
+    const data = { ...auditEventFields(), ...eventModelFields(), ...chainFields() };
     await db.prisma.auditEvent.create({ data });
     expectSameRow(await db.prisma.auditEvent.findUnique({ where: { id: data.id } }), data);
   });
 
   it("round-trip every field of an ArchivedAuditEvent", async () => {
-    const data = { ...auditEventFields(), ...eventModelFields(), archivedAt: ARCHIVED_AT };
+    const data = { ...auditEventFields(), ...eventModelFields(), ...chainFields(), archivedAt: ARCHIVED_AT };
     await db.prisma.archivedAuditEvent.create({ data });
     expectSameRow(await db.prisma.archivedAuditEvent.findUnique({ where: { id: data.id } }), data);
   });
@@ -204,8 +216,8 @@ describe.each(providers)("the %s schema and its SQL", (provider) => {
   });
 
   it("keep the optional fields of every audit model null", async () => {
-    const event = { ...auditEventNulls(), ...eventModelNulls() };
-    const archived = { ...auditEventNulls(), ...eventModelNulls(), archivedAt: ARCHIVED_AT };
+    const event = { ...auditEventNulls(), ...eventModelNulls(), ...chainNulls() };
+    const archived = { ...auditEventNulls(), ...eventModelNulls(), ...chainNulls(), archivedAt: ARCHIVED_AT };
     const tenant = { ...auditEventNulls(), tenantId: null };
     const tenantArchived = { ...auditEventNulls(), archivedAt: ARCHIVED_AT, tenantId: null };
     await db.prisma.auditEvent.create({ data: event });
@@ -222,7 +234,7 @@ describe.each(providers)("the %s schema and its SQL", (provider) => {
   it("fill an AuditEvent's outcome and severity from the defaults, the client's and the database's own", async () => {
     const viaClient = auditEventFields();
     await db.prisma.auditEvent.create({ data: viaClient });
-    expectSameRow(await db.prisma.auditEvent.findUnique({ where: { id: viaClient.id } }), { ...viaClient, action: null, outcome: "success", severity: "info", tenantId: null, requestId: null });
+    expectSameRow(await db.prisma.auditEvent.findUnique({ where: { id: viaClient.id } }), { ...viaClient, action: null, outcome: "success", severity: "info", tenantId: null, requestId: null, ...chainNulls() });
     // A row inserted without the columns, as every row written before the migration: the SQL default.
     const [id, archivedId] = [uuidv7(), uuidv7()];
     const quote = (name: string) => (provider === "mysql" ? `\`${name}\`` : `"${name}"`);
@@ -235,6 +247,21 @@ describe.each(providers)("the %s schema and its SQL", (provider) => {
     const defaults = { action: null, outcome: "success", severity: "info", tenantId: null, requestId: null };
     expect(await db.prisma.auditEvent.findUnique({ where: { id }, select: { action: true, outcome: true, severity: true, tenantId: true, requestId: true } })).toEqual(defaults);
     expect(await db.prisma.archivedAuditEvent.findUnique({ where: { id: archivedId }, select: { action: true, outcome: true, severity: true, tenantId: true, requestId: true } })).toEqual(defaults);
+  });
+
+  it("round-trip every field of an AuditCheckpoint, and refuse a second checkpoint at one chain position", async () => {
+    const data = { chainId: uuidv7(), seq: 9007199254740993n, hash: "0f".repeat(32), keyId: "key-2026-Ω", signature: "ab".repeat(32), createdAt: TIMESTAMP };
+    await db.prisma.auditCheckpoint.create({ data });
+    expectSameRow(await db.prisma.auditCheckpoint.findUnique({ where: { chainId_seq: { chainId: data.chainId, seq: data.seq } } }), data);
+    await expect(db.prisma.auditCheckpoint.create({ data: { ...data, hash: "1e".repeat(32) } })).rejects.toThrow();
+  });
+
+  it("refuse two events at one position of a chain, in the live table and in the archive", async () => {
+    const chain = chainFields();
+    await db.prisma.auditEvent.create({ data: { ...auditEventFields(), ...chain } });
+    await expect(db.prisma.auditEvent.create({ data: { ...auditEventFields(), ...chain } })).rejects.toThrow();
+    await db.prisma.archivedAuditEvent.create({ data: { ...auditEventFields(), ...chain, archivedAt: ARCHIVED_AT } });
+    await expect(db.prisma.archivedAuditEvent.create({ data: { ...auditEventFields(), ...chain, archivedAt: ARCHIVED_AT } })).rejects.toThrow();
   });
 
   it("round-trip every field of an Order, with a Decimal total", async () => {

@@ -101,7 +101,7 @@ export function archiveRecord(timestampMs: number, overrides: Partial<AuditEvent
     outcome: "failure",
     severity: "warning",
     tenantId: "tenant-1",
-    requestId: "0193a1f2-7c4e-7b2a-9d3e-5f6a7b8c9d0e",
+    requestId: "0193a1f2-7c4e-7b2a-9d3e-5f6a7b8c9d0e", chainId: null, seq: null, prevHash: null, hash: null,
     ...overrides,
   };
 }

@@ -43,7 +43,7 @@ export function eventAt(millis: number, objectId = "1"): AuditEventRecord {
     queryParams: {},
     postData: {},
     headers: {},
-    action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
+    action: null, outcome: "success", severity: "info", tenantId: null, requestId: null, chainId: null, seq: null, prevHash: null, hash: null,
   };
 }
 

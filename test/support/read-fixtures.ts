@@ -46,7 +46,7 @@ export function manyEvents(count: number, seed = 7): AuditEventRecord[] {
       queryParams: { page: String(i) },
       postData: (i % 3 === 0 ? { note: "=cmd|' /C calc'!A0" } : {}) as JsonObject,
       headers: { "user-agent": "jest" },
-      action: null, outcome: "success", severity: "info", tenantId: null, requestId: null,
+      action: null, outcome: "success", severity: "info", tenantId: null, requestId: null, chainId: null, seq: null, prevHash: null, hash: null,
     };
   });
 }

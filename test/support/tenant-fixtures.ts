@@ -53,6 +53,10 @@ export function tenantEvents(count: number): AuditEventRecord[] {
       severity: EVENT_SEVERITIES[group % 5]!,
       tenantId: TENANT_IDS[i % TENANT_IDS.length]!,
       requestId: `req-${group % 9}`,
+      chainId: null,
+      seq: null,
+      prevHash: null,
+      hash: null,
     };
   });
 }

@@ -152,6 +152,10 @@ describe("boundRecord", () => {
     severity: "info",
     tenantId: null,
     requestId: null,
+    chainId: null,
+    seq: null,
+    prevHash: null,
+    hash: null,
   } satisfies AuditEventRecord;
 
   it("returns the record itself when every column fits", () => {

@@ -81,7 +81,7 @@ describe("cursors", () => {
   describe("of findEvents()", () => {
     const store = memoryStore();
     beforeAll(async () => {
-      await store.insert(Array.from({ length: 5 }, (_, i) => ({ id: uuidv7({ msecs: 1_780_000_000_000 + i }), timestamp: new Date(1_780_000_000_000 + i), contentType: "T", objectId: "1", content: {}, userId: "u1", url: null, method: null, remoteAddr: null, queryParams: {}, postData: {}, headers: {}, action: null, outcome: "success", severity: "info", tenantId: null, requestId: null })), { context: new AuditContext() });
+      await store.insert(Array.from({ length: 5 }, (_, i) => ({ id: uuidv7({ msecs: 1_780_000_000_000 + i }), timestamp: new Date(1_780_000_000_000 + i), contentType: "T", objectId: "1", content: {}, userId: "u1", url: null, method: null, remoteAddr: null, queryParams: {}, postData: {}, headers: {}, action: null, outcome: "success", severity: "info", tenantId: null, requestId: null, chainId: null, seq: null, prevHash: null, hash: null })), { context: new AuditContext() });
     });
     afterAll(() => configureAudit({}));
 

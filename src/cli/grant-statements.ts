@@ -1,0 +1,130 @@
+/** The databases `audit-events grants` writes statements for. */
+export type GrantProvider = "postgresql" | "mysql";
+
+/** What `audit-events grants` is told: the roles, and where the tables are. */
+export interface GrantOptions {
+  provider: GrantProvider;
+  /** The role (PostgreSQL) or user (MySQL/MariaDB) the application connects as. @default "audit_app" */
+  appRole?: string;
+  /** The role or user that runs `audit-events archive` / `archiveOldEvents()`. @default "audit_archiver" */
+  archiverRole?: string;
+  /** PostgreSQL: the schema of the tables (default `"public"`); MySQL/MariaDB: their database (required). */
+  schema?: string;
+  /** MySQL/MariaDB: the host part of both users. @default "%" */
+  host?: string;
+  /** The live events table. @default "audit_events" */
+  eventsTable?: string;
+  /** The archive table. @default "archived_audit_events" */
+  archiveTable?: string;
+  /** The checkpoints table. @default "audit_checkpoints" */
+  checkpointsTable?: string;
+}
+
+/** A name this command quotes into SQL: letters, digits, `_`, `$` and `-`, not starting with a digit. */
+const NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
+/** The host part of a MySQL account: a host name, an address, a pattern with `%` or `_`. */
+const HOST = /^[A-Za-z0-9.%_:-]{1,255}$/;
+
+/** Why a name given to `grants` is refused, or undefined when it is fine. */
+export function grantNameProblem(option: string, value: string, pattern: "name" | "host" = "name"): string | undefined {
+  const ok = pattern === "host" ? HOST.test(value) : NAME.test(value);
+  if (ok) return undefined;
+  return pattern === "host"
+    ? `${option} must be a host name, an address or a pattern of letters, digits, ".", "%", "_", ":" and "-", not ${JSON.stringify(value)}.`
+    : `${option} must be 1 to 63 letters, digits, "_", "$" or "-", not starting with a digit, not ${JSON.stringify(value)}.`;
+}
+
+/**
+ * The SQL that makes the database itself the first line of tamper resistance: the
+ * application's role may add events and read them, never change or remove one; only
+ * the archiver's role may delete from the live table, and only to move events into the
+ * archive. Statements end with `;`, one a line, comments (`--`) explaining each group.
+ *
+ * What each role needs, and why:
+ * - application: INSERT and SELECT on the events table (SELECT for reads, and because
+ *   the bulk insert skips ids already stored, so a replayed spool never duplicates) and
+ *   on the checkpoints table (it signs the heads of its chains); SELECT on the archive
+ *   (reads with `source: "all"`). No UPDATE, DELETE or TRUNCATE anywhere.
+ * - archiver: SELECT and DELETE on the events table (it claims rows, copies, deletes);
+ *   on PostgreSQL also UPDATE of the `id` column alone, because `SELECT ... FOR UPDATE`
+ *   (which keeps two archivers off the same rows) requires the UPDATE privilege on some
+ *   column; INSERT and SELECT on the archive. No TRUNCATE.
+ *
+ * Every privilege on the three tables is revoked from both roles (and from PUBLIC)
+ * first, so running it again, or over older grants, leaves exactly these.
+ *
+ * @example
+ * ```ts
+ * grantStatements({ provider: "postgresql", appRole: "shop_app" }).join("\n");
+ * ```
+ */
+export function grantStatements(options: GrantOptions): string[] {
+  const app = options.appRole ?? "audit_app";
+  const archiver = options.archiverRole ?? "audit_archiver";
+  const events = options.eventsTable ?? "audit_events";
+  const archive = options.archiveTable ?? "archived_audit_events";
+  const checkpoints = options.checkpointsTable ?? "audit_checkpoints";
+  return options.provider === "postgresql"
+    ? postgresStatements(app, archiver, options.schema ?? "public", events, archive, checkpoints)
+    : mysqlStatements(app, archiver, options.schema!, options.host ?? "%", events, archive, checkpoints);
+}
+
+function postgresStatements(app: string, archiver: string, schema: string, events: string, archive: string, checkpoints: string): string[] {
+  const id = (name: string) => `"${name}"`;
+  const table = (name: string) => `${id(schema)}.${id(name)}`;
+  const all = [events, archive, checkpoints].map(table).join(", ");
+  return [
+    "-- audit-events: database roles for PostgreSQL. Run as the owner of the audit tables (the role",
+    "-- that applied the migrations). Create the roles first if they do not exist, e.g.:",
+    `--   CREATE ROLE ${id(app)} LOGIN PASSWORD '...';`,
+    `--   CREATE ROLE ${id(archiver)} LOGIN PASSWORD '...';`,
+    "-- Neither role may own the tables: an owner may do anything to them, grants or not.",
+    "",
+    "-- Start from nothing: no privilege on the audit tables for anyone but their owner.",
+    `REVOKE ALL ON TABLE ${all} FROM PUBLIC;`,
+    `REVOKE ALL ON TABLE ${all} FROM ${id(app)};`,
+    `REVOKE ALL ON TABLE ${all} FROM ${id(archiver)};`,
+    "",
+    "-- The application: adds and reads events, signs checkpoints; never updates, deletes or truncates.",
+    `GRANT USAGE ON SCHEMA ${id(schema)} TO ${id(app)};`,
+    `GRANT SELECT, INSERT ON TABLE ${table(events)} TO ${id(app)};`,
+    `GRANT SELECT, INSERT ON TABLE ${table(checkpoints)} TO ${id(app)};`,
+    `GRANT SELECT ON TABLE ${table(archive)} TO ${id(app)};`,
+    "",
+    "-- The archiver: moves old events into the archive. SELECT ... FOR UPDATE, which keeps two",
+    "-- archivers off the same rows, needs UPDATE on one column: id alone (a changed id fails verify).",
+    `GRANT USAGE ON SCHEMA ${id(schema)} TO ${id(archiver)};`,
+    `GRANT SELECT, DELETE ON TABLE ${table(events)} TO ${id(archiver)};`,
+    `GRANT UPDATE (${id("id")}) ON TABLE ${table(events)} TO ${id(archiver)};`,
+    `GRANT SELECT, INSERT ON TABLE ${table(archive)} TO ${id(archiver)};`,
+    `GRANT SELECT ON TABLE ${table(checkpoints)} TO ${id(archiver)};`,
+  ];
+}
+
+function mysqlStatements(app: string, archiver: string, database: string, host: string, events: string, archive: string, checkpoints: string): string[] {
+  const id = (name: string) => `\`${name}\``;
+  const table = (name: string) => `${id(database)}.${id(name)}`;
+  const user = (name: string) => `'${name}'@'${host}'`;
+  return [
+    "-- audit-events: database users for MySQL/MariaDB. Run as an administrator. Create the users",
+    "-- first if they do not exist, e.g.:",
+    `--   CREATE USER ${user(app)} IDENTIFIED BY '...';`,
+    `--   CREATE USER ${user(archiver)} IDENTIFIED BY '...';`,
+    "-- Neither user may hold privileges on the whole database (GRANT ALL ON db.*): those include",
+    "-- UPDATE, DELETE and DROP (which TRUNCATE needs) on the audit tables too.",
+    "",
+    "-- Start from nothing: the two users hold no privilege but these.",
+    `REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${user(app)};`,
+    `REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${user(archiver)};`,
+    "",
+    "-- The application: adds and reads events, signs checkpoints; never updates, deletes or truncates.",
+    `GRANT SELECT, INSERT ON ${table(events)} TO ${user(app)};`,
+    `GRANT SELECT, INSERT ON ${table(checkpoints)} TO ${user(app)};`,
+    `GRANT SELECT ON ${table(archive)} TO ${user(app)};`,
+    "",
+    "-- The archiver: moves old events into the archive.",
+    `GRANT SELECT, DELETE ON ${table(events)} TO ${user(archiver)};`,
+    `GRANT SELECT, INSERT ON ${table(archive)} TO ${user(archiver)};`,
+    `GRANT SELECT ON ${table(checkpoints)} TO ${user(archiver)};`,
+  ];
+}

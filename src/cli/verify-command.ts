@@ -1,0 +1,107 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+import { InvalidArgumentError, Option, type Command } from "commander";
+
+import { parseCheckpointLines } from "../integrity/verify-checkpoints";
+import { verifyAuditTrail } from "../integrity/verify-trail";
+import type { VerifyProblem } from "../integrity/verify-report";
+import type { IntegrityKey } from "../integrity/integrity-keys";
+import { parseIsoMoment } from "../query/query-text";
+import type { AuditQueryError } from "../query/query-error";
+import { CliError, errorMessage } from "./cli-error";
+import type { CliIo } from "./cli-io";
+import { EXIT_CODES_HELP, ExitCode } from "./exit-codes";
+import { createVerifyProgress } from "./verify-progress";
+import { terminalCell } from "./terminal-text";
+import { withConfig } from "./with-config";
+
+interface VerifyCommandOptions {
+  since?: Date;
+  until?: Date;
+  source: "live" | "archive" | "all";
+  checkpoints?: string;
+}
+
+const EXAMPLES = `
+Examples:
+  $ audit-events verify
+  $ audit-events verify --since 2026-01-01 --source live
+  $ audit-events verify --checkpoints /mnt/worm/audit-checkpoints.ndjson
+
+The key comes from the config file's \`integrityKey\` export, else AUDIT_INTEGRITY_KEY.`;
+
+/** Parses a date option, as the read commands do. */
+export function momentOption(name: string) {
+  return (text: string): Date => {
+    try {
+      return parseIsoMoment(name, text);
+    } catch (error) {
+      throw new InvalidArgumentError((error as AuditQueryError).message);
+    }
+  };
+}
+
+/** One problem as a line of the report; stored values (ids, details naming them) are escaped for the terminal. */
+export function problemLine(problem: VerifyProblem): string {
+  const where = problem.kind === "unsigned" ? "" : ` chain ${terminalCell(problem.chainId)} seq ${problem.seq}`;
+  const id = problem.id === undefined ? "" : ` event ${terminalCell(problem.id)}`;
+  return `${problem.kind}:${where}${id}: ${terminalCell(problem.detail)}`;
+}
+
+/**
+ * Adds `verify [--since] [--until] [--source] [--checkpoints file]`: checks every hash
+ * chain and checkpoint (see `verifyAuditTrail`), prints the first problem of each chain,
+ * and ends with exit code 4 when there is one, 0 when the trail is intact.
+ *
+ * @example
+ * ```ts
+ * addVerifyCommand(program, { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() });
+ * ```
+ */
+export function addVerifyCommand(program: Command, io: CliIo): void {
+  program
+    .command("verify")
+    .description("Check the tamper-evident trail: every event's hash and link, every checkpoint's signature; print the first problem of each chain.")
+    .option("--since <when>", "only events at or after this ISO 8601 date or date-time with zone", momentOption("--since"))
+    .option("--until <when>", "only events before this ISO 8601 date or date-time with zone", momentOption("--until"))
+    .addOption(new Option("--source <source>", "the live table, the archive, or both as one sequence (only all, without --since/--until, checks chains whole)").choices(["live", "archive", "all"]).default("all"))
+    .option("--checkpoints <file>", "NDJSON of checkpoints exported earlier (audit-events checkpoints): each must still be in the database, unchanged, with its events")
+    .addHelpText("after", `${EXAMPLES}\n${EXIT_CODES_HELP}`)
+    .action((options: VerifyCommandOptions, command: Command) =>
+      withConfig(io, command, "verify the trail", async ({ store, integrityKey }) => {
+        if (integrityKey === undefined) {
+          throw new CliError("verify needs the integrity key the trail was signed with: export integrityKey from the config file (a secret, or [{ id, secret }, ...]), or set AUDIT_INTEGRITY_KEY.", ExitCode.Config);
+        }
+        let checkpoints;
+        if (options.checkpoints !== undefined) {
+          const file = path.resolve(io.cwd, options.checkpoints);
+          let text: string;
+          try {
+            text = readFileSync(file, "utf8");
+          } catch (error) {
+            throw new CliError(`cannot read --checkpoints ${file}: ${errorMessage(error)}`, ExitCode.Usage, { cause: error });
+          }
+          try {
+            checkpoints = parseCheckpointLines(text, file);
+          } catch (error) {
+            throw new CliError(errorMessage(error), ExitCode.Usage, { cause: error });
+          }
+        }
+        const progress = createVerifyProgress(io.stderr);
+        const report = await verifyAuditTrail({
+          store,
+          key: integrityKey as IntegrityKey,
+          source: options.source,
+          ...(options.since === undefined ? {} : { since: options.since }),
+          ...(options.until === undefined ? {} : { until: options.until }),
+          ...(checkpoints === undefined ? {} : { checkpoints }),
+          onProgress: (verified) => progress.update(verified),
+        }).finally(() => progress.stop());
+        for (const problem of report.problems) io.stdout.write(`${problemLine(problem)}\n`);
+        const summary = `Verified ${report.verified} event(s) in ${report.chains} chain(s): ${report.ok ? "intact" : `${report.problems.filter((p) => p.kind !== "unsigned").length} chain(s) with a problem`}.`;
+        io.stdout.write(`${summary}\n`);
+        if (!report.ok) throw new CliError("the trail has been tampered with or is incomplete: see the problems above.", ExitCode.Tampered);
+      }),
+    );
+}

@@ -1,0 +1,151 @@
+import type { AuditCheckpointRecord } from "../model/checkpoint";
+import type { AuditEventRecord } from "../model/event-record";
+import { verifyCheckpointSignature, type IntegrityKeyRing } from "./integrity-keys";
+import { fastEventHash } from "./verify-hash";
+import type { VerifyProblem } from "./verify-report";
+
+/** What a chain's check may conclude from what it does not see. */
+export interface ChainScope {
+  /**
+   * Both tables and no time range: the whole chain is read, so it must start at seq 1, have
+   * no gap, and reach every checkpoint. Otherwise a position not read may be in the other
+   * table or outside the range, and only what was read is checked.
+   */
+  readonly whole: boolean;
+  readonly keys: IntegrityKeyRing;
+}
+
+/** A hash mismatch held back until the chain ends: a swap shows itself later in the chain. */
+interface Suspect {
+  seq: number;
+  id: string;
+  /** The hash the event at `seq` had to link to. */
+  expectedPrev: string | null;
+  otherSeq?: number;
+}
+
+/**
+ * Checks one chain's rows, given in `(seq, part)` order: each event's hash, its link to the
+ * event before it, its position; each checkpoint's signature and the event it signs; the
+ * exported copies of the checkpoints, when given. Keeps O(1) state, plus the exported
+ * checkpoints of this chain.
+ */
+export class ChainCheck {
+  private lastSeq: number | null = null;
+  private lastHash: string | null = null;
+  private problem: VerifyProblem | null = null;
+  private suspect: Suspect | null = null;
+  /** The exported checkpoint of the last event, until the database's own copy is met. */
+  private awaited: AuditCheckpointRecord | null = null;
+  private exportedAt = 0;
+  /** The oldest signed event's instant. */
+  oldest: Date | null = null;
+  verified = 0;
+
+  constructor(
+    readonly chainId: string,
+    private readonly scope: ChainScope,
+    /** The exported checkpoints of this chain, by seq. */
+    private readonly exported: readonly AuditCheckpointRecord[] = [],
+  ) {}
+
+  private report(kind: VerifyProblem["kind"], seq: number, detail: string, id?: string): void {
+    if (this.problem === null) this.problem = { kind, chainId: this.chainId, seq, ...(id === undefined ? {} : { id }), detail };
+  }
+
+  /** Exported checkpoints before `seq`, and the awaited one when `seq` passes it. */
+  private settleExported(seq: number): void {
+    if (this.awaited !== null && this.awaited.seq < seq) {
+      this.report("bad-checkpoint", this.awaited.seq, `the checkpoint at seq ${this.awaited.seq} exported on ${this.awaited.createdAt.toISOString()} is missing from the database`);
+      this.awaited = null;
+    }
+    while (this.exportedAt < this.exported.length && this.exported[this.exportedAt]!.seq < seq) {
+      const copy = this.exported[this.exportedAt++]!;
+      // Its event was never read: a gap (reported when the next event came) or the end of the chain.
+      if (this.scope.whole && (this.lastSeq === null || this.lastSeq < copy.seq)) this.missingUpTo(copy.seq, `the exported checkpoint at seq ${copy.seq} signed them`);
+    }
+  }
+
+  private missingUpTo(seq: number, why: string): void {
+    const from = (this.lastSeq ?? 0) + 1;
+    this.report("missing", from, `${from === seq ? `seq ${seq} is` : `seq ${from} to ${seq} are`} missing from the chain (${why}: the chain was cut short)`);
+  }
+
+  /** Checks the next event of the chain. */
+  event(event: AuditEventRecord, table: "live" | "archive"): void {
+    const seq = event.seq!;
+    this.settleExported(seq);
+    this.verified++;
+    if (this.oldest === null || event.timestamp < this.oldest) this.oldest = event.timestamp;
+    const hashFits = fastEventHash(event) === event.hash;
+    if (this.suspect !== null && this.suspect.otherSeq === undefined && hashFits === false && event.prevHash === this.suspect.expectedPrev && fastEventHash({ ...event, seq: this.suspect.seq }) === event.hash) {
+      this.suspect.otherSeq = seq;
+    }
+    if (this.lastSeq === seq) {
+      this.report("inserted", seq, `seq ${seq} is stored twice (the second copy in the ${table} table)`, event.id);
+      return;
+    }
+    const expected = this.lastSeq === null ? (this.scope.whole ? 1 : seq) : this.lastSeq + 1;
+    if (seq < 1) this.report("inserted", seq, `seq ${seq} is below 1, where every chain starts`, event.id);
+    else if (seq > expected && this.scope.whole) {
+      this.report("missing", expected, `${expected === seq - 1 ? `seq ${expected} is` : `seq ${expected} to ${seq - 1} are`} missing: the chain goes from ${this.lastSeq ?? "its start"} to ${seq}`);
+    }
+    if (!hashFits) {
+      if (this.suspect === null) this.suspect = { seq, id: event.id, expectedPrev: this.lastHash };
+    } else if (seq === expected && (this.lastSeq !== null || seq === 1) && event.prevHash !== this.lastHash) {
+      this.report(
+        "inserted",
+        seq,
+        seq === 1 && this.lastSeq === null
+          ? "the chain's first event links to an earlier one (its prevHash is not null)"
+          : `its prevHash does not link to seq ${seq - 1}'s hash, though its own hash fits its content: it was forged, or seq ${seq - 1} was rewritten with a recomputed hash`,
+        event.id,
+      );
+    }
+    this.lastSeq = seq;
+    this.lastHash = event.hash;
+    const copy = this.exported[this.exportedAt];
+    if (copy !== undefined && copy.seq === seq) {
+      this.exportedAt++;
+      if (copy.hash !== event.hash) this.report("bad-checkpoint", seq, `the exported checkpoint at seq ${seq} signed another hash than the event stored there: the event was rewritten`, event.id);
+      this.awaited = copy;
+    }
+  }
+
+  /** Checks a checkpoint of the chain, read from the database. */
+  checkpoint(checkpoint: AuditCheckpointRecord): void {
+    const { seq } = checkpoint;
+    this.settleExported(seq);
+    if (!this.scope.keys.byId.has(checkpoint.keyId)) {
+      this.report("bad-checkpoint", seq, `the checkpoint at seq ${seq} names the key id "${checkpoint.keyId}", which no verifying key has`);
+    } else if (!verifyCheckpointSignature(checkpoint, checkpoint.signature, this.scope.keys)) {
+      this.report("bad-checkpoint", seq, `the checkpoint at seq ${seq} does not carry a valid signature: it was changed or forged`);
+    } else if (this.lastSeq === seq) {
+      if (checkpoint.hash !== this.lastHash) this.report("bad-checkpoint", seq, `the checkpoint at seq ${seq} signed another hash than the event stored there: the event was rewritten with a recomputed hash, or the checkpoint replaced`);
+    } else if (this.scope.whole) {
+      this.missingUpTo(seq, `the checkpoint at seq ${seq} signed them`);
+    }
+    if (this.awaited !== null && this.awaited.seq === seq) {
+      const copy = this.awaited;
+      this.awaited = null;
+      if (copy.hash !== checkpoint.hash || copy.keyId !== checkpoint.keyId || copy.signature !== checkpoint.signature || copy.createdAt.getTime() !== checkpoint.createdAt.getTime()) {
+        this.report("bad-checkpoint", seq, `the checkpoint at seq ${seq} differs from its copy exported on ${copy.createdAt.toISOString()}`);
+      }
+    }
+  }
+
+  /** Ends the chain: the held-back mismatch is named, exported checkpoints past the end are settled. Returns the chain's first problem, if any. */
+  finish(): VerifyProblem | null {
+    this.settleExported(Number.POSITIVE_INFINITY);
+    if (this.suspect !== null) {
+      const { seq, id, otherSeq } = this.suspect;
+      const found: VerifyProblem =
+        otherSeq === undefined
+          ? { kind: "altered", chainId: this.chainId, seq, id, detail: `its stored content no longer gives its stored hash: a field was changed after it was written` }
+          : { kind: "reordered", chainId: this.chainId, seq, id, detail: `the events at seq ${seq} and ${otherSeq} exchanged positions: each one's hash fits the other's seq` };
+      // A hash mismatch is held back, so a problem met after it in the chain does not come first.
+      if (this.problem === null || this.problem.seq >= seq) this.problem = found;
+    }
+    return this.problem;
+  }
+}

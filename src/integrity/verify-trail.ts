@@ -1,0 +1,197 @@
+import { getAuditConfig } from "../config/configure";
+import { AuditConfigError, AuditError } from "../errors";
+import type { ChainPageRequest, ChainPosition, ChainRow } from "../model/chain-read";
+import type { AuditCheckpointRecord } from "../model/checkpoint";
+import type { EventSource } from "../model/event-filter";
+import type { AuditStore } from "../stores/store";
+import { resolveIntegrityKeys, type IntegrityKey, type IntegrityKeyRing } from "./integrity-keys";
+import { ChainCheck, type ChainScope } from "./verify-chain";
+import { checkpointsByChain } from "./verify-checkpoints";
+import type { VerifyProblem, VerifyReport } from "./verify-report";
+
+/** Rows read per page of the chain sequence. */
+export const VERIFY_PAGE_SIZE = 5000;
+
+/** Options of {@link verifyAuditTrail}. */
+export interface VerifyOptions {
+  /** Only events at or after this instant (and checkpoints created since). */
+  since?: Date;
+  /** Only events before this instant. */
+  until?: Date;
+  /**
+   * The live table, the archive, or both as one sequence (archival moves events between
+   * them, so a chain spans both): only `"all"` without `since`/`until` sees whole chains.
+   * @default "all"
+   */
+  source?: EventSource;
+  /** @default the configured store */
+  store?: AuditStore;
+  /** The key (or keys) checkpoints were signed with. @default the configured `integrity.key` */
+  key?: IntegrityKey;
+  /**
+   * Checkpoints copied out of the database earlier (`audit-events checkpoints`): each must
+   * still be in the database, unchanged, and its event must still be there. Catches what
+   * the database alone cannot show: a deleted checkpoint, and a chain cut short after
+   * its last checkpoint left in the database.
+   */
+  checkpoints?: Iterable<AuditCheckpointRecord>;
+  /** Called after each page with the events checked so far. */
+  onProgress?: (verified: number) => void;
+  /** Rows read per page. @default 5000 */
+  pageSize?: number;
+}
+
+interface ResolvedIntegrity {
+  integrity?: { key?: unknown; keys?: IntegrityKeyRing };
+}
+
+/** The keys to verify with: the given ones, else those `configureAudit({ integrity })` holds. */
+function keysOf(key: IntegrityKey | undefined): IntegrityKeyRing {
+  if (key !== undefined) return resolveIntegrityKeys(key, "verifyAuditTrail({ key })");
+  // Read by shape: the integrity option's resolved form belongs to the writing side.
+  const integrity = (getAuditConfig() as ResolvedIntegrity).integrity;
+  if (integrity?.keys !== undefined) return integrity.keys;
+  if (integrity?.key !== undefined) return resolveIntegrityKeys(integrity.key);
+  throw new AuditConfigError(
+    "verifyAuditTrail(): no integrity key to check checkpoints with. Pass { key: process.env.AUDIT_INTEGRITY_KEY } (the key, or the list of keys, the trail was signed with), or configureAudit({ integrity: { key } }) first.",
+  );
+}
+
+function storeOf(store: AuditStore | undefined): Required<Pick<AuditStore, "readChainPage" | "countUnsigned">> & AuditStore {
+  const chosen = store ?? getAuditConfig().store;
+  if (chosen === undefined || chosen === null) {
+    throw new AuditConfigError("verifyAuditTrail(): no audit store to verify: pass { store } or call configureAudit({ store: prismaStore(prisma) }) first.", "ERR_AUDIT_NO_STORE");
+  }
+  if (typeof chosen.readChainPage !== "function" || typeof chosen.countUnsigned !== "function") {
+    throw new AuditConfigError(`verifyAuditTrail(): the store ${chosen.name} cannot read hash chains (it has no readChainPage/countUnsigned); verify a prismaStore(prisma).`);
+  }
+  return chosen as Required<Pick<AuditStore, "readChainPage" | "countUnsigned">> & AuditStore;
+}
+
+function positionOf(row: ChainRow): ChainPosition {
+  return row.part === "checkpoint" ? { chainId: row.checkpoint.chainId, seq: row.checkpoint.seq, part: row.part } : { chainId: row.event.chainId!, seq: row.event.seq!, part: row.part };
+}
+
+function checkRange(since: Date | undefined, until: Date | undefined): void {
+  for (const [name, value] of [["since", since], ["until", until]] as const) {
+    if (value !== undefined && (!(value instanceof Date) || Number.isNaN(value.getTime()))) throw new AuditError("ERR_AUDIT_QUERY", `verifyAuditTrail(): ${name} must be a valid Date.`);
+  }
+  if (since !== undefined && until !== undefined && since >= until) throw new AuditError("ERR_AUDIT_QUERY", "verifyAuditTrail(): since must be before until.");
+}
+
+/**
+ * Verifies the tamper-evident trail: reads every signed event in chain order (both tables
+ * as one sequence by default, in pages through the `(chainId, seq)` indexes, so memory stays
+ * bounded whatever the trail's size), recomputes each event's hash, checks each link and
+ * position, each checkpoint's HMAC signature and the event it signs, and names the first
+ * problem of each chain, in the way AWS CloudTrail's log-file validation names the first
+ * file that does not match.
+ *
+ * - Whole chains (`source: "all"`, no range) must start at seq 1, have no gap, and reach every
+ *   checkpoint: events deleted up to a checkpoint are `missing`. Events deleted after the last
+ *   checkpoint in the database cannot be told from a chain that ended there, unless
+ *   `checkpoints` exported earlier show the chain went further.
+ * - With `source: "live"` or `"archive"`, or `since`/`until`, only what was read is checked:
+ *   each event's hash, the links between consecutive positions read, and the checkpoints of
+ *   positions read; a position not read may be in the other table or outside the range, so
+ *   it is not reported missing.
+ * - Events without chain fields are reported as `unsigned` (chainId `""`, seq 0, the oldest
+ *   one's id). Those older than the oldest signed event were written before integrity was
+ *   switched on: reported, and `ok` stays true. Those as new or newer may be a writer without
+ *   `integrity`, or a row whose chain fields were removed: `ok` is false.
+ *
+ * @example
+ * ```ts
+ * const report = await verifyAuditTrail({ key: process.env.AUDIT_INTEGRITY_KEY });
+ * if (!report.ok) for (const p of report.problems) console.error(p.kind, p.chainId, p.seq, p.id, p.detail);
+ * ```
+ * @throws {AuditConfigError} `ERR_AUDIT_NO_STORE` without a store; `ERR_AUDIT_CONFIG` without a
+ * key, or for a store that cannot read chains; `ERR_AUDIT_STORE_SCHEMA` when the tables lack
+ * the integrity migration.
+ * @throws {AuditError} `ERR_AUDIT_QUERY` for a bad range; `ERR_AUDIT_CHECKPOINT` for a malformed exported checkpoint.
+ * @throws {AuditStoreError} when the store cannot read.
+ */
+export async function verifyAuditTrail(opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const { since, until, source = "all", pageSize = VERIFY_PAGE_SIZE, onProgress } = opts;
+  checkRange(since, until);
+  if (source !== "live" && source !== "archive" && source !== "all") throw new AuditError("ERR_AUDIT_QUERY", `verifyAuditTrail(): source must be "live", "archive" or "all", not ${JSON.stringify(source)}.`);
+  const store = storeOf(opts.store);
+  const scope: ChainScope = { whole: source === "all" && since === undefined && until === undefined, keys: keysOf(opts.key) };
+  const exported = checkpointsByChain(opts.checkpoints ?? []);
+
+  const problems: VerifyProblem[] = [];
+  const reported = new Set<string>();
+  let verified = 0;
+  let chains = 0;
+  let oldestSigned: Date | null = null;
+  let current: ChainCheck | null = null;
+  const finish = (check: ChainCheck) => {
+    verified += check.verified;
+    if (check.oldest !== null && (oldestSigned === null || check.oldest < oldestSigned)) oldestSigned = check.oldest;
+    const problem = check.finish();
+    // A chain read in two runs (a collation that orders ids differing only in case as equal) is reported once.
+    if (problem !== null && !reported.has(problem.chainId)) {
+      reported.add(problem.chainId);
+      problems.push(problem);
+    }
+  };
+  const checkFor = (chainId: string): ChainCheck => {
+    if (current?.chainId === chainId) return current;
+    if (current !== null) finish(current);
+    chains++;
+    const copies = exported.get(chainId) ?? [];
+    exported.delete(chainId);
+    current = new ChainCheck(chainId, scope, copies);
+    return current;
+  };
+
+  const request = (after?: ChainPosition): ChainPageRequest => ({ source, limit: pageSize, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }), ...(after === undefined ? {} : { after }) });
+  let page = await store.readChainPage(request());
+  while (page.length > 0) {
+    // The next page is read while this one is hashed: the database and the hashing overlap.
+    const next = page.length === pageSize ? store.readChainPage(request(positionOf(page.at(-1)!))) : Promise.resolve([]);
+    next.catch(() => undefined);
+    for (const row of page) {
+      if (row.part === "checkpoint") checkFor(row.checkpoint.chainId).checkpoint(row.checkpoint);
+      else checkFor(row.event.chainId!).event(row.event, row.part);
+    }
+    onProgress?.(verified + ((current as ChainCheck | null)?.verified ?? 0));
+    page = await next;
+  }
+  if (current !== null) finish(current);
+  // Chains only the exported checkpoints know of: the database lost all of them.
+  for (const [chainId, copies] of exported) {
+    chains++;
+    const check = new ChainCheck(chainId, scope, copies);
+    finish(check);
+  }
+
+  let ok = problems.length === 0;
+  const unsigned = await store.countUnsigned({ source, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) });
+  if (unsigned.count > 0) {
+    const signedFrom = oldestSigned as Date | null;
+    const before = signedFrom === null ? unsigned : await store.countUnsigned({ source, ...(since === undefined ? {} : { since }), until: until !== undefined && until < signedFrom ? until : signedFrom });
+    const after = unsigned.count - before.count;
+    if (before.count > 0) {
+      problems.push({
+        kind: "unsigned",
+        chainId: "",
+        seq: 0,
+        id: before.first!.id,
+        detail: `${before.count} event(s) from ${before.first!.timestamp.toISOString()} to ${before.last!.timestamp.toISOString()} carry no hash chain: written before integrity was switched on, they cannot be verified`,
+      });
+    }
+    if (after > 0) {
+      const newer = await store.countUnsigned({ source, since: signedFrom!, ...(until === undefined ? {} : { until }) });
+      ok = false;
+      problems.push({
+        kind: "unsigned",
+        chainId: "",
+        seq: 0,
+        id: newer.first!.id,
+        detail: `${after} event(s) from ${newer.first!.timestamp.toISOString()} on carry no hash chain, though signed events were written since ${signedFrom!.toISOString()}: a writer without integrity, or rows whose chain fields were removed`,
+      });
+    }
+  }
+  return { ok, verified, chains, problems };
+}

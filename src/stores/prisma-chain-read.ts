@@ -1,0 +1,239 @@
+import { AuditConfigError } from "../errors";
+import { CHAIN_PART_RANK, type ChainPageRequest, type ChainPart, type ChainRow, type CheckpointPageRequest, type EventKey, type UnsignedEvents, type UnsignedRequest } from "../model/chain-read";
+import type { AuditCheckpointRecord } from "../model/checkpoint";
+import { CHAIN_FIELDS, EVENT_FIELDS, type AuditEventRecord } from "../model/event-record";
+import type { RawClient } from "./prisma-client";
+import { unstoredFieldSql } from "./prisma-event-model";
+import { quoteIdentifier, type ModelTable, type SqlProvider } from "./prisma-metadata";
+import { epochMilliseconds } from "./prisma-utc-session";
+import { UNSTORED_FIELD_VALUES, type OptionalField } from "./stored-record";
+
+/** The folder of the migration that adds the hash chain's columns and `audit_checkpoints`, the same on every provider. */
+export const INTEGRITY_MIGRATION = "20261202000000_audit_events_integrity";
+
+/** The tables verify reads: the events (live and archive) and the checkpoints. */
+export interface ChainTables {
+  provider: SqlProvider;
+  live: ModelTable;
+  archive: ModelTable;
+  checkpoints: ModelTable;
+}
+
+const JSON_FIELDS = new Set(["content", "queryParams", "postData", "headers"]);
+const CHECKPOINT_FIELDS = ["chainId", "seq", "hash", "keyId", "signature", "createdAt"] as const;
+
+/**
+ * Refuses tables that cannot hold a hash chain, naming the migration: a verify that read
+ * such a trail as "nothing to check" would look like a clean one.
+ *
+ * @throws {AuditConfigError} `ERR_AUDIT_STORE_SCHEMA` when a model lacks the chain fields.
+ */
+export function requireChainTables(tables: ChainTables): void {
+  const lacking = [tables.live, tables.archive].filter((table) => CHAIN_FIELDS.some((field) => !table.columns.has(field)));
+  const checkpointsLacking = CHECKPOINT_FIELDS.filter((field) => !tables.checkpoints.columns.has(field));
+  if (lacking.length === 0 && checkpointsLacking.length === 0) return;
+  const what = [...lacking.map((t) => `the model ${t.model} has no ${CHAIN_FIELDS.join("/")} fields`), ...(checkpointsLacking.length > 0 ? [`the model ${tables.checkpoints.model} lacks ${checkpointsLacking.join(", ")}`] : [])];
+  throw new AuditConfigError(
+    `prismaStore(): ${what.join("; ")}, so the trail cannot be verified. Apply the migration node_modules/audit-events/prisma/${tables.provider}/migrations/${INTEGRITY_MIGRATION} (copy it into prisma/migrations, then \`npx prisma migrate deploy\`) and add the fields and the AuditCheckpoint model as node_modules/audit-events/prisma/${tables.provider}/schema.prisma declares them, then run \`npx prisma generate\`.`,
+    "ERR_AUDIT_STORE_SCHEMA",
+  );
+}
+
+/** Collects a statement's values and hands out placeholders. */
+class Values {
+  readonly list: unknown[] = [];
+  constructor(private readonly provider: SqlProvider) {}
+  add(value: unknown, cast?: string): string {
+    this.list.push(value);
+    if (this.provider !== "postgresql") return "?";
+    return `$${this.list.length}${cast === undefined ? "" : `::${cast}`}`;
+  }
+  /** An instant, as each driver compares it with its timestamp columns (see prisma-query.ts). */
+  moment(value: Date): string {
+    return this.provider === "postgresql" ? this.add(value.toISOString(), "timestamptz") : this.add(value);
+  }
+}
+
+function col(table: ModelTable, field: string): string {
+  const quoted = table.columns.get(field);
+  if (quoted === undefined) throw new AuditConfigError(`prismaStore(): the model ${table.model} has no "${field}" field.`, "ERR_AUDIT_STORE_SCHEMA");
+  return quoted;
+}
+
+/** A stored field, or what an event-model field its model lacks reads as. */
+function field(provider: SqlProvider, table: ModelTable, name: string): string {
+  if (!table.columns.has(name) && name in UNSTORED_FIELD_VALUES) return unstoredFieldSql(provider, name as OptionalField);
+  return col(table, name);
+}
+
+/** An instant column as the page reads it: epoch milliseconds on PostgreSQL (prisma/orm#26786), the value itself elsewhere. */
+function instant(provider: SqlProvider, expression: string): string {
+  return provider === "postgresql" ? epochMilliseconds(expression) : expression;
+}
+
+const q = quoteIdentifier;
+
+/**
+ * PostgreSQL's shape of a branch: the sort key, and the row as one JSON text built by the
+ * server. The driver then reads one text column per row, which `JSON.parse` takes whole,
+ * instead of converting some twenty typed columns one by one: the read is what bounds
+ * verify's speed. Instants are epoch milliseconds (see `epochMilliseconds`).
+ */
+function jsonSelect(table: ModelTable, part: ChainPart, pairs: Array<[string, string]>): string {
+  const object = `json_build_object(${pairs.map(([key, value]) => `'${key}', ${value}`).join(", ")})::text`;
+  return `CAST(${col(table, "chainId")} AS text) AS "chainId", CAST(${col(table, "seq")} AS bigint) AS "seq", ${CHAIN_PART_RANK[part]} AS "part", ${object} AS "row"`;
+}
+
+/** The columns every branch of the chain sequence selects, in this order. */
+function eventSelect(provider: SqlProvider, table: ModelTable, part: ChainPart): string {
+  if (provider === "postgresql") {
+    return jsonSelect(table, part, EVENT_FIELDS.map((name) => [name, name === "timestamp" ? epochMilliseconds(col(table, name)) : field(provider, table, name)]));
+  }
+  // MySQL and SQLite: typed columns, NULLs where a branch has none; instants as the drivers read them.
+  const columns = EVENT_FIELDS.map((name) => `${name === "timestamp" ? col(table, name) : field(provider, table, name)} AS ${q(provider, name === "timestamp" ? "ts" : name)}`);
+  columns.push(`${CHAIN_PART_RANK[part]} AS ${q(provider, "part")}`, `NULL AS ${q(provider, "keyId")}`, `NULL AS ${q(provider, "signature")}`, `NULL AS ${q(provider, "createdAt")}`);
+  return columns.join(", ");
+}
+
+function checkpointSelect(provider: SqlProvider, table: ModelTable): string {
+  if (provider === "postgresql") {
+    return jsonSelect(table, "checkpoint", CHECKPOINT_FIELDS.map((name) => [name, name === "createdAt" ? epochMilliseconds(col(table, name)) : col(table, name)]));
+  }
+  const columns = EVENT_FIELDS.map((name) => `${name === "chainId" || name === "seq" || name === "hash" ? col(table, name) : "NULL"} AS ${q(provider, name === "timestamp" ? "ts" : name)}`);
+  columns.push(`${CHAIN_PART_RANK.checkpoint} AS ${q(provider, "part")}`, `${col(table, "keyId")} AS ${q(provider, "keyId")}`, `${col(table, "signature")} AS ${q(provider, "signature")}`, `${col(table, "createdAt")} AS ${q(provider, "createdAt")}`);
+  return columns.join(", ");
+}
+
+/** `(chainId, seq) > (c, s)`, or `>=` for a part ranked after the position's; MySQL gets the expanded form its planner turns into index ranges. */
+function after(provider: SqlProvider, table: ModelTable, part: ChainPart, request: ChainPageRequest, values: Values): string[] {
+  const position = request.after;
+  if (position === undefined) return [];
+  const op = CHAIN_PART_RANK[part] > CHAIN_PART_RANK[position.part] ? ">=" : ">";
+  const chain = col(table, "chainId");
+  const seq = col(table, "seq");
+  if (provider === "mysql") return [`(${chain} > ${values.add(position.chainId)} OR (${chain} = ${values.add(position.chainId)} AND ${seq} ${op} ${values.add(position.seq)}))`];
+  return [`(${chain}, ${seq}) ${op} (${values.add(position.chainId)}, ${values.add(position.seq, "bigint")})`];
+}
+
+function where(conditions: string[]): string {
+  return conditions.length === 0 ? "" : ` WHERE ${conditions.join(" AND ")}`;
+}
+
+function eventTables(tables: ChainTables, source: ChainPageRequest["source"]): Array<[ModelTable, "live" | "archive"]> {
+  const both: Array<[ModelTable, "live" | "archive"]> = [[tables.live, "live"], [tables.archive, "archive"]];
+  return both.filter(([, part]) => source === "all" || source === part);
+}
+
+/**
+ * The SQL of one page of the chain sequence: each table read in `(chainId, seq)` order
+ * through its unique index up to the page size, merged with the database ordering the
+ * three by the same key, so the order is the database's own (its collation of `chainId`)
+ * and a page ends where the next continues in every table.
+ */
+export function chainPageStatement(tables: ChainTables, request: ChainPageRequest): { sql: string; values: unknown[] } {
+  const { provider } = tables;
+  const values = new Values(provider);
+  const order = (table: ModelTable) => `ORDER BY ${col(table, "chainId")}, ${col(table, "seq")}`;
+  const selects = eventTables(tables, request.source).map(([table, part]) => {
+    const conditions = [`${col(table, "chainId")} IS NOT NULL`];
+    if (request.since !== undefined) conditions.push(`${col(table, "timestamp")} >= ${values.moment(request.since)}`);
+    if (request.until !== undefined) conditions.push(`${col(table, "timestamp")} < ${values.moment(request.until)}`);
+    conditions.push(...after(provider, table, part, request, values));
+    return `SELECT ${eventSelect(provider, table, part)} FROM ${table.sqlName}${where(conditions)} ${order(table)} LIMIT ${values.add(request.limit, "int")}`;
+  });
+  const checkpoints = tables.checkpoints;
+  const conditions: string[] = [];
+  if (request.since !== undefined) conditions.push(`${col(checkpoints, "createdAt")} >= ${values.moment(request.since)}`);
+  conditions.push(...after(provider, checkpoints, "checkpoint", request, values));
+  selects.push(`SELECT ${checkpointSelect(provider, checkpoints)} FROM ${checkpoints.sqlName}${where(conditions)} ${order(checkpoints)} LIMIT ${values.add(request.limit, "int")}`);
+  const merged = selects.map((select, i) => `SELECT * FROM (${select}) AS ${q(provider, `part${i}`)}`).join(" UNION ALL ");
+  return { sql: `${merged} ORDER BY ${q(provider, "chainId")}, ${q(provider, "seq")}, ${q(provider, "part")} LIMIT ${values.add(request.limit, "int")}`, values: values.list };
+}
+
+/** An instant as the drivers read it: epoch milliseconds (PostgreSQL), a Date (MySQL), ISO text or epoch milliseconds (SQLite). */
+function dateOf(value: unknown): Date {
+  if (value instanceof Date) return value;
+  return new Date(typeof value === "string" && !/^\d+(\.\d+)?$/.test(value) ? value : Number(value));
+}
+
+function jsonOf(value: unknown): unknown {
+  return typeof value === "string" ? JSON.parse(value) : value;
+}
+
+function rowOf(read: Record<string, unknown>): ChainRow {
+  const part = Number(read.part);
+  const row = typeof read.row === "string" ? (JSON.parse(read.row) as Record<string, unknown>) : read;
+  if (row !== read) row.ts = row.timestamp;
+  if (part === CHAIN_PART_RANK.checkpoint) {
+    return {
+      part: "checkpoint",
+      checkpoint: { chainId: row.chainId as string, seq: Number(row.seq), hash: row.hash as string, keyId: row.keyId as string, signature: row.signature as string, createdAt: dateOf(row.createdAt) },
+    };
+  }
+  const event: Record<string, unknown> = {};
+  for (const name of EVENT_FIELDS) {
+    if (name === "timestamp") event[name] = dateOf(row.ts);
+    else if (JSON_FIELDS.has(name)) event[name] = jsonOf(row[name]);
+    else if (name === "seq") event[name] = Number(row.seq);
+    else event[name] = row[name] ?? null;
+  }
+  return { part: part === CHAIN_PART_RANK.live ? "live" : "archive", event: event as unknown as AuditEventRecord };
+}
+
+/** Reads one page of the chain sequence: see `AuditStore.readChainPage`. */
+export async function readChainPage(client: RawClient, tables: ChainTables, request: ChainPageRequest): Promise<ChainRow[]> {
+  const { sql, values } = chainPageStatement(tables, request);
+  const rows = await client.$queryRawUnsafe<Record<string, unknown>[]>(sql, ...values);
+  return rows.map(rowOf);
+}
+
+/** Reads one page of checkpoints, oldest first: see `AuditStore.readCheckpointPage`. */
+export async function readCheckpointPage(client: RawClient, tables: ChainTables, request: CheckpointPageRequest): Promise<AuditCheckpointRecord[]> {
+  const { provider, checkpoints: table } = tables;
+  const values = new Values(provider);
+  const [createdAt, chain, seq] = [col(table, "createdAt"), col(table, "chainId"), col(table, "seq")];
+  const conditions: string[] = [];
+  if (request.since !== undefined) conditions.push(`${createdAt} >= ${values.moment(request.since)}`);
+  const position = request.after;
+  if (position !== undefined) {
+    const at = values.moment(position.createdAt);
+    const sameAt = values.moment(position.createdAt);
+    // Spelled out rather than as a row comparison so that MySQL plans it on the createdAt index.
+    conditions.push(`(${createdAt} > ${at} OR (${createdAt} = ${sameAt} AND (${chain} > ${values.add(position.chainId)} OR (${chain} = ${values.add(position.chainId)} AND ${seq} > ${values.add(position.seq, "bigint")}))))`);
+  }
+  const select = [chain, seq, col(table, "hash"), col(table, "keyId"), col(table, "signature")].map((c, i) => `${c} AS ${q(provider, CHECKPOINT_FIELDS[i]!)}`);
+  select.push(`${instant(provider, createdAt)} AS ${q(provider, "createdAt")}`);
+  const sql = `SELECT ${select.join(", ")} FROM ${table.sqlName}${where(conditions)} ORDER BY ${createdAt}, ${chain}, ${seq} LIMIT ${values.add(request.limit, "int")}`;
+  const rows = await client.$queryRawUnsafe<Record<string, unknown>[]>(sql, ...values.list);
+  return rows.map((row) => ({ chainId: row.chainId as string, seq: Number(row.seq), hash: row.hash as string, keyId: row.keyId as string, signature: row.signature as string, createdAt: dateOf(row.createdAt) }));
+}
+
+/** Counts the events without chain fields: see `AuditStore.countUnsigned`. */
+export async function countUnsignedEvents(client: RawClient, tables: ChainTables, request: UnsignedRequest): Promise<UnsignedEvents> {
+  const { provider } = tables;
+  const result: UnsignedEvents = { count: 0, first: null, last: null };
+  for (const [table] of eventTables(tables, request.source)) {
+    const filter = (values: Values) => {
+      const conditions = [`${col(table, "chainId")} IS NULL`];
+      if (request.since !== undefined) conditions.push(`${col(table, "timestamp")} >= ${values.moment(request.since)}`);
+      if (request.until !== undefined) conditions.push(`${col(table, "timestamp")} < ${values.moment(request.until)}`);
+      return where(conditions);
+    };
+    const counted = new Values(provider);
+    const [{ n } = { n: 0 }] = await client.$queryRawUnsafe<{ n: unknown }[]>(`SELECT COUNT(*) AS n FROM ${table.sqlName}${filter(counted)}`, ...counted.list);
+    if (Number(n) === 0) continue;
+    result.count += Number(n);
+    for (const direction of ["ASC", "DESC"] as const) {
+      const values = new Values(provider);
+      const [row] = await client.$queryRawUnsafe<Array<{ id: string; ts: unknown }>>(
+        `SELECT ${col(table, "id")} AS ${q(provider, "id")}, ${instant(provider, col(table, "timestamp"))} AS ${q(provider, "ts")} FROM ${table.sqlName}${filter(values)} ORDER BY ${col(table, "timestamp")} ${direction}, ${col(table, "id")} ${direction} LIMIT 1`,
+        ...values.list,
+      );
+      if (row === undefined) continue;
+      const key: EventKey = { id: row.id, timestamp: dateOf(row.ts) };
+      if (direction === "ASC" && (result.first === null || key.timestamp < result.first.timestamp)) result.first = key;
+      if (direction === "DESC" && (result.last === null || key.timestamp > result.last.timestamp)) result.last = key;
+    }
+  }
+  return result;
+}

@@ -1,0 +1,229 @@
+import { Client as PgClient } from "pg";
+import * as mariadb from "mariadb";
+
+import { AuditContext, archiveOldEvents, closeAudit, configureAudit, findEvents, flushAudit, prismaStore, type AuditEventRecord } from "../../src";
+import { runCli } from "../../src/cli/main";
+import { grantStatements } from "../../src/cli/grant-statements";
+import { connectClient, openDatabase, type TestDatabase } from "../support/databases";
+import { manyEvents } from "../support/read-fixtures";
+
+type Provider = "postgresql" | "mysql";
+
+const APP = `ae_app_${process.pid}`;
+const ARCHIVER = `ae_archiver_${process.pid}`;
+const PASSWORD = "grants-test-password";
+const DAY = 86_400_000;
+
+/** The statements of a script as `grants` prints it: comments and blank lines dropped. */
+function statementsOf(script: string): string[] {
+  return script
+    .split("\n")
+    .filter((line) => line.trim().length > 0 && !line.startsWith("--"))
+    .map((line) => line.replace(/;$/, ""));
+}
+
+/** Runs `audit-events grants <args>` in this process and gives back what it printed. */
+async function grants(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const io = { stdout: { write: (t: string) => ((stdout += t), true) }, stderr: { write: (t: string) => ((stderr += t), true) }, cwd: process.cwd() };
+  const code = await runCli(args, io as never);
+  return { code, stdout, stderr };
+}
+
+/** A raw connection as one of the roles, for the statements the store never runs. */
+interface RawSession {
+  run(sql: string): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+interface Server {
+  /** The URL of `db` for `role`. */
+  urlAs(db: TestDatabase, role: string): string;
+  quote(name: string): string;
+  admin(db: TestDatabase): Promise<RawSession>;
+  createRoles(db: TestDatabase): Promise<void>;
+  dropRoles(): Promise<void>;
+  session(db: TestDatabase, role: string): Promise<RawSession>;
+  denied: RegExp;
+}
+
+const servers: Record<Provider, Server> = {
+  postgresql: {
+    urlAs: (db, role) => {
+      const url = new URL(db.url);
+      url.username = role;
+      url.password = PASSWORD;
+      return url.toString();
+    },
+    quote: (name) => `"${name}"`,
+    admin: (db) => pgSession(db.url),
+    async createRoles(db) {
+      const admin = await pgSession(db.url);
+      for (const role of [APP, ARCHIVER]) await admin.run(`DO $$ BEGIN CREATE ROLE "${role}" LOGIN PASSWORD '${PASSWORD}'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+      await admin.close();
+    },
+    async dropRoles() {
+      const admin = await pgSession("postgresql://postgres@127.0.0.1:5432/postgres");
+      for (const role of [APP, ARCHIVER]) await admin.run(`DROP ROLE IF EXISTS "${role}"`);
+      await admin.close();
+    },
+    session: (db, role) => pgSession(servers.postgresql.urlAs(db, role)),
+    denied: /permission denied/,
+  },
+  mysql: {
+    urlAs: (db, role) => {
+      const url = new URL(db.url);
+      url.username = role;
+      url.password = PASSWORD;
+      return url.toString();
+    },
+    quote: (name) => `\`${name}\``,
+    admin: (db) => mariaSession(db.url),
+    async createRoles(db) {
+      const admin = await mariaSession(db.url);
+      for (const role of [APP, ARCHIVER]) await admin.run(`CREATE USER IF NOT EXISTS '${role}'@'%' IDENTIFIED BY '${PASSWORD}'`);
+      await admin.close();
+    },
+    async dropRoles() {
+      const admin = await mariaSession("mysql://root@127.0.0.1:3306");
+      for (const role of [APP, ARCHIVER]) await admin.run(`DROP USER IF EXISTS '${role}'@'%'`);
+      await admin.close();
+    },
+    session: (db, role) => mariaSession(servers.mysql.urlAs(db, role)),
+    denied: /command denied/,
+  },
+};
+
+async function pgSession(url: string): Promise<RawSession> {
+  const client = new PgClient({ connectionString: url });
+  await client.connect();
+  return { run: (sql) => client.query(sql), close: () => client.end() };
+}
+
+async function mariaSession(url: string): Promise<RawSession> {
+  const parsed = new URL(url);
+  const connection = await mariadb.createConnection({
+    host: parsed.hostname,
+    port: Number(parsed.port || 3306),
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database: parsed.pathname.slice(1) || undefined,
+  });
+  return { run: (sql) => connection.query(sql), close: () => connection.end() };
+}
+
+describe("audit-events grants", () => {
+  it("refuses what it cannot quote safely, a MySQL database left out, and one role for both", async () => {
+    for (const [args, message] of [
+      [["--provider", "mysql"], /--schema names the database/],
+      [["--provider", "postgresql", "--app-role", "app; DROP TABLE x"], /--app-role must be 1 to 63 letters/],
+      [["--provider", "mysql", "--schema", "shop", "--host", "a'b"], /--host must be a host name/],
+      [["--provider", "postgresql", "--app-role", "same", "--archiver-role", "same"], /must differ/],
+    ] as const) {
+      const run = await grants(["grants", ...args]);
+      expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 2, stdout: "" });
+      expect(run.stderr).toMatch(message);
+    }
+    expect((await grants(["grants", "--provider", "oracle"])).code).toBe(2);
+  });
+
+  it("prints nothing that grants UPDATE, DELETE or TRUNCATE to the application's role", async () => {
+    for (const provider of ["postgresql", "mysql"] as const) {
+      const printed = statementsOf(grantStatements({ provider, schema: "shop", appRole: "shop_app" }).join("\n"));
+      const toApp = printed.filter((s) => s.startsWith("GRANT") && /shop_app/.test(s));
+      expect(toApp.length).toBeGreaterThanOrEqual(3);
+      for (const statement of toApp) expect(statement).not.toMatch(/UPDATE|DELETE|TRUNCATE|ALL/);
+    }
+  });
+});
+
+describe.each(["postgresql", "mysql"] as const)("the roles of audit-events grants on %s", (provider) => {
+  const server = servers[provider];
+  let db: TestDatabase;
+  const old: AuditEventRecord[] = manyEvents(30, 5).map((event, i) => ({ ...event, timestamp: new Date(Date.now() - (200 + i) * DAY) }));
+
+  beforeAll(async () => {
+    db = (await openDatabase(provider, { name: `grants_${provider}` })) as TestDatabase;
+    await prismaStore(db.prisma).insert(old, { context: new AuditContext() });
+    await server.createRoles(db);
+    const args = ["grants", "--provider", provider, "--app-role", APP, "--archiver-role", ARCHIVER, ...(provider === "mysql" ? ["--schema", db.name] : [])];
+    const printed = await grants(args);
+    expect(printed.code).toBe(0);
+    const admin = await server.admin(db);
+    for (const statement of statementsOf(printed.stdout)) await admin.run(statement);
+    await admin.close();
+  }, 60_000);
+  afterAll(async () => {
+    await closeAudit().catch(() => undefined);
+    await db?.close();
+    await server.dropRoles();
+  });
+
+  it("lets the application's role write events (sync and buffered, replays skipped) and read them, through Prisma", async () => {
+    const prisma = connectClient({ provider, url: server.urlAs(db, APP) });
+    try {
+      const store = prismaStore(prisma);
+      configureAudit({ store });
+      const context = new AuditContext({ extraData: { role: "app" } });
+      const sync = await context.createEvent({ contentType: "Order", objectId: "sync" }, { action: "order.refund" });
+      configureAudit({ store, writeMode: "buffered" });
+      const buffered = await Promise.all([1, 2, 3].map((n) => context.createEvent({ contentType: "Order", objectId: `buffered-${n}` })));
+      await flushAudit();
+      // A spool replaying rows the store holds already: skipped, which needs SELECT.
+      await store.writeRows([sync, ...buffered].map((record) => store.toRow(record, context)));
+      const { events } = await findEvents({ store, contentType: "Order", limit: 500 });
+      const mine = events.filter((e) => e.content.role === "app");
+      expect(mine.map((e) => e.objectId).sort()).toEqual(["buffered-1", "buffered-2", "buffered-3", "sync"]);
+      await expect((prisma as unknown as { auditEvent: { updateMany(a: object): Promise<unknown> } }).auditEvent.updateMany({ where: { id: sync.id }, data: { userId: "mallory" } })).rejects.toThrow(server.denied);
+    } finally {
+      await closeAudit();
+      await prisma.$disconnect();
+    }
+  });
+
+  it("keeps the application's role from changing, deleting or truncating events", async () => {
+    const session = await server.session(db, APP);
+    const q = server.quote;
+    try {
+      const refused = [
+        `UPDATE ${q("audit_events")} SET ${q("userId")} = 'mallory'`,
+        `UPDATE ${q("audit_events")} SET ${q("id")} = ${q("id")}`,
+        `DELETE FROM ${q("audit_events")}`,
+        `TRUNCATE TABLE ${q("audit_events")}`,
+        `DELETE FROM ${q("archived_audit_events")}`,
+        `UPDATE ${q("audit_checkpoints")} SET ${q("signature")} = 'x'`,
+        `DELETE FROM ${q("audit_checkpoints")}`,
+      ];
+      for (const sql of refused) await expect(session.run(sql)).rejects.toThrow(server.denied);
+      await session.run(`INSERT INTO ${q("audit_checkpoints")} (${q("chainId")}, ${q("seq")}, ${q("hash")}, ${q("keyId")}, ${q("signature")}, ${q("createdAt")}) VALUES ('c', 1, '${"a".repeat(64)}', 'k', '${"b".repeat(64)}', '2026-12-01 00:00:00')`);
+    } finally {
+      await session.close();
+    }
+    const admin = await server.admin(db);
+    const rows = (await admin.run(`SELECT count(*) AS n FROM ${q("audit_events")} WHERE ${q("userId")} = 'mallory'`)) as { rows?: { n: string }[] } | { n: bigint }[];
+    await admin.close();
+    expect(Number(Array.isArray(rows) ? rows[0]!.n : rows.rows![0]!.n)).toBe(0);
+  });
+
+  it("lets the archiver's role archive old events, and nothing more", async () => {
+    const prisma = connectClient({ provider, url: server.urlAs(db, ARCHIVER) });
+    try {
+      const result = await archiveOldEvents({ olderThanDays: 100, batchSize: 7, store: prismaStore(prisma) });
+      expect(result.archived).toBe(old.length);
+      const { events } = await findEvents({ store: prismaStore(prisma), source: "archive", limit: 500 });
+      expect(events.map((e) => e.id).sort()).toEqual(old.map((e) => e.id).sort());
+    } finally {
+      await prisma.$disconnect();
+    }
+    const session = await server.session(db, ARCHIVER);
+    const q = server.quote;
+    try {
+      for (const sql of [`UPDATE ${q("audit_events")} SET ${q("userId")} = 'mallory'`, `TRUNCATE TABLE ${q("audit_events")}`, `UPDATE ${q("archived_audit_events")} SET ${q("userId")} = 'mallory'`, `DELETE FROM ${q("archived_audit_events")}`]) {
+        await expect(session.run(sql)).rejects.toThrow(server.denied);
+      }
+    } finally {
+      await session.close();
+    }
+  });
+});

@@ -1,0 +1,83 @@
+import { rmSync } from "node:fs";
+
+import { prismaStore } from "../../src";
+import { openDatabase, type TestDatabase } from "../support/databases";
+import { buildTrail, rawSql, writeTrail, type WrittenTrail } from "../integrity/verify-trail-writer";
+import { buildPackage, createProject, prismaConfig, type Project } from "./cli-package";
+
+const KEY_EXPORT = `
+export const integrityKey = [
+  { id: "2027-01", secret: "a test secret of at least thirty-two characters, new" },
+  { id: "2026-01", secret: "a test secret of at least thirty-two characters, old" },
+];
+`;
+
+let packageDir: string;
+beforeAll(() => {
+  packageDir = buildPackage();
+}, 180_000);
+afterAll(() => {
+  if (packageDir) rmSync(packageDir, { recursive: true, force: true });
+});
+
+describe("audit-events verify and checkpoints", () => {
+  let db: TestDatabase<"postgresql">;
+  let project: Project;
+  let trail: WrittenTrail;
+
+  beforeAll(async () => {
+    db = await openDatabase("postgresql", { name: "cli_verify" });
+    project = createProject(packageDir);
+    project.write("audit-events.config.ts", prismaConfig("postgresql", db.url) + KEY_EXPORT);
+    trail = buildTrail([7, 5], 2);
+    await writeTrail(db as unknown as TestDatabase, prismaStore(db.prisma), trail);
+  }, 60_000);
+  afterAll(async () => {
+    project?.remove();
+    await db?.close();
+  });
+
+  it("exports the checkpoints as NDJSON, verifies an intact trail with exit 0, and names a tampered event with exit 4", async () => {
+    const exported = await project.run(["checkpoints", "--since", "2020-01-01"]);
+    expect(exported.code).toBe(0);
+    const lines = exported.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    expect(lines).toHaveLength(trail.checkpoints.length);
+    expect(lines).toEqual(expect.arrayContaining(trail.checkpoints.map((c) => ({ ...c, createdAt: c.createdAt.toISOString() }))));
+    project.write("copies.ndjson", exported.stdout);
+
+    const intact = await project.run(["verify", "--checkpoints", "copies.ndjson"]);
+    expect(intact).toMatchObject({ code: 0, stdout: "Verified 12 event(s) in 2 chain(s): intact.\n" });
+    // Not a terminal: no progress display, the report alone.
+    expect(intact.stderr).not.toContain("Verifying");
+
+    const deleted = trail.checkpoints.find((c) => c.chainId === trail.chains[1])!;
+    await rawSql(db as unknown as TestDatabase)(`DELETE FROM "audit_checkpoints" WHERE "chainId" = ? AND "seq" = ?`, deleted.chainId, deleted.seq);
+    const target = trail.events.find((e) => e.chainId === trail.chains[0] && e.seq === 3)!;
+    await rawSql(db as unknown as TestDatabase)(`UPDATE "audit_events" SET "content" = ?::jsonb WHERE "id" = ?`, '{"order":"\\u001b[2Jforged"}', target.id);
+
+    const withoutCopies = await project.run(["verify"]);
+    expect(withoutCopies.code).toBe(4);
+    expect(withoutCopies.stdout.split("\n")[0]).toBe(`altered: chain ${trail.chains[0]} seq 3 event ${target.id}: its stored content no longer gives its stored hash: a field was changed after it was written`);
+    expect(withoutCopies.stdout).not.toContain(trail.chains[1]!);
+    expect(withoutCopies.stderr).toContain("tampered with");
+
+    const withCopies = await project.run(["verify", "--checkpoints", "copies.ndjson"]);
+    expect(withCopies.code).toBe(4);
+    expect(withCopies.stdout).toContain(`bad-checkpoint: chain ${trail.chains[1]} seq ${deleted.seq}: the checkpoint at seq ${deleted.seq} exported on`);
+  });
+
+  it("explains verify and checkpoints with --help, exit code 4 among the codes", async () => {
+    const verify = await project.run(["verify", "--help"]);
+    for (const text of ["Usage: audit-events verify", "--since <when>", "--source <source>", "--checkpoints <file>", "AUDIT_INTEGRITY_KEY", "4  verify found a problem"]) expect(verify.stdout).toContain(text);
+    const checkpoints = await project.run(["checkpoints", "--help"]);
+    for (const text of ["Usage: audit-events checkpoints", "--since <when>", "WORM", "verify --checkpoints <file>"]) expect(checkpoints.stdout).toContain(text);
+    expect((await project.run(["checkpoints"])).code).toBe(2);
+  });
+
+  it("refuses a malformed checkpoints file with exit 2, naming the line", async () => {
+    project.write("bad.ndjson", '{"chainId":"x","seq":1}\n');
+    const run = await project.run(["verify", "--checkpoints", "bad.ndjson"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("bad.ndjson, line 1: hash must be 64 lower-case hex digits");
+  });
+});

@@ -1,0 +1,224 @@
+/**
+ * Property: a random trail of several chains, some of it archived, verifies clean; after ONE
+ * random tampering done with raw SQL, verify names it at the chain and seq where it was
+ * done, every time, or (only for what the format cannot show) the test states why not.
+ */
+import fc from "fast-check";
+import { v7 as uuidv7 } from "uuid";
+
+import { eventHash } from "../../src/integrity/canonical-event";
+import { verifyAuditTrail } from "../../src/integrity/verify-trail";
+import type { AuditEventRecord } from "../../src/model/event-record";
+import { prismaStore } from "../../src/stores/prisma-store";
+import { openDatabase, providers, type TestDatabase } from "../support/databases";
+import { buildTrail, rawSql, TEST_KEYS, TRAIL_START, writeTrail, type WrittenTrail } from "./verify-trail-writer";
+
+const key = [
+  { id: "2027-01", secret: "a test secret of at least thirty-two characters, new" },
+  { id: "2026-01", secret: "a test secret of at least thirty-two characters, old" },
+];
+
+type Tamper =
+  | { kind: "update"; field: string; target: number }
+  | { kind: "delete"; target: number }
+  | { kind: "forge"; chain: number; selfConsistent: boolean; duplicate: boolean }
+  | { kind: "swap"; chain: number; a: number; b: number }
+  | { kind: "delete-checkpoint"; target: number }
+  | { kind: "alter-checkpoint"; field: "hash" | "signature" | "keyId" | "createdAt" | "seq"; target: number }
+  | { kind: "truncate"; chain: number; keep: number; withCheckpoints: boolean };
+
+const JSON_COLUMNS = new Set(["content", "queryParams", "postData", "headers"]);
+const FIELDS = ["content", "timestamp", "userId", "action", "tenantId", "seq", "prevHash", "hash", "chainId", "chainId-null", "url", "outcome", "objectId"];
+
+const tamper: fc.Arbitrary<Tamper> = fc.oneof(
+  fc.record({ kind: fc.constant("update" as const), field: fc.constantFrom(...FIELDS), target: fc.nat() }),
+  fc.record({ kind: fc.constant("delete" as const), target: fc.nat() }),
+  fc.record({ kind: fc.constant("forge" as const), chain: fc.nat(), selfConsistent: fc.boolean(), duplicate: fc.boolean() }),
+  fc.record({ kind: fc.constant("swap" as const), chain: fc.nat(), a: fc.nat(), b: fc.nat() }),
+  fc.record({ kind: fc.constant("delete-checkpoint" as const), target: fc.nat() }),
+  fc.record({ kind: fc.constant("alter-checkpoint" as const), field: fc.constantFrom("hash" as const, "signature" as const, "keyId" as const, "createdAt" as const, "seq" as const), target: fc.nat() }),
+  fc.record({ kind: fc.constant("truncate" as const), chain: fc.nat(), keep: fc.nat(), withCheckpoints: fc.boolean() }),
+);
+
+/** Where verify must report the tampering: acceptable (chainId, seq) places, with and without the exported checkpoints; null: the format cannot show it (the reason is the test's statement). */
+interface Expected {
+  withExport: Array<[string, number]> | null;
+  withoutExport: Array<[string, number]> | null;
+}
+
+describe.each(providers)("verify after one random tampering on %s", (provider) => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await openDatabase(provider);
+  });
+  afterAll(() => db?.close());
+
+  /** An instant as a raw statement takes it: UTC text PostgreSQL casts, a Date the other adapters write as the store does. */
+  const instant = (at: Date): unknown => (provider === "postgresql" ? at.toISOString() : at);
+
+  async function tableOf(id: string): Promise<"audit_events" | "archived_audit_events"> {
+    const prisma = db.prisma as unknown as { archivedAuditEvent: { findUnique(a: object): Promise<unknown> } };
+    return (await prisma.archivedAuditEvent.findUnique({ where: { id } })) === null ? "audit_events" : "archived_audit_events";
+  }
+
+  /** Applies the tampering with raw SQL; returns where verify must find it. */
+  async function apply(t: Tamper, trail: WrittenTrail): Promise<Expected> {
+    const sql = rawSql(db);
+    const byChain = (c: number) => trail.events.filter((e) => e.chainId === trail.chains[c % trail.chains.length]);
+    const lastCheckpointSeq = (chainId: string) => Math.max(0, ...trail.checkpoints.filter((c) => c.chainId === chainId).map((c) => c.seq));
+    const both = (places: Array<[string, number]>): Expected => ({ withExport: places, withoutExport: places });
+    switch (t.kind) {
+      case "update": {
+        const e = trail.events[t.target % trail.events.length]!;
+        const table = await tableOf(e.id);
+        const chain = e.chainId!;
+        const covered = e.seq! < byChain(trail.chains.indexOf(chain)).length || lastCheckpointSeq(chain) >= e.seq!;
+        switch (t.field) {
+          case "content":
+            await sql(`UPDATE "${table}" SET "content" = ?::jsonb WHERE "id" = ?`, JSON.stringify({ ...e.content, order: "ORD-FORGED" }), e.id);
+            return both([[chain, e.seq!]]);
+          case "timestamp":
+            await sql(`UPDATE "${table}" SET "timestamp" = ?::timestamptz WHERE "id" = ?`, instant(new Date(e.timestamp.getTime() + 1000)), e.id);
+            return both([[chain, e.seq!]]);
+          case "seq": {
+            await sql(`UPDATE "${table}" SET "seq" = ? WHERE "id" = ?`, 10_000 + e.seq!, e.id);
+            return both([[chain, e.seq!]]);
+          }
+          case "chainId": {
+            const other = uuidv7();
+            await sql(`UPDATE "${table}" SET "chainId" = ? WHERE "id" = ?`, other, e.id);
+            // The row leaves its chain (a gap there, when events or a checkpoint follow) and shows in the new one, unlinked.
+            return both([[chain, e.seq!], [other, 1], [other, e.seq!]]);
+          }
+          case "chainId-null":
+            await sql(`UPDATE "${table}" SET "chainId" = NULL, "seq" = NULL, "prevHash" = NULL, "hash" = NULL WHERE "id" = ?`, e.id);
+            // Unsigned after signed events: ok is false even when it was the chain's tail. But an
+            // uncovered tail older than every other signed event looks written before integrity.
+            if (!covered && trail.events.every((other) => other === e || other.timestamp > e.timestamp)) return { withExport: null, withoutExport: null };
+            return both(covered ? [[chain, e.seq!], ["", 0]] : [["", 0]]);
+          case "prevHash":
+          case "hash":
+            await sql(`UPDATE "${table}" SET "${t.field}" = ? WHERE "id" = ?`, "f".repeat(64), e.id);
+            return both([[chain, e.seq!]]);
+          default:
+            await sql(`UPDATE "${table}" SET "${t.field}" = ? WHERE "id" = ?`, t.field === "outcome" ? "failure" : "mallory", e.id);
+            return both([[chain, e.seq!]]);
+        }
+      }
+      case "delete": {
+        const e = trail.events[t.target % trail.events.length]!;
+        await sql(`DELETE FROM "${await tableOf(e.id)}" WHERE "id" = ?`, e.id);
+        const chain = e.chainId!;
+        const covered = e.seq! < byChain(trail.chains.indexOf(chain)).length || lastCheckpointSeq(chain) >= e.seq!;
+        // The chain's newest event, after its last checkpoint: nothing signed shows it ever existed.
+        return covered ? both([[chain, e.seq!]]) : { withExport: null, withoutExport: null };
+      }
+      case "forge": {
+        const events = byChain(t.chain);
+        const chain = events[0]!.chainId!;
+        const last = events.at(-1)!;
+        const at = t.duplicate ? events[t.chain % events.length]! : last;
+        const seq = t.duplicate ? at.seq! : last.seq! + 1;
+        const forged: AuditEventRecord = { ...at, id: uuidv7(), seq, content: { forged: true }, prevHash: t.duplicate ? at.prevHash : t.selfConsistent ? "e".repeat(64) : last.hash };
+        forged.hash = t.selfConsistent ? eventHash(forged) : "d".repeat(64);
+        // A duplicate goes into the table that does not hold that position; an appended row into the live table.
+        const table = t.duplicate && (await tableOf(at.id)) === "audit_events" ? "archived_audit_events" : "audit_events";
+        const columns = Object.keys(forged);
+        const extra = table === "archived_audit_events" ? ', "archivedAt"' : "";
+        await sql(
+          `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}${extra}) VALUES (${columns.map((c) => (JSON_COLUMNS.has(c) ? "?::jsonb" : c === "timestamp" ? "?::timestamptz" : "?")).join(", ")}${extra === "" ? "" : ", ?::timestamptz"})`,
+          ...columns.map((c) => {
+            const v = (forged as unknown as Record<string, unknown>)[c];
+            return v instanceof Date ? instant(v) : v !== null && typeof v === "object" ? JSON.stringify(v) : v;
+          }),
+          ...(extra === "" ? [] : [instant(new Date())]),
+        );
+        return both([[chain, seq]]);
+      }
+      case "swap": {
+        const events = byChain(t.chain);
+        if (events.length < 2) return apply({ kind: "update", field: "content", target: t.a }, trail);
+        const a = events[t.a % events.length]!;
+        let b = events[t.b % events.length]!;
+        if (b === a) b = events[(t.a + 1) % events.length]!;
+        const [ta, tb] = [await tableOf(a.id), await tableOf(b.id)];
+        await sql(`UPDATE "${ta}" SET "seq" = ? WHERE "id" = ?`, -1, a.id);
+        await sql(`UPDATE "${tb}" SET "seq" = ? WHERE "id" = ?`, a.seq, b.id);
+        await sql(`UPDATE "${ta}" SET "seq" = ? WHERE "id" = ?`, b.seq, a.id);
+        return both([[a.chainId!, Math.min(a.seq!, b.seq!)]]);
+      }
+      case "delete-checkpoint": {
+        if (trail.checkpoints.length === 0) return apply({ kind: "delete", target: t.target }, trail);
+        const c = trail.checkpoints[t.target % trail.checkpoints.length]!;
+        await sql(`DELETE FROM "audit_checkpoints" WHERE "chainId" = ? AND "seq" = ?`, c.chainId, c.seq);
+        // Without a copy, a deleted checkpoint leaves nothing behind: its events still link.
+        return { withExport: [[c.chainId, c.seq]], withoutExport: null };
+      }
+      case "alter-checkpoint": {
+        if (trail.checkpoints.length === 0) return apply({ kind: "delete", target: t.target }, trail);
+        const c = trail.checkpoints[t.target % trail.checkpoints.length]!;
+        const value = { hash: "c".repeat(64), signature: "b".repeat(64), keyId: "stolen-key", createdAt: instant(new Date(c.createdAt.getTime() + 1000)), seq: c.seq + 5000 }[t.field];
+        await sql(`UPDATE "audit_checkpoints" SET "${t.field}" = ?${t.field === "createdAt" ? "::timestamptz" : ""} WHERE "chainId" = ? AND "seq" = ?`, value, c.chainId, c.seq);
+        return t.field === "seq" ? both([[c.chainId, c.seq], [c.chainId, c.seq + 5000]]) : both([[c.chainId, c.seq]]);
+      }
+      case "truncate": {
+        const events = byChain(t.chain);
+        const chain = events[0]!.chainId!;
+        const keep = t.keep % events.length;
+        for (const e of events.slice(keep)) await sql(`DELETE FROM "${await tableOf(e.id)}" WHERE "id" = ?`, e.id);
+        if (t.withCheckpoints) await sql(`DELETE FROM "audit_checkpoints" WHERE "chainId" = ? AND "seq" > ?`, chain, keep);
+        const signedPast = lastCheckpointSeq(chain) > keep;
+        // Cut past the last checkpoint: the rest of the chain never was signed, so nothing shows the cut.
+        // With the checkpoints deleted too, only exported copies show it.
+        return {
+          withExport: signedPast ? [[chain, keep + 1]] : null,
+          withoutExport: signedPast && !t.withCheckpoints ? [[chain, keep + 1]] : null,
+        };
+      }
+    }
+  }
+
+  it("finds every tampering at its chain and seq, and untouched trails clean", async () => {
+    const store = prismaStore(db.prisma);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 2, max: 4 }),
+        fc.integer({ min: 0, max: 20 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 7 }),
+        tamper,
+        async (lengths, every, archiveMinutes, archiveAfter, pageSize, t) => {
+          await db.reset();
+          const trail = buildTrail(lengths, every);
+          await writeTrail(db, store, trail);
+          const archive = () => store.archiveBatch(new Date(TRAIL_START + archiveMinutes * 60_000), 1000);
+          if (!archiveAfter) await archive();
+          const clean = await verifyAuditTrail({ store, key, pageSize });
+          expect(clean).toEqual({ ok: true, verified: trail.events.length, chains: lengths.length, problems: [] });
+          const exported = trail.checkpoints.map((c) => ({ ...c }));
+          const expected = await apply(t, trail);
+          // Archival after a change to an event moves it as it is (a forged duplicate stays where it is, archival skips what the archive holds).
+          if (archiveAfter && t.kind !== "forge") await archive();
+          for (const [checkpoints, places] of [
+            [exported, expected.withExport],
+            [undefined, expected.withoutExport],
+          ] as const) {
+            const report = await verifyAuditTrail({ store, key, pageSize, ...(checkpoints === undefined ? {} : { checkpoints }) });
+            if (places === null) {
+              expect(report.ok).toBe(true);
+              continue;
+            }
+            expect(report.ok).toBe(false);
+            const found = report.problems.filter((p) => p.kind !== "unsigned" || places.some(([c]) => c === ""));
+            expect(found.length).toBeGreaterThan(0);
+            for (const problem of found) expect(places).toContainEqual([problem.chainId, problem.seq]);
+            if (t.kind === "swap" && lengths[t.chain % lengths.length]! >= 2) expect(found[0]!.kind).toBe("reordered");
+          }
+        },
+      ),
+      { numRuns: Number(process.env.VERIFY_PROPERTY_RUNS ?? 30) },
+    );
+    expect(TEST_KEYS.byId.size).toBe(2);
+  }, 300_000);
+});
