@@ -38,7 +38,7 @@ async function main() {
     const events = await prisma.auditEvent.findMany({ orderBy: [{ timestamp: "asc" }, { id: "asc" }] });
     console.log(`audit-events demo: ${events.length} events stored in ${path.relative(process.cwd(), file)} (the job marked ${synced} order(s) paid)\n`);
     for (const e of events) {
-      console.log(`${e.timestamp.toISOString()}  ${e.contentType}#${e.objectId}  user=${e.userId ?? "-"}  ${e.method ?? "JOB"} ${e.url ?? ""}`);
+      console.log(`${e.timestamp.toISOString()}  ${e.contentType}#${e.objectId}  ${e.action ?? "-"} (${e.outcome})  user=${e.userId ?? "-"}  ${e.method ?? "JOB"} ${e.url ?? ""}`);
       console.log(`    content=${JSON.stringify(e.content)}`);
       if (Object.keys(e.postData as object).length > 0) console.log(`    postData=${JSON.stringify(e.postData)}`);
     }

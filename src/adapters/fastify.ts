@@ -143,7 +143,7 @@ function fastifyAuditEventsPlugin(instance: FastifyInstance, options: AuditMiddl
  * const app = Fastify({ trustProxy: 1 });
  * await app.register(fastifyAuditEvents, { includeHeaders: ["user-agent"] });
  * app.post("/orders/:id/refund", async (request) => {
- *   await request.auditContext.createEvent(order, { action: "refund" });
+ *   await request.auditContext.createEvent(order, {}, { action: "refund" });
  * });
  * ```
  * @throws {AuditConfigError} (`ERR_AUDIT_CONFIG`) for bad options, when registered

@@ -14,7 +14,7 @@ import type { AuditContext } from "../context";
  * export class RefundService {
  *   constructor(private readonly audit: AuditContextService) {}
  *   async refund(order: Order) {
- *     await this.audit.current().createEvent(order, { action: "refund" });
+ *     await this.audit.current().createEvent(order, {}, { action: "refund" });
  *   }
  * }
  * ```

@@ -120,6 +120,6 @@ describe("npm run demo", () => {
     expect(output).toContain("audit-events demo: 6 events stored");
     expect(output).toContain(`"password":"${MASK}"`);
     expect(output).not.toContain("never-stored");
-    expect(output).toMatch(/Order#2 {2}user=bob {2}POST/);
+    expect(output).toMatch(/Order#2 {2}ship \(success\) {2}user=bob {2}POST/);
   }, 60_000);
 });

@@ -21,13 +21,15 @@ const context = new AuditContext();
 const all: EventFilter = { source: "all", content: [] };
 const byPosition = (a: AuditEventRecord, b: AuditEventRecord) => a.timestamp.getTime() - b.timestamp.getTime() || (a.id < b.id ? -1 : 1);
 
-/** The audit tables' migrations of `provider`, split at the event model's: those before it, and it. */
-function migrationsAround(provider: Provider): { before: string[]; eventModel: string } {
+/**
+ * The audit tables' migrations of `provider`, split at the event model's: those before it,
+ * and it with every later one (a deployment applies them all).
+ */
+function migrationsAround(provider: Provider): { before: string[]; eventModel: string[] } {
   const files = migrationFiles(provider, { examples: false });
   const folder = (file: string) => path.basename(path.dirname(file));
-  const eventModel = files.find((file) => folder(file) === EVENT_MODEL_MIGRATION);
-  if (eventModel === undefined) throw new Error(`prisma/${provider}/migrations has no ${EVENT_MODEL_MIGRATION}`);
-  return { before: files.filter((file) => folder(file) < EVENT_MODEL_MIGRATION), eventModel };
+  if (!files.some((file) => folder(file) === EVENT_MODEL_MIGRATION)) throw new Error(`prisma/${provider}/migrations has no ${EVENT_MODEL_MIGRATION}`);
+  return { before: files.filter((file) => folder(file) < EVENT_MODEL_MIGRATION), eventModel: files.filter((file) => folder(file) >= EVENT_MODEL_MIGRATION) };
 }
 
 async function apply(db: TestDatabase, files: string[]): Promise<void> {
@@ -80,8 +82,10 @@ describe.each(providers)("a database with rows, migrated to the event model, on 
   beforeAll(async () => {
     db = await openDatabase(provider, { name: `event_model_migration_${provider}` });
     const { before, eventModel } = migrationsAround(provider);
+    // The database as it was before the event model: no audit tables of a later migration.
     await db.prisma.$executeRawUnsafe("DROP TABLE archived_audit_events");
     await db.prisma.$executeRawUnsafe("DROP TABLE audit_events");
+    await db.prisma.$executeRawUnsafe("DROP TABLE audit_checkpoints");
     await apply(db, before);
 
     for (const record of oldLive) await insertOld(db, "audit_events", record);
@@ -90,7 +94,7 @@ describe.each(providers)("a database with rows, migrated to the event model, on 
     const beforeMigration = prismaStore(db.prisma);
     await expect(beforeMigration.insert([fresh[0]!], { context })).rejects.toMatchObject({ code: "ERR_AUDIT_STORE_SCHEMA", message: expect.stringContaining(`node_modules/audit-events/prisma/${provider}/migrations`) });
 
-    await apply(db, [eventModel]);
+    await apply(db, eventModel);
     store = prismaStore(db.prisma);
   });
   afterAll(async () => {
