@@ -52,11 +52,17 @@ interface Seeded {
   seedMs: number;
 }
 
+// The seed fills the columns of the first migration; the event model's and the hash
+// chain's columns take their defaults (null, "success", "info"), as rows of that time do.
+const SEEDED_COLUMNS = ["id", "timestamp", "contentType", "objectId", "content", "userId", "url", "method", "remoteAddr", "queryParams", "postData", "headers"]
+  .map((c) => `"${c}"`)
+  .join(", ");
+
 // Ids are UUID v7 in layout: 48 bits of the millisecond timestamp, then pseudo-random bits
 // from md5(g). Timestamps are distinct milliseconds (as long as rows <= 200 days in ms), so
 // id order == timestamp order, as with uuid v7 ids written by the library.
 const SEED_SQL = `
-INSERT INTO audit_events (${COLUMNS})
+INSERT INTO audit_events (${SEEDED_COLUMNS})
 SELECT
   (lpad(to_hex(s.ms), 12, '0') || '7' || substr(s.h, 1, 3) || '8' || substr(s.h, 4, 15))::uuid,
   timestamptz 'epoch' + s.ms * interval '1 millisecond',

@@ -73,10 +73,16 @@ function median(values: number[]): number {
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
 
+// The seed fills the columns of the first migration; the event model's and the hash
+// chain's columns take their defaults (null, "success", "info"), as rows of that time do.
+const SEEDED_COLUMNS = ["id", "timestamp", "contentType", "objectId", "content", "userId", "url", "method", "remoteAddr", "queryParams", "postData", "headers"]
+  .map((c) => `"${c}"`)
+  .join(", ");
+
 // One event a second going back from now; ids are UUID v7 of the timestamp with random
 // bits from md5(g), so id order is time order, as the library writes them.
 const SEED_SQL = `
-INSERT INTO audit_events (${EVENT_FIELDS.map((c) => `"${c}"`).join(", ")})
+INSERT INTO audit_events (${SEEDED_COLUMNS})
 SELECT
   (lpad(to_hex(s.ms), 12, '0') || '7' || substr(s.h, 1, 3) || '9' || substr(s.h, 4, 15))::uuid,
   timestamptz 'epoch' + s.ms * interval '1 millisecond',
