@@ -1,7 +1,7 @@
 import { suggestion } from "./config/suggestion";
 import { AuditError } from "./errors";
 import { EVENT_OUTCOMES, EVENT_SEVERITIES, type EventOutcome, type EventSeverity } from "./model/event-record";
-import { tenantIdProblem } from "./model/tenant-id";
+import { INVISIBLE_CHARACTER, tenantIdProblem } from "./model/tenant-id";
 import { isAcceptedRequestId } from "./request-id";
 
 /** An event's own model fields, as the caller gave them (a draft's, or an event's options). */
@@ -46,9 +46,6 @@ export function checkEventFields(input: EventFieldsInput, where: string): EventF
   return { action: checkAction(action, where), outcome: outcome as EventOutcome | undefined, severity: severity as EventSeverity | undefined };
 }
 
-/** Control characters, format characters (bidi overrides, zero-width), lone surrogates. */
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}]/u;
-
 function checkAction(action: unknown, where: string): string | null | undefined {
   if (action === undefined || action === null) return action;
   if (typeof action !== "string" || action.trim().length === 0) {
@@ -59,7 +56,7 @@ function checkAction(action: unknown, where: string): string | null | undefined 
   }
   // An action is a name the application chose, filtered and counted by: one a terminal
   // would hide part of, or a filter could never name, is a mistake to say, not to store.
-  if (INVISIBLE.test(action)) {
+  if (INVISIBLE_CHARACTER.test(action)) {
     throw new AuditError("ERR_AUDIT_EVENT_FIELD", `${where}: action ${describe(action)} holds a control or format character; name it with visible characters, such as "order.refund".`);
   }
   return action;

@@ -2,7 +2,7 @@
 export const TENANT_ID_MAX_LENGTH = 191;
 
 /** Control characters, format characters (bidi overrides, zero-width), lone surrogates. */
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}]/u;
+export const INVISIBLE_CHARACTER = /[\p{Cc}\p{Cf}\p{Cs}]/u;
 
 /**
  * Why `value` cannot be a tenant id, or undefined when it can. A tenant id is the key of
@@ -21,7 +21,7 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}]/u;
 export function tenantIdProblem(value: string): string | undefined {
   if (value.length === 0) return "it is empty";
   if ([...value].length > TENANT_ID_MAX_LENGTH) return `it is longer than ${TENANT_ID_MAX_LENGTH} characters`;
-  if (INVISIBLE.test(value)) return "it holds a control or format character";
+  if (INVISIBLE_CHARACTER.test(value)) return "it holds a control or format character";
   if (/^\s/u.test(value)) return "it starts with a space";
   if (/\s$/u.test(value)) return "it ends with a space";
   return undefined;

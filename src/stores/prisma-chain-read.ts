@@ -3,13 +3,11 @@ import { CHAIN_PART_RANK, type ChainPageRequest, type ChainPart, type ChainRow, 
 import type { AuditCheckpointRecord } from "../model/checkpoint";
 import { CHAIN_FIELDS, EVENT_FIELDS, type AuditEventRecord } from "../model/event-record";
 import type { RawClient } from "./prisma-client";
-import { unstoredFieldSql } from "./prisma-event-model";
+import { integrityMigration, unstoredFieldSql } from "./prisma-event-model";
 import { quoteIdentifier, type ModelTable, type SqlProvider } from "./prisma-metadata";
 import { epochMilliseconds } from "./prisma-utc-session";
 import { UNSTORED_FIELD_VALUES, type OptionalField } from "./stored-record";
 
-/** The folder of the migration that adds the hash chain's columns and `audit_checkpoints`, the same on every provider. */
-export const INTEGRITY_MIGRATION = "20261202000000_audit_events_integrity";
 
 /** The tables verify reads: the events (live and archive) and the checkpoints. */
 export interface ChainTables {
@@ -34,7 +32,7 @@ export function requireChainTables(tables: ChainTables): void {
   if (lacking.length === 0 && checkpointsLacking.length === 0) return;
   const what = [...lacking.map((t) => `the model ${t.model} has no ${CHAIN_FIELDS.join("/")} fields`), ...(checkpointsLacking.length > 0 ? [`the model ${tables.checkpoints.model} lacks ${checkpointsLacking.join(", ")}`] : [])];
   throw new AuditConfigError(
-    `prismaStore(): ${what.join("; ")}, so the trail cannot be verified. Apply the migration node_modules/audit-events/prisma/${tables.provider}/migrations/${INTEGRITY_MIGRATION} (copy it into prisma/migrations, then \`npx prisma migrate deploy\`) and add the fields and the AuditCheckpoint model as node_modules/audit-events/prisma/${tables.provider}/schema.prisma declares them, then run \`npx prisma generate\`.`,
+    `prismaStore(): ${what.join("; ")}, so the trail cannot be verified. Apply the migration ${integrityMigration(tables.provider)} (copy it into prisma/migrations, then \`npx prisma migrate deploy\`) and add the fields and the AuditCheckpoint model as node_modules/audit-events/prisma/${tables.provider}/schema.prisma declares them, then run \`npx prisma generate\`.`,
     "ERR_AUDIT_STORE_SCHEMA",
   );
 }
