@@ -54,7 +54,7 @@ export {
   URL_MAX_BYTES,
   USER_ID_MAX_CHARS,
 } from "./column-limits";
-export { auditModels, type AuditModelsExtension, type AuditModelsOptions, type ModelAccess, type ReadDecision } from "./audit-models";
+export { auditModels, type AccessInfo, type AuditModelsExtension, type AuditModelsOptions, type AuditModelsQuery, type ModelAccess, type ReadDecision } from "./audit-models";
 export { configureAudit, getAuditConfig } from "./config/configure";
 export {
   DEFAULT_INCLUDE_HEADERS,

@@ -84,3 +84,34 @@ export function pickHeaders(
   }
   return out;
 }
+
+/** The longest a free-text message (a hook's error) is stored, in characters, after masking. */
+export const MAX_MESSAGE_CHARS = 500;
+
+/** `name=value`, `name: value` or `name "value"` in free text; the value quoted or up to a separator. */
+const NAMED_VALUE = /([A-Za-z_][\w.\-[\]]*)(\s*[=:]\s*|\s+(?=["']))("[^"]*"|'[^']*'|[^\s,;&)]+)/g;
+
+/** A word holding a URL or a query, masked as the event's `url`. */
+const URL_WORD = /^(?:[a-z][a-z0-9+.-]*:\/\/|\/|\?)/i;
+
+/**
+ * Returns free text (an error's message) fit to store: values named by masked keys
+ * (`token=abc`, `password: "x"`, `apiKey 'y'`) become {@link MASK}, words holding a URL
+ * or a query are masked as the event's `url`, `sensitivePatterns` are replaced, lone
+ * surrogates and NUL are replaced as in every stored string, and the result is cut to `maxChars` characters (marked
+ * `…[truncated]`). Never throws.
+ *
+ * @example
+ * ```ts
+ * maskMessage("rules engine said token=abc123", rules); // "rules engine said token=****************"
+ * ```
+ */
+export function maskMessage(text: string, rules: MaskRules, maxChars = MAX_MESSAGE_CHARS): string {
+  let out = sanitizeString(text).replace(NAMED_VALUE, (all, name: string, separator: string) => (rules.isMaskedKey(name) ? `${name}${separator}${MASK}` : all));
+  out = out
+    .split(/(\s+)/)
+    .map((word) => (URL_WORD.test(word) ? maskStringValue(word, rules) : word))
+    .join("");
+  if (rules.hasPatterns) out = rules.redact(out);
+  return out.length > maxChars ? `${out.slice(0, maxChars)}…[truncated]` : out;
+}

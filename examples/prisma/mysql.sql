@@ -87,3 +87,39 @@ CREATE INDEX `tenant_archived_audit_events_contentType_timestamp_id_idx` ON `ten
 
 -- CreateIndex
 CREATE INDEX `tenant_archived_audit_events_remoteAddr_timestamp_id_idx` ON `tenant_archived_audit_events`(`remoteAddr`, `timestamp`, `id`);
+
+-- CreateTable
+CREATE TABLE `buyers` (
+    `id` VARCHAR(191) NOT NULL,
+    `name` VARCHAR(191) NOT NULL,
+    `email` VARCHAR(191) NOT NULL,
+    `tier` VARCHAR(191) NOT NULL,
+
+    PRIMARY KEY (`id`)
+) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+-- CreateTable
+CREATE TABLE `purchases` (
+    `id` INTEGER NOT NULL,
+    `buyerId` VARCHAR(191) NOT NULL,
+    `item` VARCHAR(191) NOT NULL,
+    `status` VARCHAR(191) NOT NULL,
+
+    PRIMARY KEY (`id`)
+) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+-- CreateTable
+CREATE TABLE `purchase_lines` (
+    `id` INTEGER NOT NULL,
+    `purchaseId` INTEGER NOT NULL,
+    `sku` VARCHAR(191) NOT NULL,
+    `note` VARCHAR(191) NOT NULL,
+
+    PRIMARY KEY (`id`)
+) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+-- AddForeignKey
+ALTER TABLE `purchases` ADD CONSTRAINT `purchases_buyerId_fkey` FOREIGN KEY (`buyerId`) REFERENCES `buyers`(`id`) ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE `purchase_lines` ADD CONSTRAINT `purchase_lines_purchaseId_fkey` FOREIGN KEY (`purchaseId`) REFERENCES `purchases`(`id`) ON DELETE CASCADE ON UPDATE CASCADE;

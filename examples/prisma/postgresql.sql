@@ -98,3 +98,39 @@ CREATE INDEX "tenant_archived_audit_events_contentType_timestamp_id_idx" ON "ten
 
 -- CreateIndex
 CREATE INDEX "tenant_archived_audit_events_remoteAddr_timestamp_id_idx" ON "tenant_archived_audit_events"("remoteAddr", "timestamp", "id");
+
+-- CreateTable
+CREATE TABLE "buyers" (
+    "id" TEXT NOT NULL,
+    "name" TEXT NOT NULL,
+    "email" TEXT NOT NULL,
+    "tier" TEXT NOT NULL,
+
+    CONSTRAINT "buyers_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "purchases" (
+    "id" INTEGER NOT NULL,
+    "buyerId" TEXT NOT NULL,
+    "item" TEXT NOT NULL,
+    "status" TEXT NOT NULL,
+
+    CONSTRAINT "purchases_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "purchase_lines" (
+    "id" INTEGER NOT NULL,
+    "purchaseId" INTEGER NOT NULL,
+    "sku" TEXT NOT NULL,
+    "note" TEXT NOT NULL,
+
+    CONSTRAINT "purchase_lines_pkey" PRIMARY KEY ("id")
+);
+
+-- AddForeignKey
+ALTER TABLE "purchases" ADD CONSTRAINT "purchases_buyerId_fkey" FOREIGN KEY ("buyerId") REFERENCES "buyers"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "purchase_lines" ADD CONSTRAINT "purchase_lines_purchaseId_fkey" FOREIGN KEY ("purchaseId") REFERENCES "purchases"("id") ON DELETE CASCADE ON UPDATE CASCADE;
