@@ -37,6 +37,18 @@ export interface RequestSource {
   body(): unknown;
 }
 
+/**
+ * The address of the socket's peer, read now. A request's events may be built after its
+ * client went away (a request event at `close`, a handler that records after a slow
+ * query), when the socket no longer says: read at the start, Node keeps it for the
+ * socket's life (so the framework's own `ip`, read later, sees it too), and the adapter
+ * keeps it as the fallback. One `getpeername` per connection, none more per request on
+ * a kept-alive one.
+ */
+export function socketPeer(socket: { remoteAddress?: string | undefined } | null | undefined): string | undefined {
+  return socket?.remoteAddress;
+}
+
 function callResolver<T>(name: string, resolver: (req: ResolverRequest) => T, request: ResolverRequest): T {
   try {
     return resolver(request);

@@ -4,7 +4,7 @@ import type { AuditContext } from "../context";
 import { decideAccess, refuseRequest, resolveAccessOptions, type AuditAccessOptions } from "../access";
 import { LayeredConfig } from "../config/configure";
 import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-options";
-import { RequestAuditContext, type RequestSource } from "../request-context";
+import { RequestAuditContext, socketPeer, type RequestSource } from "../request-context";
 import { watchRequest, type RequestEventSource } from "../request-events";
 
 /** The parts of an Express 4 or 5 request the middleware reads. */
@@ -80,7 +80,11 @@ function routeTemplate(req: ExpressLikeRequest): string | null {
 
 /** Reads an Express request for the core; one per request, no closures. */
 class ExpressRequestSource implements RequestSource, RequestEventSource {
-  constructor(readonly request: ExpressLikeRequest) {}
+  /** The socket's peer, read when the request starts (see {@link socketPeer}). */
+  private readonly peer: string | undefined;
+  constructor(readonly request: ExpressLikeRequest) {
+    this.peer = socketPeer(request.socket);
+  }
   get headers() {
     return this.request.headers;
   }
@@ -99,7 +103,7 @@ class ExpressRequestSource implements RequestSource, RequestEventSource {
     return routeTemplate(this.request);
   }
   ip() {
-    return this.request.ip ?? this.request.socket.remoteAddress;
+    return this.request.ip || this.peer;
   }
   userCandidates() {
     return [this.request.user, this.request.auth];

@@ -6,7 +6,7 @@ import { AuditConfigError } from "../errors";
 import { decideAccess, refuseRequest, resolveAccessOptions, type AuditAccessOptions } from "../access";
 import { LayeredConfig } from "../config/configure";
 import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-options";
-import { RequestAuditContext, type RequestSource } from "../request-context";
+import { RequestAuditContext, socketPeer, type RequestSource } from "../request-context";
 import { watchRequest, type RequestEventSource } from "../request-events";
 
 // FastifyRequest is the interface Fastify asks plugins to augment (as
@@ -43,7 +43,11 @@ export interface FastifyLikeRequest {
 
 /** Reads a Fastify request for the core; one per request, no closures. */
 class FastifyRequestSource implements RequestSource, RequestEventSource {
-  constructor(readonly request: FastifyLikeRequest) {}
+  /** The socket's peer, read when the request starts (see {@link socketPeer}). */
+  private readonly peer: string | undefined;
+  constructor(readonly request: FastifyLikeRequest) {
+    this.peer = socketPeer(request.raw.socket);
+  }
   get headers() {
     return this.request.headers;
   }
@@ -63,7 +67,7 @@ class FastifyRequestSource implements RequestSource, RequestEventSource {
     return this.request.routeOptions?.url ?? null;
   }
   ip() {
-    return this.request.ip;
+    return this.request.ip || this.peer;
   }
   userCandidates() {
     return [this.request.user];

@@ -135,6 +135,8 @@ describe.each(frameworks)("requestEvents on $name", (framework) => {
     const [event] = await requestEvents(store, 1);
     expect(event).toMatchObject({ action: "GET /stream", outcome: "failure", severity: "warning" });
     expect(event!.content).toMatchObject({ status: 200, aborted: true });
+    // Read when the request started: the socket is gone by the time the event is built.
+    expect(event!.remoteAddr).toBe("127.0.0.1");
   });
 
   it("records a client that leaves before any answer with status 499", async () => {
@@ -143,6 +145,7 @@ describe.each(frameworks)("requestEvents on $name", (framework) => {
     const [event] = await requestEvents(store, 1);
     expect(event).toMatchObject({ action: "GET /hang", outcome: "failure", severity: "warning" });
     expect(event!.content).toMatchObject({ status: CLIENT_CLOSED_REQUEST, aborted: true });
+    expect(event!.remoteAddr).toBe("127.0.0.1");
   });
 
   it("writes no event for skip paths (exact or pattern) or for requests the app marks", async () => {
