@@ -19,6 +19,13 @@ export const REQUEST_CONTENT_TYPE = "HttpRequest";
 export const UNMATCHED_ROUTE = "(unmatched)";
 
 /**
+ * What a request event's action names when a route handled the request but its template
+ * cannot be known (Express: a route of a mounted sub-application, or under a router
+ * mounted on a RegExp on Express 4): never the raw path.
+ */
+export const UNKNOWN_ROUTE = "(unknown route)";
+
+/**
  * The status recorded for a request whose client went away before any response was
  * sent: nginx's "client closed request", which no server sends.
  */
@@ -59,7 +66,37 @@ export function requestEventLevel(status: number, aborted: boolean): { outcome: 
   return { outcome: "success", severity: "info" };
 }
 
+/** The outcome and severity of a request an access hook refused, whatever its status. */
+function refusalLevel(refusal: RequestRefusal): { outcome: EventOutcome; severity: EventSeverity } {
+  return "error" in refusal ? { outcome: "failure", severity: "error" } : { outcome: "denied", severity: "warning" };
+}
+
 const skipped = new WeakSet<AuditContext>();
+/** Contexts whose request event will be written (watched, path not skipped). */
+const watched = new WeakSet<AuditContext>();
+/** What an access hook refused (or how it failed), for the request event to carry. */
+const refusals = new WeakMap<AuditContext, RequestRefusal>();
+
+/**
+ * An access hook's refusal as a request event carries it: the reason the client was
+ * told (outcome `denied`, severity `warning`), or the error of a hook that failed
+ * (outcome `failure`, severity `error`).
+ */
+export type RequestRefusal = { reason: string } | { error: string };
+
+/**
+ * Hands an access hook's refusal to the request event of the request, when one will be
+ * written (`requestEvents` watches it), so that a refused request is one event, not
+ * two: the request event then carries `reason` (or `error`) in its content and the
+ * refusal's outcome and severity, and is written even if the request was marked with
+ * {@link skipRequestEvent}. Returns false when no request event will be written; the
+ * caller records the refusal itself.
+ */
+export function carryRefusal(context: AuditContext, refusal: RequestRefusal): boolean {
+  if (!watched.has(context)) return false;
+  refusals.set(context, refusal);
+  return true;
+}
 
 /**
  * Writes no request event for the request running now (or the one whose context is
@@ -103,7 +140,8 @@ function reportFailure(layered: LayeredConfig, action: string, requestId: string
  * `finish` (the last byte handed to the operating system), so the event never delays the
  * response; or at `close` without `finish`, when the client went away first (recorded
  * as `aborted`, with the status sent, else {@link CLIENT_CLOSED_REQUEST}). A request
- * whose path is in `skipPaths` is not watched at all. The write goes through the normal
+ * whose path is in `skipPaths` is not watched at all. A request an access hook refused
+ * carries the refusal (see {@link carryRefusal}). The write goes through the normal
  * write path (buffered when `writeMode` is `"buffered"`); its failure is logged and
  * counted, never thrown: the response is gone by then.
  *
@@ -111,6 +149,7 @@ function reportFailure(layered: LayeredConfig, action: string, requestId: string
  */
 export function watchRequest(context: AuditContext, res: ServerResponse, source: RequestEventSource, options: ResolvedRequestEvents, layered: LayeredConfig): void {
   if (isSkippedPath(options, source.path())) return;
+  watched.add(context);
   const started = performance.now();
   const capture = options.capturePayloads ? new ResponseCapture(res, options.maxPayloadBytes ?? layered.get().maxPostDataBytes) : undefined;
   let done = false;
@@ -119,7 +158,8 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
     done = true;
     res.off("finish", onDone);
     res.off("close", onDone);
-    if (skipped.has(context)) return;
+    const refusal = refusals.get(context);
+    if (skipped.has(context) && refusal === undefined) return;
     const aborted = !res.writableFinished;
     let action = `${source.method()} ${UNMATCHED_ROUTE}`;
     try {
@@ -134,6 +174,7 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
         userAgent: typeof userAgent === "string" ? userAgent : null,
       };
       if (aborted) content.aborted = true;
+      if (refusal !== undefined) Object.assign(content, refusal);
       if (capture !== undefined) {
         const config = layered.get();
         const cap = options.maxPayloadBytes ?? config.maxPostDataBytes;
@@ -141,7 +182,7 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
         content.response = capture.payload(res, config.masking);
       }
       context
-        .createEvent({ contentType: REQUEST_CONTENT_TYPE, objectId: context.requestId ?? "" }, content, { action, ...requestEventLevel(status, aborted) })
+        .createEvent({ contentType: REQUEST_CONTENT_TYPE, objectId: context.requestId ?? "" }, content, { action, ...(refusal === undefined ? requestEventLevel(status, aborted) : refusalLevel(refusal)) })
         .catch((error: unknown) => reportFailure(layered, action, context.requestId, error));
     } catch (error) {
       reportFailure(layered, action, context.requestId, error);
