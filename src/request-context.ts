@@ -8,7 +8,8 @@ import { tenantIdProblem } from "./model/tenant-id";
 import type { JsonObject } from "./model/json";
 import { maskUrl } from "./mask-url";
 import { maskRequestData, pickHeaders } from "./masking";
-import { declaredBodyBytes, firstUserId, userIdOf } from "./request-data";
+import { contentTypeOf, declaredBodyBytes, firstUserId, userIdOf } from "./request-data";
+import { requestBodyPayload } from "./payload-record";
 import { requestIdOf } from "./request-id";
 import { sanitizeString } from "./serialize";
 import { warnUnresolvedUser } from "./unresolved-user-warning";
@@ -171,7 +172,8 @@ export class RequestAuditContext extends AuditContext {
     const body = this.source.body();
     const cached = this.maskedBody;
     if (cached !== undefined && cached.body === body && cached.config === config) return cached.postData;
-    const postData = maskRequestData(body, config.masking, config.maxPostDataBytes, declaredBodyBytes(this.source.headers));
+    const { headers } = this.source;
+    const postData = requestBodyPayload(body, contentTypeOf(headers), config.masking, config.maxPostDataBytes, declaredBodyBytes(headers));
     if (body !== undefined) this.maskedBody = { body, config, postData };
     return postData;
   }

@@ -7,8 +7,8 @@ import type { AuditContext } from "./context";
 import { AuditStoreError } from "./errors";
 import type { EventOutcome, EventSeverity } from "./model/event-record";
 import type { JsonObject } from "./model/json";
-import { maskRequestData } from "./masking";
-import { declaredBodyBytes } from "./request-data";
+import { requestBodyPayload } from "./payload-record";
+import { contentTypeOf, declaredBodyBytes } from "./request-data";
 import { ResponseCapture } from "./response-capture";
 import { recordMetricError } from "./writer/metrics";
 
@@ -178,7 +178,7 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
       if (capture !== undefined) {
         const config = layered.get();
         const cap = options.maxPayloadBytes ?? config.maxPostDataBytes;
-        content.request = maskRequestData(source.body(), config.masking, cap, declaredBodyBytes(source.headers)) satisfies JsonObject;
+        content.request = requestBodyPayload(source.body(), contentTypeOf(source.headers), config.masking, cap, declaredBodyBytes(source.headers)) satisfies JsonObject;
         content.response = capture.payload(res, config.masking);
       }
       context

@@ -14,7 +14,7 @@ import {
   type AuditLogger,
   type MemoryStore,
 } from "../../src";
-import { frameworks, NESTED_ROUTES, type RouteApp, type RouteAppOptions } from "../support/request-event-apps";
+import { frameworks, NESTED_ROUTES, TEXT_SECRETS, type RouteApp, type RouteAppOptions } from "../support/request-event-apps";
 
 /** Waits until `store` holds `count` request events, and returns them. */
 async function requestEvents(store: MemoryStore, count: number, timeoutMs = 3000): Promise<AuditEventRecord[]> {
@@ -190,6 +190,36 @@ describe.each(frameworks)("requestEvents on $name", (framework) => {
     expect(content.response).toEqual({ echoed: { item: "book", password: MASK, nested: { card_number: MASK } }, apiKey: MASK });
     const stored = JSON.stringify(event);
     for (const secret of ["hunter2", "4111111111111111", "key-secret-2"]) expect(stored).not.toContain(secret);
+  });
+
+  it("keeps no text of HTML, XML or plain-text payloads, only their type and size, and masks form payloads", async () => {
+    const { server } = await start({ middleware: { requestEvents: { capturePayloads: true } } });
+    const responses = [
+      ["/page", /^text\/html/],
+      ["/feed.xml", /^application\/xml/],
+      ["/note.txt", /^text\/plain/],
+    ] as const;
+    for (const [path] of responses) await request(server).get(path).expect(200);
+    const requests = [
+      ["text/plain", "password=hunter2 and the pin is 8841-code"],
+      ["application/xml", "<login><password>xml-secret-4</password></login>"],
+    ] as const;
+    for (const [type, body] of requests) await request(server).post("/notes").set("content-type", type).send(body).expect(204);
+    await request(server).post("/notes").type("form").send("item=book&password=hunter2").expect(204);
+    const events = await requestEvents(store, responses.length + requests.length + 1);
+    expect(events).toHaveLength(6);
+    for (const [path, type] of responses) {
+      const event = events.find((e) => e.url.endsWith(path))!;
+      const response = (event.content as { response: Record<string, unknown> }).response;
+      expect(Object.keys(response).sort()).toEqual(["_bytes", "_contentType"]);
+      expect(response._contentType).toMatch(type);
+      expect(response._bytes).toBeGreaterThan(0);
+    }
+    const posted = events.filter((e) => e.method === "POST").map((e) => (e.content as { request: Record<string, unknown> }).request);
+    for (const [type, body] of requests) expect(posted).toContainEqual({ _contentType: expect.stringMatching(new RegExp(`^${type}`)), _bytes: Buffer.byteLength(body) });
+    expect(posted).toContainEqual({ item: "book", password: MASK });
+    const stored = JSON.stringify(events);
+    for (const secret of [...TEXT_SECRETS, "hunter2"]) expect(stored).not.toContain(secret);
   });
 
   it("caps captured payloads at maxPayloadBytes", async () => {

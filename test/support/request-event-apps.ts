@@ -55,6 +55,9 @@ export const NESTED_ROUTES = ["/users/:userId/notes/:noteId", "/users/:userId/or
  *   (`/orders/:id`), and `/orgs/:orgId` → `/teams/:teamId` → `/members/:memberId`
  *   nests three (the middle one `mergeParams`); on Koa nested `@koa/router` routers and
  *   prefixes; on Fastify prefixed plugins within plugins; each answers its params;
+ * - `GET /page`, `/feed.xml`, `/note.txt` answer HTML, XML and plain text holding secrets
+ *   ({@link TEXT_SECRETS}); `POST /notes` takes a text, XML or form body (kept as the
+ *   string it is, or parsed as a form by Express) and answers 204;
  * - `GET /fail` answers 500 itself; `GET /throw` throws (the app's error handler or Koa
  *   answers 500); `GET /unauthorized` throws an error with status 401;
  * - `GET /health` (a skip path in tests), `GET /quiet` (the app marks it skipped);
@@ -91,6 +94,14 @@ function listen(server: http.Server): Promise<RouteApp> {
   });
 }
 
+/** The secrets the text routes answer with, which no event may hold. */
+export const TEXT_SECRETS = ["tok-secret-html", "pw-secret-3", "xml-secret-4", "pw-secret-5", "8841-code"] as const;
+const TEXT_BODIES = {
+  html: '<html><body><p>token: tok-secret-html</p><input name="password" value="pw-secret-3"></body></html>',
+  xml: "<feed><apiKey>xml-secret-4</apiKey></feed>",
+  text: "password=pw-secret-5 and your code is 8841-code",
+};
+
 function bigBody(bytes: number) {
   return { filler: "x".repeat(Math.max(0, bytes - 20)) };
 }
@@ -111,6 +122,8 @@ function expressFramework(name: string, express: typeof ExpressType): Framework 
     start({ middleware, access, skipBeforeAccess }: RouteAppOptions = {}) {
       const app = express();
       app.use(express.json());
+      app.use(express.text({ type: ["text/*", "application/xml"] }));
+      app.use(express.urlencoded({ extended: false }));
       app.use(auditEvents(middleware));
       app.get("/orders/:id", (req, res) => void res.json({ id: req.params.id, token: "tok-secret-1" }));
       app.post("/orders/:id", (req, res) => void res.status(201).json({ echoed: req.body, apiKey: "key-secret-2" }));
@@ -130,6 +143,10 @@ function expressFramework(name: string, express: typeof ExpressType): Framework 
       const orgs = express.Router();
       orgs.use("/orgs/:orgId", teams);
       app.use(orgs);
+      app.get("/page", (_req, res) => void res.type("html").send(TEXT_BODIES.html));
+      app.get("/feed.xml", (_req, res) => void res.type("application/xml").send(TEXT_BODIES.xml));
+      app.get("/note.txt", (_req, res) => void res.type("text/plain").send(TEXT_BODIES.text));
+      app.post("/notes", (_req, res) => void res.status(204).end());
       app.get("/fail", (_req, res) => void res.status(500).json({ error: "failed" }));
       app.get("/throw", () => {
         throw new Error("boom");
@@ -173,7 +190,8 @@ function koaFramework(name: string, Koa: typeof KoaType): Framework {
         if (ctx.method !== "POST") return next();
         const chunks: Buffer[] = [];
         for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
-        (ctx.request as { body?: unknown }).body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+        const text = Buffer.concat(chunks).toString("utf8");
+        (ctx.request as { body?: unknown }).body = ctx.is("json") ? JSON.parse(text || "{}") : text;
         await next();
       });
       const router = new KoaRouter();
@@ -182,6 +200,19 @@ function koaFramework(name: string, Koa: typeof KoaType): Framework {
         ctx.status = 201;
         ctx.body = { echoed: (ctx.request as { body?: unknown }).body, apiKey: "key-secret-2" };
       });
+      router.get("/page", (ctx) => {
+        ctx.type = "html";
+        ctx.body = TEXT_BODIES.html;
+      });
+      router.get("/feed.xml", (ctx) => {
+        ctx.type = "application/xml";
+        ctx.body = TEXT_BODIES.xml;
+      });
+      router.get("/note.txt", (ctx) => {
+        ctx.type = "text/plain";
+        ctx.body = TEXT_BODIES.text;
+      });
+      router.post("/notes", (ctx) => void (ctx.status = 204));
       router.get("/fail", (ctx) => {
         ctx.status = 500;
         ctx.body = { error: "failed" };
@@ -255,6 +286,11 @@ function fastifyFramework(name: string, fastify: typeof FastifyType): Framework 
         },
         { prefix: "/orgs/:orgId" },
       );
+      app.addContentTypeParser(["application/xml", "application/x-www-form-urlencoded"], { parseAs: "string" }, (_req, body, done) => done(null, body));
+      app.get("/page", async (_req, reply) => reply.type("text/html").send(TEXT_BODIES.html));
+      app.get("/feed.xml", async (_req, reply) => reply.type("application/xml").send(TEXT_BODIES.xml));
+      app.get("/note.txt", async (_req, reply) => reply.type("text/plain").send(TEXT_BODIES.text));
+      app.post("/notes", async (_req, reply) => reply.code(204).send());
       app.get("/fail", async (_req, reply) => reply.code(500).send({ error: "failed" }));
       app.get("/throw", async () => {
         throw new Error("boom");
