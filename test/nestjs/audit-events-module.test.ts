@@ -114,9 +114,42 @@ describe.each(platforms)("AuditEventsModule on the %s platform", (platform, crea
   });
 });
 
+@Module({
+  imports: [AuditEventsModule.forRoot({ requestEvents: { skipPaths: ["/orders/0/ship"] } })],
+  controllers: [OrdersController],
+  providers: [ShippingService, HeaderAuthGuard],
+})
+class RequestEventsModule {}
+
+describe.each([
+  ["Express", () => NestFactory.create(RequestEventsModule, { logger: false })],
+  ["Fastify", () => NestFactory.create(RequestEventsModule, new FastifyAdapter(), { logger: false })],
+] as [string, () => Promise<INestApplication>][])("AuditEventsModule.forRoot({ requestEvents }) on the %s platform", (platform, create) => {
+  let app: INestApplication;
+  beforeAll(async () => {
+    app = await create();
+    await app.init();
+    if (platform === "Fastify") await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
+  });
+  afterAll(() => app.close());
+
+  it("writes one event per request, named by the Nest route's template, with the user the guard set", async () => {
+    await request(app.getHttpServer()).post("/orders/0/ship").send({}).expect(201);
+    await request(app.getHttpServer()).post("/orders/31/ship").set("x-user", "u-9").set("x-request-id", "nest-1").send({}).expect(201);
+    const deadline = Date.now() + 3000;
+    const requestEvents = () => store.list().filter((e) => e.contentType === "HttpRequest");
+    while (requestEvents().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(requestEvents()).toEqual([
+      expect.objectContaining({ action: "POST /orders/:id/ship", objectId: "nest-1", userId: "u-9", outcome: "success", content: expect.objectContaining({ status: 201, route: "/orders/:id/ship" }) }),
+    ]);
+  });
+});
+
 describe("AuditEventsModule.forRoot", () => {
   it("refuses bad options at once, naming the fix", () => {
     expect(() => AuditEventsModule.forRoot({ includeHeader: ["x"] } as never)).toThrow(AuditConfigError);
     expect(() => AuditEventsModule.forRoot({ includeHeader: ["x"] } as never)).toThrow(/AuditEventsModule\.forRoot\(\): unknown option "includeHeader"\. Did you mean "includeHeaders"\?/);
+    expect(() => AuditEventsModule.forRoot({ requestEvents: { skipPaths: ["health"] } })).toThrow(/skipPaths must be an array of paths starting with "\/"/);
   });
 });
