@@ -38,6 +38,12 @@ export interface RequestEventSource {
   /** The path, without the query string: what `skipPaths` are matched against. */
   path(): string;
   /**
+   * How the framework matches paths to routes, for `skipPaths` to match alike; undefined
+   * when the framework has no routing of its own (Koa: each router has its own rules),
+   * and the skip is decided when the response is done (see {@link isSkippedAtFinish}).
+   */
+  pathRules(): PathRules | undefined;
+  /**
    * The template of the route that handled the request (`/orders/:id`), read when the
    * response is done, or null when no route matched.
    */
@@ -115,10 +121,44 @@ export function skipRequestEvent(context: AuditContext = currentAuditContext()):
   skipped.add(context);
 }
 
-/** Whether `path` is one of `skipPaths`. */
-export function isSkippedPath(options: ResolvedRequestEvents, path: string): boolean {
-  if (options.skipExact.has(path)) return true;
-  for (const pattern of options.skipPatterns) if (pattern.test(path)) return true;
+/** How a framework matches a path to its routes, for `skipPaths` to match the same way. */
+export interface PathRules {
+  /** `/HEALTH` is not `/health`. */
+  readonly caseSensitive: boolean;
+  /** `/health/` is `/health`. */
+  readonly ignoresTrailingSlash: boolean;
+  /** `/%68ealth` is `/health`: percent-encoded unreserved characters are decoded before matching. */
+  readonly decodesPercent: boolean;
+}
+
+const UNRESERVED_ESCAPE = /%(?:[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9]|2[DEde]|5[Ff]|7[Ee])/g;
+
+/**
+ * A path as the framework's router sees it under `rules`: percent-encoded unreserved
+ * characters (`A-Z a-z 0-9 - . _ ~`) decoded when the router decodes, one trailing
+ * slash dropped when the router ignores it, lower-cased when it routes case-insensitively.
+ *
+ * @example
+ * ```ts
+ * skipPathKey("/Health/", { caseSensitive: false, ignoresTrailingSlash: true, decodesPercent: false }); // "/health"
+ * ```
+ */
+export function skipPathKey(path: string, rules: PathRules, foldCase = true): string {
+  let key = rules.decodesPercent && path.includes("%") ? path.replace(UNRESERVED_ESCAPE, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16))) : path;
+  if (rules.ignoresTrailingSlash && key.length > 1 && key.endsWith("/")) key = key.slice(0, -1);
+  return foldCase && !rules.caseSensitive ? key.toLowerCase() : key;
+}
+
+/** Whether `path` is one of `skipPaths`, matched as the framework routes (see {@link skipPathKey}). */
+export function isSkippedPath(options: ResolvedRequestEvents, path: string, rules: PathRules): boolean {
+  if (options.skipExact.length > 0) {
+    const key = skipPathKey(path, rules);
+    for (const skip of options.skipExact) if (skipPathKey(skip, rules) === key) return true;
+  }
+  if (options.skipPatterns.length > 0) {
+    const unfolded = skipPathKey(path, rules, false);
+    for (const pattern of options.skipPatterns) if (pattern.test(unfolded)) return true;
+  }
   return false;
 }
 
@@ -135,6 +175,24 @@ function reportFailure(layered: LayeredConfig, action: string, requestId: string
   }
 }
 
+/** What a router that says nothing of its rules is taken to do: @koa/router's defaults. */
+const ROUTER_DEFAULT_RULES: PathRules = Object.freeze({ caseSensitive: false, ignoresTrailingSlash: true, decodesPercent: false });
+
+/**
+ * Whether a request of a framework without routing of its own (Koa) is skipped, decided
+ * when its response is done: a request a router matched is skipped when the route's
+ * template is one of `skipPaths` (the router has matched it by its own rules, strict or
+ * case-sensitive as it was made) or its path matches a pattern; a request no router
+ * matched (one other middleware served, such as static files) when its path is
+ * skipped by @koa/router's default rules, unless it was answered 404: a path that
+ * reached nothing is not the route that was meant to be skipped.
+ */
+function isSkippedAtFinish(options: ResolvedRequestEvents, source: RequestEventSource, status: number): boolean {
+  const route = source.route();
+  if (route !== null) return options.skipExact.includes(route) || isSkippedPath({ ...options, skipExact: [] }, source.path(), ROUTER_DEFAULT_RULES);
+  return status !== 404 && isSkippedPath(options, source.path(), ROUTER_DEFAULT_RULES);
+}
+
 /**
  * Watches one request and writes its request event once the response is done: after
  * `finish` (the last byte handed to the operating system), so the event never delays the
@@ -148,7 +206,8 @@ function reportFailure(layered: LayeredConfig, action: string, requestId: string
  * @param context the request's audit context; the event carries its user, URL, request id.
  */
 export function watchRequest(context: AuditContext, res: ServerResponse, source: RequestEventSource, options: ResolvedRequestEvents, layered: LayeredConfig): void {
-  if (isSkippedPath(options, source.path())) return;
+  const rules = source.pathRules();
+  if (rules !== undefined && isSkippedPath(options, source.path(), rules)) return;
   watched.add(context);
   const started = performance.now();
   const capture = options.capturePayloads ? new ResponseCapture(res, options.maxPayloadBytes ?? layered.get().maxPostDataBytes) : undefined;
@@ -159,7 +218,7 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
     res.off("finish", onDone);
     res.off("close", onDone);
     const refusal = refusals.get(context);
-    if (skipped.has(context) && refusal === undefined) return;
+    if (refusal === undefined && (skipped.has(context) || (rules === undefined && isSkippedAtFinish(options, source, res.statusCode)))) return;
     const aborted = !res.writableFinished;
     let action = `${source.method()} ${UNMATCHED_ROUTE}`;
     try {

@@ -5,7 +5,7 @@ import { decideAccess, refuseRequest, resolveAccessOptions, type AuditAccessOpti
 import { LayeredConfig } from "../config/configure";
 import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-options";
 import { RequestAuditContext, socketPeer, type RequestSource } from "../request-context";
-import { watchRequest, type RequestEventSource } from "../request-events";
+import { watchRequest, type PathRules, type RequestEventSource } from "../request-events";
 import { observeRoutes, routeTemplateOf } from "./express-route-template";
 
 /** The parts of an Express 4 or 5 request the middleware reads. */
@@ -71,6 +71,11 @@ class ExpressRequestSource implements RequestSource, RequestEventSource {
   }
   route() {
     return routeTemplateOf(this.request);
+  }
+  pathRules(): PathRules {
+    // Express's defaults: case-insensitive, a trailing slash optional, the path matched as sent.
+    const app = this.request.app;
+    return { caseSensitive: Boolean(app?.get("case sensitive routing")), ignoresTrailingSlash: !app?.get("strict routing"), decodesPercent: false };
   }
   ip() {
     return this.request.ip || this.peer;

@@ -58,6 +58,10 @@ class KoaRequestSource implements RequestSource, RequestEventSource {
   path() {
     return this.request.path;
   }
+  pathRules() {
+    // Koa routes nothing itself; its routers each have their own rules: decided at the end.
+    return undefined;
+  }
   route() {
     const matched = this.request._matchedRoute;
     return typeof matched === "string" || matched instanceof RegExp ? String(matched) : null;

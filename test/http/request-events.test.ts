@@ -174,6 +174,36 @@ describe.each(frameworks)("requestEvents on $name", (framework) => {
     expect(events.map((e) => e.action)).toEqual(["GET /orders/:id"]);
   });
 
+  it.each([
+    ["the framework's default routing", undefined],
+    ["case-sensitive, strict routing", { caseSensitive: true, strictTrailingSlash: true }],
+    ["case-insensitive routing that ignores a trailing slash", { caseSensitive: false, strictTrailingSlash: false }],
+  ])("skips a request exactly when %s takes it to a skipped path", async (_name, routing) => {
+    const { server } = await start({ middleware: { requestEvents: { skipPaths: ["/health"] } }, routing });
+    // Each letter of "health" as is, upper-case, or percent-encoded (either case of hex digits).
+    // Half the paths unescaped: Express and Koa route no escaped path to /health.
+    const forms = fc.oneof(fc.array(fc.constantFrom("as is", "upper"), { minLength: 6, maxLength: 6 }), fc.array(fc.constantFrom("as is", "upper", "escaped", "ESCAPED"), { minLength: 6, maxLength: 6 }));
+    const spell = (c: string, how: string) => {
+      const hex = c.charCodeAt(0).toString(16);
+      return how === "upper" ? c.toUpperCase() : how === "escaped" ? `%${hex}` : how === "ESCAPED" ? `%${hex.toUpperCase()}` : c;
+    };
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(forms, fc.boolean(), async (drawn, trailing) => {
+        const path = `/${[..."health"].map((c, i) => spell(c, drawn[i]!)).join("")}${trailing ? "/" : ""}`;
+        const id = `skip-${++n}`;
+        const response = await request(server).get(path).set("x-request-id", id);
+        const routed = response.status === 200 && response.body?.ok === true;
+        // A later request's event has landed, so this one's would have too.
+        await request(server).get("/orders/1").set("x-request-id", `${id}-after`).expect(200);
+        const deadline = Date.now() + 2000;
+        while (!store.list().some((e) => e.requestId === `${id}-after`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+        expect([path, store.list().some((e) => e.requestId === id)]).toEqual([path, !routed]);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it("writes nothing per request without requestEvents", async () => {
     const { server } = await start({ middleware: {} });
     await request(server).get("/orders/1").expect(200);

@@ -41,6 +41,12 @@ export interface RouteAppOptions {
   access?: (req: unknown) => AccessDecision | Promise<AccessDecision>;
   /** Mark `/guarded/:id` with `skipRequestEvent()` before its access hook runs. */
   skipBeforeAccess?: boolean;
+  /**
+   * The framework's routing, when not its default: Express's `case sensitive routing`
+   * and `strict routing`, @koa/router's `sensitive` and `strict`, Fastify's
+   * `caseSensitive` and `ignoreTrailingSlash` (its inverse).
+   */
+  routing?: { caseSensitive: boolean; strictTrailingSlash: boolean };
 }
 
 /** The nested routes every app serves (routers mounted on parameter paths, at depth 2 and 3). */
@@ -119,8 +125,12 @@ function expressFramework(name: string, express: typeof ExpressType): Framework 
   return {
     name,
     kind: "express",
-    start({ middleware, access, skipBeforeAccess }: RouteAppOptions = {}) {
+    start({ middleware, access, skipBeforeAccess, routing }: RouteAppOptions = {}) {
       const app = express();
+      if (routing !== undefined) {
+        app.set("case sensitive routing", routing.caseSensitive);
+        app.set("strict routing", routing.strictTrailingSlash);
+      }
       app.use(express.json());
       app.use(express.text({ type: ["text/*", "application/xml"] }));
       app.use(express.urlencoded({ extended: false }));
@@ -182,7 +192,7 @@ function koaFramework(name: string, Koa: typeof KoaType): Framework {
   return {
     name,
     kind: "koa",
-    start({ middleware, access, skipBeforeAccess }: RouteAppOptions = {}) {
+    start({ middleware, access, skipBeforeAccess, routing }: RouteAppOptions = {}) {
       const app = new Koa();
       app.silent = true;
       app.use(koaAuditEvents(middleware));
@@ -194,7 +204,7 @@ function koaFramework(name: string, Koa: typeof KoaType): Framework {
         (ctx.request as { body?: unknown }).body = ctx.is("json") ? JSON.parse(text || "{}") : text;
         await next();
       });
-      const router = new KoaRouter();
+      const router = new KoaRouter(routing === undefined ? {} : { sensitive: routing.caseSensitive, strict: routing.strictTrailingSlash });
       router.get("/orders/:id", (ctx) => void (ctx.body = { id: ctx.params.id, token: "tok-secret-1" }));
       router.post("/orders/:id", (ctx) => {
         ctx.status = 201;
@@ -266,8 +276,8 @@ function fastifyFramework(name: string, fastify: typeof FastifyType): Framework 
   return {
     name,
     kind: "fastify",
-    async start({ middleware, access, skipBeforeAccess }: RouteAppOptions = {}) {
-      const app = fastify();
+    async start({ middleware, access, skipBeforeAccess, routing }: RouteAppOptions = {}) {
+      const app = fastify(routing === undefined ? {} : { caseSensitive: routing.caseSensitive, ignoreTrailingSlash: !routing.strictTrailingSlash });
       await app.register(fastifyAuditEvents, middleware ?? {});
       app.get<{ Params: { id: string } }>("/orders/:id", async (req) => ({ id: req.params.id, token: "tok-secret-1" }));
       app.post("/orders/:id", async (req, reply) => reply.code(201).send({ echoed: req.body, apiKey: "key-secret-2" }));
