@@ -110,7 +110,7 @@ describe.each(frameworks)("requestEvents on $name", (framework) => {
         expect(event!.action).toBe(`GET ${template}`);
         expect(event!.content.route).toBe(template);
         const literals = new Set(template.split("/"));
-        for (const value of ids) if (!literals.has(value)) expect(event!.action.slice("GET ".length).split("/")).not.toContain(value);
+        for (const value of ids) if (!literals.has(value)) expect(event!.action!.slice("GET ".length).split("/")).not.toContain(value);
       }),
       { numRuns: 25 },
     );
@@ -239,7 +239,7 @@ describe.each(frameworks)("requestEvents on $name", (framework) => {
     const events = await requestEvents(store, responses.length + requests.length + 1);
     expect(events).toHaveLength(6);
     for (const [path, type] of responses) {
-      const event = events.find((e) => e.url.endsWith(path))!;
+      const event = events.find((e) => e.url?.endsWith(path))!;
       const response = (event.content as { response: Record<string, unknown> }).response;
       expect(Object.keys(response).sort()).toEqual(["_bytes", "_contentType"]);
       expect(response._contentType).toMatch(type);
