@@ -313,8 +313,9 @@ function requestEventLatency(input: ReportInput): string {
 function details(input: ReportInput): string[] {
   return [
     "Each run: a fresh server process (`NODE_ENV=production`, TypeScript through tsx) serving `GET /orders/42`: an event-loop turn " +
-      "standing in for a database read, two more awaits, a JSON answer of about 120 bytes; the event variants call " +
-      "`currentAuditContext().createEvent()` after the awaits, into PostgreSQL through `prismaStore()`. Checked after every run: one probe request " +
+      "standing in for a database read, two more awaits, a JSON answer of about 120 bytes; the handler-event variants call " +
+      "`currentAuditContext().createEvent()` after the awaits, the `requestEvents` variants let the middleware write one event per request after its response, " +
+      "into PostgreSQL through `prismaStore()`. Checked after every run: one probe request " +
       "answered 200 with the right body; autocannon saw no error, timeout or non-2xx answer; the server failed no request and served what autocannon counted " +
       "(plus at most the requests in flight when its time ran out); `audit_events` holds exactly one event per request served in the event variants, none otherwise.",
     "",
