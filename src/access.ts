@@ -2,7 +2,8 @@ import type { LayeredConfig } from "./config/configure";
 import { suggestion } from "./config/suggestion";
 import type { AuditContext } from "./context";
 import { AuditConfigError, AuditStoreError } from "./errors";
-import { REQUEST_CONTENT_TYPE } from "./request-events";
+import { ANSWER_WAITS_FOR_EVENT_MS, writeEventBounded } from "./bounded-event-write";
+import { carryRefusal, REQUEST_CONTENT_TYPE } from "./request-events";
 import { recordMetricError } from "./writer/metrics";
 
 /**
@@ -34,7 +35,7 @@ export interface AuditAccessOptions<Req> {
 export const ACCESS_REQUEST_ACTION = "access.request";
 
 /** What a request whose access hook failed is answered (500): the details go to the logger and the event. */
-export const ACCESS_FAILED_BODY = Object.freeze({ error: "The access check failed, so the request was refused. This attempt has been recorded." });
+export const ACCESS_FAILED_BODY = Object.freeze({ error: "The access check failed, so the request was refused. This attempt is recorded." });
 
 /** A hook's answer, read: through, refused with a reason, or failed (threw, or answered nonsense). */
 export type AccessVerdict = { allow: true } | { allow: false; reason: string } | { allow: false; error: unknown };
@@ -113,10 +114,16 @@ export function reportAccessTrouble(layered: LayeredConfig, message: string, err
 /**
  * Records a refused request and says what to answer: 403 `{ error: reason }` for a
  * refusal (outcome `denied`, severity `warning`), 500 for a hook that failed (outcome
- * `failure`, severity `error`; the error is logged). The event (`HttpRequest`, the request
- * id, action {@link ACCESS_REQUEST_ACTION}, content `{ reason | error, route }`) is written
- * before the answer, so "this attempt has been recorded" holds; if it cannot be written
- * the request is refused all the same and the logger says so.
+ * `failure`, severity `error`; the error is logged). A refused request is one event:
+ * - when `requestEvents` writes the request's event, that event carries the refusal
+ *   (`reason` or `error` in its content, the refusal's outcome and severity; see
+ *   `carryRefusal`), written after the answer as every request event is;
+ * - else the refusal's own event (`HttpRequest`, the request id, action
+ *   {@link ACCESS_REQUEST_ACTION}, content `{ reason | error, route }`), whose write is
+ *   started first and waited for at most {@link ANSWER_WAITS_FOR_EVENT_MS} ms: a store
+ *   that hangs does not hold the answer, and the write goes on.
+ * An event that cannot be written is logged and counted (`auditMetrics().lastError`),
+ * whenever its failure comes; the request is refused all the same.
  */
 export async function refuseRequest(
   factory: string,
@@ -127,15 +134,22 @@ export async function refuseRequest(
 ): Promise<{ status: number; body: { error: string } }> {
   const failed = "error" in verdict;
   if (failed) reportAccessTrouble(layered, `${factory}'s request hook failed, so the request was refused with 500: ${messageOf(verdict.error)}`);
-  const content = failed ? { error: messageOf(verdict.error), route } : { reason: verdict.reason, route };
-  try {
-    await context.createEvent({ contentType: REQUEST_CONTENT_TYPE, objectId: context.requestId ?? "" }, content, {
-      action: ACCESS_REQUEST_ACTION,
-      outcome: failed ? "failure" : "denied",
-      severity: failed ? "error" : "warning",
-    });
-  } catch (error) {
-    reportAccessTrouble(layered, `the ${failed ? "failed access check" : "refusal"} of request ${context.requestId} could not be recorded: ${messageOf(error)}`, error);
-  }
-  return failed ? { status: 500, body: { ...ACCESS_FAILED_BODY } } : { status: 403, body: { error: verdict.reason } };
+  const answer = failed ? { status: 500, body: { ...ACCESS_FAILED_BODY } } : { status: 403, body: { error: verdict.reason } };
+  const refusal = failed ? { error: messageOf(verdict.error) } : { reason: verdict.reason };
+  if (carryRefusal(context, refusal)) return answer;
+  const requestId = context.requestId;
+  await writeEventBounded(
+    () =>
+      context.createEvent({ contentType: REQUEST_CONTENT_TYPE, objectId: requestId ?? "" }, { ...refusal, route }, {
+        action: ACCESS_REQUEST_ACTION,
+        outcome: failed ? "failure" : "denied",
+        severity: failed ? "error" : "warning",
+      }),
+    ANSWER_WAITS_FOR_EVENT_MS,
+    (trouble, error) => {
+      // A pending write is not yet a failure: only a failure, however late, is logged and counted.
+      if (trouble !== "pending") reportAccessTrouble(layered, `the ${failed ? "failed access check" : "refusal"} of request ${requestId} could not be recorded: ${messageOf(error)}`, error);
+    },
+  );
+  return answer;
 }

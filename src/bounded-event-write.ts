@@ -1,3 +1,12 @@
+/**
+ * How long an answer that promises a record (an access refusal's 403 or 500) waits for
+ * its event to be written before it is sent anyway: 250 ms, in milliseconds. A healthy
+ * store writes well within it, so the answer usually follows the write; a store that
+ * hangs holds the answer this long and no longer (the write goes on, see
+ * {@link writeEventBounded}).
+ */
+export const ANSWER_WAITS_FOR_EVENT_MS = 250;
+
 /** What became of an event written with {@link writeEventBounded} by the time the caller went on. */
 export type BoundedWriteOutcome = "written" | "failed" | "pending";
 

@@ -13,8 +13,10 @@ export {
   REQUEST_CONTENT_TYPE,
   requestEventLevel,
   skipRequestEvent,
+  UNKNOWN_ROUTE,
   UNMATCHED_ROUTE,
 } from "./request-events";
+export { ANSWER_WAITS_FOR_EVENT_MS } from "./bounded-event-write";
 export type { RequestEventsOption, RequestEventsOptions } from "./config/request-events-options";
 export type { AuditMiddlewareOptions } from "./middleware-options";
 export {

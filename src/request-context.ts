@@ -8,7 +8,8 @@ import { tenantIdProblem } from "./model/tenant-id";
 import type { JsonObject } from "./model/json";
 import { maskUrl } from "./mask-url";
 import { maskRequestData, pickHeaders } from "./masking";
-import { declaredBodyBytes, firstUserId, userIdOf } from "./request-data";
+import { contentTypeOf, declaredBodyBytes, firstUserId, userIdOf } from "./request-data";
+import { requestBodyPayload } from "./payload-record";
 import { requestIdOf } from "./request-id";
 import { sanitizeString } from "./serialize";
 import { warnUnresolvedUser } from "./unresolved-user-warning";
@@ -35,6 +36,18 @@ export interface RequestSource {
   query(): unknown;
   /** The parsed body, whichever body parser filled it. */
   body(): unknown;
+}
+
+/**
+ * The address of the socket's peer, read now. A request's events may be built after its
+ * client went away (a request event at `close`, a handler that records after a slow
+ * query), when the socket no longer says: read at the start, Node keeps it for the
+ * socket's life (so the framework's own `ip`, read later, sees it too), and the adapter
+ * keeps it as the fallback. One `getpeername` per connection, none more per request on
+ * a kept-alive one.
+ */
+export function socketPeer(socket: { remoteAddress?: string | undefined } | null | undefined): string | undefined {
+  return socket?.remoteAddress;
 }
 
 function callResolver<T>(name: string, resolver: (req: ResolverRequest) => T, request: ResolverRequest): T {
@@ -159,7 +172,8 @@ export class RequestAuditContext extends AuditContext {
     const body = this.source.body();
     const cached = this.maskedBody;
     if (cached !== undefined && cached.body === body && cached.config === config) return cached.postData;
-    const postData = maskRequestData(body, config.masking, config.maxPostDataBytes, declaredBodyBytes(this.source.headers));
+    const { headers } = this.source;
+    const postData = requestBodyPayload(body, contentTypeOf(headers), config.masking, config.maxPostDataBytes, declaredBodyBytes(headers));
     if (body !== undefined) this.maskedBody = { body, config, postData };
     return postData;
   }

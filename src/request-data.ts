@@ -66,10 +66,17 @@ export function firstUserId(candidates: readonly unknown[]): string | null {
   return null;
 }
 
+/** The request's `Content-Type`, or "" when it sent none. */
+export function contentTypeOf(headers: Readonly<Record<string, string | string[] | undefined>>): string {
+  const type = headers["content-type"];
+  return typeof type === "string" ? type : "";
+}
+
 /**
  * The body size a request declared (`Content-Length`), for the truncation marker of its
  * post data; none for multipart bodies, whose size counts files that post data leaves out.
  */
+
 export function declaredBodyBytes(headers: Readonly<Record<string, string | string[] | undefined>>): number | undefined {
   const length = headers["content-length"];
   const type = headers["content-type"];

@@ -7,8 +7,8 @@ import type { AuditContext } from "./context";
 import { AuditStoreError } from "./errors";
 import type { EventOutcome, EventSeverity } from "./model/event-record";
 import type { JsonObject } from "./model/json";
-import { maskRequestData } from "./masking";
-import { declaredBodyBytes } from "./request-data";
+import { requestBodyPayload } from "./payload-record";
+import { contentTypeOf, declaredBodyBytes } from "./request-data";
 import { ResponseCapture } from "./response-capture";
 import { recordMetricError } from "./writer/metrics";
 
@@ -17,6 +17,13 @@ export const REQUEST_CONTENT_TYPE = "HttpRequest";
 
 /** What a request event's action names when no route matched: never the raw path. */
 export const UNMATCHED_ROUTE = "(unmatched)";
+
+/**
+ * What a request event's action names when a route handled the request but its template
+ * cannot be known (Express: a route of a mounted sub-application, or under a router
+ * mounted on a RegExp on Express 4): never the raw path.
+ */
+export const UNKNOWN_ROUTE = "(unknown route)";
 
 /**
  * The status recorded for a request whose client went away before any response was
@@ -30,6 +37,12 @@ export interface RequestEventSource {
   method(): string;
   /** The path, without the query string: what `skipPaths` are matched against. */
   path(): string;
+  /**
+   * How the framework matches paths to routes, for `skipPaths` to match alike; undefined
+   * when the framework has no routing of its own (Koa: each router has its own rules),
+   * and the skip is decided when the response is done (see {@link isSkippedAtFinish}).
+   */
+  pathRules(): PathRules | undefined;
   /**
    * The template of the route that handled the request (`/orders/:id`), read when the
    * response is done, or null when no route matched.
@@ -59,7 +72,37 @@ export function requestEventLevel(status: number, aborted: boolean): { outcome: 
   return { outcome: "success", severity: "info" };
 }
 
+/** The outcome and severity of a request an access hook refused, whatever its status. */
+function refusalLevel(refusal: RequestRefusal): { outcome: EventOutcome; severity: EventSeverity } {
+  return "error" in refusal ? { outcome: "failure", severity: "error" } : { outcome: "denied", severity: "warning" };
+}
+
 const skipped = new WeakSet<AuditContext>();
+/** Contexts whose request event will be written (watched, path not skipped). */
+const watched = new WeakSet<AuditContext>();
+/** What an access hook refused (or how it failed), for the request event to carry. */
+const refusals = new WeakMap<AuditContext, RequestRefusal>();
+
+/**
+ * An access hook's refusal as a request event carries it: the reason the client was
+ * told (outcome `denied`, severity `warning`), or the error of a hook that failed
+ * (outcome `failure`, severity `error`).
+ */
+export type RequestRefusal = { reason: string } | { error: string };
+
+/**
+ * Hands an access hook's refusal to the request event of the request, when one will be
+ * written (`requestEvents` watches it), so that a refused request is one event, not
+ * two: the request event then carries `reason` (or `error`) in its content and the
+ * refusal's outcome and severity, and is written even if the request was marked with
+ * {@link skipRequestEvent}. Returns false when no request event will be written; the
+ * caller records the refusal itself.
+ */
+export function carryRefusal(context: AuditContext, refusal: RequestRefusal): boolean {
+  if (!watched.has(context)) return false;
+  refusals.set(context, refusal);
+  return true;
+}
 
 /**
  * Writes no request event for the request running now (or the one whose context is
@@ -78,10 +121,44 @@ export function skipRequestEvent(context: AuditContext = currentAuditContext()):
   skipped.add(context);
 }
 
-/** Whether `path` is one of `skipPaths`. */
-export function isSkippedPath(options: ResolvedRequestEvents, path: string): boolean {
-  if (options.skipExact.has(path)) return true;
-  for (const pattern of options.skipPatterns) if (pattern.test(path)) return true;
+/** How a framework matches a path to its routes, for `skipPaths` to match the same way. */
+export interface PathRules {
+  /** `/HEALTH` is not `/health`. */
+  readonly caseSensitive: boolean;
+  /** `/health/` is `/health`. */
+  readonly ignoresTrailingSlash: boolean;
+  /** `/%68ealth` is `/health`: percent-encoded unreserved characters are decoded before matching. */
+  readonly decodesPercent: boolean;
+}
+
+const UNRESERVED_ESCAPE = /%(?:[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9]|2[DEde]|5[Ff]|7[Ee])/g;
+
+/**
+ * A path as the framework's router sees it under `rules`: percent-encoded unreserved
+ * characters (`A-Z a-z 0-9 - . _ ~`) decoded when the router decodes, one trailing
+ * slash dropped when the router ignores it, lower-cased when it routes case-insensitively.
+ *
+ * @example
+ * ```ts
+ * skipPathKey("/Health/", { caseSensitive: false, ignoresTrailingSlash: true, decodesPercent: false }); // "/health"
+ * ```
+ */
+export function skipPathKey(path: string, rules: PathRules, foldCase = true): string {
+  let key = rules.decodesPercent && path.includes("%") ? path.replace(UNRESERVED_ESCAPE, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16))) : path;
+  if (rules.ignoresTrailingSlash && key.length > 1 && key.endsWith("/")) key = key.slice(0, -1);
+  return foldCase && !rules.caseSensitive ? key.toLowerCase() : key;
+}
+
+/** Whether `path` is one of `skipPaths`, matched as the framework routes (see {@link skipPathKey}). */
+export function isSkippedPath(options: ResolvedRequestEvents, path: string, rules: PathRules): boolean {
+  if (options.skipExact.length > 0) {
+    const key = skipPathKey(path, rules);
+    for (const skip of options.skipExact) if (skipPathKey(skip, rules) === key) return true;
+  }
+  if (options.skipPatterns.length > 0) {
+    const unfolded = skipPathKey(path, rules, false);
+    for (const pattern of options.skipPatterns) if (pattern.test(unfolded)) return true;
+  }
   return false;
 }
 
@@ -98,19 +175,40 @@ function reportFailure(layered: LayeredConfig, action: string, requestId: string
   }
 }
 
+/** What a router that says nothing of its rules is taken to do: @koa/router's defaults. */
+const ROUTER_DEFAULT_RULES: PathRules = Object.freeze({ caseSensitive: false, ignoresTrailingSlash: true, decodesPercent: false });
+
+/**
+ * Whether a request of a framework without routing of its own (Koa) is skipped, decided
+ * when its response is done: a request a router matched is skipped when the route's
+ * template is one of `skipPaths` (the router has matched it by its own rules, strict or
+ * case-sensitive as it was made) or its path matches a pattern; a request no router
+ * matched (one other middleware served, such as static files) when its path is
+ * skipped by @koa/router's default rules, unless it was answered 404: a path that
+ * reached nothing is not the route that was meant to be skipped.
+ */
+function isSkippedAtFinish(options: ResolvedRequestEvents, source: RequestEventSource, status: number): boolean {
+  const route = source.route();
+  if (route !== null) return options.skipExact.includes(route) || isSkippedPath({ ...options, skipExact: [] }, source.path(), ROUTER_DEFAULT_RULES);
+  return status !== 404 && isSkippedPath(options, source.path(), ROUTER_DEFAULT_RULES);
+}
+
 /**
  * Watches one request and writes its request event once the response is done: after
  * `finish` (the last byte handed to the operating system), so the event never delays the
  * response; or at `close` without `finish`, when the client went away first (recorded
  * as `aborted`, with the status sent, else {@link CLIENT_CLOSED_REQUEST}). A request
- * whose path is in `skipPaths` is not watched at all. The write goes through the normal
+ * whose path is in `skipPaths` is not watched at all. A request an access hook refused
+ * carries the refusal (see {@link carryRefusal}). The write goes through the normal
  * write path (buffered when `writeMode` is `"buffered"`); its failure is logged and
  * counted, never thrown: the response is gone by then.
  *
  * @param context the request's audit context; the event carries its user, URL, request id.
  */
 export function watchRequest(context: AuditContext, res: ServerResponse, source: RequestEventSource, options: ResolvedRequestEvents, layered: LayeredConfig): void {
-  if (isSkippedPath(options, source.path())) return;
+  const rules = source.pathRules();
+  if (rules !== undefined && isSkippedPath(options, source.path(), rules)) return;
+  watched.add(context);
   const started = performance.now();
   const capture = options.capturePayloads ? new ResponseCapture(res, options.maxPayloadBytes ?? layered.get().maxPostDataBytes) : undefined;
   let done = false;
@@ -119,7 +217,8 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
     done = true;
     res.off("finish", onDone);
     res.off("close", onDone);
-    if (skipped.has(context)) return;
+    const refusal = refusals.get(context);
+    if (refusal === undefined && (skipped.has(context) || (rules === undefined && isSkippedAtFinish(options, source, res.statusCode)))) return;
     const aborted = !res.writableFinished;
     let action = `${source.method()} ${UNMATCHED_ROUTE}`;
     try {
@@ -134,14 +233,15 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
         userAgent: typeof userAgent === "string" ? userAgent : null,
       };
       if (aborted) content.aborted = true;
+      if (refusal !== undefined) Object.assign(content, refusal);
       if (capture !== undefined) {
         const config = layered.get();
         const cap = options.maxPayloadBytes ?? config.maxPostDataBytes;
-        content.request = maskRequestData(source.body(), config.masking, cap, declaredBodyBytes(source.headers)) satisfies JsonObject;
+        content.request = requestBodyPayload(source.body(), contentTypeOf(source.headers), config.masking, cap, declaredBodyBytes(source.headers)) satisfies JsonObject;
         content.response = capture.payload(res, config.masking);
       }
       context
-        .createEvent({ contentType: REQUEST_CONTENT_TYPE, objectId: context.requestId ?? "" }, content, { action, ...requestEventLevel(status, aborted) })
+        .createEvent({ contentType: REQUEST_CONTENT_TYPE, objectId: context.requestId ?? "" }, content, { action, ...(refusal === undefined ? requestEventLevel(status, aborted) : refusalLevel(refusal)) })
         .catch((error: unknown) => reportFailure(layered, action, context.requestId, error));
     } catch (error) {
       reportFailure(layered, action, context.requestId, error);

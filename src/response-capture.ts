@@ -2,13 +2,10 @@ import type { ServerResponse } from "node:http";
 
 import type { JsonObject } from "./model/json";
 import type { MaskRules } from "./mask-rules";
-import { MAX_DECLARED_TO_CAP_RATIO, maskRequestData } from "./masking";
+import { MAX_DECLARED_TO_CAP_RATIO } from "./masking";
+import { isStructuredType, textPayload } from "./payload-record";
 
 type Chunk = string | Buffer | Uint8Array;
-
-/** Content types whose bodies are read as text; anything else is stored as its size only. */
-const TEXT_TYPE = /^(text\/|application\/(?:[\w.+-]*\+)?(?:json|xml|x-www-form-urlencoded|javascript)\b)/i;
-const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\b/i;
 
 function chunkBuffer(chunk: unknown, encoding: unknown): Buffer | undefined {
   if (typeof chunk === "string") return Buffer.from(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8");
@@ -74,26 +71,18 @@ export class ResponseCapture {
   }
 
   /**
-   * The response body as stored: JSON parsed, text kept as `{ _body }`, both masked as
-   * post data and capped at `maxBytes`; an encoded or binary body as its type and size.
+   * The response body as stored: a JSON or form body masked as post data and capped at
+   * `maxBytes`; any other (HTML, XML, plain text, binary) or an encoded one as
+   * `{ _contentType, _bytes }` (see `textPayload`).
    */
   payload(res: ServerResponse, rules: MaskRules): JsonObject {
     if (this.total === 0) return {};
     const type = String(res.getHeader("content-type") ?? this.headHeaders["content-type"] ?? "");
     const encoding = res.getHeader("content-encoding") ?? this.headHeaders["content-encoding"];
-    if ((encoding !== undefined && encoding !== "identity") || !TEXT_TYPE.test(type)) {
+    if ((encoding !== undefined && encoding !== "identity") || !isStructuredType(type)) {
       return { _contentType: type || null, _bytes: this.total };
     }
     if (this.total > this.kept) return { _truncated: true, _bytes: this.total };
-    const text = Buffer.concat(this.chunks).toString("utf8");
-    let body: unknown = text;
-    if (JSON_TYPE.test(type)) {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        // Not JSON after all: kept as the text it is.
-      }
-    }
-    return maskRequestData(body, rules, this.maxBytes, this.total);
+    return textPayload(Buffer.concat(this.chunks).toString("utf8"), type, rules, this.maxBytes, this.total);
   }
 }

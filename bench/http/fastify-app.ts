@@ -4,7 +4,7 @@ import pino from "pino";
 import { fastifyAuditEvents } from "../../src/index";
 import { viewOrder } from "./order-view";
 import type { RequestTally } from "./request-tally";
-import { VARIANTS, type Variant } from "./variants";
+import { middlewareOptions, VARIANTS, type Variant } from "./variants";
 
 /**
  * The benchmark's Fastify app in one variant: the same route, the plugin in front or not.
@@ -12,8 +12,8 @@ import { VARIANTS, type Variant } from "./variants";
  */
 export async function fastifyApp(variant: Variant, tally: RequestTally): Promise<FastifyInstance> {
   const app = Fastify(variant === "pino" ? { logger: { level: "info", stream: pino.destination("/dev/null") } } : {});
-  if (variant !== "bare" && variant !== "pino") await app.register(fastifyAuditEvents);
-  const withEvent = VARIANTS[variant].writes !== undefined;
+  if (variant !== "bare" && variant !== "pino") await app.register(fastifyAuditEvents, middlewareOptions(variant));
+  const withEvent = VARIANTS[variant].event === "handler";
   app.get("/orders/:id", async (request, reply) => {
     tally.begin();
     try {

@@ -5,7 +5,7 @@ import { pinoHttp } from "pino-http";
 import { koaAuditEvents } from "../../src/index";
 import { viewOrder } from "./order-view";
 import type { RequestTally } from "./request-tally";
-import { VARIANTS, type Variant } from "./variants";
+import { middlewareOptions, VARIANTS, type Variant } from "./variants";
 
 const ORDER_PATH = /^\/orders\/([^/]+)$/;
 
@@ -22,8 +22,8 @@ function koaPinoHttp(): Koa.Middleware {
 export function koaApp(variant: Variant, tally: RequestTally): Koa {
   const app = new Koa();
   if (variant === "pino") app.use(koaPinoHttp());
-  else if (variant !== "bare") app.use(koaAuditEvents());
-  const withEvent = VARIANTS[variant].writes !== undefined;
+  else if (variant !== "bare") app.use(koaAuditEvents(middlewareOptions(variant)));
+  const withEvent = VARIANTS[variant].event === "handler";
   app.use(async (ctx) => {
     const match = ORDER_PATH.exec(ctx.path);
     if (ctx.method !== "GET" || match === null) {

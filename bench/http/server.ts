@@ -7,7 +7,7 @@ import { createServer } from "node:http";
 import { PrismaPg } from "@prisma/adapter-pg";
 
 import { PrismaClient } from "../../generated/postgresql/client/client";
-import { closeAudit, configureAudit, prismaStore } from "../../src/index";
+import { auditMetrics, closeAudit, configureAudit, prismaStore } from "../../src/index";
 import { expressApp } from "./express-app";
 import { fastifyApp } from "./fastify-app";
 import { koaApp } from "./koa-app";
@@ -53,6 +53,11 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     });
     await tally.idle();
+    // Request events are written after the responses: wait for the last ones to land.
+    if (VARIANTS[variant].event === "request") {
+      const deadline = Date.now() + 10_000;
+      while (auditMetrics().written + auditMetrics().buffered < tally.handled && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     if (writes === "buffered") await closeAudit();
     await prisma?.$disconnect();
     send({ type: "stopped", handled: tally.handled, failed: tally.failed, firstError: tally.firstError });

@@ -12,18 +12,26 @@ const MIDDLEWARE: Readonly<Record<Framework, string>> = {
 };
 
 /**
- * What wraps the same handler, from nothing to the familiar peer. `writes`: how many audit
- * events each request creates, and in which write mode.
+ * What wraps the same handler, from nothing to the familiar peer. `writes`: the write
+ * mode of the one audit event each request creates, if any; `event`: who creates it, the
+ * handler (`createEvent` before it answers) or `requestEvents` (after the response).
  */
 export const VARIANTS = {
-  bare: { writes: undefined },
-  audit: { writes: undefined },
-  "audit-buffered-event": { writes: "buffered" },
-  "audit-sync-event": { writes: "sync" },
-  pino: { writes: undefined },
-} as const satisfies Record<string, { writes: "sync" | "buffered" | undefined }>;
+  bare: { writes: undefined, event: undefined },
+  audit: { writes: undefined, event: undefined },
+  "audit-buffered-event": { writes: "buffered", event: "handler" },
+  "audit-sync-event": { writes: "sync", event: "handler" },
+  "request-events-buffered": { writes: "buffered", event: "request" },
+  "request-events-sync": { writes: "sync", event: "request" },
+  pino: { writes: undefined, event: undefined },
+} as const satisfies Record<string, { writes: "sync" | "buffered" | undefined; event: "handler" | "request" | undefined }>;
 export type Variant = keyof typeof VARIANTS;
 export const VARIANT_NAMES = Object.keys(VARIANTS) as Variant[];
+
+/** The options the variant gives the audit middleware. */
+export function middlewareOptions(variant: Variant): { requestEvents?: true } {
+  return VARIANTS[variant].event === "request" ? { requestEvents: true } : {};
+}
 
 /** A variant's row label on one framework. */
 export function variantLabel(variant: Variant, framework: Framework): string {
@@ -37,6 +45,10 @@ export function variantLabel(variant: Variant, framework: Framework): string {
       return `${middleware} + 1 buffered \`createEvent\``;
     case "audit-sync-event":
       return `${middleware} + 1 sync \`createEvent\` (a database round trip per request)`;
+    case "request-events-buffered":
+      return `${middleware} with \`requestEvents\`, buffered`;
+    case "request-events-sync":
+      return `${middleware} with \`requestEvents\`, sync (a database round trip per request, after the response)`;
     case "pino":
       if (framework === "fastify") return "Fastify's own pino request logging to /dev/null";
       return framework === "express" ? "pino-http to /dev/null" : "pino-http to /dev/null (wrapped as koa-pino-logger does)";

@@ -4,8 +4,9 @@ import type { AuditContext } from "../context";
 import { decideAccess, refuseRequest, resolveAccessOptions, type AuditAccessOptions } from "../access";
 import { LayeredConfig } from "../config/configure";
 import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-options";
-import { RequestAuditContext, type RequestSource } from "../request-context";
-import { watchRequest, type RequestEventSource } from "../request-events";
+import { RequestAuditContext, socketPeer, type RequestSource } from "../request-context";
+import { watchRequest, type PathRules, type RequestEventSource } from "../request-events";
+import { observeRoutes, routeTemplateOf } from "./express-route-template";
 
 /** The parts of an Express 4 or 5 request the middleware reads. */
 export type ExpressLikeRequest = IncomingMessage & {
@@ -23,7 +24,6 @@ export type ExpressLikeRequest = IncomingMessage & {
   baseUrl?: string;
   /** The matched route: Express sets it when a route handles the request. */
   route?: { path?: unknown };
-  params?: Record<string, unknown>;
 };
 
 declare global {
@@ -48,39 +48,13 @@ function requestHost(req: ExpressLikeRequest): string {
   return req.headers.host ?? "localhost";
 }
 
-/**
- * The template of the route that handled the request: the router's mount path (where
- * the value of a parameter that a `mergeParams` router sees stands as `:name`) and the
- * route's own path; null when no route matched.
- */
-function routeTemplate(req: ExpressLikeRequest): string | null {
-  const path = req.route?.path;
-  if (path === undefined || path === null) return null;
-  const own = Array.isArray(path) ? path.map(String).join("|") : String(path);
-  const base = req.baseUrl ?? "";
-  if (base === "") return own;
-  const params = req.params ?? {};
-  const names = new Map<string, string>();
-  for (const [name, value] of Object.entries(params)) if (typeof value === "string" && value !== "") names.set(value, name);
-  const template = base
-    .split("/")
-    .map((segment) => {
-      let decoded = segment;
-      try {
-        decoded = decodeURIComponent(segment);
-      } catch {
-        // A segment that is not valid percent-encoding is compared as it is.
-      }
-      const name = names.get(decoded);
-      return name === undefined ? segment : `:${name}`;
-    })
-    .join("/");
-  return own === "/" ? template : template + own;
-}
-
 /** Reads an Express request for the core; one per request, no closures. */
 class ExpressRequestSource implements RequestSource, RequestEventSource {
-  constructor(readonly request: ExpressLikeRequest) {}
+  /** The socket's peer, read when the request starts (see {@link socketPeer}). */
+  private readonly peer: string | undefined;
+  constructor(readonly request: ExpressLikeRequest) {
+    this.peer = socketPeer(request.socket);
+  }
   get headers() {
     return this.request.headers;
   }
@@ -96,10 +70,15 @@ class ExpressRequestSource implements RequestSource, RequestEventSource {
     return (req.originalUrl ?? req.url ?? "/").split("?")[0]!;
   }
   route() {
-    return routeTemplate(this.request);
+    return routeTemplateOf(this.request);
+  }
+  pathRules(): PathRules {
+    // Express's defaults: case-insensitive, a trailing slash optional, the path matched as sent.
+    const app = this.request.app;
+    return { caseSensitive: Boolean(app?.get("case sensitive routing")), ignoresTrailingSlash: !app?.get("strict routing"), decodesPercent: false };
   }
   ip() {
-    return this.request.ip ?? this.request.socket.remoteAddress;
+    return this.request.ip || this.peer;
   }
   userCandidates() {
     return [this.request.user, this.request.auth];
@@ -134,6 +113,7 @@ export function auditEvents(options?: AuditMiddlewareOptions, ...rest: unknown[]
   const { config, requestEvents } = middlewareSetup("auditEvents", options, rest.length);
   return function auditEventsMiddleware(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void {
     const request = req as ExpressLikeRequest;
+    observeRoutes(request.app);
     const source = new ExpressRequestSource(request);
     const context = new RequestAuditContext(source, config);
     request.auditContext = context;
@@ -168,6 +148,7 @@ export function auditAccess(options: AuditAccessOptions<ExpressLikeRequest & Exp
   const { request: hook } = resolveAccessOptions<ExpressLikeRequest & Express.Request>("auditAccess", options);
   return async function auditAccessMiddleware(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): Promise<void> {
     const request = req as ExpressLikeRequest & Express.Request;
+    observeRoutes(request.app);
     const verdict = await decideAccess("auditAccess", hook, request);
     if (verdict.allow) return next();
     const source = new ExpressRequestSource(request);

@@ -6,8 +6,8 @@ import { AuditConfigError } from "../errors";
 import { decideAccess, refuseRequest, resolveAccessOptions, type AuditAccessOptions } from "../access";
 import { LayeredConfig } from "../config/configure";
 import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-options";
-import { RequestAuditContext, type RequestSource } from "../request-context";
-import { watchRequest, type RequestEventSource } from "../request-events";
+import { RequestAuditContext, socketPeer, type RequestSource } from "../request-context";
+import { watchRequest, type PathRules, type RequestEventSource } from "../request-events";
 
 // FastifyRequest is the interface Fastify asks plugins to augment (as
 // @fastify/request-context and @fastify/jwt do).
@@ -41,9 +41,31 @@ export interface FastifyLikeRequest {
   routeOptions?: { url?: string };
 }
 
+/** How Fastify matches paths by default: case-sensitive, a trailing slash significant, percent-encoding decoded. */
+const FASTIFY_DEFAULT_PATH_RULES: PathRules = Object.freeze({ caseSensitive: true, ignoresTrailingSlash: false, decodesPercent: true });
+
+/** How this Fastify instance matches paths: its `caseSensitive` and `ignoreTrailingSlash` (Fastify 5: under `routerOptions`). */
+function fastifyPathRules(instance: FastifyInstance): PathRules {
+  type RouterOptions = { caseSensitive?: boolean; ignoreTrailingSlash?: boolean };
+  const config = instance.initialConfig as RouterOptions & { routerOptions?: RouterOptions };
+  const router = config.routerOptions ?? {};
+  return Object.freeze({
+    caseSensitive: router.caseSensitive ?? config.caseSensitive ?? true,
+    ignoresTrailingSlash: router.ignoreTrailingSlash ?? config.ignoreTrailingSlash ?? false,
+    decodesPercent: true,
+  });
+}
+
 /** Reads a Fastify request for the core; one per request, no closures. */
 class FastifyRequestSource implements RequestSource, RequestEventSource {
-  constructor(readonly request: FastifyLikeRequest) {}
+  /** The socket's peer, read when the request starts (see {@link socketPeer}). */
+  private readonly peer: string | undefined;
+  constructor(
+    readonly request: FastifyLikeRequest,
+    private readonly rules: PathRules = FASTIFY_DEFAULT_PATH_RULES,
+  ) {
+    this.peer = socketPeer(request.raw.socket);
+  }
   get headers() {
     return this.request.headers;
   }
@@ -58,12 +80,15 @@ class FastifyRequestSource implements RequestSource, RequestEventSource {
     const req = this.request;
     return (req.originalUrl ?? req.url).split("?")[0]!;
   }
+  pathRules() {
+    return this.rules;
+  }
   route() {
     // Fastify answers a request no route matched from its 404 handler, which has no url.
     return this.request.routeOptions?.url ?? null;
   }
   ip() {
-    return this.request.ip;
+    return this.request.ip || this.peer;
   }
   userCandidates() {
     return [this.request.user];
@@ -106,11 +131,12 @@ function fastifyAuditEventsPlugin(instance: FastifyInstance, options: AuditMiddl
     return done(error as Error);
   }
   const { config, requestEvents } = setup;
+  const pathRules = fastifyPathRules(instance);
   // null, not an object: Fastify 5 refuses a shared reference as a request decorator.
   instance.decorateRequest("auditContext", null as unknown as AuditContext);
   // Later hooks of the request layer read request.auditContext, set here first.
   instance.addHook("onRequest", function enterAuditContext(request, reply, next) {
-    const source = new FastifyRequestSource(request as FastifyLikeRequest);
+    const source = new FastifyRequestSource(request as FastifyLikeRequest, pathRules);
     const context = new RequestAuditContext(source, config);
     request.auditContext = context;
     // The event is written when the raw response finishes (or its client goes away),

@@ -4,7 +4,7 @@ import { runWithAuditContext } from "../async-context";
 import { LayeredConfig } from "../config/configure";
 import type { AuditContext } from "../context";
 import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-options";
-import { RequestAuditContext, type RequestSource } from "../request-context";
+import { RequestAuditContext, socketPeer, type RequestSource } from "../request-context";
 import { watchRequest, type RequestEventSource } from "../request-events";
 
 /** The parts of a Koa 2 or 3 context the middleware reads. */
@@ -41,7 +41,11 @@ declare module "koa" {
 
 /** Reads a Koa context for the core; one per request, no closures. */
 class KoaRequestSource implements RequestSource, RequestEventSource {
-  constructor(readonly request: KoaLikeContext) {}
+  /** The socket's peer, read when the request starts (see {@link socketPeer}). */
+  private readonly peer: string | undefined;
+  constructor(readonly request: KoaLikeContext) {
+    this.peer = socketPeer(request.req.socket);
+  }
   get headers() {
     return this.request.req.headers;
   }
@@ -54,12 +58,16 @@ class KoaRequestSource implements RequestSource, RequestEventSource {
   path() {
     return this.request.path;
   }
+  pathRules() {
+    // Koa routes nothing itself; its routers each have their own rules: decided at the end.
+    return undefined;
+  }
   route() {
     const matched = this.request._matchedRoute;
     return typeof matched === "string" || matched instanceof RegExp ? String(matched) : null;
   }
   ip() {
-    return this.request.ip;
+    return this.request.ip || this.peer;
   }
   userCandidates() {
     return [this.request.state.user, this.request.req.user];

@@ -13,9 +13,17 @@ import { suggestion } from "./suggestion";
  */
 export interface RequestEventsOptions {
   /**
-   * Requests whose path (without the query string) equals one of these strings, or
-   * matches one of these regular expressions, write no request event: health checks,
-   * metrics scrapes, static assets.
+   * Requests whose path (without the query string) is one of these paths, or matches
+   * one of these regular expressions, write no request event: health checks, metrics
+   * scrapes, static assets. A path is compared as the framework routes it: on Express
+   * and Koa (with @koa/router) case-insensitively and with or without one trailing
+   * slash, unless the app routes strictly (Express's `case sensitive routing` and
+   * `strict routing` settings); on Fastify exactly as to case and trailing slash unless
+   * `caseSensitive: false` / `ignoreTrailingSlash: true`, and after decoding
+   * percent-encoded unreserved characters (`/%68ealth` is `/health`), as Fastify
+   * decodes. So a request reaches the skipped route if and only if it is skipped.
+   * A RegExp is tested against the path after the same slash and decoding rules, as
+   * written as to case (give it the `i` flag to match any case).
    * @default []
    */
   skipPaths?: readonly (string | RegExp)[];
@@ -40,8 +48,8 @@ export type RequestEventsOption = boolean | RequestEventsOptions;
 
 /** The `requestEvents` option, checked and compiled once, when the middleware is made. */
 export interface ResolvedRequestEvents {
-  /** Paths skipped exactly. */
-  readonly skipExact: ReadonlySet<string>;
+  /** Paths skipped, as given (see `skipPathKey`). */
+  readonly skipExact: readonly string[];
   /** Patterns of paths skipped, without the `g`/`y` flags (whose `test` remembers where it stopped). */
   readonly skipPatterns: readonly RegExp[];
   readonly capturePayloads: boolean;
@@ -75,7 +83,7 @@ export function resolveRequestEvents(value: unknown, where: string): ResolvedReq
   }
   const { skipPaths = [], capturePayloads = false, maxPayloadBytes } = options;
   if (!Array.isArray(skipPaths) || !skipPaths.every((p) => p instanceof RegExp || (typeof p === "string" && p.startsWith("/")))) {
-    throw new AuditConfigError(`${where}: requestEvents.skipPaths must be an array of paths starting with "/" (matched exactly, without the query string) or regular expressions, such as ["/health", /^\\/assets\\//].`);
+    throw new AuditConfigError(`${where}: requestEvents.skipPaths must be an array of paths starting with "/" (matched as the framework routes them, without the query string) or regular expressions, such as ["/health", /^\\/assets\\//].`);
   }
   if (typeof capturePayloads !== "boolean") {
     throw new AuditConfigError(`${where}: requestEvents.capturePayloads must be a boolean, such as capturePayloads: true.`);
@@ -84,7 +92,7 @@ export function resolveRequestEvents(value: unknown, where: string): ResolvedReq
     throw new AuditConfigError(`${where}: requestEvents.maxPayloadBytes must be a positive integer (bytes), such as maxPayloadBytes: 4096.`);
   }
   return Object.freeze({
-    skipExact: new Set(skipPaths.filter((p): p is string => typeof p === "string")),
+    skipExact: Object.freeze(skipPaths.filter((p): p is string => typeof p === "string")),
     skipPatterns: Object.freeze(skipPaths.filter((p): p is RegExp => p instanceof RegExp).map((p) => new RegExp(p.source, p.flags.replace(/[gy]/g, "")))),
     capturePayloads,
     maxPayloadBytes,

@@ -2,8 +2,7 @@ import { Inject, Module, type DynamicModule, type MiddlewareConsumer, type NestM
 import { HttpAdapterHost } from "@nestjs/core";
 import { auditEvents } from "../adapters/express";
 import { fastifyAuditEvents } from "../adapters/fastify";
-import type { AuditOptions } from "../config/options";
-import { middlewareConfig } from "../middleware-options";
+import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-options";
 import { AuditContextService } from "./audit-context-service";
 
 /** The injection token of the options given to {@link AuditEventsModule.forRoot}. */
@@ -11,7 +10,7 @@ export const AUDIT_EVENTS_OPTIONS = Symbol("audit-events:options");
 
 /** What the module needs of a Fastify instance: registering a plugin. */
 interface FastifyRegistry {
-  register(plugin: typeof fastifyAuditEvents, options: Partial<AuditOptions>): unknown;
+  register(plugin: typeof fastifyAuditEvents, options: AuditMiddlewareOptions): unknown;
 }
 
 /**
@@ -19,8 +18,9 @@ interface FastifyRegistry {
  * every request gets an `AuditContext` (`req.auditContext` in controllers,
  * {@link AuditContextService} in services, `currentAuditContext()` anywhere).
  * Global: import it once, in the root module. Options are those of
- * `auditEvents()`, laid over `configureAudit()`'s (call that before the app
- * starts, e.g. in `main.ts`).
+ * `auditEvents()`, `requestEvents` included (one event per finished request, its
+ * action the Nest route's template: `POST /orders/:id/ship`), laid over
+ * `configureAudit()`'s (call that before the app starts, e.g. in `main.ts`).
  *
  * On Express it is Nest middleware for every route. On Fastify it registers the
  * `fastifyAuditEvents` plugin on the instance instead: Nest middleware runs there
@@ -29,14 +29,14 @@ interface FastifyRegistry {
  *
  * @example
  * ```ts
- * @Module({ imports: [AuditEventsModule.forRoot({ includeHeaders: ["user-agent"] })], controllers: [OrdersController] })
+ * @Module({ imports: [AuditEventsModule.forRoot({ includeHeaders: ["user-agent"], requestEvents: { skipPaths: ["/health"] } })], controllers: [OrdersController] })
  * export class AppModule {}
  * ```
  */
 export class AuditEventsModule implements NestModule {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly options: Partial<AuditOptions>,
+    private readonly options: AuditMiddlewareOptions,
   ) {}
 
   /**
@@ -45,8 +45,8 @@ export class AuditEventsModule implements NestModule {
    * @default options `{}`: `configureAudit()`'s settings as they are
    * @throws {AuditConfigError} (`ERR_AUDIT_CONFIG`) for bad options, naming the fix.
    */
-  static forRoot(options: Partial<AuditOptions> = {}): DynamicModule {
-    middlewareConfig("AuditEventsModule.forRoot", options, 0);
+  static forRoot(options: AuditMiddlewareOptions = {}): DynamicModule {
+    middlewareSetup("AuditEventsModule.forRoot", options, 0);
     return {
       module: AuditEventsModule,
       global: true,

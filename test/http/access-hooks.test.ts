@@ -5,6 +5,7 @@ import {
   ACCESS_FAILED_BODY,
   accessDecisionOf,
   auditAccess,
+  auditMetrics,
   AuditConfigError,
   configureAudit,
   koaAuditAccess,
@@ -16,9 +17,19 @@ import {
 } from "../../src";
 import { frameworks, type RouteApp } from "../support/request-event-apps";
 
-function accessEvents(store: MemoryStore): AuditEventRecord[] {
-  return store.list().filter((e) => e.action === "access.request");
+/** Waits for `count` events, lets later writes land, and returns every event stored. */
+async function recorded(store: MemoryStore, count = 1): Promise<AuditEventRecord[]> {
+  const deadline = Date.now() + 3000;
+  while (store.list().length < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  return store.list();
 }
+
+/** Where the refusal is recorded: its own event, or the request event that `requestEvents` writes. */
+const modes = [
+  { name: "without requestEvents", requestEvents: false, action: "access.request" },
+  { name: "with requestEvents", requestEvents: true, action: "GET /guarded/:id" },
+] as const;
 
 describe.each(frameworks)("access hooks on $name", (framework) => {
   let store: MemoryStore;
@@ -35,89 +46,112 @@ describe.each(frameworks)("access hooks on $name", (framework) => {
     app = undefined;
   });
 
-  async function start(access: (req: unknown) => AccessDecision | Promise<AccessDecision>) {
-    app = await framework.start({ middleware: { requestEvents: true }, access });
-    return app.server;
-  }
-
-  it("lets an allowed request through and records no access event", async () => {
-    const server = await start(() => true);
-    const response = await request(server).get("/guarded/1").expect(200);
-    expect(response.body).toEqual({ handled: true });
-    expect(accessEvents(store)).toEqual([]);
-  });
-
-  it("answers a refusal 403 with its reason and records one denied event", async () => {
-    const server = await start(() => ({ allow: false, reason: "Only the owner may see this order." }));
-    const response = await request(server).get("/guarded/77").set("x-request-id", "deny-1").expect(403);
-    expect(response.body).toEqual({ error: "Only the owner may see this order." });
-    const events = accessEvents(store);
-    expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({
-      contentType: "HttpRequest",
-      objectId: "deny-1",
-      outcome: "denied",
-      severity: "warning",
-      content: { reason: "Only the owner may see this order.", route: "/guarded/:id" },
-    });
-  });
-
-  it("waits for an async refusal", async () => {
-    const server = await start(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      return { allow: false, reason: "Later no." };
-    });
-    const response = await request(server).get("/guarded/2").expect(403);
-    expect(response.body).toEqual({ error: "Later no." });
-    expect(accessEvents(store).map((e) => e.outcome)).toEqual(["denied"]);
-  });
-
-  it("fails closed when the hook throws: 500, no handler, recorded as a failure and logged", async () => {
-    const server = await start(() => {
-      throw new Error("policy service unreachable");
-    });
-    const response = await request(server).get("/guarded/3").expect(500);
-    expect(response.body).toEqual(ACCESS_FAILED_BODY);
-    expect(response.body).not.toHaveProperty("handled");
-    const events = accessEvents(store);
-    expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ outcome: "failure", severity: "error", content: { error: "policy service unreachable" } });
-    expect(logged.some((m) => m.includes("policy service unreachable"))).toBe(true);
-  });
-
-  it.each([
-    ["false", false],
-    ["undefined", undefined],
-    ["{ allow: true }", { allow: true }],
-    ["a refusal without a reason", { allow: false }],
-    ["a truthy string", "yes"],
-  ])("fails closed when the hook answers %s", async (_name, answer) => {
-    const server = await start(() => answer as never);
-    await request(server).get("/guarded/4").expect(500);
-    expect(accessEvents(store).map((e) => e.outcome)).toEqual(["failure"]);
-  });
-
-  it("refuses all the same when the refusal cannot be recorded, and says so", async () => {
-    const failing = memoryStore();
-    failing.insert = async () => {
-      throw new Error("disk full");
-    };
-    configureAudit({ store: failing, logger: { warn: (m) => logged.push(m) } });
-    const server = await start(() => ({ allow: false, reason: "No." }));
-    await request(server).get("/guarded/5").expect(403);
-    expect(logged.some((m) => m.includes("could not be recorded") && m.includes("disk full"))).toBe(true);
-  });
-
-  it("also records the request's own event, whose status is the 403", async () => {
-    const server = await start(() => ({ allow: false, reason: "No." }));
-    await request(server).get("/guarded/6").expect(403);
-    const deadline = Date.now() + 2000;
-    let requestEvent: AuditEventRecord | undefined;
-    while (requestEvent === undefined && Date.now() < deadline) {
-      requestEvent = store.list().find((e) => e.action === "GET /guarded/:id");
-      await new Promise((resolve) => setTimeout(resolve, 5));
+  describe.each(modes)("$name", (mode) => {
+    async function start(access: (req: unknown) => AccessDecision | Promise<AccessDecision>) {
+      app = await framework.start({ middleware: { requestEvents: mode.requestEvents }, access });
+      return app.server;
     }
-    expect(requestEvent).toMatchObject({ outcome: "denied", severity: "warning", content: expect.objectContaining({ status: 403 }) });
+
+    it("lets an allowed request through and records no refusal", async () => {
+      const server = await start(() => true);
+      const response = await request(server).get("/guarded/1").expect(200);
+      expect(response.body).toEqual({ handled: true });
+      const events = await recorded(store, mode.requestEvents ? 1 : 0);
+      expect(events.map((e) => [e.action, e.outcome])).toEqual(mode.requestEvents ? [["GET /guarded/:id", "success"]] : []);
+      for (const e of events) expect(e.content).not.toHaveProperty("reason");
+    });
+
+    it("answers a refusal 403 with its reason and records it as one denied event", async () => {
+      const server = await start(() => ({ allow: false, reason: "Only the owner may see this order." }));
+      const response = await request(server).get("/guarded/77").set("x-request-id", "deny-1").expect(403);
+      expect(response.body).toEqual({ error: "Only the owner may see this order." });
+      const events = await recorded(store);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        contentType: "HttpRequest",
+        objectId: "deny-1",
+        action: mode.action,
+        outcome: "denied",
+        severity: "warning",
+        content: expect.objectContaining({ reason: "Only the owner may see this order.", route: "/guarded/:id" }),
+      });
+      if (mode.requestEvents) expect(events[0]!.content.status).toBe(403);
+    });
+
+    it("waits for an async refusal", async () => {
+      const server = await start(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        return { allow: false, reason: "Later no." };
+      });
+      const response = await request(server).get("/guarded/2").expect(403);
+      expect(response.body).toEqual({ error: "Later no." });
+      expect((await recorded(store)).map((e) => e.outcome)).toEqual(["denied"]);
+    });
+
+    it("fails closed when the hook throws: 500, no handler, one event recording the failure, logged", async () => {
+      const server = await start(() => {
+        throw new Error("policy service unreachable");
+      });
+      const response = await request(server).get("/guarded/3").expect(500);
+      expect(response.body).toEqual(ACCESS_FAILED_BODY);
+      expect(response.body).not.toHaveProperty("handled");
+      const events = await recorded(store);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ action: mode.action, outcome: "failure", severity: "error", content: expect.objectContaining({ error: "policy service unreachable" }) });
+      expect(logged.some((m) => m.includes("policy service unreachable"))).toBe(true);
+    });
+
+    it.each([
+      ["false", false],
+      ["undefined", undefined],
+      ["{ allow: true }", { allow: true }],
+      ["a refusal without a reason", { allow: false }],
+      ["a truthy string", "yes"],
+    ])("fails closed when the hook answers %s", async (_name, answer) => {
+      const server = await start(() => answer as never);
+      await request(server).get("/guarded/4").expect(500);
+      expect((await recorded(store)).map((e) => e.outcome)).toEqual(["failure"]);
+    });
+
+    it("answers without waiting for a store that hangs, and writes the refusal once the store answers", async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const insert = store.insert.bind(store);
+      store.insert = async (...args) => {
+        await gate;
+        return insert(...args);
+      };
+      const server = await start(() => ({ allow: false, reason: "Held." }));
+      // Far beyond the bounded wait: only a refusal that waits for the store runs into it.
+      const response = await request(server).get("/guarded/8").timeout(5000);
+      expect(response.status).toBe(403);
+      expect(store.list()).toEqual([]);
+      release();
+      const events = await recorded(store);
+      expect(events.map((e) => [e.action, e.outcome, e.content.reason])).toEqual([[mode.action, "denied", "Held."]]);
+    });
+
+    it("refuses all the same when the refusal cannot be recorded, and logs and counts it, however late the failure", async () => {
+      const failing = memoryStore();
+      failing.insert = async () => {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        throw new Error(`disk full on ${framework.name}`);
+      };
+      configureAudit({ store: failing, logger: { warn: (m) => logged.push(m), error: (m) => logged.push(m) } });
+      const server = await start(() => ({ allow: false, reason: "No." }));
+      await request(server).get("/guarded/5").expect(403);
+      const deadline = Date.now() + 3000;
+      while (!logged.some((m) => m.includes(`disk full on ${framework.name}`)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(logged.filter((m) => m.includes(`disk full on ${framework.name}`))).toHaveLength(1);
+      expect(auditMetrics().lastError).toContain(`disk full on ${framework.name}`);
+    });
+  });
+
+  it("records the refusal of a request the app marked skipped: a refusal is never dropped", async () => {
+    app = await framework.start({ middleware: { requestEvents: true }, access: () => ({ allow: false, reason: "Quietly no." }), skipBeforeAccess: true });
+    await request(app.server).get("/guarded/9").expect(403);
+    const events = await recorded(store);
+    expect(events.map((e) => [e.action, e.outcome, e.content.reason])).toEqual([["GET /guarded/:id", "denied", "Quietly no."]]);
   });
 });
 

@@ -1,4 +1,5 @@
 import http from "node:http";
+import fc from "fast-check";
 import request from "supertest";
 
 import {
@@ -13,7 +14,7 @@ import {
   type AuditLogger,
   type MemoryStore,
 } from "../../src";
-import { frameworks, type RouteApp, type RouteAppOptions } from "../support/request-event-apps";
+import { frameworks, NESTED_ROUTES, TEXT_SECRETS, type RouteApp, type RouteAppOptions } from "../support/request-event-apps";
 
 /** Waits until `store` holds `count` request events, and returns them. */
 async function requestEvents(store: MemoryStore, count: number, timeoutMs = 3000): Promise<AuditEventRecord[]> {
@@ -93,14 +94,27 @@ describe.each(frameworks)("requestEvents on $name", (framework) => {
     for (const e of events) for (const id of [...ids, "555"]) expect(`${e.action} ${String(e.content.route)}`).not.toContain(id);
   });
 
-  if (framework.kind === "express") {
-    it("names a route under a router mounted on a parameter by the parameter's name", async () => {
-      const { server } = await start();
-      await request(server).get("/users/314/notes/15").expect(200);
-      const [event] = await requestEvents(store, 1);
-      expect(event!.action).toBe("GET /users/:userId/notes/:noteId");
-    });
-  }
+  it("names routes under routers mounted on parameter paths, at any depth, by their templates whatever the ids", async () => {
+    const { server } = await start();
+    // Ids that look like the literal segments around them too: a template built from values would take them for literals.
+    const id = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_~-]{1,12}$/), fc.constantFrom("users", "notes", "orders", "orgs", "teams", "members", "1"));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...NESTED_ROUTES), fc.array(id, { minLength: 3, maxLength: 3 }), async (template, ids) => {
+        store.clear();
+        const names = template.match(/:\w+/g)!.map((n) => n.slice(1));
+        const path = names.reduce((p, name, i) => p.replace(`:${name}`, ids[i]!), template);
+        const response = await request(server).get(path).expect(200);
+        // The route's own parameter (the others reach it only through mergeParams on Express).
+        expect(response.body[names.at(-1)!]).toBe(ids[names.length - 1]);
+        const [event] = await requestEvents(store, 1);
+        expect(event!.action).toBe(`GET ${template}`);
+        expect(event!.content.route).toBe(template);
+        const literals = new Set(template.split("/"));
+        for (const value of ids) if (!literals.has(value)) expect(event!.action!.slice("GET ".length).split("/")).not.toContain(value);
+      }),
+      { numRuns: 25 },
+    );
+  });
 
   it("records a 404 as unmatched, without the path it was asked for", async () => {
     const { server } = await start();
@@ -135,6 +149,8 @@ describe.each(frameworks)("requestEvents on $name", (framework) => {
     const [event] = await requestEvents(store, 1);
     expect(event).toMatchObject({ action: "GET /stream", outcome: "failure", severity: "warning" });
     expect(event!.content).toMatchObject({ status: 200, aborted: true });
+    // Read when the request started: the socket is gone by the time the event is built.
+    expect(event!.remoteAddr).toBe("127.0.0.1");
   });
 
   it("records a client that leaves before any answer with status 499", async () => {
@@ -143,6 +159,7 @@ describe.each(frameworks)("requestEvents on $name", (framework) => {
     const [event] = await requestEvents(store, 1);
     expect(event).toMatchObject({ action: "GET /hang", outcome: "failure", severity: "warning" });
     expect(event!.content).toMatchObject({ status: CLIENT_CLOSED_REQUEST, aborted: true });
+    expect(event!.remoteAddr).toBe("127.0.0.1");
   });
 
   it("writes no event for skip paths (exact or pattern) or for requests the app marks", async () => {
@@ -155,6 +172,36 @@ describe.each(frameworks)("requestEvents on $name", (framework) => {
     await settle();
     const events = await requestEvents(store, 1);
     expect(events.map((e) => e.action)).toEqual(["GET /orders/:id"]);
+  });
+
+  it.each([
+    ["the framework's default routing", undefined],
+    ["case-sensitive, strict routing", { caseSensitive: true, strictTrailingSlash: true }],
+    ["case-insensitive routing that ignores a trailing slash", { caseSensitive: false, strictTrailingSlash: false }],
+  ])("skips a request exactly when %s takes it to a skipped path", async (_name, routing) => {
+    const { server } = await start({ middleware: { requestEvents: { skipPaths: ["/health"] } }, routing });
+    // Each letter of "health" as is, upper-case, or percent-encoded (either case of hex digits).
+    // Half the paths unescaped: Express and Koa route no escaped path to /health.
+    const forms = fc.oneof(fc.array(fc.constantFrom("as is", "upper"), { minLength: 6, maxLength: 6 }), fc.array(fc.constantFrom("as is", "upper", "escaped", "ESCAPED"), { minLength: 6, maxLength: 6 }));
+    const spell = (c: string, how: string) => {
+      const hex = c.charCodeAt(0).toString(16);
+      return how === "upper" ? c.toUpperCase() : how === "escaped" ? `%${hex}` : how === "ESCAPED" ? `%${hex.toUpperCase()}` : c;
+    };
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(forms, fc.boolean(), async (drawn, trailing) => {
+        const path = `/${[..."health"].map((c, i) => spell(c, drawn[i]!)).join("")}${trailing ? "/" : ""}`;
+        const id = `skip-${++n}`;
+        const response = await request(server).get(path).set("x-request-id", id);
+        const routed = response.status === 200 && response.body?.ok === true;
+        // A later request's event has landed, so this one's would have too.
+        await request(server).get("/orders/1").set("x-request-id", `${id}-after`).expect(200);
+        const deadline = Date.now() + 2000;
+        while (!store.list().some((e) => e.requestId === `${id}-after`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+        expect([path, store.list().some((e) => e.requestId === id)]).toEqual([path, !routed]);
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it("writes nothing per request without requestEvents", async () => {
@@ -173,6 +220,36 @@ describe.each(frameworks)("requestEvents on $name", (framework) => {
     expect(content.response).toEqual({ echoed: { item: "book", password: MASK, nested: { card_number: MASK } }, apiKey: MASK });
     const stored = JSON.stringify(event);
     for (const secret of ["hunter2", "4111111111111111", "key-secret-2"]) expect(stored).not.toContain(secret);
+  });
+
+  it("keeps no text of HTML, XML or plain-text payloads, only their type and size, and masks form payloads", async () => {
+    const { server } = await start({ middleware: { requestEvents: { capturePayloads: true } } });
+    const responses = [
+      ["/page", /^text\/html/],
+      ["/feed.xml", /^application\/xml/],
+      ["/note.txt", /^text\/plain/],
+    ] as const;
+    for (const [path] of responses) await request(server).get(path).expect(200);
+    const requests = [
+      ["text/plain", "password=hunter2 and the pin is 8841-code"],
+      ["application/xml", "<login><password>xml-secret-4</password></login>"],
+    ] as const;
+    for (const [type, body] of requests) await request(server).post("/notes").set("content-type", type).send(body).expect(204);
+    await request(server).post("/notes").type("form").send("item=book&password=hunter2").expect(204);
+    const events = await requestEvents(store, responses.length + requests.length + 1);
+    expect(events).toHaveLength(6);
+    for (const [path, type] of responses) {
+      const event = events.find((e) => e.url?.endsWith(path))!;
+      const response = (event.content as { response: Record<string, unknown> }).response;
+      expect(Object.keys(response).sort()).toEqual(["_bytes", "_contentType"]);
+      expect(response._contentType).toMatch(type);
+      expect(response._bytes).toBeGreaterThan(0);
+    }
+    const posted = events.filter((e) => e.method === "POST").map((e) => (e.content as { request: Record<string, unknown> }).request);
+    for (const [type, body] of requests) expect(posted).toContainEqual({ _contentType: expect.stringMatching(new RegExp(`^${type}`)), _bytes: Buffer.byteLength(body) });
+    expect(posted).toContainEqual({ item: "book", password: MASK });
+    const stored = JSON.stringify(events);
+    for (const secret of [...TEXT_SECRETS, "hunter2"]) expect(stored).not.toContain(secret);
   });
 
   it("caps captured payloads at maxPayloadBytes", async () => {

@@ -1,10 +1,9 @@
 import "reflect-metadata";
-import { Body, Controller, Injectable, Module, Param, Post, Req, UseGuards, type CanActivate, type ExecutionContext, type INestApplication } from "@nestjs/common";
-import { NestFactory } from "@nestjs/core";
-import { FastifyAdapter } from "@nestjs/platform-fastify";
+import { Body, Controller, Injectable, Module, Param, Post, Req, UseGuards, type CanActivate, type ExecutionContext } from "@nestjs/common";
 import request from "supertest";
 import { AuditContext, AuditConfigError, configureAudit, MASK, memoryStore, type AuditEventRecord, type MemoryStore } from "../../src";
 import { AuditContextService, AuditEventsModule } from "../../src/nestjs";
+import { nestPlatforms, useNestApp } from "../support/nest-apps";
 
 const hop = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
 
@@ -48,10 +47,7 @@ class OrdersController {
 })
 class AppModule {}
 
-const platforms: [string, () => Promise<INestApplication>][] = [
-  ["Express", () => NestFactory.create(AppModule, { logger: false })],
-  ["Fastify", () => NestFactory.create(AppModule, new FastifyAdapter(), { logger: false })],
-];
+const platforms = nestPlatforms(AppModule);
 
 let store: MemoryStore;
 beforeEach(() => {
@@ -61,16 +57,10 @@ beforeEach(() => {
 afterEach(() => configureAudit({}));
 
 describe.each(platforms)("AuditEventsModule on the %s platform", (platform, create) => {
-  let app: INestApplication;
-  beforeAll(async () => {
-    app = await create();
-    await app.init();
-    if (platform === "Fastify") await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
-  });
-  afterAll(() => app.close());
+  const nest = useNestApp(platform, create);
 
   it("gives events from a controller and from a service the request's user, URL, request id and masked body", async () => {
-    const res = await request(app.getHttpServer())
+    const res = await request(nest().getHttpServer())
       .post("/orders/7/ship?via=api")
       .set("x-user", "u-1")
       .set("x-request-id", "req-7")
@@ -94,7 +84,7 @@ describe.each(platforms)("AuditEventsModule on the %s platform", (platform, crea
   });
 
   it("never mixes the contexts of 100 concurrent requests", async () => {
-    const server = app.getHttpServer();
+    const server = nest().getHttpServer();
     const responses = await Promise.all(
       Array.from({ length: 100 }, (_, i) => request(server).post(`/orders/${i}/ship`).set("x-user", `user-${i}`).set("x-request-id", `r-${i}`).send({ n: i })),
     );
@@ -108,9 +98,32 @@ describe.each(platforms)("AuditEventsModule on the %s platform", (platform, crea
   });
 
   it("gives a blank context outside a request", () => {
-    const service = app.get(AuditContextService);
+    const service = nest().get(AuditContextService);
     expect(service.current()).toBeInstanceOf(AuditContext);
     expect(service.current().requestId).toBeNull();
+  });
+});
+
+@Module({
+  imports: [AuditEventsModule.forRoot({ requestEvents: { skipPaths: ["/orders/0/ship"] } })],
+  controllers: [OrdersController],
+  providers: [ShippingService, HeaderAuthGuard],
+})
+class RequestEventsModule {}
+
+describe.each(nestPlatforms(RequestEventsModule))("AuditEventsModule.forRoot({ requestEvents }) on the %s platform", (platform, create) => {
+  const nest = useNestApp(platform, create);
+
+  it("writes one event per request, named by the Nest route's template, with the user the guard set", async () => {
+    await request(nest().getHttpServer()).post("/orders/0/ship").send({}).expect(201);
+    await request(nest().getHttpServer()).post("/orders/31/ship").set("x-user", "u-9").set("x-request-id", "nest-1").send({}).expect(201);
+    const deadline = Date.now() + 3000;
+    const requestEvents = () => store.list().filter((e) => e.contentType === "HttpRequest");
+    while (requestEvents().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(requestEvents()).toEqual([
+      expect.objectContaining({ action: "POST /orders/:id/ship", objectId: "nest-1", userId: "u-9", outcome: "success", content: expect.objectContaining({ status: 201, route: "/orders/:id/ship" }) }),
+    ]);
   });
 });
 
@@ -118,5 +131,6 @@ describe("AuditEventsModule.forRoot", () => {
   it("refuses bad options at once, naming the fix", () => {
     expect(() => AuditEventsModule.forRoot({ includeHeader: ["x"] } as never)).toThrow(AuditConfigError);
     expect(() => AuditEventsModule.forRoot({ includeHeader: ["x"] } as never)).toThrow(/AuditEventsModule\.forRoot\(\): unknown option "includeHeader"\. Did you mean "includeHeaders"\?/);
+    expect(() => AuditEventsModule.forRoot({ requestEvents: { skipPaths: ["health"] } })).toThrow(/skipPaths must be an array of paths starting with "\/"/);
   });
 });

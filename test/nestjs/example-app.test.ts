@@ -1,17 +1,12 @@
 import "reflect-metadata";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { INestApplication } from "@nestjs/common";
-import { NestFactory } from "@nestjs/core";
-import { FastifyAdapter } from "@nestjs/platform-fastify";
 import request from "supertest";
 import { configureAudit, memoryStore, type MemoryStore } from "../../src";
 import { AppModule } from "../../examples/nestjs-app";
+import { nestPlatforms, useNestApp } from "../support/nest-apps";
 
-const platforms: [string, () => Promise<INestApplication>][] = [
-  ["Express", () => NestFactory.create(AppModule, { logger: false })],
-  ["Fastify", () => NestFactory.create(AppModule, new FastifyAdapter(), { logger: false })],
-];
+const platforms = nestPlatforms(AppModule);
 
 let store: MemoryStore;
 beforeEach(() => {
@@ -21,16 +16,10 @@ beforeEach(() => {
 afterEach(() => configureAudit({}));
 
 describe.each(platforms)("the README's NestJS example on the %s platform", (platform, create) => {
-  let app: INestApplication;
-  beforeAll(async () => {
-    app = await create();
-    await app.init();
-    if (platform === "Fastify") await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
-  });
-  afterAll(() => app.close());
+  const nest = useNestApp(platform, create);
 
   it("records the controller's and the service's events with the request's user, URL and request id", async () => {
-    const res = await request(app.getHttpServer()).post("/orders/42/ship").set("x-user", "ada").set("x-request-id", "r-42").set("user-agent", "jest/1");
+    const res = await request(nest().getHttpServer()).post("/orders/42/ship").set("x-user", "ada").set("x-request-id", "r-42").set("user-agent", "jest/1");
     expect(res.status).toBe(201);
     const events = store.list();
     expect(events.map((e) => e.action)).toEqual(["order.ship.requested", "order.ship"]);

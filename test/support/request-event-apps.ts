@@ -4,6 +4,7 @@ import type ExpressType from "express";
 import type KoaType from "koa";
 
 import type FastifyType from "fastify";
+import KoaRouter from "@koa/router";
 
 import {
   auditAccess,
@@ -36,15 +37,33 @@ export interface RouteApp {
 /** How a test app is put together. */
 export interface RouteAppOptions {
   middleware?: AuditMiddlewareOptions;
-  /** An access hook, registered app-wide after the audit middleware, and on the route `/guarded/:id`. */
+  /** An access hook, on the route `/guarded/:id`. */
   access?: (req: unknown) => AccessDecision | Promise<AccessDecision>;
+  /** Mark `/guarded/:id` with `skipRequestEvent()` before its access hook runs. */
+  skipBeforeAccess?: boolean;
+  /**
+   * The framework's routing, when not its default: Express's `case sensitive routing`
+   * and `strict routing`, @koa/router's `sensitive` and `strict`, Fastify's
+   * `caseSensitive` and `ignoreTrailingSlash` (its inverse).
+   */
+  routing?: { caseSensitive: boolean; strictTrailingSlash: boolean };
 }
+
+/** The nested routes every app serves (routers mounted on parameter paths, at depth 2 and 3). */
+export const NESTED_ROUTES = ["/users/:userId/notes/:noteId", "/users/:userId/orders/:id", "/orgs/:orgId/teams/:teamId/members/:memberId"] as const;
 
 /**
  * Routes of every test app:
  * - `GET /orders/:id` 200 JSON with a secret; `POST /orders/:id` echoes the body;
- * - `GET /api/items/:itemId` on a router mounted at `/api`; Express also
- *   `GET /users/:userId/notes/:noteId` on a `mergeParams` router mounted at `/users/:userId`;
+ * - `GET /api/items/:itemId` on a router mounted at `/api` (a Fastify prefix);
+ * - {@link NESTED_ROUTES}, on routers mounted on parameter paths: on Express
+ *   `/users/:userId` holds a `mergeParams` router (`/notes/:noteId`) and one without
+ *   (`/orders/:id`), and `/orgs/:orgId` → `/teams/:teamId` → `/members/:memberId`
+ *   nests three (the middle one `mergeParams`); on Koa nested `@koa/router` routers and
+ *   prefixes; on Fastify prefixed plugins within plugins; each answers its params;
+ * - `GET /page`, `/feed.xml`, `/note.txt` answer HTML, XML and plain text holding secrets
+ *   ({@link TEXT_SECRETS}); `POST /notes` takes a text, XML or form body (kept as the
+ *   string it is, or parsed as a form by Express) and answers 204;
  * - `GET /fail` answers 500 itself; `GET /throw` throws (the app's error handler or Koa
  *   answers 500); `GET /unauthorized` throws an error with status 401;
  * - `GET /health` (a skip path in tests), `GET /quiet` (the app marks it skipped);
@@ -81,6 +100,14 @@ function listen(server: http.Server): Promise<RouteApp> {
   });
 }
 
+/** The secrets the text routes answer with, which no event may hold. */
+export const TEXT_SECRETS = ["tok-secret-html", "pw-secret-3", "xml-secret-4", "pw-secret-5", "8841-code"] as const;
+const TEXT_BODIES = {
+  html: '<html><body><p>token: tok-secret-html</p><input name="password" value="pw-secret-3"></body></html>',
+  xml: "<feed><apiKey>xml-secret-4</apiKey></feed>",
+  text: "password=pw-secret-5 and your code is 8841-code",
+};
+
 function bigBody(bytes: number) {
   return { filler: "x".repeat(Math.max(0, bytes - 20)) };
 }
@@ -98,9 +125,15 @@ function expressFramework(name: string, express: typeof ExpressType): Framework 
   return {
     name,
     kind: "express",
-    start({ middleware, access }: RouteAppOptions = {}) {
+    start({ middleware, access, skipBeforeAccess, routing }: RouteAppOptions = {}) {
       const app = express();
+      if (routing !== undefined) {
+        app.set("case sensitive routing", routing.caseSensitive);
+        app.set("strict routing", routing.strictTrailingSlash);
+      }
       app.use(express.json());
+      app.use(express.text({ type: ["text/*", "application/xml"] }));
+      app.use(express.urlencoded({ extended: false }));
       app.use(auditEvents(middleware));
       app.get("/orders/:id", (req, res) => void res.json({ id: req.params.id, token: "tok-secret-1" }));
       app.post("/orders/:id", (req, res) => void res.status(201).json({ echoed: req.body, apiKey: "key-secret-2" }));
@@ -108,8 +141,22 @@ function expressFramework(name: string, express: typeof ExpressType): Framework 
       api.get("/items/:itemId", (_req, res) => void res.json({ ok: true }));
       app.use("/api", api);
       const notes = express.Router({ mergeParams: true });
-      notes.get("/notes/:noteId", (_req, res) => void res.json({ ok: true }));
+      notes.get("/notes/:noteId", (req, res) => void res.json(req.params));
       app.use("/users/:userId", notes);
+      const orders = express.Router();
+      orders.get("/orders/:id", (req, res) => void res.json(req.params));
+      app.use("/users/:userId", orders);
+      const members = express.Router();
+      members.get("/:memberId", (req, res) => void res.json(req.params));
+      const teams = express.Router({ mergeParams: true });
+      teams.use("/teams/:teamId/members", members);
+      const orgs = express.Router();
+      orgs.use("/orgs/:orgId", teams);
+      app.use(orgs);
+      app.get("/page", (_req, res) => void res.type("html").send(TEXT_BODIES.html));
+      app.get("/feed.xml", (_req, res) => void res.type("application/xml").send(TEXT_BODIES.xml));
+      app.get("/note.txt", (_req, res) => void res.type("text/plain").send(TEXT_BODIES.text));
+      app.post("/notes", (_req, res) => void res.status(204).end());
       app.get("/fail", (_req, res) => void res.status(500).json({ error: "failed" }));
       app.get("/throw", () => {
         throw new Error("boom");
@@ -128,7 +175,11 @@ function expressFramework(name: string, express: typeof ExpressType): Framework 
         res.write("first chunk\n");
       });
       app.get("/hang", () => undefined);
-      if (access !== undefined) app.get("/guarded/:id", auditAccess({ request: access }), (_req, res) => void res.json({ handled: true }));
+      const skip: ExpressType.RequestHandler = (_req, _res, next) => {
+        if (skipBeforeAccess) skipRequestEvent();
+        next();
+      };
+      if (access !== undefined) app.get("/guarded/:id", skip, auditAccess({ request: access }), (_req, res) => void res.json({ handled: true }));
       app.use((error: StatusError, _req: ExpressType.Request, res: ExpressType.Response, _next: ExpressType.NextFunction) => {
         res.status(error.status ?? 500).json({ error: error.message });
       });
@@ -137,28 +188,11 @@ function expressFramework(name: string, express: typeof ExpressType): Framework 
   };
 }
 
-type KoaHandler = (ctx: KoaType.Context) => unknown;
-
-/**
- * The part of `@koa/router` the request event reads: a matched route sets
- * `ctx._matchedRoute` to its template before its handler runs. (@koa/router is not among
- * the dev dependencies yet; this stands in for it, setting exactly what it sets.)
- */
-function route(method: string, template: string, handler: KoaHandler, guard?: KoaType.Middleware) {
-  const pattern = new RegExp(`^${template.replace(/:[A-Za-z]+/g, "([^/]+)")}$`);
-  return async (ctx: KoaType.Context, next: KoaType.Next) => {
-    if (ctx.method !== method || !pattern.test(ctx.path)) return next();
-    (ctx as unknown as { _matchedRoute: string })._matchedRoute = template;
-    if (guard !== undefined) return guard(ctx, async () => void (await handler(ctx)));
-    await handler(ctx);
-  };
-}
-
 function koaFramework(name: string, Koa: typeof KoaType): Framework {
   return {
     name,
     kind: "koa",
-    start({ middleware, access }: RouteAppOptions = {}) {
+    start({ middleware, access, skipBeforeAccess, routing }: RouteAppOptions = {}) {
       const app = new Koa();
       app.silent = true;
       app.use(koaAuditEvents(middleware));
@@ -166,41 +200,73 @@ function koaFramework(name: string, Koa: typeof KoaType): Framework {
         if (ctx.method !== "POST") return next();
         const chunks: Buffer[] = [];
         for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
-        (ctx.request as { body?: unknown }).body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+        const text = Buffer.concat(chunks).toString("utf8");
+        (ctx.request as { body?: unknown }).body = ctx.is("json") ? JSON.parse(text || "{}") : text;
         await next();
       });
-      const routes = [
-        route("GET", "/orders/:id", (ctx) => void (ctx.body = { id: ctx.path.split("/")[2], token: "tok-secret-1" })),
-        route("POST", "/orders/:id", (ctx) => {
-          ctx.status = 201;
-          ctx.body = { echoed: (ctx.request as { body?: unknown }).body, apiKey: "key-secret-2" };
-        }),
-        route("GET", "/api/items/:itemId", (ctx) => void (ctx.body = { ok: true })),
-        route("GET", "/fail", (ctx) => {
-          ctx.status = 500;
-          ctx.body = { error: "failed" };
-        }),
-        route("GET", "/throw", () => {
-          throw new Error("boom");
-        }),
-        route("GET", "/unauthorized", () => {
-          throw new StatusError("who are you", 401);
-        }),
-        route("GET", "/health", (ctx) => void (ctx.body = { ok: true })),
-        route("GET", "/quiet", (ctx) => {
-          skipRequestEvent();
-          ctx.body = { ok: true };
-        }),
-        route("GET", "/big", (ctx) => void (ctx.body = bigBody(Number(ctx.query.bytes)))),
-        route("GET", "/stream", (ctx) => {
-          ctx.respond = false;
-          ctx.res.writeHead(200, { "content-type": "text/plain" });
-          ctx.res.write("first chunk\n");
-        }),
-        route("GET", "/hang", () => new Promise(() => undefined)),
-      ];
-      if (access !== undefined) routes.push(route("GET", "/guarded/:id", (ctx) => void (ctx.body = { handled: true }), koaAuditAccess({ request: access }) as KoaType.Middleware));
-      for (const r of routes) app.use(r);
+      const router = new KoaRouter(routing === undefined ? {} : { sensitive: routing.caseSensitive, strict: routing.strictTrailingSlash });
+      router.get("/orders/:id", (ctx) => void (ctx.body = { id: ctx.params.id, token: "tok-secret-1" }));
+      router.post("/orders/:id", (ctx) => {
+        ctx.status = 201;
+        ctx.body = { echoed: (ctx.request as { body?: unknown }).body, apiKey: "key-secret-2" };
+      });
+      router.get("/page", (ctx) => {
+        ctx.type = "html";
+        ctx.body = TEXT_BODIES.html;
+      });
+      router.get("/feed.xml", (ctx) => {
+        ctx.type = "application/xml";
+        ctx.body = TEXT_BODIES.xml;
+      });
+      router.get("/note.txt", (ctx) => {
+        ctx.type = "text/plain";
+        ctx.body = TEXT_BODIES.text;
+      });
+      router.post("/notes", (ctx) => void (ctx.status = 204));
+      router.get("/fail", (ctx) => {
+        ctx.status = 500;
+        ctx.body = { error: "failed" };
+      });
+      router.get("/throw", () => {
+        throw new Error("boom");
+      });
+      router.get("/unauthorized", () => {
+        throw new StatusError("who are you", 401);
+      });
+      router.get("/health", (ctx) => void (ctx.body = { ok: true }));
+      router.get("/quiet", (ctx) => {
+        skipRequestEvent();
+        ctx.body = { ok: true };
+      });
+      router.get("/big", (ctx) => void (ctx.body = bigBody(Number(ctx.query.bytes))));
+      router.get("/stream", (ctx) => {
+        ctx.respond = false;
+        ctx.res.writeHead(200, { "content-type": "text/plain" });
+        ctx.res.write("first chunk\n");
+      });
+      router.get("/hang", () => new Promise(() => undefined));
+      if (access !== undefined) {
+        const skip: KoaType.Middleware = (_ctx, next) => {
+          if (skipBeforeAccess) skipRequestEvent();
+          return next();
+        };
+        router.get("/guarded/:id", skip, koaAuditAccess({ request: access }) as KoaType.Middleware, (ctx) => void (ctx.body = { handled: true }));
+      }
+      // A router with a prefix, and routers nested in routers with prefixes.
+      const api = new KoaRouter({ prefix: "/api" });
+      api.get("/items/:itemId", (ctx) => void (ctx.body = { ok: true }));
+      const users = new KoaRouter({ prefix: "/users/:userId" });
+      const notes = new KoaRouter();
+      notes.get("/notes/:noteId", (ctx) => void (ctx.body = ctx.params));
+      users.use(notes.routes());
+      users.get("/orders/:id", (ctx) => void (ctx.body = ctx.params));
+      const members = new KoaRouter();
+      members.get("/members/:memberId", (ctx) => void (ctx.body = ctx.params));
+      const teams = new KoaRouter();
+      teams.use("/teams/:teamId", members.routes());
+      const orgs = new KoaRouter();
+      orgs.use("/orgs/:orgId", teams.routes());
+      for (const r of [router, api, users, orgs]) app.use(r.routes());
       return listen(http.createServer(app.callback()));
     },
   };
@@ -210,12 +276,31 @@ function fastifyFramework(name: string, fastify: typeof FastifyType): Framework 
   return {
     name,
     kind: "fastify",
-    async start({ middleware, access }: RouteAppOptions = {}) {
-      const app = fastify();
+    async start({ middleware, access, skipBeforeAccess, routing }: RouteAppOptions = {}) {
+      const app = fastify(routing === undefined ? {} : { caseSensitive: routing.caseSensitive, ignoreTrailingSlash: !routing.strictTrailingSlash });
       await app.register(fastifyAuditEvents, middleware ?? {});
       app.get<{ Params: { id: string } }>("/orders/:id", async (req) => ({ id: req.params.id, token: "tok-secret-1" }));
       app.post("/orders/:id", async (req, reply) => reply.code(201).send({ echoed: req.body, apiKey: "key-secret-2" }));
       await app.register(async (api) => void api.get("/items/:itemId", async () => ({ ok: true })), { prefix: "/api" });
+      const echoParams = async (req: { params: unknown }) => req.params;
+      await app.register(
+        async (users) => {
+          users.get("/notes/:noteId", echoParams);
+          users.get("/orders/:id", echoParams);
+        },
+        { prefix: "/users/:userId" },
+      );
+      await app.register(
+        async (orgs) => {
+          await orgs.register(async (teams) => void teams.get("/members/:memberId", echoParams), { prefix: "/teams/:teamId" });
+        },
+        { prefix: "/orgs/:orgId" },
+      );
+      app.addContentTypeParser(["application/xml", "application/x-www-form-urlencoded"], { parseAs: "string" }, (_req, body, done) => done(null, body));
+      app.get("/page", async (_req, reply) => reply.type("text/html").send(TEXT_BODIES.html));
+      app.get("/feed.xml", async (_req, reply) => reply.type("application/xml").send(TEXT_BODIES.xml));
+      app.get("/note.txt", async (_req, reply) => reply.type("text/plain").send(TEXT_BODIES.text));
+      app.post("/notes", async (_req, reply) => reply.code(204).send());
       app.get("/fail", async (_req, reply) => reply.code(500).send({ error: "failed" }));
       app.get("/throw", async () => {
         throw new Error("boom");
@@ -235,7 +320,10 @@ function fastifyFramework(name: string, fastify: typeof FastifyType): Framework 
         reply.raw.write("first chunk\n");
       });
       app.get("/hang", () => new Promise(() => undefined));
-      if (access !== undefined) app.get("/guarded/:id", { preHandler: fastifyAuditAccess({ request: access }) }, async () => ({ handled: true }));
+      const skip = async () => {
+        if (skipBeforeAccess) skipRequestEvent();
+      };
+      if (access !== undefined) app.get("/guarded/:id", { preHandler: [skip, fastifyAuditAccess({ request: access })] }, async () => ({ handled: true }));
       await app.ready();
       return listen(app.server);
     },
