@@ -15,6 +15,21 @@ export interface ChainScope {
   readonly keys: IntegrityKeyRing;
 }
 
+/**
+ * The hash of an event as read, or why it has none: a stored value the canonical form
+ * refuses (a number beyond the double range, read back as `Infinity`; JSON text that does
+ * not parse; an invalid instant; nesting deeper than the stack) was written by no writer,
+ * so the event is reported altered and verification goes on.
+ */
+function hashOf(event: AuditEventRecord, unreadable: string | undefined): { hash: string } | { unreadable: string } {
+  if (unreadable !== undefined) return { unreadable };
+  try {
+    return { hash: fastEventHash(event) };
+  } catch (error) {
+    return { unreadable: `its values have no canonical form: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
 /** A hash mismatch held back until the chain ends: a swap shows itself later in the chain. */
 interface Suspect {
   seq: number;
@@ -22,6 +37,8 @@ interface Suspect {
   /** The hash the event at `seq` had to link to. */
   expectedPrev: string | null;
   otherSeq?: number;
+  /** Why its stored values have no canonical form, when that is why the hash does not fit. */
+  unreadable?: string;
 }
 
 /**
@@ -71,14 +88,15 @@ export class ChainCheck {
     this.report("missing", from, `${from === seq ? `seq ${seq} is` : `seq ${from} to ${seq} are`} missing from the chain (${why}: the chain was cut short)`);
   }
 
-  /** Checks the next event of the chain. */
-  event(event: AuditEventRecord, table: "live" | "archive"): void {
+  /** Checks the next event of the chain; `unreadable` says why its stored row cannot be what a writer stored (see `ChainRow`). */
+  event(event: AuditEventRecord, table: "live" | "archive", unreadable?: string): void {
     const seq = event.seq!;
     this.settleExported(seq);
     this.verified++;
     if (this.oldest === null || event.timestamp < this.oldest) this.oldest = event.timestamp;
-    const hashFits = fastEventHash(event) === event.hash;
-    if (this.suspect !== null && this.suspect.otherSeq === undefined && hashFits === false && event.prevHash === this.suspect.expectedPrev && fastEventHash({ ...event, seq: this.suspect.seq }) === event.hash) {
+    const computed = hashOf(event, unreadable);
+    const hashFits = "hash" in computed && computed.hash === event.hash;
+    if (this.suspect !== null && this.suspect.otherSeq === undefined && !hashFits && "hash" in computed && event.prevHash === this.suspect.expectedPrev && fastEventHash({ ...event, seq: this.suspect.seq }) === event.hash) {
       this.suspect.otherSeq = seq;
     }
     if (this.lastSeq === seq) {
@@ -91,7 +109,7 @@ export class ChainCheck {
       this.report("missing", expected, `${expected === seq - 1 ? `seq ${expected} is` : `seq ${expected} to ${seq - 1} are`} missing: the chain goes from ${this.lastSeq ?? "its start"} to ${seq}`);
     }
     if (!hashFits) {
-      if (this.suspect === null) this.suspect = { seq, id: event.id, expectedPrev: this.lastHash };
+      if (this.suspect === null) this.suspect = { seq, id: event.id, expectedPrev: this.lastHash, ...("unreadable" in computed ? { unreadable: computed.unreadable } : {}) };
     } else if (seq === expected && (this.lastSeq !== null || seq === 1) && event.prevHash !== this.lastHash) {
       this.report(
         "inserted",
@@ -138,10 +156,19 @@ export class ChainCheck {
   finish(): VerifyProblem | null {
     this.settleExported(Number.POSITIVE_INFINITY);
     if (this.suspect !== null) {
-      const { seq, id, otherSeq } = this.suspect;
+      const { seq, id, otherSeq, unreadable } = this.suspect;
       const found: VerifyProblem =
         otherSeq === undefined
-          ? { kind: "altered", chainId: this.chainId, seq, id, detail: `its stored content no longer gives its stored hash: a field was changed after it was written` }
+          ? {
+              kind: "altered",
+              chainId: this.chainId,
+              seq,
+              id,
+              detail:
+                unreadable === undefined
+                  ? `its stored content no longer gives its stored hash: a field was changed after it was written`
+                  : `its stored row is not one a writer stores (${unreadable}): a field was changed after it was written`,
+            }
           : { kind: "reordered", chainId: this.chainId, seq, id, detail: `the events at seq ${seq} and ${otherSeq} exchanged positions: each one's hash fits the other's seq` };
       // A hash mismatch is held back, so a problem met after it in the chain does not come first.
       if (this.problem === null || this.problem.seq >= seq) this.problem = found;

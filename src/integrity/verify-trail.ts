@@ -153,7 +153,7 @@ export async function verifyAuditTrail(opts: VerifyOptions = {}): Promise<Verify
     next.catch(() => undefined);
     for (const row of page) {
       if (row.part === "checkpoint") checkFor(row.checkpoint.chainId).checkpoint(row.checkpoint);
-      else checkFor(row.event.chainId!).event(row.event, row.part);
+      else checkFor(row.event.chainId!).event(row.event, row.part, row.unreadable);
     }
     onProgress?.(verified + ((current as ChainCheck | null)?.verified ?? 0));
     page = await next;

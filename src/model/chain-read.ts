@@ -18,8 +18,13 @@ export type ChainPart = "live" | "archive" | "checkpoint";
 /** The rank of each {@link ChainPart} among rows of one `(chainId, seq)`. */
 export const CHAIN_PART_RANK: Readonly<Record<ChainPart, number>> = Object.freeze({ live: 0, archive: 1, checkpoint: 2 });
 
-/** A row of the chain sequence: a signed event (from the live table or the archive), or a checkpoint. */
-export type ChainRow = { readonly part: "live" | "archive"; readonly event: AuditEventRecord } | { readonly part: "checkpoint"; readonly checkpoint: AuditCheckpointRecord };
+/**
+ * A row of the chain sequence: a signed event (from the live table or the archive), or a
+ * checkpoint. `unreadable` says why an event's stored row cannot be what a writer stored
+ * (JSON text that does not parse, an instant not in the form the writer stores it), which
+ * verify reports as `altered`.
+ */
+export type ChainRow = { readonly part: "live" | "archive"; readonly event: AuditEventRecord; readonly unreadable?: string } | { readonly part: "checkpoint"; readonly checkpoint: AuditCheckpointRecord };
 
 /** The position of a row in the chain sequence, `(chainId, seq, part)`: a page continues after it. */
 export interface ChainPosition {
