@@ -13,6 +13,33 @@ export interface ChainScope {
    */
   readonly whole: boolean;
   readonly keys: IntegrityKeyRing;
+  /** Whole chains only: when the events after a chain's last signed checkpoint are a problem. */
+  readonly uncovered?: UncoveredPolicy;
+}
+
+/**
+ * When a chain's events not covered by any signed checkpoint are reported: once the newest
+ * of them is dated more than `graceMs` before `now` (or after it: a date in the future
+ * would keep a forged tail in its grace for ever). Writers sign a chain's head every
+ * `checkpointEvery` events, every `checkpointIntervalMs` and at close, so only a chain
+ * forged without the key, a writer killed before its checkpoint, or deleted checkpoints
+ * leave older events uncovered.
+ */
+export interface UncoveredPolicy {
+  /** Epoch ms verification started at. */
+  readonly now: number;
+  readonly graceMs: number;
+  readonly checkpointEvery: number;
+  readonly checkpointIntervalMs: number;
+}
+
+/** The events of a chain after its last signed checkpoint. */
+interface Tail {
+  first: number;
+  id: string;
+  count: number;
+  /** The newest event's instant, epoch ms. */
+  newest: number;
 }
 
 /**
@@ -55,9 +82,13 @@ export class ChainCheck {
   /** The exported checkpoint of the last event, until the database's own copy is met. */
   private awaited: AuditCheckpointRecord | null = null;
   private exportedAt = 0;
+  /** The events after the last signed checkpoint (database or exported) read so far. */
+  private tail: Tail | null = null;
   /** The oldest signed event's instant. */
   oldest: Date | null = null;
   verified = 0;
+  /** After {@link finish}: the chain's uncovered events still within their grace period. */
+  pending = 0;
 
   constructor(
     readonly chainId: string,
@@ -122,10 +153,15 @@ export class ChainCheck {
     }
     this.lastSeq = seq;
     this.lastHash = event.hash;
+    const at = event.timestamp.getTime();
+    if (this.tail === null) this.tail = { first: seq, id: event.id, count: 0, newest: at };
+    this.tail.count++;
+    if (at > this.tail.newest) this.tail.newest = at;
     const copy = this.exported[this.exportedAt];
     if (copy !== undefined && copy.seq === seq) {
       this.exportedAt++;
       if (copy.hash !== event.hash) this.report("bad-checkpoint", seq, `the exported checkpoint at seq ${seq} signed another hash than the event stored there: the event was rewritten`, event.id);
+      else if (verifyCheckpointSignature(copy, copy.signature, this.scope.keys)) this.tail = null;
       this.awaited = copy;
     }
   }
@@ -140,6 +176,7 @@ export class ChainCheck {
       this.report("bad-checkpoint", seq, `the checkpoint at seq ${seq} does not carry a valid signature: it was changed or forged`);
     } else if (this.lastSeq === seq) {
       if (checkpoint.hash !== this.lastHash) this.report("bad-checkpoint", seq, `the checkpoint at seq ${seq} signed another hash than the event stored there: the event was rewritten with a recomputed hash, or the checkpoint replaced`);
+      else this.tail = null;
     } else if (this.scope.whole) {
       this.missingUpTo(seq, `the checkpoint at seq ${seq} signed them`);
     }
@@ -152,9 +189,30 @@ export class ChainCheck {
     }
   }
 
+  /** Reports the events after the last signed checkpoint once past their grace, else counts them as {@link pending}. */
+  private settleTail(): void {
+    const policy = this.scope.uncovered;
+    if (this.tail === null || policy === undefined) return;
+    const { first, id, count, newest } = this.tail;
+    const { now, graceMs, checkpointEvery, checkpointIntervalMs } = policy;
+    if (newest >= now - graceMs && newest <= now + graceMs) {
+      this.pending = count;
+      return;
+    }
+    const which = first === this.lastSeq ? `seq ${first} (1 event)` : `seq ${first} to ${this.lastSeq} (${count} events)`;
+    const dated = newest > now ? `dated in the future (${new Date(newest).toISOString()})` : `the newest dated ${new Date(newest).toISOString()}, more than ${graceMs} ms ago`;
+    this.report(
+      "unsigned",
+      first,
+      `${which}, ${dated}, not covered by any signed checkpoint; checkpoints are written every ${checkpointEvery} events / ${checkpointIntervalMs} ms and at close: forged without the key, checkpoints deleted, or a writer that stopped before signing its last events (a crash, kill -9), so they are unproven`,
+      id,
+    );
+  }
+
   /** Ends the chain: the held-back mismatch is named, exported checkpoints past the end are settled. Returns the chain's first problem, if any. */
   finish(): VerifyProblem | null {
     this.settleExported(Number.POSITIVE_INFINITY);
+    this.settleTail();
     if (this.suspect !== null) {
       const { seq, id, otherSeq, unreadable } = this.suspect;
       const found: VerifyProblem =
