@@ -1,6 +1,6 @@
 import type { AuditCheckpointRecord } from "../model/checkpoint";
 import type { AuditEventRecord } from "../model/event-record";
-import { verifyCheckpointSignature, type IntegrityKeyRing } from "./integrity-keys";
+import { keyFor, verifyCheckpointSignature, type IntegrityKeyRing } from "./integrity-keys";
 import { fastEventHash } from "./verify-hash";
 import type { VerifyProblem } from "./verify-report";
 
@@ -170,7 +170,7 @@ export class ChainCheck {
   checkpoint(checkpoint: AuditCheckpointRecord): void {
     const { seq } = checkpoint;
     this.settleExported(seq);
-    if (!this.scope.keys.byId.has(checkpoint.keyId)) {
+    if (keyFor(this.scope.keys, checkpoint.keyId) === undefined) {
       this.report("bad-checkpoint", seq, `the checkpoint at seq ${seq} names the key id "${checkpoint.keyId}", which no verifying key has`);
     } else if (!verifyCheckpointSignature(checkpoint, checkpoint.signature, this.scope.keys)) {
       this.report("bad-checkpoint", seq, `the checkpoint at seq ${seq} does not carry a valid signature: it was changed or forged`);

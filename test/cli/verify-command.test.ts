@@ -4,6 +4,7 @@ import { v7 as uuidv7 } from "uuid";
 
 import { prismaStore } from "../../src";
 import { eventHash } from "../../src/integrity/canonical-event";
+import type { AuditEventRecord } from "../../src/model/event-record";
 import { openDatabase, type TestDatabase } from "../support/databases";
 import { buildTrail, insertRaw, rawSql, writeTrail, type WrittenTrail } from "../integrity/verify-trail-writer";
 import { buildPackage, createProject, prismaConfig, type Project } from "./cli-package";
@@ -78,7 +79,7 @@ describe("audit-events verify and checkpoints", () => {
   });
 
   it("reports a chain no signed checkpoint covers, past --grace, at its chain and first seq; refuses a bad --grace with exit 2", async () => {
-    const forged = { ...trail.events[0]!, id: uuidv7(), chainId: uuidv7(), seq: 1, prevHash: null, hash: null, timestamp: new Date(Date.now() - 20 * 60_000) };
+    const forged: AuditEventRecord = { ...trail.events[0]!, id: uuidv7(), chainId: uuidv7(), seq: 1, prevHash: null, hash: null, timestamp: new Date(Date.now() - 20 * 60_000) };
     forged.hash = eventHash(forged);
     await insertRaw(db as unknown as TestDatabase, forged);
     const late = await project.run(["verify", "--grace", "10m"]);
