@@ -223,7 +223,7 @@ export async function verifyAuditTrail(opts: VerifyOptions = {}): Promise<Verify
         chainId: "",
         seq: 0,
         id: newer.first!.id,
-        detail: `${after} event(s) from ${newer.first!.timestamp.toISOString()} on carry no hash chain, though signed events were written since ${signedFrom!.toISOString()}: a writer without integrity, or rows whose chain fields were removed`,
+        detail: `${after} event(s) from ${newer.first!.timestamp.toISOString()} on carry no hash chain (no chainId, or no seq), though signed events were written since ${signedFrom!.toISOString()}: a writer without integrity, or rows whose chain fields were removed; a row whose seq alone was removed leaves its chain a gap, reported there as missing`,
       });
     }
   }

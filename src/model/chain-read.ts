@@ -37,8 +37,8 @@ export interface ChainPosition {
  * One page of the chain sequence: the signed events of `source` (the live table, the archive
  * or both) whose timestamp is in `[since, until)`, and the checkpoints (those created at or
  * after `since`), ordered by chain id (in the database's own order of the column), then
- * seq, then part, strictly after `after`, at most `limit` rows. Events without a chain are
- * not in it (see {@link UnsignedRequest}).
+ * seq, then part, strictly after `after`, at most `limit` rows. Events without a chain, or
+ * without a seq, are not in it (see {@link UnsignedRequest}).
  */
 export interface ChainPageRequest {
   readonly source: EventSource;
@@ -62,7 +62,7 @@ export interface CheckpointPageRequest {
   readonly limit: number;
 }
 
-/** Which events without chain fields to count: those of `source` whose timestamp is in `[since, until)`. */
+/** Which events without chain fields (no `chainId`, or no `seq`) to count: those of `source` whose timestamp is in `[since, until)`. */
 export interface UnsignedRequest {
   readonly source: EventSource;
   readonly since?: Date;

@@ -138,7 +138,8 @@ export function chainPageStatement(tables: ChainTables, request: ChainPageReques
   const values = new Values(provider);
   const order = (table: ModelTable) => `ORDER BY ${col(table, "chainId")}, ${col(table, "seq")}`;
   const selects = eventTables(tables, request.source).map(([table, part]) => {
-    const conditions = [`${col(table, "chainId")} IS NOT NULL`];
+    // A row whose seq was removed has no place in the chain: its chain shows the gap, and it is counted with the unsigned ones.
+    const conditions = [`${col(table, "chainId")} IS NOT NULL`, `${col(table, "seq")} IS NOT NULL`];
     if (request.since !== undefined) conditions.push(`${col(table, "timestamp")} >= ${values.moment(request.since)}`);
     if (request.until !== undefined) conditions.push(`${col(table, "timestamp")} < ${values.moment(request.until)}`);
     conditions.push(...after(provider, table, part, request, values));
@@ -241,7 +242,7 @@ export async function countUnsignedEvents(client: RawClient, tables: ChainTables
   const result: UnsignedEvents = { count: 0, first: null, last: null };
   for (const [table] of eventTables(tables, request.source)) {
     const filter = (values: Values) => {
-      const conditions = [`${col(table, "chainId")} IS NULL`];
+      const conditions = [`(${col(table, "chainId")} IS NULL OR ${col(table, "seq")} IS NULL)`];
       if (request.since !== undefined) conditions.push(`${col(table, "timestamp")} >= ${values.moment(request.since)}`);
       if (request.until !== undefined) conditions.push(`${col(table, "timestamp")} < ${values.moment(request.until)}`);
       return where(conditions);

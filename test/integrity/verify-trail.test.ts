@@ -41,6 +41,26 @@ describe.each(providers)("verifyAuditTrail on %s", (provider) => {
     expect(eventHash(target)).toBe(target.hash);
   });
 
+  it("names the position a row whose seq was removed (its chainId kept) should hold, and the row, across page sizes", async () => {
+    const store = prismaStore(db.prisma);
+    const trail = buildTrail([5, 2], 2);
+    await writeTrail(db, store, trail);
+    const [middle, last] = [trail.events.find((e) => e.chainId === trail.chains[0] && e.seq === 3)!, trail.events.find((e) => e.chainId === trail.chains[1] && e.seq === 2)!];
+    for (const target of [middle, last]) await rawSql(db)(`UPDATE "audit_events" SET "seq" = NULL WHERE "id" = ?`, target.id);
+    for (const pageSize of [1, 2, 3, 100]) {
+      const report = await verifyAuditTrail({ store, key, pageSize });
+      expect(report.ok).toBe(false);
+      expect(report.problems).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ kind: "missing", chainId: trail.chains[0], seq: 3 }),
+          expect.objectContaining({ kind: "missing", chainId: trail.chains[1], seq: 2 }),
+          expect.objectContaining({ kind: "unsigned", chainId: "", seq: 0, id: middle.timestamp < last.timestamp ? middle.id : last.id, detail: expect.stringContaining("2 event(s)") }),
+        ]),
+      );
+      expect(report.problems).toHaveLength(3);
+    }
+  });
+
   it("reports events written before integrity as unsigned without failing, and newer unsigned ones as a failure", async () => {
     const store = prismaStore(db.prisma);
     const trail = buildTrail([3], 2, 2);
