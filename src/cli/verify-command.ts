@@ -3,7 +3,7 @@ import path from "node:path";
 
 import { InvalidArgumentError, Option, type Command } from "commander";
 
-import { parseCheckpointLines } from "../integrity/verify-checkpoints";
+import { checkpointsByChain, parseCheckpointLines } from "../integrity/verify-checkpoints";
 import { verifyAuditTrail } from "../integrity/verify-trail";
 import type { VerifyProblem } from "../integrity/verify-report";
 import type { IntegrityKey } from "../integrity/integrity-keys";
@@ -98,6 +98,8 @@ export function addVerifyCommand(program: Command, io: CliIo): void {
           }
           try {
             checkpoints = parseCheckpointLines(text, file);
+            // Two different copies of one checkpoint are a bad file too, refused before the trail is read.
+            checkpointsByChain(checkpoints);
           } catch (error) {
             throw new CliError(errorMessage(error), ExitCode.Usage, { cause: error });
           }

@@ -93,6 +93,29 @@ describe("audit-events verify and checkpoints", () => {
     expect(bad.stderr).toContain('--grace must be a duration such as 90s, 10m, 2h or 1d (a number and one of ms, s, m, h, d), not "10 minutes"');
   });
 
+  it("leaves out with --after what an earlier export holds, and verify takes a copy given twice once", async () => {
+    const all = await project.run(["checkpoints", "--since", "2020-01-01"]);
+    const lines = all.stdout.trim().split("\n");
+    expect(lines.length).toBeGreaterThan(3);
+    project.write("earlier.ndjson", `${lines.slice(0, 2).join("\n")}\n`);
+    const next = await project.run(["checkpoints", "--since", "2020-01-01", "--after", "earlier.ndjson"]);
+    expect(next.code).toBe(0);
+    expect(next.stdout.trim().split("\n")).toEqual(lines.slice(2));
+    expect(next.stderr).toContain(`Wrote ${lines.length - 2} checkpoint(s) created since 2020-01-01T00:00:00.000Z (2 already in`);
+
+    project.write("overlapping.ndjson", `${all.stdout}${all.stdout}`);
+    const once = await project.run(["verify", "--checkpoints", "overlapping.ndjson"]);
+    const single = await project.run(["verify", "--checkpoints", "earlier.ndjson"]);
+    project.write("single.ndjson", all.stdout);
+    expect(once.stdout).toBe((await project.run(["verify", "--checkpoints", "single.ndjson"])).stdout);
+    expect(single.code).not.toBe(2);
+    const changed = JSON.stringify({ ...JSON.parse(lines[0]!), createdAt: "2020-01-01T00:00:00.000Z" });
+    project.write("conflicting.ndjson", `${all.stdout}${changed}\n`);
+    const refused = await project.run(["verify", "--checkpoints", "conflicting.ndjson"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("is given twice, differently");
+  });
+
   it("refuses a malformed checkpoints file with exit 2, naming the line", async () => {
     project.write("bad.ndjson", '{"chainId":"x","seq":1}\n');
     const run = await project.run(["verify", "--checkpoints", "bad.ndjson"]);
