@@ -138,7 +138,8 @@ function checkRange(since: Date | undefined, until: Date | undefined): void {
  * @throws {AuditConfigError} `ERR_AUDIT_NO_STORE` without a store; `ERR_AUDIT_CONFIG` without a
  * key, or for a store that cannot read chains; `ERR_AUDIT_STORE_SCHEMA` when the tables lack
  * the integrity migration.
- * @throws {AuditError} `ERR_AUDIT_QUERY` for a bad range; `ERR_AUDIT_CHECKPOINT` for a malformed exported checkpoint.
+ * @throws {AuditError} `ERR_AUDIT_QUERY` for a bad range or `uncoveredGraceMs`; `ERR_AUDIT_CHECKPOINT` for a malformed
+ * exported checkpoint, or two different copies of one.
  * @throws {AuditStoreError} when the store cannot read.
  */
 export async function verifyAuditTrail(opts: VerifyOptions = {}): Promise<VerifyReport> {
