@@ -50,8 +50,11 @@ export function grantNameProblem(option: string, value: string, pattern: "name" 
  *   (which keeps two archivers off the same rows) requires the UPDATE privilege on some
  *   column; INSERT and SELECT on the archive. No TRUNCATE.
  *
- * Every privilege on the three tables is revoked from both roles (and from PUBLIC)
- * first, so running it again, or over older grants, leaves exactly these.
+ * Every privilege on the three tables is revoked from both roles (and on PostgreSQL from
+ * PUBLIC) first, so running it again, or over older grants, leaves exactly these; the
+ * roles' privileges on other tables (the application's own) are left as they are.
+ * Privileges on a whole MySQL database or server apply to the audit tables whatever a
+ * table-level REVOKE says: the script's comments say so and how to check.
  *
  * @example
  * ```ts
@@ -105,17 +108,26 @@ function mysqlStatements(app: string, archiver: string, database: string, host: 
   const id = (name: string) => `\`${name}\``;
   const table = (name: string) => `${id(database)}.${id(name)}`;
   const user = (name: string) => `'${name}'@'${host}'`;
+  // MySQL/MariaDB refuse to revoke a table privilege never granted, and have no REVOKE ... ON
+  // a table for the grant option together: one privilege is granted first, so both REVOKEs always have one to remove.
+  const revokeOn = (name: string, role: string) => [
+    `GRANT SELECT ON ${table(name)} TO ${user(role)} WITH GRANT OPTION;`,
+    `REVOKE GRANT OPTION ON ${table(name)} FROM ${user(role)};`,
+    `REVOKE ALL PRIVILEGES ON ${table(name)} FROM ${user(role)};`,
+  ];
   return [
     "-- audit-events: database users for MySQL/MariaDB. Run as an administrator. Create the users",
     "-- first if they do not exist, e.g.:",
     `--   CREATE USER ${user(app)} IDENTIFIED BY '...';`,
     `--   CREATE USER ${user(archiver)} IDENTIFIED BY '...';`,
-    "-- Neither user may hold privileges on the whole database (GRANT ALL ON db.*): those include",
-    "-- UPDATE, DELETE and DROP (which TRUNCATE needs) on the audit tables too.",
+    "-- Privileges on the whole database or server (GRANT ALL ON db.*, ON *.*) apply to the audit",
+    "-- tables too, whatever is revoked here: give the application its own tables one by one",
+    `-- (GRANT SELECT, INSERT, UPDATE, DELETE ON ${table("orders")} TO ${user(app)}). Check with`,
+    `--   SHOW GRANTS FOR ${user(app)};   -- no line ON ${id(database)}.* or ON *.* beyond USAGE`,
     "",
-    "-- Start from nothing: the two users hold no privilege but these.",
-    `REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${user(app)};`,
-    `REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${user(archiver)};`,
+    "-- Start from nothing on the audit tables (privileges on other tables are left as they are):",
+    "-- every table and column privilege, and the grant option, revoked from both users.",
+    ...[app, archiver].flatMap((role) => [events, archive, checkpoints].flatMap((name) => revokeOn(name, role))),
     "",
     "-- The application: adds and reads events, signs checkpoints; never updates, deletes or truncates.",
     `GRANT SELECT, INSERT ON ${table(events)} TO ${user(app)};`,

@@ -219,7 +219,9 @@ export interface AuditOptions {
 export interface IntegrityOptions {
   /**
    * The secret that signs checkpoints (at least 32 characters or bytes), or a list of
-   * `{ id, secret }` for rotation: the first signs, every one verifies what it signed.
+   * `{ id, secret }` for rotation: the first signs, every one verifies what it signed. An
+   * entry without `id` keeps the id a single secret has (`sha256:<16 hex>`), and what a
+   * single secret signed verifies under the entry holding that secret, whatever its id.
    */
   key: IntegrityKey;
   /** Sign a chain's head after this many events since its last checkpoint. @default 1000 */

@@ -7,8 +7,11 @@ export const MIN_INTEGRITY_SECRET_BYTES = 32;
 
 /** One key of a rotation: its id (stored with each checkpoint it signs) and its secret. */
 export interface IntegrityKeyEntry {
-  /** Names the key in `audit_checkpoints.keyId`; 1 to 191 visible ASCII characters. */
-  id: string;
+  /**
+   * Names the key in `audit_checkpoints.keyId`; 1 to 191 visible ASCII characters.
+   * @default the id a single secret gets: `sha256:` and 16 hex digits of its SHA-256 (see {@link derivedKeyId})
+   */
+  id?: string;
   /** At least 32 characters or bytes. */
   secret: string | Uint8Array;
 }
@@ -31,13 +34,27 @@ export interface IntegrityKeyRing {
   readonly signing: ResolvedIntegrityKey;
   /** Every key by id, the signing one included. */
   readonly byId: ReadonlyMap<string, ResolvedIntegrityKey>;
+  /**
+   * Every key by the id its secret would have on its own ({@link derivedKeyId}), so what a
+   * single secret signed still verifies once that secret sits in a list under another id.
+   */
+  readonly byDerivedId: ReadonlyMap<string, ResolvedIntegrityKey>;
+}
+
+/**
+ * The key of the ring a checkpoint, seal or spool line names by `keyId`: the key with that
+ * id, else (for an id of the derived form `sha256:<16 hex>`) the key whose secret derives
+ * it, whatever id the list gives that key now. Undefined when the ring holds neither.
+ */
+export function keyFor(keys: IntegrityKeyRing, keyId: string): ResolvedIntegrityKey | undefined {
+  return keys.byId.get(keyId) ?? keys.byDerivedId.get(keyId);
 }
 
 const KEY_ID = /^[\x21-\x7e]{1,191}$/;
 
 /** How to write a valid key, for the messages that refuse one. */
 export const INTEGRITY_KEY_EXAMPLE =
-  'integrity: { key: process.env.AUDIT_INTEGRITY_KEY } (e.g. the output of node -e "console.log(crypto.randomBytes(32).toString(\'base64\'))"), or for rotation key: [{ id: "2027-01", secret: newSecret }, { id: "2026-01", secret: oldSecret }]';
+  'integrity: { key: process.env.AUDIT_INTEGRITY_KEY } (e.g. the output of node -e "console.log(crypto.randomBytes(32).toString(\'base64\'))"), or for rotation key: [{ id: "2027-01", secret: newSecret }, { id: "2026-01", secret: oldSecret }] (an entry without id, { secret }, keeps the id a single secret has)';
 
 function secretBytes(secret: unknown, where: string): Buffer {
   const bytes = typeof secret === "string" ? Buffer.from(secret, "utf8") : secret instanceof Uint8Array ? Buffer.from(secret) : undefined;
@@ -72,21 +89,27 @@ export function resolveIntegrityKeys(key: unknown, where = "integrity.key"): Int
   if (typeof key === "string" || key instanceof Uint8Array) {
     const secret = secretBytes(key, where);
     const signing = { id: derivedKeyId(secret), secret };
-    return { signing, byId: new Map([[signing.id, signing]]) };
+    return { signing, byId: new Map([[signing.id, signing]]), byDerivedId: new Map([[signing.id, signing]]) };
   }
   if (!Array.isArray(key) || key.length === 0) {
     throw new AuditConfigError(`${where} must be a secret or a non-empty list of { id, secret }. For example: ${INTEGRITY_KEY_EXAMPLE}.`);
   }
   const byId = new Map<string, ResolvedIntegrityKey>();
+  const byDerivedId = new Map<string, ResolvedIntegrityKey>();
   key.forEach((entry: unknown, index) => {
-    const { id, secret } = (entry ?? {}) as Partial<IntegrityKeyEntry>;
-    if (typeof id !== "string" || !KEY_ID.test(id)) {
-      throw new AuditConfigError(`${where}[${index}].id must be 1 to 191 visible ASCII characters, such as "2027-01". For example: ${INTEGRITY_KEY_EXAMPLE}.`);
+    const { id: given, secret } = (entry ?? {}) as Partial<IntegrityKeyEntry>;
+    if (given !== undefined && (typeof given !== "string" || !KEY_ID.test(given))) {
+      throw new AuditConfigError(`${where}[${index}].id must be 1 to 191 visible ASCII characters, such as "2027-01", or left out (the id a single secret has). For example: ${INTEGRITY_KEY_EXAMPLE}.`);
     }
-    if (byId.has(id)) throw new AuditConfigError(`${where}: two keys have the id "${id}"; give each key its own id.`);
-    byId.set(id, { id, secret: secretBytes(secret, `${where}[${index}].secret`) });
+    const bytes = secretBytes(secret, `${where}[${index}].secret`);
+    const derived = derivedKeyId(bytes);
+    const id = given ?? derived;
+    if (byId.has(id)) throw new AuditConfigError(`${where}: two keys have the id "${id}"; give each key its own id (and each its own secret).`);
+    const resolved = { id, secret: bytes };
+    byId.set(id, resolved);
+    if (!byDerivedId.has(derived)) byDerivedId.set(derived, resolved);
   });
-  return { signing: byId.values().next().value!, byId };
+  return { signing: byId.values().next().value!, byId, byDerivedId };
 }
 
 /** What a checkpoint signs: a chain's head, by whom and when. */
@@ -118,10 +141,10 @@ export function signCheckpoint(checkpoint: CheckpointFields, key: ResolvedIntegr
 
 /**
  * Whether `signature` is the signature of `checkpoint` under the key its `keyId` names
- * (compared in constant time); false for a key id the ring does not hold.
+ * (see {@link keyFor}; compared in constant time); false for a key id the ring does not hold.
  */
 export function verifyCheckpointSignature(checkpoint: CheckpointFields, signature: string, keys: IntegrityKeyRing): boolean {
-  const key = keys.byId.get(checkpoint.keyId);
+  const key = keyFor(keys, checkpoint.keyId);
   if (key === undefined || !/^[0-9a-f]{64}$/.test(signature)) return false;
   return timingSafeEqual(Buffer.from(signCheckpoint(checkpoint, key), "hex"), Buffer.from(signature, "hex"));
 }

@@ -71,7 +71,9 @@ export function sealEvent(record: AuditEventRecord, key: IntegrityKey): EventSea
  * (so a seal whose hash was replaced along with the event fails), then the signature is
  * checked against every key of a rotation list, each in constant time. False, never an
  * error, for a seal that is not `{ hash, signature }` of 64 hex digits each, or a record
- * that has no canonical form.
+ * that has no canonical form. Given a CloudEvent's `data` (see `toCloudEvent`), it proves
+ * `data` alone: the envelope's attributes (`subject`, `type`, `time`, `source`, the
+ * extensions) are not sealed and may have been rewritten; read those values from `data`.
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 import type { AuditCheckpointRecord } from "../model/checkpoint";
 import type { AuditEventRecord } from "../model/event-record";
-import { verifyCheckpointSignature, type IntegrityKeyRing } from "./integrity-keys";
+import { keyFor, verifyCheckpointSignature, type IntegrityKeyRing } from "./integrity-keys";
 import { fastEventHash } from "./verify-hash";
 import type { VerifyProblem } from "./verify-report";
 
@@ -13,6 +13,48 @@ export interface ChainScope {
    */
   readonly whole: boolean;
   readonly keys: IntegrityKeyRing;
+  /** Whole chains only: when the events after a chain's last signed checkpoint are a problem. */
+  readonly uncovered?: UncoveredPolicy;
+}
+
+/**
+ * When a chain's events not covered by any signed checkpoint are reported: once the newest
+ * of them is dated more than `graceMs` before `now` (or after it: a date in the future
+ * would keep a forged tail in its grace for ever). Writers sign a chain's head every
+ * `checkpointEvery` events, every `checkpointIntervalMs` and at close, so only a chain
+ * forged without the key, a writer killed before its checkpoint, or deleted checkpoints
+ * leave older events uncovered.
+ */
+export interface UncoveredPolicy {
+  /** Epoch ms verification started at. */
+  readonly now: number;
+  readonly graceMs: number;
+  readonly checkpointEvery: number;
+  readonly checkpointIntervalMs: number;
+}
+
+/** The events of a chain after its last signed checkpoint. */
+interface Tail {
+  first: number;
+  id: string;
+  count: number;
+  /** The newest event's instant, epoch ms. */
+  newest: number;
+}
+
+/**
+ * The hash of an event as read, or why it has none: a stored value the canonical form
+ * refuses (a number beyond the double range, read back as `Infinity`; JSON text that does
+ * not parse; an invalid instant; nesting deeper than the stack) was written by no writer,
+ * so the event is reported altered and verification goes on.
+ */
+function hashOf(event: AuditEventRecord, unreadable: string | undefined): { hash: string } | { unreadable: string } {
+  if (unreadable !== undefined) return { unreadable };
+  try {
+    return { hash: fastEventHash(event) };
+  } catch (error) {
+    return { unreadable: `its values have no canonical form: ${error instanceof Error ? error.message : String(error)}` };
+  }
 }
 
 /** A hash mismatch held back until the chain ends: a swap shows itself later in the chain. */
@@ -22,6 +64,8 @@ interface Suspect {
   /** The hash the event at `seq` had to link to. */
   expectedPrev: string | null;
   otherSeq?: number;
+  /** Why its stored values have no canonical form, when that is why the hash does not fit. */
+  unreadable?: string;
 }
 
 /**
@@ -38,9 +82,13 @@ export class ChainCheck {
   /** The exported checkpoint of the last event, until the database's own copy is met. */
   private awaited: AuditCheckpointRecord | null = null;
   private exportedAt = 0;
+  /** The events after the last signed checkpoint (database or exported) read so far. */
+  private tail: Tail | null = null;
   /** The oldest signed event's instant. */
   oldest: Date | null = null;
   verified = 0;
+  /** After {@link finish}: the chain's uncovered events still within their grace period. */
+  pending = 0;
 
   constructor(
     readonly chainId: string,
@@ -71,14 +119,15 @@ export class ChainCheck {
     this.report("missing", from, `${from === seq ? `seq ${seq} is` : `seq ${from} to ${seq} are`} missing from the chain (${why}: the chain was cut short)`);
   }
 
-  /** Checks the next event of the chain. */
-  event(event: AuditEventRecord, table: "live" | "archive"): void {
+  /** Checks the next event of the chain; `unreadable` says why its stored row cannot be what a writer stored (see `ChainRow`). */
+  event(event: AuditEventRecord, table: "live" | "archive", unreadable?: string): void {
     const seq = event.seq!;
     this.settleExported(seq);
     this.verified++;
     if (this.oldest === null || event.timestamp < this.oldest) this.oldest = event.timestamp;
-    const hashFits = fastEventHash(event) === event.hash;
-    if (this.suspect !== null && this.suspect.otherSeq === undefined && hashFits === false && event.prevHash === this.suspect.expectedPrev && fastEventHash({ ...event, seq: this.suspect.seq }) === event.hash) {
+    const computed = hashOf(event, unreadable);
+    const hashFits = "hash" in computed && computed.hash === event.hash;
+    if (this.suspect !== null && this.suspect.otherSeq === undefined && !hashFits && "hash" in computed && event.prevHash === this.suspect.expectedPrev && fastEventHash({ ...event, seq: this.suspect.seq }) === event.hash) {
       this.suspect.otherSeq = seq;
     }
     if (this.lastSeq === seq) {
@@ -91,7 +140,7 @@ export class ChainCheck {
       this.report("missing", expected, `${expected === seq - 1 ? `seq ${expected} is` : `seq ${expected} to ${seq - 1} are`} missing: the chain goes from ${this.lastSeq ?? "its start"} to ${seq}`);
     }
     if (!hashFits) {
-      if (this.suspect === null) this.suspect = { seq, id: event.id, expectedPrev: this.lastHash };
+      if (this.suspect === null) this.suspect = { seq, id: event.id, expectedPrev: this.lastHash, ...("unreadable" in computed ? { unreadable: computed.unreadable } : {}) };
     } else if (seq === expected && (this.lastSeq !== null || seq === 1) && event.prevHash !== this.lastHash) {
       this.report(
         "inserted",
@@ -104,10 +153,15 @@ export class ChainCheck {
     }
     this.lastSeq = seq;
     this.lastHash = event.hash;
+    const at = event.timestamp.getTime();
+    if (this.tail === null) this.tail = { first: seq, id: event.id, count: 0, newest: at };
+    this.tail.count++;
+    if (at > this.tail.newest) this.tail.newest = at;
     const copy = this.exported[this.exportedAt];
     if (copy !== undefined && copy.seq === seq) {
       this.exportedAt++;
       if (copy.hash !== event.hash) this.report("bad-checkpoint", seq, `the exported checkpoint at seq ${seq} signed another hash than the event stored there: the event was rewritten`, event.id);
+      else if (verifyCheckpointSignature(copy, copy.signature, this.scope.keys)) this.tail = null;
       this.awaited = copy;
     }
   }
@@ -116,12 +170,13 @@ export class ChainCheck {
   checkpoint(checkpoint: AuditCheckpointRecord): void {
     const { seq } = checkpoint;
     this.settleExported(seq);
-    if (!this.scope.keys.byId.has(checkpoint.keyId)) {
+    if (keyFor(this.scope.keys, checkpoint.keyId) === undefined) {
       this.report("bad-checkpoint", seq, `the checkpoint at seq ${seq} names the key id "${checkpoint.keyId}", which no verifying key has`);
     } else if (!verifyCheckpointSignature(checkpoint, checkpoint.signature, this.scope.keys)) {
       this.report("bad-checkpoint", seq, `the checkpoint at seq ${seq} does not carry a valid signature: it was changed or forged`);
     } else if (this.lastSeq === seq) {
       if (checkpoint.hash !== this.lastHash) this.report("bad-checkpoint", seq, `the checkpoint at seq ${seq} signed another hash than the event stored there: the event was rewritten with a recomputed hash, or the checkpoint replaced`);
+      else this.tail = null;
     } else if (this.scope.whole) {
       this.missingUpTo(seq, `the checkpoint at seq ${seq} signed them`);
     }
@@ -134,14 +189,44 @@ export class ChainCheck {
     }
   }
 
+  /** Reports the events after the last signed checkpoint once past their grace, else counts them as {@link pending}. */
+  private settleTail(): void {
+    const policy = this.scope.uncovered;
+    if (this.tail === null || policy === undefined) return;
+    const { first, id, count, newest } = this.tail;
+    const { now, graceMs, checkpointEvery, checkpointIntervalMs } = policy;
+    if (newest >= now - graceMs && newest <= now + graceMs) {
+      this.pending = count;
+      return;
+    }
+    const which = first === this.lastSeq ? `seq ${first} (1 event)` : `seq ${first} to ${this.lastSeq} (${count} events)`;
+    const dated = newest > now ? `dated in the future (${new Date(newest).toISOString()})` : `the newest dated ${new Date(newest).toISOString()}, more than ${graceMs} ms ago`;
+    this.report(
+      "unsigned",
+      first,
+      `${which}, ${dated}, not covered by any signed checkpoint; checkpoints are written every ${checkpointEvery} events / ${checkpointIntervalMs} ms and at close: forged without the key, checkpoints deleted, or a writer that stopped before signing its last events (a crash, kill -9), so they are unproven`,
+      id,
+    );
+  }
+
   /** Ends the chain: the held-back mismatch is named, exported checkpoints past the end are settled. Returns the chain's first problem, if any. */
   finish(): VerifyProblem | null {
     this.settleExported(Number.POSITIVE_INFINITY);
+    this.settleTail();
     if (this.suspect !== null) {
-      const { seq, id, otherSeq } = this.suspect;
+      const { seq, id, otherSeq, unreadable } = this.suspect;
       const found: VerifyProblem =
         otherSeq === undefined
-          ? { kind: "altered", chainId: this.chainId, seq, id, detail: `its stored content no longer gives its stored hash: a field was changed after it was written` }
+          ? {
+              kind: "altered",
+              chainId: this.chainId,
+              seq,
+              id,
+              detail:
+                unreadable === undefined
+                  ? `its stored content no longer gives its stored hash: a field was changed after it was written`
+                  : `its stored row is not one a writer stores (${unreadable}): a field was changed after it was written`,
+            }
           : { kind: "reordered", chainId: this.chainId, seq, id, detail: `the events at seq ${seq} and ${otherSeq} exchanged positions: each one's hash fits the other's seq` };
       // A hash mismatch is held back, so a problem met after it in the chain does not come first.
       if (this.problem === null || this.problem.seq >= seq) this.problem = found;

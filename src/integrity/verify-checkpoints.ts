@@ -62,7 +62,15 @@ export function checkpointLine(checkpoint: AuditCheckpointRecord): string {
   return `${JSON.stringify({ chainId, seq, hash, keyId, signature, createdAt: createdAt.toISOString() })}\n`;
 }
 
-/** Exported checkpoints by chain, each chain's by seq, checked; a seq given twice for one chain is refused. */
+/** Whether two checkpoints are the same copy: every field equal. */
+export function sameCheckpoint(a: AuditCheckpointRecord, b: AuditCheckpointRecord): boolean {
+  return a.chainId === b.chainId && a.seq === b.seq && a.hash === b.hash && a.keyId === b.keyId && a.signature === b.signature && a.createdAt.getTime() === b.createdAt.getTime();
+}
+
+/**
+ * Exported checkpoints by chain, each chain's by seq, checked. The same checkpoint given
+ * twice (overlapping exports) counts once; two different ones at one seq are refused.
+ */
 export function checkpointsByChain(checkpoints: Iterable<AuditCheckpointRecord>): Map<string, AuditCheckpointRecord[]> {
   const chains = new Map<string, AuditCheckpointRecord[]>();
   let index = 0;
@@ -74,9 +82,13 @@ export function checkpointsByChain(checkpoints: Iterable<AuditCheckpointRecord>)
   }
   for (const [chainId, list] of chains) {
     list.sort((a, b) => a.seq - b.seq);
-    list.forEach((checkpoint, i) => {
-      if (i > 0 && list[i - 1]!.seq === checkpoint.seq) refuse(`checkpoints of chain ${chainId}`, `seq ${checkpoint.seq} is given twice`);
+    const unique = list.filter((checkpoint, i) => {
+      const before = list[i - 1];
+      if (before === undefined || before.seq !== checkpoint.seq) return true;
+      if (!sameCheckpoint(before, checkpoint)) refuse(`checkpoints of chain ${chainId}`, `seq ${checkpoint.seq} is given twice, differently (one of the copies was changed)`);
+      return false;
     });
+    chains.set(chainId, unique);
   }
   return chains;
 }

@@ -32,7 +32,8 @@ function inCanonicalOrder(value: unknown): unknown {
   }
   if (typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype) return NOT_PLAIN;
   const keys = Object.keys(value).sort();
-  const copy: Record<string, unknown> = {};
+  // No prototype: on a plain object, `copy["__proto__"] = x` would set the prototype and drop the key from the text.
+  const copy = Object.create(null) as Record<string, unknown>;
   for (const key of keys) {
     if (ARRAY_INDEX.test(key)) return NOT_PLAIN;
     const item = (value as Record<string, unknown>)[key];

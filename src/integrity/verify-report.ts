@@ -7,18 +7,21 @@
  * - `reordered`: two events' positions were exchanged (each one's hash fits the other's seq);
  * - `bad-checkpoint`: a checkpoint whose signature fails, whose key id is unknown, whose hash
  *   differs from the event at its seq, or that differs from (or lacks) its exported copy;
- * - `unsigned`: events without chain fields (see `verifyAuditTrail`).
+ * - `unsigned`: events without chain fields (chainId `""`, see `verifyAuditTrail`); or, with a
+ *   chainId and the first such seq, a chain's events that no signed checkpoint covers though
+ *   they are older than the grace period (`uncoveredGraceMs`): forged without the key, their
+ *   checkpoints deleted, or the tail of a writer killed before signing it.
  */
 export type VerifyProblemKind = "altered" | "missing" | "inserted" | "reordered" | "bad-checkpoint" | "unsigned";
 
 /** One problem of a chain: the first one verify met in it. */
 export interface VerifyProblem {
   kind: VerifyProblemKind;
-  /** The chain; `""` for `unsigned` events, which belong to none. */
+  /** The chain; `""` for events without chain fields, which belong to none. */
   chainId: string;
-  /** The first position the problem concerns; `0` for `unsigned` events. */
+  /** The first position the problem concerns; `0` for events without chain fields. */
   seq: number;
-  /** The event (or, for `unsigned`, the oldest such event), when there is one to name. */
+  /** The event (or, for events without chain fields, the oldest such event), when there is one to name. */
   id?: string;
   /** What was found, in words, for the person reading the report. */
   detail: string;
@@ -34,4 +37,10 @@ export interface VerifyReport {
   chains: number;
   /** The first problem of each chain that has one, in chain order; then the unsigned events, if any. */
   problems: VerifyProblem[];
+  /**
+   * Whole-trail verification only (`source: "all"`, no range): the events no signed
+   * checkpoint covers yet, still within their grace period (`uncoveredGraceMs`): the
+   * running writers' newest events, signed at their next checkpoint.
+   */
+  uncovered?: number;
 }

@@ -1,11 +1,12 @@
 import { getAuditConfig } from "../config/configure";
+import { DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_INTERVAL_MS } from "../config/defaults";
 import { AuditConfigError, AuditError } from "../errors";
 import type { ChainPageRequest, ChainPosition, ChainRow } from "../model/chain-read";
 import type { AuditCheckpointRecord } from "../model/checkpoint";
 import type { EventSource } from "../model/event-filter";
 import type { AuditStore } from "../stores/store";
 import { resolveIntegrityKeys, type IntegrityKey, type IntegrityKeyRing } from "./integrity-keys";
-import { ChainCheck, type ChainScope } from "./verify-chain";
+import { ChainCheck, type ChainScope, type UncoveredPolicy } from "./verify-chain";
 import { checkpointsByChain } from "./verify-checkpoints";
 import type { VerifyProblem, VerifyReport } from "./verify-report";
 
@@ -35,6 +36,20 @@ export interface VerifyOptions {
    * its last checkpoint left in the database.
    */
   checkpoints?: Iterable<AuditCheckpointRecord>;
+  /**
+   * How long a chain's newest events may wait for a signed checkpoint, in ms. In a
+   * whole-trail verification (`source: "all"`, no range), a chain's events after its last
+   * signed checkpoint (in the database or in `checkpoints`) are reported as `unsigned`
+   * (with the chain and the first such seq, `ok` false) once the newest of them is dated
+   * more than this before now, or after now; younger ones are counted in the report's
+   * `uncovered`. A chain forged without the key is such a chain, and so is the tail of a
+   * writer killed before its last checkpoint: verify cannot tell them apart, and reports
+   * both as unproven.
+   * @default the configured `integrity.checkpointIntervalMs` (60 000 when none) plus
+   * {@link UNCOVERED_GRACE_MARGIN_MS} (5 minutes, for clock skew between the writers and
+   * verify, slow timers and long transactions)
+   */
+  uncoveredGraceMs?: number;
   /** Called after each page with the events checked so far. */
   onProgress?: (verified: number) => void;
   /** Rows read per page. @default 5000 */
@@ -42,7 +57,20 @@ export interface VerifyOptions {
 }
 
 interface ResolvedIntegrity {
-  integrity?: { key?: unknown; keys?: IntegrityKeyRing };
+  integrity?: { key?: unknown; keys?: IntegrityKeyRing; checkpointEvery?: number; checkpointIntervalMs?: number };
+}
+
+/** What the default grace adds to the checkpoint interval: clock skew, slow timers, long transactions. */
+export const UNCOVERED_GRACE_MARGIN_MS = 5 * 60_000;
+
+/** When uncovered events become a problem: the given grace, else the configured interval plus the margin. */
+function uncoveredPolicy(graceMs: number | undefined): UncoveredPolicy {
+  if (graceMs !== undefined && (typeof graceMs !== "number" || !Number.isSafeInteger(graceMs) || graceMs < 0)) {
+    throw new AuditError("ERR_AUDIT_QUERY", `verifyAuditTrail(): uncoveredGraceMs must be a whole number of milliseconds from 0, such as 600000 (10 minutes), not ${String(graceMs)}: how long a chain's newest events may wait for their signed checkpoint.`);
+  }
+  const integrity = (getAuditConfig() as ResolvedIntegrity).integrity;
+  const checkpointIntervalMs = integrity?.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+  return { now: Date.now(), graceMs: graceMs ?? checkpointIntervalMs + UNCOVERED_GRACE_MARGIN_MS, checkpointEvery: integrity?.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY, checkpointIntervalMs };
 }
 
 /** The keys to verify with: the given ones, else those `configureAudit({ integrity })` holds. */
@@ -90,7 +118,9 @@ function checkRange(since: Date | undefined, until: Date | undefined): void {
  * - Whole chains (`source: "all"`, no range) must start at seq 1, have no gap, and reach every
  *   checkpoint: events deleted up to a checkpoint are `missing`. Events deleted after the last
  *   checkpoint in the database cannot be told from a chain that ended there, unless
- *   `checkpoints` exported earlier show the chain went further.
+ *   `checkpoints` exported earlier show the chain went further. Events after a chain's last
+ *   signed checkpoint are `unsigned` (chain and first seq) once older than `uncoveredGraceMs`,
+ *   and counted in `uncovered` before: a chain forged without the key has no checkpoint.
  * - With `source: "live"` or `"archive"`, or `since`/`until`, only what was read is checked:
  *   each event's hash, the links between consecutive positions read, and the checkpoints of
  *   positions read; a position not read may be in the other table or outside the range, so
@@ -108,27 +138,32 @@ function checkRange(since: Date | undefined, until: Date | undefined): void {
  * @throws {AuditConfigError} `ERR_AUDIT_NO_STORE` without a store; `ERR_AUDIT_CONFIG` without a
  * key, or for a store that cannot read chains; `ERR_AUDIT_STORE_SCHEMA` when the tables lack
  * the integrity migration.
- * @throws {AuditError} `ERR_AUDIT_QUERY` for a bad range; `ERR_AUDIT_CHECKPOINT` for a malformed exported checkpoint.
+ * @throws {AuditError} `ERR_AUDIT_QUERY` for a bad range or `uncoveredGraceMs`; `ERR_AUDIT_CHECKPOINT` for a malformed
+ * exported checkpoint, or two different copies of one.
  * @throws {AuditStoreError} when the store cannot read.
  */
 export async function verifyAuditTrail(opts: VerifyOptions = {}): Promise<VerifyReport> {
   const { since, until, source = "all", pageSize = VERIFY_PAGE_SIZE, onProgress } = opts;
   checkRange(since, until);
+  const policy = uncoveredPolicy(opts.uncoveredGraceMs);
   if (source !== "live" && source !== "archive" && source !== "all") throw new AuditError("ERR_AUDIT_QUERY", `verifyAuditTrail(): source must be "live", "archive" or "all", not ${JSON.stringify(source)}.`);
   const store = storeOf(opts.store);
-  const scope: ChainScope = { whole: source === "all" && since === undefined && until === undefined, keys: keysOf(opts.key) };
+  const whole = source === "all" && since === undefined && until === undefined;
+  const scope: ChainScope = { whole, keys: keysOf(opts.key), ...(whole ? { uncovered: policy } : {}) };
   const exported = checkpointsByChain(opts.checkpoints ?? []);
 
   const problems: VerifyProblem[] = [];
   const reported = new Set<string>();
   let verified = 0;
   let chains = 0;
+  let uncovered = 0;
   let oldestSigned: Date | null = null;
   let current: ChainCheck | null = null;
   const finish = (check: ChainCheck) => {
     verified += check.verified;
     if (check.oldest !== null && (oldestSigned === null || check.oldest < oldestSigned)) oldestSigned = check.oldest;
     const problem = check.finish();
+    uncovered += check.pending;
     // A chain read in two runs (a collation that orders ids differing only in case as equal) is reported once.
     if (problem !== null && !reported.has(problem.chainId)) {
       reported.add(problem.chainId);
@@ -153,7 +188,7 @@ export async function verifyAuditTrail(opts: VerifyOptions = {}): Promise<Verify
     next.catch(() => undefined);
     for (const row of page) {
       if (row.part === "checkpoint") checkFor(row.checkpoint.chainId).checkpoint(row.checkpoint);
-      else checkFor(row.event.chainId!).event(row.event, row.part);
+      else checkFor(row.event.chainId!).event(row.event, row.part, row.unreadable);
     }
     onProgress?.(verified + ((current as ChainCheck | null)?.verified ?? 0));
     page = await next;
@@ -189,9 +224,9 @@ export async function verifyAuditTrail(opts: VerifyOptions = {}): Promise<Verify
         chainId: "",
         seq: 0,
         id: newer.first!.id,
-        detail: `${after} event(s) from ${newer.first!.timestamp.toISOString()} on carry no hash chain, though signed events were written since ${signedFrom!.toISOString()}: a writer without integrity, or rows whose chain fields were removed`,
+        detail: `${after} event(s) from ${newer.first!.timestamp.toISOString()} on carry no hash chain (no chainId, or no seq), though signed events were written since ${signedFrom!.toISOString()}: a writer without integrity, or rows whose chain fields were removed; a row whose seq alone was removed leaves its chain a gap, reported there as missing`,
       });
     }
   }
-  return { ok, verified, chains, problems };
+  return { ok, verified, chains, problems, ...(whole ? { uncovered } : {}) };
 }

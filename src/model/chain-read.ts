@@ -18,8 +18,13 @@ export type ChainPart = "live" | "archive" | "checkpoint";
 /** The rank of each {@link ChainPart} among rows of one `(chainId, seq)`. */
 export const CHAIN_PART_RANK: Readonly<Record<ChainPart, number>> = Object.freeze({ live: 0, archive: 1, checkpoint: 2 });
 
-/** A row of the chain sequence: a signed event (from the live table or the archive), or a checkpoint. */
-export type ChainRow = { readonly part: "live" | "archive"; readonly event: AuditEventRecord } | { readonly part: "checkpoint"; readonly checkpoint: AuditCheckpointRecord };
+/**
+ * A row of the chain sequence: a signed event (from the live table or the archive), or a
+ * checkpoint. `unreadable` says why an event's stored row cannot be what a writer stored
+ * (JSON text that does not parse, an instant not in the form the writer stores it), which
+ * verify reports as `altered`.
+ */
+export type ChainRow = { readonly part: "live" | "archive"; readonly event: AuditEventRecord; readonly unreadable?: string } | { readonly part: "checkpoint"; readonly checkpoint: AuditCheckpointRecord };
 
 /** The position of a row in the chain sequence, `(chainId, seq, part)`: a page continues after it. */
 export interface ChainPosition {
@@ -32,8 +37,8 @@ export interface ChainPosition {
  * One page of the chain sequence: the signed events of `source` (the live table, the archive
  * or both) whose timestamp is in `[since, until)`, and the checkpoints (those created at or
  * after `since`), ordered by chain id (in the database's own order of the column), then
- * seq, then part, strictly after `after`, at most `limit` rows. Events without a chain are
- * not in it (see {@link UnsignedRequest}).
+ * seq, then part, strictly after `after`, at most `limit` rows. Events without a chain, or
+ * without a seq, are not in it (see {@link UnsignedRequest}).
  */
 export interface ChainPageRequest {
   readonly source: EventSource;
@@ -57,7 +62,7 @@ export interface CheckpointPageRequest {
   readonly limit: number;
 }
 
-/** Which events without chain fields to count: those of `source` whose timestamp is in `[since, until)`. */
+/** Which events without chain fields (no `chainId`, or no `seq`) to count: those of `source` whose timestamp is in `[since, until)`. */
 export interface UnsignedRequest {
   readonly source: EventSource;
   readonly since?: Date;

@@ -88,8 +88,12 @@ function eventSelect(provider: SqlProvider, table: ModelTable, part: ChainPart):
     return jsonSelect(table, part, EVENT_FIELDS.map((name) => [name, name === "timestamp" ? epochMilliseconds(col(table, name)) : field(provider, table, name)]));
   }
   // MySQL and SQLite: typed columns, NULLs where a branch has none; instants as the drivers read them.
-  const columns = EVENT_FIELDS.map((name) => `${name === "timestamp" ? col(table, name) : field(provider, table, name)} AS ${q(provider, name === "timestamp" ? "ts" : name)}`);
+  // SQLite's JSON columns are read as text: Prisma parses a JSONB column itself and would fail the whole page on one that is not JSON.
+  const value = (name: string) => (name === "timestamp" ? col(table, name) : provider === "sqlite" && JSON_FIELDS.has(name) ? `CAST(${col(table, name)} AS TEXT)` : field(provider, table, name));
+  const columns = EVENT_FIELDS.map((name) => `${value(name)} AS ${q(provider, name === "timestamp" ? "ts" : name)}`);
   columns.push(`${CHAIN_PART_RANK[part]} AS ${q(provider, "part")}`, `NULL AS ${q(provider, "keyId")}`, `NULL AS ${q(provider, "signature")}`, `NULL AS ${q(provider, "createdAt")}`);
+  // SQLite stores instants as text (or epoch ms) that range queries compare as stored: the raw form is checked too.
+  if (provider === "sqlite") columns.push(`CAST(${col(table, "timestamp")} AS TEXT) AS ${q(provider, "tsText")}`);
   return columns.join(", ");
 }
 
@@ -99,6 +103,7 @@ function checkpointSelect(provider: SqlProvider, table: ModelTable): string {
   }
   const columns = EVENT_FIELDS.map((name) => `${name === "chainId" || name === "seq" || name === "hash" ? col(table, name) : "NULL"} AS ${q(provider, name === "timestamp" ? "ts" : name)}`);
   columns.push(`${CHAIN_PART_RANK.checkpoint} AS ${q(provider, "part")}`, `${col(table, "keyId")} AS ${q(provider, "keyId")}`, `${col(table, "signature")} AS ${q(provider, "signature")}`, `${col(table, "createdAt")} AS ${q(provider, "createdAt")}`);
+  if (provider === "sqlite") columns.push(`NULL AS ${q(provider, "tsText")}`);
   return columns.join(", ");
 }
 
@@ -133,7 +138,8 @@ export function chainPageStatement(tables: ChainTables, request: ChainPageReques
   const values = new Values(provider);
   const order = (table: ModelTable) => `ORDER BY ${col(table, "chainId")}, ${col(table, "seq")}`;
   const selects = eventTables(tables, request.source).map(([table, part]) => {
-    const conditions = [`${col(table, "chainId")} IS NOT NULL`];
+    // A row whose seq was removed has no place in the chain: its chain shows the gap, and it is counted with the unsigned ones.
+    const conditions = [`${col(table, "chainId")} IS NOT NULL`, `${col(table, "seq")} IS NOT NULL`];
     if (request.since !== undefined) conditions.push(`${col(table, "timestamp")} >= ${values.moment(request.since)}`);
     if (request.until !== undefined) conditions.push(`${col(table, "timestamp")} < ${values.moment(request.until)}`);
     conditions.push(...after(provider, table, part, request, values));
@@ -154,8 +160,26 @@ function dateOf(value: unknown): Date {
   return new Date(typeof value === "string" && !/^\d+(\.\d+)?$/.test(value) ? value : Number(value));
 }
 
-function jsonOf(value: unknown): unknown {
-  return typeof value === "string" ? JSON.parse(value) : value;
+/** A JSON column's value, or (as text) why it is not JSON: no writer stores such text, so verify reports the event altered. */
+function jsonOf(value: unknown): { value: unknown; unreadable?: string } {
+  if (typeof value !== "string") return { value };
+  try {
+    return { value: JSON.parse(value) };
+  } catch (error) {
+    return { value, unreadable: `it holds text that is not JSON (${(error as Error).message})` };
+  }
+}
+
+/**
+ * Why SQLite's stored instant text is not what the writer stores, or undefined: the
+ * adapter writes `toISOString()` with `+00:00` for `Z` (or epoch milliseconds), and range
+ * queries compare the text, so the same instant written in another zone or form moves the
+ * event in time for them while its hash (over the instant) still fits.
+ */
+function sqliteInstantProblem(text: unknown, instant: Date): string | undefined {
+  if (typeof text !== "string" || Number.isNaN(instant.getTime())) return undefined;
+  if (/^\d+$/.test(text) ? text === String(instant.getTime()) : text === instant.toISOString().replace("Z", "+00:00")) return undefined;
+  return `its timestamp is stored as ${JSON.stringify(text)}, not in the form the writer stores (${JSON.stringify(instant.toISOString().replace("Z", "+00:00"))}): queries by time compare the stored text, so the event moved in time for them`;
 }
 
 function rowOf(read: Record<string, unknown>): ChainRow {
@@ -169,13 +193,19 @@ function rowOf(read: Record<string, unknown>): ChainRow {
     };
   }
   const event: Record<string, unknown> = {};
+  const unreadable: string[] = [];
   for (const name of EVENT_FIELDS) {
     if (name === "timestamp") event[name] = dateOf(row.ts);
-    else if (JSON_FIELDS.has(name)) event[name] = jsonOf(row[name]);
-    else if (name === "seq") event[name] = Number(row.seq);
+    else if (JSON_FIELDS.has(name)) {
+      const json = jsonOf(row[name]);
+      event[name] = json.value;
+      if (json.unreadable !== undefined) unreadable.push(`${name}: ${json.unreadable}`);
+    } else if (name === "seq") event[name] = Number(row.seq);
     else event[name] = row[name] ?? null;
   }
-  return { part: part === CHAIN_PART_RANK.live ? "live" : "archive", event: event as unknown as AuditEventRecord };
+  const instantProblem = sqliteInstantProblem(row.tsText, event.timestamp as Date);
+  if (instantProblem !== undefined) unreadable.push(instantProblem);
+  return { part: part === CHAIN_PART_RANK.live ? "live" : "archive", event: event as unknown as AuditEventRecord, ...(unreadable.length === 0 ? {} : { unreadable: unreadable.join("; ") }) };
 }
 
 /** Reads one page of the chain sequence: see `AuditStore.readChainPage`. */
@@ -212,7 +242,7 @@ export async function countUnsignedEvents(client: RawClient, tables: ChainTables
   const result: UnsignedEvents = { count: 0, first: null, last: null };
   for (const [table] of eventTables(tables, request.source)) {
     const filter = (values: Values) => {
-      const conditions = [`${col(table, "chainId")} IS NULL`];
+      const conditions = [`(${col(table, "chainId")} IS NULL OR ${col(table, "seq")} IS NULL)`];
       if (request.since !== undefined) conditions.push(`${col(table, "timestamp")} >= ${values.moment(request.since)}`);
       if (request.until !== undefined) conditions.push(`${col(table, "timestamp")} < ${values.moment(request.until)}`);
       return where(conditions);

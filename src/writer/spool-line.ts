@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { crc32 } from "node:zlib";
-import type { IntegrityKeyRing, ResolvedIntegrityKey } from "../integrity/integrity-keys";
+import { keyFor, type IntegrityKeyRing, type ResolvedIntegrityKey } from "../integrity/integrity-keys";
 import type { EventRow } from "../stores/store";
 
 /** Version of the line format, so a later release can still read older spools. */
@@ -96,7 +96,7 @@ export function decodeSpoolLine(line: string, keys?: IntegrityKeyRing): DecodedS
     if (signed === undefined) {
       return { problem: "it carries no MAC while integrity.key is configured (written before the key was, or stripped of its MAC)", unauthentic: true };
     }
-    const key = keys.byId.get(signed.keyId);
+    const key = keyFor(keys, signed.keyId);
     if (key === undefined) {
       return { problem: `its MAC was made with key "${signed.keyId}", which integrity.key does not hold`, unauthentic: true };
     }

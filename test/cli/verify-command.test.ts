@@ -1,8 +1,12 @@
 import { rmSync } from "node:fs";
 
+import { v7 as uuidv7 } from "uuid";
+
 import { prismaStore } from "../../src";
+import { eventHash } from "../../src/integrity/canonical-event";
+import type { AuditEventRecord } from "../../src/model/event-record";
 import { openDatabase, type TestDatabase } from "../support/databases";
-import { buildTrail, rawSql, writeTrail, type WrittenTrail } from "../integrity/verify-trail-writer";
+import { buildTrail, insertRaw, rawSql, writeTrail, type WrittenTrail } from "../integrity/verify-trail-writer";
 import { buildPackage, createProject, prismaConfig, type Project } from "./cli-package";
 
 const KEY_EXPORT = `
@@ -72,6 +76,44 @@ describe("audit-events verify and checkpoints", () => {
     const checkpoints = await project.run(["checkpoints", "--help"]);
     for (const text of ["Usage: audit-events checkpoints", "--since <when>", "WORM", "verify --checkpoints <file>"]) expect(checkpoints.stdout).toContain(text);
     expect((await project.run(["checkpoints"])).code).toBe(2);
+  });
+
+  it("reports a chain no signed checkpoint covers, past --grace, at its chain and first seq; refuses a bad --grace with exit 2", async () => {
+    const forged: AuditEventRecord = { ...trail.events[0]!, id: uuidv7(), chainId: uuidv7(), seq: 1, prevHash: null, hash: null, timestamp: new Date(Date.now() - 20 * 60_000) };
+    forged.hash = eventHash(forged);
+    await insertRaw(db as unknown as TestDatabase, forged);
+    const late = await project.run(["verify", "--grace", "10m"]);
+    expect(late.code).toBe(4);
+    expect(late.stdout).toContain(`unsigned: chain ${forged.chainId} seq 1 event ${forged.id}: seq 1 (1 event), the newest dated ${forged.timestamp.toISOString()}, more than 600000 ms ago, not covered by any signed checkpoint`);
+    const within = await project.run(["verify", "--grace", "1h"]);
+    expect(within.stdout).not.toContain(forged.chainId);
+    expect(within.stdout).toContain("1 recent event(s) are not yet covered by a signed checkpoint (within the grace period).");
+    const bad = await project.run(["verify", "--grace", "10 minutes"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--grace must be a duration such as 90s, 10m, 2h or 1d (a number and one of ms, s, m, h, d), not "10 minutes"');
+  });
+
+  it("leaves out with --after what an earlier export holds, and verify takes a copy given twice once", async () => {
+    const all = await project.run(["checkpoints", "--since", "2020-01-01"]);
+    const lines = all.stdout.trim().split("\n");
+    expect(lines.length).toBeGreaterThan(3);
+    project.write("earlier.ndjson", `${lines.slice(0, 2).join("\n")}\n`);
+    const next = await project.run(["checkpoints", "--since", "2020-01-01", "--after", "earlier.ndjson"]);
+    expect(next.code).toBe(0);
+    expect(next.stdout.trim().split("\n")).toEqual(lines.slice(2));
+    expect(next.stderr).toContain(`Wrote ${lines.length - 2} checkpoint(s) created since 2020-01-01T00:00:00.000Z (2 already in`);
+
+    project.write("overlapping.ndjson", `${all.stdout}${all.stdout}`);
+    const once = await project.run(["verify", "--checkpoints", "overlapping.ndjson"]);
+    const single = await project.run(["verify", "--checkpoints", "earlier.ndjson"]);
+    project.write("single.ndjson", all.stdout);
+    expect(once.stdout).toBe((await project.run(["verify", "--checkpoints", "single.ndjson"])).stdout);
+    expect(single.code).not.toBe(2);
+    const changed = JSON.stringify({ ...JSON.parse(lines[0]!), createdAt: "2020-01-01T00:00:00.000Z" });
+    project.write("conflicting.ndjson", `${all.stdout}${changed}\n`);
+    const refused = await project.run(["verify", "--checkpoints", "conflicting.ndjson"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("is given twice, differently");
   });
 
   it("refuses a malformed checkpoints file with exit 2, naming the line", async () => {

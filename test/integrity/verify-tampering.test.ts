@@ -11,7 +11,7 @@ import { verifyAuditTrail } from "../../src/integrity/verify-trail";
 import type { AuditEventRecord } from "../../src/model/event-record";
 import { prismaStore } from "../../src/stores/prisma-store";
 import { openDatabase, providers, type TestDatabase } from "../support/databases";
-import { buildTrail, rawSql, TEST_KEYS, TRAIL_START, writeTrail, type WrittenTrail } from "./verify-trail-writer";
+import { buildTrail, insertRaw, rawSql, TEST_KEYS, TRAIL_START, writeTrail, type WrittenTrail } from "./verify-trail-writer";
 
 const key = [
   { id: "2027-01", secret: "a test secret of at least thirty-two characters, new" },
@@ -21,19 +21,20 @@ const key = [
 type Tamper =
   | { kind: "update"; field: string; target: number }
   | { kind: "delete"; target: number }
-  | { kind: "forge"; chain: number; selfConsistent: boolean; duplicate: boolean }
+  | { kind: "forge"; chain: number; selfConsistent: boolean; duplicate: boolean; linked: boolean }
+  | { kind: "forge-chain"; length: number; back: number }
   | { kind: "swap"; chain: number; a: number; b: number }
   | { kind: "delete-checkpoint"; target: number }
   | { kind: "alter-checkpoint"; field: "hash" | "signature" | "keyId" | "createdAt" | "seq"; target: number }
   | { kind: "truncate"; chain: number; keep: number; withCheckpoints: boolean };
 
-const JSON_COLUMNS = new Set(["content", "queryParams", "postData", "headers"]);
 const FIELDS = ["content", "timestamp", "userId", "action", "tenantId", "seq", "prevHash", "hash", "chainId", "chainId-null", "url", "outcome", "objectId"];
 
 const tamper: fc.Arbitrary<Tamper> = fc.oneof(
   fc.record({ kind: fc.constant("update" as const), field: fc.constantFrom(...FIELDS), target: fc.nat() }),
   fc.record({ kind: fc.constant("delete" as const), target: fc.nat() }),
-  fc.record({ kind: fc.constant("forge" as const), chain: fc.nat(), selfConsistent: fc.boolean(), duplicate: fc.boolean() }),
+  fc.record({ kind: fc.constant("forge" as const), chain: fc.nat(), selfConsistent: fc.boolean(), duplicate: fc.boolean(), linked: fc.boolean() }),
+  fc.record({ kind: fc.constant("forge-chain" as const), length: fc.integer({ min: 1, max: 4 }), back: fc.integer({ min: 0, max: 400 }) }),
   fc.record({ kind: fc.constant("swap" as const), chain: fc.nat(), a: fc.nat(), b: fc.nat() }),
   fc.record({ kind: fc.constant("delete-checkpoint" as const), target: fc.nat() }),
   fc.record({ kind: fc.constant("alter-checkpoint" as const), field: fc.constantFrom("hash" as const, "signature" as const, "keyId" as const, "createdAt" as const, "seq" as const), target: fc.nat() }),
@@ -119,21 +120,25 @@ describe.each(providers)("verify after one random tampering on %s", (provider) =
         const last = events.at(-1)!;
         const at = t.duplicate ? events[t.chain % events.length]! : last;
         const seq = t.duplicate ? at.seq! : last.seq! + 1;
-        const forged: AuditEventRecord = { ...at, id: uuidv7(), seq, content: { forged: true }, prevHash: t.duplicate ? at.prevHash : t.selfConsistent ? "e".repeat(64) : last.hash };
+        const forged: AuditEventRecord = { ...at, id: uuidv7(), seq, content: { forged: true }, prevHash: t.duplicate ? at.prevHash : t.selfConsistent && !t.linked ? "e".repeat(64) : last.hash };
         forged.hash = t.selfConsistent ? eventHash(forged) : "d".repeat(64);
         // A duplicate goes into the table that does not hold that position; an appended row into the live table.
         const table = t.duplicate && (await tableOf(at.id)) === "audit_events" ? "archived_audit_events" : "audit_events";
-        const columns = Object.keys(forged);
-        const extra = table === "archived_audit_events" ? ', "archivedAt"' : "";
-        await sql(
-          `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}${extra}) VALUES (${columns.map((c) => (JSON_COLUMNS.has(c) ? "?::jsonb" : c === "timestamp" ? "?::timestamptz" : "?")).join(", ")}${extra === "" ? "" : ", ?::timestamptz"})`,
-          ...columns.map((c) => {
-            const v = (forged as unknown as Record<string, unknown>)[c];
-            return v instanceof Date ? instant(v) : v !== null && typeof v === "object" ? JSON.stringify(v) : v;
-          }),
-          ...(extra === "" ? [] : [instant(new Date())]),
-        );
+        await insertRaw(db, forged, table);
+        // Appended, linked and hashed as a writer would: no checkpoint covers it.
         return both([[chain, seq]]);
+      }
+      case "forge-chain": {
+        // A whole chain inserted with INSERT alone, back-dated: no checkpoint signs any of it.
+        const chain = uuidv7();
+        let prevHash: string | null = null;
+        for (let seq = 1; seq <= t.length; seq++) {
+          const forged: AuditEventRecord = { ...trail.events[0]!, id: uuidv7(), chainId: chain, seq, prevHash, timestamp: new Date(TRAIL_START - t.back * 86_400_000 + seq), userId: "ceo", content: { approved: true } };
+          forged.hash = eventHash(forged);
+          prevHash = forged.hash;
+          await insertRaw(db, forged);
+        }
+        return both([[chain, 1]]);
       }
       case "swap": {
         const events = byChain(t.chain);
@@ -151,8 +156,10 @@ describe.each(providers)("verify after one random tampering on %s", (provider) =
         if (trail.checkpoints.length === 0) return apply({ kind: "delete", target: t.target }, trail);
         const c = trail.checkpoints[t.target % trail.checkpoints.length]!;
         await sql(`DELETE FROM "audit_checkpoints" WHERE "chainId" = ? AND "seq" = ?`, c.chainId, c.seq);
-        // Without a copy, a deleted checkpoint leaves nothing behind: its events still link.
-        return { withExport: [[c.chainId, c.seq]], withoutExport: null };
+        // Without a copy, a deleted checkpoint leaves nothing behind (its events still link),
+        // unless it was the chain's last: then the chain's (old) tail is covered by none.
+        const before = Math.max(0, ...trail.checkpoints.filter((o) => o.chainId === c.chainId && o.seq < c.seq).map((o) => o.seq));
+        return { withExport: [[c.chainId, c.seq]], withoutExport: c.seq === lastCheckpointSeq(c.chainId) ? [[c.chainId, before + 1]] : null };
       }
       case "alter-checkpoint": {
         if (trail.checkpoints.length === 0) return apply({ kind: "delete", target: t.target }, trail);
@@ -169,10 +176,12 @@ describe.each(providers)("verify after one random tampering on %s", (provider) =
         if (t.withCheckpoints) await sql(`DELETE FROM "audit_checkpoints" WHERE "chainId" = ? AND "seq" > ?`, chain, keep);
         const signedPast = lastCheckpointSeq(chain) > keep;
         // Cut past the last checkpoint: the rest of the chain never was signed, so nothing shows the cut.
-        // With the checkpoints deleted too, only exported copies show it.
+        // With the checkpoints deleted too, exported copies show it; without them, the (old)
+        // events kept after the last checkpoint kept are covered by none, unless there are none.
+        const keptSigned = Math.max(0, ...trail.checkpoints.filter((c) => c.chainId === chain && c.seq <= keep).map((c) => c.seq));
         return {
           withExport: signedPast ? [[chain, keep + 1]] : null,
-          withoutExport: signedPast && !t.withCheckpoints ? [[chain, keep + 1]] : null,
+          withoutExport: signedPast && !t.withCheckpoints ? [[chain, keep + 1]] : keep > keptSigned ? [[chain, keptSigned + 1]] : null,
         };
       }
     }
@@ -195,7 +204,7 @@ describe.each(providers)("verify after one random tampering on %s", (provider) =
           const archive = () => store.archiveBatch(new Date(TRAIL_START + archiveMinutes * 60_000), 1000);
           if (!archiveAfter) await archive();
           const clean = await verifyAuditTrail({ store, key, pageSize });
-          expect(clean).toEqual({ ok: true, verified: trail.events.length, chains: lengths.length, problems: [] });
+          expect(clean).toEqual({ ok: true, verified: trail.events.length, chains: lengths.length, problems: [], uncovered: 0 });
           const exported = trail.checkpoints.map((c) => ({ ...c }));
           const expected = await apply(t, trail);
           // Archival after a change to an event moves it as it is (a forged duplicate stays where it is, archival skips what the archive holds).
@@ -210,7 +219,7 @@ describe.each(providers)("verify after one random tampering on %s", (provider) =
               continue;
             }
             expect(report.ok).toBe(false);
-            const found = report.problems.filter((p) => p.kind !== "unsigned" || places.some(([c]) => c === ""));
+            const found = report.problems.filter((p) => p.chainId !== "" || places.some(([c]) => c === ""));
             expect(found.length).toBeGreaterThan(0);
             for (const problem of found) expect(places).toContainEqual([problem.chainId, problem.seq]);
             if (t.kind === "swap" && lengths[t.chain % lengths.length]! >= 2) expect(found[0]!.kind).toBe("reordered");

@@ -48,23 +48,25 @@ export interface WrittenTrail {
 
 /**
  * Builds `lengths.length` chains of the given lengths, a checkpoint every `checkpointEvery`
- * events of a chain (signed alternately by the two keys), events a minute apart, the
- * chains interleaved in time as concurrent writers would.
+ * events of a chain (signed alternately by the two keys) and at its last event (unless
+ * `signEnds` is false: a writer killed before its last checkpoint), events a minute apart
+ * from `start` (default {@link TRAIL_START}), the chains interleaved in time as concurrent writers would.
  */
-export function buildTrail(lengths: readonly number[], checkpointEvery: number, unsignedBefore = 0): WrittenTrail {
+export function buildTrail(lengths: readonly number[], checkpointEvery: number, unsignedBefore = 0, { signEnds = true, start = TRAIL_START }: { signEnds?: boolean; start?: number } = {}): WrittenTrail {
   const chains = lengths.map(() => uuidv7());
   const events: AuditEventRecord[] = [];
   const checkpoints: AuditCheckpointRecord[] = [];
   const minute = unsignedBefore;
-  for (let i = 0; i < unsignedBefore; i++) events.push(eventAt(TRAIL_START + i * 60_000, null, null, null, 0, i));
+  for (let i = 0; i < unsignedBefore; i++) events.push(eventAt(start + i * 60_000, null, null, null, 0, i));
   lengths.forEach((length, c) => {
     let prevHash: string | null = null;
     for (let seq = 1; seq <= length; seq++) {
-      const event = eventAt(TRAIL_START + (minute + (seq - 1) * lengths.length + c) * 60_000, chains[c]!, seq, prevHash, c, seq);
+      const event = eventAt(start + (minute + (seq - 1) * lengths.length + c) * 60_000, chains[c]!, seq, prevHash, c, seq);
       event.hash = eventHash(event);
       prevHash = event.hash;
       events.push(event);
-      if (seq % checkpointEvery === 0) {
+      // Every checkpointEvery events, and at the chain's end, as closeAudit() signs it.
+      if (seq % checkpointEvery === 0 || (seq === length && signEnds)) {
         const key = seq % (2 * checkpointEvery) === 0 ? TEST_KEYS.byId.get("2026-01")! : TEST_KEYS.signing;
         const fields = { chainId: chains[c]!, seq, hash: event.hash, keyId: key.id, createdAt: new Date(event.timestamp.getTime() + 1000) };
         checkpoints.push({ ...fields, signature: signCheckpoint(fields, key) });
@@ -118,4 +120,24 @@ export function rawSql(db: TestDatabase): (sql: string, ...values: unknown[]) =>
     const text = provider === "postgresql" ? sql.replace(/\?/g, () => `$${++n}`) : sql.replace(/::\w+/g, "").replace(/"/g, provider === "mysql" ? "`" : '"');
     return (db.prisma as unknown as { $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number> }).$executeRawUnsafe(text, ...values);
   };
+}
+
+const JSON_COLUMNS = new Set(["content", "queryParams", "postData", "headers"]);
+
+/**
+ * Inserts `record` with one raw INSERT, as an attacker with INSERT alone would (no key, no
+ * library): into the live table, or the archive with an `archivedAt` of now.
+ */
+export async function insertRaw(db: TestDatabase, record: AuditEventRecord, table: "audit_events" | "archived_audit_events" = "audit_events"): Promise<void> {
+  const instant = (at: Date): unknown => (db.provider === "postgresql" ? at.toISOString() : at);
+  const columns = Object.keys(record);
+  const extra = table === "archived_audit_events" ? ', "archivedAt"' : "";
+  await rawSql(db)(
+    `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}${extra}) VALUES (${columns.map((c) => (JSON_COLUMNS.has(c) ? "?::jsonb" : c === "timestamp" ? "?::timestamptz" : "?")).join(", ")}${extra === "" ? "" : ", ?::timestamptz"})`,
+    ...columns.map((c) => {
+      const v = (record as unknown as Record<string, unknown>)[c];
+      return v instanceof Date ? instant(v) : v !== null && typeof v === "object" ? JSON.stringify(v) : v;
+    }),
+    ...(extra === "" ? [] : [instant(new Date())]),
+  );
 }

@@ -24,7 +24,7 @@ describe.each(providers)("verifyAuditTrail on %s", (provider) => {
     await store.archiveBatch(new Date(TRAIL_START + 6 * 60_000), 100);
     expect((await store.queryEvents({ source: "archive", content: [] }, { order: "asc", limit: 100 })).length).toBeGreaterThan(0);
     for (const pageSize of [1, 2, 5, 100]) {
-      await expect(verifyAuditTrail({ store, key, pageSize })).resolves.toEqual({ ok: true, verified: 14, chains: 3, problems: [] });
+      await expect(verifyAuditTrail({ store, key, pageSize })).resolves.toEqual({ ok: true, verified: 14, chains: 3, problems: [], uncovered: 0 });
     }
     expect(TEST_KEYS.signing.id).toBe("2027-01");
   });
@@ -39,6 +39,26 @@ describe.each(providers)("verifyAuditTrail on %s", (provider) => {
     expect(report.ok).toBe(false);
     expect(report.problems).toEqual([expect.objectContaining({ kind: "altered", chainId: trail.chains[1], seq: 4, id: target.id })]);
     expect(eventHash(target)).toBe(target.hash);
+  });
+
+  it("names the position a row whose seq was removed (its chainId kept) should hold, and the row, across page sizes", async () => {
+    const store = prismaStore(db.prisma);
+    const trail = buildTrail([5, 2], 2);
+    await writeTrail(db, store, trail);
+    const [middle, last] = [trail.events.find((e) => e.chainId === trail.chains[0] && e.seq === 3)!, trail.events.find((e) => e.chainId === trail.chains[1] && e.seq === 2)!];
+    for (const target of [middle, last]) await rawSql(db)(`UPDATE "audit_events" SET "seq" = NULL WHERE "id" = ?`, target.id);
+    for (const pageSize of [1, 2, 3, 100]) {
+      const report = await verifyAuditTrail({ store, key, pageSize });
+      expect(report.ok).toBe(false);
+      expect(report.problems).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ kind: "missing", chainId: trail.chains[0], seq: 3 }),
+          expect.objectContaining({ kind: "missing", chainId: trail.chains[1], seq: 2 }),
+          expect.objectContaining({ kind: "unsigned", chainId: "", seq: 0, id: middle.timestamp < last.timestamp ? middle.id : last.id, detail: expect.stringContaining("2 event(s)") }),
+        ]),
+      );
+      expect(report.problems).toHaveLength(3);
+    }
   });
 
   it("reports events written before integrity as unsigned without failing, and newer unsigned ones as a failure", async () => {

@@ -1,0 +1,111 @@
+/**
+ * Property: whatever an attacker writes into an event's JSON columns with raw SQL (numbers
+ * beyond the double range, text that is not JSON where the database keeps any text, deep
+ * nesting, an own "__proto__" key), verify reports that event `altered` at its chain and seq
+ * and goes on to check the rest of the trail; it never stops on a value it cannot hash.
+ * And on SQLite, whose instants are text compared as stored, the same instant rewritten in
+ * another form is `altered` too.
+ */
+import fc from "fast-check";
+
+import { verifyAuditTrail } from "../../src/integrity/verify-trail";
+import { prismaStore } from "../../src/stores/prisma-store";
+import { connectClient, openDatabase, providers, type Provider, type TestDatabase } from "../support/databases";
+import { buildTrail, rawSql, TEST_KEYS, writeTrail } from "./verify-trail-writer";
+
+const key = [
+  { id: "2027-01", secret: "a test secret of at least thirty-two characters, new" },
+  { id: "2026-01", secret: "a test secret of at least thirty-two characters, old" },
+];
+
+/** The deepest array nesting inside `{"a": ...}` each database's JSON column takes (MariaDB's JSON_VALID stops at 31 levels, PostgreSQL at its stack depth). */
+const MAX_DEPTH: Record<Provider, number> = { postgresql: 10_000, mysql: 30, sqlite: 50_000 };
+
+/** Hostile JSON text for a content column whose original text is `original`. */
+function hostileText(provider: Provider): fc.Arbitrary<(original: string) => string> {
+  const huge = fc.tuple(fc.constantFrom("", "-"), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 309, max: 9999 })).map(([sign, digit, exponent]) => (original: string) => `{"amount": ${sign}${digit}e${exponent}, "note": ${JSON.stringify(original.slice(0, 20))}}`);
+  const longInteger = fc.integer({ min: 310, max: 400 }).map((digits) => () => `{"amount": 1${"0".repeat(digits)}}`);
+  const deep = fc.oneof(fc.integer({ min: 1, max: MAX_DEPTH[provider] }), fc.constant(MAX_DEPTH[provider])).map((depth) => () => `{"a": ${"[".repeat(depth)}${"]".repeat(depth)}}`);
+  const proto = fc.constant((original: string) => `${original.slice(0, -1)}, "__proto__": {"approvedBy": "ceo", "amount": 1000000}}`);
+  const kinds = [huge, longInteger, deep, proto];
+  // SQLite's JSONB column keeps any text: some of it no JSON parser reads, some makes NaN or Infinity in other parsers.
+  if (provider === "sqlite") kinds.push(fc.constantFrom("NaN", '{"amount": NaN}', '{"amount": Infinity}', '{"amount": 1', "", "not json").map((text) => () => text));
+  return fc.oneof(...kinds);
+}
+
+describe.each(providers)("verify reads hostile stored values on %s", (provider) => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await openDatabase(provider);
+  });
+  afterAll(() => db?.close());
+
+  it("reports an event whose JSON holds what no writer stores as altered, and checks the rest of the trail", async () => {
+    const store = prismaStore(db.prisma);
+    await fc.assert(
+      fc.asyncProperty(hostileText(provider), fc.nat(), fc.nat(), async (hostile, a, b) => {
+        await db.reset();
+        const trail = buildTrail([5, 4], 2);
+        await writeTrail(db, store, trail);
+        const first = trail.events.filter((e) => e.chainId === trail.chains[0])[a % 5]!;
+        const second = trail.events.filter((e) => e.chainId === trail.chains[1])[b % 4]!;
+        const sql = rawSql(db);
+        await sql(`UPDATE "audit_events" SET "content" = ?::jsonb WHERE "id" = ?`, hostile(JSON.stringify(first.content)), first.id);
+        await sql(`UPDATE "audit_events" SET "userId" = ? WHERE "id" = ?`, "mallory", second.id);
+        const report = await verifyAuditTrail({ store, key, pageSize: 3 });
+        expect(report.ok).toBe(false);
+        expect(report.verified).toBe(9);
+        expect(report.problems).toEqual([
+          expect.objectContaining({ kind: "altered", chainId: first.chainId, seq: first.seq, id: first.id }),
+          expect.objectContaining({ kind: "altered", chainId: second.chainId, seq: second.seq, id: second.id }),
+        ]);
+      }),
+      { numRuns: Number(process.env.VERIFY_PROPERTY_RUNS ?? 12) },
+    );
+    expect(TEST_KEYS.signing.id).toBe("2027-01");
+  }, 300_000);
+});
+
+describe("verify and SQLite's instant text", () => {
+  let db: TestDatabase<"sqlite">;
+  beforeAll(async () => {
+    db = await openDatabase("sqlite");
+  });
+  afterEach(() => db.reset());
+  afterAll(() => db?.close());
+
+  it("reports the same instant stored in another form as altered: range queries compare the text", async () => {
+    const store = prismaStore(db.prisma);
+    const trail = buildTrail([4], 2);
+    await writeTrail(db as unknown as TestDatabase, store, trail);
+    await expect(verifyAuditTrail({ store, key })).resolves.toMatchObject({ ok: true, problems: [] });
+    const [moved, zulu] = [trail.events[1]!, trail.events[2]!];
+    const iso = (at: Date) => at.toISOString();
+    const inZone = (at: Date) => `${new Date(at.getTime() + 14 * 3_600_000).toISOString().slice(0, -1)}+14:00`;
+    expect(new Date(inZone(moved.timestamp)).getTime()).toBe(moved.timestamp.getTime());
+    const sql = rawSql(db as unknown as TestDatabase);
+    await sql(`UPDATE "audit_events" SET "timestamp" = ? WHERE "id" = ?`, inZone(moved.timestamp), moved.id);
+    await sql(`UPDATE "audit_events" SET "timestamp" = ? WHERE "id" = ?`, iso(zulu.timestamp), zulu.id);
+    const report = await verifyAuditTrail({ store, key });
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([expect.objectContaining({ kind: "altered", chainId: moved.chainId, seq: moved.seq, id: moved.id, detail: expect.stringContaining("+14:00") })]);
+    // The first problem of a chain is reported; the other one shows once the first is put back.
+    await sql(`UPDATE "audit_events" SET "timestamp" = ? WHERE "id" = ?`, iso(moved.timestamp).replace("Z", "+00:00"), moved.id);
+    expect((await verifyAuditTrail({ store, key })).problems).toEqual([expect.objectContaining({ kind: "altered", seq: zulu.seq, id: zulu.id })]);
+  });
+
+  it("takes instants stored as epoch milliseconds (the adapter's unixepoch-ms format) as the writer's form", async () => {
+    const client = connectClient(db, { timestampFormat: "unixepoch-ms" });
+    try {
+      const store = prismaStore(client);
+      const trail = buildTrail([3], 2);
+      await writeTrail({ ...db, prisma: client } as unknown as TestDatabase, store, trail);
+      await expect(verifyAuditTrail({ store, key })).resolves.toMatchObject({ ok: true, verified: 3, problems: [] });
+      const first = trail.events[0]!;
+      await rawSql(db as unknown as TestDatabase)(`UPDATE "audit_events" SET "timestamp" = ? WHERE "id" = ?`, `${new Date(first.timestamp.getTime() + 3_600_000).toISOString().slice(0, -1)}+01:00`, first.id);
+      await expect(verifyAuditTrail({ store, key })).resolves.toMatchObject({ ok: false, problems: [expect.objectContaining({ kind: "altered", seq: 1 })] });
+    } finally {
+      await client.$disconnect();
+    }
+  });
+});
