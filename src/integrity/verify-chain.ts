@@ -1,7 +1,7 @@
 import type { AuditCheckpointRecord } from "../model/checkpoint";
 import type { AuditEventRecord } from "../model/event-record";
 import { verifyCheckpointSignature, type IntegrityKeyRing } from "./integrity-keys";
-import { fastEventHash } from "./verify-hash";
+import { eventHash } from "./canonical-event";
 import type { VerifyProblem } from "./verify-report";
 
 /** What a chain's check may conclude from what it does not see. */
@@ -77,8 +77,8 @@ export class ChainCheck {
     this.settleExported(seq);
     this.verified++;
     if (this.oldest === null || event.timestamp < this.oldest) this.oldest = event.timestamp;
-    const hashFits = fastEventHash(event) === event.hash;
-    if (this.suspect !== null && this.suspect.otherSeq === undefined && hashFits === false && event.prevHash === this.suspect.expectedPrev && fastEventHash({ ...event, seq: this.suspect.seq }) === event.hash) {
+    const hashFits = eventHash(event) === event.hash;
+    if (this.suspect !== null && this.suspect.otherSeq === undefined && hashFits === false && event.prevHash === this.suspect.expectedPrev && eventHash({ ...event, seq: this.suspect.seq }) === event.hash) {
       this.suspect.otherSeq = seq;
     }
     if (this.lastSeq === seq) {
