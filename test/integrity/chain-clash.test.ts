@@ -133,7 +133,7 @@ describe.each(stores)("chained rows that clash with stored ones on %s", (_name, 
 
   it("writeRows: unchained rows stored already are still skipped (an idempotent replay)", async () => {
     const rows = [sampleRecord(), sampleRecord(), sampleRecord()];
-    await under.store.writeRows([rows[1]!]);
+    await under.store.writeRows([{ ...rows[1]! }]);
     await under.store.writeRows(rows.map((row) => ({ ...row })));
     expect([...(await under.positions()).keys()].sort()).toEqual(rows.map((row) => row.id).sort());
   });

@@ -25,7 +25,7 @@ async function load(events: readonly AuditEventRecord[], checkpoints: readonly A
   const store = memoryStore();
   // One row at a time, each its own batch: a chained batch is one chain's, and tampering mixes them.
   for (const event of events) await store.writeRows([{ ...event }]);
-  for (const checkpoint of checkpoints) await store.insertCheckpoint({ ...checkpoint });
+  for (const checkpoint of checkpoints) await store.insertCheckpoint!({ ...checkpoint });
   if (archiveBefore !== undefined) await store.archiveBatch(archiveBefore, 10_000);
   return store;
 }
