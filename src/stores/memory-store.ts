@@ -58,6 +58,11 @@ export function memoryStore(): MemoryStore {
     }
     return [...found.values()].map(({ id, chainId, seq, hash }) => ({ id, chainId, seq, hash }));
   }
+  /** The chained `rows` stored already exactly so, to skip (see `storedReplays`, which throws on a clash). */
+  function replaysOf(rows: readonly AuditEventRecord[]): Set<string> {
+    const stored = held(rows);
+    return stored.length === 0 ? new Set() : storedReplays("memory", rows, stored);
+  }
   function put(row: AuditEventRecord): void {
     const record = structuredClone(storedRecord(row));
     events.set(record.id, record);
@@ -82,13 +87,13 @@ export function memoryStore(): MemoryStore {
           throw new AuditStoreError(`memory: an event with id ${event.id} is stored already`, { code: "ERR_AUDIT_DUPLICATE_ID" });
         }
       }
-      if (isChainedBatch(batch)) storedReplays("memory", batch, held(batch));
+      if (isChainedBatch(batch)) replaysOf(batch);
       for (const event of batch) put(event);
     },
     toRow: (event: AuditEventRecord): EventRow => ({ ...event }),
     async writeRows(rows: readonly EventRow[]): Promise<void> {
       // A chained row is skipped only when stored at its own position: anything else would leave its chain a hole.
-      const replays = isChainedBatch(rows) ? storedReplays("memory", rows, held(rows)) : undefined;
+      const replays = isChainedBatch(rows) ? replaysOf(rows) : undefined;
       for (const row of rows) if (replays === undefined ? !events.has(row.id) : !replays.has(row.id)) put(row);
     },
     async getEvent(id: string): Promise<AuditEventRecord | null> {
