@@ -10,7 +10,7 @@ import { from as copyFrom } from "pg-copy-streams";
 import { v7 as uuidv7 } from "uuid";
 
 import { resolveIntegrityKeys, signCheckpoint } from "../src/integrity/integrity-keys";
-import { fastEventHash } from "../src/integrity/verify-hash";
+import { eventHash } from "../src/integrity/canonical-event";
 import { verifyAuditTrail, VERIFY_PAGE_SIZE } from "../src/integrity/verify-trail";
 import { EVENT_FIELDS, type AuditEventRecord } from "../src/model/event-record";
 import { prismaStore } from "../src/stores/prisma-store";
@@ -57,7 +57,7 @@ async function load(pg: PgClient, events: number, chains: number): Promise<void>
       const c = (start + i) % chains;
       const head = heads[c]!;
       Object.assign(event, { chainId: ids[c]!, seq: head.seq + 1, prevHash: head.hash });
-      event.hash = fastEventHash(event);
+      event.hash = eventHash(event);
       head.seq++;
       head.hash = event.hash;
       if (head.seq % CHECKPOINT_EVERY === 0) {

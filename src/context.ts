@@ -464,6 +464,12 @@ export class AuditContext {
    * `{ contentType, objectId }`, a result of a client extended with `auditModels()`,
    * a class instance with an `id`, or whatever `contentTypeResolver` resolves.
    *
+   * With `integrity`, the chain fields (`chainId`, `seq`, `prevHash`, `hash`) of the
+   * returned record are those stored in sync mode and with `tx`. In buffered mode they
+   * are null: the event takes its chain position when its batch is written (after this
+   * resolves; with a spool, possibly in another process), never before. The stored event
+   * (`findEvents`, exports, `verifyAuditTrail`) carries them once `flushAudit()` resolves.
+   *
    * @example
    * ```ts
    * await req.auditContext.createEvent(order, { amount: order.total }, { action: "refund" });
@@ -487,6 +493,8 @@ export class AuditContext {
    * before anything is written. Then, in sync mode, they are written by one insert
    * (one round trip, all or none); with `tx` (the same on every item) in that
    * transaction; in buffered mode they are queued together; with `disabled`, nowhere.
+   * With `integrity` they take consecutive chain positions; the returned records carry
+   * them as `createEvent`'s do (null in buffered mode).
    *
    * @example
    * ```ts

@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import canonicalize from "canonicalize";
 import { AuditConfigError } from "../errors";
+import { canonicalJson } from "./canonical-json";
 
 /** The fewest bytes (or characters) an integrity secret may have: as many as SHA-256's output. */
 export const MIN_INTEGRITY_SECRET_BYTES = 32;
@@ -128,7 +128,7 @@ export interface CheckpointFields {
  */
 export function canonicalCheckpointText(checkpoint: CheckpointFields): string {
   const { chainId, seq, hash, keyId, createdAt } = checkpoint;
-  return canonicalize({ chainId, seq, hash, keyId, createdAt: createdAt.toISOString() })!;
+  return canonicalJson({ chainId, seq, hash, keyId, createdAt: createdAt.toISOString() });
 }
 
 /**

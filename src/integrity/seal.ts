@@ -1,9 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import canonicalize from "canonicalize";
 import { EVENT_FIELDS, type AuditEventRecord } from "../model/event-record";
-
-/** A tag check, not instanceof: a Date from another realm (structuredClone under a vm, as memoryStore copies) is a Date too. */
-const isDate = (value: unknown): value is Date => Object.prototype.toString.call(value) === "[object Date]";
+import { canonicalRecordText } from "./canonical-json";
 import { resolveIntegrityKeys, type IntegrityKey, type ResolvedIntegrityKey } from "./integrity-keys";
 
 /**
@@ -27,16 +24,7 @@ const HEX_64 = /^[0-9a-f]{64}$/;
  * `archivedAt`, a `toRecord` column) are not covered. A record that went through
  * JSON (a timestamp that became its ISO text, keys in another order) has the same text.
  */
-function sealedText(record: AuditEventRecord): string {
-  const fields: Record<string, unknown> = {};
-  for (const field of EVENT_FIELDS) {
-    const value = (record as unknown as Record<string, unknown>)[field];
-    fields[field] = isDate(value) ? value.toISOString() : (value ?? null);
-  }
-  const text = canonicalize(fields);
-  if (text === undefined) throw new TypeError("An audit event has no canonical form.");
-  return text;
-}
+const sealedText = canonicalRecordText<AuditEventRecord>(EVENT_FIELDS);
 
 function sign(hash: string, key: ResolvedIntegrityKey): Buffer {
   return createHmac("sha256", key.secret).update(hash, "utf8").digest();

@@ -1,7 +1,7 @@
 import type { AuditCheckpointRecord } from "../model/checkpoint";
 import type { AuditEventRecord } from "../model/event-record";
+import { eventHash } from "./canonical-event";
 import { keyFor, verifyCheckpointSignature, type IntegrityKeyRing } from "./integrity-keys";
-import { fastEventHash } from "./verify-hash";
 import type { VerifyProblem } from "./verify-report";
 
 /** What a chain's check may conclude from what it does not see. */
@@ -51,7 +51,7 @@ interface Tail {
 function hashOf(event: AuditEventRecord, unreadable: string | undefined): { hash: string } | { unreadable: string } {
   if (unreadable !== undefined) return { unreadable };
   try {
-    return { hash: fastEventHash(event) };
+    return { hash: eventHash(event) };
   } catch (error) {
     return { unreadable: `its values have no canonical form: ${error instanceof Error ? error.message : String(error)}` };
   }
@@ -127,7 +127,7 @@ export class ChainCheck {
     if (this.oldest === null || event.timestamp < this.oldest) this.oldest = event.timestamp;
     const computed = hashOf(event, unreadable);
     const hashFits = "hash" in computed && computed.hash === event.hash;
-    if (this.suspect !== null && this.suspect.otherSeq === undefined && !hashFits && "hash" in computed && event.prevHash === this.suspect.expectedPrev && fastEventHash({ ...event, seq: this.suspect.seq }) === event.hash) {
+    if (this.suspect !== null && this.suspect.otherSeq === undefined && !hashFits && "hash" in computed && event.prevHash === this.suspect.expectedPrev && eventHash({ ...event, seq: this.suspect.seq }) === event.hash) {
       this.suspect.otherSeq = seq;
     }
     if (this.lastSeq === seq) {

@@ -91,7 +91,7 @@ function storeOf(store: AuditStore | undefined): Required<Pick<AuditStore, "read
     throw new AuditConfigError("verifyAuditTrail(): no audit store to verify: pass { store } or call configureAudit({ store: prismaStore(prisma) }) first.", "ERR_AUDIT_NO_STORE");
   }
   if (typeof chosen.readChainPage !== "function" || typeof chosen.countUnsigned !== "function") {
-    throw new AuditConfigError(`verifyAuditTrail(): the store ${chosen.name} cannot read hash chains (it has no readChainPage/countUnsigned); verify a prismaStore(prisma).`);
+    throw new AuditConfigError(`verifyAuditTrail(): the store ${chosen.name} cannot read hash chains (it has no readChainPage/countUnsigned); verify a prismaStore(prisma) or a memoryStore().`);
   }
   return chosen as Required<Pick<AuditStore, "readChainPage" | "countUnsigned">> & AuditStore;
 }

@@ -2,6 +2,7 @@ import { AuditConfigError } from "../errors";
 import type { ModelTable, SqlProvider } from "./prisma-metadata";
 import type { RawClient, TransactionalClient } from "./prisma-client";
 import type { EventRow } from "./store";
+import { isChainedBatch } from "./chain-conflict";
 
 /** MySQL and MariaDB refuse a statement with more bind parameters than this. */
 const MYSQL_MAX_PARAMETERS = 65_535;
@@ -22,7 +23,13 @@ export interface RowDelegate {
   createMany(args: { data: Record<string, unknown>[] }): Promise<unknown>;
 }
 
-/** Writes rows the fastest way the database allows, skipping ids already stored. */
+/**
+ * Writes rows the fastest way the database allows, all or none. Unchained rows whose id is
+ * stored already are skipped. Chained rows (see `isChainedBatch`) are inserted as they
+ * are: skipping one would leave a hole in its chain, so any row the table cannot take
+ * (its id, or its `(chainId, seq)`, held already) fails the whole batch, for the store to
+ * tell a replay from a clash (`storedReplays`).
+ */
 export interface BulkInserter {
   (rows: readonly EventRow[]): Promise<void>;
 }
@@ -104,7 +111,8 @@ function postgresJsonValue(value: unknown, prismaType: string | undefined): unkn
  * per group: the whole batch travels as one JSON parameter, and the server converts
  * each value with its column's own type, whatever the columns of the user's model.
  * `ON CONFLICT DO NOTHING` skips ids already stored (with no conflict target, so a
- * composite key such as a partitioned table's `(id, timestamp)` works too).
+ * composite key such as a partitioned table's `(id, timestamp)` works too); not for
+ * chained rows, which it would skip on a `(chainId, seq)` conflict too, silently.
  */
 function postgresInserter(client: TransactionalClient, table: ModelTable): BulkInserter {
   const unquoted = (column: string) => column.slice(1, -1).replaceAll('""', '"');
@@ -120,8 +128,8 @@ function postgresInserter(client: TransactionalClient, table: ModelTable): BulkI
     });
     const list = columns.join(", ");
     const sql =
-      `INSERT INTO ${table.sqlName} (${list}) SELECT ${list} FROM json_populate_recordset(NULL::${table.sqlName}, $1::json) ` +
-      "ON CONFLICT DO NOTHING";
+      `INSERT INTO ${table.sqlName} (${list}) SELECT ${list} FROM json_populate_recordset(NULL::${table.sqlName}, $1::json)` +
+      (isChainedBatch(group) ? "" : " ON CONFLICT DO NOTHING");
     return [sql, [JSON.stringify(records)]];
   }
   return (rows) => runAll(client, byFieldSet(rows).map(statementOf));
@@ -144,7 +152,8 @@ async function runAll(client: TransactionalClient, statements: [string, unknown[
  * in one transaction. Neither `INSERT IGNORE` (it turns other errors, such as
  * truncation, into warnings) nor `ON DUPLICATE KEY UPDATE` (MariaDB then demands the
  * UPDATE privilege on every inserted column, so an insert-only application role, see
- * `audit-events grants`, could not write) is used.
+ * `audit-events grants`, could not write) is used. Chained rows are not looked up: they
+ * are inserted as they are (see {@link BulkInserter}).
  */
 function mysqlInserter(client: TransactionalClient, table: ModelTable): BulkInserter {
   const id = table.columns.get("id")!;
@@ -186,7 +195,8 @@ function mysqlInserter(client: TransactionalClient, table: ModelTable): BulkInse
   }
   return (rows) =>
     client.$transaction(async (tx) => {
-      for (const [sql, values] of byFieldSet(await unstored(tx, rows)).flatMap(statementsOf)) await tx.$executeRawUnsafe(sql, ...values);
+      const fresh = isChainedBatch(rows) ? rows : await unstored(tx, rows);
+      for (const [sql, values] of byFieldSet(fresh).flatMap(statementsOf)) await tx.$executeRawUnsafe(sql, ...values);
     }, TRANSACTION_OPTIONS);
 }
 
@@ -213,13 +223,22 @@ export async function createManyNew(model: RowDelegate, rows: readonly EventRow[
 }
 
 /**
- * SQLite: {@link createManyNew} in one transaction per batch (SQLite writes one
+ * Prisma's `createMany` of `rows`: of those not stored already ({@link createManyNew}), or
+ * of all of them when they are chained (see {@link BulkInserter}).
+ */
+export async function createManyRows(model: RowDelegate, rows: readonly EventRow[]): Promise<void> {
+  if (isChainedBatch(rows)) await model.createMany({ data: rows.map((row) => ({ ...row })) });
+  else await createManyNew(model, rows);
+}
+
+/**
+ * SQLite: {@link createManyRows} in one transaction per batch (SQLite writes one
  * transaction at a time, so the look-up of ids already stored and the insert cannot
  * interleave with another writer).
  */
 function sqliteInserter(client: TransactionalClient, delegate: string): BulkInserter {
   return async (rows) => {
-    await client.$transaction((tx) => createManyNew(tx[delegate] as RowDelegate, rows), TRANSACTION_OPTIONS);
+    await client.$transaction((tx) => createManyRows(tx[delegate] as RowDelegate, rows), TRANSACTION_OPTIONS);
   };
 }
 

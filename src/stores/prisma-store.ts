@@ -5,7 +5,8 @@ import { EVENT_FIELDS, type ArchivedAuditEventRecord, type AuditEventRecord } fr
 import { requireChainFields, requireFilteredFields, TO_RECORD_FALLBACK_FIELDS, unstoredFields, warnMissingEventFields, withoutFields } from "./prisma-event-model";
 import { archiveBatch, archivePlan, type ArchivePlan } from "./prisma-archive";
 import type { ModelClient, TransactionalClient } from "./prisma-client";
-import { bulkInserter, createManyNew, type BulkInserter } from "./prisma-bulk-insert";
+import { bulkInserter, createManyRows, type BulkInserter } from "./prisma-bulk-insert";
+import { isChainedBatch, storedReplays, type StoredPosition } from "./chain-conflict";
 import { providerOf, tableOf, type ModelTable, type SqlProvider } from "./prisma-metadata";
 import { utcSession } from "./prisma-utc-session";
 import { isRefusedData } from "./store-failure";
@@ -93,6 +94,11 @@ interface CheckpointDelegate {
 
 /** Ids are looked up in chunks of this, well under every database's parameter limit. */
 const STORED_ID_CHUNK = 500;
+
+/** The look-up of the events holding some ids or chain positions (see `storedPositions`). */
+interface PositionReader {
+  findMany(args: { where: { OR: Record<string, unknown>[] }; select: Record<string, true> }): Promise<{ id: string; chainId: string | null; seq: bigint | number | null; hash: string | null }[]>;
+}
 
 const RESERVED_FIELDS: ReadonlySet<string> = new Set(EVENT_FIELDS);
 
@@ -432,6 +438,27 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     return row as EventRow;
   }
 
+  /**
+   * The live events that hold one of the ids or chain positions of the chained `rows`, for
+   * {@link storedReplays}; read outside any transaction, after the write failed.
+   */
+  async function storedPositions(rows: readonly EventRow[]): Promise<StoredPosition[]> {
+    const found: StoredPosition[] = [];
+    try {
+      for (let i = 0; i < rows.length; i += STORED_ID_CHUNK) {
+        const chunk = rows.slice(i, i + STORED_ID_CHUNK);
+        const positions = chunk.map((row) => ({ chainId: row.chainId, seq: BigInt(row.seq!) }));
+        const where = { OR: [{ id: { in: chunk.map((row) => row.id) } }, ...positions] };
+        const select = { id: true, chainId: true, seq: true, hash: true } as const;
+        const rowsFound = await session.run((client) => (delegateOf(client, model, "the Prisma client") as unknown as PositionReader).findMany({ where, select }));
+        for (const row of rowsFound) found.push({ id: row.id, chainId: row.chainId, seq: row.seq === null ? null : Number(row.seq), hash: row.hash });
+      }
+    } catch (error) {
+      throw storeError(error, prisma, model, rows.length, `look up the chain positions of ${rows.length} event(s)`);
+    }
+    return found;
+  }
+
   return {
     name: `prisma(${model})`,
     model,
@@ -450,6 +477,9 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
       try {
         await (tx === undefined ? session.run(write) : session.runIn(tx as ModelClient, write));
       } catch (error) {
+        // A sync lane's position held by another event must end the lane's chain, not read as a duplicate id. (A
+        // transaction's chain is its own: its id is unknown outside the transaction until it commits.)
+        if (tx === undefined && errorCode(error) === "P2002" && isChainedBatch(rows)) storedReplays(`prisma(${model})`, rows, await storedPositions(rows));
         throw storeError(error, prisma, model, rows.length);
       }
     },
@@ -507,17 +537,30 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
       if (given.length === 0) return;
       const insert = bulkInsert();
       // Rows made before the model was known, or by another process (a spool), may hold fields the model lacks.
-      const rows = given.map(storable);
-      try {
-        await insert(rows);
-      } catch (error) {
-        if (!isRefusedData(error)) throw error instanceof AuditError ? error : storeError(error, prisma, model, rows.length);
-        // Refused for what a row holds: Prisma's own createMany fills what only the
-        // client knows (@default(uuid()), @updatedAt) and says which value is wrong.
+      let rows = given.map(storable);
+      for (;;) {
         try {
-          await session.run((client) => createManyNew(delegateOf(client, model, "the Prisma client"), rows));
-        } catch (fallback) {
-          throw storeError(fallback, prisma, model, rows.length);
+          await insert(rows);
+          return;
+        } catch (error) {
+          if (!isRefusedData(error)) throw error instanceof AuditError ? error : storeError(error, prisma, model, rows.length);
+          if (isChainedBatch(rows)) {
+            // A chained batch is inserted whole: tell a replay of rows stored already (left out) from a clash (thrown).
+            const replays = storedReplays(`prisma(${model})`, rows, await storedPositions(rows));
+            if (replays.size > 0) {
+              rows = rows.filter((row) => !replays.has(row.id));
+              if (rows.length === 0) return;
+              continue;
+            }
+          }
+          // Refused for what a row holds: Prisma's own createMany fills what only the
+          // client knows (@default(uuid()), @updatedAt) and says which value is wrong.
+          try {
+            await session.run((client) => createManyRows(delegateOf(client, model, "the Prisma client"), rows));
+            return;
+          } catch (fallback) {
+            throw storeError(fallback, prisma, model, rows.length);
+          }
         }
       }
     },

@@ -64,7 +64,10 @@ export interface AuditStore {
    * Writes the events, all or none. Resolves once they are committed (or, with
    * `tx`, written in that transaction).
    *
-   * @throws {AuditStoreError} when the store cannot take them.
+   * @throws {AuditStoreError} when the store cannot take them: `ERR_AUDIT_DUPLICATE_ID`
+   * for an id stored already; `ERR_AUDIT_STORE` naming the clash when a chained event's
+   * `(chainId, seq)` is held by another event (outside a transaction), so that the writer
+   * ends that chain instead of reusing the position.
    */
   insert(events: readonly AuditEventRecord[], options: InsertOptions): Promise<void>;
   /**
@@ -78,9 +81,13 @@ export interface AuditStore {
   /**
    * Writes rows outside any caller's transaction, all or none, the fastest way
    * the store allows. An id already stored is skipped, not an error, so a retry
-   * or a replay never duplicates an event.
+   * or a replay never duplicates an event. Chained rows (with `chainId`) are skipped
+   * only when stored exactly so (same id, `(chainId, seq)` and `hash`): a skipped row
+   * would leave its chain a hole, so a position held by another event, or the id
+   * stored at another position, fails the batch (see `storedReplays`).
    *
-   * @throws {AuditStoreError} when the store cannot take them.
+   * @throws {AuditStoreError} when the store cannot take them; `ERR_AUDIT_STORE` naming
+   * the clash for chained rows that clash with stored ones (nothing written).
    */
   writeRows(rows: readonly EventRow[]): Promise<void>;
   /** Reads one live event by id, or null. */

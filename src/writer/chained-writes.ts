@@ -27,7 +27,11 @@ export function committedNothing(error: unknown): boolean {
   return (error instanceof AuditError && NOTHING_COMMITTED.has(error.code)) || isRefusedData(error);
 }
 
-/** The sync chains of one store: lanes that each write one batch at a time. */
+/**
+ * The sync chains of one store: lanes that each write one batch at a time. Written with
+ * promise callbacks rather than async functions: a sync write pays for every promise
+ * (AsyncLocalStorage hooks each one), and this is its path.
+ */
 class SyncLanes {
   private readonly idle: HashChain[] = [];
   private lanes = 0;
@@ -38,33 +42,59 @@ class SyncLanes {
     private readonly checkpointer: Checkpointer,
   ) {}
 
-  /** Runs `work` on a chain of its own until it settles. */
-  async run<T>(work: (chain: HashChain) => Promise<T>): Promise<T> {
+  /**
+   * Chains `rows` in a lane of their own (an idle one, else a new one while fewer than
+   * {@link MAX_SYNC_LANES} exist, else the first to be freed), inserts them, and moves the
+   * chain's head once `insert` resolves. Returns the chained rows, as written.
+   */
+  write(rows: readonly EventRow[], insert: (chained: EventRow[]) => Promise<void>): Promise<EventRow[]> {
     // The most recently used lane first, so a quiet process keeps few chains.
-    let chain = this.idle.pop();
-    if (chain === undefined) {
-      if (this.lanes < MAX_SYNC_LANES) {
-        this.lanes++;
-        chain = this.checkpointer.open(this.store);
-      } else {
-        chain = await new Promise<HashChain>((resolve) => this.waiting.push(resolve));
-      }
+    const chain = this.idle.pop();
+    if (chain !== undefined) return this.writeIn(chain, rows, insert);
+    if (this.lanes < MAX_SYNC_LANES) {
+      this.lanes++;
+      return this.writeIn(this.checkpointer.open(this.store), rows, insert);
     }
-    let next = chain;
+    return new Promise<HashChain>((resolve) => this.waiting.push(resolve)).then((freed) => this.writeIn(freed, rows, insert));
+  }
+
+  private writeIn(chain: HashChain, rows: readonly EventRow[], insert: (chained: EventRow[]) => Promise<void>): Promise<EventRow[]> {
+    let chained: EventRow[];
+    let inserted: Promise<void>;
     try {
-      return await work(chain);
+      chained = chain.link(rows);
+      inserted = insert(chained);
     } catch (error) {
-      if (!committedNothing(error)) {
-        // It may have committed: the chain ends at its last known head, the lane goes on in a new one.
-        this.checkpointer.end(chain);
-        next = this.checkpointer.open(this.store);
-      }
-      throw error;
-    } finally {
-      const waiter = this.waiting.shift();
-      if (waiter !== undefined) waiter(next);
-      else this.idle.push(next);
+      inserted = Promise.reject(error);
     }
+    return inserted.then(
+      () => {
+        try {
+          chain.commit(chained);
+          this.checkpointer.committed(chain, this.store);
+          return chained;
+        } finally {
+          this.release(chain);
+        }
+      },
+      (error: unknown) => {
+        let next = chain;
+        if (!committedNothing(error)) {
+          // It may have committed: the chain ends at its last known head, the lane goes on in a new one.
+          this.checkpointer.end(chain);
+          next = this.checkpointer.open(this.store);
+        }
+        this.release(next);
+        throw error;
+      },
+    );
+  }
+
+  /** Hands the lane to the first write waiting for one, else keeps it idle. */
+  private release(chain: HashChain): void {
+    const waiter = this.waiting.shift();
+    if (waiter !== undefined) waiter(chain);
+    else this.idle.push(chain);
   }
 }
 
@@ -103,13 +133,7 @@ export class ChainedWrites {
     requireIntegrityStore(store);
     let lanes = this.lanes.get(store);
     if (lanes === undefined) this.lanes.set(store, (lanes = new SyncLanes(store, this.checkpointer)));
-    return lanes.run(async (chain) => {
-      const chained = chain.link(rows);
-      await insert(chained);
-      chain.commit(chained);
-      this.checkpointer.committed(chain, store);
-      return chained;
-    });
+    return lanes.write(rows, insert);
   }
 
   /**

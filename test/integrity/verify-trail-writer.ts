@@ -13,6 +13,7 @@ import type { AuditCheckpointRecord } from "../../src/model/checkpoint";
 import type { AuditEventRecord } from "../../src/model/event-record";
 import type { JsonObject } from "../../src/model/json";
 import type { AuditStore } from "../../src/stores/store";
+import { verifyAuditTrail, type VerifyOptions } from "../../src/integrity/verify-trail";
 import type { Provider, TestDatabase } from "../support/databases";
 
 /** Two keys, as after a rotation: the first signs, both verify. */
@@ -140,4 +141,40 @@ export async function insertRaw(db: TestDatabase, record: AuditEventRecord, tabl
     }),
     ...(extra === "" ? [] : [instant(new Date())]),
   );
+}
+
+/** Where verify must report a tampering, with and without the exported checkpoints, as (chainId, seq) places; null: the format cannot show it. */
+export interface ExpectedPlaces {
+  withExport: Array<[string, number]> | null;
+  withoutExport: Array<[string, number]> | null;
+}
+
+/**
+ * Verifies `store` with the checkpoints `exported` before the tampering, then without, and
+ * checks each report: clean where nothing can show the tampering, else failing with every
+ * problem at one of the expected places (problems outside any chain, chain `""`, only where
+ * expected), a swap first reported as `reordered`.
+ */
+export async function expectReportedAt(
+  store: AuditStore,
+  options: Pick<VerifyOptions, "key" | "pageSize">,
+  exported: readonly AuditCheckpointRecord[],
+  expected: ExpectedPlaces,
+  swapped: boolean,
+): Promise<void> {
+  for (const [checkpoints, places] of [
+    [exported, expected.withExport],
+    [undefined, expected.withoutExport],
+  ] as const) {
+    const report = await verifyAuditTrail({ store, ...options, ...(checkpoints === undefined ? {} : { checkpoints }) });
+    if (places === null) {
+      expect(report.ok).toBe(true);
+      continue;
+    }
+    expect(report.ok).toBe(false);
+    const found = report.problems.filter((p) => p.chainId !== "" || places.some(([c]) => c === ""));
+    expect(found.length).toBeGreaterThan(0);
+    for (const problem of found) expect(places).toContainEqual([problem.chainId, problem.seq]);
+    if (swapped) expect(found[0]!.kind).toBe("reordered");
+  }
 }
