@@ -15,6 +15,34 @@ export interface ChainScope {
   readonly keys: IntegrityKeyRing;
 }
 
+/**
+ * An event as a chain's check takes it: its position, link and hash, whether its hash fits
+ * its content (recomputed by whoever read it: the main thread, or a hashing thread), and,
+ * when it does not, the whole record, re-hashed at another seq to tell a swap.
+ */
+export interface CheckedEvent {
+  readonly id: string;
+  readonly chainId: string;
+  readonly timestamp: Date;
+  readonly seq: number;
+  readonly prevHash: string | null;
+  readonly hash: string | null;
+  readonly fits: boolean;
+  /** The record as read, when `fits` is false. */
+  readonly record?: AuditEventRecord;
+}
+
+/** A row of the chain sequence with its event's hash checked: see {@link CheckedEvent}. */
+export type CheckedRow = { readonly part: "live" | "archive"; readonly event: CheckedEvent } | { readonly part: "checkpoint"; readonly checkpoint: AuditCheckpointRecord };
+
+/** An event read whole, its hash checked: its {@link CheckedEvent}, which keeps the record only when its hash does not fit. */
+export function checkedEvent(record: AuditEventRecord): CheckedEvent {
+  const fits = fastEventHash(record) === record.hash;
+  // seq as read: a chained row whose seq was set to NULL reads as 0.
+  const event = { id: record.id, chainId: record.chainId!, timestamp: record.timestamp, seq: record.seq as number, prevHash: record.prevHash, hash: record.hash, fits };
+  return fits ? event : { ...event, record };
+}
+
 /** A hash mismatch held back until the chain ends: a swap shows itself later in the chain. */
 interface Suspect {
   seq: number;
@@ -72,13 +100,13 @@ export class ChainCheck {
   }
 
   /** Checks the next event of the chain. */
-  event(event: AuditEventRecord, table: "live" | "archive"): void {
-    const seq = event.seq!;
+  event(event: CheckedEvent, table: "live" | "archive"): void {
+    const seq = event.seq;
     this.settleExported(seq);
     this.verified++;
     if (this.oldest === null || event.timestamp < this.oldest) this.oldest = event.timestamp;
-    const hashFits = fastEventHash(event) === event.hash;
-    if (this.suspect !== null && this.suspect.otherSeq === undefined && hashFits === false && event.prevHash === this.suspect.expectedPrev && fastEventHash({ ...event, seq: this.suspect.seq }) === event.hash) {
+    const hashFits = event.fits;
+    if (this.suspect !== null && this.suspect.otherSeq === undefined && !hashFits && event.prevHash === this.suspect.expectedPrev && event.record !== undefined && fastEventHash({ ...event.record, seq: this.suspect.seq }) === event.hash) {
       this.suspect.otherSeq = seq;
     }
     if (this.lastSeq === seq) {
