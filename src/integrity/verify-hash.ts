@@ -16,7 +16,8 @@ const NOT_PLAIN = Symbol("not plain");
  * `JSON.stringify` writes its canonical text (JCS serializes strings and numbers exactly
  * as `JSON.stringify` does); {@link NOT_PLAIN} for what that would not hold for: a key that
  * is an array index (objects list those first, in numeric order), a number that is not
- * finite (JCS refuses it), anything JSON text read from a database does not hold.
+ * finite (JCS refuses it), a `__proto__` key (which an assignment would not copy),
+ * anything JSON text read from a database does not hold.
  */
 function inCanonicalOrder(value: unknown): unknown {
   if (value === null || typeof value === "string" || typeof value === "boolean") return value;
@@ -34,7 +35,8 @@ function inCanonicalOrder(value: unknown): unknown {
   const keys = Object.keys(value).sort();
   const copy: Record<string, unknown> = {};
   for (const key of keys) {
-    if (ARRAY_INDEX.test(key)) return NOT_PLAIN;
+    // "__proto__" (an own key of parsed JSON) would set the copy's prototype instead of a key.
+    if (ARRAY_INDEX.test(key) || key === "__proto__") return NOT_PLAIN;
     const item = (value as Record<string, unknown>)[key];
     if (item === undefined) continue;
     const ordered = inCanonicalOrder(item);
