@@ -154,10 +154,14 @@ async function main(): Promise<void> {
     const labels = ["plain read (Prisma pages, `readChainPage`)", "raw read (node-postgres `COPY`, bytes only)", "`verifyAuditTrail()` through Prisma pages", ...workers.map((n) => `\`verifyAuditTrail()\` through \`pgPool\` (COPY), ${n === 0 ? "hashing on the main thread" : `${n} hashing thread(s)`}`)];
     const runs = [plainRead, rawRead, verifyWith(paged), ...workers.map((n) => verifyWith(text, n))];
     const rates: number[][] = runs.map(() => []);
+    const cpuUsed: number[][] = runs.map(() => []);
+    const loads: string[][] = runs.map(() => []);
     for (let round = 1; round <= values.rounds; round++) {
       for (const [i, run] of runs.entries()) {
         const { rate, load, cpu: used } = await timed(values.events, run);
         rates[i]!.push(rate);
+        cpuUsed[i]!.push(used);
+        loads[i]!.push(load);
         log(`round ${round}: ${labels[i]}: ${int(rate)} events/s, this process's CPU ${used.toFixed(1)} µs/event (load ${load})`);
       }
       cpu.parseHash.push(cpuPerEvent(parsed.length, () => sample.forEach((chunk) => checkChainText(chunk))));
@@ -183,12 +187,14 @@ async function main(): Promise<void> {
         `${int(values.events)} signed events in ${values.chains} chains (a checkpoint every ${CHECKPOINT_EVERY}), live table, loaded with COPY; medians of ${values.rounds} interleaved round(s), each read ${int(rows)} rows (events and checkpoints).${smoke ? " SMOKE RUN: not meant to be read." : ""}`,
         "",
         markdownTable(
-          ["read", "events/s", "vs plain read"],
-          labels.map((label, i) => [label, int(medians[i]!), ratio(medians[i]! / plain)]),
-          ["left", "right", "right"],
+          ["read", "events/s", "vs plain read", "this process's CPU per event (all threads)", "load average after each round"],
+          labels.map((label, i) => [label, int(medians[i]!), ratio(medians[i]! / plain), `${median(cpuUsed[i]!).toFixed(1)} µs`, loads[i]!.join(", ")]),
+          ["left", "right", "right", "right", "right"],
         ),
         "",
-        `One thread's CPU per event, on the first ${int(records.length)} events: parse the COPY text and hash ${parseHash.toFixed(1)} µs (${int(1e6 / parseHash)} events/s), hash alone (\`fastEventHash\` of events already read) ${hash.toFixed(1)} µs (${int(1e6 / hash)} events/s). With ${availableParallelism()} cores and nothing else running (the database included), hashing alone bounds verify at ${int((availableParallelism() * 1e6) / parseHash)} events/s.`,
+        "The machine may be shared: the load average beside each figure says how much. The CPU per event does not depend on it (the database server's CPU is not in it).",
+        "",
+        `One thread's CPU per event, on the first ${int(records.length)} events: parse the COPY text and hash ${parseHash.toFixed(1)} µs (${int(1e6 / parseHash)} events/s), hash alone (\`fastEventHash\` of events already read) ${hash.toFixed(1)} µs (${int(1e6 / hash)} events/s). With ${availableParallelism()} cores and nothing else running (the database included), parsing and hashing alone bound verify at ${int((availableParallelism() * 1e6) / parseHash)} events/s.`,
         "",
         `Goal ≥ ${int(GOAL_PER_SECOND)} events/s: **${best >= GOAL_PER_SECOND ? "met" : "missed"}** (best ${int(best)}). Load average at the end: ${loadavg().map((n) => n.toFixed(2)).join(", ")}.`,
         "",
