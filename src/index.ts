@@ -148,6 +148,7 @@ export {
   type PrismaStore,
   type PrismaStoreOptions,
 } from "./stores/prisma-store";
+export type { PgPoolClientLike, PgPoolLike } from "./stores/pg-pool";
 export type { ArchiveBatchResult, ArchivePosition, AuditStore, EventRow, InsertOptions } from "./stores/store";
 export { auditMetrics, type AuditMetrics, type AuditMetricsEvent, type AuditMetricsHook } from "./writer/metrics";
 export { fileSpool, type FileSpoolOptions } from "./writer/file-spool";

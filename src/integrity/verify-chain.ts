@@ -57,6 +57,41 @@ function hashOf(event: AuditEventRecord, unreadable: string | undefined): { hash
   }
 }
 
+/**
+ * An event as a chain's check takes it: its position, link and hash, whether its hash fits
+ * its content (recomputed by whoever read it: the main thread, or a hashing thread), and,
+ * when it does not, the whole record, re-hashed at another seq to tell a swap.
+ */
+export interface CheckedEvent {
+  readonly id: string;
+  readonly chainId: string;
+  readonly timestamp: Date;
+  readonly seq: number;
+  readonly prevHash: string | null;
+  readonly hash: string | null;
+  readonly fits: boolean;
+  /** The record as read, when `fits` is false. */
+  readonly record?: AuditEventRecord;
+  /** Why the stored row has no hash a writer could have written, when that is why `fits` is false. */
+  readonly unreadable?: string;
+}
+
+/** A row of the chain sequence with its event's hash checked: see {@link CheckedEvent}. */
+export type CheckedRow = { readonly part: "live" | "archive"; readonly event: CheckedEvent } | { readonly part: "checkpoint"; readonly checkpoint: AuditCheckpointRecord };
+
+/**
+ * An event read whole, its hash checked: its {@link CheckedEvent}, which keeps the record
+ * only when its hash does not fit. `unreadable` says why the row as stored cannot be what a
+ * writer stored (see `ChainRow`); a value with no canonical form is unreadable too.
+ */
+export function checkedEvent(record: AuditEventRecord, unreadable?: string): CheckedEvent {
+  const computed = hashOf(record, unreadable);
+  const fits = "hash" in computed && computed.hash === record.hash;
+  // seq as read: a chained row whose seq was set to NULL reads as 0.
+  const event = { id: record.id, chainId: record.chainId!, timestamp: record.timestamp, seq: record.seq as number, prevHash: record.prevHash, hash: record.hash, fits };
+  return fits ? event : { ...event, record, ...("unreadable" in computed ? { unreadable: computed.unreadable } : {}) };
+}
+
 /** A hash mismatch held back until the chain ends: a swap shows itself later in the chain. */
 interface Suspect {
   seq: number;
@@ -119,15 +154,14 @@ export class ChainCheck {
     this.report("missing", from, `${from === seq ? `seq ${seq} is` : `seq ${from} to ${seq} are`} missing from the chain (${why}: the chain was cut short)`);
   }
 
-  /** Checks the next event of the chain; `unreadable` says why its stored row cannot be what a writer stored (see `ChainRow`). */
-  event(event: AuditEventRecord, table: "live" | "archive", unreadable?: string): void {
-    const seq = event.seq!;
+  /** Checks the next event of the chain. */
+  event(event: CheckedEvent, table: "live" | "archive"): void {
+    const seq = event.seq;
     this.settleExported(seq);
     this.verified++;
     if (this.oldest === null || event.timestamp < this.oldest) this.oldest = event.timestamp;
-    const computed = hashOf(event, unreadable);
-    const hashFits = "hash" in computed && computed.hash === event.hash;
-    if (this.suspect !== null && this.suspect.otherSeq === undefined && !hashFits && "hash" in computed && event.prevHash === this.suspect.expectedPrev && eventHash({ ...event, seq: this.suspect.seq }) === event.hash) {
+    const hashFits = event.fits;
+    if (this.suspect !== null && this.suspect.otherSeq === undefined && !hashFits && event.prevHash === this.suspect.expectedPrev && event.record !== undefined && event.unreadable === undefined && eventHash({ ...event.record, seq: this.suspect.seq }) === event.hash) {
       this.suspect.otherSeq = seq;
     }
     if (this.lastSeq === seq) {
@@ -140,7 +174,7 @@ export class ChainCheck {
       this.report("missing", expected, `${expected === seq - 1 ? `seq ${expected} is` : `seq ${expected} to ${seq - 1} are`} missing: the chain goes from ${this.lastSeq ?? "its start"} to ${seq}`);
     }
     if (!hashFits) {
-      if (this.suspect === null) this.suspect = { seq, id: event.id, expectedPrev: this.lastHash, ...("unreadable" in computed ? { unreadable: computed.unreadable } : {}) };
+      if (this.suspect === null) this.suspect = { seq, id: event.id, expectedPrev: this.lastHash, ...(event.unreadable === undefined ? {} : { unreadable: event.unreadable }) };
     } else if (seq === expected && (this.lastSeq !== null || seq === 1) && event.prevHash !== this.lastHash) {
       this.report(
         "inserted",

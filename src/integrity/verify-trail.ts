@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { getAuditConfig } from "../config/configure";
 import { DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_INTERVAL_MS } from "../config/defaults";
 import { AuditConfigError, AuditError } from "../errors";
@@ -6,7 +7,8 @@ import type { AuditCheckpointRecord } from "../model/checkpoint";
 import type { EventSource } from "../model/event-filter";
 import type { AuditStore } from "../stores/store";
 import { resolveIntegrityKeys, type IntegrityKey, type IntegrityKeyRing } from "./integrity-keys";
-import { ChainCheck, type ChainScope, type UncoveredPolicy } from "./verify-chain";
+import { HashWorkers } from "./hash-workers";
+import { ChainCheck, checkedEvent, type ChainScope, type CheckedRow, type UncoveredPolicy } from "./verify-chain";
 import { checkpointsByChain } from "./verify-checkpoints";
 import type { VerifyProblem, VerifyReport } from "./verify-report";
 
@@ -52,8 +54,15 @@ export interface VerifyOptions {
   uncoveredGraceMs?: number;
   /** Called after each page with the events checked so far. */
   onProgress?: (verified: number) => void;
-  /** Rows read per page. @default 5000 */
+  /** Rows read per page (per chunk, for a store that reads the chains as text). @default 5000 */
   pageSize?: number;
+  /**
+   * Threads that parse and hash the events of a store that reads the chains as text
+   * (`prismaStore(prisma, { pgPool })`), while the main thread reads on and checks the
+   * links; 0 hashes on the main thread. Other stores hash on the main thread.
+   * @default one fewer than the cores (`os.availableParallelism()`), at least 1, at most 4
+   */
+  workers?: number;
 }
 
 interface ResolvedIntegrity {
@@ -85,7 +94,9 @@ function keysOf(key: IntegrityKey | undefined): IntegrityKeyRing {
   );
 }
 
-function storeOf(store: AuditStore | undefined): Required<Pick<AuditStore, "readChainPage" | "countUnsigned">> & AuditStore {
+type ChainReader = Required<Pick<AuditStore, "readChainPage" | "countUnsigned">> & AuditStore;
+
+function storeOf(store: AuditStore | undefined): ChainReader {
   const chosen = store ?? getAuditConfig().store;
   if (chosen === undefined || chosen === null) {
     throw new AuditConfigError("verifyAuditTrail(): no audit store to verify: pass { store } or call configureAudit({ store: prismaStore(prisma) }) first.", "ERR_AUDIT_NO_STORE");
@@ -93,11 +104,52 @@ function storeOf(store: AuditStore | undefined): Required<Pick<AuditStore, "read
   if (typeof chosen.readChainPage !== "function" || typeof chosen.countUnsigned !== "function") {
     throw new AuditConfigError(`verifyAuditTrail(): the store ${chosen.name} cannot read hash chains (it has no readChainPage/countUnsigned); verify a prismaStore(prisma) or a memoryStore().`);
   }
-  return chosen as Required<Pick<AuditStore, "readChainPage" | "countUnsigned">> & AuditStore;
+  return chosen as ChainReader;
 }
 
 function positionOf(row: ChainRow): ChainPosition {
   return row.part === "checkpoint" ? { chainId: row.checkpoint.chainId, seq: row.checkpoint.seq, part: row.part } : { chainId: row.event.chainId!, seq: row.event.seq!, part: row.part };
+}
+
+/** The rows of `page` with their events' hashes checked here. */
+function checkedRows(page: ChainRow[]): CheckedRow[] {
+  return page.map((row) => (row.part === "checkpoint" ? row : { part: row.part, event: checkedEvent(row.event, row.unreadable) }));
+}
+
+/** The chain sequence in pages (`readChainPage`), each hashed while the next one is read. */
+async function* pagedRows(store: ChainReader, request: Omit<ChainPageRequest, "after">): AsyncGenerator<CheckedRow[]> {
+  let page = await store.readChainPage(request);
+  while (page.length > 0) {
+    const next = page.length === request.limit ? store.readChainPage({ ...request, after: positionOf(page.at(-1)!) }) : Promise.resolve([]);
+    next.catch(() => undefined);
+    yield checkedRows(page);
+    page = await next;
+  }
+}
+
+/**
+ * The chain sequence as text (`readChainText`), each chunk parsed and hashed by a thread
+ * while the next chunks are read; up to two chunks per thread in flight, so memory stays
+ * bounded. Answers in the order read.
+ */
+async function* textRows(read: AsyncIterable<Uint8Array>, workers: number): AsyncGenerator<CheckedRow[]> {
+  const threads = new HashWorkers(workers);
+  const inFlight: Array<Promise<CheckedRow[]>> = [];
+  try {
+    for await (const chunk of read) {
+      const rows = threads.check(chunk);
+      rows.catch(() => undefined);
+      inFlight.push(rows);
+      if (inFlight.length > 2 * Math.max(1, workers)) yield await inFlight.shift()!;
+    }
+    while (inFlight.length > 0) yield await inFlight.shift()!;
+  } finally {
+    await threads.close();
+  }
+}
+
+function defaultWorkers(): number {
+  return Math.min(4, Math.max(1, availableParallelism() - 1));
 }
 
 function checkRange(since: Date | undefined, until: Date | undefined): void {
@@ -109,8 +161,9 @@ function checkRange(since: Date | undefined, until: Date | undefined): void {
 
 /**
  * Verifies the tamper-evident trail: reads every signed event in chain order (both tables
- * as one sequence by default, in pages through the `(chainId, seq)` indexes, so memory stays
- * bounded whatever the trail's size), recomputes each event's hash, checks each link and
+ * as one sequence by default, in pages through the `(chainId, seq)` indexes, or, from a store
+ * that reads the chains as text (`prismaStore(prisma, { pgPool })`), in one `COPY` hashed by
+ * threads; memory stays bounded whatever the trail's size), recomputes each event's hash, checks each link and
  * position, each checkpoint's HMAC signature and the event it signs, and names the first
  * problem of each chain, in the way AWS CloudTrail's log-file validation names the first
  * file that does not match.
@@ -136,16 +189,17 @@ function checkRange(since: Date | undefined, until: Date | undefined): void {
  * if (!report.ok) for (const p of report.problems) console.error(p.kind, p.chainId, p.seq, p.id, p.detail);
  * ```
  * @throws {AuditConfigError} `ERR_AUDIT_NO_STORE` without a store; `ERR_AUDIT_CONFIG` without a
- * key, or for a store that cannot read chains; `ERR_AUDIT_STORE_SCHEMA` when the tables lack
- * the integrity migration.
- * @throws {AuditError} `ERR_AUDIT_QUERY` for a bad range or `uncoveredGraceMs`; `ERR_AUDIT_CHECKPOINT` for a malformed
- * exported checkpoint, or two different copies of one.
+ * key, for a store that cannot read chains, or when the hashing threads cannot start;
+ * `ERR_AUDIT_STORE_SCHEMA` when the tables lack the integrity migration.
+ * @throws {AuditError} `ERR_AUDIT_QUERY` for a bad range, source, `uncoveredGraceMs` or `workers`;
+ * `ERR_AUDIT_CHECKPOINT` for a malformed exported checkpoint, or two different copies of one.
  * @throws {AuditStoreError} when the store cannot read.
  */
 export async function verifyAuditTrail(opts: VerifyOptions = {}): Promise<VerifyReport> {
-  const { since, until, source = "all", pageSize = VERIFY_PAGE_SIZE, onProgress } = opts;
+  const { since, until, source = "all", pageSize = VERIFY_PAGE_SIZE, onProgress, workers = defaultWorkers() } = opts;
   checkRange(since, until);
   const policy = uncoveredPolicy(opts.uncoveredGraceMs);
+  if (!Number.isInteger(workers) || workers < 0) throw new AuditError("ERR_AUDIT_QUERY", `verifyAuditTrail(): workers must be a whole number of threads, 0 or more (0 hashes on the main thread), not ${String(workers)}.`);
   if (source !== "live" && source !== "archive" && source !== "all") throw new AuditError("ERR_AUDIT_QUERY", `verifyAuditTrail(): source must be "live", "archive" or "all", not ${JSON.stringify(source)}.`);
   const store = storeOf(opts.store);
   const whole = source === "all" && since === undefined && until === undefined;
@@ -180,18 +234,14 @@ export async function verifyAuditTrail(opts: VerifyOptions = {}): Promise<Verify
     return current;
   };
 
-  const request = (after?: ChainPosition): ChainPageRequest => ({ source, limit: pageSize, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }), ...(after === undefined ? {} : { after }) });
-  let page = await store.readChainPage(request());
-  while (page.length > 0) {
-    // The next page is read while this one is hashed: the database and the hashing overlap.
-    const next = page.length === pageSize ? store.readChainPage(request(positionOf(page.at(-1)!))) : Promise.resolve([]);
-    next.catch(() => undefined);
-    for (const row of page) {
+  const request = { source, limit: pageSize, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) };
+  const rows = store.readChainText === undefined ? pagedRows(store, request) : textRows(store.readChainText(request), workers);
+  for await (const batch of rows) {
+    for (const row of batch) {
       if (row.part === "checkpoint") checkFor(row.checkpoint.chainId).checkpoint(row.checkpoint);
-      else checkFor(row.event.chainId!).event(row.event, row.part, row.unreadable);
+      else checkFor(row.event.chainId).event(row.event, row.part);
     }
     onProgress?.(verified + ((current as ChainCheck | null)?.verified ?? 0));
-    page = await next;
   }
   if (current !== null) finish(current);
   // Chains only the exported checkpoints know of: the database lost all of them.

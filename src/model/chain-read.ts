@@ -4,7 +4,7 @@
  * read side: it imports nothing but the record and the filter's source.
  */
 
-import type { AuditEventRecord } from "./event-record";
+import { EVENT_FIELDS, type AuditEventRecord } from "./event-record";
 import type { EventSource } from "./event-filter";
 import type { AuditCheckpointRecord } from "./checkpoint";
 
@@ -80,4 +80,26 @@ export interface UnsignedEvents {
   count: number;
   first: EventKey | null;
   last: EventKey | null;
+}
+
+/**
+ * The columns of a row of the chain sequence read as text ({@link ChainStreamRequest}), in
+ * this order: every stored field of an event (a checkpoint row fills `chainId`, `seq` and
+ * `hash`), the part's rank ({@link CHAIN_PART_RANK}), then the checkpoint's own fields.
+ * Instants (`timestamp`, `createdAt`) are epoch milliseconds, JSON fields JSON text.
+ */
+export const CHAIN_TEXT_COLUMNS = [...EVENT_FIELDS, "part", "keyId", "signature", "createdAt"] as const;
+
+/**
+ * The whole chain sequence of `source` (as {@link ChainPageRequest} without `after`), read
+ * in one statement, so in one snapshot of the database, as text: PostgreSQL's `COPY` text
+ * format (a row per line ending in `\n`, columns {@link CHAIN_TEXT_COLUMNS} separated by
+ * tabs, `\N` for NULL, backslash escapes), UTF-8, handed over in chunks of whole rows, at
+ * most `limit` rows each.
+ */
+export interface ChainStreamRequest {
+  readonly source: EventSource;
+  readonly since?: Date;
+  readonly until?: Date;
+  readonly limit: number;
 }

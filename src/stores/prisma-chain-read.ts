@@ -1,5 +1,5 @@
 import { AuditConfigError } from "../errors";
-import { CHAIN_PART_RANK, type ChainPageRequest, type ChainPart, type ChainRow, type CheckpointPageRequest, type EventKey, type UnsignedEvents, type UnsignedRequest } from "../model/chain-read";
+import { CHAIN_PART_RANK, CHAIN_TEXT_COLUMNS, type ChainPageRequest, type ChainStreamRequest, type ChainPart, type ChainRow, type CheckpointPageRequest, type EventKey, type UnsignedEvents, type UnsignedRequest } from "../model/chain-read";
 import type { AuditCheckpointRecord } from "../model/checkpoint";
 import { CHAIN_FIELDS, EVENT_FIELDS, type AuditEventRecord } from "../model/event-record";
 import type { RawClient } from "./prisma-client";
@@ -40,14 +40,20 @@ export function requireChainTables(tables: ChainTables): void {
 /** Collects a statement's values and hands out placeholders. */
 class Values {
   readonly list: unknown[] = [];
-  constructor(private readonly provider: SqlProvider) {}
+  /** @param literal write instants as literals (PostgreSQL's `COPY`, which takes no parameters): the only values it is given. */
+  constructor(private readonly provider: SqlProvider, private readonly literal = false) {}
   add(value: unknown, cast?: string): string {
+    if (this.literal) {
+      if (!(value instanceof Date)) throw new TypeError("only instants are written as literals");
+      return `'${value.toISOString()}'::${cast}`;
+    }
     this.list.push(value);
     if (this.provider !== "postgresql") return "?";
     return `$${this.list.length}${cast === undefined ? "" : `::${cast}`}`;
   }
   /** An instant, as each driver compares it with its timestamp columns (see prisma-query.ts). */
   moment(value: Date): string {
+    if (this.literal) return this.add(value, "timestamptz");
     return this.provider === "postgresql" ? this.add(value.toISOString(), "timestamptz") : this.add(value);
   }
 }
@@ -71,38 +77,80 @@ function instant(provider: SqlProvider, expression: string): string {
 
 const q = quoteIdentifier;
 
-/**
- * PostgreSQL's shape of a branch: the sort key, and the row as one JSON text built by the
- * server. The driver then reads one text column per row, which `JSON.parse` takes whole,
- * instead of converting some twenty typed columns one by one: the read is what bounds
- * verify's speed. Instants are epoch milliseconds (see `epochMilliseconds`).
- */
-function jsonSelect(table: ModelTable, part: ChainPart, pairs: Array<[string, string]>): string {
-  const object = `json_build_object(${pairs.map(([key, value]) => `'${key}', ${value}`).join(", ")})::text`;
-  return `CAST(${col(table, "chainId")} AS text) AS "chainId", CAST(${col(table, "seq")} AS bigint) AS "seq", ${CHAIN_PART_RANK[part]} AS "part", ${object} AS "row"`;
+/** A branch's value of a column it has no value for: a NULL of the column's type on PostgreSQL, whose UNION needs one. */
+function none(provider: SqlProvider, type: "text" | "float8"): string {
+  return provider === "postgresql" ? `CAST(NULL AS ${type})` : "NULL";
 }
 
-/** The columns every branch of the chain sequence selects, in this order. */
+/** A column as every branch reads it: as text on PostgreSQL (a UUID or JSON column too), so the branches agree on the type; the value itself elsewhere. */
+function text(provider: SqlProvider, expression: string): string {
+  return provider === "postgresql" ? `CAST(${expression} AS text)` : expression;
+}
+
+/** A column's alias: the order of the columns is {@link CHAIN_TEXT_COLUMNS}; `timestamp` reads as `ts`. */
+function alias(provider: SqlProvider, name: string): string {
+  return q(provider, name === "timestamp" ? "ts" : name);
+}
+
+/** `seq` as every branch reads it: a bigint on PostgreSQL, whose driver reads it as a string either way. */
+function seqOf(provider: SqlProvider, table: ModelTable): string {
+  return provider === "postgresql" ? `CAST(${col(table, "seq")} AS bigint)` : col(table, "seq");
+}
+
+/**
+ * The columns of an event branch of the chain sequence, {@link CHAIN_TEXT_COLUMNS} as typed
+ * columns: instants as epoch milliseconds on PostgreSQL (see `epochMilliseconds`) and as
+ * the drivers read them elsewhere, the other columns as text on PostgreSQL. Measured on
+ * PostgreSQL through Prisma, these read faster than the row as one JSON text built by the
+ * server (bench/verify.ts).
+ */
 function eventSelect(provider: SqlProvider, table: ModelTable, part: ChainPart): string {
-  if (provider === "postgresql") {
-    return jsonSelect(table, part, EVENT_FIELDS.map((name) => [name, name === "timestamp" ? epochMilliseconds(col(table, name)) : field(provider, table, name)]));
-  }
-  // MySQL and SQLite: typed columns, NULLs where a branch has none; instants as the drivers read them.
-  // SQLite's JSON columns are read as text: Prisma parses a JSONB column itself and would fail the whole page on one that is not JSON.
-  const value = (name: string) => (name === "timestamp" ? col(table, name) : provider === "sqlite" && JSON_FIELDS.has(name) ? `CAST(${col(table, name)} AS TEXT)` : field(provider, table, name));
-  const columns = EVENT_FIELDS.map((name) => `${value(name)} AS ${q(provider, name === "timestamp" ? "ts" : name)}`);
-  columns.push(`${CHAIN_PART_RANK[part]} AS ${q(provider, "part")}`, `NULL AS ${q(provider, "keyId")}`, `NULL AS ${q(provider, "signature")}`, `NULL AS ${q(provider, "createdAt")}`);
+  const value = (name: (typeof CHAIN_TEXT_COLUMNS)[number]): string => {
+    switch (name) {
+      case "timestamp":
+        return instant(provider, col(table, name));
+      case "seq":
+        return seqOf(provider, table);
+      case "part":
+        return String(CHAIN_PART_RANK[part]);
+      case "keyId":
+      case "signature":
+        return none(provider, "text");
+      case "createdAt":
+        return none(provider, "float8");
+      default:
+        // SQLite's JSON columns are read as text: Prisma parses a JSONB column itself and would fail the whole page on one that is not JSON.
+        return provider === "sqlite" && JSON_FIELDS.has(name) ? `CAST(${col(table, name)} AS TEXT)` : text(provider, field(provider, table, name));
+    }
+  };
+  const columns = CHAIN_TEXT_COLUMNS.map((name) => `${value(name)} AS ${alias(provider, name)}`);
   // SQLite stores instants as text (or epoch ms) that range queries compare as stored: the raw form is checked too.
   if (provider === "sqlite") columns.push(`CAST(${col(table, "timestamp")} AS TEXT) AS ${q(provider, "tsText")}`);
   return columns.join(", ");
 }
 
+/** The columns of the checkpoint branch: `chainId`, `seq` and `hash` where an event has them, NULL for the other event fields, then the checkpoint's own. */
 function checkpointSelect(provider: SqlProvider, table: ModelTable): string {
-  if (provider === "postgresql") {
-    return jsonSelect(table, "checkpoint", CHECKPOINT_FIELDS.map((name) => [name, name === "createdAt" ? epochMilliseconds(col(table, name)) : col(table, name)]));
-  }
-  const columns = EVENT_FIELDS.map((name) => `${name === "chainId" || name === "seq" || name === "hash" ? col(table, name) : "NULL"} AS ${q(provider, name === "timestamp" ? "ts" : name)}`);
-  columns.push(`${CHAIN_PART_RANK.checkpoint} AS ${q(provider, "part")}`, `${col(table, "keyId")} AS ${q(provider, "keyId")}`, `${col(table, "signature")} AS ${q(provider, "signature")}`, `${col(table, "createdAt")} AS ${q(provider, "createdAt")}`);
+  const value = (name: (typeof CHAIN_TEXT_COLUMNS)[number]): string => {
+    switch (name) {
+      case "chainId":
+      case "hash":
+      case "keyId":
+      case "signature":
+        return text(provider, col(table, name));
+      case "seq":
+        return seqOf(provider, table);
+      case "part":
+        return String(CHAIN_PART_RANK.checkpoint);
+      case "createdAt":
+        return instant(provider, col(table, name));
+      case "timestamp":
+        return none(provider, "float8");
+      default:
+        return none(provider, "text");
+    }
+  };
+  const columns = CHAIN_TEXT_COLUMNS.map((name) => `${value(name)} AS ${alias(provider, name)}`);
   if (provider === "sqlite") columns.push(`NULL AS ${q(provider, "tsText")}`);
   return columns.join(", ");
 }
@@ -128,30 +176,45 @@ function eventTables(tables: ChainTables, source: ChainPageRequest["source"]): A
 }
 
 /**
- * The SQL of one page of the chain sequence: each table read in `(chainId, seq)` order
- * through its unique index up to the page size, merged with the database ordering the
- * three by the same key, so the order is the database's own (its collation of `chainId`)
- * and a page ends where the next continues in every table.
+ * The chain sequence as one statement: each table read in `(chainId, seq)` order, merged with
+ * the database ordering the three by the same key, so the order is the database's own (its
+ * collation of `chainId`). With a `limit` (a page), each table is read through its unique
+ * index up to the limit, so a page ends where the next continues in every table.
  */
-export function chainPageStatement(tables: ChainTables, request: ChainPageRequest): { sql: string; values: unknown[] } {
+function chainSequence(tables: ChainTables, request: ChainPageRequest | ChainStreamRequest, values: Values, limit?: number): string {
   const { provider } = tables;
-  const values = new Values(provider);
-  const order = (table: ModelTable) => `ORDER BY ${col(table, "chainId")}, ${col(table, "seq")}`;
+  const bounded = (table: ModelTable) => (limit === undefined ? "" : ` ORDER BY ${col(table, "chainId")}, ${col(table, "seq")} LIMIT ${values.add(limit, "int")}`);
   const selects = eventTables(tables, request.source).map(([table, part]) => {
     // A row whose seq was removed has no place in the chain: its chain shows the gap, and it is counted with the unsigned ones.
     const conditions = [`${col(table, "chainId")} IS NOT NULL`, `${col(table, "seq")} IS NOT NULL`];
     if (request.since !== undefined) conditions.push(`${col(table, "timestamp")} >= ${values.moment(request.since)}`);
     if (request.until !== undefined) conditions.push(`${col(table, "timestamp")} < ${values.moment(request.until)}`);
-    conditions.push(...after(provider, table, part, request, values));
-    return `SELECT ${eventSelect(provider, table, part)} FROM ${table.sqlName}${where(conditions)} ${order(table)} LIMIT ${values.add(request.limit, "int")}`;
+    if ("after" in request) conditions.push(...after(provider, table, part, request, values));
+    return `SELECT ${eventSelect(provider, table, part)} FROM ${table.sqlName}${where(conditions)}${bounded(table)}`;
   });
   const checkpoints = tables.checkpoints;
   const conditions: string[] = [];
   if (request.since !== undefined) conditions.push(`${col(checkpoints, "createdAt")} >= ${values.moment(request.since)}`);
-  conditions.push(...after(provider, checkpoints, "checkpoint", request, values));
-  selects.push(`SELECT ${checkpointSelect(provider, checkpoints)} FROM ${checkpoints.sqlName}${where(conditions)} ${order(checkpoints)} LIMIT ${values.add(request.limit, "int")}`);
+  if ("after" in request) conditions.push(...after(provider, checkpoints, "checkpoint", request, values));
+  selects.push(`SELECT ${checkpointSelect(provider, checkpoints)} FROM ${checkpoints.sqlName}${where(conditions)}${bounded(checkpoints)}`);
   const merged = selects.map((select, i) => `SELECT * FROM (${select}) AS ${q(provider, `part${i}`)}`).join(" UNION ALL ");
-  return { sql: `${merged} ORDER BY ${q(provider, "chainId")}, ${q(provider, "seq")}, ${q(provider, "part")} LIMIT ${values.add(request.limit, "int")}`, values: values.list };
+  return `${merged} ORDER BY ${q(provider, "chainId")}, ${q(provider, "seq")}, ${q(provider, "part")}${limit === undefined ? "" : ` LIMIT ${values.add(limit, "int")}`}`;
+}
+
+/** The SQL of one page of the chain sequence (see {@link chainSequence}). */
+export function chainPageStatement(tables: ChainTables, request: ChainPageRequest): { sql: string; values: unknown[] } {
+  const values = new Values(tables.provider);
+  const sql = chainSequence(tables, request, values, request.limit);
+  return { sql, values: values.list };
+}
+
+/**
+ * PostgreSQL: the `COPY ... TO STDOUT` statement that writes the whole chain sequence of
+ * `request` as text (see {@link ChainStreamRequest}). `COPY` takes no parameters: the only
+ * values, the instants of the range, are written as literals of their ISO text.
+ */
+export function chainCopyStatement(tables: ChainTables, request: ChainStreamRequest): string {
+  return `COPY (${chainSequence(tables, request, new Values(tables.provider, true))}) TO STDOUT`;
 }
 
 /** An instant as the drivers read it: epoch milliseconds (PostgreSQL), a Date (MySQL), ISO text or epoch milliseconds (SQLite). */
@@ -182,10 +245,8 @@ function sqliteInstantProblem(text: unknown, instant: Date): string | undefined 
   return `its timestamp is stored as ${JSON.stringify(text)}, not in the form the writer stores (${JSON.stringify(instant.toISOString().replace("Z", "+00:00"))}): queries by time compare the stored text, so the event moved in time for them`;
 }
 
-function rowOf(read: Record<string, unknown>): ChainRow {
-  const part = Number(read.part);
-  const row = typeof read.row === "string" ? (JSON.parse(read.row) as Record<string, unknown>) : read;
-  if (row !== read) row.ts = row.timestamp;
+function rowOf(row: Record<string, unknown>): ChainRow {
+  const part = Number(row.part);
   if (part === CHAIN_PART_RANK.checkpoint) {
     return {
       part: "checkpoint",

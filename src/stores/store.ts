@@ -1,6 +1,6 @@
 import type { ArchivedAuditEventRecord, AuditEventRecord } from "../model/event-record";
 import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../model/event-filter";
-import type { ChainPageRequest, ChainRow, CheckpointPageRequest, UnsignedEvents, UnsignedRequest } from "../model/chain-read";
+import type { ChainPageRequest, ChainRow, ChainStreamRequest, CheckpointPageRequest, UnsignedEvents, UnsignedRequest } from "../model/chain-read";
 import type { AuditCheckpointRecord, CheckpointQuery } from "../model/checkpoint";
 
 /**
@@ -179,6 +179,15 @@ export interface AuditStore {
    * @throws {AuditStoreError} when the store cannot read.
    */
   readChainPage?(request: ChainPageRequest): Promise<ChainRow[]>;
+  /**
+   * Optional, preferred by `verifyAuditTrail()` when present: the whole chain sequence of
+   * the request in one read (one snapshot), as text in chunks of whole rows (see
+   * {@link ChainStreamRequest}), which threads can parse and hash while the next chunks
+   * are read. A Prisma store on PostgreSQL has it when given a `pgPool`.
+   *
+   * @throws {AuditStoreError} when the store cannot read.
+   */
+  readChainText?(request: ChainStreamRequest): AsyncIterable<Uint8Array>;
   /**
    * Optional: one page of checkpoints in `(createdAt, chainId, seq)` order, for copying them
    * out of the database (`audit-events checkpoints`).

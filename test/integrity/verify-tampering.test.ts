@@ -4,10 +4,12 @@
  * done, every time, or (only for what the format cannot show) the test states why not.
  */
 import fc from "fast-check";
+import { Pool } from "pg";
 import { v7 as uuidv7 } from "uuid";
 
 import { eventHash } from "../../src/integrity/canonical-event";
-import { verifyAuditTrail } from "../../src/integrity/verify-trail";
+import { verifyAuditTrail, type VerifyOptions } from "../../src/integrity/verify-trail";
+import type { VerifyReport } from "../../src/integrity/verify-report";
 import type { AuditEventRecord } from "../../src/model/event-record";
 import { prismaStore } from "../../src/stores/prisma-store";
 import { openDatabase, providers, type TestDatabase } from "../support/databases";
@@ -43,10 +45,23 @@ const tamper: fc.Arbitrary<Tamper> = fc.oneof(
 
 describe.each(providers)("verify after one random tampering on %s", (provider) => {
   let db: TestDatabase;
+  /** PostgreSQL: the pool of a second store, which reads the chains as text (COPY) and hashes them in threads. */
+  let pool: Pool | undefined;
   beforeAll(async () => {
     db = await openDatabase(provider);
+    if (provider === "postgresql") pool = new Pool({ connectionString: db.url, max: 2 });
   });
-  afterAll(() => db?.close());
+  afterAll(async () => {
+    await pool?.end();
+    await db?.close();
+  });
+
+  /** Verifies through the paged read and, on PostgreSQL, through `pgPool` too, which must report exactly the same. */
+  async function verifyBoth(opts: VerifyOptions, workers: number): Promise<VerifyReport> {
+    const report = await verifyAuditTrail(opts);
+    if (pool !== undefined) await expect(verifyAuditTrail({ ...opts, store: prismaStore(db.prisma, { pgPool: pool }), workers })).resolves.toEqual(report);
+    return report;
+  }
 
   /** An instant as a raw statement takes it: UTC text PostgreSQL casts, a Date the other adapters write as the store does. */
   const instant = (at: Date): unknown => (provider === "postgresql" ? at.toISOString() : at);
@@ -191,19 +206,20 @@ describe.each(providers)("verify after one random tampering on %s", (provider) =
         fc.boolean(),
         fc.integer({ min: 1, max: 7 }),
         tamper,
-        async (lengths, every, archiveMinutes, archiveAfter, pageSize, t) => {
+        fc.integer({ min: 0, max: 2 }),
+        async (lengths, every, archiveMinutes, archiveAfter, pageSize, t, workers) => {
           await db.reset();
           const trail = buildTrail(lengths, every);
           await writeTrail(db, store, trail);
           const archive = () => store.archiveBatch(new Date(TRAIL_START + archiveMinutes * 60_000), 1000);
           if (!archiveAfter) await archive();
-          const clean = await verifyAuditTrail({ store, key, pageSize });
+          const clean = await verifyBoth({ store, key, pageSize }, workers);
           expect(clean).toEqual({ ok: true, verified: trail.events.length, chains: lengths.length, problems: [], uncovered: 0 });
           const exported = trail.checkpoints.map((c) => ({ ...c }));
           const expected = await apply(t, trail);
           // Archival after a change to an event moves it as it is (a forged duplicate stays where it is, archival skips what the archive holds).
           if (archiveAfter && t.kind !== "forge") await archive();
-          await expectReportedAt(store, { key, pageSize }, exported, expected, t.kind === "swap" && lengths[t.chain % lengths.length]! >= 2);
+          await expectReportedAt(store, { key, pageSize }, exported, expected, t.kind === "swap" && lengths[t.chain % lengths.length]! >= 2, (opts) => verifyBoth(opts, workers));
         },
       ),
       { numRuns: Number(process.env.VERIFY_PROPERTY_RUNS ?? 30) },

@@ -13,6 +13,7 @@ import type { AuditCheckpointRecord } from "../../src/model/checkpoint";
 import type { AuditEventRecord } from "../../src/model/event-record";
 import type { JsonObject } from "../../src/model/json";
 import type { AuditStore } from "../../src/stores/store";
+import type { VerifyReport } from "../../src/integrity/verify-report";
 import { verifyAuditTrail, type VerifyOptions } from "../../src/integrity/verify-trail";
 import type { Provider, TestDatabase } from "../support/databases";
 
@@ -151,7 +152,7 @@ export interface ExpectedPlaces {
 
 /**
  * Verifies `store` with the checkpoints `exported` before the tampering, then without, and
- * checks each report: clean where nothing can show the tampering, else failing with every
+ * checks each report (`verify`: verifyAuditTrail, or a wrapper that also compares another read path): clean where nothing can show the tampering, else failing with every
  * problem at one of the expected places (problems outside any chain, chain `""`, only where
  * expected), a swap first reported as `reordered`.
  */
@@ -161,12 +162,13 @@ export async function expectReportedAt(
   exported: readonly AuditCheckpointRecord[],
   expected: ExpectedPlaces,
   swapped: boolean,
+  verify: (opts: VerifyOptions) => Promise<VerifyReport> = verifyAuditTrail,
 ): Promise<void> {
   for (const [checkpoints, places] of [
     [exported, expected.withExport],
     [undefined, expected.withoutExport],
   ] as const) {
-    const report = await verifyAuditTrail({ store, ...options, ...(checkpoints === undefined ? {} : { checkpoints }) });
+    const report = await verify({ store, ...options, ...(checkpoints === undefined ? {} : { checkpoints }) });
     if (places === null) {
       expect(report.ok).toBe(true);
       continue;
