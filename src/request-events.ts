@@ -95,8 +95,9 @@ export type RequestRefusal = { reason: string } | { error: string };
  * written (`requestEvents` watches it), so that a refused request is one event, not
  * two: the request event then carries `reason` (or `error`) in its content and the
  * refusal's outcome and severity, and is written even if the request was marked with
- * {@link skipRequestEvent}. Returns false when no request event will be written; the
- * caller records the refusal itself.
+ * {@link skipRequestEvent}. Returns false when no request event will be written (or it
+ * was already written: the response finished before the hook answered); the caller
+ * records the refusal itself.
  */
 export function carryRefusal(context: AuditContext, refusal: RequestRefusal): boolean {
   if (!watched.has(context)) return false;
@@ -215,6 +216,8 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
   const onDone = () => {
     if (done) return;
     done = true;
+    // A refusal decided after this (a hook slower than the response) records its own event.
+    watched.delete(context);
     res.off("finish", onDone);
     res.off("close", onDone);
     const refusal = refusals.get(context);

@@ -196,16 +196,26 @@ const processConfig = new LayeredConfig({});
  *   request: (req) => (req.user ? true : { allow: false, reason: "Sign in first." }),
  * }));
  * ```
- * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` when `request` is not a function.
+ * The hook may take `hookTimeoutMs` (default 10 000) before it is taken as failed; a
+ * refusal decided after the reply was sent is recorded, and the reply stands.
+ * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` when `request` is not a function or
+ * `hookTimeoutMs` is out of range; when given to `fastify.register()` (it is a hook, not a plugin).
  */
 export function fastifyAuditAccess(options: AuditAccessOptions<FastifyRequest>) {
-  const { request: hook } = resolveAccessOptions<FastifyRequest>("fastifyAuditAccess", options);
+  const { request: hook, hookTimeoutMs } = resolveAccessOptions<FastifyRequest>("fastifyAuditAccess", options);
   return async function auditAccessHook(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const verdict = await decideAccess("fastifyAuditAccess", hook, request);
+    if (isFastifyInstance(request) || typeof (reply as Partial<FastifyReply> | undefined)?.code !== "function") {
+      throw new AuditConfigError(
+        'fastifyAuditAccess() makes a preHandler hook, not a plugin: write fastify.addHook("preHandler", fastifyAuditAccess({ request })) or a route\'s { preHandler: fastifyAuditAccess({ request }) }, not fastify.register(fastifyAuditAccess(...)).',
+      );
+    }
+    const verdict = await decideAccess("fastifyAuditAccess", hook, request, hookTimeoutMs);
     if (verdict.allow) return;
     const source = new FastifyRequestSource(request as FastifyLikeRequest);
     const context = request.auditContext ?? new RequestAuditContext(source, processConfig);
     const { status, body } = await refuseRequest("fastifyAuditAccess", context, verdict, source.route(), processConfig);
+    // Something else answered first: the refusal is recorded, the answer stands.
+    if (reply.sent || reply.raw.headersSent) return;
     await reply.code(status).type("application/json; charset=utf-8").send(body);
   };
 }

@@ -39,6 +39,13 @@ export interface RouteAppOptions {
   middleware?: AuditMiddlewareOptions;
   /** An access hook, on the route `/guarded/:id`. */
   access?: (req: unknown) => AccessDecision | Promise<AccessDecision>;
+  /** The access hook's `hookTimeoutMs`. */
+  hookTimeoutMs?: number;
+  /**
+   * Another middleware, before the routes, answers `/guarded/:id` 503 after this many
+   * milliseconds if nothing has answered yet (a timeout middleware).
+   */
+  answerFirstMs?: number;
   /** Mark `/guarded/:id` with `skipRequestEvent()` before its access hook runs. */
   skipBeforeAccess?: boolean;
   /**
@@ -125,7 +132,7 @@ function expressFramework(name: string, express: typeof ExpressType): Framework 
   return {
     name,
     kind: "express",
-    start({ middleware, access, skipBeforeAccess, routing }: RouteAppOptions = {}) {
+    start({ middleware, access, skipBeforeAccess, routing, hookTimeoutMs, answerFirstMs }: RouteAppOptions = {}) {
       const app = express();
       if (routing !== undefined) {
         app.set("case sensitive routing", routing.caseSensitive);
@@ -135,6 +142,13 @@ function expressFramework(name: string, express: typeof ExpressType): Framework 
       app.use(express.text({ type: ["text/*", "application/xml"] }));
       app.use(express.urlencoded({ extended: false }));
       app.use(auditEvents(middleware));
+      if (answerFirstMs !== undefined) {
+        app.use((_req, res, next) => {
+          const timer = setTimeout(() => void (res.headersSent || res.status(503).json({ error: "timed out" })), answerFirstMs);
+          res.on("close", () => clearTimeout(timer));
+          next();
+        });
+      }
       app.get("/orders/:id", (req, res) => void res.json({ id: req.params.id, token: "tok-secret-1" }));
       app.post("/orders/:id", (req, res) => void res.status(201).json({ echoed: req.body, apiKey: "key-secret-2" }));
       const api = express.Router();
@@ -179,7 +193,7 @@ function expressFramework(name: string, express: typeof ExpressType): Framework 
         if (skipBeforeAccess) skipRequestEvent();
         next();
       };
-      if (access !== undefined) app.get("/guarded/:id", skip, auditAccess({ request: access }), (_req, res) => void res.json({ handled: true }));
+      if (access !== undefined) app.get("/guarded/:id", skip, auditAccess({ request: access, hookTimeoutMs }), (_req, res) => void res.json({ handled: true }));
       app.use((error: StatusError, _req: ExpressType.Request, res: ExpressType.Response, _next: ExpressType.NextFunction) => {
         res.status(error.status ?? 500).json({ error: error.message });
       });
@@ -192,10 +206,21 @@ function koaFramework(name: string, Koa: typeof KoaType): Framework {
   return {
     name,
     kind: "koa",
-    start({ middleware, access, skipBeforeAccess, routing }: RouteAppOptions = {}) {
+    start({ middleware, access, skipBeforeAccess, routing, hookTimeoutMs, answerFirstMs }: RouteAppOptions = {}) {
       const app = new Koa();
       app.silent = true;
       app.use(koaAuditEvents(middleware));
+      if (answerFirstMs !== undefined) {
+        app.use((ctx, next) => {
+          const timer = setTimeout(() => {
+            if (ctx.res.headersSent) return;
+            ctx.respond = false;
+            ctx.res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ error: "timed out" }));
+          }, answerFirstMs);
+          ctx.res.on("close", () => clearTimeout(timer));
+          return next();
+        });
+      }
       app.use(async (ctx, next) => {
         if (ctx.method !== "POST") return next();
         const chunks: Buffer[] = [];
@@ -250,7 +275,7 @@ function koaFramework(name: string, Koa: typeof KoaType): Framework {
           if (skipBeforeAccess) skipRequestEvent();
           return next();
         };
-        router.get("/guarded/:id", skip, koaAuditAccess({ request: access }) as KoaType.Middleware, (ctx) => void (ctx.body = { handled: true }));
+        router.get("/guarded/:id", skip, koaAuditAccess({ request: access, hookTimeoutMs }) as KoaType.Middleware, (ctx) => void (ctx.body = { handled: true }));
       }
       // A router with a prefix, and routers nested in routers with prefixes.
       const api = new KoaRouter({ prefix: "/api" });
@@ -276,9 +301,16 @@ function fastifyFramework(name: string, fastify: typeof FastifyType): Framework 
   return {
     name,
     kind: "fastify",
-    async start({ middleware, access, skipBeforeAccess, routing }: RouteAppOptions = {}) {
+    async start({ middleware, access, skipBeforeAccess, routing, hookTimeoutMs, answerFirstMs }: RouteAppOptions = {}) {
       const app = fastify(routing === undefined ? {} : { caseSensitive: routing.caseSensitive, ignoreTrailingSlash: !routing.strictTrailingSlash });
       await app.register(fastifyAuditEvents, middleware ?? {});
+      if (answerFirstMs !== undefined) {
+        app.addHook("onRequest", (_req, reply, done) => {
+          const timer = setTimeout(() => void (reply.sent || reply.code(503).send({ error: "timed out" })), answerFirstMs);
+          reply.raw.on("close", () => clearTimeout(timer));
+          done();
+        });
+      }
       app.get<{ Params: { id: string } }>("/orders/:id", async (req) => ({ id: req.params.id, token: "tok-secret-1" }));
       app.post("/orders/:id", async (req, reply) => reply.code(201).send({ echoed: req.body, apiKey: "key-secret-2" }));
       await app.register(async (api) => void api.get("/items/:itemId", async () => ({ ok: true })), { prefix: "/api" });
@@ -323,7 +355,7 @@ function fastifyFramework(name: string, fastify: typeof FastifyType): Framework 
       const skip = async () => {
         if (skipBeforeAccess) skipRequestEvent();
       };
-      if (access !== undefined) app.get("/guarded/:id", { preHandler: [skip, fastifyAuditAccess({ request: access })] }, async () => ({ handled: true }));
+      if (access !== undefined) app.get("/guarded/:id", { preHandler: [skip, fastifyAuditAccess({ request: access, hookTimeoutMs })] }, async () => ({ handled: true }));
       await app.ready();
       return listen(app.server);
     },
