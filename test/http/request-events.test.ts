@@ -327,6 +327,8 @@ describe("requestEvents options", () => {
     expect(() => auditEvents({ requestEvents: { capturePayload: true } as never })).toThrow(/unknown requestEvents option "capturePayload".*capturePayloads/);
     expect(() => auditEvents({ requestEvents: { maxPayloadBytes: 0 } })).toThrow(/maxPayloadBytes must be a positive integer/);
     expect(() => auditEvents({ requestEvents: "yes" as never })).toThrow(/must be true or an options object/);
+    expect(() => auditEvents({ requestEvents: { skipPaths: ["/health?probe=1"] } })).toThrow(/skipPaths entry "\/health\?probe=1" holds "\?".*write "\/health"/);
+    expect(() => auditEvents({ requestEvents: { skipPaths: ["/health#x"] } })).toThrow(/could never match/);
   });
 
   it("belong to the middleware: configureAudit refuses them, saying where they go", () => {
