@@ -518,7 +518,11 @@ function queryExtension(settings: Settings, shapes: ModelShapes | undefined): Au
  *
  * Limits: raw queries are not seen; `where`, `orderBy` and `cursor` may name fields a
  * hook hides and relations it refuses (the result says whether a match exists); fields
- * the client omits globally are not shown to `read`. The tag is a non-enumerable symbol:
+ * the client omits globally are not shown to `read`; an extension applied after this
+ * one changes queries after the checks (apply `auditModels` last); foreign keys written
+ * as scalars (`data: { buyerId }`) and the database's referential actions
+ * (`onDelete: Cascade`) reach related records without their `write` hooks, since
+ * Prisma's runtime data model names neither foreign-key fields nor referential actions. The tag is a non-enumerable symbol:
  * JSON output and equality checks do not see it.
  *
  * @example

@@ -113,6 +113,34 @@ function auditOptionsOf(options: unknown): unknown {
   return Object.fromEntries(Object.entries(options).filter(([key]) => !REGISTER_OPTIONS.has(key)));
 }
 
+/**
+ * How many `onRequest` hooks the instance had before the plugin's: Fastify keeps them
+ * under a symbol of its own (`fastify.hooks`, Fastify 4 and 5); 0 when it cannot be told.
+ */
+function earlierOnRequestHooks(instance: FastifyInstance): number {
+  const key = Object.getOwnPropertySymbols(instance).find((symbol) => symbol.description === "fastify.hooks");
+  const hooks = key === undefined ? undefined : (instance as unknown as Record<symbol, { onRequest?: unknown }>)[key];
+  return Array.isArray(hooks?.onRequest) ? hooks.onRequest.length : 0;
+}
+
+/**
+ * An `onRequest` hook added before the plugin runs before the request has its context:
+ * a request it answers leaves no request event, and `request.auditContext` is null in
+ * it. Said once, when the plugin is registered.
+ */
+function warnOfEarlierHooks(instance: FastifyInstance, config: LayeredConfig): void {
+  const count = earlierOnRequestHooks(instance);
+  if (count === 0) return;
+  try {
+    const { logger } = config.get();
+    logger.warn(
+      `audit-events: ${count} onRequest hook(s) were added to this Fastify instance before fastifyAuditEvents: they run before the request has its audit context (request.auditContext is null there, and a request they answer leaves no request event). Register fastifyAuditEvents before any hook.`,
+    );
+  } catch {
+    // A failing logger must not stop the plugin.
+  }
+}
+
 function fastifyAuditEventsPlugin(instance: FastifyInstance, options: AuditMiddlewareOptions, done: (error?: Error) => void): void {
   if (!isFastifyInstance(instance)) {
     throw new AuditConfigError(
@@ -131,6 +159,7 @@ function fastifyAuditEventsPlugin(instance: FastifyInstance, options: AuditMiddl
     return done(error as Error);
   }
   const { config, requestEvents } = setup;
+  warnOfEarlierHooks(instance, config);
   const pathRules = fastifyPathRules(instance);
   // null, not an object: Fastify 5 refuses a shared reference as a request decorator.
   instance.decorateRequest("auditContext", null as unknown as AuditContext);
@@ -157,7 +186,8 @@ function fastifyAuditEventsPlugin(instance: FastifyInstance, options: AuditMiddl
  * (`request.auditContext`, and `currentAuditContext()` anywhere in the request's
  * async call tree: later hooks, the handler, `onSend`, the error handler). Writes
  * nothing by itself. Wrapped with `fastify-plugin`, so it applies to the whole
- * instance, not to an encapsulated child. Options are those of `auditEvents()`,
+ * instance, not to an encapsulated child; register it before any hook (an `onRequest`
+ * hook added earlier runs without the context, and the logger says so once). Options are those of `auditEvents()`,
  * laid over `configureAudit()`'s and validated when Fastify loads the plugin.
  * Resolvers receive the Fastify request; the default user is `request.user`
  * (@fastify/jwt, @fastify/passport) by its `id`, else its `sub`; the default IP

@@ -334,6 +334,19 @@ describe("hooks that cannot be trusted fail closed", () => {
   });
 });
 
+describe("other query extensions", () => {
+  it("applied before auditModels (auditModels last), what they add to a query is checked too", async () => {
+    const addsBuyer = db.prisma.$extends({
+      query: { purchase: { findMany: ({ args, query }) => query({ ...args, include: { buyer: true } }) } },
+    });
+    const guarded = addsBuyer.$extends(auditModels({ access }));
+    const rows = (await guarded.purchase.findMany({ where: { id: 1 } })) as unknown as { buyer: Record<string, unknown> }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.buyer).toEqual({ id: "b1", name: "Ann", tier: "gold" });
+    await expect(guarded.purchase.findMany({ where: { id: 3 } })).rejects.toThrow(AuditAccessDeniedError);
+  });
+});
+
 describe("model names", () => {
   it("a hook of a model the client does not have is refused when the client is extended, with the model meant", () => {
     expect(() => db.prisma.$extends(auditModels({ access: { Buyers: { read: () => true } } }))).toThrow(AuditConfigError);
