@@ -44,6 +44,14 @@ export interface RequestEventSource {
    */
   pathRules(): PathRules | undefined;
   /**
+   * The template of the route the framework has already matched when the request starts
+   * (Fastify routes before its first hook), or null when none matched; absent where
+   * routing comes later (Express, Koa). A request whose route is one of `skipPaths` is
+   * skipped by the framework's own decision, whatever its path looked like
+   * (`/health;x` on Fastify 4).
+   */
+  startRoute?(): string | null;
+  /**
    * The template of the route that handled the request (`/orders/:id`), read when the
    * response is done, or null when no route matched.
    */
@@ -209,6 +217,8 @@ function isSkippedAtFinish(options: ResolvedRequestEvents, source: RequestEventS
 export function watchRequest(context: AuditContext, res: ServerResponse, source: RequestEventSource, options: ResolvedRequestEvents, layered: LayeredConfig): void {
   const rules = source.pathRules();
   if (rules !== undefined && isSkippedPath(options, source.path(), rules)) return;
+  const startRoute = source.startRoute?.();
+  if (startRoute !== undefined && startRoute !== null && options.skipExact.includes(startRoute)) return;
   watched.add(context);
   const started = performance.now();
   const capture = options.capturePayloads ? new ResponseCapture(res, options.maxPayloadBytes ?? layered.get().maxPostDataBytes) : undefined;

@@ -87,6 +87,10 @@ class FastifyRequestSource implements RequestSource, RequestEventSource {
     // Fastify answers a request no route matched from its 404 handler, which has no url.
     return this.request.routeOptions?.url ?? null;
   }
+  startRoute() {
+    // Fastify has routed the request before its onRequest hooks run.
+    return this.route();
+  }
   ip() {
     return this.request.ip || this.peer;
   }

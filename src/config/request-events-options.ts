@@ -21,7 +21,7 @@ export interface RequestEventsOptions {
    * `strict routing` settings); on Fastify exactly as to case and trailing slash unless
    * `caseSensitive: false` / `ignoreTrailingSlash: true`, and after decoding
    * percent-encoded unreserved characters (`/%68ealth` is `/health`), as Fastify
-   * decodes. So a request reaches the skipped route if and only if it is skipped.
+   * decodes, or when the route Fastify matched is one of them (`/health;x` on Fastify 4). So a request reaches the skipped route if and only if it is skipped.
    * A RegExp is tested against the path after the same slash and decoding rules, as
    * written as to case (give it the `i` flag to match any case). A path holding `?` or
    * `#` is refused (it could never match).
