@@ -322,6 +322,30 @@ describe.each(frameworks)("requestEvents on $name", (framework) => {
   });
 });
 
+describe.each(frameworks.filter((f) => f.kind === "express"))("pass-through routes on $name", (framework) => {
+  let store: MemoryStore;
+  let app: RouteApp | undefined;
+  beforeEach(() => {
+    store = memoryStore();
+    configureAudit({ store });
+  });
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it("a route that passes every request on does not name a request no route answered, nor one another route answered", async () => {
+    app = await framework.start({ middleware: { requestEvents: true }, passThrough: true });
+    await request(app.server).get("/nowhere/7").set("x-request-id", "pt-1").expect(404);
+    await request(app.server).get("/orders/7").set("x-request-id", "pt-2").expect(200);
+    await request(app.server).get("/users/1/orders/2").set("x-request-id", "pt-3").expect(200);
+    await request(app.server).get("/throw").set("x-request-id", "pt-4").expect(500);
+    const events = await requestEvents(store, 4);
+    const byId = Object.fromEntries(events.map((e) => [e.requestId, e.action]));
+    expect(byId).toEqual({ "pt-1": "GET (unmatched)", "pt-2": "GET /orders/:id", "pt-3": "GET /users/:userId/orders/:id", "pt-4": "GET /throw" });
+  });
+});
+
 describe("requestEvents options", () => {
   it("are checked when the middleware is made, naming the fix", () => {
     expect(() => auditEvents({ requestEvents: { skipPaths: ["health"] } })).toThrow(/skipPaths must be an array of paths starting with "\/"/);

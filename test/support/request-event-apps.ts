@@ -46,6 +46,11 @@ export interface RouteAppOptions {
    * milliseconds if nothing has answered yet (a timeout middleware).
    */
   answerFirstMs?: number;
+  /**
+   * Express: a route before all others that matches every path and passes the request on
+   * (`app.all("*", next)` on Express 4, `"/{*splat}"` on Express 5).
+   */
+  passThrough?: boolean;
   /** Mark `/guarded/:id` with `skipRequestEvent()` before its access hook runs. */
   skipBeforeAccess?: boolean;
   /**
@@ -128,11 +133,12 @@ class StatusError extends Error {
   }
 }
 
-function expressFramework(name: string, express: typeof ExpressType): Framework {
+/** @param catchAll a path matching every path: `*` on Express 4, `/{*splat}` on Express 5. */
+function expressFramework(name: string, express: typeof ExpressType, catchAll: string): Framework {
   return {
     name,
     kind: "express",
-    start({ middleware, access, skipBeforeAccess, routing, hookTimeoutMs, answerFirstMs }: RouteAppOptions = {}) {
+    start({ middleware, access, skipBeforeAccess, routing, hookTimeoutMs, answerFirstMs, passThrough }: RouteAppOptions = {}) {
       const app = express();
       if (routing !== undefined) {
         app.set("case sensitive routing", routing.caseSensitive);
@@ -142,6 +148,7 @@ function expressFramework(name: string, express: typeof ExpressType): Framework 
       app.use(express.text({ type: ["text/*", "application/xml"] }));
       app.use(express.urlencoded({ extended: false }));
       app.use(auditEvents(middleware));
+      if (passThrough) app.all(catchAll, (_req, _res, next) => next());
       if (answerFirstMs !== undefined) {
         app.use((_req, res, next) => {
           const timer = setTimeout(() => void (res.headersSent || res.status(503).json({ error: "timed out" })), answerFirstMs);
@@ -364,8 +371,8 @@ function fastifyFramework(name: string, fastify: typeof FastifyType): Framework 
 
 /** Express 4, Express 5, Koa 2, Koa 3, Fastify 4 and Fastify 5. */
 export const frameworks: Framework[] = [
-  expressFramework("Express 4", express4),
-  expressFramework("Express 5", express5),
+  expressFramework("Express 4", express4, "*"),
+  expressFramework("Express 5", express5, "/{*splat}"),
   koaFramework("Koa 2", Koa2),
   koaFramework("Koa 3", Koa3),
   fastifyFramework("Fastify 4", fastify4),
