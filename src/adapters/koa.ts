@@ -22,6 +22,10 @@ export interface KoaLikeContext {
   status: number;
   body?: unknown;
   request: { body?: unknown };
+  /** Koa's response; `_explicitStatus` is set once something answered (a status or a body). */
+  response?: { _explicitStatus?: boolean };
+  /** `false` when a middleware answers through the raw response itself. */
+  respond?: boolean;
   state: Record<string, unknown> & { user?: unknown; auditContext?: AuditContext };
   auditContext?: AuditContext;
 }
@@ -71,7 +75,12 @@ class KoaRequestSource implements RequestSource, RequestEventSource {
     return undefined;
   }
   route() {
-    const matched = this.request._matchedRoute;
+    const ctx = this.request;
+    // A route that only passed the request on (a catch-all calling next()) leaves
+    // _matchedRoute behind: if the response was finished with nothing having answered
+    // (no status or body set: Koa's own 404), no route handled the request.
+    if (ctx.res.writableFinished && ctx.response !== undefined && ctx.response._explicitStatus !== true && ctx.respond !== false) return null;
+    const matched = ctx._matchedRoute;
     return typeof matched === "string" || matched instanceof RegExp ? String(matched) : null;
   }
   ip() {

@@ -322,7 +322,8 @@ describe.each(frameworks)("requestEvents on $name", (framework) => {
   });
 });
 
-describe.each(frameworks.filter((f) => f.kind === "express"))("pass-through routes on $name", (framework) => {
+// Fastify has no routes that pass a request on: a route that matches answers.
+describe.each(frameworks.filter((f) => f.kind !== "fastify"))("pass-through routes on $name", (framework) => {
   let store: MemoryStore;
   let app: RouteApp | undefined;
   beforeEach(() => {
@@ -340,9 +341,11 @@ describe.each(frameworks.filter((f) => f.kind === "express"))("pass-through rout
     await request(app.server).get("/orders/7").set("x-request-id", "pt-2").expect(200);
     await request(app.server).get("/users/1/orders/2").set("x-request-id", "pt-3").expect(200);
     await request(app.server).get("/throw").set("x-request-id", "pt-4").expect(500);
-    const events = await requestEvents(store, 4);
+    await request(app.server).get("/stream").set("x-request-id", "pt-5").timeout(300).catch(() => undefined);
+    await app.close();
+    const events = await requestEvents(store, 5);
     const byId = Object.fromEntries(events.map((e) => [e.requestId, e.action]));
-    expect(byId).toEqual({ "pt-1": "GET (unmatched)", "pt-2": "GET /orders/:id", "pt-3": "GET /users/:userId/orders/:id", "pt-4": "GET /throw" });
+    expect(byId).toEqual({ "pt-1": "GET (unmatched)", "pt-2": "GET /orders/:id", "pt-3": "GET /users/:userId/orders/:id", "pt-4": "GET /throw", "pt-5": "GET /stream" });
   });
 });
 

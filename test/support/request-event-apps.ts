@@ -47,8 +47,9 @@ export interface RouteAppOptions {
    */
   answerFirstMs?: number;
   /**
-   * Express: a route before all others that matches every path and passes the request on
-   * (`app.all("*", next)` on Express 4, `"/{*splat}"` on Express 5).
+   * Express and Koa: a route before all others that matches every path and passes the
+   * request on (`app.all("*", next)` on Express 4, `"/{*splat}"` on Express 5, a
+   * `@koa/router` route `/{*rest}`). Fastify has no such routes (a route answers).
    */
   passThrough?: boolean;
   /** Mark `/guarded/:id` with `skipRequestEvent()` before its access hook runs. */
@@ -213,7 +214,7 @@ function koaFramework(name: string, Koa: typeof KoaType): Framework {
   return {
     name,
     kind: "koa",
-    start({ middleware, access, skipBeforeAccess, routing, hookTimeoutMs, answerFirstMs }: RouteAppOptions = {}) {
+    start({ middleware, access, skipBeforeAccess, routing, hookTimeoutMs, answerFirstMs, passThrough }: RouteAppOptions = {}) {
       const app = new Koa();
       app.silent = true;
       app.use(koaAuditEvents(middleware));
@@ -236,6 +237,11 @@ function koaFramework(name: string, Koa: typeof KoaType): Framework {
         (ctx.request as { body?: unknown }).body = ctx.is("json") ? JSON.parse(text || "{}") : text;
         await next();
       });
+      if (passThrough) {
+        const pass = new KoaRouter();
+        pass.all("/{*rest}", (_ctx, next) => next());
+        app.use(pass.routes());
+      }
       const router = new KoaRouter(routing === undefined ? {} : { sensitive: routing.caseSensitive, strict: routing.strictTrailingSlash });
       router.get("/orders/:id", (ctx) => void (ctx.body = { id: ctx.params.id, token: "tok-secret-1" }));
       router.post("/orders/:id", (ctx) => {
