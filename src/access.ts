@@ -3,6 +3,8 @@ import { suggestion } from "./config/suggestion";
 import type { AuditContext } from "./context";
 import { AuditConfigError, AuditStoreError } from "./errors";
 import { ANSWER_WAITS_FOR_EVENT_MS, writeEventBounded } from "./bounded-event-write";
+import { boundText } from "./column-limits";
+import { maskMessage } from "./masking";
 import { carryRefusal, REQUEST_CONTENT_TYPE } from "./request-events";
 import { recordMetricError } from "./writer/metrics";
 
@@ -29,6 +31,61 @@ export interface AuditAccessOptions<Req> {
    * @example request: (req) => (req.user?.role === "admin" ? true : { allow: false, reason: "Admins only." })
    */
   request: (req: Req) => AccessDecision | Promise<AccessDecision>;
+  /**
+   * The longest the hook may take to answer, in milliseconds (1 to 600000). A hook that
+   * has not answered by then is taken as failed: the request is answered 500 and the
+   * failure recorded, as for a hook that throws.
+   * @default 10000 ({@link DEFAULT_HOOK_TIMEOUT_MS})
+   */
+  hookTimeoutMs?: number;
+}
+
+/** How long an access hook (request, model `read`/`write`/`aggregate`) may take by default: 10 000 ms. */
+export const DEFAULT_HOOK_TIMEOUT_MS = 10_000;
+
+/**
+ * The longest refusal reason given to the client and stored, in characters: a longer
+ * one is cut and ends with the column limits' cut marker (`…[+N chars]`).
+ */
+export const MAX_REASON_CHARS = 1000;
+
+/**
+ * Checks a `hookTimeoutMs` option once.
+ *
+ * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` naming the allowed range.
+ */
+export function checkHookTimeout(where: string, value: unknown): number {
+  if (value === undefined) return DEFAULT_HOOK_TIMEOUT_MS;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 600_000) {
+    throw new AuditConfigError(`${where}: hookTimeoutMs must be a whole number of milliseconds from 1 to 600000, such as hookTimeoutMs: 10000 (got ${shown(value)}).`);
+  }
+  return value;
+}
+
+/**
+ * Waits for a hook's answer at most `timeoutMs`: past it, rejects with an error saying
+ * the hook is taken as failed (the hook itself is not stopped; its late answer is
+ * ignored). The timer does not keep the process alive.
+ */
+export function withinHookTimeout<T>(answer: T | Promise<T>, timeoutMs: number, hookName: string): Promise<T> {
+  if (!(answer instanceof Promise) && (typeof answer !== "object" || answer === null || typeof (answer as { then?: unknown }).then !== "function")) return Promise.resolve(answer);
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${hookName} did not answer within ${timeoutMs} ms, so it is taken as failed: make it answer sooner, or raise hookTimeoutMs.`)),
+      timeoutMs,
+    );
+    timer.unref?.();
+    Promise.resolve(answer).then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** The `action` of the event an access hook's refusal (or failure) records. */
@@ -49,8 +106,9 @@ function shown(value: unknown): string {
 
 /**
  * Reads a hook's answer strictly: exactly `true`, or an object whose `allow` is `false`
- * with a non-blank `reason`. `false`, `undefined`, `{ allow: true }` and the like are
- * errors of the hook, so that nothing but a deliberate yes lets a request through.
+ * with a non-blank `reason` (cut to {@link MAX_REASON_CHARS} characters). `false`,
+ * `undefined`, `{ allow: true }` and the like are errors of the hook, so that nothing
+ * but a deliberate yes lets a request through.
  *
  * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` naming what was returned and what to return.
  * @example
@@ -62,7 +120,7 @@ export function accessDecisionOf(answer: unknown, where: string): { allow: true 
   if (answer === true) return { allow: true };
   if (typeof answer === "object" && answer !== null && !Array.isArray(answer) && (answer as { allow?: unknown }).allow === false) {
     const { reason } = answer as { reason?: unknown };
-    if (typeof reason === "string" && reason.trim().length > 0) return { allow: false, reason };
+    if (typeof reason === "string" && reason.trim().length > 0) return { allow: false, reason: boundText(reason, { chars: MAX_REASON_CHARS }) };
     throw new AuditConfigError(`${where} refused without a reason (got ${shown(reason)}): give the reason the client is told, such as { allow: false, reason: "Only the order's owner may see it." }.`);
   }
   throw new AuditConfigError(`${where} returned ${shown(answer)}, which is neither an allow nor a refusal. ${DECISION_FIX}`);
@@ -73,24 +131,28 @@ export function accessDecisionOf(answer: unknown, where: string): { allow: true 
  *
  * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` naming the fix.
  */
-export function resolveAccessOptions<Req>(factory: string, options: unknown): AuditAccessOptions<Req> {
+export function resolveAccessOptions<Req>(factory: string, options: unknown): Required<AuditAccessOptions<Req>> {
   const example = `${factory}({ request: (req) => (req.user ? true : { allow: false, reason: "Sign in first." }) })`;
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new AuditConfigError(`${factory}() needs options with a request hook, such as ${example}.`);
   }
   for (const key of Object.keys(options)) {
-    if (key !== "request") throw new AuditConfigError(`${factory}(): unknown option "${key}".${suggestion(key, ["request"])} The option is request.`);
+    if (key !== "request" && key !== "hookTimeoutMs") throw new AuditConfigError(`${factory}(): unknown option "${key}".${suggestion(key, ["request", "hookTimeoutMs"])} The options are request and hookTimeoutMs.`);
   }
-  if (typeof (options as { request?: unknown }).request !== "function") {
+  const { request, hookTimeoutMs } = options as AuditAccessOptions<Req>;
+  if (typeof request !== "function") {
     throw new AuditConfigError(`${factory}() needs a request hook (a function), such as ${example}.`);
   }
-  return options as AuditAccessOptions<Req>;
+  return { request, hookTimeoutMs: checkHookTimeout(`${factory}()`, hookTimeoutMs) };
 }
 
-/** Runs the hook and reads its answer; never throws: a failure is a verdict that refuses. */
-export async function decideAccess<Req>(factory: string, hook: (req: Req) => unknown, req: Req): Promise<AccessVerdict> {
+/**
+ * Runs the hook and reads its answer, waiting at most `timeoutMs`; never throws: a
+ * failure (a throw, a nonsense answer, no answer in time) is a verdict that refuses.
+ */
+export async function decideAccess<Req>(factory: string, hook: (req: Req) => unknown, req: Req, timeoutMs: number): Promise<AccessVerdict> {
   try {
-    return accessDecisionOf(await hook(req), `${factory}'s request hook`);
+    return accessDecisionOf(await withinHookTimeout(hook(req), timeoutMs, `${factory}'s request hook`), `${factory}'s request hook`);
   } catch (error) {
     return { allow: false, error };
   }
@@ -98,6 +160,18 @@ export async function decideAccess<Req>(factory: string, hook: (req: Req) => unk
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Free text of a hook (an error's message, a refusal's reason) as it may be stored and
+ * logged: masked by the content's rules (`maskMessage`), cut at `maxChars`. Never throws.
+ */
+export function storedText(layered: LayeredConfig, text: string, maxChars?: number): string {
+  try {
+    return maskMessage(text, layered.get().masking, maxChars);
+  } catch {
+    return "[the text could not be masked, so it is not stored]";
+  }
 }
 
 /** Says, through the logger (and the metrics, for a write), what went wrong; never throws. */
@@ -133,9 +207,9 @@ export async function refuseRequest(
   layered: LayeredConfig,
 ): Promise<{ status: number; body: { error: string } }> {
   const failed = "error" in verdict;
-  if (failed) reportAccessTrouble(layered, `${factory}'s request hook failed, so the request was refused with 500: ${messageOf(verdict.error)}`);
+  const refusal = failed ? { error: storedText(layered, messageOf(verdict.error)) } : { reason: storedText(layered, verdict.reason, Infinity) };
+  if (failed) reportAccessTrouble(layered, `${factory}'s request hook failed, so the request was refused with 500: ${refusal.error}`);
   const answer = failed ? { status: 500, body: { ...ACCESS_FAILED_BODY } } : { status: 403, body: { error: verdict.reason } };
-  const refusal = failed ? { error: messageOf(verdict.error) } : { reason: verdict.reason };
   if (carryRefusal(context, refusal)) return answer;
   const requestId = context.requestId;
   await writeEventBounded(

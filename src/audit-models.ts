@@ -1,4 +1,4 @@
-import { accessDecisionOf, type AccessDecision } from "./access";
+import { accessDecisionOf, checkHookTimeout, withinHookTimeout, type AccessDecision } from "./access";
 import { currentAuditContext } from "./async-context";
 import { writeEventBounded, type BoundedWriteTrouble } from "./bounded-event-write";
 import { getAuditConfig } from "./config/configure";
@@ -113,6 +113,14 @@ export interface AuditModelsOptions {
    * @default 2000
    */
   eventWaitMs?: number;
+  /**
+   * The longest a `read`, `write` or `aggregate` hook may take to answer, in
+   * milliseconds (1 to 600000). A hook that has not answered by then is taken as failed:
+   * the query throws and the failure is recorded (`outcome: "failure"`), as for a hook
+   * that throws.
+   * @default 10000
+   */
+  hookTimeoutMs?: number;
 }
 
 /**
@@ -176,33 +184,36 @@ function checkAccess(access: unknown): Readonly<Record<string, ModelAccess>> {
 interface Settings {
   readonly access: Readonly<Record<string, ModelAccess>> | undefined;
   readonly eventWaitMs: number;
+  readonly hookTimeoutMs: number;
 }
 
+const OPTIONS = ["access", "eventWaitMs", "hookTimeoutMs"];
+
 function checkOptions(options: unknown): Settings {
-  if (options === undefined) return { access: undefined, eventWaitMs: 2000 };
+  if (options === undefined) return { access: undefined, eventWaitMs: 2000, hookTimeoutMs: checkHookTimeout("auditModels()", undefined) };
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new AuditConfigError("auditModels() expects no argument, or { access: { Order: { read, write } } }.");
   }
   for (const key of Object.keys(options)) {
-    if (key !== "access" && key !== "eventWaitMs") throw new AuditConfigError(`auditModels(): unknown option "${key}".${suggestion(key, ["access", "eventWaitMs"])} The options are access and eventWaitMs.`);
+    if (!OPTIONS.includes(key)) throw new AuditConfigError(`auditModels(): unknown option "${key}".${suggestion(key, OPTIONS)} The options are ${OPTIONS.join(", ")}.`);
   }
-  const { access, eventWaitMs = 2000 } = options as AuditModelsOptions;
+  const { access, eventWaitMs = 2000, hookTimeoutMs } = options as AuditModelsOptions;
   if (typeof eventWaitMs !== "number" || !Number.isInteger(eventWaitMs) || eventWaitMs < 0 || eventWaitMs > 60_000) {
     throw new AuditConfigError(`auditModels(): eventWaitMs must be a whole number of milliseconds from 0 to 60000, such as eventWaitMs: 2000 (got ${String(eventWaitMs)}).`);
   }
-  return { access: access === undefined ? undefined : checkAccess(access), eventWaitMs };
+  return { access: access === undefined ? undefined : checkAccess(access), eventWaitMs, hookTimeoutMs: checkHookTimeout("auditModels()", hookTimeoutMs) };
 }
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** A hook's error message as it may be stored: masked by the content rules, capped. */
-function storedMessage(error: unknown): string {
+/** A hook's error message (or, uncapped, a refusal's reason, already cut) as it may be stored: masked by the content rules, capped. */
+function storedMessage(error: unknown, maxChars?: number): string {
   try {
-    return maskMessage(messageOf(error), getAuditConfig().masking);
+    return maskMessage(messageOf(error), getAuditConfig().masking, maxChars);
   } catch {
-    return "[the error's message could not be masked, so it is not stored]";
+    return "[the text could not be masked, so it is not stored]";
   }
 }
 
@@ -257,6 +268,14 @@ class ModelGuard {
     return Object.hasOwn(this.settings.access, model) ? this.settings.access[model] : undefined;
   }
 
+  /** The model's `read` hook, answering within `hookTimeoutMs` or taken as failed. */
+  private readHook(model: string): ModelAccess["read"] {
+    const read = this.hooks(model)?.read;
+    if (read === undefined) return undefined;
+    const { hookTimeoutMs } = this.settings;
+    return (record, ctx) => withinHookTimeout(read(record, ctx), hookTimeoutMs, `auditModels(): the read hook of ${model}`);
+  }
+
   /**
    * Writes an access event through the current audit context (the request's, a job's),
    * waiting for it at most `eventWaitMs`. Its failure does not change what the query
@@ -298,12 +317,13 @@ class ModelGuard {
   ): Promise<void> {
     let decision: ReturnType<typeof accessDecisionOf>;
     try {
-      decision = accessDecisionOf(await ask(), `auditModels(): the ${hook} hook of ${model}`);
+      const name = `auditModels(): the ${hook} hook of ${model}`;
+      decision = accessDecisionOf(await withinHookTimeout(ask(), this.settings.hookTimeoutMs, name), name);
     } catch (error) {
       return this.failed(model, operation, objectId, error, content);
     }
     if (decision.allow) return;
-    await this.record(model, objectId, { ...content, reason: decision.reason }, operation, "denied", "warning");
+    await this.record(model, objectId, { ...content, reason: storedMessage(decision.reason, Infinity) }, operation, "denied", "warning");
     throw new AuditAccessDeniedError(decision.reason, thrown.model, thrown.operation);
   }
 
@@ -380,7 +400,7 @@ class ModelGuard {
     const findings: ReadFindings = { refused: new Map(), hidden: new Map() };
     let checked: Awaited<ReturnType<typeof checkReadResult>>;
     try {
-      checked = await checkReadResult(result, planned.plan, (m) => this.hooks(m)?.read, currentAuditContext(), findings);
+      checked = await checkReadResult(result, planned.plan, (m) => this.readHook(m), currentAuditContext(), (m) => this.shapes?.fields(m), findings);
     } catch (error) {
       if (!(error instanceof ReadHookFailure)) throw error;
       return this.failed(error.model, error.model === model ? operation : "read", Array.isArray(result) ? "*" : idOf(error.record), error.error, error.model === model ? {} : { via: `${model}.${operation}` });
@@ -418,9 +438,22 @@ class ModelGuard {
     for (const [m, refused] of findings.refused) {
       const via = m === model ? {} : { via: `${model}.${operation}` };
       const state = written && m === model ? { written: true } : {};
-      writes.push(this.record(m, objectIdOf(m, refused.ids), { ...via, ...state, refused: refused.ids.length, ids: refused.ids, reasons: refused.reasons }, m === model ? operation : "read", "denied", "warning"));
+      const reasons = refused.reasons.map((reason) => storedMessage(reason, Infinity));
+      writes.push(this.record(m, objectIdOf(m, refused.ids), { ...via, ...state, refused: refused.ids.length, ids: refused.ids, reasons }, m === model ? operation : "read", "denied", "warning"));
     }
     await Promise.all(writes);
+  }
+}
+
+/**
+ * Refuses hooks of models the client does not have (`Buyers` for `Buyer`): they would
+ * never run, and the model they meant to guard would go unguarded.
+ */
+function checkModelNames(settings: Settings, shapes: ModelShapes): void {
+  const models = shapes.models();
+  for (const model of Object.keys(settings.access ?? {})) {
+    if (models.includes(model)) continue;
+    throw new AuditConfigError(`auditModels(): access.${model} names no model of this Prisma client.${suggestion(model, models)} Key access by the model's name as schema.prisma writes it.`);
   }
 }
 
@@ -475,13 +508,21 @@ function queryExtension(settings: Settings, shapes: ModelShapes | undefined): Au
  *   request), action `"<Model>.<operation>"` (`"<Model>.read"` for a related model,
  *   with `via`), `outcome: "denied"`, with the reason(s) and ids; hidden fields as one
  *   event per model, listing them. A query waits for these events at most `eventWaitMs`.
- * - A hook that throws or answers anything else fails closed: the query throws (the
- *   hook's error, or `ERR_AUDIT_CONFIG`) and the failure is recorded (`outcome:
- *   "failure"`, the error's message masked by the content's rules and capped).
+ * - A hook that throws, answers anything else, hides a field its model does not have,
+ *   or does not answer within `hookTimeoutMs` (default 10 000 ms) fails closed: the
+ *   query throws (the hook's error, or `ERR_AUDIT_CONFIG`) and the failure is recorded
+ *   (`outcome: "failure"`, the error's message masked by the content's rules and
+ *   capped). Refusal reasons are cut at 1000 characters and stored masked.
+ * - A `select` naming a result extension's computed field keeps it: the fields it may
+ *   need stay on the record, non-enumerable (JSON and spreads do not see them).
  *
  * Limits: raw queries are not seen; `where`, `orderBy` and `cursor` may name fields a
  * hook hides and relations it refuses (the result says whether a match exists); fields
- * the client omits globally are not shown to `read`. The tag is a non-enumerable symbol:
+ * the client omits globally are not shown to `read`; an extension applied after this
+ * one changes queries after the checks (apply `auditModels` last); foreign keys written
+ * as scalars (`data: { buyerId }`) and the database's referential actions
+ * (`onDelete: Cascade`) reach related records without their `write` hooks, since
+ * Prisma's runtime data model names neither foreign-key fields nor referential actions. The tag is a non-enumerable symbol:
  * JSON output and equality checks do not see it.
  *
  * @example
@@ -497,12 +538,17 @@ function queryExtension(settings: Settings, shapes: ModelShapes | undefined): Au
  * ```
  * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` for an unknown option, a model name
  * written as the client's property (`order` for `Order`), a hook that is not a function,
- * or an `eventWaitMs` out of range.
+ * an `eventWaitMs` or `hookTimeoutMs` out of range; and when `prisma.$extends()` applies
+ * it to a client that has no model of a name `access` gives (`Buyers`), with the model
+ * meant.
  */
 export function auditModels(options?: AuditModelsOptions): AuditModelsExtension {
   const settings = checkOptions(options);
-  const extension = (client: unknown) =>
-    (client as { $extends(extension: unknown): ReturnType<AuditModelsExtension> }).$extends({ name: "audit-events", query: queryExtension(settings, ModelShapes.of(client)) });
+  const extension = (client: unknown) => {
+    const shapes = ModelShapes.of(client);
+    if (shapes !== undefined) checkModelNames(settings, shapes);
+    return (client as { $extends(extension: unknown): ReturnType<AuditModelsExtension> }).$extends({ name: "audit-events", query: queryExtension(settings, shapes) });
+  };
   Object.defineProperty(extension, "name", { value: "audit-events" });
   return Object.assign(extension, { query: queryExtension(settings, undefined) });
 }

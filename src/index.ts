@@ -5,6 +5,8 @@ export {
   accessDecisionOf,
   ACCESS_FAILED_BODY,
   ACCESS_REQUEST_ACTION,
+  DEFAULT_HOOK_TIMEOUT_MS,
+  MAX_REASON_CHARS,
   type AccessDecision,
   type AuditAccessOptions,
 } from "./access";

@@ -88,8 +88,12 @@ export function pickHeaders(
 /** The longest a free-text message (a hook's error) is stored, in characters, after masking. */
 export const MAX_MESSAGE_CHARS = 500;
 
-/** `name=value`, `name: value` or `name "value"` in free text; the value quoted or up to a separator. */
-const NAMED_VALUE = /([A-Za-z_][\w.\-[\]]*)(\s*[=:]\s*|\s+(?=["']))("[^"]*"|'[^']*'|[^\s,;&)]+)/g;
+/**
+ * `name=value`, `name: value` or `name "value"` in free text; the value quoted or up to a
+ * separator, and never itself a name with a separator (in `failed: password=x` the name
+ * is `password`, not `failed`; a URL's `https://` is not taken for one).
+ */
+const NAMED_VALUE = /([A-Za-z_][\w.\-[\]]*)(\s*[=:]\s*|\s+(?=["']))(?![A-Za-z_][\w.\-[\]]*\s*[=:](?!\/\/))("[^"]*"|'[^']*'|[^\s,;&)]+)/g;
 
 /** A word holding a URL or a query, masked as the event's `url`. */
 const URL_WORD = /^(?:[a-z][a-z0-9+.-]*:\/\/|\/|\?)/i;

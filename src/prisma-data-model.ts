@@ -47,6 +47,17 @@ export class ModelShapes {
     return isDataModel(dataModel) ? new ModelShapes(dataModel.models) : undefined;
   }
 
+  /** The names of the models, as `schema.prisma` writes them. */
+  models(): string[] {
+    return [...this.scalarFields.keys()];
+  }
+
+  /** The model's field names, scalars and relations; `undefined` for an unknown model. */
+  fields(model: string): readonly string[] | undefined {
+    const scalars = this.scalarFields.get(model);
+    return scalars === undefined ? undefined : [...scalars, ...this.relations(model).keys()];
+  }
+
   /** The model's scalar (and enum) field names; empty for an unknown model. */
   scalars(model: string): readonly string[] {
     return this.scalarFields.get(model) ?? [];

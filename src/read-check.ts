@@ -2,6 +2,7 @@ import { accessDecisionOf, type AccessDecision } from "./access";
 import { mapBounded } from "./bounded-map";
 import { MODEL_TAG } from "./content-object";
 import type { AuditContext } from "./context";
+import { suggestion } from "./config/suggestion";
 import { AuditConfigError } from "./errors";
 import type { ReadPlan } from "./read-plan";
 
@@ -14,6 +15,9 @@ export type ReadDecision = AccessDecision | { hide: readonly string[] };
 
 /** A model's `read` hook, as {@link checkReadResult} calls it. */
 export type ReadHook = (record: Record<string, unknown>, ctx: AuditContext) => ReadDecision | Promise<ReadDecision>;
+
+/** A model's field names (scalars and relations) from the data model, or `undefined` when it is not known. */
+export type ModelFields = (model: string) => readonly string[] | undefined;
 
 /** How many `read` hook calls run at once over the records of one list. */
 export const READ_HOOK_CONCURRENCY = 16;
@@ -40,11 +44,23 @@ type ReadVerdict = { keep: true; hide: readonly string[] } | { keep: false; reas
 
 const KEEP: ReadVerdict = { keep: true, hide: [] };
 
-function readVerdictOf(answer: unknown, model: string): ReadVerdict {
+function readVerdictOf(answer: unknown, model: string, record: Record<string, unknown>, fieldsOf: ModelFields): ReadVerdict {
   if (typeof answer === "object" && answer !== null && !Array.isArray(answer) && "hide" in answer) {
     const { hide } = answer as { hide: unknown };
-    if (Object.keys(answer).length === 1 && Array.isArray(hide) && hide.every((f) => typeof f === "string")) return { keep: true, hide };
-    throw new AuditConfigError(`auditModels(): the read hook of ${model} returned a hide that is not a list of field names: return { hide: ["email", "total"] }.`);
+    const others = Object.keys(answer).filter((k) => k !== "hide");
+    if (others.length > 0) {
+      throw new AuditConfigError(`auditModels(): the read hook of ${model} returned { hide } with ${others.map((k) => `"${k}"`).join(", ")} beside it: a read hook answers true, { allow: false, reason }, or { hide: ["email"] } alone (the record, without those fields).`);
+    }
+    if (!Array.isArray(hide) || !hide.every((f) => typeof f === "string")) {
+      throw new AuditConfigError(`auditModels(): the read hook of ${model} returned a hide that is not a list of field names: return { hide: ["email", "total"] }.`);
+    }
+    const known = fieldsOf(model);
+    for (const field of hide) {
+      if (known === undefined ? Object.hasOwn(record, field) : known.includes(field)) continue;
+      // The hook meant to hide something that is not there: what it saw cannot be trusted to be what it meant.
+      throw new AuditConfigError(`auditModels(): the read hook of ${model} hid "${field}", which is not a field of ${model}.${suggestion(field, known ?? Object.keys(record))} Name the fields as schema.prisma does.`);
+    }
+    return { keep: true, hide };
   }
   const decision = accessDecisionOf(answer, `auditModels(): the read hook of ${model}`);
   return decision.allow ? KEEP : { keep: false, reason: decision.reason };
@@ -67,6 +83,7 @@ async function checkRecords(
   plan: ReadPlan,
   hookOf: (model: string) => ReadHook | undefined,
   ctx: AuditContext,
+  fieldsOf: ModelFields,
   findings: ReadFindings,
 ): Promise<{ kept: unknown[]; reason?: string }> {
   const hook = hookOf(plan.model);
@@ -75,7 +92,7 @@ async function checkRecords(
     : await mapBounded(records, READ_HOOK_CONCURRENCY, async (record) => {
         if (!isRecord(record)) return KEEP;
         try {
-          return readVerdictOf(await hook(record, ctx), plan.model);
+          return readVerdictOf(await hook(record, ctx), plan.model, record, fieldsOf);
         } catch (error) {
           throw new ReadHookFailure(plan.model, record, error);
         }
@@ -99,13 +116,19 @@ async function checkRecords(
     for (const [field, related] of plan.relations) {
       const value = record[field];
       if (Array.isArray(value)) {
-        record[field] = (await checkRecords(value, related, hookOf, ctx, findings)).kept;
+        record[field] = (await checkRecords(value, related, hookOf, ctx, fieldsOf, findings)).kept;
       } else if (isRecord(value)) {
-        const checked = await checkRecords([value], related, hookOf, ctx, findings);
+        const checked = await checkRecords([value], related, hookOf, ctx, fieldsOf, findings);
         if (checked.kept.length === 0) findings.toOne ??= { model: related.model, reason: checked.reason! };
       }
     }
-    if (plan.keep !== undefined) for (const field of Object.keys(record)) if (!plan.keep.has(field)) delete record[field];
+    if (plan.keep !== undefined) {
+      for (const field of Object.keys(record)) {
+        if (plan.keep.has(field)) continue;
+        if (plan.keepUnlisted) Object.defineProperty(record, field, { enumerable: false });
+        else delete record[field];
+      }
+    }
     if (plan.drop !== undefined) for (const field of plan.drop) delete record[field];
     let removed = false;
     for (const field of verdict.hide) {
@@ -127,7 +150,8 @@ async function checkRecords(
  * Applies the `read` hooks to a result along its {@link ReadPlan}: each model's hook sees
  * each of its records whole (up to {@link READ_HOOK_CONCURRENCY} calls at once per list,
  * the order kept); a refused record is dropped from its list, a refused record a to-one
- * relation holds is noted in `findings.toOne`; then each record is narrowed back to what
+ * relation holds is noted in `findings.toOne`; a hook hiding a field its model does not
+ * have (by `fieldsOf`, else by the record) fails; then each record is narrowed back to what
  * the query asked for and the hidden fields are removed. Mutates the records.
  *
  * @returns the result (a list without its refused records), and for a single record the
@@ -139,10 +163,11 @@ export async function checkReadResult(
   plan: ReadPlan,
   hookOf: (model: string) => ReadHook | undefined,
   ctx: AuditContext,
+  fieldsOf: ModelFields,
   findings: ReadFindings,
 ): Promise<{ result: unknown; refused?: string }> {
-  if (Array.isArray(result)) return { result: (await checkRecords(result, plan, hookOf, ctx, findings)).kept };
+  if (Array.isArray(result)) return { result: (await checkRecords(result, plan, hookOf, ctx, fieldsOf, findings)).kept };
   if (!isRecord(result)) return { result };
-  const checked = await checkRecords([result], plan, hookOf, ctx, findings);
+  const checked = await checkRecords([result], plan, hookOf, ctx, fieldsOf, findings);
   return checked.reason === undefined ? { result } : { result, refused: checked.reason };
 }

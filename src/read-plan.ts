@@ -10,6 +10,13 @@ export interface ReadPlan {
   readonly model: string;
   /** The query's `select` was widened to every scalar field: the fields it asked for (the rest are removed after the hook). */
   readonly keep?: ReadonlySet<string>;
+  /**
+   * The `select` names fields the model does not have (a result extension's computed
+   * fields, whose inputs are not known here): the fields outside `keep` are made
+   * non-enumerable rather than removed, so Prisma can still compute them, while JSON,
+   * spreads and `Object.keys` see only what was asked for.
+   */
+  readonly keepUnlisted?: boolean;
   /** The query's `omit` was lifted: the fields it omitted (removed after the hook). */
   readonly drop?: ReadonlySet<string>;
   /** The relations the query includes or selects, each with its related model's plan. */
@@ -70,8 +77,10 @@ function planNode(shapes: ModelShapes, hooked: (model: string) => boolean, model
   if (isPlainObject(node.select)) {
     const keep = new Set(Object.entries(node.select).filter(([, v]) => v !== false && v !== undefined && v !== null).map(([k]) => k));
     const widened = out.select as Record<string, unknown>;
-    for (const field of shapes.scalars(model)) if (!keep.has(field)) widened[field] = true;
-    return { node: out, plan: { model, keep, relations } };
+    const scalars = shapes.scalars(model);
+    for (const field of scalars) if (!keep.has(field)) widened[field] = true;
+    const computed = [...keep].some((field) => field !== "_count" && !scalars.includes(field) && shapes.relation(model, field) === undefined);
+    return { node: out, plan: computed ? { model, keep, keepUnlisted: true, relations } : { model, keep, relations } };
   }
   if (isPlainObject(node.omit)) {
     const drop = new Set(Object.entries(node.omit).filter(([, v]) => v === true).map(([k]) => k));

@@ -44,6 +44,14 @@ export interface RequestEventSource {
    */
   pathRules(): PathRules | undefined;
   /**
+   * The template of the route the framework has already matched when the request starts
+   * (Fastify routes before its first hook), or null when none matched; absent where
+   * routing comes later (Express, Koa). A request whose route is one of `skipPaths` is
+   * skipped by the framework's own decision, whatever its path looked like
+   * (`/health;x` on Fastify 4).
+   */
+  startRoute?(): string | null;
+  /**
    * The template of the route that handled the request (`/orders/:id`), read when the
    * response is done, or null when no route matched.
    */
@@ -95,8 +103,9 @@ export type RequestRefusal = { reason: string } | { error: string };
  * written (`requestEvents` watches it), so that a refused request is one event, not
  * two: the request event then carries `reason` (or `error`) in its content and the
  * refusal's outcome and severity, and is written even if the request was marked with
- * {@link skipRequestEvent}. Returns false when no request event will be written; the
- * caller records the refusal itself.
+ * {@link skipRequestEvent}. Returns false when no request event will be written (or it
+ * was already written: the response finished before the hook answered); the caller
+ * records the refusal itself.
  */
 export function carryRefusal(context: AuditContext, refusal: RequestRefusal): boolean {
   if (!watched.has(context)) return false;
@@ -208,6 +217,8 @@ function isSkippedAtFinish(options: ResolvedRequestEvents, source: RequestEventS
 export function watchRequest(context: AuditContext, res: ServerResponse, source: RequestEventSource, options: ResolvedRequestEvents, layered: LayeredConfig): void {
   const rules = source.pathRules();
   if (rules !== undefined && isSkippedPath(options, source.path(), rules)) return;
+  const startRoute = source.startRoute?.();
+  if (startRoute !== undefined && startRoute !== null && options.skipExact.includes(startRoute)) return;
   watched.add(context);
   const started = performance.now();
   const capture = options.capturePayloads ? new ResponseCapture(res, options.maxPayloadBytes ?? layered.get().maxPostDataBytes) : undefined;
@@ -215,6 +226,8 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
   const onDone = () => {
     if (done) return;
     done = true;
+    // A refusal decided after this (a hook slower than the response) records its own event.
+    watched.delete(context);
     res.off("finish", onDone);
     res.off("close", onDone);
     const refusal = refusals.get(context);

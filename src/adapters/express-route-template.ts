@@ -22,7 +22,10 @@ const MOUNTS = Symbol("audit-events.express.mounts");
 /** The template of the route that was dispatched last, mount paths included (null: a mount not known). */
 const ROUTE = Symbol("audit-events.express.route");
 
-type TemplatedRequest = { [MOUNTS]?: Array<string | null>; [ROUTE]?: string | null; route?: { path?: unknown }; baseUrl?: string };
+/** What {@link ROUTE} holds when the routes dispatched all passed the request on (`next()`) without answering: no route handled it. */
+const PASSED_ON = Symbol("audit-events.express.passed-on");
+
+type TemplatedRequest = { [MOUNTS]?: Array<string | null>; [ROUTE]?: string | null | typeof PASSED_ON; route?: { path?: unknown }; baseUrl?: string };
 
 function isRouter(value: unknown): value is Router {
   return typeof value === "function" && Array.isArray((value as Partial<Router>).stack);
@@ -181,8 +184,16 @@ function wrapLayer(layer: RouterLayer, children: Router[]): void {
     layer[method] = function dispatchRecorded(req, res, next) {
       const r = req as TemplatedRequest;
       const mounts = r[MOUNTS] ?? [];
+      const previous = ROUTE in r ? r[ROUTE] : PASSED_ON;
       r[ROUTE] = own === null || mounts.includes(null) ? null : joinTemplate(mounts.join(""), own);
-      return original.call(this, req, res, next);
+      return original.call(this, req, res, (error?: unknown) => {
+        // A route that passes the request on (`app.all("*", next)`, a prefix check)
+        // without answering did not handle it: the template is what it was before.
+        // One that passes an error on did: its error handler answers for it.
+        const passedOn = error === undefined || error === "route" || error === "router";
+        if (passedOn && !(res as { headersSent?: boolean }).headersSent) r[ROUTE] = previous;
+        return next(error);
+      });
     };
   } else if (isRouter(layer.handle)) {
     children.push(layer.handle);
@@ -239,14 +250,15 @@ function observeRouter(router: Router, depth: number): void {
 
 /**
  * The template of the route that handled the request, mount paths included, as
- * recorded on its way (see {@link observeRoutes}); null when no route handled it;
+ * recorded on its way (see {@link observeRoutes}); null when no route handled it (a
+ * route that passed the request on with `next()` before answering did not);
  * {@link UNKNOWN_ROUTE} when a route did but its template cannot be known (a router
  * mounted on a RegExp on Express 4, a route of a mounted sub-application, a route under
  * a router before the app was first observed).
  */
 export function routeTemplateOf(req: object): string | null {
   const r = req as TemplatedRequest;
-  if (ROUTE in r) return r[ROUTE] ?? UNKNOWN_ROUTE;
+  if (ROUTE in r) return r[ROUTE] === PASSED_ON ? null : (r[ROUTE] ?? UNKNOWN_ROUTE);
   if (r.route === undefined || r.route === null) return null;
   // A route of the app itself needs no mount path.
   return (r.baseUrl ?? "") === "" ? (pathTemplate(r.route.path) ?? UNKNOWN_ROUTE) : UNKNOWN_ROUTE;

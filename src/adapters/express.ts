@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bindEmitterToContext, runWithAuditContext } from "../async-context";
 import type { AuditContext } from "../context";
-import { decideAccess, refuseRequest, resolveAccessOptions, type AuditAccessOptions } from "../access";
+import { decideAccess, refuseRequest, reportAccessTrouble, resolveAccessOptions, type AuditAccessOptions } from "../access";
+import { wrongFramework } from "./wrong-framework";
 import { LayeredConfig } from "../config/configure";
 import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-options";
 import { RequestAuditContext, socketPeer, type RequestSource } from "../request-context";
@@ -107,12 +108,14 @@ class ExpressRequestSource implements RequestSource, RequestEventSource {
  * });
  * app.use(auditEvents({ requestEvents: { skipPaths: ["/health"] } })); // + one event per request
  * ```
- * @throws {AuditConfigError} for bad options, or when registered as `app.use(auditEvents)`.
+ * @throws {AuditConfigError} for bad options, or when registered as `app.use(auditEvents)`;
+ * `ERR_AUDIT_CONFIG` on each request when another framework calls it (Koa's `(ctx, next)`).
  */
 export function auditEvents(options?: AuditMiddlewareOptions, ...rest: unknown[]) {
   const { config, requestEvents } = middlewareSetup("auditEvents", options, rest.length);
   return function auditEventsMiddleware(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void {
     const request = req as ExpressLikeRequest;
+    if (typeof next !== "function" || typeof (res as Partial<ServerResponse>)?.setHeader !== "function") throw wrongFramework("auditEvents()", "Express middleware");
     observeRoutes(request.app);
     const source = new ExpressRequestSource(request);
     const context = new RequestAuditContext(source, config);
@@ -142,20 +145,34 @@ const processConfig = new LayeredConfig({});
  *   request: async (req) => ((await isOwner(req.user, req.params.id)) ? true : { allow: false, reason: "Not your order." }),
  * }), deleteOrder);
  * ```
- * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` when the hook is missing or an option is unknown.
+ * The hook may take `hookTimeoutMs` (default 10 000) before it is taken as failed. If
+ * the response was already sent when the hook answers (a timeout middleware answered
+ * first), the refusal is recorded all the same and the answer stands; nothing is thrown
+ * out of the middleware.
+ * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` when the hook is missing, an option is unknown
+ * or `hookTimeoutMs` is out of range; on a request, when another framework calls it.
  */
 export function auditAccess(options: AuditAccessOptions<ExpressLikeRequest & Express.Request>) {
-  const { request: hook } = resolveAccessOptions<ExpressLikeRequest & Express.Request>("auditAccess", options);
+  const { request: hook, hookTimeoutMs } = resolveAccessOptions<ExpressLikeRequest & Express.Request>("auditAccess", options);
   return async function auditAccessMiddleware(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): Promise<void> {
     const request = req as ExpressLikeRequest & Express.Request;
+    if (typeof next !== "function" || typeof (res as Partial<ServerResponse>)?.setHeader !== "function") throw wrongFramework("auditAccess()", "Express middleware");
     observeRoutes(request.app);
-    const verdict = await decideAccess("auditAccess", hook, request);
+    const verdict = await decideAccess("auditAccess", hook, request, hookTimeoutMs);
     if (verdict.allow) return next();
-    const source = new ExpressRequestSource(request);
-    const context = request.auditContext ?? new RequestAuditContext(source, processConfig);
-    const { status, body } = await refuseRequest("auditAccess", context, verdict, source.route(), processConfig);
-    res.statusCode = status;
-    res.setHeader("content-type", "application/json; charset=utf-8");
-    res.end(JSON.stringify(body));
+    try {
+      const source = new ExpressRequestSource(request);
+      const context = request.auditContext ?? new RequestAuditContext(source, processConfig);
+      const { status, body } = await refuseRequest("auditAccess", context, verdict, source.route(), processConfig);
+      // Something else answered first (a timeout middleware): the refusal is recorded, the answer stands.
+      if (res.headersSent || res.writableEnded) return;
+      res.statusCode = status;
+      res.setHeader("content-type", "application/json; charset=utf-8");
+      res.end(JSON.stringify(body));
+    } catch (error) {
+      // Never out of the middleware: Express 4 leaves an async middleware's rejection unhandled.
+      reportAccessTrouble(processConfig, `auditAccess could not answer the refused request: ${error instanceof Error ? error.message : String(error)}`, error);
+      if (!res.headersSent) next(error);
+    }
   };
 }

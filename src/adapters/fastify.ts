@@ -87,6 +87,10 @@ class FastifyRequestSource implements RequestSource, RequestEventSource {
     // Fastify answers a request no route matched from its 404 handler, which has no url.
     return this.request.routeOptions?.url ?? null;
   }
+  startRoute() {
+    // Fastify has routed the request before its onRequest hooks run.
+    return this.route();
+  }
   ip() {
     return this.request.ip || this.peer;
   }
@@ -113,6 +117,34 @@ function auditOptionsOf(options: unknown): unknown {
   return Object.fromEntries(Object.entries(options).filter(([key]) => !REGISTER_OPTIONS.has(key)));
 }
 
+/**
+ * How many `onRequest` hooks the instance had before the plugin's: Fastify keeps them
+ * under a symbol of its own (`fastify.hooks`, Fastify 4 and 5); 0 when it cannot be told.
+ */
+function earlierOnRequestHooks(instance: FastifyInstance): number {
+  const key = Object.getOwnPropertySymbols(instance).find((symbol) => symbol.description === "fastify.hooks");
+  const hooks = key === undefined ? undefined : (instance as unknown as Record<symbol, { onRequest?: unknown }>)[key];
+  return Array.isArray(hooks?.onRequest) ? hooks.onRequest.length : 0;
+}
+
+/**
+ * An `onRequest` hook added before the plugin runs before the request has its context:
+ * a request it answers leaves no request event, and `request.auditContext` is null in
+ * it. Said once, when the plugin is registered.
+ */
+function warnOfEarlierHooks(instance: FastifyInstance, config: LayeredConfig): void {
+  const count = earlierOnRequestHooks(instance);
+  if (count === 0) return;
+  try {
+    const { logger } = config.get();
+    logger.warn(
+      `audit-events: ${count} onRequest hook(s) were added to this Fastify instance before fastifyAuditEvents: they run before the request has its audit context (request.auditContext is null there, and a request they answer leaves no request event). Register fastifyAuditEvents before any hook.`,
+    );
+  } catch {
+    // A failing logger must not stop the plugin.
+  }
+}
+
 function fastifyAuditEventsPlugin(instance: FastifyInstance, options: AuditMiddlewareOptions, done: (error?: Error) => void): void {
   if (!isFastifyInstance(instance)) {
     throw new AuditConfigError(
@@ -131,6 +163,7 @@ function fastifyAuditEventsPlugin(instance: FastifyInstance, options: AuditMiddl
     return done(error as Error);
   }
   const { config, requestEvents } = setup;
+  warnOfEarlierHooks(instance, config);
   const pathRules = fastifyPathRules(instance);
   // null, not an object: Fastify 5 refuses a shared reference as a request decorator.
   instance.decorateRequest("auditContext", null as unknown as AuditContext);
@@ -157,7 +190,8 @@ function fastifyAuditEventsPlugin(instance: FastifyInstance, options: AuditMiddl
  * (`request.auditContext`, and `currentAuditContext()` anywhere in the request's
  * async call tree: later hooks, the handler, `onSend`, the error handler). Writes
  * nothing by itself. Wrapped with `fastify-plugin`, so it applies to the whole
- * instance, not to an encapsulated child. Options are those of `auditEvents()`,
+ * instance, not to an encapsulated child; register it before any hook (an `onRequest`
+ * hook added earlier runs without the context, and the logger says so once). Options are those of `auditEvents()`,
  * laid over `configureAudit()`'s and validated when Fastify loads the plugin.
  * Resolvers receive the Fastify request; the default user is `request.user`
  * (@fastify/jwt, @fastify/passport) by its `id`, else its `sub`; the default IP
@@ -196,16 +230,26 @@ const processConfig = new LayeredConfig({});
  *   request: (req) => (req.user ? true : { allow: false, reason: "Sign in first." }),
  * }));
  * ```
- * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` when `request` is not a function.
+ * The hook may take `hookTimeoutMs` (default 10 000) before it is taken as failed; a
+ * refusal decided after the reply was sent is recorded, and the reply stands.
+ * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` when `request` is not a function or
+ * `hookTimeoutMs` is out of range; when given to `fastify.register()` (it is a hook, not a plugin).
  */
 export function fastifyAuditAccess(options: AuditAccessOptions<FastifyRequest>) {
-  const { request: hook } = resolveAccessOptions<FastifyRequest>("fastifyAuditAccess", options);
+  const { request: hook, hookTimeoutMs } = resolveAccessOptions<FastifyRequest>("fastifyAuditAccess", options);
   return async function auditAccessHook(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const verdict = await decideAccess("fastifyAuditAccess", hook, request);
+    if (isFastifyInstance(request) || typeof (reply as Partial<FastifyReply> | undefined)?.code !== "function") {
+      throw new AuditConfigError(
+        'fastifyAuditAccess() makes a preHandler hook, not a plugin: write fastify.addHook("preHandler", fastifyAuditAccess({ request })) or a route\'s { preHandler: fastifyAuditAccess({ request }) }, not fastify.register(fastifyAuditAccess(...)).',
+      );
+    }
+    const verdict = await decideAccess("fastifyAuditAccess", hook, request, hookTimeoutMs);
     if (verdict.allow) return;
     const source = new FastifyRequestSource(request as FastifyLikeRequest);
     const context = request.auditContext ?? new RequestAuditContext(source, processConfig);
     const { status, body } = await refuseRequest("fastifyAuditAccess", context, verdict, source.route(), processConfig);
+    // Something else answered first: the refusal is recorded, the answer stands.
+    if (reply.sent || reply.raw.headersSent) return;
     await reply.code(status).type("application/json; charset=utf-8").send(body);
   };
 }

@@ -6,6 +6,7 @@ import type { AuditContext } from "../context";
 import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-options";
 import { RequestAuditContext, socketPeer, type RequestSource } from "../request-context";
 import { watchRequest, type RequestEventSource } from "../request-events";
+import { wrongFramework } from "./wrong-framework";
 
 /** The parts of a Koa 2 or 3 context the middleware reads. */
 export interface KoaLikeContext {
@@ -21,6 +22,10 @@ export interface KoaLikeContext {
   status: number;
   body?: unknown;
   request: { body?: unknown };
+  /** Koa's response; `_explicitStatus` is set once something answered (a status or a body). */
+  response?: { _explicitStatus?: boolean };
+  /** `false` when a middleware answers through the raw response itself. */
+  respond?: boolean;
   state: Record<string, unknown> & { user?: unknown; auditContext?: AuditContext };
   auditContext?: AuditContext;
 }
@@ -37,6 +42,13 @@ declare module "koa" {
     /** The request's audit context, set by `koaAuditEvents()`. */
     auditContext: AuditContext;
   }
+}
+
+/** Whether a middleware was called as Koa calls it: `(ctx, next)`, ctx holding the raw request and response. */
+function isKoaContext(ctx: unknown, next: unknown): ctx is KoaLikeContext {
+  if (typeof next !== "function" || typeof ctx !== "object" || ctx === null) return false;
+  const { req, res, state } = ctx as Partial<KoaLikeContext>;
+  return typeof req === "object" && req !== null && typeof res === "object" && res !== null && typeof state === "object" && state !== null;
 }
 
 /** Reads a Koa context for the core; one per request, no closures. */
@@ -63,7 +75,12 @@ class KoaRequestSource implements RequestSource, RequestEventSource {
     return undefined;
   }
   route() {
-    const matched = this.request._matchedRoute;
+    const ctx = this.request;
+    // A route that only passed the request on (a catch-all calling next()) leaves
+    // _matchedRoute behind: if the response was finished with nothing having answered
+    // (no status or body set: Koa's own 404), no route handled the request.
+    if (ctx.res.writableFinished && ctx.response !== undefined && ctx.response._explicitStatus !== true && ctx.respond !== false) return null;
+    const matched = ctx._matchedRoute;
     return typeof matched === "string" || matched instanceof RegExp ? String(matched) : null;
   }
   ip() {
@@ -93,11 +110,13 @@ class KoaRequestSource implements RequestSource, RequestEventSource {
  * app.use(koaAuditEvents({ includeHeaders: ["user-agent"] }));
  * app.use(async (ctx) => { await ctx.auditContext.createEvent(order, {}, { action: "view" }); });
  * ```
- * @throws {AuditConfigError} for bad options, or when registered as `app.use(koaAuditEvents)`.
+ * @throws {AuditConfigError} for bad options, or when registered as `app.use(koaAuditEvents)`;
+ * `ERR_AUDIT_CONFIG` on each request when another framework calls it (Express's `(req, res, next)`).
  */
 export function koaAuditEvents(options?: AuditMiddlewareOptions, ...rest: unknown[]) {
   const { config, requestEvents } = middlewareSetup("koaAuditEvents", options, rest.length);
   return function koaAuditEventsMiddleware(ctx: KoaLikeContext, next: () => Promise<unknown>): Promise<unknown> {
+    if (!isKoaContext(ctx, next)) throw wrongFramework("koaAuditEvents()", "Koa middleware");
     const source = new KoaRequestSource(ctx);
     const context = new RequestAuditContext(source, config);
     ctx.auditContext = context;
@@ -123,18 +142,28 @@ const processConfig = new LayeredConfig({});
  * app.use(koaAuditEvents());
  * app.use(koaAuditAccess({ request: (ctx) => (ctx.state.user ? true : { allow: false, reason: "Sign in first." }) }));
  * ```
- * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` when the hook is missing or an option is unknown.
+ * The hook may take `hookTimeoutMs` (default 10 000) before it is taken as failed; a
+ * refusal decided after the response was sent is recorded, and the answer stands.
+ * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` when the hook is missing, an option is unknown
+ * or `hookTimeoutMs` is out of range; on a request, when another framework calls it.
  */
 export function koaAuditAccess<Ctx extends KoaLikeContext = KoaLikeContext>(options: AuditAccessOptions<Ctx>) {
-  const { request: hook } = resolveAccessOptions<Ctx>("koaAuditAccess", options);
-  return async function koaAuditAccessMiddleware(ctx: Ctx, next: () => Promise<unknown>): Promise<unknown> {
-    const verdict = await decideAccess("koaAuditAccess", hook, ctx);
+  const { request: hook, hookTimeoutMs } = resolveAccessOptions<Ctx>("koaAuditAccess", options);
+  // Checked synchronously: on Express, a rejected promise would go unhandled; a throw reaches its error handler.
+  return function koaAuditAccessMiddleware(ctx: Ctx, next: () => Promise<unknown>): Promise<unknown> {
+    if (!isKoaContext(ctx, next)) throw wrongFramework("koaAuditAccess()", "Koa middleware");
+    return checkAccess(ctx, next);
+  };
+  async function checkAccess(ctx: Ctx, next: () => Promise<unknown>): Promise<unknown> {
+    const verdict = await decideAccess("koaAuditAccess", hook, ctx, hookTimeoutMs);
     if (verdict.allow) return next();
     const source = new KoaRequestSource(ctx);
     const context = ctx.auditContext ?? new RequestAuditContext(source, processConfig);
     const { status, body } = await refuseRequest("koaAuditAccess", context, verdict, source.route(), processConfig);
+    // Something else answered first (the response is gone): the refusal is recorded, the answer stands.
+    if (ctx.res.headersSent || ctx.res.writableEnded) return undefined;
     ctx.status = status;
     ctx.body = body;
     return undefined;
-  };
+  }
 }

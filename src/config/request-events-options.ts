@@ -21,9 +21,10 @@ export interface RequestEventsOptions {
    * `strict routing` settings); on Fastify exactly as to case and trailing slash unless
    * `caseSensitive: false` / `ignoreTrailingSlash: true`, and after decoding
    * percent-encoded unreserved characters (`/%68ealth` is `/health`), as Fastify
-   * decodes. So a request reaches the skipped route if and only if it is skipped.
+   * decodes, or when the route Fastify matched is one of them (`/health;x` on Fastify 4). So a request reaches the skipped route if and only if it is skipped.
    * A RegExp is tested against the path after the same slash and decoding rules, as
-   * written as to case (give it the `i` flag to match any case).
+   * written as to case (give it the `i` flag to match any case). A path holding `?` or
+   * `#` is refused (it could never match).
    * @default []
    */
   skipPaths?: readonly (string | RegExp)[];
@@ -84,6 +85,13 @@ export function resolveRequestEvents(value: unknown, where: string): ResolvedReq
   const { skipPaths = [], capturePayloads = false, maxPayloadBytes } = options;
   if (!Array.isArray(skipPaths) || !skipPaths.every((p) => p instanceof RegExp || (typeof p === "string" && p.startsWith("/")))) {
     throw new AuditConfigError(`${where}: requestEvents.skipPaths must be an array of paths starting with "/" (matched as the framework routes them, without the query string) or regular expressions, such as ["/health", /^\\/assets\\//].`);
+  }
+  for (const path of skipPaths) {
+    // Matched against the path alone: a query string or a fragment could never match.
+    const at = typeof path === "string" ? path.search(/[?#]/) : -1;
+    if (at >= 0) {
+      throw new AuditConfigError(`${where}: requestEvents.skipPaths entry "${path}" holds "${path[at]}", but skip paths are matched against the path without its query string, so it could never match: write "${path.slice(0, at) || "/"}".`);
+    }
   }
   if (typeof capturePayloads !== "boolean") {
     throw new AuditConfigError(`${where}: requestEvents.capturePayloads must be a boolean, such as capturePayloads: true.`);

@@ -5,10 +5,15 @@ import {
   ACCESS_FAILED_BODY,
   accessDecisionOf,
   auditAccess,
+  auditEvents,
   auditMetrics,
   AuditConfigError,
   configureAudit,
+  CUT_MARKER,
+  fastifyAuditAccess,
   koaAuditAccess,
+  koaAuditEvents,
+  MAX_REASON_CHARS,
   memoryStore,
   requestEventLevel,
   type AccessDecision,
@@ -147,6 +152,87 @@ describe.each(frameworks)("access hooks on $name", (framework) => {
     });
   });
 
+  describe.each(modes)("when something else answered first, $name", (mode) => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => void rejections.push(reason);
+    beforeEach(() => {
+      rejections.length = 0;
+      process.on("unhandledRejection", onRejection);
+    });
+    afterEach(() => void process.off("unhandledRejection", onRejection));
+
+    it.each([
+      ["refuses", async () => {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        return { allow: false as const, reason: "Too late no." };
+      }, "denied"],
+      ["fails", async () => {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        throw new Error("late failure");
+      }, "failure"],
+    ])("a hook that %s after the response was sent: the answer stands, nothing escapes, the refusal is recorded", async (_name, hook, outcome) => {
+      app = await framework.start({ middleware: { requestEvents: mode.requestEvents }, access: hook, answerFirstMs: 30 });
+      const response = await request(app.server).get("/guarded/10").set("x-request-id", "late-1");
+      expect(response.status).toBe(503);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const events = await recorded(store, mode.requestEvents ? 2 : 1);
+      const refusals = events.filter((e) => e.content.reason !== undefined || e.content.error !== undefined);
+      expect(refusals.map((e) => [e.action, e.outcome, e.objectId])).toEqual([["access.request", outcome, "late-1"]]);
+      expect(rejections).toEqual([]);
+    });
+  });
+
+  describe.each(modes)("bounds and masks, $name", (mode) => {
+    it("stores and logs a failing hook's message masked", async () => {
+      app = await framework.start({
+        middleware: { requestEvents: mode.requestEvents },
+        access: () => {
+          throw new Error("policy call failed: password=tok-leak-77 at https://u:pw-leak-88@policy.local/check?apiKey=key-leak-99");
+        },
+      });
+      await request(app.server).get("/guarded/11").expect(500);
+      const events = await recorded(store);
+      const stored = JSON.stringify(events);
+      expect(events.map((e) => e.outcome)).toEqual(["failure"]);
+      expect(String(events[0]!.content.error)).toContain("policy call failed");
+      for (const secret of ["tok-leak-77", "pw-leak-88", "key-leak-99"]) {
+        expect(stored).not.toContain(secret);
+        expect(logged.join("\n")).not.toContain(secret);
+      }
+    });
+
+    it("caps a long refusal reason in the answer and the event", async () => {
+      const reason = `Refused: ${"x".repeat(100_000)}`;
+      app = await framework.start({ middleware: { requestEvents: mode.requestEvents }, access: () => ({ allow: false, reason }) });
+      const response = await request(app.server).get("/guarded/12").expect(403);
+      const told = (response.body as { error: string }).error;
+      expect(told.length).toBeLessThanOrEqual(MAX_REASON_CHARS);
+      expect(told).toMatch(CUT_MARKER);
+      const [event] = await recorded(store);
+      expect(event!.content.reason).toBe(told);
+    });
+
+    it("masks the stored reason as other content, and tells the client the reason as given", async () => {
+      const reason = "Refused: the request carried password=hunter2-secret in its query.";
+      app = await framework.start({ middleware: { requestEvents: mode.requestEvents }, access: () => ({ allow: false, reason }) });
+      const response = await request(app.server).get("/guarded/14").expect(403);
+      expect(response.body).toEqual({ error: reason });
+      const [event] = await recorded(store);
+      expect(String(event!.content.reason)).toContain("Refused: the request carried password=");
+      expect(JSON.stringify(event)).not.toContain("hunter2-secret");
+    });
+
+    it("takes a hook that never answers as failed once hookTimeoutMs has passed", async () => {
+      app = await framework.start({ middleware: { requestEvents: mode.requestEvents }, access: () => new Promise<never>(() => undefined), hookTimeoutMs: 80 });
+      const response = await request(app.server).get("/guarded/13").timeout(3000);
+      expect(response.status).toBe(500);
+      expect(response.body).toEqual(ACCESS_FAILED_BODY);
+      const events = await recorded(store);
+      expect(events.map((e) => e.outcome)).toEqual(["failure"]);
+      expect(String(events[0]!.content.error)).toMatch(/did not answer within 80 ms.*hookTimeoutMs/);
+    });
+  });
+
   it("records the refusal of a request the app marked skipped: a refusal is never dropped", async () => {
     app = await framework.start({ middleware: { requestEvents: true }, access: () => ({ allow: false, reason: "Quietly no." }), skipBeforeAccess: true });
     await request(app.server).get("/guarded/9").expect(403);
@@ -161,7 +247,63 @@ describe("access hook options", () => {
       expect(() => make(undefined)).toThrow(AuditConfigError);
       expect(() => make({})).toThrow(/needs a request hook/);
       expect(() => make({ requets: () => true })).toThrow(/unknown option "requets".*request/);
+      for (const hookTimeoutMs of [0, -1, 1.5, "100", 600_001]) expect(() => make({ request: () => true, hookTimeoutMs })).toThrow(/hookTimeoutMs must be a whole number of milliseconds from 1 to 600000/);
+      expect(() => make({ request: () => true, hookTimeoutMs: 5 })).not.toThrow();
     }
+  });
+});
+
+describe("a request-layer middleware given to the wrong framework", () => {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const express = require("express4") as typeof import("express");
+  const Koa = require("koa") as typeof import("koa");
+  const fastify = require("fastify") as typeof import("fastify");
+  /* eslint-enable @typescript-eslint/no-require-imports */
+
+  it.each([
+    ["koaAuditEvents()", () => koaAuditEvents()],
+    ["koaAuditAccess()", () => koaAuditAccess({ request: () => true })],
+  ])("%s on Express fails the request with ERR_AUDIT_CONFIG naming the Express middleware", async (_name, make) => {
+    configureAudit({ store: memoryStore() });
+    const app = express();
+    let caught: unknown;
+    app.use(make() as unknown as import("express").RequestHandler);
+    app.get("/", (_req, res) => void res.send("ran"));
+    app.use((error: unknown, _req: unknown, res: import("express").Response, _next: unknown) => {
+      caught = error;
+      res.status(500).end();
+    });
+    await request(app).get("/").expect(500);
+    expect(caught).toBeInstanceOf(AuditConfigError);
+    expect((caught as Error).message).toMatch(/is Koa middleware.*On Express: app\.use\(auditEvents\(\)\)/);
+  });
+
+  it.each([
+    ["auditEvents()", () => auditEvents()],
+    ["auditAccess()", () => auditAccess({ request: () => true })],
+  ])("%s on Koa fails the request with ERR_AUDIT_CONFIG naming the Koa middleware", async (_name, make) => {
+    configureAudit({ store: memoryStore() });
+    const app = new Koa();
+    app.silent = true;
+    let caught: unknown;
+    app.use(async (ctx, next) => {
+      try {
+        await next();
+      } catch (error) {
+        caught = error;
+        ctx.status = 500;
+      }
+    });
+    app.use(make() as unknown as import("koa").Middleware);
+    await request(app.callback()).get("/").expect(500);
+    expect(caught).toBeInstanceOf(AuditConfigError);
+    expect((caught as Error).message).toMatch(/is Express middleware.*on Koa: app\.use\(koaAuditEvents\(\)\)/);
+  });
+
+  it("fastify.register(fastifyAuditAccess(...)) is refused, naming the preHandler hook", async () => {
+    const app = fastify();
+    await expect(app.register(fastifyAuditAccess({ request: () => true }) as never).ready()).rejects.toThrow(/makes a preHandler hook, not a plugin: write fastify\.addHook\("preHandler"/);
+    await app.close();
   });
 });
 

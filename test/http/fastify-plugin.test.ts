@@ -36,6 +36,23 @@ describe.each(versions)("fastifyAuditEvents on %s", (_name, Fastify) => {
     await expect(app.ready()).rejects.toMatchObject({ code: "ERR_AUDIT_CONFIG", message: expect.stringContaining("pass it to configureAudit() instead") });
   });
 
+  it("warns once, naming the fix, when an onRequest hook was added before it", async () => {
+    const warned: string[] = [];
+    configureAudit({ store, logger: { warn: (m) => warned.push(m), error: (m) => warned.push(m) } });
+    const app = Fastify();
+    app.addHook("onRequest", (_req, _reply, done) => done());
+    await app.register(fastifyAuditEvents);
+    app.get("/", async () => ({ ok: true }));
+    await app.ready();
+    expect(warned.filter((m) => m.includes("Register fastifyAuditEvents before any hook"))).toHaveLength(1);
+    await app.close();
+    const clean = Fastify();
+    await clean.register(fastifyAuditEvents);
+    await clean.ready();
+    expect(warned).toHaveLength(1);
+    await clean.close();
+  });
+
   it("rejects ready() when registered twice", async () => {
     const app = Fastify();
     app.register(fastifyAuditEvents).register(fastifyAuditEvents);

@@ -300,6 +300,89 @@ describe("hook failures", () => {
   });
 });
 
+describe("hooks that cannot be trusted fail closed", () => {
+  it("a read hook hiding a field its model does not have: the query throws ERR_AUDIT_CONFIG naming the field, and the failure is recorded", async () => {
+    const typo = extend(db, { access: { Buyer: { read: () => ({ hide: ["emial"] }) } } });
+    await expect(typo.buyer.findMany()).rejects.toThrow(/hid "emial", which is not a field of Buyer\. Did you mean "email"\?/);
+    const [event] = await eventsOf("Buyer");
+    expect(event).toMatchObject({ outcome: "failure", content: expect.objectContaining({ error: expect.stringContaining("emial") }) });
+  });
+
+  it("a read hook answering { hide } beside other keys is told to answer { hide } alone", async () => {
+    const mixed = extend(db, { access: { Buyer: { read: () => ({ hide: ["email"], allow: true }) as never } } });
+    await expect(mixed.buyer.findMany()).rejects.toThrow(/returned \{ hide \} with "allow" beside it.*\{ hide: \["email"\] \} alone/);
+  });
+
+  type Client = ReturnType<typeof extend>;
+  const never = () => new Promise<never>(() => undefined);
+  const hanging: [string, NonNullable<AuditModelsOptions["access"]>, (c: Client) => Promise<unknown>][] = [
+    ["read", { Buyer: { read: never } }, (c) => c.buyer.findMany()],
+    ["write", { Buyer: { write: never } }, (c) => c.buyer.update({ where: { id: "b1" }, data: { name: "Slow" } })],
+    ["aggregate", { Buyer: { read: () => true, aggregate: never } }, (c) => c.buyer.count()],
+  ];
+  it.each(hanging)("a %s hook that never answers is taken as failed after hookTimeoutMs: the query throws, the failure is recorded, nothing is written", async (_kind, hooks, run) => {
+    const before = await snapshot();
+    const slow = extend(db, { access: hooks, hookTimeoutMs: 60 });
+    await expect(run(slow)).rejects.toThrow(/did not answer within 60 ms.*hookTimeoutMs/);
+    expect(await snapshot()).toEqual(before);
+    const [event] = await eventsOf("Buyer");
+    expect(event).toMatchObject({ outcome: "failure" });
+  });
+
+  it("hookTimeoutMs is checked once, naming the range", () => {
+    for (const hookTimeoutMs of [0, 2.5, "10", 600_001]) expect(() => auditModels({ hookTimeoutMs } as never)).toThrow(/hookTimeoutMs must be a whole number of milliseconds from 1 to 600000/);
+  });
+});
+
+describe("other query extensions", () => {
+  it("applied before auditModels (auditModels last), what they add to a query is checked too", async () => {
+    const addsBuyer = db.prisma.$extends({
+      query: { purchase: { findMany: ({ args, query }) => query({ ...args, include: { buyer: true } }) } },
+    });
+    const guarded = addsBuyer.$extends(auditModels({ access }));
+    const rows = (await guarded.purchase.findMany({ where: { id: 1 } })) as unknown as { buyer: Record<string, unknown> }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.buyer).toEqual({ id: "b1", name: "Ann", tier: "gold" });
+    await expect(guarded.purchase.findMany({ where: { id: 3 } })).rejects.toThrow(AuditAccessDeniedError);
+  });
+});
+
+describe("model names", () => {
+  it("a hook of a model the client does not have is refused when the client is extended, with the model meant", () => {
+    expect(() => db.prisma.$extends(auditModels({ access: { Buyers: { read: () => true } } }))).toThrow(AuditConfigError);
+    expect(() => db.prisma.$extends(auditModels({ access: { Buyers: { read: () => true } } }))).toThrow(/access\.Buyers names no model of this Prisma client\. Did you mean "Buyer"\?/);
+  });
+});
+
+describe("refusal reasons", () => {
+  it("are capped and stored masked", async () => {
+    const guarded = extend(db, {
+      access: { Purchase: { read: () => ({ allow: false, reason: `password=hunter2-secret ${"y".repeat(5000)}` }), write: () => ({ allow: false, reason: `Closed: token=tok-secret-9 ${"z".repeat(5000)}` }) } },
+    });
+    const read = await guarded.purchase.findUnique({ where: { id: 1 } }).catch((e: unknown) => e);
+    expect((read as Error).message.length).toBeLessThan(1200);
+    await expect(guarded.purchase.update({ where: { id: 1 }, data: { item: "x" } })).rejects.toThrow(AuditAccessDeniedError);
+    const stored = JSON.stringify(await eventsOf("Purchase"));
+    expect(stored).not.toContain("hunter2-secret");
+    expect(stored).not.toContain("tok-secret-9");
+    expect(stored).not.toContain("y".repeat(1001));
+    expect(stored).not.toContain("z".repeat(1001));
+  });
+});
+
+describe("a result extension's computed fields", () => {
+  it("are kept when the caller selects them, on a model with a read hook, whichever extension comes first", async () => {
+    const computed = { result: { buyer: { domain: { needs: { email: true }, compute: (b: { email: string }) => b.email.split("@")[1] }, upper: { needs: { name: true }, compute: (b: { name: string }) => b.name.toUpperCase() } } } };
+    const hooks = { Buyer: { read: (b: Record<string, unknown>) => (b.tier === "vip" ? { allow: false as const, reason: "VIP." } : true as const) } };
+    const clients = [db.prisma.$extends(computed).$extends(auditModels({ access: hooks })), db.prisma.$extends(auditModels({ access: hooks })).$extends(computed)];
+    for (const client of clients) {
+      const rows = await (client.buyer.findMany as (a: unknown) => Promise<object[]>)({ select: { domain: true, upper: true }, orderBy: { id: "asc" } });
+      expect(JSON.parse(JSON.stringify(rows))).toEqual([{ domain: "example.com", upper: "ANN" }]);
+      expect(rows.map((r) => Object.keys(r))).toEqual([["domain", "upper"]]);
+    }
+  });
+});
+
 describe("read hooks over a list", () => {
   it("run concurrently, bounded, and keep the result's order", async () => {
     await db.prisma.purchase.createMany({ data: Array.from({ length: 60 }, (_, i) => ({ id: 100 + i, buyerId: "b1", item: `i${i}`, status: "open" })) });

@@ -39,6 +39,19 @@ export interface RouteAppOptions {
   middleware?: AuditMiddlewareOptions;
   /** An access hook, on the route `/guarded/:id`. */
   access?: (req: unknown) => AccessDecision | Promise<AccessDecision>;
+  /** The access hook's `hookTimeoutMs`. */
+  hookTimeoutMs?: number;
+  /**
+   * Another middleware, before the routes, answers `/guarded/:id` 503 after this many
+   * milliseconds if nothing has answered yet (a timeout middleware).
+   */
+  answerFirstMs?: number;
+  /**
+   * Express and Koa: a route before all others that matches every path and passes the
+   * request on (`app.all("*", next)` on Express 4, `"/{*splat}"` on Express 5, a
+   * `@koa/router` route `/{*rest}`). Fastify has no such routes (a route answers).
+   */
+  passThrough?: boolean;
   /** Mark `/guarded/:id` with `skipRequestEvent()` before its access hook runs. */
   skipBeforeAccess?: boolean;
   /**
@@ -121,11 +134,12 @@ class StatusError extends Error {
   }
 }
 
-function expressFramework(name: string, express: typeof ExpressType): Framework {
+/** @param catchAll a path matching every path: `*` on Express 4, `/{*splat}` on Express 5. */
+function expressFramework(name: string, express: typeof ExpressType, catchAll: string): Framework {
   return {
     name,
     kind: "express",
-    start({ middleware, access, skipBeforeAccess, routing }: RouteAppOptions = {}) {
+    start({ middleware, access, skipBeforeAccess, routing, hookTimeoutMs, answerFirstMs, passThrough }: RouteAppOptions = {}) {
       const app = express();
       if (routing !== undefined) {
         app.set("case sensitive routing", routing.caseSensitive);
@@ -135,6 +149,14 @@ function expressFramework(name: string, express: typeof ExpressType): Framework 
       app.use(express.text({ type: ["text/*", "application/xml"] }));
       app.use(express.urlencoded({ extended: false }));
       app.use(auditEvents(middleware));
+      if (passThrough) app.all(catchAll, (_req, _res, next) => next());
+      if (answerFirstMs !== undefined) {
+        app.use((_req, res, next) => {
+          const timer = setTimeout(() => void (res.headersSent || res.status(503).json({ error: "timed out" })), answerFirstMs);
+          res.on("close", () => clearTimeout(timer));
+          next();
+        });
+      }
       app.get("/orders/:id", (req, res) => void res.json({ id: req.params.id, token: "tok-secret-1" }));
       app.post("/orders/:id", (req, res) => void res.status(201).json({ echoed: req.body, apiKey: "key-secret-2" }));
       const api = express.Router();
@@ -179,7 +201,7 @@ function expressFramework(name: string, express: typeof ExpressType): Framework 
         if (skipBeforeAccess) skipRequestEvent();
         next();
       };
-      if (access !== undefined) app.get("/guarded/:id", skip, auditAccess({ request: access }), (_req, res) => void res.json({ handled: true }));
+      if (access !== undefined) app.get("/guarded/:id", skip, auditAccess({ request: access, hookTimeoutMs }), (_req, res) => void res.json({ handled: true }));
       app.use((error: StatusError, _req: ExpressType.Request, res: ExpressType.Response, _next: ExpressType.NextFunction) => {
         res.status(error.status ?? 500).json({ error: error.message });
       });
@@ -192,10 +214,21 @@ function koaFramework(name: string, Koa: typeof KoaType): Framework {
   return {
     name,
     kind: "koa",
-    start({ middleware, access, skipBeforeAccess, routing }: RouteAppOptions = {}) {
+    start({ middleware, access, skipBeforeAccess, routing, hookTimeoutMs, answerFirstMs, passThrough }: RouteAppOptions = {}) {
       const app = new Koa();
       app.silent = true;
       app.use(koaAuditEvents(middleware));
+      if (answerFirstMs !== undefined) {
+        app.use((ctx, next) => {
+          const timer = setTimeout(() => {
+            if (ctx.res.headersSent) return;
+            ctx.respond = false;
+            ctx.res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ error: "timed out" }));
+          }, answerFirstMs);
+          ctx.res.on("close", () => clearTimeout(timer));
+          return next();
+        });
+      }
       app.use(async (ctx, next) => {
         if (ctx.method !== "POST") return next();
         const chunks: Buffer[] = [];
@@ -204,6 +237,11 @@ function koaFramework(name: string, Koa: typeof KoaType): Framework {
         (ctx.request as { body?: unknown }).body = ctx.is("json") ? JSON.parse(text || "{}") : text;
         await next();
       });
+      if (passThrough) {
+        const pass = new KoaRouter();
+        pass.all("/{*rest}", (_ctx, next) => next());
+        app.use(pass.routes());
+      }
       const router = new KoaRouter(routing === undefined ? {} : { sensitive: routing.caseSensitive, strict: routing.strictTrailingSlash });
       router.get("/orders/:id", (ctx) => void (ctx.body = { id: ctx.params.id, token: "tok-secret-1" }));
       router.post("/orders/:id", (ctx) => {
@@ -250,7 +288,7 @@ function koaFramework(name: string, Koa: typeof KoaType): Framework {
           if (skipBeforeAccess) skipRequestEvent();
           return next();
         };
-        router.get("/guarded/:id", skip, koaAuditAccess({ request: access }) as KoaType.Middleware, (ctx) => void (ctx.body = { handled: true }));
+        router.get("/guarded/:id", skip, koaAuditAccess({ request: access, hookTimeoutMs }) as KoaType.Middleware, (ctx) => void (ctx.body = { handled: true }));
       }
       // A router with a prefix, and routers nested in routers with prefixes.
       const api = new KoaRouter({ prefix: "/api" });
@@ -276,9 +314,16 @@ function fastifyFramework(name: string, fastify: typeof FastifyType): Framework 
   return {
     name,
     kind: "fastify",
-    async start({ middleware, access, skipBeforeAccess, routing }: RouteAppOptions = {}) {
+    async start({ middleware, access, skipBeforeAccess, routing, hookTimeoutMs, answerFirstMs }: RouteAppOptions = {}) {
       const app = fastify(routing === undefined ? {} : { caseSensitive: routing.caseSensitive, ignoreTrailingSlash: !routing.strictTrailingSlash });
       await app.register(fastifyAuditEvents, middleware ?? {});
+      if (answerFirstMs !== undefined) {
+        app.addHook("onRequest", (_req, reply, done) => {
+          const timer = setTimeout(() => void (reply.sent || reply.code(503).send({ error: "timed out" })), answerFirstMs);
+          reply.raw.on("close", () => clearTimeout(timer));
+          done();
+        });
+      }
       app.get<{ Params: { id: string } }>("/orders/:id", async (req) => ({ id: req.params.id, token: "tok-secret-1" }));
       app.post("/orders/:id", async (req, reply) => reply.code(201).send({ echoed: req.body, apiKey: "key-secret-2" }));
       await app.register(async (api) => void api.get("/items/:itemId", async () => ({ ok: true })), { prefix: "/api" });
@@ -323,7 +368,7 @@ function fastifyFramework(name: string, fastify: typeof FastifyType): Framework 
       const skip = async () => {
         if (skipBeforeAccess) skipRequestEvent();
       };
-      if (access !== undefined) app.get("/guarded/:id", { preHandler: [skip, fastifyAuditAccess({ request: access })] }, async () => ({ handled: true }));
+      if (access !== undefined) app.get("/guarded/:id", { preHandler: [skip, fastifyAuditAccess({ request: access, hookTimeoutMs })] }, async () => ({ handled: true }));
       await app.ready();
       return listen(app.server);
     },
@@ -332,8 +377,8 @@ function fastifyFramework(name: string, fastify: typeof FastifyType): Framework 
 
 /** Express 4, Express 5, Koa 2, Koa 3, Fastify 4 and Fastify 5. */
 export const frameworks: Framework[] = [
-  expressFramework("Express 4", express4),
-  expressFramework("Express 5", express5),
+  expressFramework("Express 4", express4, "*"),
+  expressFramework("Express 5", express5, "/{*splat}"),
   koaFramework("Koa 2", Koa2),
   koaFramework("Koa 3", Koa3),
   fastifyFramework("Fastify 4", fastify4),

@@ -26,6 +26,21 @@ describe("maskMessage", () => {
     );
   });
 
+  it("masks a masked name's value that sits in another name's value (\"failed: password=x\")", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom("failed", "error", "cause", "detail"), fc.constantFrom(": ", "=", ":")), { minLength: 1, maxLength: 4 }),
+        fc.constantFrom("token", "password", "apiKey"),
+        fc.constantFrom("=", ": "),
+        fc.stringMatching(/^[A-Za-z0-9_-]{6,30}$/),
+        (prefixes, name, separator, secret) => {
+          const out = maskMessage(`${prefixes.map(([n, s]) => `${n}${s}`).join("")}${name}${separator}${secret} more`, DEFAULTS);
+          expect(out).not.toContain(secret);
+        },
+      ),
+    );
+  });
+
   it("masks URLs and queries in the text as the event's url, and keeps other words", () => {
     const out = maskMessage("GET https://api.example/v1?id=7&api_key=k3y failed with 401 for user=bob", DEFAULTS);
     expect(out).not.toContain("k3y");
