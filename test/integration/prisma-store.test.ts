@@ -243,7 +243,7 @@ describe.each(providers)("prismaStore() on %s", (provider) => {
 
   it("refuses, at creation, an unknown option, suggesting the one meant, and a model name that is not a string", () => {
     expect(() => prismaStore(db.prisma, { modelName: "auditEvent" } as never)).toThrow(
-      expect.objectContaining({ name: "AuditConfigError", code: "ERR_AUDIT_CONFIG", message: 'prismaStore(): unknown option "modelName". Did you mean "model"? Options are model, archiveModel, checkpointModel, toRecord, asyncArchiveCommit.' }),
+      expect.objectContaining({ name: "AuditConfigError", code: "ERR_AUDIT_CONFIG", message: 'prismaStore(): unknown option "modelName". Did you mean "model"? Options are model, archiveModel, checkpointModel, toRecord, asyncArchiveCommit, pgPool.' }),
     );
     expect(() => prismaStore(db.prisma, { archivemodel: "x" } as never)).toThrow('Did you mean "archiveModel"?');
     expect(() => prismaStore(db.prisma, { tableName: "audit_events" } as never)).toThrow(/unknown option "tableName"\. Options are/);
