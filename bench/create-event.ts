@@ -149,8 +149,11 @@ interface LargeBody {
   contentType: string;
   /** The raw body's size, sent as Content-Length; undefined for a chunked request. */
   contentLength: number | undefined;
-  /** Whether the stored post data must be the whole body (the cap-sized baseline) or the marker. */
-  storedWhole: boolean;
+  /**
+   * What the stored post data must be: the whole body (the cap-sized baseline), the
+   * truncation marker, or (a text body, which cannot be masked) its type and size.
+   */
+  stored: "whole" | "truncated" | "size";
   /** The request's path, when not the default. */
   path?: string;
   /** Headers to record besides the defaults. */
@@ -187,18 +190,18 @@ function largeBodies(cap: number): LargeBody[] {
   const formBody = Object.assign(Object.create(null) as object, keysJson);
   const json = "application/json";
   return [
-    { name: `JSON at the cap (${(atCap.raw / 1024).toFixed(1)} KB), baseline`, body: atCap.body, contentType: json, contentLength: atCap.raw, storedWhole: true },
-    { name: "JSON, 100 KB", body: kb100.body, contentType: json, contentLength: kb100.raw, storedWhole: false },
-    { name: "JSON, 1 MB", body: mb1.body, contentType: json, contentLength: mb1.raw, storedWhole: false },
-    { name: "JSON, 10 MB", body: mb10.body, contentType: json, contentLength: mb10.raw, storedWhole: false },
-    { name: "text, 10 MB", body: text, contentType: "text/plain", contentLength: text.length, storedWhole: false },
-    { name: "JSON, 100 000 keys", body: keysJson, contentType: json, contentLength: keysText.length, storedWhole: false },
-    { name: "urlencoded, 100 000 params", body: formBody, contentType: "application/x-www-form-urlencoded", contentLength: form.length, storedWhole: false },
-    { name: "15 KB word characters in the URL, README's sensitivePatterns", body: {}, contentType: json, contentLength: 2, storedWhole: true, path: `/${"a".repeat(15_000)}`, patterns: true },
-    { name: "15 KB word characters in a recorded header, README's sensitivePatterns", body: {}, contentType: json, contentLength: 2, storedWhole: true, headers: { "user-agent": "a".repeat(15_000) }, patterns: true },
-    { name: "15 KB digits in a body field, README's sensitivePatterns", body: { s: "1".repeat(15_000) }, contentType: json, contentLength: 15_010, storedWhole: true, patterns: true },
-    { name: "JSON, 10 MB, without Content-Length", body: mb10.body, contentType: json, contentLength: undefined, storedWhole: false },
-    { name: "JSON, 100 000 keys, without Content-Length", body: keysJson, contentType: json, contentLength: undefined, storedWhole: false },
+    { name: `JSON at the cap (${(atCap.raw / 1024).toFixed(1)} KB), baseline`, body: atCap.body, contentType: json, contentLength: atCap.raw, stored: "whole" },
+    { name: "JSON, 100 KB", body: kb100.body, contentType: json, contentLength: kb100.raw, stored: "truncated" },
+    { name: "JSON, 1 MB", body: mb1.body, contentType: json, contentLength: mb1.raw, stored: "truncated" },
+    { name: "JSON, 10 MB", body: mb10.body, contentType: json, contentLength: mb10.raw, stored: "truncated" },
+    { name: "text, 10 MB", body: text, contentType: "text/plain", contentLength: text.length, stored: "size" },
+    { name: "JSON, 100 000 keys", body: keysJson, contentType: json, contentLength: keysText.length, stored: "truncated" },
+    { name: "urlencoded, 100 000 params", body: formBody, contentType: "application/x-www-form-urlencoded", contentLength: form.length, stored: "truncated" },
+    { name: "15 KB word characters in the URL, README's sensitivePatterns", body: {}, contentType: json, contentLength: 2, stored: "whole", path: `/${"a".repeat(15_000)}`, patterns: true },
+    { name: "15 KB word characters in a recorded header, README's sensitivePatterns", body: {}, contentType: json, contentLength: 2, stored: "whole", headers: { "user-agent": "a".repeat(15_000) }, patterns: true },
+    { name: "15 KB digits in a body field, README's sensitivePatterns", body: { s: "1".repeat(15_000) }, contentType: json, contentLength: 15_010, stored: "whole", patterns: true },
+    { name: "JSON, 10 MB, without Content-Length", body: mb10.body, contentType: json, contentLength: undefined, stored: "truncated" },
+    { name: "JSON, 100 000 keys, without Content-Length", body: keysJson, contentType: json, contentLength: undefined, stored: "truncated" },
   ];
 }
 
@@ -233,8 +236,9 @@ async function largeBodyStalls(): Promise<string[]> {
       const written = context.createEvent(order, content);
       times.push(performance.now() - start);
       const record = await written;
-      const truncated = (record.postData as { _truncated?: boolean })._truncated === true;
-      if (truncated === large.storedWhole) throw new Error(`SANITY CHECK FAILED: ${large.name}: post data ${truncated ? "truncated" : "stored whole"}`);
+      const postData = record.postData as { _truncated?: boolean; _contentType?: string; _bytes?: number };
+      const stored = postData._truncated === true ? "truncated" : postData._contentType !== undefined && postData._bytes !== undefined ? "size" : "whole";
+      if (stored !== large.stored) throw new Error(`SANITY CHECK FAILED: ${large.name}: post data stored as ${stored}, expected ${large.stored}`);
     }
     await flushAudit();
     if (store.list().length !== samples) throw new Error(`SANITY CHECK FAILED: ${large.name}: ${store.list().length} events stored, expected ${samples}`);
