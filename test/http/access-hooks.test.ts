@@ -30,6 +30,30 @@ async function recorded(store: MemoryStore, count = 1): Promise<AuditEventRecord
   return store.list();
 }
 
+/** Thrown values `String()` cannot convert, each with the kind that describes it. */
+const UNPRINTABLE_THROWS: [string, () => unknown, string][] = [
+  ["Object.create(null)", () => Object.create(null), "Object"],
+  [
+    "an object whose toString throws",
+    () => ({
+      toString() {
+        throw new Error("no");
+      },
+    }),
+    "Object",
+  ],
+  ["an object whose Symbol.toPrimitive throws", () => ({ [Symbol.toPrimitive]: () => { throw new Error("no"); } }), "Object"],
+  [
+    "a revoked Proxy",
+    () => {
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      return proxy;
+    },
+    "object",
+  ],
+];
+
 /** Where the refusal is recorded: its own event, or the request event that `requestEvents` writes. */
 const modes = [
   { name: "without requestEvents", requestEvents: false, action: "access.request" },
@@ -104,6 +128,18 @@ describe.each(frameworks)("access hooks on $name", (framework) => {
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ action: mode.action, outcome: "failure", severity: "error", content: expect.objectContaining({ error: "policy service unreachable" }) });
       expect(logged.some((m) => m.includes("policy service unreachable"))).toBe(true);
+    });
+
+    it.each(UNPRINTABLE_THROWS)("records a hook that throws %s as a failure, described by its kind", async (_name, make, kind) => {
+      const server = await start(() => {
+        throw make();
+      });
+      const response = await request(server).get("/guarded/5").expect(500);
+      expect(response.body).toEqual(ACCESS_FAILED_BODY);
+      const events = await recorded(store);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ action: mode.action, outcome: "failure", severity: "error", content: expect.objectContaining({ error: `[unprintable thrown value: ${kind}]` }) });
+      expect(logged.some((m) => m.includes(`[unprintable thrown value: ${kind}]`))).toBe(true);
     });
 
     it.each([

@@ -188,6 +188,48 @@ describe("auditModels({ access }) on PostgreSQL through the real Prisma client",
       const [event] = await eventsOf("Order");
       expect(event).toMatchObject({ action: "Order.delete", objectId: "1", outcome: "failure", severity: "error", content: expect.objectContaining({ error: "rules engine down" }) });
     });
+    it.each([
+      ["Object.create(null)", () => Object.create(null), "Object"],
+      ["an object whose Symbol.toPrimitive throws", () => ({ [Symbol.toPrimitive]: () => { throw new Error("no"); } }), "Object"],
+      [
+        "a revoked Proxy",
+        () => {
+          const { proxy, revoke } = Proxy.revocable({}, {});
+          revoke();
+          return proxy;
+        },
+        "object",
+      ],
+    ])("records a read or write hook that throws %s as a failure, described by its kind", async (_name, make, kind) => {
+      const thrown = make();
+      const broken = db.prisma.$extends(
+        auditModels({
+          access: {
+            Order: {
+              read: () => {
+                throw thrown;
+              },
+              write: () => {
+                throw thrown;
+              },
+            },
+          },
+        }),
+      );
+      for (const query of [() => broken.order.delete({ where: { id: 1 } }), () => broken.order.findUnique({ where: { id: 3 } })]) {
+        let caught: unknown;
+        await query().catch((error: unknown) => {
+          caught = error;
+        });
+        expect(caught).toBe(thrown);
+      }
+      expect(await db.prisma.order.count()).toBe(5);
+      const events = await eventsOf("Order");
+      expect(events.map((e) => [e.action, e.outcome, e.content.error])).toEqual([
+        ["Order.delete", "failure", `[unprintable thrown value: ${kind}]`],
+        ["Order.findUnique", "failure", `[unprintable thrown value: ${kind}]`],
+      ]);
+    });
   });
 
   describe("through an app", () => {
