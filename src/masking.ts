@@ -99,8 +99,13 @@ function anyCase(text: string): string {
 /** {@link AUTH_SCHEMES} as an alternation in any letter case, longest first. */
 const SCHEME = `(?:${[...AUTH_SCHEMES].sort((a, b) => b.length - a.length).map(anyCase).join("|")})`;
 
-/** One `name=value` auth-param of a scheme's credentials (RFC 9110 `auth-param`): Digest's `response="..."`. */
-const AUTH_PARAM = String.raw`[\w!#$%&*+.^|~-]+\s*=\s*(?:"(?:[^"\\]|\\.)*"|[^\s,;"]+)`;
+/**
+ * One `name=value` auth-param of a scheme's credentials (RFC 9110 `auth-param`): Digest's
+ * `response="..."`. Without the spaces the RFC allows around `=`, so that a base64
+ * credential's padding (`Bearer abc= failed`) is not read as a param whose value is the
+ * next word.
+ */
+const AUTH_PARAM = String.raw`[\w!#$%&*+.^|~-]+=(?:"(?:[^"\\]|\\.)*"|[^\s,;"]+)`;
 
 /** What follows an auth scheme: a comma-separated list of auth-params, or a `token68` (a JWT, base64). */
 const CREDENTIALS = String.raw`(?:${AUTH_PARAM}(?:\s*,\s*${AUTH_PARAM})*|[A-Za-z0-9\-._~+/]+=*)`;

@@ -54,6 +54,9 @@ const UNPRINTABLE_THROWS: [string, () => unknown, string][] = [
   ],
 ];
 
+/** A JWT (its payload `{"sub":"jwt-leak-66"}`) that no event or log line may hold. */
+const LEAKED_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJqd3QtbGVhay02NiJ9.c2lnLWxlYWstNjY";
+
 /** Where the refusal is recorded: its own event, or the request event that `requestEvents` writes. */
 const modes = [
   { name: "without requestEvents", requestEvents: false, action: "access.request" },
@@ -223,7 +226,9 @@ describe.each(frameworks)("access hooks on $name", (framework) => {
       app = await framework.start({
         middleware: { requestEvents: mode.requestEvents },
         access: () => {
-          throw new Error("policy call failed: password=tok-leak-77 at https://u:pw-leak-88@policy.local/check?apiKey=key-leak-99");
+          throw new Error(
+            `policy call failed: password=tok-leak-77 at https://u:pw-leak-88@policy.local/check?apiKey=key-leak-99 with Authorization: Bearer ${LEAKED_JWT}, body {"user":{"password":"json-leak-55"}}`,
+          );
         },
       });
       await request(app.server).get("/guarded/11").expect(500);
@@ -231,7 +236,7 @@ describe.each(frameworks)("access hooks on $name", (framework) => {
       const stored = JSON.stringify(events);
       expect(events.map((e) => e.outcome)).toEqual(["failure"]);
       expect(String(events[0]!.content.error)).toContain("policy call failed");
-      for (const secret of ["tok-leak-77", "pw-leak-88", "key-leak-99"]) {
+      for (const secret of ["tok-leak-77", "pw-leak-88", "key-leak-99", LEAKED_JWT.split(".")[1]!, "json-leak-55"]) {
         expect(stored).not.toContain(secret);
         expect(logged.join("\n")).not.toContain(secret);
       }

@@ -91,7 +91,7 @@ const secret = fc.oneof(
   fc.stringMatching(/^[A-Za-z0-9+/]{8,24}={0,2}$/),
   fc.tuple(fc.stringMatching(/^eyJ[A-Za-z0-9_-]{4,20}$/), fc.stringMatching(/^[A-Za-z0-9_-]{4,20}$/), fc.stringMatching(/^[A-Za-z0-9_-]{4,20}$/)).map((p) => p.join(".")),
 );
-const quotedSecret = fc.tuple(secret, fc.stringMatching(/^[A-Za-z0-9!#%*:=@-]{3,12}$/)).map(([a, b]) => `${a} ${b}`);
+const quotedSecret = fc.tuple(secret, fc.stringMatching(/^[A-Za-z0-9!#%:=@-]{3,12}$/)).map(([a, b]) => `${a} ${b}`);
 
 /** Text around a secret that is itself no secret: words, numbers, punctuation, names that are not masked. */
 const plainText = fc
@@ -107,7 +107,7 @@ describe("maskMessage on credentials after masked names", () => {
         fc.pre(quote !== "" || !value.includes(" "));
         const text = `${before} ${quote}${name}${quote}${sep}${quote}${value}${quote}, ${after}`;
         const out = maskMessage(text, DEFAULTS, Infinity);
-        for (const part of value.split(" ")) expect(out).not.toContain(part);
+        expect(out).not.toContain(value);
         expect(out).toBe(`${before} ${quote}${name}${quote}${sep}${quote}${MASK}${quote}, ${after}`);
       }),
     );
@@ -144,7 +144,8 @@ describe("maskMessage on credentials after masked names", () => {
   it("masks an auth scheme's credential standing alone in the text, and keeps prose that only names a scheme", () => {
     fc.assert(
       fc.property(fc.constantFrom(...AUTH_SCHEME_SPELLINGS), secret, plainText, plainText, (scheme, credential, before, after) => {
-        fc.pre(/\d|[._~+/=-]|.[A-Z]/.test(credential) && credential.length >= 8);
+        // A credential that is itself a masked name ("CC0a...") would name the quoted text after it.
+        fc.pre(/\d|[._~+/=-]|.[A-Z]/.test(credential) && credential.length >= 8 && !DEFAULTS.isMaskedKey(credential));
         const out = maskMessage(`${before} sent ${scheme} ${credential} ${after}`, DEFAULTS, Infinity);
         expect(out).not.toContain(credential);
         expect(out).toBe(`${before} sent ${scheme} ${MASK} ${after}`);
