@@ -21,6 +21,7 @@ import {
   type MemoryStore,
 } from "../../src";
 import { frameworks, type RouteApp } from "../support/request-event-apps";
+import { UNPRINTABLE_THROWS } from "../support/unprintable-throws";
 
 /** Waits for `count` events, lets later writes land, and returns every event stored. */
 async function recorded(store: MemoryStore, count = 1): Promise<AuditEventRecord[]> {
@@ -29,30 +30,6 @@ async function recorded(store: MemoryStore, count = 1): Promise<AuditEventRecord
   await new Promise((resolve) => setTimeout(resolve, 60));
   return store.list();
 }
-
-/** Thrown values `String()` cannot convert, each with the kind that describes it. */
-const UNPRINTABLE_THROWS: [string, () => unknown, string][] = [
-  ["Object.create(null)", () => Object.create(null), "Object"],
-  [
-    "an object whose toString throws",
-    () => ({
-      toString() {
-        throw new Error("no");
-      },
-    }),
-    "Object",
-  ],
-  ["an object whose Symbol.toPrimitive throws", () => ({ [Symbol.toPrimitive]: () => { throw new Error("no"); } }), "Object"],
-  [
-    "a revoked Proxy",
-    () => {
-      const { proxy, revoke } = Proxy.revocable({}, {});
-      revoke();
-      return proxy;
-    },
-    "object",
-  ],
-];
 
 /** A JWT (its payload `{"sub":"jwt-leak-66"}`) that no event or log line may hold. */
 const LEAKED_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJqd3QtbGVhay02NiJ9.c2lnLWxlYWstNjY";

@@ -19,6 +19,7 @@ import {
   type AuditModelsOptions,
 } from "../../src";
 import { openDatabase, type TestDatabase } from "../support/databases";
+import { UNPRINTABLE_THROWS } from "../support/unprintable-throws";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const express5 = require("express") as typeof ExpressType;
@@ -188,19 +189,7 @@ describe("auditModels({ access }) on PostgreSQL through the real Prisma client",
       const [event] = await eventsOf("Order");
       expect(event).toMatchObject({ action: "Order.delete", objectId: "1", outcome: "failure", severity: "error", content: expect.objectContaining({ error: "rules engine down" }) });
     });
-    it.each([
-      ["Object.create(null)", () => Object.create(null), "Object"],
-      ["an object whose Symbol.toPrimitive throws", () => ({ [Symbol.toPrimitive]: () => { throw new Error("no"); } }), "Object"],
-      [
-        "a revoked Proxy",
-        () => {
-          const { proxy, revoke } = Proxy.revocable({}, {});
-          revoke();
-          return proxy;
-        },
-        "object",
-      ],
-    ])("records a read or write hook that throws %s as a failure, described by its kind", async (_name, make, kind) => {
+    it.each(UNPRINTABLE_THROWS)("records a read or write hook that throws %s as a failure, described by its kind", async (_name, make, kind) => {
       const thrown = make();
       const broken = db.prisma.$extends(
         auditModels({
