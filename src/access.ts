@@ -7,6 +7,7 @@ import { boundText } from "./column-limits";
 import { maskMessage } from "./masking";
 import { carryRefusal, REQUEST_CONTENT_TYPE } from "./request-events";
 import { recordMetricError } from "./writer/metrics";
+import { thrownMessage } from "./thrown-message";
 
 /**
  * What an access hook answers: `true` lets the request (or the record, or the write)
@@ -158,10 +159,6 @@ export async function decideAccess<Req>(factory: string, hook: (req: Req) => unk
   }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * Free text of a hook (an error's message, a refusal's reason) as it may be stored and
  * logged: masked by the content's rules (`maskMessage`), cut at `maxChars`. Never throws.
@@ -188,7 +185,8 @@ export function reportAccessTrouble(layered: LayeredConfig, message: string, err
 /**
  * Records a refused request and says what to answer: 403 `{ error: reason }` for a
  * refusal (outcome `denied`, severity `warning`), 500 for a hook that failed (outcome
- * `failure`, severity `error`; the error is logged). A refused request is one event:
+ * `failure`, severity `error`; the error is logged, described by {@link thrownMessage}
+ * even when it cannot be turned into text). A refused request is one event:
  * - when `requestEvents` writes the request's event, that event carries the refusal
  *   (`reason` or `error` in its content, the refusal's outcome and severity; see
  *   `carryRefusal`), written after the answer as every request event is;
@@ -207,7 +205,7 @@ export async function refuseRequest(
   layered: LayeredConfig,
 ): Promise<{ status: number; body: { error: string } }> {
   const failed = "error" in verdict;
-  const refusal = failed ? { error: storedText(layered, messageOf(verdict.error)) } : { reason: storedText(layered, verdict.reason, Infinity) };
+  const refusal = failed ? { error: storedText(layered, thrownMessage(verdict.error)) } : { reason: storedText(layered, verdict.reason, Infinity) };
   if (failed) reportAccessTrouble(layered, `${factory}'s request hook failed, so the request was refused with 500: ${refusal.error}`);
   const answer = failed ? { status: 500, body: { ...ACCESS_FAILED_BODY } } : { status: 403, body: { error: verdict.reason } };
   if (carryRefusal(context, refusal)) return answer;
@@ -222,7 +220,7 @@ export async function refuseRequest(
     ANSWER_WAITS_FOR_EVENT_MS,
     (trouble, error) => {
       // A pending write is not yet a failure: only a failure, however late, is logged and counted.
-      if (trouble !== "pending") reportAccessTrouble(layered, `the ${failed ? "failed access check" : "refusal"} of request ${requestId} could not be recorded: ${messageOf(error)}`, error);
+      if (trouble !== "pending") reportAccessTrouble(layered, `the ${failed ? "failed access check" : "refusal"} of request ${requestId} could not be recorded: ${thrownMessage(error)}`, error);
     },
   );
   return answer;

@@ -13,6 +13,7 @@ import { ModelShapes } from "./prisma-data-model";
 import { checkReadResult, idOf, ReadHookFailure, type ReadDecision, type ReadFindings } from "./read-check";
 import { flatPlan, planRead, type ReadPlan } from "./read-plan";
 import { recordMetricError } from "./writer/metrics";
+import { thrownMessage } from "./thrown-message";
 
 export type { ReadDecision } from "./read-check";
 
@@ -204,14 +205,10 @@ function checkOptions(options: unknown): Settings {
   return { access: access === undefined ? undefined : checkAccess(access), eventWaitMs, hookTimeoutMs: checkHookTimeout("auditModels()", hookTimeoutMs) };
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** A hook's error message (or, uncapped, a refusal's reason, already cut) as it may be stored: masked by the content rules, capped. */
 function storedMessage(error: unknown, maxChars?: number): string {
   try {
-    return maskMessage(messageOf(error), getAuditConfig().masking, maxChars);
+    return maskMessage(thrownMessage(error), getAuditConfig().masking, maxChars);
   } catch {
     return "[the text could not be masked, so it is not stored]";
   }
@@ -293,7 +290,7 @@ class ModelGuard {
         const said =
           trouble === "pending"
             ? `${what} is still being written after ${this.settings.eventWaitMs} ms; the query goes on, and a failure will be logged.`
-            : `${what} could not be recorded${trouble === "failed-late" ? " (after the query went on)" : ""}: ${messageOf(error)}`;
+            : `${what} could not be recorded${trouble === "failed-late" ? " (after the query went on)" : ""}: ${thrownMessage(error)}`;
         (trouble === "pending" ? logger.warn : (logger.error ?? logger.warn)).call(logger, `audit-events: ${said}`);
       },
     );

@@ -2,6 +2,7 @@ import type { EventOutcome, EventSeverity } from "./model/event-record";
 import type { JsonObject, JsonValue } from "./model/json";
 import { normalizeJson } from "./serialize";
 import type { AuditLogger } from "./writer/spool";
+import { thrownMessage } from "./thrown-message";
 
 /**
  * What an enricher is told of the event being built. Everything is as the event will
@@ -106,7 +107,7 @@ export function runEnrichers(
       // or a getter that throws skips this enricher, never the event.
       keys = normalizeJson(result, { strict: true });
     } catch (error) {
-      report(logger, enricher, i, `threw: ${error instanceof Error ? error.message : String(error)}`, redact);
+      report(logger, enricher, i, `threw: ${thrownMessage(error)}`, redact);
       continue;
     }
     added = added === undefined ? { ...(keys as JsonObject) } : Object.assign(added, keys);

@@ -47,6 +47,17 @@ export const DEFAULT_MASK_HEADERS: readonly string[] = Object.freeze([
 ]);
 
 /**
+ * HTTP authentication schemes (RFC 9110 section 11; the IANA registry and common API
+ * schemes), matched case-insensitively: in free text, the credentials after one of these
+ * are masked whole (`Authorization: Bearer <token>` keeps `Bearer`, masks the token).
+ */
+export const AUTH_SCHEMES: readonly string[] = Object.freeze([
+  "Basic", "Bearer", "Digest", "DPoP", "GNAP", "HOBA", "Mutual", "Negotiate", "NTLM", "Kerberos", "OAuth", "PrivateToken",
+  "SCRAM-SHA-1", "SCRAM-SHA-256", "vapid", "AWS4-HMAC-SHA256", "AWS", "Token", "ApiKey", "Api-Key", "Key", "JWT", "MAC",
+  "HMAC", "SharedKey", "SSWS", "Splunk",
+]);
+
+/**
  * Headers stored as {@link MASK} whatever `maskHeaders` says: the credentials HTTP itself
  * defines. A replaced `maskHeaders` list can add to these, never remove them.
  */

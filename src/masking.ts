@@ -1,5 +1,5 @@
 import type { JsonObject, JsonValue } from "./model/json";
-import { MASK, type MaskRules } from "./mask-rules";
+import { AUTH_SCHEMES, MASK, type MaskRules } from "./mask-rules";
 import { maskStringValue } from "./mask-url";
 import { normalizeCapped, sanitizeString, storedKey } from "./serialize";
 
@@ -88,22 +88,104 @@ export function pickHeaders(
 /** The longest a free-text message (a hook's error) is stored, in characters, after masking. */
 export const MAX_MESSAGE_CHARS = 500;
 
+/** A name in free text: a word that may hold dots, dashes and brackets (`user.password`, `X-Api-Key`, `user[pin]`). */
+const NAME = String.raw`[A-Za-z_][\w.\-[\]]*`;
+
+/** `text` as a pattern matching it in any letter case (`Bearer` → `[Bb][Ee]...`), so that the rest of a pattern keeps its case. */
+function anyCase(text: string): string {
+  return text.replace(/[A-Za-z]/g, (c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).replace(/-/g, "\\-");
+}
+
+/** {@link AUTH_SCHEMES} as an alternation in any letter case, longest first. */
+const SCHEME = `(?:${[...AUTH_SCHEMES].sort((a, b) => b.length - a.length).map(anyCase).join("|")})`;
+
 /**
- * `name=value`, `name: value` or `name "value"` in free text; the value quoted or up to a
- * separator, and never itself a name with a separator (in `failed: password=x` the name
- * is `password`, not `failed`; a URL's `https://` is not taken for one).
+ * One `name=value` auth-param of a scheme's credentials (RFC 9110 `auth-param`): Digest's
+ * `response="..."`. Without the spaces the RFC allows around `=`, so that a base64
+ * credential's padding (`Bearer abc= failed`) is not read as a param whose value is the
+ * next word.
  */
-const NAMED_VALUE = /([A-Za-z_][\w.\-[\]]*)(\s*[=:]\s*|\s+(?=["']))(?![A-Za-z_][\w.\-[\]]*\s*[=:](?!\/\/))("[^"]*"|'[^']*'|[^\s,;&)]+)/g;
+const AUTH_PARAM = String.raw`[\w!#$%&*+.^|~-]+=(?:"(?:[^"\\]|\\.)*"|[^\s,;"]+)`;
+
+/** What follows an auth scheme: a comma-separated list of auth-params, or a `token68` (a JWT, base64). */
+const CREDENTIALS = String.raw`(?:${AUTH_PARAM}(?:\s*,\s*${AUTH_PARAM})*|[A-Za-z0-9\-._~+/]+=*)`;
+
+/**
+ * `name=`, `name:` or `name "` in free text, the name bare or quoted as in JSON (`"name":`,
+ * `'name' :`, and `\"name\":` of JSON inside a string), never starting inside another word.
+ */
+const NAMED = new RegExp(String.raw`(?<![\w.\-[\]])(?<open>\\?["']?)(?<name>${NAME})\k<open>(?:\s*[=:]\s*|\s+(?=\\?["']))`, "g");
+
+/**
+ * The value after a masked name, first match wins: an auth scheme and its credentials
+ * (`Bearer eyJ...`, `Digest username="u", response="..."`); a value quoted with escaped
+ * quotes (`\"x\"`); a double- or single-quoted value with backslash escapes (unterminated:
+ * to the end of the text, as in a message that was cut); else up to a space, `,`, `;`, `&`
+ * or `)`.
+ */
+const VALUE = new RegExp(
+  String.raw`${SCHEME}\s+${CREDENTIALS}|\\(?<escaped>["'])(?:(?!\\\k<escaped>)[\s\S])*(?:\\\k<escaped>|$)|"(?:[^"\\]|\\.)*(?:"|$)|'(?:[^'\\]|\\.)*(?:'|$)|[^\s,;&)]+`,
+  "y",
+);
+
+/**
+ * An auth scheme standing alone in the text with a credential after it (`sent Bearer
+ * eyJ...`): a `token68` of 8 or more characters holding a digit, a symbol or a capital
+ * after its first letter, so that prose naming a scheme (`Basic authentication`) is kept.
+ */
+const SCHEME_CREDENTIAL = new RegExp(
+  String.raw`(?<![\w-])(?<scheme>${SCHEME})(?<space>\s+)(?=[A-Za-z0-9\-._~+/]{8})(?=[A-Za-z0-9\-._~+/]*?(?:[0-9._~+/=-]|(?<!^|\s)[A-Z]))[A-Za-z0-9\-._~+/]+=*`,
+  "g",
+);
+
+/**
+ * Masks the values of masked names (`maskFields`, and the headers of `maskHeaders`). A
+ * name that is not masked is stepped over, not its value: the value may hold masked names
+ * (`failed: password=x`, `"user":{"password":"x"}`). A quoted value keeps its quotes
+ * around {@link MASK}; an auth scheme's credentials are masked with the scheme.
+ */
+function maskNamedValues(text: string, rules: MaskRules): string {
+  let out = "";
+  let kept = 0;
+  NAMED.lastIndex = 0;
+  for (let match = NAMED.exec(text); match !== null; match = NAMED.exec(text)) {
+    const { open, name } = match.groups as { open: string; name: string };
+    if (!(rules.isMaskedKey(name) || rules.isMaskedHeader(name))) {
+      NAMED.lastIndex = match.index + open.length + name.length;
+      continue;
+    }
+    VALUE.lastIndex = NAMED.lastIndex;
+    const value = VALUE.exec(text);
+    if (value === null) continue;
+    out += text.slice(kept, NAMED.lastIndex) + quotedMask(value[0]);
+    kept = NAMED.lastIndex = VALUE.lastIndex;
+  }
+  return kept === 0 ? text : out + text.slice(kept);
+}
+
+/** {@link MASK} in the quotes the value had (`"x"` → `"****"`, `\"x\"` → `\"****\"`); a closing quote only if it had one. */
+function quotedMask(value: string): string {
+  const quote = /^\\?["']/.exec(value)?.[0];
+  if (quote === undefined) return MASK;
+  return value.length >= 2 * quote.length && value.endsWith(quote) ? `${quote}${MASK}${quote}` : `${quote}${MASK}`;
+}
 
 /** A word holding a URL or a query, masked as the event's `url`. */
 const URL_WORD = /^(?:[a-z][a-z0-9+.-]*:\/\/|\/|\?)/i;
 
 /**
- * Returns free text (an error's message) fit to store: values named by masked keys
- * (`token=abc`, `password: "x"`, `apiKey 'y'`) become {@link MASK}, words holding a URL
- * or a query are masked as the event's `url`, `sensitivePatterns` are replaced, lone
- * surrogates and NUL are replaced as in every stored string, and the result is cut to `maxChars` characters (marked
- * `…[truncated]`). Never throws.
+ * Returns free text (an error's message) fit to store. The value after a name that
+ * `maskFields` or `maskHeaders` masks, matched as keys of content are
+ * ({@link MaskRules.isMaskedKey}), becomes {@link MASK}: `token=abc`, `password: "x"`,
+ * `apiKey 'y'`, JSON keys in any quoting (`{"password":"x"}`, `{'pin': 1}`, escaped
+ * `{\"token\":\"x\"}` of JSON inside a string; quotes are kept around the mask), and an auth
+ * scheme with its credentials whole (`Authorization: Bearer eyJ...` →
+ * `Authorization: ****************`; {@link AUTH_SCHEMES}). An auth scheme standing alone
+ * keeps its name and loses its credential (`sent Bearer eyJ...` → `sent Bearer ****************`).
+ * Words holding a URL or a query are masked as the event's `url`, `sensitivePatterns` are
+ * replaced, lone surrogates and NUL are replaced as in every stored string, and the result
+ * is cut to `maxChars` characters (marked `…[truncated]`). Other text is kept as it was.
+ * Linear in the text. Never throws.
  *
  * @example
  * ```ts
@@ -111,7 +193,7 @@ const URL_WORD = /^(?:[a-z][a-z0-9+.-]*:\/\/|\/|\?)/i;
  * ```
  */
 export function maskMessage(text: string, rules: MaskRules, maxChars = MAX_MESSAGE_CHARS): string {
-  let out = sanitizeString(text).replace(NAMED_VALUE, (all, name: string, separator: string) => (rules.isMaskedKey(name) ? `${name}${separator}${MASK}` : all));
+  let out = maskNamedValues(sanitizeString(text), rules).replace(SCHEME_CREDENTIAL, (_all, scheme: string, space: string) => `${scheme}${space}${MASK}`);
   out = out
     .split(/(\s+)/)
     .map((word) => (URL_WORD.test(word) ? maskStringValue(word, rules) : word))

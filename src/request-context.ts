@@ -13,6 +13,7 @@ import { requestBodyPayload } from "./payload-record";
 import { requestIdOf } from "./request-id";
 import { sanitizeString } from "./serialize";
 import { warnUnresolvedUser } from "./unresolved-user-warning";
+import { thrownMessage } from "./thrown-message";
 
 /**
  * What an adapter tells the core about one request. Every method is called only
@@ -54,7 +55,7 @@ function callResolver<T>(name: string, resolver: (req: ResolverRequest) => T, re
   try {
     return resolver(request);
   } catch (cause) {
-    throw new AuditError("ERR_AUDIT_RESOLVER", `The ${name} option threw: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    throw new AuditError("ERR_AUDIT_RESOLVER", `The ${name} option threw: ${thrownMessage(cause)}`, { cause });
   }
 }
 

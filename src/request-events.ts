@@ -11,6 +11,7 @@ import { requestBodyPayload } from "./payload-record";
 import { contentTypeOf, declaredBodyBytes } from "./request-data";
 import { ResponseCapture } from "./response-capture";
 import { recordMetricError } from "./writer/metrics";
+import { thrownMessage } from "./thrown-message";
 
 /** The `contentType` of request events (and of access-hook events): the object is the request. */
 export const REQUEST_CONTENT_TYPE = "HttpRequest";
@@ -177,7 +178,7 @@ function reportFailure(layered: LayeredConfig, action: string, requestId: string
     // The store's own failures were counted by the write path already.
     if (!(error instanceof AuditStoreError)) recordMetricError(error);
     const { logger } = layered.get();
-    const message = `audit-events: the request event of ${action} (request ${requestId}) was not written: ${error instanceof Error ? error.message : String(error)}`;
+    const message = `audit-events: the request event of ${action} (request ${requestId}) was not written: ${thrownMessage(error)}`;
     (logger.error ?? logger.warn).call(logger, message);
   } catch {
     // A failing logger must not turn into an exception on the response's event.

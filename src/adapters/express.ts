@@ -8,6 +8,7 @@ import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-opti
 import { RequestAuditContext, socketPeer, type RequestSource } from "../request-context";
 import { watchRequest, type PathRules, type RequestEventSource } from "../request-events";
 import { observeRoutes, routeTemplateOf } from "./express-route-template";
+import { thrownMessage } from "../thrown-message";
 
 /** The parts of an Express 4 or 5 request the middleware reads. */
 export type ExpressLikeRequest = IncomingMessage & {
@@ -171,7 +172,7 @@ export function auditAccess(options: AuditAccessOptions<ExpressLikeRequest & Exp
       res.end(JSON.stringify(body));
     } catch (error) {
       // Never out of the middleware: Express 4 leaves an async middleware's rejection unhandled.
-      reportAccessTrouble(processConfig, `auditAccess could not answer the refused request: ${error instanceof Error ? error.message : String(error)}`, error);
+      reportAccessTrouble(processConfig, `auditAccess could not answer the refused request: ${thrownMessage(error)}`, error);
       if (!res.headersSent) next(error);
     }
   };

@@ -101,7 +101,10 @@ class KoaRequestSource implements RequestSource, RequestEventSource {
  * Koa 2 and 3 middleware: gives each request an `AuditContext` (`ctx.auditContext`,
  * `ctx.state.auditContext`, and `currentAuditContext()` anywhere downstream). Writes
  * nothing by itself, unless `requestEvents` asks for one event per finished request
- * (its route is the template `@koa/router` matched, `ctx._matchedRoute`). Resolvers receive `ctx`; the default user is `ctx.state.user`
+ * (its route is the template `@koa/router` matched, `ctx._matchedRoute`; `(unmatched)` for
+ * Koa's own 404 after a route that passed the request on; a route that passed it on to a
+ * plain middleware that answered keeps its template, as Koa does not say which middleware
+ * answered). Resolvers receive `ctx`; the default user is `ctx.state.user`
  * (koa-passport, koa-jwt) by its `id`, else its `sub`; the default IP `ctx.ip` (which
  * honours `app.proxy`). Both context properties are typed as `AuditContext`.
  *

@@ -2,6 +2,7 @@ import { getAuditConfig } from "../config/configure";
 import { AuditConfigError, AuditStoreError } from "../errors";
 import { EARLIEST_INSTANT, isInstantInRange } from "../query/instant-range";
 import type { ArchiveBatchResult, ArchivePosition, AuditStore } from "../stores/store";
+import { thrownMessage } from "../thrown-message";
 
 /** Default of `olderThanDays`. */
 export const DEFAULT_OLDER_THAN_DAYS = 90;
@@ -77,7 +78,7 @@ export class AuditArchiveError extends AuditStoreError {
     readonly archived: number,
     cause: unknown,
   ) {
-    super(`Archival stopped after moving ${archived} event(s): ${(cause as Error)?.message ?? String(cause)}. Nothing was lost; run it again to continue.`, {
+    super(`Archival stopped after moving ${archived} event(s): ${thrownMessage(cause)}. Nothing was lost; run it again to continue.`, {
       cause,
       code: "ERR_AUDIT_ARCHIVE",
     });

@@ -1,4 +1,5 @@
 import type { ExitCode } from "./exit-codes";
+import { thrownMessage } from "../thrown-message";
 
 /**
  * An error the command line explains itself: its message says what is wrong and
@@ -23,5 +24,5 @@ export class CliError extends Error {
 
 /** The message of an error, or the text of any other thrown value. */
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return thrownMessage(error);
 }

@@ -3,6 +3,7 @@ import { CommanderError } from "commander";
 import { CliError, errorMessage } from "./cli-error";
 import { ExitCode } from "./exit-codes";
 import { terminalMessage } from "./terminal-text";
+import { thrownMessage } from "../thrown-message";
 
 interface AuditErrorLike {
   code: string;
@@ -63,7 +64,7 @@ function explain(error: unknown): { message: string; exitCode: ExitCode } {
 function stackOf(error: unknown): string {
   const lines: string[] = [];
   for (let current = error, depth = 0; current != null && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
-    lines.push(`${depth === 0 ? "" : "Caused by: "}${current instanceof Error ? (current.stack ?? current.message) : String(current)}`);
+    lines.push(`${depth === 0 ? "" : "Caused by: "}${current instanceof Error ? (current.stack ?? thrownMessage(current)) : thrownMessage(current)}`);
   }
   return lines.join("\n");
 }

@@ -2,6 +2,7 @@ import type { AuditCheckpointRecord } from "../model/checkpoint";
 import type { AuditStore } from "../stores/store";
 import { HashChain } from "./hash-chain";
 import { signCheckpoint, type IntegrityKeyRing } from "./integrity-keys";
+import { thrownMessage } from "../thrown-message";
 
 /** What a {@link Checkpointer} needs: the `integrity` option resolved, and where to warn. */
 export interface CheckpointerOptions {
@@ -111,7 +112,7 @@ export class Checkpointer {
         if (!this.failing) {
           this.failing = true;
           this.options.logger.warn(
-            `audit-events: could not write the checkpoint of chain ${chain.chainId} at seq ${checkpoint.seq} to ${entry.store.name} (${error instanceof Error ? error.message : String(error)}); its events are linked but unsigned until the next checkpoint, which is tried at the next trigger.`,
+            `audit-events: could not write the checkpoint of chain ${chain.chainId} at seq ${checkpoint.seq} to ${entry.store.name} (${thrownMessage(error)}); its events are linked but unsigned until the next checkpoint, which is tried at the next trigger.`,
           );
         }
         return;

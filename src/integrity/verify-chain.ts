@@ -3,6 +3,7 @@ import type { AuditEventRecord } from "../model/event-record";
 import { eventHash } from "./canonical-event";
 import { keyFor, verifyCheckpointSignature, type IntegrityKeyRing } from "./integrity-keys";
 import type { VerifyProblem } from "./verify-report";
+import { thrownMessage } from "../thrown-message";
 
 /** What a chain's check may conclude from what it does not see. */
 export interface ChainScope {
@@ -53,7 +54,7 @@ function hashOf(event: AuditEventRecord, unreadable: string | undefined): { hash
   try {
     return { hash: eventHash(event) };
   } catch (error) {
-    return { unreadable: `its values have no canonical form: ${error instanceof Error ? error.message : String(error)}` };
+    return { unreadable: `its values have no canonical form: ${thrownMessage(error)}` };
   }
 }
 

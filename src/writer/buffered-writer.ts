@@ -12,6 +12,7 @@ import type { HashChain } from "../integrity/hash-chain";
 import type { IntegrityKeyRing } from "../integrity/integrity-keys";
 import type { IntegrityStore } from "../integrity/integrity-store";
 import { committedNothing } from "./chained-writes";
+import { thrownMessage } from "../thrown-message";
 
 /** What a {@link BufferedWriter} needs; the resolved options of `configureAudit()`. */
 export interface BufferedWriterOptions {
@@ -58,7 +59,6 @@ const LONGEST_RETRY_MS = 30_000;
 const ACCEPTED = Promise.resolve();
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Thrown inside the writer when a blocked spool append must give way to `close()`. */
 class ClosingWhileBlocked extends Error {}
@@ -231,7 +231,7 @@ export class BufferedWriter {
       (error: unknown) => {
         this.spoolRetryAt = performance.now() + LONGEST_RETRY_MS / 6;
         recordMetricError(error);
-        logger.warn(`audit-events: could not open spool ${spool.name}: ${messageOf(error)}; writing to the store directly, and trying the spool again in 5 s.`);
+        logger.warn(`audit-events: could not open spool ${spool.name}: ${thrownMessage(error)}; writing to the store directly, and trying the spool again in 5 s.`);
         return false;
       },
     );
@@ -240,7 +240,7 @@ export class BufferedWriter {
 
   private noteFailure(error: unknown, doing: string): void {
     this.failures++;
-    this.lastFailure = `${doing}: ${messageOf(error)}`;
+    this.lastFailure = `${doing}: ${thrownMessage(error)}`;
     recordMetricError(error);
     if (!this.outageReported) {
       this.outageReported = true;
@@ -471,7 +471,7 @@ export class BufferedWriter {
    */
   private refuse(pending: Pending, error: unknown): void {
     const { store, logger } = this.options;
-    const reason = messageOf(error);
+    const reason = thrownMessage(error);
     const standIn = isStandIn(pending.row) ? undefined : standInFor(pending.row, reason);
     const refused = new AuditStoreError(
       `The store ${store.name} refused audit event ${pending.row.id} for what it holds: ${reason}. ` +

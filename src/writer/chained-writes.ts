@@ -6,6 +6,7 @@ import { requireIntegrityStore, type IntegrityStore } from "../integrity/integri
 import type { AuditStore, EventRow } from "../stores/store";
 import { isRefusedData } from "../stores/store-failure";
 import type { AuditLogger } from "./spool";
+import { thrownMessage } from "../thrown-message";
 
 /**
  * The most sync chains (lanes) one process keeps per store. Sync writes run concurrently,
@@ -166,7 +167,7 @@ export class ChainedWrites {
         await store.insertCheckpoint(checkpoint, { tx });
       } catch (error) {
         throw new AuditStoreError(
-          `The ${chained.length} audit event(s) were written in the transaction, but the checkpoint of their chain ${chain.chainId} could not be (${error instanceof Error ? error.message : String(error)}); roll the transaction back.`,
+          `The ${chained.length} audit event(s) were written in the transaction, but the checkpoint of their chain ${chain.chainId} could not be (${thrownMessage(error)}); roll the transaction back.`,
           { cause: error },
         );
       }

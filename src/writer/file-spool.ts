@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { AuditConfigError } from "../errors";
 import { DEFAULT_SPOOL_MAX_BYTES, type AuditLogger, type AuditSpool, type SpoolBatch } from "./spool";
+import { thrownMessage } from "../thrown-message";
 
 /** Options of {@link fileSpool}. */
 export interface FileSpoolOptions {
@@ -201,7 +202,7 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
       }
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
-      log.warn(`audit-events: spool ${file}: could not compact it (${error instanceof Error ? error.message : String(error)}); trying again later.`);
+      log.warn(`audit-events: spool ${file}: could not compact it (${thrownMessage(error)}); trying again later.`);
       return false;
     }
     // Head first, and durably so before the rename: with the old head and the new

@@ -1,3 +1,5 @@
+import { thrownMessage } from "../thrown-message";
+
 /** What `auditMetrics()` returns. */
 export interface AuditMetrics {
   /** Events the store committed since the process started, replays included. */
@@ -64,7 +66,7 @@ export function countMetric(type: "written" | "replayed" | "spooled" | "dropped"
 
 /** Records a failure of the store or of the spool. */
 export function recordMetricError(error: unknown): void {
-  lastError = error instanceof Error ? error.message : String(error);
+  lastError = thrownMessage(error);
   tell({ type: "error", error });
 }
 

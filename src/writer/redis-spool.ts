@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { AuditConfigError, AuditStoreError } from "../errors";
 import { DEFAULT_SPOOL_MAX_BYTES, spoolLineBytes, type AuditLogger, type AuditSpool, type SpoolBatch } from "./spool";
+import { thrownMessage } from "../thrown-message";
 
 /** Options of {@link redisSpool}. */
 export interface RedisSpoolOptions {
@@ -185,7 +186,7 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
       created.on("error", (error: unknown) => {
         if (reported) return;
         reported = true;
-        logger.warn(`audit-events: spool redis(${key}): ${error instanceof Error ? error.message : String(error)}; retrying.`);
+        logger.warn(`audit-events: spool redis(${key}): ${thrownMessage(error)}; retrying.`);
       });
       created.on("ready", () => {
         reported = false;

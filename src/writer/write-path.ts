@@ -9,6 +9,7 @@ import type { AuditLogger } from "./spool";
 import { isRefusedData } from "../stores/store-failure";
 import { ChainedWrites } from "./chained-writes";
 import { CHAIN_FIELDS } from "../model/event-record";
+import { thrownMessage } from "../thrown-message";
 
 /** The buffered writer of the configuration in force, made on first use. */
 let writer: { config: ResolvedAuditConfig; instance: BufferedWriter } | undefined;
@@ -174,7 +175,7 @@ function refusal(store: AuditStore, records: readonly AuditEventRecord[], error:
       ? `audit event ${first.id} (${first.contentType} ${first.objectId})`
       : `a batch of ${records.length} audit events (the first ${first.id}, ${first.contentType} ${first.objectId}; none of them was written)`;
   const refused = new AuditStoreError(
-    `The store ${store.name} refused ${which} for what it holds: ${error instanceof Error ? error.message : String(error)}. Fix the constraint (or toRecord) that refuses it.`,
+    `The store ${store.name} refused ${which} for what it holds: ${thrownMessage(error)}. Fix the constraint (or toRecord) that refuses it.`,
     { cause: error, code: "ERR_AUDIT_EVENT_REFUSED" },
   );
   countMetric("rejected", records.length);

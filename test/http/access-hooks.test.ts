@@ -21,6 +21,7 @@ import {
   type MemoryStore,
 } from "../../src";
 import { frameworks, type RouteApp } from "../support/request-event-apps";
+import { UNPRINTABLE_THROWS } from "../support/unprintable-throws";
 
 /** Waits for `count` events, lets later writes land, and returns every event stored. */
 async function recorded(store: MemoryStore, count = 1): Promise<AuditEventRecord[]> {
@@ -29,6 +30,9 @@ async function recorded(store: MemoryStore, count = 1): Promise<AuditEventRecord
   await new Promise((resolve) => setTimeout(resolve, 60));
   return store.list();
 }
+
+/** A JWT (its payload `{"sub":"jwt-leak-66"}`) that no event or log line may hold. */
+const LEAKED_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJqd3QtbGVhay02NiJ9.c2lnLWxlYWstNjY";
 
 /** Where the refusal is recorded: its own event, or the request event that `requestEvents` writes. */
 const modes = [
@@ -104,6 +108,18 @@ describe.each(frameworks)("access hooks on $name", (framework) => {
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ action: mode.action, outcome: "failure", severity: "error", content: expect.objectContaining({ error: "policy service unreachable" }) });
       expect(logged.some((m) => m.includes("policy service unreachable"))).toBe(true);
+    });
+
+    it.each(UNPRINTABLE_THROWS)("records a hook that throws %s as a failure, described by its kind", async (_name, make, kind) => {
+      const server = await start(() => {
+        throw make();
+      });
+      const response = await request(server).get("/guarded/5").expect(500);
+      expect(response.body).toEqual(ACCESS_FAILED_BODY);
+      const events = await recorded(store);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ action: mode.action, outcome: "failure", severity: "error", content: expect.objectContaining({ error: `[unprintable thrown value: ${kind}]` }) });
+      expect(logged.some((m) => m.includes(`[unprintable thrown value: ${kind}]`))).toBe(true);
     });
 
     it.each([
@@ -187,7 +203,9 @@ describe.each(frameworks)("access hooks on $name", (framework) => {
       app = await framework.start({
         middleware: { requestEvents: mode.requestEvents },
         access: () => {
-          throw new Error("policy call failed: password=tok-leak-77 at https://u:pw-leak-88@policy.local/check?apiKey=key-leak-99");
+          throw new Error(
+            `policy call failed: password=tok-leak-77 at https://u:pw-leak-88@policy.local/check?apiKey=key-leak-99 with Authorization: Bearer ${LEAKED_JWT}, body {"user":{"password":"json-leak-55"}}`,
+          );
         },
       });
       await request(app.server).get("/guarded/11").expect(500);
@@ -195,7 +213,7 @@ describe.each(frameworks)("access hooks on $name", (framework) => {
       const stored = JSON.stringify(events);
       expect(events.map((e) => e.outcome)).toEqual(["failure"]);
       expect(String(events[0]!.content.error)).toContain("policy call failed");
-      for (const secret of ["tok-leak-77", "pw-leak-88", "key-leak-99"]) {
+      for (const secret of ["tok-leak-77", "pw-leak-88", "key-leak-99", LEAKED_JWT.split(".")[1]!, "json-leak-55"]) {
         expect(stored).not.toContain(secret);
         expect(logged.join("\n")).not.toContain(secret);
       }

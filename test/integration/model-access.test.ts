@@ -19,6 +19,7 @@ import {
   type AuditModelsOptions,
 } from "../../src";
 import { openDatabase, type TestDatabase } from "../support/databases";
+import { UNPRINTABLE_THROWS } from "../support/unprintable-throws";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const express5 = require("express") as typeof ExpressType;
@@ -187,6 +188,36 @@ describe("auditModels({ access }) on PostgreSQL through the real Prisma client",
       expect(await db.prisma.order.count()).toBe(5);
       const [event] = await eventsOf("Order");
       expect(event).toMatchObject({ action: "Order.delete", objectId: "1", outcome: "failure", severity: "error", content: expect.objectContaining({ error: "rules engine down" }) });
+    });
+    it.each(UNPRINTABLE_THROWS)("records a read or write hook that throws %s as a failure, described by its kind", async (_name, make, kind) => {
+      const thrown = make();
+      const broken = db.prisma.$extends(
+        auditModels({
+          access: {
+            Order: {
+              read: () => {
+                throw thrown;
+              },
+              write: () => {
+                throw thrown;
+              },
+            },
+          },
+        }),
+      );
+      for (const query of [() => broken.order.delete({ where: { id: 1 } }), () => broken.order.findUnique({ where: { id: 3 } })]) {
+        let caught: unknown;
+        await query().catch((error: unknown) => {
+          caught = error;
+        });
+        expect(caught).toBe(thrown);
+      }
+      expect(await db.prisma.order.count()).toBe(5);
+      const events = await eventsOf("Order");
+      expect(events.map((e) => [e.action, e.outcome, e.content.error])).toEqual([
+        ["Order.delete", "failure", `[unprintable thrown value: ${kind}]`],
+        ["Order.findUnique", "failure", `[unprintable thrown value: ${kind}]`],
+      ]);
     });
   });
 
