@@ -15,6 +15,26 @@ export interface ChainTables {
   live: ModelTable;
   archive: ModelTable;
   checkpoints: ModelTable;
+  /** SQLite: the form its driver adapter writes instants in (see {@link sqliteInstantForm}); the only form verify accepts. */
+  sqliteInstants?: SqliteInstantForm;
+}
+
+/** The forms `@prisma/adapter-better-sqlite3` writes instants in: its `timestampFormat` option. */
+export type SqliteInstantForm = "iso8601" | "unixepoch-ms";
+
+/**
+ * The form the client's SQLite adapter writes instants in (its `timestampFormat`, which
+ * the client does not expose): the adapter binds an instant given to a raw query as it
+ * binds one it writes, so `typeof(?)` of an instant tells the form. Asked of the adapter,
+ * not of stored rows, which whoever can write to the database can change.
+ *
+ * @throws {AuditConfigError} `ERR_AUDIT_STORE_SCHEMA` when the adapter binds an instant in a form verify cannot check.
+ */
+export async function sqliteInstantForm(client: RawClient): Promise<SqliteInstantForm> {
+  const [row] = await client.$queryRawUnsafe<Array<{ kind: unknown }>>("SELECT typeof(?) AS kind", new Date(0));
+  if (row?.kind === "text") return "iso8601";
+  if (row?.kind === "integer" || row?.kind === "real") return "unixepoch-ms";
+  throw new AuditConfigError(`prismaStore(): the SQLite driver adapter binds an instant as ${String(row?.kind)}, neither text (timestampFormat "iso8601") nor a number (timestampFormat "unixepoch-ms"), so verify cannot tell a rewritten timestamp: use @prisma/adapter-better-sqlite3 with one of those formats.`, "ERR_AUDIT_STORE_SCHEMA");
 }
 
 const JSON_FIELDS = new Set(["content", "queryParams", "postData", "headers"]);
@@ -124,8 +144,8 @@ function eventSelect(provider: SqlProvider, table: ModelTable, part: ChainPart):
     }
   };
   const columns = CHAIN_TEXT_COLUMNS.map((name) => `${value(name)} AS ${alias(provider, name)}`);
-  // SQLite stores instants as text (or epoch ms) that range queries compare as stored: the raw form is checked too.
-  if (provider === "sqlite") columns.push(`CAST(${col(table, "timestamp")} AS TEXT) AS ${q(provider, "tsText")}`);
+  // SQLite stores instants as text (or epoch ms) that range queries compare as stored: the raw form and its type are checked too.
+  if (provider === "sqlite") columns.push(`CAST(${col(table, "timestamp")} AS TEXT) AS ${q(provider, "tsText")}`, `typeof(${col(table, "timestamp")}) AS ${q(provider, "tsType")}`);
   return columns.join(", ");
 }
 
@@ -151,7 +171,7 @@ function checkpointSelect(provider: SqlProvider, table: ModelTable): string {
     }
   };
   const columns = CHAIN_TEXT_COLUMNS.map((name) => `${value(name)} AS ${alias(provider, name)}`);
-  if (provider === "sqlite") columns.push(`NULL AS ${q(provider, "tsText")}`);
+  if (provider === "sqlite") columns.push(`NULL AS ${q(provider, "tsText")}`, `NULL AS ${q(provider, "tsType")}`);
   return columns.join(", ");
 }
 
@@ -234,18 +254,21 @@ function jsonOf(value: unknown): { value: unknown; unreadable?: string } {
 }
 
 /**
- * Why SQLite's stored instant text is not what the writer stores, or undefined: the
- * adapter writes `toISOString()` with `+00:00` for `Z` (or epoch milliseconds), and range
- * queries compare the text, so the same instant written in another zone or form moves the
- * event in time for them while its hash (over the instant) still fits.
+ * Why SQLite's stored instant is not what the adapter writes, or undefined: the adapter
+ * writes one form, its `timestampFormat` (`form`): `toISOString()` with `+00:00` for `Z` as
+ * text, or epoch milliseconds as an integer. Range queries compare the stored value as it
+ * is (text sorts after every number, ISO text of another zone sorts elsewhere), so the same
+ * instant stored in another form or zone moves the event in time for them while its hash
+ * (over the instant) still fits.
  */
-function sqliteInstantProblem(text: unknown, instant: Date): string | undefined {
-  if (typeof text !== "string" || Number.isNaN(instant.getTime())) return undefined;
-  if (/^\d+$/.test(text) ? text === String(instant.getTime()) : text === instant.toISOString().replace("Z", "+00:00")) return undefined;
-  return `its timestamp is stored as ${JSON.stringify(text)}, not in the form the writer stores (${JSON.stringify(instant.toISOString().replace("Z", "+00:00"))}): queries by time compare the stored text, so the event moved in time for them`;
+function sqliteInstantProblem(text: unknown, type: unknown, instant: Date, form: SqliteInstantForm): string | undefined {
+  if (Number.isNaN(instant.getTime())) return undefined;
+  const [expectedType, expected] = form === "iso8601" ? ["text", instant.toISOString().replace("Z", "+00:00")] : ["integer", String(instant.getTime())];
+  if (type === expectedType && text === expected) return undefined;
+  return `its timestamp is stored as ${String(type)} ${JSON.stringify(text)}, not in the form the SQLite adapter writes (${expectedType} ${JSON.stringify(expected)}, its timestampFormat "${form}"): queries by time compare the stored value, so the event moved in time for them`;
 }
 
-function rowOf(row: Record<string, unknown>): ChainRow {
+function rowOf(row: Record<string, unknown>, sqliteInstants: SqliteInstantForm | undefined): ChainRow {
   const part = Number(row.part);
   if (part === CHAIN_PART_RANK.checkpoint) {
     return {
@@ -264,7 +287,7 @@ function rowOf(row: Record<string, unknown>): ChainRow {
     } else if (name === "seq") event[name] = Number(row.seq);
     else event[name] = row[name] ?? null;
   }
-  const instantProblem = sqliteInstantProblem(row.tsText, event.timestamp as Date);
+  const instantProblem = sqliteInstants === undefined ? undefined : sqliteInstantProblem(row.tsText, row.tsType, event.timestamp as Date, sqliteInstants);
   if (instantProblem !== undefined) unreadable.push(instantProblem);
   return { part: part === CHAIN_PART_RANK.live ? "live" : "archive", event: event as unknown as AuditEventRecord, ...(unreadable.length === 0 ? {} : { unreadable: unreadable.join("; ") }) };
 }
@@ -273,7 +296,7 @@ function rowOf(row: Record<string, unknown>): ChainRow {
 export async function readChainPage(client: RawClient, tables: ChainTables, request: ChainPageRequest): Promise<ChainRow[]> {
   const { sql, values } = chainPageStatement(tables, request);
   const rows = await client.$queryRawUnsafe<Record<string, unknown>[]>(sql, ...values);
-  return rows.map(rowOf);
+  return rows.map((row) => rowOf(row, tables.sqliteInstants));
 }
 
 /** Reads one page of checkpoints, oldest first: see `AuditStore.readCheckpointPage`. */

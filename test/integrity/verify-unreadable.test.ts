@@ -6,6 +6,7 @@
  * And on SQLite, whose instants are text compared as stored, the same instant rewritten in
  * another form is `altered` too.
  */
+import BetterSqlite3 from "better-sqlite3";
 import fc from "fast-check";
 
 import { verifyAuditTrail } from "../../src/integrity/verify-trail";
@@ -92,6 +93,50 @@ describe("verify and SQLite's instant text", () => {
     // The first problem of a chain is reported; the other one shows once the first is put back.
     await sql(`UPDATE "audit_events" SET "timestamp" = ? WHERE "id" = ?`, iso(moved.timestamp).replace("Z", "+00:00"), moved.id);
     expect((await verifyAuditTrail({ store, key })).problems).toEqual([expect.objectContaining({ kind: "altered", seq: zulu.seq, id: zulu.id })]);
+  });
+
+  /** The same instant in the forms SQL or another client may store it in. */
+  const sameInstant = (at: Date): fc.Arbitrary<string | number | bigint> => {
+    const iso = at.toISOString();
+    const zoned = (hours: number) => `${new Date(at.getTime() + hours * 3_600_000).toISOString().slice(0, -1)}${hours < 0 ? "-" : "+"}${String(Math.abs(hours)).padStart(2, "0")}:00`;
+    return fc.oneof(
+      fc.constantFrom<string | number | bigint>(iso, iso.replace("Z", "+00:00"), iso.replace("Z", "-00:00"), iso.replace("Z", ""), iso.replace("T", " ").replace("Z", "+00:00"), iso.replace("Z", "000+00:00"), iso.replace("Z", "+0000"), iso.replace("T", "t").replace("Z", "+00:00")),
+      fc.constantFrom<string | number | bigint>(at.getTime(), String(at.getTime()), BigInt(at.getTime()), `0${at.getTime()}`, `${at.getTime()}.0`, ` ${at.getTime()}`),
+      fc.integer({ min: -12, max: 14 }).map(zoned),
+    );
+  };
+
+  it.each(["iso8601", "unixepoch-ms"] as const)("with timestampFormat %s, reports an instant stored in any other form (epoch ms, digits as text, another zone) as altered, and takes the adapter's own form", async (timestampFormat) => {
+    const client = connectClient(db, { timestampFormat });
+    const raw = new BetterSqlite3(db.url.slice("file:".length));
+    try {
+      const store = prismaStore(client);
+      const trail = buildTrail([3], 2);
+      await writeTrail({ ...db, prisma: client } as unknown as TestDatabase, store, trail);
+      await expect(verifyAuditTrail({ store, key })).resolves.toMatchObject({ ok: true, verified: 3, problems: [] });
+      const writerType = timestampFormat === "iso8601" ? "text" : "integer";
+      const stored = () => raw.prepare(`SELECT typeof("timestamp") AS type, CAST("timestamp" AS TEXT) AS text FROM "audit_events" ORDER BY "seq"`).all() as Array<{ type: string; text: string }>;
+      expect(stored().map((row) => row.type)).toEqual([writerType, writerType, writerType]);
+      const original = stored();
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 0, max: 2 }).chain((i) => fc.tuple(fc.constant(i), sameInstant(trail.events[i]!.timestamp))), async ([i, value]) => {
+          const event = trail.events[i]!;
+          raw.prepare(`UPDATE "audit_events" SET "timestamp" = ? WHERE "id" = ?`, ).run(value, event.id);
+          const after = stored()[i]!;
+          const report = await verifyAuditTrail({ store, key });
+          raw.prepare(`UPDATE "audit_events" SET "timestamp" = ? WHERE "id" = ?`).run(original[i]!.type === "integer" ? BigInt(original[i]!.text) : original[i]!.text, event.id);
+          if (after.type === original[i]!.type && after.text === original[i]!.text) {
+            expect(report).toMatchObject({ ok: true, problems: [] });
+          } else {
+            expect(report.problems).toEqual([expect.objectContaining({ kind: "altered", seq: event.seq, id: event.id, detail: expect.stringContaining(`its timestamp is stored as ${after.type} ${JSON.stringify(after.text)}`) })]);
+          }
+        }),
+        { numRuns: 40 },
+      );
+    } finally {
+      raw.close();
+      await client.$disconnect();
+    }
   });
 
   it("takes instants stored as epoch milliseconds (the adapter's unixepoch-ms format) as the writer's form", async () => {
