@@ -5,6 +5,7 @@ import { CHAIN_FIELDS, EVENT_FIELDS, type AuditEventRecord } from "../model/even
 import type { RawClient } from "./prisma-client";
 import { integrityMigration, unstoredFieldSql } from "./prisma-event-model";
 import { quoteIdentifier, type ModelTable, type SqlProvider } from "./prisma-metadata";
+import { duplicateJsonKey } from "./json-duplicate-key";
 import { epochMilliseconds } from "./prisma-utc-session";
 import { UNSTORED_FIELD_VALUES, type OptionalField } from "./stored-record";
 
@@ -139,8 +140,10 @@ function eventSelect(provider: SqlProvider, table: ModelTable, part: ChainPart):
       case "createdAt":
         return none(provider, "float8");
       default:
-        // SQLite's JSON columns are read as text: Prisma parses a JSONB column itself and would fail the whole page on one that is not JSON.
-        return provider === "sqlite" && JSON_FIELDS.has(name) ? `CAST(${col(table, name)} AS TEXT)` : text(provider, field(provider, table, name));
+        // JSON columns are read as text: Prisma parses SQLite's JSONB column itself and would fail the whole page on one that is not JSON, and a
+        // parse (MariaDB's adapter's too) keeps the last of a duplicate key where the database's JSON functions read the first.
+        if (JSON_FIELDS.has(name) && provider !== "postgresql") return `CAST(${col(table, name)} AS ${provider === "sqlite" ? "TEXT" : "CHAR"})`;
+        return text(provider, field(provider, table, name));
     }
   };
   const columns = CHAIN_TEXT_COLUMNS.map((name) => `${value(name)} AS ${alias(provider, name)}`);
@@ -243,14 +246,22 @@ function dateOf(value: unknown): Date {
   return new Date(typeof value === "string" && !/^\d+(\.\d+)?$/.test(value) ? value : Number(value));
 }
 
-/** A JSON column's value, or (as text) why it is not JSON: no writer stores such text, so verify reports the event altered. */
-function jsonOf(value: unknown): { value: unknown; unreadable?: string } {
+/**
+ * A JSON column's value, or (as text) why it is not what a writer stores, which verify
+ * reports as altered: text that is not JSON, or an object holding a key twice (MariaDB and
+ * SQLite keep the text as written; PostgreSQL's jsonb keeps one value per key on write).
+ */
+function jsonOf(value: unknown, provider: SqlProvider): { value: unknown; unreadable?: string } {
   if (typeof value !== "string") return { value };
+  let parsed: unknown;
   try {
-    return { value: JSON.parse(value) };
+    parsed = JSON.parse(value);
   } catch (error) {
     return { value, unreadable: `it holds text that is not JSON (${(error as Error).message})` };
   }
+  const duplicate = provider === "postgresql" ? undefined : duplicateJsonKey(value);
+  if (duplicate !== undefined) return { value: parsed, unreadable: `it holds the key ${JSON.stringify(duplicate)} twice in one object (duplicate key: verify's parse reads the last value, the database's JSON functions the first)` };
+  return { value: parsed };
 }
 
 /**
@@ -268,7 +279,7 @@ function sqliteInstantProblem(text: unknown, type: unknown, instant: Date, form:
   return `its timestamp is stored as ${String(type)} ${JSON.stringify(text)}, not in the form the SQLite adapter writes (${expectedType} ${JSON.stringify(expected)}, its timestampFormat "${form}"): queries by time compare the stored value, so the event moved in time for them`;
 }
 
-function rowOf(row: Record<string, unknown>, sqliteInstants: SqliteInstantForm | undefined): ChainRow {
+function rowOf(row: Record<string, unknown>, tables: ChainTables): ChainRow {
   const part = Number(row.part);
   if (part === CHAIN_PART_RANK.checkpoint) {
     return {
@@ -281,13 +292,13 @@ function rowOf(row: Record<string, unknown>, sqliteInstants: SqliteInstantForm |
   for (const name of EVENT_FIELDS) {
     if (name === "timestamp") event[name] = dateOf(row.ts);
     else if (JSON_FIELDS.has(name)) {
-      const json = jsonOf(row[name]);
+      const json = jsonOf(row[name], tables.provider);
       event[name] = json.value;
       if (json.unreadable !== undefined) unreadable.push(`${name}: ${json.unreadable}`);
     } else if (name === "seq") event[name] = Number(row.seq);
     else event[name] = row[name] ?? null;
   }
-  const instantProblem = sqliteInstants === undefined ? undefined : sqliteInstantProblem(row.tsText, row.tsType, event.timestamp as Date, sqliteInstants);
+  const instantProblem = tables.sqliteInstants === undefined ? undefined : sqliteInstantProblem(row.tsText, row.tsType, event.timestamp as Date, tables.sqliteInstants);
   if (instantProblem !== undefined) unreadable.push(instantProblem);
   return { part: part === CHAIN_PART_RANK.live ? "live" : "archive", event: event as unknown as AuditEventRecord, ...(unreadable.length === 0 ? {} : { unreadable: unreadable.join("; ") }) };
 }
@@ -296,7 +307,7 @@ function rowOf(row: Record<string, unknown>, sqliteInstants: SqliteInstantForm |
 export async function readChainPage(client: RawClient, tables: ChainTables, request: ChainPageRequest): Promise<ChainRow[]> {
   const { sql, values } = chainPageStatement(tables, request);
   const rows = await client.$queryRawUnsafe<Record<string, unknown>[]>(sql, ...values);
-  return rows.map((row) => rowOf(row, tables.sqliteInstants));
+  return rows.map((row) => rowOf(row, tables));
 }
 
 /** Reads one page of checkpoints, oldest first: see `AuditStore.readCheckpointPage`. */

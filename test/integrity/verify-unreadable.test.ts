@@ -154,3 +154,37 @@ describe("verify and SQLite's instant text", () => {
     }
   });
 });
+
+describe.each(providers)("verify and a JSON key stored twice on %s", (provider) => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await openDatabase(provider);
+  });
+  afterAll(() => db?.close());
+
+  /** What the database's own JSON function reads of `content.order` (the library's content filters use it). */
+  const orderInDatabase = async (id: string): Promise<unknown> => {
+    const sql = { postgresql: `SELECT "content"->>'order' AS v FROM "audit_events" WHERE "id" = $1`, mysql: "SELECT JSON_UNQUOTE(JSON_EXTRACT(`content`, '$.order')) AS v FROM `audit_events` WHERE `id` = ?", sqlite: `SELECT json_extract("content", '$.order') AS v FROM "audit_events" WHERE "id" = ?` }[provider];
+    const [row] = await (db.prisma as unknown as { $queryRawUnsafe(sql: string, ...values: unknown[]): Promise<Array<{ v: unknown }>> }).$queryRawUnsafe(sql, id);
+    return row?.v;
+  };
+
+  it(provider === "postgresql" ? "keeps one value per key (jsonb, the last), so the reads and the hash agree: nothing to report" : "reports an event whose JSON gives a key twice as altered: the database's JSON functions read the first value, JSON.parse the last", async () => {
+    const store = prismaStore(db.prisma);
+    const trail = buildTrail([3], 2);
+    await writeTrail(db, store, trail);
+    const target = trail.events[1]!;
+    const original = JSON.stringify(target.content);
+    // The forged value first, the hashed one last: JSON.parse (and so the hash) reads the last.
+    await rawSql(db)(`UPDATE "audit_events" SET "content" = ?::jsonb WHERE "id" = ?`, `{"order":"ORD-forged",${original.slice(1)}`, target.id);
+    const report = await verifyAuditTrail({ store, key });
+    if (provider === "postgresql") {
+      expect(await orderInDatabase(target.id)).toBe((target.content as { order: string }).order);
+      expect(report).toMatchObject({ ok: true, problems: [] });
+      return;
+    }
+    expect(await orderInDatabase(target.id)).toBe("ORD-forged");
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([expect.objectContaining({ kind: "altered", chainId: target.chainId, seq: target.seq, id: target.id, detail: expect.stringContaining('it holds the key "order" twice in one object') })]);
+  });
+});
