@@ -82,6 +82,14 @@ function postgresStatements(app: string, archiver: string, schema: string, event
     `--   CREATE ROLE ${id(app)} LOGIN PASSWORD '...';`,
     `--   CREATE ROLE ${id(archiver)} LOGIN PASSWORD '...';`,
     "-- Neither role may own the tables: an owner may do anything to them, grants or not.",
+    "-- Nor may either be a superuser, or a member of a role (a group) that may change the tables:",
+    "-- a role inherits its groups' privileges, and a group given e.g.",
+    `--   GRANT ALL ON ALL TABLES IN SCHEMA ${id(schema)} TO app_writers;`,
+    "-- keeps them on the audit tables whatever is revoked here from the role itself. Revoke them",
+    "-- from the group, or take the role out of it (REVOKE app_writers FROM ...). Check with",
+    `--   SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid WHERE m.member = '${id(app)}'::regrole;`,
+    "-- The last statement checks both roles and fails, naming what is left, when one can still",
+    "-- UPDATE, DELETE or TRUNCATE an audit table it must not (through a group, ownership, or superuser).",
     "",
     "-- Start from nothing: no privilege on the audit tables for anyone but their owner.",
     `REVOKE ALL ON TABLE ${all} FROM PUBLIC;`,
@@ -101,7 +109,27 @@ function postgresStatements(app: string, archiver: string, schema: string, event
     `GRANT UPDATE (${id("id")}) ON TABLE ${table(events)} TO ${id(archiver)};`,
     `GRANT SELECT, INSERT ON TABLE ${table(archive)} TO ${id(archiver)};`,
     `GRANT SELECT ON TABLE ${table(checkpoints)} TO ${id(archiver)};`,
+    "",
+    "-- Check: what either role can still do that it must not, by any route (has_table_privilege",
+    "-- counts the privileges of every role it is a member of), fails the script loudly.",
+    postgresCheck([
+      [app, [events, archive, checkpoints], ["UPDATE", "DELETE", "TRUNCATE"]],
+      [archiver, [events], ["UPDATE", "TRUNCATE"]],
+      [archiver, [archive, checkpoints], ["UPDATE", "DELETE", "TRUNCATE"]],
+    ], table),
   ];
+}
+
+/** One `DO` statement (on one line) that raises when a role holds a privilege it must not on a table: [role, tables, privileges]. */
+function postgresCheck(forbidden: Array<[string, string[], string[]]>, table: (name: string) => string): string {
+  const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+  const rows = forbidden.flatMap(([role, tables, privileges]) => tables.flatMap((name) => privileges.map((privilege) => `(${literal(role)}, ${literal(table(name))}, ${literal(privilege)})`)));
+  return [
+    "DO $audit_events_check$ DECLARE found text; BEGIN",
+    `SELECT string_agg(format('%I can %s %s', r, p, t), '; ') INTO found FROM (VALUES ${rows.join(", ")}) AS f(r, t, p) WHERE has_table_privilege(r, t, p);`,
+    "IF found IS NOT NULL THEN RAISE EXCEPTION 'audit-events grants: % (through a role it is a member of, ownership of the table, or superuser): revoke it from that role, or take the role out of it, then run this script again', found; END IF;",
+    "END $audit_events_check$;",
+  ].join(" ");
 }
 
 function mysqlStatements(app: string, archiver: string, database: string, host: string, events: string, archive: string, checkpoints: string): string[] {

@@ -29,12 +29,18 @@ export interface VerifyProblem {
 
 /** What `verifyAuditTrail()` found. */
 export interface VerifyReport {
-  /** True when no chain has a problem; events written before integrity was on do not count (see `verifyAuditTrail`). */
+  /** True when no chain has a problem; events written before integrity was on do not count, unless their count differs from `expectedUnsigned` (see `verifyAuditTrail`). */
   ok: boolean;
   /** The signed events read and checked (hash recomputed, link and position checked). */
   verified: number;
   /** The chains seen. */
   chains: number;
+  /**
+   * The events read without chain fields (no `chainId`, or no `seq`), of the `source` and
+   * range verified: the count to pin with `expectedUnsigned` (record it with the exported
+   * checkpoints when switching integrity on; 0 for a trail that began with it).
+   */
+  unsigned: number;
   /** The first problem of each chain that has one, in chain order; then the unsigned events, if any. */
   problems: VerifyProblem[];
   /**

@@ -52,6 +52,17 @@ export interface VerifyOptions {
    * verify, slow timers and long transactions)
    */
   uncoveredGraceMs?: number;
+  /**
+   * How many events without chain fields (no `chainId`, or no `seq`) the events read (the
+   * `source`, within `since`/`until`) must hold: the count `report.unsigned` gave when
+   * integrity was switched on, recorded where the database's writers cannot change it
+   * (with the exported checkpoints); 0 for a trail that began with integrity on. Any other
+   * count is a problem (`unsigned`, `ok` false): without the pin, an event forged with
+   * `INSERT` alone, no chain fields and dated before the oldest signed event, looks like
+   * one written before integrity was switched on, which `ok` accepts.
+   * @default none: events older than every signed event are reported, and `ok` stays true
+   */
+  expectedUnsigned?: number;
   /** Called after each page with the events checked so far. */
   onProgress?: (verified: number) => void;
   /** Rows read per page (per chunk, for a store that reads the chains as text). @default 5000 */
@@ -152,6 +163,12 @@ function defaultWorkers(): number {
   return Math.min(4, Math.max(1, availableParallelism() - 1));
 }
 
+function checkExpectedUnsigned(expected: unknown): void {
+  if (expected !== undefined && (typeof expected !== "number" || !Number.isSafeInteger(expected) || expected < 0)) {
+    throw new AuditError("ERR_AUDIT_QUERY", `verifyAuditTrail(): expectedUnsigned must be a whole number from 0, not ${String(expected)}: the count of events without chain fields (report.unsigned) recorded when integrity was switched on, 0 for a trail that began with it.`);
+  }
+}
+
 function checkRange(since: Date | undefined, until: Date | undefined): void {
   for (const [name, value] of [["since", since], ["until", until]] as const) {
     if (value !== undefined && (!(value instanceof Date) || Number.isNaN(value.getTime()))) throw new AuditError("ERR_AUDIT_QUERY", `verifyAuditTrail(): ${name} must be a valid Date.`);
@@ -180,8 +197,11 @@ function checkRange(since: Date | undefined, until: Date | undefined): void {
  *   it is not reported missing.
  * - Events without chain fields are reported as `unsigned` (chainId `""`, seq 0, the oldest
  *   one's id). Those older than the oldest signed event were written before integrity was
- *   switched on: reported, and `ok` stays true. Those as new or newer may be a writer without
- *   `integrity`, or a row whose chain fields were removed: `ok` is false.
+ *   switched on: reported, and `ok` stays true, unless `expectedUnsigned` pins their count
+ *   and another count is found (a forged event dated before the first signed one, inserted
+ *   without chain fields, is told from them only so). Those as new or newer may be a writer
+ *   without `integrity`, or a row whose chain fields were removed: `ok` is false. The
+ *   report's `unsigned` always gives their count, to pin.
  *
  * @example
  * ```ts
@@ -191,13 +211,14 @@ function checkRange(since: Date | undefined, until: Date | undefined): void {
  * @throws {AuditConfigError} `ERR_AUDIT_NO_STORE` without a store; `ERR_AUDIT_CONFIG` without a
  * key, for a store that cannot read chains, or when the hashing threads cannot start;
  * `ERR_AUDIT_STORE_SCHEMA` when the tables lack the integrity migration.
- * @throws {AuditError} `ERR_AUDIT_QUERY` for a bad range, source, `uncoveredGraceMs` or `workers`;
+ * @throws {AuditError} `ERR_AUDIT_QUERY` for a bad range, source, `uncoveredGraceMs`, `expectedUnsigned` or `workers`;
  * `ERR_AUDIT_CHECKPOINT` for a malformed exported checkpoint, or two different copies of one.
  * @throws {AuditStoreError} when the store cannot read.
  */
 export async function verifyAuditTrail(opts: VerifyOptions = {}): Promise<VerifyReport> {
   const { since, until, source = "all", pageSize = VERIFY_PAGE_SIZE, onProgress, workers = defaultWorkers() } = opts;
   checkRange(since, until);
+  checkExpectedUnsigned(opts.expectedUnsigned);
   const policy = uncoveredPolicy(opts.uncoveredGraceMs);
   if (!Number.isInteger(workers) || workers < 0) throw new AuditError("ERR_AUDIT_QUERY", `verifyAuditTrail(): workers must be a whole number of threads, 0 or more (0 hashes on the main thread), not ${String(workers)}.`);
   if (source !== "live" && source !== "archive" && source !== "all") throw new AuditError("ERR_AUDIT_QUERY", `verifyAuditTrail(): source must be "live", "archive" or "all", not ${JSON.stringify(source)}.`);
@@ -252,18 +273,35 @@ export async function verifyAuditTrail(opts: VerifyOptions = {}): Promise<Verify
   }
 
   let ok = problems.length === 0;
-  const unsigned = await store.countUnsigned({ source, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) });
+  const range = { ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) };
+  const unsigned = await store.countUnsigned({ source, ...range });
+  const expected = opts.expectedUnsigned;
+  if (expected !== undefined && unsigned.count !== expected) {
+    ok = false;
+    const oldest = unsigned.first === null ? "" : `; the oldest is ${unsigned.first.id}, dated ${unsigned.first.timestamp.toISOString()}`;
+    problems.push({
+      kind: "unsigned",
+      chainId: "",
+      seq: 0,
+      ...(unsigned.first === null ? {} : { id: unsigned.first.id }),
+      detail:
+        unsigned.count > expected
+          ? `${unsigned.count} event(s) carry no hash chain, ${expected} expected (expectedUnsigned): ${unsigned.count - expected} were added without a chain (an INSERT back-dated before integrity was switched on looks like an event written before it)${oldest}`
+          : `${unsigned.count} event(s) carry no hash chain, ${expected} expected (expectedUnsigned): ${expected - unsigned.count} of them were deleted or given chain fields${oldest}`,
+    });
+  }
   if (unsigned.count > 0) {
     const signedFrom = oldestSigned as Date | null;
     const before = signedFrom === null ? unsigned : await store.countUnsigned({ source, ...(since === undefined ? {} : { since }), until: until !== undefined && until < signedFrom ? until : signedFrom });
     const after = unsigned.count - before.count;
-    if (before.count > 0) {
+    // With a pin that holds, these are the events it names; one that fails is reported above.
+    if (before.count > 0 && (expected === undefined || expected === unsigned.count)) {
       problems.push({
         kind: "unsigned",
         chainId: "",
         seq: 0,
         id: before.first!.id,
-        detail: `${before.count} event(s) from ${before.first!.timestamp.toISOString()} to ${before.last!.timestamp.toISOString()} carry no hash chain: written before integrity was switched on, they cannot be verified`,
+        detail: `${before.count} event(s) from ${before.first!.timestamp.toISOString()} to ${before.last!.timestamp.toISOString()} carry no hash chain: written before integrity was switched on, they cannot be verified${expected === undefined ? ` (pin their count with expectedUnsigned: ${unsigned.count}, so one added later shows)` : ""}`,
       });
     }
     if (after > 0) {
@@ -278,5 +316,5 @@ export async function verifyAuditTrail(opts: VerifyOptions = {}): Promise<Verify
       });
     }
   }
-  return { ok, verified, chains, problems, ...(whole ? { uncovered } : {}) };
+    return { ok, verified, chains, problems, unsigned: unsigned.count, ...(whole ? { uncovered } : {}) };
 }

@@ -5,6 +5,7 @@ import { CHAIN_FIELDS, EVENT_FIELDS, type AuditEventRecord } from "../model/even
 import type { RawClient } from "./prisma-client";
 import { integrityMigration, unstoredFieldSql } from "./prisma-event-model";
 import { quoteIdentifier, type ModelTable, type SqlProvider } from "./prisma-metadata";
+import { duplicateJsonKey } from "./json-duplicate-key";
 import { epochMilliseconds } from "./prisma-utc-session";
 import { UNSTORED_FIELD_VALUES, type OptionalField } from "./stored-record";
 
@@ -15,6 +16,26 @@ export interface ChainTables {
   live: ModelTable;
   archive: ModelTable;
   checkpoints: ModelTable;
+  /** SQLite: the form its driver adapter writes instants in (see {@link sqliteInstantForm}); the only form verify accepts. */
+  sqliteInstants?: SqliteInstantForm;
+}
+
+/** The forms `@prisma/adapter-better-sqlite3` writes instants in: its `timestampFormat` option. */
+export type SqliteInstantForm = "iso8601" | "unixepoch-ms";
+
+/**
+ * The form the client's SQLite adapter writes instants in (its `timestampFormat`, which
+ * the client does not expose): the adapter binds an instant given to a raw query as it
+ * binds one it writes, so `typeof(?)` of an instant tells the form. Asked of the adapter,
+ * not of stored rows, which whoever can write to the database can change.
+ *
+ * @throws {AuditConfigError} `ERR_AUDIT_STORE_SCHEMA` when the adapter binds an instant in a form verify cannot check.
+ */
+export async function sqliteInstantForm(client: RawClient): Promise<SqliteInstantForm> {
+  const [row] = await client.$queryRawUnsafe<Array<{ kind: unknown }>>("SELECT typeof(?) AS kind", new Date(0));
+  if (row?.kind === "text") return "iso8601";
+  if (row?.kind === "integer" || row?.kind === "real") return "unixepoch-ms";
+  throw new AuditConfigError(`prismaStore(): the SQLite driver adapter binds an instant as ${String(row?.kind)}, neither text (timestampFormat "iso8601") nor a number (timestampFormat "unixepoch-ms"), so verify cannot tell a rewritten timestamp: use @prisma/adapter-better-sqlite3 with one of those formats.`, "ERR_AUDIT_STORE_SCHEMA");
 }
 
 const JSON_FIELDS = new Set(["content", "queryParams", "postData", "headers"]);
@@ -119,13 +140,15 @@ function eventSelect(provider: SqlProvider, table: ModelTable, part: ChainPart):
       case "createdAt":
         return none(provider, "float8");
       default:
-        // SQLite's JSON columns are read as text: Prisma parses a JSONB column itself and would fail the whole page on one that is not JSON.
-        return provider === "sqlite" && JSON_FIELDS.has(name) ? `CAST(${col(table, name)} AS TEXT)` : text(provider, field(provider, table, name));
+        // JSON columns are read as text: Prisma parses SQLite's JSONB column itself and would fail the whole page on one that is not JSON, and a
+        // parse (MariaDB's adapter's too) keeps the last of a duplicate key where the database's JSON functions read the first.
+        if (JSON_FIELDS.has(name) && provider !== "postgresql") return `CAST(${col(table, name)} AS ${provider === "sqlite" ? "TEXT" : "CHAR"})`;
+        return text(provider, field(provider, table, name));
     }
   };
   const columns = CHAIN_TEXT_COLUMNS.map((name) => `${value(name)} AS ${alias(provider, name)}`);
-  // SQLite stores instants as text (or epoch ms) that range queries compare as stored: the raw form is checked too.
-  if (provider === "sqlite") columns.push(`CAST(${col(table, "timestamp")} AS TEXT) AS ${q(provider, "tsText")}`);
+  // SQLite stores instants as text (or epoch ms) that range queries compare as stored: the raw form and its type are checked too.
+  if (provider === "sqlite") columns.push(`CAST(${col(table, "timestamp")} AS TEXT) AS ${q(provider, "tsText")}`, `typeof(${col(table, "timestamp")}) AS ${q(provider, "tsType")}`);
   return columns.join(", ");
 }
 
@@ -151,7 +174,7 @@ function checkpointSelect(provider: SqlProvider, table: ModelTable): string {
     }
   };
   const columns = CHAIN_TEXT_COLUMNS.map((name) => `${value(name)} AS ${alias(provider, name)}`);
-  if (provider === "sqlite") columns.push(`NULL AS ${q(provider, "tsText")}`);
+  if (provider === "sqlite") columns.push(`NULL AS ${q(provider, "tsText")}`, `NULL AS ${q(provider, "tsType")}`);
   return columns.join(", ");
 }
 
@@ -223,29 +246,40 @@ function dateOf(value: unknown): Date {
   return new Date(typeof value === "string" && !/^\d+(\.\d+)?$/.test(value) ? value : Number(value));
 }
 
-/** A JSON column's value, or (as text) why it is not JSON: no writer stores such text, so verify reports the event altered. */
-function jsonOf(value: unknown): { value: unknown; unreadable?: string } {
+/**
+ * A JSON column's value, or (as text) why it is not what a writer stores, which verify
+ * reports as altered: text that is not JSON, or an object holding a key twice (MariaDB and
+ * SQLite keep the text as written; PostgreSQL's jsonb keeps one value per key on write).
+ */
+function jsonOf(value: unknown, provider: SqlProvider): { value: unknown; unreadable?: string } {
   if (typeof value !== "string") return { value };
+  let parsed: unknown;
   try {
-    return { value: JSON.parse(value) };
+    parsed = JSON.parse(value);
   } catch (error) {
     return { value, unreadable: `it holds text that is not JSON (${(error as Error).message})` };
   }
+  const duplicate = provider === "postgresql" ? undefined : duplicateJsonKey(value);
+  if (duplicate !== undefined) return { value: parsed, unreadable: `it holds the key ${JSON.stringify(duplicate)} twice in one object (duplicate key: verify's parse reads the last value, the database's JSON functions the first)` };
+  return { value: parsed };
 }
 
 /**
- * Why SQLite's stored instant text is not what the writer stores, or undefined: the
- * adapter writes `toISOString()` with `+00:00` for `Z` (or epoch milliseconds), and range
- * queries compare the text, so the same instant written in another zone or form moves the
- * event in time for them while its hash (over the instant) still fits.
+ * Why SQLite's stored instant is not what the adapter writes, or undefined: the adapter
+ * writes one form, its `timestampFormat` (`form`): `toISOString()` with `+00:00` for `Z` as
+ * text, or epoch milliseconds as an integer. Range queries compare the stored value as it
+ * is (text sorts after every number, ISO text of another zone sorts elsewhere), so the same
+ * instant stored in another form or zone moves the event in time for them while its hash
+ * (over the instant) still fits.
  */
-function sqliteInstantProblem(text: unknown, instant: Date): string | undefined {
-  if (typeof text !== "string" || Number.isNaN(instant.getTime())) return undefined;
-  if (/^\d+$/.test(text) ? text === String(instant.getTime()) : text === instant.toISOString().replace("Z", "+00:00")) return undefined;
-  return `its timestamp is stored as ${JSON.stringify(text)}, not in the form the writer stores (${JSON.stringify(instant.toISOString().replace("Z", "+00:00"))}): queries by time compare the stored text, so the event moved in time for them`;
+function sqliteInstantProblem(text: unknown, type: unknown, instant: Date, form: SqliteInstantForm): string | undefined {
+  if (Number.isNaN(instant.getTime())) return undefined;
+  const [expectedType, expected] = form === "iso8601" ? ["text", instant.toISOString().replace("Z", "+00:00")] : ["integer", String(instant.getTime())];
+  if (type === expectedType && text === expected) return undefined;
+  return `its timestamp is stored as ${String(type)} ${JSON.stringify(text)}, not in the form the SQLite adapter writes (${expectedType} ${JSON.stringify(expected)}, its timestampFormat "${form}"): queries by time compare the stored value, so the event moved in time for them`;
 }
 
-function rowOf(row: Record<string, unknown>): ChainRow {
+function rowOf(row: Record<string, unknown>, tables: ChainTables): ChainRow {
   const part = Number(row.part);
   if (part === CHAIN_PART_RANK.checkpoint) {
     return {
@@ -258,13 +292,13 @@ function rowOf(row: Record<string, unknown>): ChainRow {
   for (const name of EVENT_FIELDS) {
     if (name === "timestamp") event[name] = dateOf(row.ts);
     else if (JSON_FIELDS.has(name)) {
-      const json = jsonOf(row[name]);
+      const json = jsonOf(row[name], tables.provider);
       event[name] = json.value;
       if (json.unreadable !== undefined) unreadable.push(`${name}: ${json.unreadable}`);
     } else if (name === "seq") event[name] = Number(row.seq);
     else event[name] = row[name] ?? null;
   }
-  const instantProblem = sqliteInstantProblem(row.tsText, event.timestamp as Date);
+  const instantProblem = tables.sqliteInstants === undefined ? undefined : sqliteInstantProblem(row.tsText, row.tsType, event.timestamp as Date, tables.sqliteInstants);
   if (instantProblem !== undefined) unreadable.push(instantProblem);
   return { part: part === CHAIN_PART_RANK.live ? "live" : "archive", event: event as unknown as AuditEventRecord, ...(unreadable.length === 0 ? {} : { unreadable: unreadable.join("; ") }) };
 }
@@ -273,7 +307,7 @@ function rowOf(row: Record<string, unknown>): ChainRow {
 export async function readChainPage(client: RawClient, tables: ChainTables, request: ChainPageRequest): Promise<ChainRow[]> {
   const { sql, values } = chainPageStatement(tables, request);
   const rows = await client.$queryRawUnsafe<Record<string, unknown>[]>(sql, ...values);
-  return rows.map(rowOf);
+  return rows.map((row) => rowOf(row, tables));
 }
 
 /** Reads one page of checkpoints, oldest first: see `AuditStore.readCheckpointPage`. */

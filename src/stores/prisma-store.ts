@@ -12,7 +12,7 @@ import { utcSession } from "./prisma-utc-session";
 import { isRefusedData } from "./store-failure";
 import { countMatching, queryJsonPage, queryPage, summarizeMatching, type QueryTables } from "./prisma-query";
 import { storedRecord } from "./stored-record";
-import { countUnsignedEvents, readChainPage, readCheckpointPage, requireChainTables, type ChainTables } from "./prisma-chain-read";
+import { countUnsignedEvents, readChainPage, readCheckpointPage, requireChainTables, sqliteInstantForm, type ChainTables } from "./prisma-chain-read";
 import { readChainText } from "./pg-chain-copy";
 import { requirePgPool, type PgPoolLike } from "./pg-pool";
 import type { ChainPageRequest, ChainRow, ChainStreamRequest, CheckpointPageRequest, UnsignedEvents, UnsignedRequest } from "../model/chain-read";
@@ -382,8 +382,15 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
   async function readChains<T>(doing: string, run: (tables: ChainTables) => Promise<T>): Promise<T> {
     if (chainTables === undefined) {
       const { provider, live, archive } = tables();
-      const resolved = { provider, live, archive, checkpoints: tableOf(prisma, checkpointModel, provider) };
+      const resolved: ChainTables = { provider, live, archive, checkpoints: tableOf(prisma, checkpointModel, provider) };
       requireChainTables(resolved);
+      if (provider === "sqlite") {
+        try {
+          resolved.sqliteInstants = await sqliteInstantForm(prisma as TransactionalClient);
+        } catch (error) {
+          throw error instanceof AuditConfigError ? error : storeError(error, prisma, model, 0, doing);
+        }
+      }
       chainTables = resolved;
     }
     const found = chainTables;

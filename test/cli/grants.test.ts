@@ -254,3 +254,49 @@ describe.each(["postgresql", "mysql"] as const)("the roles of audit-events grant
     }
   });
 });
+
+describe("audit-events grants on PostgreSQL and a group role", () => {
+  const GROUP = `ae_writers_${process.pid}`;
+  const server = servers.postgresql;
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = (await openDatabase("postgresql", { name: "grants_group" })) as TestDatabase;
+    await server.createRoles(db);
+    const admin = await server.admin(db);
+    await admin.run(`DO $$ BEGIN CREATE ROLE "${GROUP}" NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+    await admin.run(`GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA public TO "${GROUP}"`);
+    await admin.run(`GRANT "${GROUP}" TO "${APP}"`);
+    await admin.close();
+  }, 60_000);
+  afterAll(async () => {
+    const admin = await server.admin(db);
+    await admin.run(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "${GROUP}"`);
+    await admin.close();
+    await db?.close();
+    const root = await pgSession("postgresql://postgres@127.0.0.1:5432/postgres");
+    await root.run(`DROP ROLE IF EXISTS "${GROUP}"`);
+    await root.close();
+    await server.dropRoles();
+  });
+
+  it("warns of privileges inherited from a group, and the script fails, naming them, while the application's role can still change events through one", async () => {
+    const printed = await grants(["grants", "--provider", "postgresql", "--app-role", APP, "--archiver-role", ARCHIVER]);
+    expect(printed.stdout).toContain("-- Nor may either be a superuser, or a member of a role (a group) that may change the tables:");
+    const admin = await server.admin(db);
+    try {
+      const statements = statementsOf(printed.stdout);
+      const check = statements.at(-1)!;
+      expect(check).toMatch(/^DO /);
+      for (const statement of statements.slice(0, -1)) await admin.run(statement);
+      // What the check is for: every REVOKE ran, and the group still lets the application change events.
+      const session = await server.session(db, APP);
+      await session.run(`UPDATE "audit_events" SET "userId" = 'mallory'`).finally(() => session.close());
+      await expect(admin.run(check)).rejects.toThrow(`audit-events grants: ${APP} can UPDATE "public"."audit_events"; ${APP} can DELETE "public"."audit_events"; ${APP} can TRUNCATE "public"."audit_events"; ${APP} can UPDATE "public"."archived_audit_events"`);
+      await admin.run(`REVOKE "${GROUP}" FROM "${APP}"`);
+      for (const statement of statements) await admin.run(statement);
+    } finally {
+      await admin.close();
+    }
+  });
+});

@@ -50,7 +50,7 @@ describe("audit-events verify and checkpoints", () => {
     project.write("copies.ndjson", exported.stdout);
 
     const intact = await project.run(["verify", "--checkpoints", "copies.ndjson"]);
-    expect(intact).toMatchObject({ code: 0, stdout: "Verified 12 event(s) in 2 chain(s): intact.\n" });
+    expect(intact).toMatchObject({ code: 0, stdout: "Verified 12 event(s) in 2 chain(s): intact. 0 event(s) without chain fields.\n" });
     // Not a terminal: no progress display, the report alone.
     expect(intact.stderr).not.toContain("Verifying");
 
@@ -72,7 +72,7 @@ describe("audit-events verify and checkpoints", () => {
 
   it("explains verify and checkpoints with --help, exit code 4 among the codes", async () => {
     const verify = await project.run(["verify", "--help"]);
-    for (const text of ["Usage: audit-events verify", "--since <when>", "--source <source>", "--checkpoints <file>", "AUDIT_INTEGRITY_KEY", "4  verify found a problem"]) expect(verify.stdout).toContain(text);
+    for (const text of ["Usage: audit-events verify", "--since <when>", "--source <source>", "--checkpoints <file>", "--expect-unsigned <n>", "AUDIT_INTEGRITY_KEY", "4  verify found a problem"]) expect(verify.stdout).toContain(text);
     const checkpoints = await project.run(["checkpoints", "--help"]);
     for (const text of ["Usage: audit-events checkpoints", "--since <when>", "WORM", "verify --checkpoints <file>"]) expect(checkpoints.stdout).toContain(text);
     expect((await project.run(["checkpoints"])).code).toBe(2);
@@ -121,5 +121,51 @@ describe("audit-events verify and checkpoints", () => {
     const run = await project.run(["verify", "--checkpoints", "bad.ndjson"]);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("bad.ndjson, line 1: hash must be 64 lower-case hex digits");
+  });
+});
+
+describe("audit-events verify and events without chain fields", () => {
+  let db: TestDatabase<"postgresql">;
+  let project: Project;
+  let trail: WrittenTrail;
+
+  beforeAll(async () => {
+    db = await openDatabase("postgresql", { name: "cli_verify_unsigned" });
+    project = createProject(packageDir);
+    project.write("audit-events.config.ts", prismaConfig("postgresql", db.url) + KEY_EXPORT);
+    trail = buildTrail([3], 2, 2);
+    await writeTrail(db as unknown as TestDatabase, prismaStore(db.prisma), trail);
+  }, 60_000);
+  afterAll(async () => {
+    project?.remove();
+    await db?.close();
+  });
+
+  it("states the count to pin, fails with --expect-unsigned for a back-dated event inserted without a chain, and counts problems by kind", async () => {
+    const before = await project.run(["verify"]);
+    expect(before.code).toBe(0);
+    expect(before.stdout.split("\n").at(-2)).toBe("Verified 3 event(s) in 1 chain(s): intact. 2 event(s) without chain fields (written before integrity was switched on: pin the count with --expect-unsigned).");
+    expect((await project.run(["verify", "--expect-unsigned", "2"])).code).toBe(0);
+
+    const forged: AuditEventRecord = { ...trail.events.at(-1)!, id: uuidv7(), timestamp: new Date(trail.events[0]!.timestamp.getTime() - 86_400_000), chainId: null, seq: null, prevHash: null, hash: null };
+    await insertRaw(db as unknown as TestDatabase, forged);
+    expect((await project.run(["verify"])).code).toBe(0);
+    const pinned = await project.run(["verify", "--expect-unsigned", "2"]);
+    expect(pinned.code).toBe(4);
+    expect(pinned.stdout).toContain(`unsigned: event ${forged.id}: 3 event(s) carry no hash chain, 2 expected (expectedUnsigned)`);
+    expect(pinned.stdout).toContain("Verified 3 event(s) in 1 chain(s): 1 problem (1 unsigned). 3 event(s) without chain fields.");
+    expect(pinned.stderr).toContain("tampered with");
+
+    // The only problem: an event without a chain newer than the signed ones.
+    await rawSql(db as unknown as TestDatabase)(`UPDATE "audit_events" SET "timestamp" = ?::timestamptz WHERE "id" = ?`, new Date(trail.events.at(-1)!.timestamp.getTime() + 60_000).toISOString(), forged.id);
+    const newer = await project.run(["verify"]);
+    expect(newer.code).toBe(4);
+    expect(newer.stdout.split("\n").at(-2)).toBe("Verified 3 event(s) in 1 chain(s): 2 problems (2 unsigned). 3 event(s) without chain fields.");
+
+    for (const bad of ["-1", "1.5", "two"]) {
+      const refused = await project.run(["verify", "--expect-unsigned", bad]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain("--expect-unsigned must be a whole number from 0");
+    }
   });
 });

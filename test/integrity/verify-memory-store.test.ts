@@ -180,7 +180,7 @@ describe("verifyAuditTrail on the memory store", () => {
           const trail = buildTrail(lengths, every);
           const archiveBefore = new Date(TRAIL_START + archiveMinutes * 60_000);
           const clean = await verifyAuditTrail({ store: await load(trail.events, trail.checkpoints, archiveBefore), key, pageSize });
-          expect(clean).toEqual({ ok: true, verified: trail.events.length, chains: lengths.length, problems: [], uncovered: 0 });
+          expect(clean).toEqual({ ok: true, verified: trail.events.length, chains: lengths.length, problems: [], unsigned: 0, uncovered: 0 });
           const tampered = apply(t, trail);
           const store = await load(tampered.events, tampered.checkpoints, archiveBefore);
           await expectReportedAt(store, { key, pageSize }, trail.checkpoints, tampered, t.kind === "swap" && lengths[t.chain % lengths.length]! >= 2);

@@ -98,7 +98,7 @@ describe("verify through pgPool on postgresql", () => {
         const fields = { chainId, seq: head.seq!, hash: head.hash!, keyId: TEST_KEYS.signing.id, createdAt: new Date() };
         await (db.prisma as unknown as { auditCheckpoint: { create(a: object): Promise<unknown> } }).auditCheckpoint.create({ data: { ...fields, seq: BigInt(fields.seq), signature: signCheckpoint(fields, TEST_KEYS.signing) } });
         const clean = await verifyAuditTrail({ store: text, key, workers, pageSize });
-        expect(clean).toEqual({ ok: true, verified: events.length, chains: 1, problems: [], uncovered: 0 });
+        expect(clean).toEqual({ ok: true, verified: events.length, chains: 1, problems: [], unsigned: 0, uncovered: 0 });
         const victim = events[target % events.length]!;
         await rawSql(helperDb())(`UPDATE "audit_events" SET "userId" = ? WHERE "id" = ?::uuid`, `${victim.userId ?? ""}\t\n\\x`, victim.id);
         const expected = await verifyAuditTrail({ store: paged, key, pageSize });

@@ -24,7 +24,7 @@ describe.each(providers)("verifyAuditTrail on %s", (provider) => {
     await store.archiveBatch(new Date(TRAIL_START + 6 * 60_000), 100);
     expect((await store.queryEvents({ source: "archive", content: [] }, { order: "asc", limit: 100 })).length).toBeGreaterThan(0);
     for (const pageSize of [1, 2, 5, 100]) {
-      await expect(verifyAuditTrail({ store, key, pageSize })).resolves.toEqual({ ok: true, verified: 14, chains: 3, problems: [], uncovered: 0 });
+      await expect(verifyAuditTrail({ store, key, pageSize })).resolves.toEqual({ ok: true, verified: 14, chains: 3, problems: [], unsigned: 0, uncovered: 0 });
     }
     expect(TEST_KEYS.signing.id).toBe("2027-01");
   });

@@ -82,14 +82,14 @@ describe.each(providers)("events no checkpoint covers, on %s", (provider) => {
     const newestTail = trail.events.filter((e) => e.chainId === tailChain).at(-1)!;
     expect(Date.now() - newestTail.timestamp.getTime()).toBeLessThan(5 * MINUTE);
     // The default grace: checkpointIntervalMs (60 s) plus 5 minutes.
-    await expect(verifyAuditTrail({ store, key })).resolves.toEqual({ ok: true, verified: 9, chains: 2, problems: [], uncovered: 1 });
+    await expect(verifyAuditTrail({ store, key })).resolves.toEqual({ ok: true, verified: 9, chains: 2, problems: [], unsigned: 0, uncovered: 1 });
     const late = await verifyAuditTrail({ store, key, uncoveredGraceMs: MINUTE });
     expect(late.ok).toBe(false);
     expect(late.problems).toEqual([expect.objectContaining({ kind: "unsigned", chainId: tailChain, seq: 5, id: newestTail.id })]);
     expect(late.uncovered).toBe(0);
     // A range or one table checks only what it reads: coverage is not judged there.
     const ranged = await verifyAuditTrail({ store, key, source: "live", uncoveredGraceMs: 0 });
-    expect(ranged).toEqual({ ok: true, verified: 9, chains: 2, problems: [] });
+    expect(ranged).toEqual({ ok: true, verified: 9, chains: 2, problems: [], unsigned: 0 });
   });
 
   it("reports the chain whose checkpoints were deleted and rewritten without the key", async () => {

@@ -6,6 +6,7 @@
  * And on SQLite, whose instants are text compared as stored, the same instant rewritten in
  * another form is `altered` too.
  */
+import BetterSqlite3 from "better-sqlite3";
 import fc from "fast-check";
 
 import { verifyAuditTrail } from "../../src/integrity/verify-trail";
@@ -94,6 +95,50 @@ describe("verify and SQLite's instant text", () => {
     expect((await verifyAuditTrail({ store, key })).problems).toEqual([expect.objectContaining({ kind: "altered", seq: zulu.seq, id: zulu.id })]);
   });
 
+  /** The same instant in the forms SQL or another client may store it in. */
+  const sameInstant = (at: Date): fc.Arbitrary<string | number | bigint> => {
+    const iso = at.toISOString();
+    const zoned = (hours: number) => `${new Date(at.getTime() + hours * 3_600_000).toISOString().slice(0, -1)}${hours < 0 ? "-" : "+"}${String(Math.abs(hours)).padStart(2, "0")}:00`;
+    return fc.oneof(
+      fc.constantFrom<string | number | bigint>(iso, iso.replace("Z", "+00:00"), iso.replace("Z", "-00:00"), iso.replace("Z", ""), iso.replace("T", " ").replace("Z", "+00:00"), iso.replace("Z", "000+00:00"), iso.replace("Z", "+0000"), iso.replace("T", "t").replace("Z", "+00:00")),
+      fc.constantFrom<string | number | bigint>(at.getTime(), String(at.getTime()), BigInt(at.getTime()), `0${at.getTime()}`, `${at.getTime()}.0`, ` ${at.getTime()}`),
+      fc.integer({ min: -12, max: 14 }).map(zoned),
+    );
+  };
+
+  it.each(["iso8601", "unixepoch-ms"] as const)("with timestampFormat %s, reports an instant stored in any other form (epoch ms, digits as text, another zone) as altered, and takes the adapter's own form", async (timestampFormat) => {
+    const client = connectClient(db, { timestampFormat });
+    const raw = new BetterSqlite3(db.url.slice("file:".length));
+    try {
+      const store = prismaStore(client);
+      const trail = buildTrail([3], 2);
+      await writeTrail({ ...db, prisma: client } as unknown as TestDatabase, store, trail);
+      await expect(verifyAuditTrail({ store, key })).resolves.toMatchObject({ ok: true, verified: 3, problems: [] });
+      const writerType = timestampFormat === "iso8601" ? "text" : "integer";
+      const stored = () => raw.prepare(`SELECT typeof("timestamp") AS type, CAST("timestamp" AS TEXT) AS text FROM "audit_events" ORDER BY "seq"`).all() as Array<{ type: string; text: string }>;
+      expect(stored().map((row) => row.type)).toEqual([writerType, writerType, writerType]);
+      const original = stored();
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 0, max: 2 }).chain((i) => fc.tuple(fc.constant(i), sameInstant(trail.events[i]!.timestamp))), async ([i, value]) => {
+          const event = trail.events[i]!;
+          raw.prepare(`UPDATE "audit_events" SET "timestamp" = ? WHERE "id" = ?`, ).run(value, event.id);
+          const after = stored()[i]!;
+          const report = await verifyAuditTrail({ store, key });
+          raw.prepare(`UPDATE "audit_events" SET "timestamp" = ? WHERE "id" = ?`).run(original[i]!.type === "integer" ? BigInt(original[i]!.text) : original[i]!.text, event.id);
+          if (after.type === original[i]!.type && after.text === original[i]!.text) {
+            expect(report).toMatchObject({ ok: true, problems: [] });
+          } else {
+            expect(report.problems).toEqual([expect.objectContaining({ kind: "altered", seq: event.seq, id: event.id, detail: expect.stringContaining(`its timestamp is stored as ${after.type} ${JSON.stringify(after.text)}`) })]);
+          }
+        }),
+        { numRuns: 40 },
+      );
+    } finally {
+      raw.close();
+      await client.$disconnect();
+    }
+  });
+
   it("takes instants stored as epoch milliseconds (the adapter's unixepoch-ms format) as the writer's form", async () => {
     const client = connectClient(db, { timestampFormat: "unixepoch-ms" });
     try {
@@ -107,5 +152,39 @@ describe("verify and SQLite's instant text", () => {
     } finally {
       await client.$disconnect();
     }
+  });
+});
+
+describe.each(providers)("verify and a JSON key stored twice on %s", (provider) => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await openDatabase(provider);
+  });
+  afterAll(() => db?.close());
+
+  /** What the database's own JSON function reads of `content.order` (the library's content filters use it). */
+  const orderInDatabase = async (id: string): Promise<unknown> => {
+    const sql = { postgresql: `SELECT "content"->>'order' AS v FROM "audit_events" WHERE "id" = $1`, mysql: "SELECT JSON_UNQUOTE(JSON_EXTRACT(`content`, '$.order')) AS v FROM `audit_events` WHERE `id` = ?", sqlite: `SELECT json_extract("content", '$.order') AS v FROM "audit_events" WHERE "id" = ?` }[provider];
+    const [row] = await (db.prisma as unknown as { $queryRawUnsafe(sql: string, ...values: unknown[]): Promise<Array<{ v: unknown }>> }).$queryRawUnsafe(sql, id);
+    return row?.v;
+  };
+
+  it(provider === "postgresql" ? "keeps one value per key (jsonb, the last), so the reads and the hash agree: nothing to report" : "reports an event whose JSON gives a key twice as altered: the database's JSON functions read the first value, JSON.parse the last", async () => {
+    const store = prismaStore(db.prisma);
+    const trail = buildTrail([3], 2);
+    await writeTrail(db, store, trail);
+    const target = trail.events[1]!;
+    const original = JSON.stringify(target.content);
+    // The forged value first, the hashed one last: JSON.parse (and so the hash) reads the last.
+    await rawSql(db)(`UPDATE "audit_events" SET "content" = ?::jsonb WHERE "id" = ?`, `{"order":"ORD-forged",${original.slice(1)}`, target.id);
+    const report = await verifyAuditTrail({ store, key });
+    if (provider === "postgresql") {
+      expect(await orderInDatabase(target.id)).toBe((target.content as { order: string }).order);
+      expect(report).toMatchObject({ ok: true, problems: [] });
+      return;
+    }
+    expect(await orderInDatabase(target.id)).toBe("ORD-forged");
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([expect.objectContaining({ kind: "altered", chainId: target.chainId, seq: target.seq, id: target.id, detail: expect.stringContaining('it holds the key "order" twice in one object') })]);
   });
 });
