@@ -18,6 +18,8 @@ export interface LoadResult {
 export interface LoadOptions {
   connections: number;
   seconds: number;
+  /** Requests per second from all connections (autocannon `-R`); 0: as fast as the server answers. */
+  rate: number;
   /** `taskset -c <cpu>` prefix, when pinning is possible. */
   pin: string[];
 }
@@ -40,7 +42,7 @@ interface AutocannonJson {
  * @throws {SanityError} when a request failed or none succeeded.
  */
 export async function generateLoad(url: string, options: LoadOptions, label: string): Promise<LoadResult> {
-  const args = [...options.pin, process.execPath, AUTOCANNON, "--json", "-c", String(options.connections), "-d", String(options.seconds), url];
+  const args = [...options.pin, process.execPath, AUTOCANNON, "--json", "-c", String(options.connections), "-d", String(options.seconds), ...(options.rate > 0 ? ["-R", String(options.rate)] : []), url];
   const { stdout } = await run(args[0]!, args.slice(1), { maxBuffer: 16 * 2 ** 20 });
   const result = JSON.parse(stdout) as AutocannonJson;
   const failures = { errors: result.errors, timeouts: result.timeouts, "non-2xx": result.non2xx, resets: result.resets ?? 0, mismatches: result.mismatches ?? 0 };
