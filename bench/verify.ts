@@ -194,7 +194,7 @@ async function main(): Promise<void> {
         "",
         "The machine may be shared: the load average beside each figure says how much. The CPU per event does not depend on it (the database server's CPU is not in it).",
         "",
-        `One thread's CPU per event, on the first ${int(records.length)} events: parse the COPY text and hash ${parseHash.toFixed(1)} µs (${int(1e6 / parseHash)} events/s), hash alone (\`fastEventHash\` of events already read) ${hash.toFixed(1)} µs (${int(1e6 / hash)} events/s). With ${availableParallelism()} cores and nothing else running (the database included), parsing and hashing alone bound verify at ${int((availableParallelism() * 1e6) / parseHash)} events/s.`,
+        `One thread's CPU per event, on the first ${int(records.length)} events: parse the COPY text and hash ${parseHash.toFixed(1)} µs (${int(1e6 / parseHash)} events/s), hash alone (\`eventHash\` of events already read) ${hash.toFixed(1)} µs (${int(1e6 / hash)} events/s). With ${availableParallelism()} cores and nothing else running (the database included), parsing and hashing alone bound verify at ${int((availableParallelism() * 1e6) / parseHash)} events/s.`,
         "",
         `Goal ≥ ${int(GOAL_PER_SECOND)} events/s: **${best >= GOAL_PER_SECOND ? "met" : "missed"}** (best ${int(best)}). Load average at the end: ${loadavg().map((n) => n.toFixed(2)).join(", ")}.`,
         "",
