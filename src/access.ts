@@ -4,7 +4,7 @@ import type { AuditContext } from "./context";
 import { AuditConfigError, AuditStoreError } from "./errors";
 import { ANSWER_WAITS_FOR_EVENT_MS, writeEventBounded } from "./bounded-event-write";
 import { boundText } from "./column-limits";
-import { maskMessage } from "./masking";
+import { maskStoredMessage } from "./masking";
 import { carryRefusal, REQUEST_CONTENT_TYPE } from "./request-events";
 import { recordMetricError } from "./writer/metrics";
 import { thrownMessage } from "./thrown-message";
@@ -159,18 +159,6 @@ export async function decideAccess<Req>(factory: string, hook: (req: Req) => unk
   }
 }
 
-/**
- * Free text of a hook (an error's message, a refusal's reason) as it may be stored and
- * logged: masked by the content's rules (`maskMessage`), cut at `maxChars`. Never throws.
- */
-export function storedText(layered: LayeredConfig, text: string, maxChars?: number): string {
-  try {
-    return maskMessage(text, layered.get().masking, maxChars);
-  } catch {
-    return "[the text could not be masked, so it is not stored]";
-  }
-}
-
 /** Says, through the logger (and the metrics, for a write), what went wrong; never throws. */
 export function reportAccessTrouble(layered: LayeredConfig, message: string, error?: unknown): void {
   try {
@@ -205,7 +193,7 @@ export async function refuseRequest(
   layered: LayeredConfig,
 ): Promise<{ status: number; body: { error: string } }> {
   const failed = "error" in verdict;
-  const refusal = failed ? { error: storedText(layered, thrownMessage(verdict.error)) } : { reason: storedText(layered, verdict.reason, Infinity) };
+  const refusal = failed ? { error: maskStoredMessage(thrownMessage(verdict.error), layered.get().masking) } : { reason: maskStoredMessage(verdict.reason, layered.get().masking, Infinity) };
   if (failed) reportAccessTrouble(layered, `${factory}'s request hook failed, so the request was refused with 500: ${refusal.error}`);
   const answer = failed ? { status: 500, body: { ...ACCESS_FAILED_BODY } } : { status: 403, body: { error: verdict.reason } };
   if (carryRefusal(context, refusal)) return answer;

@@ -6,7 +6,7 @@ import { suggestion } from "./config/suggestion";
 import { MODEL_TAG } from "./content-object";
 import type { AuditContext } from "./context";
 import { AuditAccessDeniedError, AuditConfigError, AuditStoreError } from "./errors";
-import { maskMessage } from "./masking";
+import { maskStoredMessage } from "./masking";
 import type { EventOutcome, EventSeverity } from "./model/event-record";
 import { isPlainObject, nestedWrites, nestedWriteShapeAt } from "./nested-writes";
 import { ModelShapes } from "./prisma-data-model";
@@ -206,13 +206,6 @@ function checkOptions(options: unknown): Settings {
 }
 
 /** A hook's error message (or, uncapped, a refusal's reason, already cut) as it may be stored: masked by the content rules, capped. */
-function storedMessage(error: unknown, maxChars?: number): string {
-  try {
-    return maskMessage(thrownMessage(error), getAuditConfig().masking, maxChars);
-  } catch {
-    return "[the text could not be masked, so it is not stored]";
-  }
-}
 
 function tagResult(result: unknown, model: string): void {
   const records = Array.isArray(result) ? result : [result];
@@ -298,7 +291,7 @@ class ModelGuard {
 
   /** A hook that threw or answered nonsense, or a query that cannot be checked: recorded as a failure, then thrown. */
   private async failed(model: string, operation: string, objectId: string, error: unknown, content: Record<string, unknown> = {}): Promise<never> {
-    await this.record(model, objectId, { ...content, error: storedMessage(error) }, operation, "failure", "error");
+    await this.record(model, objectId, { ...content, error: maskStoredMessage(thrownMessage(error), getAuditConfig().masking) }, operation, "failure", "error");
     throw error;
   }
 
@@ -320,7 +313,7 @@ class ModelGuard {
       return this.failed(model, operation, objectId, error, content);
     }
     if (decision.allow) return;
-    await this.record(model, objectId, { ...content, reason: storedMessage(decision.reason, Infinity) }, operation, "denied", "warning");
+    await this.record(model, objectId, { ...content, reason: maskStoredMessage(decision.reason, getAuditConfig().masking, Infinity) }, operation, "denied", "warning");
     throw new AuditAccessDeniedError(decision.reason, thrown.model, thrown.operation);
   }
 
@@ -435,7 +428,7 @@ class ModelGuard {
     for (const [m, refused] of findings.refused) {
       const via = m === model ? {} : { via: `${model}.${operation}` };
       const state = written && m === model ? { written: true } : {};
-      const reasons = refused.reasons.map((reason) => storedMessage(reason, Infinity));
+      const reasons = refused.reasons.map((reason) => maskStoredMessage(reason, getAuditConfig().masking, Infinity));
       writes.push(this.record(m, objectIdOf(m, refused.ids), { ...via, ...state, refused: refused.ids.length, ids: refused.ids, reasons }, m === model ? operation : "read", "denied", "warning"));
     }
     await Promise.all(writes);

@@ -201,3 +201,16 @@ export function maskMessage(text: string, rules: MaskRules, maxChars = MAX_MESSA
   if (rules.hasPatterns) out = rules.redact(out);
   return out.length > maxChars ? `${out.slice(0, maxChars)}…[truncated]` : out;
 }
+
+/**
+ * {@link maskMessage} for text about to be stored or logged (a hook's error, a refusal's
+ * reason), with a last guard: should masking itself fail, a placeholder is stored, never
+ * the raw text. Never throws.
+ */
+export function maskStoredMessage(text: string, rules: MaskRules, maxChars?: number): string {
+  try {
+    return maskMessage(text, rules, maxChars);
+  } catch {
+    return "[the text could not be masked, so it is not stored]";
+  }
+}
