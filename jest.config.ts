@@ -5,6 +5,11 @@ const config: Config = {
   testEnvironment: "node",
   roots: ["<rootDir>/test"],
   testTimeout: 30_000,
+  // One test file at a time (they share the databases), in a worker that is replaced once
+  // it holds more than this after a file: each file's modules (Prisma clients included)
+  // stay in a process's heap, and one long process ran out of it (CI, Node 24).
+  maxWorkers: 1,
+  workerIdleMemoryLimit: "1GB",
   // Examples import the package by name, as users do; in tests that name is the source.
   moduleNameMapper: { "^audit-events$": "<rootDir>/src/index.ts", "^audit-events/nestjs$": "<rootDir>/src/nestjs/index.ts" },
   // NestJS 12 ships ES modules only, which jest on Node 20 cannot require().

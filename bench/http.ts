@@ -18,20 +18,26 @@ import { Client as PgClient } from "pg";
 import { openDatabase } from "../test/support/databases";
 import { benchOptions } from "./lib/cli-options";
 import { cost, int, ms, ratio } from "./lib/format";
+import { goalLine } from "./lib/goals";
 import { machineLine, postgresLines } from "./lib/machine";
 import { markdownTable } from "./lib/markdown-table";
 import { packageVersion } from "./lib/package-version";
 import { check, log as logLine, runBenchmark } from "./lib/sanity";
 import { median } from "./lib/stats";
 import { generateLoad, type LoadOptions, type LoadResult } from "./http/load";
+import { postgresCpuMicros } from "./lib/postgres-cpu";
+import { compiledServer } from "./http/compiled-server";
 import { nodeRuntime, type NodeRuntime } from "./http/node-runtimes";
 import { FRAMEWORK_NAMES, FRAMEWORKS, VARIANT_NAMES, VARIANTS, variantLabel, type Framework, type ServerMessage, type Variant } from "./http/variants";
 
 const NAME = "http";
-const SERVER = path.join(__dirname, "http", "server.ts");
 const ROOT = path.resolve(__dirname, "..");
 const START_TIMEOUT_MS = 60_000;
-const GOALS = { auditCost: 0.15, auditShareOfPino: 1 / 3, bufferedEventCost: 0.25 };
+const GOALS = { auditCost: 0.15, auditShareOfPino: 1 / 3, bufferedEventCost: 0.25, cpuPerEventMicros: 10 };
+/** The Node major the buffered-event goal is set on; the others are reported. */
+const GOAL_NODE = "24";
+/** The variants whose server CPU per event is reported: one buffered event per request. */
+const BUFFERED_EVENT_VARIANTS = ["audit-buffered-event", "request-events-buffered"] as const;
 
 const log = (line: string) => logLine(NAME, line);
 
@@ -44,12 +50,15 @@ const invocation = benchOptions(NAME, {
   nodes: { type: "list", full: ["20", "24"], smoke: ["20", "24"], help: "Node major versions to serve on" },
   frameworks: { type: "list", full: FRAMEWORKS, smoke: FRAMEWORKS, choices: FRAMEWORKS, help: "frameworks" },
   variants: { type: "list", full: VARIANT_NAMES, smoke: VARIANT_NAMES, choices: VARIANT_NAMES, help: "variants" },
+  "cpu-prof": { type: "string", help: "a folder: each server process writes a V8 CPU profile there (node --cpu-prof), named <node>-<framework>-<variant>-<round>.cpuprofile, to open in Chrome DevTools" },
 });
 
 type Stopped = Extract<ServerMessage, { type: "stopped" }>;
 
 interface Server {
   port: number;
+  /** Flushes what the warm-up buffered; the server's CPU is counted from here. */
+  mark(): Promise<void>;
   stop(): Promise<Stopped>;
 }
 
@@ -68,8 +77,9 @@ function pinning(): { server: string[]; load: string[]; note: string } {
   return { server: ["taskset", "-c", "0"], load: ["taskset", "-c", "1"], note: "server on CPU 0, autocannon on CPU 1 (`taskset -c`); PostgreSQL not pinned" };
 }
 
-async function startServer(runtime: NodeRuntime, framework: Framework, variant: Variant, dbUrl: string, pin: string[]): Promise<Server> {
-  const command = [...pin, runtime.path, "--import", "tsx", SERVER, framework, variant];
+async function startServer(serverJs: string, runtime: NodeRuntime, framework: Framework, variant: Variant, dbUrl: string, pin: string[], profile?: { dir: string; name: string }): Promise<Server> {
+  const profiling = profile === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profile.dir, "--cpu-prof-name", `${profile.name}.cpuprofile`];
+  const command = [...pin, runtime.path, ...profiling, serverJs, framework, variant];
   const child = spawn(command[0]!, command.slice(1), {
     cwd: ROOT,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -100,6 +110,11 @@ async function startServer(runtime: NodeRuntime, framework: Framework, variant: 
     check(ready.node === runtime.version, `the ${what} runs on ${ready.node}, not ${runtime.version}`);
     return {
       port: ready.port,
+      async mark() {
+        const marked = next("marked");
+        child.send({ type: "mark" });
+        await marked;
+      },
       async stop() {
         const stopped = next("stopped");
         child.send({ type: "stop" });
@@ -118,6 +133,10 @@ async function startServer(runtime: NodeRuntime, framework: Framework, variant: 
 
 interface Sample extends LoadResult {
   round: number;
+  /** The server's CPU per request served in the measured load, flush included (µs). */
+  cpuPerRequest: number;
+  /** PostgreSQL's CPU per request served over the same span (µs), when its processes can be seen (see postgresCpuMicros). */
+  pgCpuPerRequest: number | undefined;
 }
 
 async function main(): Promise<void> {
@@ -130,6 +149,8 @@ async function main(): Promise<void> {
   const variants = values.variants as Variant[];
   check(variants.includes("bare"), "the variants must include bare: every ratio is to it");
   const pin = pinning();
+  log("compiling the server process with tsc (bench/http/tsconfig.server.json)");
+  const serverJs = compiledServer();
   const load = (seconds: number): LoadOptions => ({ connections: values.connections, seconds, rate: values.rate, pin: pin.load });
 
   const db = await openDatabase("postgresql", { name: "bench_http" });
@@ -139,13 +160,28 @@ async function main(): Promise<void> {
   try {
     await pg.connect();
     /** One probe request checked for its body, then the warm-up and the measured load. */
-    const drive = async (url: string, variant: Variant, label: string) => {
+    const drive = async (server: Server, url: string, variant: Variant, label: string) => {
       const probe = await fetch(url);
       const body = (await probe.json()) as { id?: string; eventId?: string };
       check(probe.status === 200 && body.id === "42", `${label}: GET ${url} answered ${probe.status} ${JSON.stringify(body)}`);
       check((body.eventId !== undefined) === (VARIANTS[variant].event === "handler"), `${label}: the answer ${body.eventId === undefined ? "lacks" : "has"} an event id`);
       const warm = values.warmup > 0 ? await generateLoad(url, load(values.warmup), `${label} (warm-up)`) : undefined;
-      return { warm, measured: await generateLoad(url, load(values.seconds), label) };
+      await server.mark();
+      const pgAtMark = postgresCpuMicros();
+      return { warm, pgAtMark, measured: await generateLoad(url, load(values.seconds), label) };
+    };
+    /**
+     * PostgreSQL's CPU since `atMark`, read once the server's connections have ended (their
+     * backends' time then counts in the postmaster's reaped time): the flush at close included.
+     */
+    const postgresCpuSince = async (atMark: number): Promise<number | undefined> => {
+      for (let tries = 0; tries < 50; tries++) {
+        const { rows } = await pg.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+        if (rows[0]!.n === "0") break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const now = postgresCpuMicros();
+      return now === undefined ? undefined : now - atMark;
     };
     const countRows = async () => Number((await pg.query<{ n: string }>("SELECT count(DISTINCT id) AS n FROM audit_events")).rows[0]!.n);
     for (let round = 1; round <= values.rounds; round++) {
@@ -156,15 +192,17 @@ async function main(): Promise<void> {
           for (const variant of order) {
             const label = `round ${round}, ${runtime.label}, ${framework}, ${variant}`;
             await pg.query("TRUNCATE audit_events");
-            const server = await startServer(runtime, framework, variant, db.url, pin.server);
+            const profile = values["cpu-prof"] === undefined ? undefined : { dir: values["cpu-prof"], name: `${runtime.label}-${framework}-${variant}-${round}`.replace(/[^\w.-]+/g, "_") };
+            const server = await startServer(serverJs, runtime, framework, variant, db.url, pin.server, profile);
             let stopped: Stopped;
-            let answered: { warm: LoadResult | undefined; measured: LoadResult };
+            let answered: { warm: LoadResult | undefined; pgAtMark: number | undefined; measured: LoadResult };
             try {
-              answered = await drive(`http://127.0.0.1:${server.port}/orders/42`, variant, label);
+              answered = await drive(server, `http://127.0.0.1:${server.port}/orders/42`, variant, label);
             } finally {
               stopped = await server.stop();
             }
-            const { warm, measured } = answered;
+            const { warm, pgAtMark, measured } = answered;
+            const pgCpu = pgAtMark === undefined ? undefined : await postgresCpuSince(pgAtMark);
             check(stopped.failed === 0, `${label}: ${stopped.failed} request(s) failed in the server, the first with: ${stopped.firstError}`);
             const answers = 1 + (warm?.ok ?? 0) + measured.ok;
             // autocannon drops the requests in flight when its time is up; the server may have served them.
@@ -173,8 +211,15 @@ async function main(): Promise<void> {
             const rows = await countRows();
             const expected = VARIANTS[variant].writes === undefined ? 0 : stopped.handled;
             check(rows === expected, `${label}: audit_events holds ${rows} event(s) after ${stopped.handled} requests; expected ${expected}`);
-            samples.set(key(runtime, framework, variant), [...(samples.get(key(runtime, framework, variant)) ?? []), { ...measured, round }]);
-            log(`${label}: ${int(measured.requestsPerSecond)} req/s, p50 ${ms(measured.p50)} ms, p99 ${ms(measured.p99)} ms${expected > 0 ? `, ${int(rows)} events stored` : ""}`);
+            check(stopped.measuredHandled > 0, `${label}: the server handled no request after the warm-up`);
+            const cpuPerRequest = stopped.cpuMicros / stopped.measuredHandled;
+            const pgCpuPerRequest = pgCpu === undefined ? undefined : pgCpu / stopped.measuredHandled;
+            samples.set(key(runtime, framework, variant), [...(samples.get(key(runtime, framework, variant)) ?? []), { ...measured, round, cpuPerRequest, pgCpuPerRequest }]);
+            log(
+              `${label}: ${int(measured.requestsPerSecond)} req/s, p50 ${ms(measured.p50)} ms, p99 ${ms(measured.p99)} ms, server CPU ${cpuPerRequest.toFixed(1)} µs/request` +
+                `${pgCpuPerRequest === undefined ? "" : `, PostgreSQL CPU ${pgCpuPerRequest.toFixed(1)} µs/request`}` +
+                `${expected > 0 ? `, ${int(rows)} events stored` : ""}`,
+            );
           }
         }
       }
@@ -240,7 +285,7 @@ function report(input: ReportInput): string {
     ]);
     lines.push("", `### ${FRAMEWORK_NAMES[framework]} ${packageVersion(framework)}`, "", markdownTable(headers, rows));
   }
-  lines.push("", goals(input), "", requestEventLatency(input), "", ...details(input));
+  lines.push("", goals(input), "", bufferedEventGoals(input), "", cpuPerEvent(input), "", requestEventLatency(input), "", ...details(input));
   return lines.join("\n");
 }
 
@@ -271,6 +316,106 @@ function goals(input: ReportInput): string {
       `and at most a third of pino-http's cost; with one buffered event per request, at most ${GOALS.bufferedEventCost * 100}%.`,
     "",
     markdownTable(["setting", "middleware cost (≤ 15%)", "pino-http cost", "middleware / pino-http cost (≤ 0.33)", "buffered event cost (≤ 25%)"], rows),
+  ].join("\n");
+}
+
+/**
+ * The goal of issue #15 as one line per framework: one buffered `createEvent` per request
+ * costs at most 25% of bare req/s (same round), set on Node 24, reported on the others.
+ */
+function bufferedEventGoals(input: ReportInput): string {
+  if (!input.variants.includes("audit-buffered-event")) return "Buffered event goal: not measured (run the audit-buffered-event variant).";
+  const lines = [`Goal (issue #15): one buffered \`createEvent\` per request costs at most ${GOALS.bufferedEventCost * 100}% of bare req/s (median of the rounds' ratios), on Node ${GOAL_NODE}; other Nodes reported.`, ""];
+  for (const runtime of input.runtimes) {
+    for (const framework of input.frameworks) {
+      const event = figures(input, runtime, framework, "audit-buffered-event");
+      if (event === undefined) continue;
+      const eventCost = 1 - event.ratio;
+      const met = eventCost <= GOALS.bufferedEventCost;
+      const measured = `costs ${(eventCost * 100).toFixed(0)}% of bare req/s (ratio ${ratio(event.ratio)}, ${int(event.requestsPerSecond)} req/s)`;
+      if (runtime.label === `Node ${GOAL_NODE}`) {
+        lines.push(
+          goalLine({
+            issue: "#15",
+            goal: `one buffered \`createEvent\` per request costs <= ${GOALS.bufferedEventCost * 100}% of bare req/s, ${FRAMEWORK_NAMES[framework]}, ${runtime.label}`,
+            measured,
+            anchor: `bare ${FRAMEWORK_NAMES[framework]} ${int(figures(input, runtime, framework, "bare")?.requestsPerSecond ?? NaN)} req/s`,
+            met,
+          }),
+        );
+      } else {
+        lines.push(`- ${FRAMEWORK_NAMES[framework]}, ${runtime.label}: ${measured}; reported (${met ? "met" : "MISSED"} by the Node ${GOAL_NODE} goal)`);
+      }
+    }
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Median over rounds of (this variant's server CPU per request - bare's in the same
+ * round): what one event costs the server process, its request path (middleware
+ * included) and its share of the flush, whatever the database's own work.
+ */
+function eventCpu(
+  input: ReportInput,
+  runtime: NodeRuntime,
+  framework: Framework,
+  variant: Variant,
+): { perEvent: number; perRequest: number; bare: number; postgresPerEvent: number | undefined } | undefined {
+  const runs = input.samples.get(input.key(runtime, framework, variant));
+  const bare = input.samples.get(input.key(runtime, framework, "bare"));
+  if (runs === undefined || bare === undefined) return undefined;
+  const excess = runs.flatMap((r) => {
+    const b = bare.find((x) => x.round === r.round);
+    return b === undefined ? [] : [r.cpuPerRequest - b.cpuPerRequest];
+  });
+  if (excess.length === 0) return undefined;
+  const postgresExcess = runs.flatMap((r) => {
+    const b = bare.find((x) => x.round === r.round);
+    return b?.pgCpuPerRequest === undefined || r.pgCpuPerRequest === undefined ? [] : [r.pgCpuPerRequest - b.pgCpuPerRequest];
+  });
+  return {
+    perEvent: median(excess),
+    perRequest: median(runs.map((r) => r.cpuPerRequest)),
+    bare: median(bare.map((r) => r.cpuPerRequest)),
+    postgresPerEvent: postgresExcess.length === 0 ? undefined : median(postgresExcess),
+  };
+}
+
+function cpuPerEvent(input: ReportInput): string {
+  const variants = BUFFERED_EVENT_VARIANTS.filter((v) => input.variants.includes(v));
+  if (variants.length === 0) return "Server CPU per event: not measured (run a buffered event variant).";
+  const goals: string[] = [];
+  const rows = input.runtimes.flatMap((runtime) =>
+    input.frameworks.flatMap((framework) =>
+      variants.flatMap((variant) => {
+        const cpu = eventCpu(input, runtime, framework, variant);
+        if (cpu === undefined) return [];
+        const setting = `${runtime.label}, ${FRAMEWORK_NAMES[framework]}, ${VARIANTS[variant].event === "handler" ? "`createEvent` in the handler" : "`requestEvents`"}`;
+        const met = cpu.perEvent <= GOALS.cpuPerEventMicros;
+        if (runtime.label === `Node ${GOAL_NODE}` && VARIANTS[variant].event === "handler") {
+          goals.push(
+            goalLine({
+              issue: "#15",
+              goal: `server CPU per buffered event <= ${GOALS.cpuPerEventMicros} µs (request path and its share of the flush), ${FRAMEWORK_NAMES[framework]}, ${runtime.label}`,
+              measured: `${cpu.perEvent.toFixed(1)} µs (${cpu.perRequest.toFixed(1)} µs a request with it)`,
+              anchor: `bare ${FRAMEWORK_NAMES[framework]} ${cpu.bare.toFixed(1)} µs a request`,
+              met,
+            }),
+          );
+        }
+        return [[setting, cpu.bare.toFixed(1), cpu.perRequest.toFixed(1), `${cpu.perEvent.toFixed(1)}: ${met ? "met" : "MISSED"}`, cpu.postgresPerEvent === undefined ? "–" : cpu.postgresPerEvent.toFixed(1)]];
+      }),
+    ),
+  );
+  return [
+    `Server CPU per event (issue #15; what a user whose database runs elsewhere pays): the server process's \`process.cpuUsage()\` (user + system) from the end of the warm-up ` +
+      `(its buffered events flushed first) to the end of the close that flushes what the measured load buffered, divided by the requests it served then (one event each); ` +
+      `per event: median over rounds of that minus bare's in the same round, so middleware, event and its share of the flush. Here PostgreSQL's own insert work runs on the same two cores, which is why req/s alone overstates it: ` +
+      `its CPU per event is the last column (every \`postgres\` process's user + system time from /proc over the same span, the exited backends' included, minus bare's), which the machine pays beside the server's for each event.`,
+    "",
+    markdownTable(["setting", "bare µs/request", "with the event µs/request", `µs per event (goal <= ${GOALS.cpuPerEventMicros})`, "PostgreSQL µs per event"], rows),
+    ...(goals.length > 0 ? ["", ...goals] : []),
   ].join("\n");
 }
 
@@ -314,10 +459,10 @@ function requestEventLatency(input: ReportInput): string {
 
 function details(input: ReportInput): string[] {
   return [
-    "Each run: a fresh server process (`NODE_ENV=production`, TypeScript through tsx) serving `GET /orders/42`: an event-loop turn " +
+    "Each run: a fresh server process (`NODE_ENV=production`, plain `node` on the server compiled by `tsc`, as users run it) serving `GET /orders/42`: an event-loop turn " +
       "standing in for a database read, two more awaits, a JSON answer of about 120 bytes; the handler-event variants call " +
       "`currentAuditContext().createEvent()` after the awaits, the `requestEvents` variants let the middleware write one event per request after its response, " +
-      "into PostgreSQL through `prismaStore()`. Checked after every run: one probe request " +
+      "into PostgreSQL through `prismaStore()` (buffered: `prismaStore(prisma, { pgPool })` with the `pg` Pool that `PrismaPg` uses). Checked after every run: one probe request " +
       "answered 200 with the right body; autocannon saw no error, timeout or non-2xx answer; the server failed no request and served what autocannon counted " +
       "(plus at most the requests in flight when its time ran out); `audit_events` holds exactly one event per request served in the event variants, none otherwise.",
     "",

@@ -6,13 +6,15 @@
 //   npm run bench                      # all of them; writes BENCHMARKS.md
 //   npm run bench -- http writer       # some of them; writes .tmp/bench/BENCHMARKS.partial.md
 //   npm run bench -- --smoke           # a few seconds each, no figures; CI runs this; writes .tmp/bench/BENCHMARKS.smoke.md
+//   npm run bench -- http --with "http=--rounds 2 --seconds 3"   # a benchmark's own arguments (repeatable)
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 
 import { Client as PgClient } from "pg";
 
+import { GOALS_FILE_ENV, goalsSection, parseGoals, type BenchmarkGoal } from "./lib/goals";
 import { machineLine } from "./lib/machine";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -52,15 +54,48 @@ function discover(): string[] {
   return Object.keys(scripts).filter((script) => script.startsWith("bench:")).map((script) => script.slice("bench:".length));
 }
 
+/** Where a benchmark of this run appends its goals (see bench/lib/goals.ts). */
+function goalsFile(name: string): string {
+  return path.join(ROOT, ".tmp/bench", `goals.${name}.jsonl`);
+}
+
 function runOne(benchmark: Benchmark): Promise<{ code: number | null; report: string }> {
+  const goals = goalsFile(benchmark.name);
+  mkdirSync(path.dirname(goals), { recursive: true });
+  rmSync(goals, { force: true });
   const args = ["run", "--silent", `bench:${benchmark.name}`, ...(benchmark.args.length > 0 ? ["--", ...benchmark.args] : [])];
   console.error(`\n== npm ${args.join(" ")}`);
   return new Promise((resolve, reject) => {
-    const child = spawn("npm", args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn("npm", args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, [GOALS_FILE_ENV]: goals } });
     let report = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (report += chunk));
     child.once("error", reject);
     child.once("close", (code) => resolve({ code, report: report.trim() }));
+  });
+}
+
+/**
+ * `--with "name=--rounds 2 --seconds 3"` options as each benchmark's own arguments (split on
+ * spaces; a benchmark named twice gets both lists).
+ *
+ * @throws Error naming the expected form when an option has no `name=`.
+ */
+function ownArguments(options: readonly string[]): Map<string, string[]> {
+  const own = new Map<string, string[]>();
+  for (const option of options) {
+    const match = /^([\w-]+)=(.*)$/s.exec(option);
+    if (match === null) throw new Error(`--with takes name=arguments, such as --with "http=--rounds 2" (got ${JSON.stringify(option)})`);
+    own.set(match[1]!, [...(own.get(match[1]!) ?? []), ...match[2]!.split(" ").filter((arg) => arg !== "")]);
+  }
+  return own;
+}
+
+/** Every goal the run's benchmarks reported (none for a smoke run, whose figures mean nothing). */
+function collectGoals(names: readonly string[], smoke: boolean): BenchmarkGoal[] {
+  if (smoke) return [];
+  return names.flatMap((name) => {
+    const file = goalsFile(name);
+    return existsSync(file) ? parseGoals(readFileSync(file, "utf8")).map((goal) => ({ ...goal, bench: name })) : [];
   });
 }
 
@@ -85,13 +120,17 @@ async function postgresVersion(): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { smoke: { type: "boolean" }, out: { type: "string" } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { smoke: { type: "boolean" }, out: { type: "string" }, with: { type: "string", multiple: true } },
+  });
   const smoke = values.smoke === true;
   const known = discover();
-  const unknown = positionals.filter((name) => !known.includes(name));
+  const own = ownArguments(values.with ?? []);
+  const unknown = [...positionals, ...own.keys()].filter((name) => !known.includes(name));
   if (unknown.length > 0) throw new Error(`no benchmark ${unknown.join(", ")}; package.json has bench:${known.join(", bench:")}`);
   const names = positionals.length > 0 ? positionals : known;
-  const benchmarks = names.map((name) => ({ name, args: smoke ? (SMOKE_ARGS[name] ?? ["--smoke"]) : [] }));
+  const benchmarks = names.map((name) => ({ name, args: [...(smoke ? (SMOKE_ARGS[name] ?? ["--smoke"]) : []), ...(own.get(name) ?? [])] }));
 
   const sections: string[] = [];
   const failed: string[] = [];
@@ -108,7 +147,8 @@ async function main(): Promise<void> {
   // Only a full run of every benchmark replaces the published file.
   const partial = smoke || positionals.length > 0;
   const out = values.out ?? path.join(ROOT, partial ? `.tmp/bench/BENCHMARKS.${smoke ? "smoke" : "partial"}.md` : "BENCHMARKS.md");
-  const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
+  const quoted = (arg: string) => (/[\s"']/.test(arg) ? JSON.stringify(arg) : arg);
+  const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2).map(quoted)] : [])].join(" ");
   const text = [
     "# Benchmarks",
     "",
@@ -116,6 +156,7 @@ async function main(): Promise<void> {
     "",
     HOW_TO_READ,
     "",
+    goalsSection(collectGoals(names, smoke)),
     "## Where and how",
     "",
     `- Machine: ${machineLine()}`,

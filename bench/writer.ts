@@ -7,22 +7,24 @@
 //
 // Needs PostgreSQL (AUDIT_TEST_PG_URL or postgres@127.0.0.1:5432) and the generated
 // clients. Exits 1 when a run stored other rows than it was given.
-import { Client as PgClient } from "pg";
+import { Client as PgClient, Pool } from "pg";
 
 import type { AuditEventRecord } from "../src/model/event-record";
 import { openDatabase } from "../test/support/databases";
 import { benchOptions } from "./lib/cli-options";
 import { int, ratio } from "./lib/format";
+import { goalLine } from "./lib/goals";
 import { machineLine, postgresLines } from "./lib/machine";
 import { markdownTable } from "./lib/markdown-table";
 import { packageVersion } from "./lib/package-version";
 import { check, log as logLine, runBenchmark } from "./lib/sanity";
 import { sampleEvents } from "./lib/sample-events";
 import { median } from "./lib/stats";
-import { bufferedWriter, pgCopy, prismaCreate, prismaCreateMany, storeInsert, type WritePath } from "./writer/write-paths";
+import { allIndexesCost, indexCosts, indexCostTable } from "./writer/index-costs";
+import { bufferedWriter, pgCopy, prismaCreate, prismaCreateMany, storeInsert, storeWriteRows, type WritePath } from "./writer/write-paths";
 
 const NAME = "writer";
-const GOALS = { bufferedPerSecond: 50_000, bufferedToCreateMany: 5, chainingCostPercent: 10 };
+const GOALS = { bufferedPerSecond: 50_000, bufferedToCreateMany: 5, chainingCostPercent: 10, copyShare: 0.8, copyToCreateMany: 10 };
 /** The integrity secret of the chained run: any 32 characters sign alike. */
 const BENCH_INTEGRITY_KEY = "bench-integrity-key-0123456789abcdef";
 const log = (line: string) => logLine(NAME, line);
@@ -31,6 +33,7 @@ const invocation = benchOptions(NAME, {
   events: { type: "number", full: 20_000, smoke: 500, integer: true, help: "events per batched run" },
   "one-by-one": { type: "number", full: 2_000, smoke: 100, integer: true, help: "events for Prisma create one by one (the first N of the same events)" },
   "batch-sizes": { type: "list", full: ["100", "1000"], smoke: ["100"], help: "batch sizes" },
+  "index-rounds": { type: "number", full: 3, smoke: 1, integer: true, zeroAllowed: true, help: "rounds per index of raw COPY with and without it, at the largest batch size (0: none)" },
   rounds: { type: "number", full: 3, smoke: 1, integer: true, help: "interleaved rounds" },
 });
 
@@ -40,9 +43,14 @@ const PATHS = {
   storeInsert: "ours, sync: `prismaStore().insert(batch)`",
   buffered: "ours, buffered: `createEvent` in `writeMode: \"buffered\"`, then `closeAudit()`",
   bufferedChained: "ours, buffered, with `integrity` (hash chain, checkpoint every 1000 events and at `closeAudit()`)",
+  bufferedCopy: "ours, buffered, `prismaStore(prisma, { pgPool })`: COPY through the pool",
+  bufferedCopyChained: "ours, buffered, `pgPool` and `integrity`",
+  writeRowsCopy: "ours, the buffered writer's store write alone: `writeRows(batch)` with `pgPool` (no `createEvent`)",
   copy: "raw `COPY ... FROM STDIN` over `pg` (the ceiling)",
 } as const;
 type PathName = keyof typeof PATHS;
+const BUFFERED: ReadonlySet<PathName> = new Set(["buffered", "bufferedChained", "bufferedCopy", "bufferedCopyChained"]);
+const CHAINED: ReadonlySet<PathName> = new Set(["bufferedChained", "bufferedCopyChained"]);
 
 interface Run {
   path: PathName;
@@ -80,6 +88,7 @@ async function main(): Promise<void> {
   const firstEvents = events.slice(0, values["one-by-one"]);
   const db = await openDatabase("postgresql", { name: "bench_writer" });
   const pg = new PgClient({ connectionString: db.url });
+  const pool = new Pool({ connectionString: db.url, max: 2 });
   try {
     await pg.connect();
     const createMany = prismaCreateMany(db.prisma);
@@ -89,12 +98,15 @@ async function main(): Promise<void> {
       storeInsert: storeInsert(db.prisma),
       buffered: bufferedWriter(db.prisma),
       bufferedChained: bufferedWriter(db.prisma, { key: BENCH_INTEGRITY_KEY }),
+      bufferedCopy: bufferedWriter(db.prisma, undefined, pool),
+      bufferedCopyChained: bufferedWriter(db.prisma, { key: BENCH_INTEGRITY_KEY }, pool),
+      writeRowsCopy: storeWriteRows(db.prisma, pool),
       copy: pgCopy(pg),
     };
     const runs: Run[] = [
       { path: "create", batchSize: 1, events: firstEvents },
       ...batchSizes.flatMap((batchSize) =>
-        (["createMany", "storeInsert", "buffered", "bufferedChained", "copy"] as const).map((path) => ({ path, batchSize, events })),
+        (["createMany", "storeInsert", "buffered", "bufferedChained", "bufferedCopy", "bufferedCopyChained", "writeRowsCopy", "copy"] as const).map((path) => ({ path, batchSize, events })),
       ),
     ];
 
@@ -128,8 +140,8 @@ async function main(): Promise<void> {
         const known = reference.get(expected)!;
         check(stored.core === known.core, `${label}: the stored content differs from Prisma createMany's (digest ${stored.core}, expected ${known.core})`);
         // The buffered writer gives events its own ids and timestamps.
-        if (run.path !== "buffered" && run.path !== "bufferedChained") check(stored.full === known.full, `${label}: the stored rows differ from Prisma createMany's (digest ${stored.full}, expected ${known.full})`);
-        if (run.path === "bufferedChained") {
+        if (!BUFFERED.has(run.path)) check(stored.full === known.full, `${label}: the stored rows differ from Prisma createMany's (digest ${stored.full}, expected ${known.full})`);
+        if (CHAINED.has(run.path)) {
           const chain = (await pg.query<{ unsigned: string; chains: string; head: string; signed: string | null }>(
             `SELECT count(*) FILTER (WHERE hash IS NULL) AS unsigned, count(DISTINCT "chainId") AS chains, max(seq) AS head, (SELECT max(seq) FROM audit_checkpoints) AS signed FROM audit_events`,
           )).rows[0]!;
@@ -158,6 +170,7 @@ async function main(): Promise<void> {
     ];
     const goalLines: string[] = [];
     const chainingLines: string[] = [];
+    const copyGoalLines: string[] = [];
     for (const batchSize of batchSizes) {
       const rows = (Object.keys(PATHS) as PathName[]).map((path) => {
         const size = path === "create" ? 1 : batchSize;
@@ -168,17 +181,66 @@ async function main(): Promise<void> {
       const rate = median(perRound("buffered", batchSize));
       const toCreateMany = ratioTo("buffered", batchSize, "createMany");
       const chainingCost = (1 - ratioTo("bufferedChained", batchSize, "buffered")) * 100;
-      chainingLines.push(`batches of ${int(batchSize)}: ${chainingCost.toFixed(1)}% (${chainingCost <= GOALS.chainingCostPercent ? "met" : "MISSED"})`);
+      chainingLines.push(
+        goalLine({
+          issue: "#13",
+          goal: `chaining costs <= ${GOALS.chainingCostPercent}% of the buffered writer's events/s, batches of ${int(batchSize)}`,
+          measured: `${chainingCost.toFixed(1)}%`,
+          anchor: `the buffered writer without integrity ${int(rate)} events/s`,
+          met: chainingCost <= GOALS.chainingCostPercent,
+        }),
+      );
+      for (const path of ["bufferedCopy", "bufferedCopyChained", "writeRowsCopy"] as const) {
+        const toCopy = ratioTo(path, batchSize, "copy");
+        const times = ratioTo(path, batchSize, "createMany");
+        if (path === "bufferedCopy") {
+          const rate = int(median(perRound(path, batchSize)));
+          copyGoalLines.push(
+            goalLine({
+              issue: "#15",
+              goal: `the buffered writer with \`pgPool\` >= ${GOALS.copyShare} of raw COPY, batches of ${int(batchSize)}`,
+              measured: `${ratio(toCopy)} of COPY (${rate} events/s)`,
+              anchor: `raw COPY ${int(median(perRound("copy", batchSize)))} events/s`,
+              met: toCopy >= GOALS.copyShare,
+            }),
+            goalLine({
+              issue: "#15",
+              goal: `the buffered writer with \`pgPool\` >= ${GOALS.copyToCreateMany}x Prisma \`createMany\`, batches of ${int(batchSize)}`,
+              measured: `${ratio(times)}x (${rate} events/s)`,
+              anchor: `createMany ${int(median(perRound("createMany", batchSize)))} events/s`,
+              met: times >= GOALS.copyToCreateMany,
+            }),
+          );
+        } else {
+          copyGoalLines.push(
+            `- batches of ${int(batchSize)}, ${PATHS[path]}: ${int(median(perRound(path, batchSize)))} events/s, ${ratio(toCopy)} of COPY, ${ratio(times)}x createMany (reported)`,
+          );
+        }
+      }
       goalLines.push(
-        `batches of ${int(batchSize)}: ${int(rate)} events/s (${rate >= GOALS.bufferedPerSecond ? "met" : "MISSED"}), ${ratio(toCreateMany)}x createMany (${toCreateMany >= GOALS.bufferedToCreateMany ? "met" : "MISSED"})`,
+        goalLine({
+          issue: "#4",
+          goal: `the buffered writer >= ${int(GOALS.bufferedPerSecond)} events/s, batches of ${int(batchSize)}`,
+          measured: `${int(rate)} events/s`,
+          anchor: `raw COPY ${int(median(perRound("copy", batchSize)))} events/s (the ceiling)`,
+          met: rate >= GOALS.bufferedPerSecond,
+        }),
+        goalLine({
+          issue: "#4",
+          goal: `the buffered writer >= ${GOALS.bufferedToCreateMany}x Prisma \`createMany\`, batches of ${int(batchSize)}`,
+          measured: `${ratio(toCreateMany)}x`,
+          anchor: `createMany ${int(median(perRound("createMany", batchSize)))} events/s`,
+          met: toCreateMany >= GOALS.bufferedToCreateMany,
+        }),
       );
     }
     lines.push(
       "",
-      `Goals of issue #4 (reported, not asserted): the buffered writer at least ${int(GOALS.bufferedPerSecond)} events/s and at least ${GOALS.bufferedToCreateMany}x \`createMany\` with the same batch size: ` +
-        `${goalLines.join("; ")}.`,
+      "Goals (reported, not asserted; ratios are medians over rounds of the ratio in each round, anchors the medians of the same run; the cost of chaining is the median over rounds of 1 - chained/unchained events/s):",
       "",
-      `Cost of chaining (issue #13, goal at most ${GOALS.chainingCostPercent}% of the buffered writer's events/s; the median over rounds of 1 - chained/unchained events/s): ${chainingLines.join("; ")}.`,
+      ...goalLines,
+      ...copyGoalLines,
+      ...chainingLines,
       "",
       "Each run starts on an emptied table (TRUNCATE) and is timed from its first write to its last commit, serialization included, over one connection at a time. " +
         "Checked after every run: the table holds exactly the events written, each id once, and the same rows as Prisma `createMany` stored before the timed rounds " +
@@ -189,9 +251,17 @@ async function main(): Promise<void> {
       ...(await postgresLines(pg)).map((line) => `- ${line}`),
       `- Command: \`${command}\``,
     );
+    const largest = Math.max(...batchSizes);
+    if (values["index-rounds"] > 0) {
+      const costs = await indexCosts(pg, paths.copy, events, largest, values["index-rounds"], (line) => log(line));
+      const all = await allIndexesCost(pg, paths.copy, events, largest, values["index-rounds"]);
+      log(`every index but the primary key: COPY ${int(all.withAll)} rows/s with them, ${int(all.keyOnly)} without: ${(all.share * 100).toFixed(1)}% of COPY's time`);
+      lines.push("", ...indexCostTable(costs, all, largest, values["index-rounds"], events.length));
+    }
     console.log(lines.join("\n"));
   } finally {
     await pg.end().catch(() => undefined);
+    await pool.end().catch(() => undefined);
     await db.close();
   }
 }

@@ -45,7 +45,10 @@ async function main() {
   console.log(`database up: ${await prisma.auditEvent.count()} events stored`);
 
   databaseUp = false;
+  // Each createEvent resolves once its event is in the spool file (the write-ahead log).
   await Promise.all([4, 5, 6, 7].map((id) => job.createEvent({ contentType: "Product", objectId: id }, {}, { action: "reprice" })));
+  // The writer tries the database, finds it down, and keeps the events in the spool.
+  await flushAudit();
   console.log(`database down: ${await prisma.auditEvent.count()} stored, ${auditMetrics().spooled} safe in the spool`);
 
   databaseUp = true;

@@ -42,10 +42,14 @@ type ListenerMethod = (this: EventEmitter, event: string | symbol, listener: Lis
 const ADDING: readonly MethodName[] = ["on", "addListener", "once", "prependListener", "prependOnceListener"];
 const REMOVING: readonly MethodName[] = ["off", "removeListener"];
 
-/** A bound emitter's context, and the wrappers made for its listeners. */
+/**
+ * A bound emitter's context, and the wrappers made for its listeners. A Map, not a
+ * WeakMap: it lives as long as its emitter (one request), which holds the listeners
+ * anyway, and a WeakMap's entries cost the garbage collector on every request.
+ */
 interface Binding {
   context: AuditContext;
-  wrappers: WeakMap<Listener, Listener> | undefined;
+  wrappers: Map<Listener, Listener> | undefined;
 }
 
 /**
@@ -65,12 +69,13 @@ const hookedPrototypes = new WeakSet<object>();
 
 /** The wrapper that runs `listener` in the emitter's bound context; one per listener. */
 function wrapperOf(binding: Binding, listener: Listener): Listener {
-  binding.wrappers ??= new WeakMap();
+  binding.wrappers ??= new Map();
   let wrapper = binding.wrappers.get(listener);
   if (wrapper === undefined) {
     const { context } = binding;
+    // run() hands its extra arguments to the callback: no closure per call.
     wrapper = function runListenerInContext(this: unknown, ...args: unknown[]) {
-      return storage.run(context, () => listener.apply(this, args));
+      return storage.run(context, Reflect.apply, listener, this, args);
     };
     // EventEmitter finds a once() listener for removeListener() through `.listener`.
     wrapper.listener = listener.listener ?? listener;

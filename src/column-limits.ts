@@ -83,8 +83,22 @@ export const TEXT_COLUMN_LIMITS: Readonly<
 const TEXT_COLUMNS = Object.entries(TEXT_COLUMN_LIMITS) as [keyof typeof TEXT_COLUMN_LIMITS, TextLimit][];
 const JSON_COLUMNS = ["content", "queryParams", "postData", "headers"] as const;
 
-/** JSON values known to fit, so a request's shared query, body and headers are checked once. */
+/**
+ * JSON values known to fit, so a request's shared query, body and headers are checked once.
+ * Only values whose JSON is at least {@link REMEMBERED_FROM_CHARS} long are kept: checking a
+ * smaller one again (a walk and a `JSON.stringify` of a few hundred bytes) costs less than
+ * a WeakSet entry, which the garbage collector pays for on every scavenge it survives (it
+ * was a quarter of a buffered `createEvent`'s CPU when every event's content was added).
+ */
 const fitting = new WeakSet<object>();
+
+/** The JSON length from which a value that fits is remembered in {@link fitting}. */
+const REMEMBERED_FROM_CHARS = 4096;
+
+function isEmptyObject(value: object): boolean {
+  for (const _ in value) return false;
+  return true;
+}
 
 function utf8Bytes(codePoint: number): number {
   return codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
@@ -165,6 +179,48 @@ function deeperThan(value: JsonValue, depth: number): boolean {
   return false;
 }
 
+/** The most UTF-8 bytes `JSON.stringify` writes for one UTF-16 unit of a string (`\u001f`). */
+const MAX_JSON_BYTES_PER_UNIT = 6;
+/** The most characters `JSON.stringify` writes for a number (`-1.2345678901234567e-308`). */
+const MAX_NUMBER_CHARS = 24;
+
+/**
+ * What is left of `budget` UTF-8 bytes after `value`'s JSON at its largest (every
+ * character escaped), or -1 when that could exceed the budget or `value` holds a
+ * container `depth` levels below itself (itself at 0, as {@link deeperThan} counts): a
+ * value this walk sizes within the budget fits a column for sure, without stringifying it.
+ */
+function surelyFits(value: JsonValue, depth: number, budget: number): number {
+  if (value === null) return budget - 4;
+  switch (typeof value) {
+    case "string":
+      return budget - (value.length * MAX_JSON_BYTES_PER_UNIT + 2);
+    case "number":
+      return budget - MAX_NUMBER_CHARS;
+    case "boolean":
+      return budget - 5;
+  }
+  if (typeof value !== "object" || depth <= 0) return -1;
+  let left = budget - 2;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      left = surelyFits(item, depth - 1, left - 1);
+      if (left < 0) return -1;
+    }
+    return left;
+  }
+  const object = value as JsonObject;
+  // for-in rather than Object.keys: no array of keys per object sized. An inherited
+  // enumerable key (a polluted Object.prototype), which JSON leaves out, is skipped.
+  for (const key in object) {
+    if (!Object.hasOwn(object, key)) continue;
+    // `"key":` and a comma.
+    left = surelyFits(object[key]!, depth - 1, left - (key.length * MAX_JSON_BYTES_PER_UNIT + 4));
+    if (left < 0) return -1;
+  }
+  return left;
+}
+
 /** `value` with every container `depth` levels below itself replaced by {@link JSON_DEPTH_MARKER}. */
 function cutDepth(value: JsonValue, depth: number): JsonValue {
   if (value === null || typeof value !== "object") return value;
@@ -203,13 +259,22 @@ function cutJson(text: string, bytes: number, maxBytes: number): CutJson {
  */
 export function boundJson(value: JsonObject, maxBytes = JSON_COLUMN_MAX_BYTES): JsonObject {
   const shared = maxBytes === JSON_COLUMN_MAX_BYTES;
+  // `{}` (no query, body or headers recorded) fits any column.
+  if (isEmptyObject(value) && Object.getPrototypeOf(value) === Object.prototype && maxBytes >= 2) return value;
   if (shared && fitting.has(value)) return value;
+  // Most values (an event's content, a request's headers) are small and shallow: sized
+  // at their largest without a `JSON.stringify`.
+  const left = surelyFits(value, JSON_COLUMN_MAX_DEPTH, maxBytes);
+  if (left >= 0) {
+    if (shared && maxBytes - left >= REMEMBERED_FROM_CHARS) fitting.add(value);
+    return value;
+  }
   const shallow = deeperThan(value, JSON_COLUMN_MAX_DEPTH) ? (cutDepth(value, JSON_COLUMN_MAX_DEPTH) as JsonObject) : value;
   const text = JSON.stringify(shallow);
   // A UTF-16 unit is at most 3 UTF-8 bytes; most JSON is far below the limit.
   const bytes = text.length * 3 <= maxBytes ? text.length : Buffer.byteLength(text, "utf8");
   const bounded = bytes <= maxBytes ? shallow : cutJson(text, bytes, maxBytes);
-  if (shared) fitting.add(bounded);
+  if (shared && text.length >= REMEMBERED_FROM_CHARS) fitting.add(bounded);
   return bounded;
 }
 

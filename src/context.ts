@@ -19,8 +19,9 @@ import type { MaskRules } from "./mask-rules";
 import { maskUrl } from "./mask-url";
 import { maskRequestData, pickHeaders } from "./masking";
 import { explicitUserId } from "./request-data";
-import { normalizeContent, sanitizeString } from "./serialize";
+import { maskJsonInString, normalizeContent, sanitizeString } from "./serialize";
 import type { AuditStore } from "./stores/store";
+import { ACCEPTED } from "./writer/buffered-writer";
 import { writeEvents } from "./writer/write-path";
 
 /** What a background job (or a test) may tell a blank context. */
@@ -152,6 +153,14 @@ function redactColumns(record: AuditEventRecord, masking: MaskRules): void {
   if (record.remoteAddr !== null) record.remoteAddr = masking.redact(record.remoteAddr);
   if (record.action !== null) record.action = masking.redact(record.action);
 }
+
+/**
+ * What `createEvent` takes for content and options not given: one frozen empty object
+ * for all calls, not two new ones per event. Only read: content is normalized into a
+ * new object, and options are read field by field.
+ */
+const NO_CONTENT: Record<string, unknown> = Object.freeze({});
+const NO_OPTIONS: CreateEventOptions = Object.freeze({});
 
 /** What `buildRecord` takes besides the object and content: an event's options. */
 type RecordOptions = Pick<CreateEventOptions, "user" | "action" | "outcome" | "severity">;
@@ -354,7 +363,7 @@ export class AuditContext {
     const { init } = this;
     const headers = Object.fromEntries(Object.entries(init.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
     return {
-      url: typeof init.url === "string" ? maskUrl(sanitizeString(init.url), config.masking) : null,
+      url: typeof init.url === "string" ? maskUrl(sanitizeString(init.url), config.masking, maskJsonInString) : null,
       method: optionalString(init.method),
       remoteAddr: normalizeClientIp(init.remoteAddr),
       queryParams: maskRequestData(init.queryParams, config.masking, config.maxPostDataBytes),
@@ -469,6 +478,8 @@ export class AuditContext {
    * are null: the event takes its chain position when its batch is written (after this
    * resolves; with a spool, possibly in another process), never before. The stored event
    * (`findEvents`, exports, `verifyAuditTrail`) carries them once `flushAudit()` resolves.
+   * What a buffered event stores (and signs) is the event as created: changing the
+   * returned record, or what it holds, before its batch is written changes nothing stored.
    *
    * @example
    * ```ts
@@ -483,8 +494,19 @@ export class AuditContext {
    * @throws {AuditConfigError} `ERR_AUDIT_NO_STORE` when no store is configured.
    * @throws {AuditStoreError} when the store cannot write it.
    */
-  createEvent(contentObject: unknown, content: Record<string, unknown> = {}, options: CreateEventOptions = {}): Promise<AuditEventRecord> {
-    return new AuditEventDraft(this, contentObject, content).saveAs(options, "createEvent()");
+  createEvent(contentObject: unknown, content: Record<string, unknown> = NO_CONTENT, options: CreateEventOptions = NO_OPTIONS): Promise<AuditEventRecord> {
+    // What a draft's save() does, without the draft (no one else sees it) and without an
+    // async function's extra promises: this runs for every event on the request path.
+    try {
+      checkOptions(options, "createEvent()");
+      // The options themselves: buildRecord reads only the event's fields of them.
+      const record = this.buildRecord(contentObject, content, options, "createEvent()");
+      const written = writeEvents(this, [record], options.tx);
+      // Taken already (buffered in memory): resolved now, without a reaction and a closure per event.
+      return written === ACCEPTED ? Promise.resolve(record) : written.then(() => record);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

@@ -1,7 +1,9 @@
 import type { JsonObject, JsonValue } from "./model/json";
-import { AUTH_SCHEMES, MASK, type MaskRules } from "./mask-rules";
+import { MASK, type MaskRules } from "./mask-rules";
+import { maskNamedValues, maskSchemeCredentials } from "./mask-text";
 import { maskStringValue } from "./mask-url";
-import { normalizeCapped, sanitizeString, storedKey } from "./serialize";
+import { maskUserinfo } from "./mask-userinfo";
+import { jsonBytes, maskJsonInString, normalizeCapped, sanitizeString, storedKey } from "./serialize";
 
 export { MASK } from "./mask-rules";
 
@@ -37,7 +39,9 @@ function truncated(bytes: number, atLeast: boolean): JsonObject {
  * strings holding URLs are masked as the event's `url`, and `sensitivePatterns` are
  * replaced. Data whose JSON would exceed `maxBytes` is replaced by the
  * {@link TruncatedData} marker, and the work stops at the cap. Never mutates `data`,
- * never throws: cycles and excessive depth become markers. A body that is not an object
+ * never throws: cycles, excessive depth and parts that throw when read (a getter, a
+ * `toJSON`, a Proxy's trap) become markers (`UNREADABLE_MARKER` for the last, without
+ * what they threw). A body that is not an object
  * (a JSON array, a text body) is kept under `_body`, since the stored column holds an
  * object.
  *
@@ -48,7 +52,7 @@ function truncated(bytes: number, atLeast: boolean): JsonObject {
 export function maskRequestData(data: unknown, rules: MaskRules, maxBytes = Infinity, declaredBytes?: number): JsonObject {
   if (data === undefined || data === null) return {};
   if (declaredBytes !== undefined && declaredBytes > maxBytes * MAX_DECLARED_TO_CAP_RATIO) return truncated(declaredBytes, false);
-  const result = normalizeCapped(data, { rules }, maxBytes);
+  const result = normalizeCapped(data, rules, maxBytes);
   if (result.exceeded) {
     return declaredBytes === undefined ? truncated(result.countedBytes, true) : truncated(declaredBytes, false);
   }
@@ -56,7 +60,10 @@ export function maskRequestData(data: unknown, rules: MaskRules, maxBytes = Infi
   if (normalized === undefined) return {};
   const isObject = normalized !== null && typeof normalized === "object" && !Array.isArray(normalized);
   const stored = isObject ? normalized : { _body: normalized };
-  const bytes = isObject ? result.bytes : result.bytes + BODY_WRAPPER_BYTES;
+  const wrapper = isObject ? 0 : BODY_WRAPPER_BYTES;
+  // Serialized to be measured only when its bound does not settle it: most bodies are far below the cap.
+  if (result.bytesAtMost + wrapper <= maxBytes) return stored;
+  const bytes = jsonBytes(normalized) + wrapper;
   return bytes > maxBytes ? truncated(declaredBytes ?? bytes, false) : stored;
 }
 
@@ -79,7 +86,7 @@ export function pickHeaders(
     if (value === undefined) continue;
     const text: JsonValue = rules.isMaskedHeader(name)
       ? MASK
-      : maskStringValue(sanitizeString(Array.isArray(value) ? value.join(", ") : value), rules);
+      : maskStringValue(sanitizeString(Array.isArray(value) ? value.join(", ") : value), rules, maskJsonInString);
     out[storedKey(name)] = text;
   }
   return out;
@@ -87,88 +94,6 @@ export function pickHeaders(
 
 /** The longest a free-text message (a hook's error) is stored, in characters, after masking. */
 export const MAX_MESSAGE_CHARS = 500;
-
-/** A name in free text: a word that may hold dots, dashes and brackets (`user.password`, `X-Api-Key`, `user[pin]`). */
-const NAME = String.raw`[A-Za-z_][\w.\-[\]]*`;
-
-/** `text` as a pattern matching it in any letter case (`Bearer` → `[Bb][Ee]...`), so that the rest of a pattern keeps its case. */
-function anyCase(text: string): string {
-  return text.replace(/[A-Za-z]/g, (c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).replace(/-/g, "\\-");
-}
-
-/** {@link AUTH_SCHEMES} as an alternation in any letter case, longest first. */
-const SCHEME = `(?:${[...AUTH_SCHEMES].sort((a, b) => b.length - a.length).map(anyCase).join("|")})`;
-
-/**
- * One `name=value` auth-param of a scheme's credentials (RFC 9110 `auth-param`): Digest's
- * `response="..."`. Without the spaces the RFC allows around `=`, so that a base64
- * credential's padding (`Bearer abc= failed`) is not read as a param whose value is the
- * next word.
- */
-const AUTH_PARAM = String.raw`[\w!#$%&*+.^|~-]+=(?:"(?:[^"\\]|\\.)*"|[^\s,;"]+)`;
-
-/** What follows an auth scheme: a comma-separated list of auth-params, or a `token68` (a JWT, base64). */
-const CREDENTIALS = String.raw`(?:${AUTH_PARAM}(?:\s*,\s*${AUTH_PARAM})*|[A-Za-z0-9\-._~+/]+=*)`;
-
-/**
- * `name=`, `name:` or `name "` in free text, the name bare or quoted as in JSON (`"name":`,
- * `'name' :`, and `\"name\":` of JSON inside a string), never starting inside another word.
- */
-const NAMED = new RegExp(String.raw`(?<![\w.\-[\]])(?<open>\\?["']?)(?<name>${NAME})\k<open>(?:\s*[=:]\s*|\s+(?=\\?["']))`, "g");
-
-/**
- * The value after a masked name, first match wins: an auth scheme and its credentials
- * (`Bearer eyJ...`, `Digest username="u", response="..."`); a value quoted with escaped
- * quotes (`\"x\"`); a double- or single-quoted value with backslash escapes (unterminated:
- * to the end of the text, as in a message that was cut); else up to a space, `,`, `;`, `&`
- * or `)`.
- */
-const VALUE = new RegExp(
-  String.raw`${SCHEME}\s+${CREDENTIALS}|\\(?<escaped>["'])(?:(?!\\\k<escaped>)[\s\S])*(?:\\\k<escaped>|$)|"(?:[^"\\]|\\.)*(?:"|$)|'(?:[^'\\]|\\.)*(?:'|$)|[^\s,;&)]+`,
-  "y",
-);
-
-/**
- * An auth scheme standing alone in the text with a credential after it (`sent Bearer
- * eyJ...`): a `token68` of 8 or more characters holding a digit, a symbol or a capital
- * after its first letter, so that prose naming a scheme (`Basic authentication`) is kept.
- */
-const SCHEME_CREDENTIAL = new RegExp(
-  String.raw`(?<![\w-])(?<scheme>${SCHEME})(?<space>\s+)(?=[A-Za-z0-9\-._~+/]{8})(?=[A-Za-z0-9\-._~+/]*?(?:[0-9._~+/=-]|(?<!^|\s)[A-Z]))[A-Za-z0-9\-._~+/]+=*`,
-  "g",
-);
-
-/**
- * Masks the values of masked names (`maskFields`, and the headers of `maskHeaders`). A
- * name that is not masked is stepped over, not its value: the value may hold masked names
- * (`failed: password=x`, `"user":{"password":"x"}`). A quoted value keeps its quotes
- * around {@link MASK}; an auth scheme's credentials are masked with the scheme.
- */
-function maskNamedValues(text: string, rules: MaskRules): string {
-  let out = "";
-  let kept = 0;
-  NAMED.lastIndex = 0;
-  for (let match = NAMED.exec(text); match !== null; match = NAMED.exec(text)) {
-    const { open, name } = match.groups as { open: string; name: string };
-    if (!(rules.isMaskedKey(name) || rules.isMaskedHeader(name))) {
-      NAMED.lastIndex = match.index + open.length + name.length;
-      continue;
-    }
-    VALUE.lastIndex = NAMED.lastIndex;
-    const value = VALUE.exec(text);
-    if (value === null) continue;
-    out += text.slice(kept, NAMED.lastIndex) + quotedMask(value[0]);
-    kept = NAMED.lastIndex = VALUE.lastIndex;
-  }
-  return kept === 0 ? text : out + text.slice(kept);
-}
-
-/** {@link MASK} in the quotes the value had (`"x"` → `"****"`, `\"x\"` → `\"****\"`); a closing quote only if it had one. */
-function quotedMask(value: string): string {
-  const quote = /^\\?["']/.exec(value)?.[0];
-  if (quote === undefined) return MASK;
-  return value.length >= 2 * quote.length && value.endsWith(quote) ? `${quote}${MASK}${quote}` : `${quote}${MASK}`;
-}
 
 /** A word holding a URL or a query, masked as the event's `url`. */
 const URL_WORD = /^(?:[a-z][a-z0-9+.-]*:\/\/|\/|\?)/i;
@@ -182,9 +107,11 @@ const URL_WORD = /^(?:[a-z][a-z0-9+.-]*:\/\/|\/|\?)/i;
  * scheme with its credentials whole (`Authorization: Bearer eyJ...` →
  * `Authorization: ****************`; {@link AUTH_SCHEMES}). An auth scheme standing alone
  * keeps its name and loses its credential (`sent Bearer eyJ...` → `sent Bearer ****************`).
- * Words holding a URL or a query are masked as the event's `url`, `sensitivePatterns` are
+ * The userinfo of URLs anywhere in the text, and a scheme-less `user:secret@host`, read
+ * {@link MASK} (see `maskUserinfo`). Words holding a URL or a query are masked as the
+ * event's `url`, `sensitivePatterns` are
  * replaced, lone surrogates and NUL are replaced as in every stored string, and the result
- * is cut to `maxChars` characters (marked `…[truncated]`). Other text is kept as it was.
+ * is cut to `maxChars` UTF-16 units, never inside a surrogate pair (marked `…[truncated]`). Other text is kept as it was.
  * Linear in the text. Never throws.
  *
  * @example
@@ -193,13 +120,19 @@ const URL_WORD = /^(?:[a-z][a-z0-9+.-]*:\/\/|\/|\?)/i;
  * ```
  */
 export function maskMessage(text: string, rules: MaskRules, maxChars = MAX_MESSAGE_CHARS): string {
-  let out = maskNamedValues(sanitizeString(text), rules).replace(SCHEME_CREDENTIAL, (_all, scheme: string, space: string) => `${scheme}${space}${MASK}`);
-  out = out
+  // URL words first: a masked query value they leave (`?password=****************#top`) is
+  // then taken whole as a named value, as it would be when the message is masked again.
+  let out = sanitizeString(text)
     .split(/(\s+)/)
-    .map((word) => (URL_WORD.test(word) ? maskStringValue(word, rules) : word))
+    .map((word) => (URL_WORD.test(word) ? maskStringValue(word, rules, maskJsonInString) : word))
     .join("");
+  out = maskUserinfo(maskSchemeCredentials(maskNamedValues(out, rules)));
   if (rules.hasPatterns) out = rules.redact(out);
-  return out.length > maxChars ? `${out.slice(0, maxChars)}…[truncated]` : out;
+  if (out.length <= maxChars) return out;
+  // Never inside a surrogate pair: its high half alone is not text.
+  const last = out.charCodeAt(maxChars - 1);
+  const end = last >= 0xd800 && last <= 0xdbff ? maxChars - 1 : maxChars;
+  return `${out.slice(0, end)}…[truncated]`;
 }
 
 /**

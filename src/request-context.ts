@@ -11,7 +11,7 @@ import { maskRequestData, pickHeaders } from "./masking";
 import { contentTypeOf, declaredBodyBytes, firstUserId, userIdOf } from "./request-data";
 import { requestBodyPayload } from "./payload-record";
 import { requestIdOf } from "./request-id";
-import { sanitizeString } from "./serialize";
+import { maskJsonInString, sanitizeString } from "./serialize";
 import { warnUnresolvedUser } from "./unresolved-user-warning";
 import { thrownMessage } from "./thrown-message";
 
@@ -160,7 +160,7 @@ export class RequestAuditContext extends AuditContext {
     this.seen = {
       config,
       rawUrl,
-      url: maskUrl(sanitizeString(rawUrl), config.masking),
+      url: maskUrl(sanitizeString(rawUrl), config.masking, maskJsonInString),
       query,
       queryParams: config.includeQueryParams ? maskRequestData(query, config.masking, config.maxPostDataBytes) : {},
       headers: pickHeaders(this.source.headers, config.includeHeaders, config.masking),

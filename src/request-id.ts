@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { v7 as uuidv7 } from "uuid";
+import { uuidV7 } from "./model/uuid-v7";
 import { REQUEST_ID_MAX_CHARS } from "./column-limits";
 
 /**
@@ -54,5 +54,5 @@ export function traceIdOf(traceparent: unknown): string | undefined {
 export function requestIdOf(headers: IncomingHttpHeaders, header: string): string {
   const given = headers[header];
   if (isAcceptedRequestId(given)) return given;
-  return traceIdOf(headers.traceparent) ?? uuidv7();
+  return traceIdOf(headers.traceparent) ?? uuidV7().id;
 }

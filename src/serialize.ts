@@ -1,7 +1,7 @@
 import { AuditError } from "./errors";
 import type { JsonObject, JsonValue } from "./model/json";
 import { MASK, type MaskRules } from "./mask-rules";
-import { maskStringValue } from "./mask-url";
+import { type JsonTextMasker, maskStringValue } from "./mask-url";
 
 /** How deep a value may nest before it is refused (content) or cut (request data). */
 export const MAX_JSON_DEPTH = 100;
@@ -11,6 +11,13 @@ export const DEPTH_LIMIT_MARKER = `[truncated: nested deeper than ${MAX_JSON_DEP
 
 /** What stands in request data for a reference back to one of its own ancestors. */
 export const CIRCULAR_MARKER = "[circular]";
+
+/**
+ * What stands in request data for a part that threw when it was read (a getter, a
+ * `toJSON`, a Proxy's trap, an iterator). What it threw is not stored: its message may
+ * hold the very value that was being read.
+ */
+export const UNREADABLE_MARKER = "[unreadable: reading it threw]";
 
 /**
  * What a `__proto__` key is stored as. Prisma drops such keys from JSON silently
@@ -75,30 +82,74 @@ function describePath(path: readonly (string | number)[]): string {
   return path.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("").replace(/^\./, "");
 }
 
+/**
+ * The most UTF-8 bytes one UTF-16 unit of a string takes in JSON text: a control
+ * character's `\u00XX` escape (a character outside ASCII takes at most 3).
+ */
+const MAX_JSON_BYTES_PER_UNIT = 6;
+
+/**
+ * The objects the walks running now are inside, for cycles, and their keys, for messages:
+ * one pair of stacks for every walk (a walk inside another, of JSON text in a string, goes
+ * on top of it from its own `base`), so that a walk allocates no array of its own. A walk
+ * is at most {@link MAX_JSON_DEPTH} deep, so a scan of its part is cheap.
+ */
+const ancestors: object[] = [];
+const path: (string | number)[] = [];
+
 class Normalizer {
-  private readonly seen = new Set<object>();
-  private readonly path: (string | number)[] = [];
+  /** Where this walk's part of {@link ancestors} begins. */
+  private readonly base = ancestors.length;
+  /** Where this walk's part of {@link path} begins. */
+  private readonly pathBase = path.length;
+  /**
+   * UTF-16 units the output has beyond what was charged: a masked string longer than
+   * the input (`a=b` → `a=****************`), a renamed `__proto__` key. With the charged
+   * bytes it bounds the output's size from above (see {@link bytesAtMost}).
+   */
+  private grown = 0;
   /** The last words of the keys the walk is inside, for names a parser split across keys. */
   private tail: readonly string[] = [];
-  /** Bytes the JSON may still take, counted from below; Infinity when uncapped. */
-  private remaining: number;
+  /** Bytes of JSON charged so far: a lower bound of the output's size. */
+  private charged = 0;
 
   constructor(
     private readonly options: NormalizeOptions,
     private readonly maxBytes = Infinity,
     /** How many JSON texts held in strings this walk is inside. */
     private readonly jsonTextDepth = 0,
-  ) {
-    this.remaining = maxBytes;
-  }
+  ) {}
 
   /**
    * Counts `bytes` of output against the cap. Every node is charged at least one byte,
    * so a walk visits at most `maxBytes` nodes whatever the input holds.
    */
   private charge(bytes: number): void {
-    this.remaining -= bytes;
-    if (this.remaining < 0) throw new CapExceeded(this.maxBytes - this.remaining);
+    this.charged += bytes;
+    if (this.charged > this.maxBytes) throw new CapExceeded(this.charged);
+  }
+
+  /**
+   * An upper bound of the output's JSON size in UTF-8 bytes, once the walk is done: every
+   * unit of output is charged (or counted in `grown`), and none takes more than
+   * {@link MAX_JSON_BYTES_PER_UNIT} bytes.
+   */
+  bytesAtMost(): number {
+    return (this.charged + this.grown) * MAX_JSON_BYTES_PER_UNIT;
+  }
+
+  /**
+   * The walk of `input`. However it ends (a cap reached, a refusal), the shared stacks are
+   * left as it found them.
+   */
+  walk(input: unknown): JsonValue | undefined {
+    try {
+      return this.value(input, 0);
+    } finally {
+      // Left as found unless the walk stopped part way: setting an array's length is not free.
+      if (ancestors.length !== this.base) ancestors.length = this.base;
+      if (path.length !== this.pathBase) path.length = this.pathBase;
+    }
   }
 
   value(input: unknown, depth: number): JsonValue | undefined {
@@ -106,9 +157,13 @@ class Normalizer {
       case "string":
         return this.string(input);
       case "number": {
-        const value = Number.isFinite(input) ? input : String(input);
-        this.charge(String(value).length);
-        return value;
+        if (Number.isFinite(input)) {
+          this.charge(String(input).length);
+          return input;
+        }
+        // NaN and the infinities are stored as strings, in quotes.
+        this.charge(String(input).length + 2);
+        return String(input);
       }
       case "boolean":
         this.charge(input ? 4 : 5);
@@ -138,20 +193,42 @@ class Normalizer {
     const text = sanitizeString(input);
     const rules = this.options.rules;
     if (rules === undefined) return text;
-    return maskJsonText(text, rules, this.jsonTextDepth) ?? maskStringValue(text, rules);
+    const out = maskStringValue(text, rules, JSON_TEXT_MASKERS[this.jsonTextDepth]!);
+    if (out.length > input.length) this.grown += out.length - input.length;
+    return out;
   }
 
   private refuse(why: string): undefined {
     if (this.options.strict) {
       throw new AuditError(
         "ERR_AUDIT_SERIALIZE",
-        `Cannot store ${describePath(this.path)}: it ${why}. Pass plain data (strings, numbers, booleans, arrays, objects, Date, bigint, Decimal).`,
+        `Cannot store ${describePath(path.slice(this.pathBase))}: it ${why}. Pass plain data (strings, numbers, booleans, arrays, objects, Date, bigint, Decimal).`,
       );
     }
     return undefined;
   }
 
+  /**
+   * An object, or in lenient mode {@link UNREADABLE_MARKER} when reading it threw: the walk
+   * goes on with the shared stacks, the key words and the counts as they were before it.
+   */
   private object(input: object, depth: number): JsonValue | undefined {
+    if (this.options.strict) return this.readObject(input, depth);
+    const { charged, grown, tail } = this;
+    const pathLength = path.length;
+    try {
+      return this.readObject(input, depth);
+    } catch (error) {
+      if (error instanceof CapExceeded) throw error;
+      this.charged = charged;
+      this.grown = grown;
+      this.tail = tail;
+      path.length = pathLength;
+      return this.string(UNREADABLE_MARKER);
+    }
+  }
+
+  private readObject(input: object, depth: number): JsonValue | undefined {
     if (input instanceof Date) {
       if (Number.isNaN(input.getTime())) return this.value(null, depth);
       return this.string(input.toISOString());
@@ -164,10 +241,10 @@ class Normalizer {
     // Deep nesting is cut, never refused, even in content: an app that puts a client's
     // body into an event's content must not let that client keep the event out.
     if (depth >= MAX_JSON_DEPTH) return this.string(DEPTH_LIMIT_MARKER);
-    if (this.seen.has(input)) {
+    if (ancestors.indexOf(input, this.base) !== -1) {
       return this.options.strict ? this.refuse("refers back to one of its own ancestors (a cycle)") : this.string(CIRCULAR_MARKER);
     }
-    this.seen.add(input);
+    ancestors.push(input);
     try {
       this.charge(2);
       if (Array.isArray(input)) return this.array(input, depth);
@@ -176,11 +253,12 @@ class Normalizer {
       const toJSON = (input as { toJSON?: unknown }).toJSON;
       if (typeof toJSON === "function") {
         const replacement: unknown = toJSON.call(input);
-        if (replacement !== input) return this.value(replacement, depth);
+        // A level deeper, so that a toJSON handing out a fresh toJSON forever meets the depth limit.
+        if (replacement !== input) return this.value(replacement, depth + 1);
       }
       return this.properties(input as Record<string, unknown>, depth);
     } finally {
-      this.seen.delete(input);
+      ancestors.pop();
     }
   }
 
@@ -188,9 +266,9 @@ class Normalizer {
     const out: JsonValue[] = [];
     for (let i = 0; i < items.length; i++) {
       this.charge(i === 0 ? 0 : 1);
-      this.path.push(i);
-      out.push(this.value(items[i], depth + 1) ?? null);
-      this.path.pop();
+      path.push(i);
+      out.push(this.item(items[i], depth));
+      path.pop();
     }
     return this.maskedPair(out);
   }
@@ -199,11 +277,19 @@ class Normalizer {
     const out: JsonValue[] = [];
     for (const item of items) {
       this.charge(out.length === 0 ? 0 : 1);
-      this.path.push(out.length);
-      out.push(this.value(item, depth + 1) ?? null);
-      this.path.pop();
+      path.push(out.length);
+      out.push(this.item(item, depth));
+      path.pop();
     }
     return this.maskedPair(out);
+  }
+
+  /** An array's item: what JSON cannot hold (undefined, in lenient mode a function) becomes null there. */
+  private item(input: unknown, depth: number): JsonValue {
+    const value = this.value(input, depth + 1);
+    if (value !== undefined) return value;
+    this.grown += 4;
+    return null;
   }
 
   private mapEntries(map: Map<unknown, unknown>, depth: number): JsonObject {
@@ -218,9 +304,17 @@ class Normalizer {
 
   private properties(input: Record<string, unknown>, depth: number): JsonObject {
     const out: JsonObject = {};
-    // Object.keys is native; the walk below stops at the cap, whatever the key count.
-    const keys = Object.keys(input);
-    for (let i = 0; i < keys.length; i++) this.entry(out, keys[i]!, input[keys[i]!], depth, i === 0);
+    // for-in rather than Object.keys: a key's enumerability is looked up as the walk reaches
+    // it, so a walk stopped at the cap looks at no key past it (Object.keys asks a Proxy for
+    // every key's descriptor first). The engine still lists a large object's keys whole,
+    // whichever way they are asked for. An inherited enumerable key, which JSON leaves out,
+    // is skipped.
+    let first = true;
+    for (const key in input) {
+      if (!Object.hasOwn(input, key)) continue;
+      this.entry(out, key, input[key], depth, first);
+      first = false;
+    }
     return this.maskedNamedValue(out);
   }
 
@@ -230,7 +324,10 @@ class Normalizer {
    */
   private maskedPair(out: JsonValue[]): JsonValue[] {
     const rules = this.options.rules;
-    if (rules !== undefined && out.length === 2 && typeof out[0] === "string" && rules.isMaskedKey(out[0])) out[1] = MASK;
+    if (rules !== undefined && out.length === 2 && typeof out[0] === "string" && rules.isMaskedKey(out[0])) {
+      out[1] = MASK;
+      this.grown += MASK.length + 2;
+    }
     return out;
   }
 
@@ -242,25 +339,40 @@ class Normalizer {
     const rules = this.options.rules;
     if (rules === undefined || !Object.hasOwn(out, "value")) return out;
     const name = out.name ?? out.key ?? out.field;
-    if (typeof name === "string" && rules.isMaskedKey(name)) out.value = MASK;
+    if (typeof name === "string" && rules.isMaskedKey(name)) {
+      out.value = MASK;
+      this.grown += MASK.length + 2;
+    }
     return out;
+  }
+
+  /**
+   * A key that may be text holding a secret itself, as stored: a masked key (a parser read
+   * `?password%3Ds3cret` as the key `password=s3cret`; JSON text sent as a key) or one
+   * holding an `@` (a map keyed by connection URLs) is masked as a string is.
+   */
+  private textKey(rawKey: string, rules: MaskRules): string {
+    const key = storedKey(rawKey);
+    return key === PROTO_KEY ? key : maskStringValue(key, rules, JSON_TEXT_MASKERS[this.jsonTextDepth]!);
   }
 
   /** One property; its key and separators are charged before its value is looked at. */
   private entry(out: JsonObject, rawKey: string, item: unknown, depth: number, first: boolean): void {
     this.charge(rawKey.length + (first ? 3 : 4));
-    const key = storedKey(rawKey);
     const rules = this.options.rules;
-    if (rules?.isMaskedKey(rawKey, this.tail)) {
+    const masked = rules?.isMaskedKey(rawKey, this.tail) ?? false;
+    const key = rules !== undefined && (masked || rawKey.includes("@")) ? this.textKey(rawKey, rules) : storedKey(rawKey);
+    if (key.length > rawKey.length) this.grown += key.length - rawKey.length;
+    if (masked) {
       this.charge(MASK.length + 2);
       out[key] = MASK;
       return;
     }
     const parentTail = this.tail;
     if (rules !== undefined) this.tail = rules.pathTail(parentTail, rawKey);
-    this.path.push(key);
+    path.push(key);
     const normalized = this.value(item, depth + 1);
-    this.path.pop();
+    path.pop();
     this.tail = parentTail;
     if (normalized !== undefined) out[key] = normalized;
   }
@@ -277,7 +389,7 @@ class Normalizer {
  * is cut with {@link DEPTH_LIMIT_MARKER} in both modes.
  */
 export function normalizeJson(value: unknown, options: NormalizeOptions): JsonValue | undefined {
-  return new Normalizer(options).value(value, 0);
+  return new Normalizer(options).walk(value);
 }
 
 /** How many JSON texts inside strings inside JSON texts are looked into. */
@@ -292,6 +404,10 @@ const ENCODED_JSON_TEXT_START = /^\s*%(?:7b|5b)/i;
  */
 function maskJsonText(text: string, rules: MaskRules, depth: number): string | undefined {
   if (depth >= MAX_JSON_TEXT_DEPTH) return undefined;
+  // Most strings start with a printable ASCII character other than `{`, `[` and `%`: no
+  // JSON text, without a regular expression run. (Whitespace, ASCII or not, may lead one.)
+  const first = text.charCodeAt(0);
+  if (first > 0x20 && first < 0x7f && first !== 0x7b && first !== 0x5b && first !== 0x25) return undefined;
   const encoded = !JSON_TEXT_START.test(text) && ENCODED_JSON_TEXT_START.test(text);
   if (!encoded && !JSON_TEXT_START.test(text)) return undefined;
   let source = text;
@@ -304,20 +420,46 @@ function maskJsonText(text: string, rules: MaskRules, depth: number): string | u
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(source);
+    // Parsed without the whitespace JSON itself does not allow (a BOM, a no-break space),
+    // which JSON_TEXT_START's \s takes as leading JSON text: what is found is what is parsed.
+    parsed = JSON.parse(source.trim());
   } catch {
     return undefined;
   }
   if (typeof parsed !== "object" || parsed === null) return undefined;
-  const masked = JSON.stringify(new Normalizer({ strict: false, rules }, Infinity, depth + 1).value(parsed, 0));
+  const masked = JSON.stringify(new Normalizer({ strict: false, rules }, Infinity, depth + 1).walk(parsed));
   if (masked === JSON.stringify(parsed)) return text;
   return encoded ? encodeURIComponent(masked) : masked;
 }
 
+/**
+ * {@link maskJsonText} for strings met inside as many JSON texts as the index says, one
+ * function per depth made once, so that no string's masking allocates one.
+ */
+const JSON_TEXT_MASKERS: readonly JsonTextMasker[] = Array.from(
+  { length: MAX_JSON_TEXT_DEPTH + 1 },
+  (_, depth): JsonTextMasker =>
+    (text, rules) =>
+      maskJsonText(text, rules, depth),
+);
+
+/**
+ * Masks the JSON text a string holds (`{"password":"x"}`, GraphQL's `variables` in a
+ * query string, also percent-encoded) by the rules: what `maskUrl` and `maskStringValue`
+ * take to mask JSON text in a URL's query values, in a header, in a message.
+ *
+ * @example maskUrl("/graphql?variables=%7B%22pin%22%3A1%7D", rules, maskJsonInString) // "/graphql?variables=%7B%22pin%22%3A%22****************%22%7D"
+ */
+export const maskJsonInString: JsonTextMasker = JSON_TEXT_MASKERS[0]!;
+
 /** What {@link normalizeCapped} made of its input. */
 export type CappedJson =
-  /** The JSON, and its exact size in UTF-8 bytes (it may still exceed the cap by escapes). */
-  | { readonly exceeded: false; readonly value: JsonValue | undefined; readonly bytes: number }
+  /**
+   * The JSON, and an upper bound of its size in UTF-8 bytes (it may exceed the cap, by
+   * escapes and characters outside ASCII): six bytes counted for each UTF-16 unit, so a
+   * value far below the cap is known to fit without being serialized.
+   */
+  | { readonly exceeded: false; readonly value: JsonValue | undefined; readonly bytesAtMost: number }
   /** The walk stopped at the cap: the JSON is at least `countedBytes` long. */
   | { readonly exceeded: true; readonly countedBytes: number };
 
@@ -326,17 +468,22 @@ export type CappedJson =
  * of the output's JSON size as it goes and stops as soon as that passes `maxBytes`, so its
  * cost follows the cap, not the input (a 10 MB string or 100 000 keys over a 16 KB cap
  * are given up after about 16 KB of work, plus the engine's own listing of an object's
- * keys). Lenient: never throws.
+ * keys). Lenient: never throws; a part that throws when read is stored as
+ * {@link UNREADABLE_MARKER}.
  */
-export function normalizeCapped(value: unknown, options: Omit<NormalizeOptions, "strict">, maxBytes: number): CappedJson {
+export function normalizeCapped(value: unknown, rules: MaskRules | undefined, maxBytes: number): CappedJson {
+  const normalizer = new Normalizer({ strict: false, rules }, maxBytes);
   try {
-    const normalized = new Normalizer({ ...options, strict: false }, maxBytes).value(value, 0);
-    const bytes = normalized === undefined ? 0 : Buffer.byteLength(JSON.stringify(normalized), "utf8");
-    return { exceeded: false, value: normalized, bytes };
+    return { exceeded: false, value: normalizer.walk(value), bytesAtMost: normalizer.bytesAtMost() };
   } catch (error) {
     if (error instanceof CapExceeded) return { exceeded: true, countedBytes: error.countedBytes };
     throw error;
   }
+}
+
+/** The size of `value`'s JSON text in UTF-8 bytes (0 for undefined, which has none). */
+export function jsonBytes(value: JsonValue | undefined): number {
+  return value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value), "utf8");
 }
 
 /**

@@ -1,13 +1,16 @@
 // One server process of the HTTP benchmark: `server.ts <framework> <variant>`, started by
 // bench/http.ts over IPC (pinned to its own core), on whichever Node is being measured.
-// Variants that write events connect to AUDIT_BENCH_DB_URL. On "stop" it closes, flushes
-// (buffered mode), reports its tally and exits.
+// Variants that write events connect to AUDIT_BENCH_DB_URL through one `pg` Pool, which
+// PrismaPg and (buffered mode) the store's `pgPool` share. On "mark" (after the warm-up) it
+// flushes what the warm-up buffered and starts counting its CPU; on "stop" it closes, flushes
+// (buffered mode), reports its tally and the CPU it spent since the mark, and exits.
 import { createServer } from "node:http";
 
 import { PrismaPg } from "@prisma/adapter-pg";
+import { Pool } from "pg";
 
 import { PrismaClient } from "../../generated/postgresql/client/client";
-import { auditMetrics, closeAudit, configureAudit, prismaStore } from "../../src/index";
+import { auditMetrics, closeAudit, configureAudit, flushAudit, prismaStore } from "../../src/index";
 import { expressApp } from "./express-app";
 import { fastifyApp } from "./fastify-app";
 import { koaApp } from "./koa-app";
@@ -25,12 +28,16 @@ async function main(): Promise<void> {
 
   const writes = VARIANTS[variant].writes;
   let prisma: PrismaClient | undefined;
+  let pool: Pool | undefined;
   if (writes !== undefined) {
     const url = process.env.AUDIT_BENCH_DB_URL;
     if (!url) throw new Error("AUDIT_BENCH_DB_URL is not set");
-    prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+    pool = new Pool({ connectionString: url });
+    prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     await prisma.$connect();
-    configureAudit({ store: prismaStore(prisma), ...(writes === "buffered" ? { writeMode: "buffered" as const } : {}) });
+    // Buffered: the store writes its batches through the pool PrismaPg uses (COPY where the store does).
+    const store = writes === "buffered" ? prismaStore(prisma, { pgPool: pool }) : prismaStore(prisma);
+    configureAudit({ store, ...(writes === "buffered" ? { writeMode: "buffered" as const } : {}) });
   }
 
   const tally = new RequestTally();
@@ -46,7 +53,16 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   send({ type: "ready", port: (server.address() as { port: number }).port, node: process.version });
 
+  /** The CPU and requests at the mark: what the measured load (and its flush) is counted from. */
+  let mark = { cpu: process.cpuUsage(), handled: 0 };
   process.on("message", async (message: { type?: string }) => {
+    if (message.type === "mark") {
+      await tally.idle();
+      if (writes === "buffered") await flushAudit();
+      mark = { cpu: process.cpuUsage(), handled: tally.handled };
+      send({ type: "marked" });
+      return;
+    }
     if (message.type !== "stop") return;
     await new Promise((resolve) => {
       server.close(resolve);
@@ -59,8 +75,10 @@ async function main(): Promise<void> {
       while (auditMetrics().written + auditMetrics().buffered < tally.handled && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     }
     if (writes === "buffered") await closeAudit();
+    const cpu = process.cpuUsage(mark.cpu);
     await prisma?.$disconnect();
-    send({ type: "stopped", handled: tally.handled, failed: tally.failed, firstError: tally.firstError });
+    await pool?.end();
+    send({ type: "stopped", handled: tally.handled, failed: tally.failed, firstError: tally.firstError, measuredHandled: tally.handled - mark.handled, cpuMicros: cpu.user + cpu.system });
     process.disconnect();
   });
 }

@@ -58,4 +58,14 @@ export function variantLabel(variant: Variant, framework: Framework): string {
 /** The messages between the benchmark and a server process. */
 export type ServerMessage =
   | { type: "ready"; port: number; node: string }
-  | { type: "stopped"; handled: number; failed: number; firstError: string | null };
+  | { type: "marked" }
+  | {
+      type: "stopped";
+      handled: number;
+      failed: number;
+      firstError: string | null;
+      /** Requests handled since the "mark" message (the measured load). */
+      measuredHandled: number;
+      /** The server process's CPU (user + system, µs) from the mark to the end of its last flush. */
+      cpuMicros: number;
+    };

@@ -15,17 +15,47 @@ interface RouterLayer {
 }
 
 type LayerHandler = (this: RouterLayer, req: object, res: object, next: (error?: unknown) => void) => unknown;
-type Router = { stack: RouterLayer[] };
+type Router = { stack: RouterLayer[]; handle?: LayerHandler };
 
-/** The templates of the routers the request is inside, outermost first (null: not known). */
+/** The innermost router the request is inside (undefined: none). */
 const MOUNTS = Symbol("audit-events.express.mounts");
-/** The template of the route that was dispatched last, mount paths included (null: a mount not known). */
+/** The route that was dispatched last: its template, or where to join it from (null: not known). */
 const ROUTE = Symbol("audit-events.express.route");
+
+/** The Express route object (`req.route`) of the last route dispatched through an observed layer. */
+const DISPATCHED = Symbol("audit-events.express.dispatched");
 
 /** What {@link ROUTE} holds when the routes dispatched all passed the request on (`next()`) without answering: no route handled it. */
 const PASSED_ON = Symbol("audit-events.express.passed-on");
 
-type TemplatedRequest = { [MOUNTS]?: Array<string | null>; [ROUTE]?: string | null | typeof PASSED_ON; route?: { path?: unknown }; baseUrl?: string };
+/**
+ * A router the request is inside: its mount path's template (null: not known), the
+ * router itself, and the mount it is inside. Shared by the routes dispatched below it,
+ * never changed. An app's own router is a mount of template `""` with no outer one,
+ * made when the request enters the app at its root (`req.baseUrl` empty).
+ */
+interface Mount {
+  readonly template: string | null;
+  readonly into: Router;
+  readonly outer: Mount | undefined;
+}
+
+/**
+ * A route dispatched inside routers: its own template and the routers, joined into the
+ * full template only when someone reads it (see {@link routeTemplateOf}).
+ */
+interface MountedRoute {
+  readonly own: string;
+  readonly mount: Mount;
+}
+
+type TemplatedRequest = {
+  [MOUNTS]?: Mount;
+  [ROUTE]?: MountedRoute | null | typeof PASSED_ON;
+  [DISPATCHED]?: unknown;
+  route?: { path?: unknown };
+  baseUrl?: string;
+};
 
 function isRouter(value: unknown): value is Router {
   return typeof value === "function" && Array.isArray((value as Partial<Router>).stack);
@@ -171,21 +201,34 @@ export function mountTemplate(layer: RouterLayer): string | null {
 }
 
 const observedLayers = new WeakSet<RouterLayer>();
+const observedRoots = new WeakSet<Router>();
 const observedRouters = new WeakMap<Router, { length: number; children: Router[] }>();
 
-function wrapLayer(layer: RouterLayer, children: Router[]): void {
+/**
+ * The mount the request is in when a layer of `owner` runs, or null when the mounts it
+ * passed through were not all recorded (observation began during the request, a mounted
+ * sub-application between them): the innermost recorded mount must be `owner` itself.
+ */
+function mountIn(r: TemplatedRequest, owner: Router): Mount | null {
+  const mount = r[MOUNTS];
+  return mount !== undefined && mount.into === owner ? mount : null;
+}
+
+function wrapLayer(layer: RouterLayer, owner: Router, children: Router[]): void {
   if (observedLayers.has(layer)) return;
   observedLayers.add(layer);
   const method = typeof layer.handleRequest === "function" ? "handleRequest" : "handle_request";
   const original = layer[method];
   if (typeof original !== "function") return;
   if (layer.route !== undefined) {
-    const own = pathTemplate(layer.route.path);
+    const route = layer.route;
+    const own = pathTemplate(route.path);
     layer[method] = function dispatchRecorded(req, res, next) {
       const r = req as TemplatedRequest;
-      const mounts = r[MOUNTS] ?? [];
+      const mount = mountIn(r, owner);
       const previous = ROUTE in r ? r[ROUTE] : PASSED_ON;
-      r[ROUTE] = own === null || mounts.includes(null) ? null : joinTemplate(mounts.join(""), own);
+      r[ROUTE] = own === null || mount === null ? null : { own, mount };
+      r[DISPATCHED] = route;
       return original.call(this, req, res, (error?: unknown) => {
         // A route that passes the request on (`app.all("*", next)`, a prefix check)
         // without answering did not handle it: the template is what it was before.
@@ -196,23 +239,56 @@ function wrapLayer(layer: RouterLayer, children: Router[]): void {
       });
     };
   } else if (isRouter(layer.handle)) {
-    children.push(layer.handle);
-    const mount = mountTemplate(layer);
+    const into = layer.handle;
+    children.push(into);
+    const template = mountTemplate(layer);
     layer[method] = function mountRecorded(req, res, next) {
-      const mounts = ((req as TemplatedRequest)[MOUNTS] ??= []);
-      const depth = mounts.length;
-      mounts.push(mount);
+      const r = req as TemplatedRequest;
+      const outer = r[MOUNTS];
+      // A router entered from a mount not recorded: its template is not known.
+      r[MOUNTS] = { template: outer !== undefined && outer.into === owner ? template : null, into, outer };
       return original.call(this, req, res, (error?: unknown) => {
-        mounts.length = depth;
+        r[MOUNTS] = outer;
         return next(error);
       });
     };
   }
 }
 
+/**
+ * Makes an app's own router record the request's root mount when the request enters it
+ * at the root (`req.baseUrl` empty); a sub-application entered below its parent's root
+ * records none, so that its routes, whose mount the parent holds, are not known.
+ */
+function wrapRoot(router: Router): void {
+  const original = router.handle;
+  if (typeof original !== "function" || observedRoots.has(router)) return;
+  observedRoots.add(router);
+  router.handle = function rootRecorded(req, res, out) {
+    const r = req as TemplatedRequest;
+    if ((r.baseUrl ?? "") !== "") return original.call(this, req, res, out);
+    const outer = r[MOUNTS];
+    r[MOUNTS] = { template: "", into: router, outer: undefined };
+    return original.call(this, req, res, (error?: unknown) => {
+      r[MOUNTS] = outer;
+      return out(error);
+    });
+  };
+}
+
 function joinTemplate(base: string, own: string): string {
   if (base === "") return own;
   return own === "/" ? base : base + own;
+}
+
+/** A route's full template: the mount paths, outermost first, then its own; null when a mount's is not known. */
+function mountedTemplate({ own, mount }: MountedRoute): string | null {
+  let base = "";
+  for (let m: Mount | undefined = mount; m !== undefined; m = m.outer) {
+    if (m.template === null) return null;
+    base = m.template + base;
+  }
+  return joinTemplate(base, own);
 }
 
 /**
@@ -223,29 +299,95 @@ function joinTemplate(base: string, own: string): string {
  * values: the templates come from the app's own definitions, never from the path. The
  * layers are wrapped once (the method that runs them, on the layer itself); routers
  * and routes added later are found on a later request (a router is looked at again
- * when its stack grew). Cost per request: one look at each router's stack length.
+ * when its stack grew). Cost per request: one look at each router's stack length, and
+ * per router and route passed through, a pointer kept; the template is joined only when
+ * {@link routeTemplateOf} reads it. A route is named only when every mount the request
+ * came through was recorded: the app's own router records the request's root, each
+ * router's mount checks that it was entered from the router recorded before it.
  *
  * @param app the Express 4 or 5 application (`req.app`).
+ * @returns true when layers were wrapped that were not before (the app's first request, a router grown).
  */
-export function observeRoutes(app: unknown): void {
-  if (typeof app !== "function") return;
-  const candidate = app as { _router?: unknown; router?: unknown };
-  // Express 4 keeps its router in `_router`; Express 5 has a `router` getter.
-  const router = candidate._router ?? (isRouter(candidate.router) ? candidate.router : undefined);
-  if (isRouter(router)) observeRouter(router, 0);
+export function observeRoutes(app: unknown): boolean {
+  const router = appRouter(app);
+  if (router === undefined) return false;
+  wrapRoot(router);
+  return observeRouter(router, 0);
 }
 
-function observeRouter(router: Router, depth: number): void {
-  if (depth > 32) return;
+/** An Express app's own router: Express 4 keeps it in `_router`; Express 5 has a `router` getter. */
+function appRouter(app: unknown): Router | undefined {
+  if (typeof app !== "function") return undefined;
+  const candidate = app as { _router?: unknown; router?: unknown };
+  const router = candidate._router ?? candidate.router;
+  return isRouter(router) ? router : undefined;
+}
+
+/** Wraps the router's new layers and its routers'; true when any was new. */
+function observeRouter(router: Router, depth: number): boolean {
+  if (depth > MAX_DEPTH) return false;
   const seen = observedRouters.get(router);
-  if (seen !== undefined && seen.length === router.stack.length) {
-    for (const child of seen.children) observeRouter(child, depth + 1);
-    return;
-  }
+  let grew = seen === undefined || seen.length !== router.stack.length;
   const children = seen?.children ?? [];
-  for (const layer of router.stack) wrapLayer(layer, children);
-  observedRouters.set(router, { length: router.stack.length, children });
-  for (const child of children) observeRouter(child, depth + 1);
+  if (grew) {
+    for (const layer of router.stack) wrapLayer(layer, router, children);
+    observedRouters.set(router, { length: router.stack.length, children });
+  }
+  for (const child of children) grew = observeRouter(child, depth + 1) || grew;
+  return grew;
+}
+
+/** How deep routers are followed: deeper ones are not observed, their routes not known. */
+const MAX_DEPTH = 32;
+
+/** Where a middleware sits in an app: the mounts from the app's root to its router, or null (nowhere, or more than one place). */
+const placements = new WeakMap<object, WeakMap<Router, Mount | null>>();
+
+function findPlacement(router: Router, middleware: object, mount: Mount, depth: number, found: Mount[]): void {
+  if (depth > MAX_DEPTH || found.length > 1) return;
+  for (const layer of router.stack) {
+    const routeStack = (layer.route as { stack?: RouterLayer[] } | undefined)?.stack;
+    if (layer.handle === middleware || (Array.isArray(routeStack) && routeStack.some((l) => l.handle === middleware))) {
+      found.push(mount);
+      break;
+    }
+  }
+  for (const layer of router.stack) {
+    if (layer.route === undefined && isRouter(layer.handle)) {
+      findPlacement(layer.handle, middleware, { template: mountTemplate(layer), into: layer.handle, outer: mount }, depth + 1, found);
+    }
+  }
+}
+
+/**
+ * Observes the app's routers ({@link observeRoutes}) from inside a middleware of it, and
+ * when the request came through routers before they were observed (the app's first
+ * requests), records the mounts it came through from where that middleware sits: its
+ * templates then name the full route on the first request too. A middleware registered
+ * in more than one place, or inside a mounted sub-application, cannot tell which mounts
+ * the request came through: that request's routes are {@link UNKNOWN_ROUTE}.
+ *
+ * @param req the Express request; `req.app` is the app observed.
+ * @param middleware the middleware function calling this, as registered in the app.
+ */
+export function observeRoutesFrom(req: object, middleware: object): void {
+  const app = (req as { app?: unknown }).app;
+  const changed = observeRoutes(app);
+  const root = appRouter(app);
+  const r = req as TemplatedRequest;
+  // The request entered the app when its router was observed: its mounts are recorded.
+  if (root === undefined || (r[MOUNTS] !== undefined && !changed)) return;
+  let byApp = placements.get(middleware);
+  if (byApp === undefined) placements.set(middleware, (byApp = new WeakMap()));
+  let placement = changed ? undefined : byApp.get(root);
+  if (placement === undefined) {
+    const found: Mount[] = [];
+    // A mounted sub-application's root is not the request's: where it sits in its parent is not known here.
+    if ((app as { parent?: unknown }).parent === undefined) findPlacement(root, middleware, { template: "", into: root, outer: undefined }, 0, found);
+    placement = found.length === 1 ? found[0]! : null;
+    byApp.set(root, placement);
+  }
+  if (placement !== null && r[MOUNTS]?.into !== placement.into) r[MOUNTS] = placement;
 }
 
 /**
@@ -253,12 +395,19 @@ function observeRouter(router: Router, depth: number): void {
  * recorded on its way (see {@link observeRoutes}); null when no route handled it (a
  * route that passed the request on with `next()` before answering did not);
  * {@link UNKNOWN_ROUTE} when a route did but its template cannot be known (a router
- * mounted on a RegExp on Express 4, a route of a mounted sub-application, a route under
- * a router before the app was first observed).
+ * mounted on a RegExp on Express 4, a route of a mounted sub-application, a route the
+ * request reached through mounts not all recorded: on the app's first request, when the
+ * middleware that observed the app sits in more than one place, see {@link observeRoutesFrom}).
  */
 export function routeTemplateOf(req: object): string | null {
   const r = req as TemplatedRequest;
-  if (ROUTE in r) return r[ROUTE] === PASSED_ON ? null : (r[ROUTE] ?? UNKNOWN_ROUTE);
+  // A route that was not observed (a mounted sub-application's) answered after the last observed one.
+  const unobserved = r.route !== undefined && r.route !== null && r.route !== r[DISPATCHED];
+  if (ROUTE in r && !unobserved) {
+    const route = r[ROUTE];
+    if (route === PASSED_ON) return null;
+    return route === null || route === undefined ? UNKNOWN_ROUTE : (mountedTemplate(route) ?? UNKNOWN_ROUTE);
+  }
   if (r.route === undefined || r.route === null) return null;
   // A route of the app itself needs no mount path.
   return (r.baseUrl ?? "") === "" ? (pathTemplate(r.route.path) ?? UNKNOWN_ROUTE) : UNKNOWN_ROUTE;

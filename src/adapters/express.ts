@@ -7,7 +7,7 @@ import { LayeredConfig } from "../config/configure";
 import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-options";
 import { RequestAuditContext, socketPeer, type RequestSource } from "../request-context";
 import { watchRequest, type PathRules, type RequestEventSource } from "../request-events";
-import { observeRoutes, routeTemplateOf } from "./express-route-template";
+import { observeRoutesFrom, routeTemplateOf } from "./express-route-template";
 import { thrownMessage } from "../thrown-message";
 
 /** The parts of an Express 4 or 5 request the middleware reads. */
@@ -94,6 +94,16 @@ class ExpressRequestSource implements RequestSource, RequestEventSource {
 }
 
 /**
+ * Whether an `auditAccess()` or an `auditEvents({ requestEvents })` was made in this
+ * process. Their refusals and request events name the route's template, which the app's
+ * routers record only once observed (see `observeRoutes`), before the request is
+ * routed: every `auditEvents()` observes them when one of those may read the template
+ * (a plain one at the app's root serves a `requestEvents` one in a router), and spares
+ * every request the cost otherwise.
+ */
+let templatesRead = false;
+
+/**
  * Express 4 and 5 middleware: gives each request an `AuditContext`
  * (`req.auditContext`, and `currentAuditContext()` anywhere in the request's async
  * call tree). Writes nothing by itself, unless `requestEvents` asks for one event
@@ -114,10 +124,11 @@ class ExpressRequestSource implements RequestSource, RequestEventSource {
  */
 export function auditEvents(options?: AuditMiddlewareOptions, ...rest: unknown[]) {
   const { config, requestEvents } = middlewareSetup("auditEvents", options, rest.length);
+  if (requestEvents !== undefined) templatesRead = true;
   return function auditEventsMiddleware(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void {
     const request = req as ExpressLikeRequest;
     if (typeof next !== "function" || typeof (res as Partial<ServerResponse>)?.setHeader !== "function") throw wrongFramework("auditEvents()", "Express middleware");
-    observeRoutes(request.app);
+    if (templatesRead) observeRoutesFrom(request, auditEventsMiddleware);
     const source = new ExpressRequestSource(request);
     const context = new RequestAuditContext(source, config);
     request.auditContext = context;
@@ -155,10 +166,11 @@ const processConfig = new LayeredConfig({});
  */
 export function auditAccess(options: AuditAccessOptions<ExpressLikeRequest & Express.Request>) {
   const { request: hook, hookTimeoutMs } = resolveAccessOptions<ExpressLikeRequest & Express.Request>("auditAccess", options);
+  templatesRead = true;
   return async function auditAccessMiddleware(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): Promise<void> {
     const request = req as ExpressLikeRequest & Express.Request;
     if (typeof next !== "function" || typeof (res as Partial<ServerResponse>)?.setHeader !== "function") throw wrongFramework("auditAccess()", "Express middleware");
-    observeRoutes(request.app);
+    observeRoutesFrom(request, auditAccessMiddleware);
     const verdict = await decideAccess("auditAccess", hook, request, hookTimeoutMs);
     if (verdict.allow) return next();
     try {

@@ -167,8 +167,14 @@ export interface AuditOptions {
    */
   maxBufferedEvents?: number;
   /**
-   * Buffered mode: durable local storage for events the store cannot take now,
-   * replayed in order when it answers again: `fileSpool({ path })` or `redisSpool({ url })`.
+   * Buffered mode: the write-ahead log of the buffered writer, `fileSpool({ path })` or
+   * `redisSpool({ url })`. Every event is appended to it first (group commit: events
+   * created while an append runs go together in the next one) and `createEvent`
+   * resolves once its append returned (a file: written and `fdatasync`ed; Redis: the
+   * server's reply); the store is fed from the spool's head, in order, every
+   * `flushIntervalMs` or `maxBatchSize` events, and what the store cannot take waits
+   * there, across restarts, until it answers. Durable queues of this kind follow disk
+   * buffers of log shippers such as Vector and Fluent Bit. See the README, "Write modes".
    */
   spool?: AuditSpool;
   /**

@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from "uuid";
+import { uuidV7 } from "./uuid-v7";
 import type { JsonObject } from "./json";
 
 /**
@@ -114,12 +114,11 @@ export const CHAIN_FIELDS = ["chainId", "seq", "prevHash", "hash"] as const sati
 export const EVENT_MODEL_FIELDS = ["action", "outcome", "severity", "tenantId", "requestId"] as const satisfies readonly (keyof AuditEventRecord)[];
 
 /**
- * A new event id and its timestamp. The uuid package keeps ids strictly increasing
- * within a process, even within one millisecond; the timestamp is read back from
- * the id so that the two never disagree.
+ * A new event id (UUID v7, see {@link uuidV7}: strictly increasing within a process,
+ * even within one millisecond) and its timestamp, the time the id carries, so that the
+ * two never disagree.
  */
 export function newEventIdentity(): { id: string; timestamp: Date } {
-  const id = uuidv7();
-  const millis = parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+  const { id, millis } = uuidV7();
   return { id, timestamp: new Date(millis) };
 }

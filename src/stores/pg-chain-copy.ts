@@ -1,6 +1,6 @@
 import type { ChainStreamRequest } from "../model/chain-read";
 import { chainCopyStatement, type ChainTables } from "./prisma-chain-read";
-import type { PgPoolLike } from "./pg-pool";
+import { checkOut, type PgPoolLike } from "./pg-pool";
 
 const NEWLINE = 0x0a;
 
@@ -45,7 +45,7 @@ export async function* wholeRows(source: AsyncIterable<Uint8Array>, limit: numbe
 export async function* readChainText(pool: PgPoolLike, tables: ChainTables, request: ChainStreamRequest): AsyncGenerator<Uint8Array> {
   // Loaded here: pg-copy-streams is needed only by a store given a pgPool.
   const { to } = await import("pg-copy-streams");
-  const client = await pool.connect();
+  const client = await checkOut(pool);
   let done = false;
   try {
     await client.query("BEGIN READ ONLY");

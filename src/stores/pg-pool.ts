@@ -6,10 +6,38 @@ import { AuditConfigError } from "../errors";
  */
 export interface PgPoolClientLike {
   query(text: string): Promise<unknown>;
+  /** A statement with `$1`-style parameters, and its rows. */
+  query<R>(config: { text: string; values?: unknown[] }): Promise<{ rows: R[] }>;
   /** node-postgres runs a submittable (a `COPY` stream of pg-copy-streams) and returns it. */
   query<T extends { submit(connection: never): void }>(submittable: T): T;
   /** Gives the connection back; with an error (or `true`), the pool closes it instead. */
   release(error?: Error | boolean): void;
+  /** node-postgres's client is an EventEmitter: "error" is emitted when its connection breaks. */
+  on?(event: "error", listener: (error: Error) => void): unknown;
+  removeListener?(event: "error", listener: (error: Error) => void): unknown;
+}
+
+/** Heard while a connection is checked out: the work on it fails with the same break. */
+function ignoreBreak(): void {}
+
+/**
+ * Borrows a connection of `pool`, listening to its "error" events until it is released.
+ * node-postgres emits one on a checked-out client whose connection breaks (EPIPE,
+ * ECONNRESET: a server restart, a failover) and a pool listens only to idle clients:
+ * unheard, it is thrown as an uncaught exception and ends the process. The query on it
+ * fails with the break all the same, which is what the caller sees and handles.
+ *
+ * @throws what `pool.connect()` throws.
+ */
+export async function checkOut(pool: PgPoolLike): Promise<PgPoolClientLike> {
+  const client = await pool.connect();
+  client.on?.("error", ignoreBreak);
+  const release = client.release.bind(client);
+  client.release = (error) => {
+    client.removeListener?.("error", ignoreBreak);
+    release(error);
+  };
+  return client;
 }
 
 /**

@@ -1,13 +1,24 @@
 import { AuditConfigError } from "../errors";
+import { isoInstant } from "../iso-instant";
 import type { ModelTable, SqlProvider } from "./prisma-metadata";
 import type { RawClient, TransactionalClient } from "./prisma-client";
 import type { EventRow } from "./store";
 import { isChainedBatch } from "./chain-conflict";
+import { isFeatureNotSupported } from "./store-failure";
 
 /** MySQL and MariaDB refuse a statement with more bind parameters than this. */
 const MYSQL_MAX_PARAMETERS = 65_535;
 /** Keeps a MySQL statement well under the smallest common `max_allowed_packet` (4 MiB). */
 const MYSQL_MAX_STATEMENT_BYTES = 2 * 1024 * 1024;
+/**
+ * A PostgreSQL statement's JSON parameter holds records of about this many UTF-16 code
+ * units at most (up to 24 MiB as UTF-8, under PostgreSQL's 1 GB for a value): a batch's
+ * JSON may exceed V8's longest string (2^29 - 24 code units), which a bounded batch can
+ * (1000 events of 1 MiB content), and must still be written; and each statement is built
+ * only when the one before has run, so a batch is never held whole as JSON. A batch of
+ * ordinary events (a few KiB each) is one statement.
+ */
+const POSTGRES_MAX_JSON_UNITS = 8 * 1024 * 1024;
 /** Ids are looked up in chunks of this, well under every database's parameter limit. */
 const ID_CHUNK = 500;
 
@@ -69,19 +80,50 @@ function mysqlValue(value: unknown, prismaType: string | undefined): unknown {
   }
 }
 
-/** Splits rows into groups with the same set of fields, so each group is one column list. */
-function byFieldSet(rows: readonly EventRow[]): EventRow[][] {
+/** The fields `row` sets (not undefined), sorted: the key of its group in {@link byFieldSet}. */
+function fieldSetKey(row: EventRow): string {
+  return Object.keys(row).filter((k) => row[k] !== undefined).sort().join("\0");
+}
+
+/** Whether `row`'s own keys are `keys`, in that order, none of them undefined: a cheap test of the same field set. */
+function hasKeys(row: EventRow, keys: readonly string[]): boolean {
+  const own = Object.keys(row);
+  if (own.length !== keys.length) return false;
+  for (let i = 0; i < own.length; i++) if (own[i] !== keys[i] || row[own[i]!] === undefined) return false;
+  return true;
+}
+
+/**
+ * Splits rows into groups with the same set of fields, so each group is one column list.
+ * A row with the keys of the row before it, in the same order (a batch's usual case),
+ * joins its group without its sorted key being built.
+ */
+export function byFieldSet(rows: readonly EventRow[]): EventRow[][] {
   const groups = new Map<string, EventRow[]>();
+  let group: EventRow[] | undefined;
+  /** The keys of the last row that started a look-up, when none of its values is undefined. */
+  let keys: string[] | undefined;
   for (const row of rows) {
-    const key = Object.keys(row).filter((k) => row[k] !== undefined).sort().join("\0");
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, [row]);
-    else group.push(row);
+    if (keys !== undefined && hasKeys(row, keys)) {
+      group!.push(row);
+      continue;
+    }
+    const key = fieldSetKey(row);
+    group = groups.get(key);
+    if (group === undefined) groups.set(key, (group = []));
+    group.push(row);
+    const own = Object.keys(row);
+    keys = own.every((k) => row[k] !== undefined) ? own : undefined;
   }
   return [...groups.values()];
 }
 
-function fieldsOf(row: EventRow, table: ModelTable): string[] {
+/**
+ * The fields `row` sets (those not undefined), all of them columns of `table`.
+ *
+ * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` naming the fields the model lacks.
+ */
+export function fieldsOf(row: EventRow, table: ModelTable): string[] {
   const fields = Object.keys(row).filter((k) => row[k] !== undefined);
   const unknown = fields.filter((f) => !table.columns.has(f));
   if (unknown.length > 0) {
@@ -97,9 +139,9 @@ function fieldsOf(row: EventRow, table: ModelTable): string[] {
  * own input. A Date goes as ISO 8601 text with its `Z`, which a `timestamptz` reads as
  * that instant whatever the session's TimeZone.
  */
-function postgresJsonValue(value: unknown, prismaType: string | undefined): unknown {
+export function postgresJsonValue(value: unknown, prismaType: string | undefined): unknown {
   if (value === undefined) return null;
-  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Date) return isoInstant(value);
   if (typeof value === "bigint") return value.toString();
   if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString("hex")}`;
   if (prismaType !== "Json" && value !== null && typeof value === "object") return decimalText(value);
@@ -108,41 +150,81 @@ function postgresJsonValue(value: unknown, prismaType: string | undefined): unkn
 
 /**
  * PostgreSQL: one `INSERT ... SELECT FROM json_populate_recordset(NULL::<table>, $1)`
- * per group: the whole batch travels as one JSON parameter, and the server converts
+ * per group (per part of a group when its JSON passes {@link POSTGRES_MAX_JSON_UNITS};
+ * the statements of a batch run in one transaction): the rows travel as JSON parameters, and the server converts
  * each value with its column's own type, whatever the columns of the user's model.
  * `ON CONFLICT DO NOTHING` skips ids already stored (with no conflict target, so a
  * composite key such as a partitioned table's `(id, timestamp)` works too); not for
  * chained rows, which it would skip on a `(chainId, seq)` conflict too, silently.
+ *
+ * A table where PostgreSQL does not support that statement (SQLSTATE 0A000: `ON
+ * CONFLICT` on a table with `ON INSERT` rules) gets the batch through Prisma's plain
+ * `createMany` instead ({@link createManyRows}, one transaction), which runs the rules.
  */
-function postgresInserter(client: TransactionalClient, table: ModelTable): BulkInserter {
+function postgresInserter(client: TransactionalClient, table: ModelTable, delegate: string): BulkInserter {
   const unquoted = (column: string) => column.slice(1, -1).replaceAll('""', '"');
-  function statementOf(group: EventRow[]): [string, unknown[]] {
+  /** The statements of `group`, each built when the one before was taken: a batch's JSON is never held whole. */
+  function* statementsOf(group: EventRow[]): Generator<[string, unknown[]]> {
     const fields = fieldsOf(group[0]!, table);
     const columns = fields.map((f) => table.columns.get(f)!);
     const keys = columns.map(unquoted);
     const types = fields.map((f) => table.types.get(f));
-    const records = group.map((row) => {
-      const record: Record<string, unknown> = {};
-      for (let i = 0; i < fields.length; i++) record[keys[i]!] = postgresJsonValue(row[fields[i]!], types[i]);
-      return record;
-    });
     const list = columns.join(", ");
     const sql =
       `INSERT INTO ${table.sqlName} (${list}) SELECT ${list} FROM json_populate_recordset(NULL::${table.sqlName}, $1::json)` +
       (isChainedBatch(group) ? "" : " ON CONFLICT DO NOTHING");
-    return [sql, [JSON.stringify(records)]];
+    // The group's JSON array, cut into arrays of whole records under the budget.
+    let records: string[] = [];
+    let units = 0;
+    for (const row of group) {
+      const record: Record<string, unknown> = {};
+      for (let i = 0; i < fields.length; i++) record[keys[i]!] = postgresJsonValue(row[fields[i]!], types[i]);
+      const json = JSON.stringify(record);
+      if (records.length > 0 && units + json.length + 1 > POSTGRES_MAX_JSON_UNITS) {
+        yield [sql, [`[${records.join(",")}]`]];
+        records = [];
+        units = 0;
+      }
+      records.push(json);
+      units += json.length + 1;
+    }
+    yield [sql, [`[${records.join(",")}]`]];
   }
-  return (rows) => runAll(client, byFieldSet(rows).map(statementOf));
+  function* statements(rows: readonly EventRow[]): Generator<[string, unknown[]]> {
+    for (const group of byFieldSet(rows)) yield* statementsOf(group);
+  }
+  return async (rows) => {
+    try {
+      await runAll(client, statements(rows));
+    } catch (error) {
+      if (!isFeatureNotSupported(error)) throw error;
+      await client.$transaction((tx) => createManyRows(tx[delegate] as RowDelegate, rows), TRANSACTION_OPTIONS);
+    }
+  };
 }
 
-/** Runs the statements of one batch: alone, or in one transaction when there are several. */
-async function runAll(client: TransactionalClient, statements: [string, unknown[]][]): Promise<void> {
-  if (statements.length === 1) {
-    await client.$executeRawUnsafe(statements[0]![0], ...statements[0]![1]);
+/**
+ * Runs the statements of one batch: alone, or in one transaction when there are several.
+ * Each is built when the one before has run (the first two before the first runs, to
+ * tell which), so a batch takes at most two statements' memory beside it.
+ */
+async function runAll(client: TransactionalClient, statements: Iterator<[string, unknown[]]>): Promise<void> {
+  const take = (): [string, unknown[]] | undefined => {
+    const taken = statements.next();
+    return taken.done ? undefined : taken.value;
+  };
+  const ahead: [string, unknown[]][] = [];
+  for (let i = 0; i < 2; i++) {
+    const statement = take();
+    if (statement !== undefined) ahead.push(statement);
+  }
+  if (ahead.length < 2) {
+    const only = ahead.pop();
+    if (only !== undefined) await client.$executeRawUnsafe(only[0], ...only[1]);
     return;
   }
   await client.$transaction(async (tx) => {
-    for (const [sql, values] of statements) await tx.$executeRawUnsafe(sql, ...values);
+    for (let statement = ahead.shift() ?? take(); statement !== undefined; statement = ahead.shift() ?? take()) await tx.$executeRawUnsafe(statement[0], ...statement[1]);
   }, TRANSACTION_OPTIONS);
 }
 
@@ -157,31 +239,29 @@ async function runAll(client: TransactionalClient, statements: [string, unknown[
  */
 function mysqlInserter(client: TransactionalClient, table: ModelTable): BulkInserter {
   const id = table.columns.get("id")!;
-  function statementsOf(group: EventRow[]): [string, unknown[]][] {
+  /** The statements of `group`, each built when the one before was taken: a batch is never held whole as statements. */
+  function* statementsOf(group: EventRow[]): Generator<[string, unknown[]]> {
     const fields = fieldsOf(group[0]!, table);
     const head = `INSERT INTO ${table.sqlName} (${fields.map((f) => table.columns.get(f)!).join(", ")}) VALUES `;
     const tuple = `(${fields.map(() => "?").join(", ")})`;
     const maxRows = Math.max(1, Math.floor(MYSQL_MAX_PARAMETERS / fields.length));
-    const statements: [string, unknown[]][] = [];
     let values: unknown[] = [];
     let count = 0;
     let bytes = 0;
-    const close = (): void => {
-      statements.push([head + Array(count).fill(tuple).join(", "), values]);
-      values = [];
-      count = 0;
-      bytes = 0;
-    };
     for (const row of group) {
       const rowValues = fields.map((field) => mysqlValue(row[field], table.types.get(field)));
       const rowBytes = rowValues.reduce<number>((sum, v) => sum + (typeof v === "string" ? Buffer.byteLength(v) : Buffer.isBuffer(v) ? v.length : 16), 0);
-      if (count > 0 && (count >= maxRows || bytes + rowBytes > MYSQL_MAX_STATEMENT_BYTES)) close();
+      if (count > 0 && (count >= maxRows || bytes + rowBytes > MYSQL_MAX_STATEMENT_BYTES)) {
+        yield [head + Array(count).fill(tuple).join(", "), values];
+        values = [];
+        count = 0;
+        bytes = 0;
+      }
       values.push(...rowValues);
       count++;
       bytes += rowBytes;
     }
-    if (count > 0) close();
-    return statements;
+    if (count > 0) yield [head + Array(count).fill(tuple).join(", "), values];
   }
   /** `rows` without those whose id is stored already, or came earlier in `rows`. */
   async function unstored(tx: RawClient, rows: readonly EventRow[]): Promise<EventRow[]> {
@@ -196,7 +276,7 @@ function mysqlInserter(client: TransactionalClient, table: ModelTable): BulkInse
   return (rows) =>
     client.$transaction(async (tx) => {
       const fresh = isChainedBatch(rows) ? rows : await unstored(tx, rows);
-      for (const [sql, values] of byFieldSet(fresh).flatMap(statementsOf)) await tx.$executeRawUnsafe(sql, ...values);
+      for (const group of byFieldSet(fresh)) for (const [sql, values] of statementsOf(group)) await tx.$executeRawUnsafe(sql, ...values);
     }, TRANSACTION_OPTIONS);
 }
 
@@ -246,7 +326,7 @@ function sqliteInserter(client: TransactionalClient, delegate: string): BulkInse
 export function bulkInserter(provider: SqlProvider, client: TransactionalClient, table: ModelTable, delegate: string): BulkInserter {
   switch (provider) {
     case "postgresql":
-      return postgresInserter(client, table);
+      return postgresInserter(client, table, delegate);
     case "mysql":
       return mysqlInserter(client, table);
     case "sqlite":

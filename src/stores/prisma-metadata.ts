@@ -36,9 +36,22 @@ interface RuntimeModel {
 interface ClientMetadata {
   _activeProvider?: string;
   _runtimeDataModel?: { models: Record<string, RuntimeModel> };
+  /** Prisma 7's driver adapter factory, with the options it was made with. */
+  _engineConfig?: { adapter?: { options?: { schema?: unknown } } };
 }
 
-function metadataOf(client: unknown): Required<ClientMetadata> {
+/**
+ * The schema a PostgreSQL driver adapter puts the tables of models without `@@schema`
+ * in: `new PrismaPg(pool, { schema })`, which Prisma 7.10's connected adapter reports as
+ * `getConnectionInfo().schemaName` and its factory keeps as `options.schema`. Undefined
+ * without one: the statements then name tables unqualified, as Prisma does.
+ */
+function adapterSchemaOf(client: unknown): string | undefined {
+  const schema = (client as ClientMetadata | null)?._engineConfig?.adapter?.options?.schema;
+  return typeof schema === "string" && schema.length > 0 ? schema : undefined;
+}
+
+function metadataOf(client: unknown): Required<Omit<ClientMetadata, "_engineConfig">> {
   const { _activeProvider, _runtimeDataModel } = (client ?? {}) as ClientMetadata;
   if (typeof _activeProvider !== "string" || typeof _runtimeDataModel?.models !== "object") {
     throw new AuditConfigError(
@@ -60,14 +73,19 @@ export function quoteIdentifier(provider: SqlProvider, name: string): string {
   return provider === "mysql" ? `\`${name.replaceAll("`", "``")}\`` : `"${name.replaceAll('"', '""')}"`;
 }
 
-/** Finds the table behind a delegate name such as `"auditEvent"`. */
+/**
+ * Finds the table behind a delegate name such as `"auditEvent"`, qualified by the model's
+ * `@@schema`, else (PostgreSQL) by the driver adapter's schema (see {@link adapterSchemaOf}),
+ * so raw statements reach the table Prisma's model calls reach.
+ */
 export function tableOf(client: unknown, delegate: string, provider: SqlProvider): ModelTable {
   const models = metadataOf(client)._runtimeDataModel.models;
   const model = Object.keys(models).find((name) => name.charAt(0).toLowerCase() + name.slice(1) === delegate);
   if (model === undefined) {
     throw new AuditConfigError(`prismaStore(): the Prisma schema has no model for the delegate "${delegate}".`);
   }
-  const { dbName, schema, fields } = models[model]!;
+  const { dbName, fields } = models[model]!;
+  const schema = models[model]!.schema ?? (provider === "postgresql" ? adapterSchemaOf(client) : undefined);
   const table = quoteIdentifier(provider, dbName ?? model);
   const scalars = fields.filter((f) => f.kind === "scalar" || f.kind === "enum");
   const columns = new Map(scalars.map((f) => [f.name, quoteIdentifier(provider, f.dbName ?? f.name)]));

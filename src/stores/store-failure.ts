@@ -34,3 +34,15 @@ export function isRefusedData(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Whether PostgreSQL refused a statement as a feature it does not support for this table
+ * (SQLSTATE 0A000), e.g. `INSERT ... ON CONFLICT` on a table with `ON INSERT` rules:
+ * the same rows may still go in through a plain `INSERT`.
+ */
+export function isFeatureNotSupported(error: unknown): boolean {
+  for (let current = error as ErrorShape | undefined, depth = 0; current && depth < 5; current = current.cause as ErrorShape, depth++) {
+    if (databaseCode(current) === "0A000" || current.code === "0A000") return true;
+  }
+  return false;
+}

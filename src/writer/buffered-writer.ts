@@ -4,14 +4,18 @@ import type { AuditStore, EventRow } from "../stores/store";
 import { countMetric, recordMetricError } from "./metrics";
 import { dropOldest, spoolLineBytes, type AuditLogger, type AuditSpool } from "./spool";
 import { decodeSpoolLine, encodeSpoolLine } from "./spool-line";
+import { SpoolTail, type Pending } from "./spool-tail";
 import { normalizeJson } from "../serialize";
-import { isStandIn, standInFor } from "./refused-event";
+import { isStandIn, standInFor, standInForLine } from "./refused-event";
 import { isRefusedData } from "../stores/store-failure";
 import type { Checkpointer } from "../integrity/checkpointer";
 import type { HashChain } from "../integrity/hash-chain";
 import type { IntegrityKeyRing } from "../integrity/integrity-keys";
 import type { IntegrityStore } from "../integrity/integrity-store";
 import { committedNothing } from "./chained-writes";
+import { writeInSlices } from "./sliced-write";
+import { nextTurn } from "./event-loop-turn";
+import { queuedRow } from "./queued-row";
 import { thrownMessage } from "../thrown-message";
 
 /** What a {@link BufferedWriter} needs; the resolved options of `configureAudit()`. */
@@ -37,48 +41,87 @@ export interface BufferedWriterOptions {
   spoolKeys?: IntegrityKeyRing;
 }
 
-/** An event waiting in memory, with the caller waiting for it to be durable (spool only). */
-interface Pending {
-  row: EventRow;
-  /** When it was taken (`performance.now()`), so no event waits longer than the interval. */
-  at: number;
-  settle?: { resolve(): void; reject(error: unknown): void };
-  /**
-   * The store may hold it already: a write of it failed without saying whether it
-   * committed, or it was replayed from a spool. Asked before it is chained again.
-   */
-  maybeStored?: boolean;
-}
-
 /** The first retry after a failure waits this long; each further one twice as long... */
 const FIRST_RETRY_MS = 100;
 /** ... up to this. */
 const LONGEST_RETRY_MS = 30_000;
+/** After a failed spool append, the spool is tried again after this long (doubling, up to 5 s). */
+const SPOOL_RETRY_MS = 100;
 
-/** What `enqueue` returns for an event accepted into memory (no spool): already settled. */
-const ACCEPTED = Promise.resolve();
+/**
+ * With a spool, the store is written at most this many rows at a time: a batch of
+ * `maxBatchSize` goes as consecutive writes of this size, in order, and its lines are
+ * acknowledged once all are stored; lines read back from the spool are decoded this many
+ * at a time, the event loop going round in between. A store builds each write's statement (or COPY text)
+ * synchronously; building 1 000 rows at once stalled the event loop, and with it every
+ * acknowledgement, for 9-59 ms on a loaded machine; 200 rows, for 1.6-16.5 ms
+ * (`npm run bench:durable-ack`, longest synchronous store write).
+ */
+const FEED_SLICE_ROWS = 200;
+
+/**
+ * What `enqueue` returns for an event accepted into memory (no spool): already settled,
+ * one promise for all, so a caller may tell it apart and chain nothing on it.
+ */
+export const ACCEPTED: Promise<void> = Promise.resolve();
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Whether `error` is a spool's report that it lost lines it had acknowledged. */
+function isSpoolLost(error: unknown): boolean {
+  return error instanceof AuditError && error.code === "ERR_AUDIT_SPOOL_LOST";
+}
 
 /** Thrown inside the writer when a blocked spool append must give way to `close()`. */
 class ClosingWhileBlocked extends Error {}
 
 /**
- * The buffered write path: events wait in memory and are written in batches,
- * every `flushIntervalMs` or `maxBatchSize` events, through the store's fastest
- * bulk insert. When the store is down, batches go to the spool (or, without one,
- * stay in memory) and the store is retried with exponential backoff; the spool is
- * replayed in order, a batch at a time between new batches, whenever the store
- * answers. Rows the store refuses for what they hold are isolated, logged whole,
- * counted as rejected and replaced by a stand-in event that names them, so one bad
- * row never blocks the others and never leaves the trail silently. Memory is bounded:
- * beyond `maxBufferedEvents`, `enqueue` waits.
+ * The buffered write path. Without a spool, events wait in memory and are written in
+ * batches, every `flushIntervalMs` or `maxBatchSize` events, through the store's
+ * fastest bulk insert; `enqueue` resolves at once.
+ *
+ * With a spool, the spool is a write-ahead log: every event is appended to it first,
+ * with group commit (one append, `fdatasync`ed for a file, at a time; events arriving
+ * meanwhile go together in the next, up to `maxBatchSize`; no timer delays it), and
+ * `enqueue` resolves once its append did. The store is fed from the spool's head, in
+ * spool order, in the same batches as without a spool: lines an earlier process left are
+ * read back from the spool first; the writer's own lines are kept in memory beside the
+ * spool (at most `maxBufferedEvents` of them) so they are not read back, except through
+ * a store failure: then the spool alone keeps them (memory does not grow with an outage),
+ * and they are read back, and counted as `replayed`, once the store answers. A batch's
+ * lines are acknowledged (removed) once the store holds them. While the spool cannot be
+ * opened or its appends fail, events go to the store directly, as without a spool, and
+ * `enqueue` resolves once the store holds them.
+ *
+ * When the store is down, it is retried with exponential backoff. Rows the store
+ * refuses for what they hold are isolated, logged whole, counted as rejected and
+ * replaced by a stand-in event that names them, so one bad row never blocks the others
+ * and never leaves the trail silently. Memory is bounded: beyond `maxBufferedEvents`
+ * events not yet durable, `enqueue` waits.
  */
 export class BufferedWriter {
   /** Events too large for the spool that were reported already, so each is reported once. */
   private readonly tooLargeAnnounced = new WeakSet<Pending>();
+  /** Events not durable yet: waiting for the next spool append, or (without a usable spool) for the store. */
   private queue: Pending[] = [];
+  /** Stand-ins of events the store refused, stored before their batch's lines are acknowledged. */
+  private standIns: Pending[] = [];
+  /** Events of the batch being written to the store directly. */
   private inFlight = 0;
+  /** Events of the spool append in progress. */
+  private committingCount = 0;
+  /** A spool append is between its call and the writer's note of its lines. */
+  private appending = false;
+  /** The tail must be forgotten once the append in progress is noted (see {@link forgetTail}). */
+  private forgetPending = false;
+  /** The group commit running now, if any. */
+  private committing: Promise<void> | undefined;
+  /** What the spool holds, as the write-ahead log, and the writer's own lines beside it. */
+  private readonly tail: SpoolTail;
+  /** Head operations (feeding the store, dropping the oldest lines) one at a time. */
+  private headLock: Promise<unknown> = Promise.resolve();
+  /** Batches moved to the store so far, so `flush()` sees whether a round moved any. */
+  private moved = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerDue = 0;
   private running: Promise<boolean> | undefined;
@@ -91,7 +134,12 @@ export class BufferedWriter {
   private outageReported = false;
   private lastFailure = "";
   private spoolOpen: Promise<boolean> | undefined;
+  /** The spool is open (the last `open()` succeeded). */
+  private spoolReady = false;
   private spoolRetryAt = 0;
+  /** Consecutive failed appends; until `spoolDownUntil`, events go to the store directly. */
+  private spoolFailures = 0;
+  private spoolDownUntil = 0;
   private closing: Promise<void> | undefined;
   private closed = false;
   /** Settles when the writer this one replaces has let go of the spool. */
@@ -100,47 +148,72 @@ export class BufferedWriter {
   private chain: HashChain | undefined;
 
   constructor(private readonly options: BufferedWriterOptions) {
+    this.tail = new SpoolTail(options.maxBufferedEvents);
     this.previousGone = Promise.resolve(options.after).catch(() => undefined);
     if (options.spool !== undefined) {
       void this.ensureSpool().then((ready) => {
-          const spool = options.spool!;
-          if (ready && spool.count() > 0) {
-            options.logger.warn(`audit-events: ${spool.count()} event(s) wait in spool ${spool.name}; replaying them.`);
-            this.schedule(0);
-          }
-        });
+        const spool = options.spool!;
+        if (ready && spool.count() > 0) {
+          options.logger.warn(`audit-events: ${spool.count()} event(s) wait in spool ${spool.name}; replaying them.`);
+          this.schedule(0);
+        }
+      });
     }
   }
 
-  /** Events in memory now. */
+  /** Events in memory that are not durable yet (neither in the spool nor in the store). */
   buffered(): number {
-    return this.queue.length + this.inFlight;
+    return this.queue.length + this.inFlight + this.committingCount + this.tail.memoryOnly;
   }
 
-  /** Events in the spool now. */
+  /** Events in the spool now, not yet in the store. */
   spooled(): number {
     return this.options.spool?.count() ?? 0;
   }
 
   /**
    * Takes an event. Without a spool it resolves once the event is in memory; with
-   * one, once it is in the spool or the store. Waits while memory is full.
+   * one, once the spool's append of it returned (write-ahead, group commit), or,
+   * while the spool cannot take it, once the store holds it. Waits while memory is full.
+   * What is written (and, with `integrity`, hashed) is `given` as it is now: a copy
+   * ({@link queuedRow}), which no later change to `given` or to what it holds reaches.
    */
-  enqueue(row: EventRow): Promise<void> {
-    if (this.closed) {
-      return Promise.reject(
-        new AuditError("ERR_AUDIT_CLOSED", "The audit writer this event reached was closed (closeAudit(), or configureAudit() replaced it); create the event again."),
-      );
-    }
+  enqueue(given: EventRow): Promise<void> {
+    if (this.closed) return this.refuseClosed();
+    return this.accept(queuedRow(given));
+  }
+
+  private refuseClosed(): Promise<void> {
+    return Promise.reject(
+      new AuditError("ERR_AUDIT_CLOSED", "The audit writer this event reached was closed (closeAudit(), or configureAudit() replaced it); create the event again."),
+    );
+  }
+
+  /** Queues `row`, the writer's own copy (see {@link enqueue}). */
+  private accept(row: EventRow): Promise<void> {
+    if (this.closed) return this.refuseClosed();
     if (this.buffered() >= this.options.maxBufferedEvents) return this.enqueueWhenRoom(row);
     if (this.options.spool === undefined) {
-      this.queue.push({ row, at: performance.now() });
-      this.schedule();
+      const at = performance.now();
+      this.queue.push({ row, at });
+      this.schedule(undefined, at);
       return ACCEPTED;
     }
+    // Its line now, while the append in progress runs, rather than in its group's commit,
+    // where encoding the whole group delays every event of it. While the spool cannot
+    // take events, they go to the store: no line is made.
+    let encoded: string | undefined;
+    if (this.spoolUsable()) {
+      try {
+        encoded = encodeSpoolLine(row, this.options.spoolKeys?.signing);
+      } catch {
+        // The group commit encodes it again, and refuses it with the reason.
+      }
+    }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ row, at: performance.now(), settle: { resolve, reject } });
-      this.schedule();
+      // Every field it takes on its way through the spool, now: no property added later.
+      this.queue.push({ row, at: performance.now(), settle: { resolve, reject }, encoded, line: undefined, bytes: undefined, maybeStored: undefined });
+      this.kick();
     });
   }
 
@@ -149,11 +222,12 @@ export class BufferedWriter {
     while (this.buffered() >= this.options.maxBufferedEvents && !this.closed) {
       await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
     }
-    return this.enqueue(row);
+    return this.accept(row);
   }
 
   /**
-   * Writes what is in memory and replays the spool, now.
+   * Appends what waits to the spool, and writes what the spool holds (and what is in
+   * memory) to the store, now.
    *
    * @throws {AuditStoreError} when events are left in memory because neither the
    * store nor a spool could take them; they are retried in the background.
@@ -162,13 +236,17 @@ export class BufferedWriter {
     await this.ensureSpool();
     this.retryAt = 0;
     for (;;) {
+      await this.drainCommits();
+      const moved = this.moved;
       const done = await this.pump(true);
       if (!done) break;
-      if (this.queue.length === 0 && (this.storeDown || this.spooled() === 0)) return;
+      // Nothing moved although something waits: the spool holds less than it counted.
+      if (this.queue.length === 0 && this.committing === undefined && (this.storeDown || this.toFeed() === 0 || this.moved === moved)) return;
     }
-    if (this.queue.length > 0) {
+    const left = this.buffered();
+    if (left > 0) {
       throw new AuditStoreError(
-        `${this.queue.length} audit event(s) are still in memory (${this.lastFailure}); they are retried in the background. Configure a spool (fileSpool or redisSpool) to keep them across a restart.`,
+        `${left} audit event(s) are still in memory (${this.lastFailure}); they are retried in the background. Configure a spool (fileSpool or redisSpool) to keep them across a restart.`,
       );
     }
   }
@@ -204,7 +282,7 @@ export class BufferedWriter {
       await this.flush();
     } catch (error) {
       throw new AuditStoreError(
-        `closeAudit(): ${this.queue.length} audit event(s) could not be written (${this.lastFailure}) and are lost if the process exits now. They are retried in the background; call closeAudit() again, or configure a spool to keep them across a restart.`,
+        `closeAudit(): ${this.buffered()} audit event(s) could not be written (${this.lastFailure}) and are lost if the process exits now. They are retried in the background; call closeAudit() again, or configure a spool to keep them across a restart.`,
         { cause: error },
       );
     }
@@ -212,6 +290,7 @@ export class BufferedWriter {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
+    await this.committing;
     if (this.chain !== undefined) this.options.checkpointer?.end(this.chain);
     this.releaseSpace(Infinity);
     if (this.spoolOpen !== undefined && (await this.spoolOpen)) await this.options.spool!.close();
@@ -227,7 +306,12 @@ export class BufferedWriter {
       if (ready || performance.now() < this.spoolRetryAt) return ready;
     }
     this.spoolOpen = spool.open(logger).then(
-      () => true,
+      () => {
+        // Whatever it holds now is read back from it before the writer's own lines.
+        if (!this.spoolReady) this.tail.forgetLines(spool.count());
+        this.spoolReady = true;
+        return true;
+      },
       (error: unknown) => {
         this.spoolRetryAt = performance.now() + LONGEST_RETRY_MS / 6;
         recordMetricError(error);
@@ -236,6 +320,16 @@ export class BufferedWriter {
       },
     );
     return this.spoolOpen;
+  }
+
+  /** Whether new events go to the spool first: it is open and its last append did not fail just now. */
+  private spoolUsable(): boolean {
+    return this.spoolReady && performance.now() >= this.spoolDownUntil;
+  }
+
+  /** What the feeder must still move to the store: lines of the spool and events in memory beside it. */
+  private toFeed(): number {
+    return this.tail.unmirrored + this.tail.length;
   }
 
   private noteFailure(error: unknown, doing: string): void {
@@ -260,18 +354,34 @@ export class BufferedWriter {
     return full / 2 + Math.random() * (full / 2);
   }
 
-  /** Starts a flush after `delay` ms (default: now if a batch is full, else when the oldest event's interval ends). */
-  private schedule(delay?: number): void {
+  /**
+   * Whether the process must stay up for what the writer holds: events only in memory,
+   * or spooled ones while the store answers (so a script's events reach the store
+   * before it exits). Spooled events during an outage are safe: the next process replays them.
+   */
+  private holdsProcess(): boolean {
+    return this.queue.length > 0 || this.tail.memoryOnly > 0 || (this.toFeed() > 0 && !this.storeDown);
+  }
+
+  /**
+   * Starts a flush after `delay` ms (default: now if a batch is full, else when the
+   * oldest event's interval ends). Feeds the store; never delays an acknowledgement.
+   * `now` is the clock's reading, taken once (by the caller, when it has one): this runs
+   * for every event queued.
+   */
+  private schedule(delay?: number, now = performance.now()): void {
     if (this.closed) return;
-    const oldest = this.queue[0]?.at ?? performance.now();
-    const wait = delay ?? (this.queue.length >= this.options.maxBatchSize ? 0 : Math.max(1, oldest + this.options.flushIntervalMs - performance.now()));
-    const due = performance.now() + wait;
+    const direct = this.spoolUsable() ? 0 : this.queue.length;
+    const waiting = this.tail.length + direct;
+    const oldest = Math.min(this.tail.oldestAt() ?? Infinity, direct > 0 ? this.queue[0]!.at : Infinity, now);
+    const full = waiting >= this.options.maxBatchSize || this.tail.unmirrored > 0;
+    const wait = delay ?? (full ? 0 : Math.max(1, oldest + this.options.flushIntervalMs - now));
+    const due = now + wait;
     if (this.timer !== undefined) {
-      // Keep an earlier timer; and a failing store with no spool to catch its batches keeps its backoff.
-      const keep = this.timerDue <= due || (delay === undefined && this.storeDown && this.options.spool === undefined);
+      // Keep an earlier timer; and a failing store keeps its backoff.
+      const keep = this.timerDue <= due || (delay === undefined && this.storeDown);
       if (keep) {
-        // Events only in memory keep the process alive until written; spooled ones are safe.
-        if (this.queue.length > 0) this.timer.ref();
+        if (this.holdsProcess()) this.timer.ref();
         return;
       }
       clearTimeout(this.timer);
@@ -281,7 +391,7 @@ export class BufferedWriter {
       this.timer = undefined;
       void this.pump(wait > 0);
     }, wait);
-    if (this.queue.length === 0) this.timer.unref();
+    if (!this.holdsProcess()) this.timer.unref();
   }
 
   /** After a failure: try again once the backoff has passed. */
@@ -294,6 +404,65 @@ export class BufferedWriter {
   /** Whether the store may be tried now: it answered last time, or its backoff has passed. */
   private mayTryStore(): boolean {
     return !this.storeDown || performance.now() >= this.retryAt;
+  }
+
+  /**
+   * Starts the group commit unless it runs: it appends what waits to the spool, one
+   * append at a time, until nothing waits. Without a usable spool, a flush writes it.
+   */
+  private kick(): void {
+    if (this.options.spool === undefined || this.closed) {
+      this.schedule();
+      return;
+    }
+    this.committing ??= this.commitAll()
+      .catch((error: unknown) => {
+        this.noteFailure(error, "the audit writer failed unexpectedly");
+      })
+      .finally(() => {
+        this.committing = undefined;
+        if (this.queue.length > 0) this.schedule();
+      });
+  }
+
+  /** The group commit's loop; see {@link kick}. */
+  private async commitAll(): Promise<void> {
+    while (this.queue.length > 0 && (await this.ensureSpool()) && this.spoolUsable() && !this.closed) {
+      if (!(await this.commitGroup())) return;
+    }
+  }
+
+  /** Appends what waits (up to `maxBatchSize` events) to the spool; false when the spool cannot take it now. */
+  private async commitGroup(): Promise<boolean> {
+    const spool = this.options.spool!;
+    const group = this.queue.splice(0, this.options.maxBatchSize);
+    this.committingCount = group.length;
+    let kept: Pending[];
+    try {
+      kept = await this.toSpool(group, spool);
+    } catch (error) {
+      kept = group;
+      this.noteFailure(error, "the audit writer failed unexpectedly");
+    } finally {
+      this.committingCount = 0;
+    }
+    if (kept.length > 0) this.queue = kept.concat(this.queue);
+    this.releaseSpace(group.length - kept.length);
+    this.schedule();
+    return kept.length === 0;
+  }
+
+  /** Waits until what waits now is in the spool, or the spool cannot take it. */
+  private async drainCommits(): Promise<void> {
+    if (this.queue.length > 0 && this.spoolUsable()) this.kick();
+    await this.committing;
+  }
+
+  /** Runs `work` once the head operations before it are done. */
+  private withHead<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.headLock.then(work, work);
+    this.headLock = next.catch(() => undefined);
+    return next;
   }
 
   /**
@@ -311,7 +480,7 @@ export class BufferedWriter {
       })
       .finally(() => {
         this.running = undefined;
-        if (this.queue.length > 0 && this.timer === undefined) this.schedule();
+        if ((this.queue.length > 0 || this.tail.length > 0) && this.timer === undefined) this.schedule();
       });
     return this.running;
   }
@@ -319,77 +488,350 @@ export class BufferedWriter {
   private async run(all: boolean): Promise<boolean> {
     clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.options.spool !== undefined && this.queue.length > 0 && this.spoolUsable()) this.kick();
     for (;;) {
       let progressed = false;
-      if (this.queue.length >= (all ? 1 : this.options.maxBatchSize)) {
+      if (!this.spoolUsable() && this.queue.length >= (all ? 1 : this.options.maxBatchSize)) {
         const batch = this.queue.splice(0, this.options.maxBatchSize);
         this.inFlight = batch.length;
-        let kept: Pending[];
+        let stored = false;
         try {
-          kept = await this.writeBatch(batch);
+          stored = await this.toStore(batch);
         } catch (error) {
-          kept = batch;
           this.noteFailure(error, "the audit writer failed unexpectedly");
         } finally {
           this.inFlight = 0;
         }
-        if (kept.length > 0) {
-          this.queue = kept.concat(this.queue);
-          this.releaseSpace(batch.length - kept.length);
-          // What stays (an event too large for the spool) goes to the store after the
-          // spooled events it follows: replay them first while the store answers.
-          if (this.spooled() > 0 && this.mayTryStore() && (await this.replayOnce()) === "moved") continue;
+        if (!stored) {
+          this.queue = batch.concat(this.queue);
           this.retryLater();
           return false;
         }
         this.releaseSpace(batch.length);
+        this.moved++;
         progressed = true;
       }
-      // Replay a batch between new ones, so neither waits for the other.
-      if (this.spooled() > 0 && this.mayTryStore()) {
-        const replayed = await this.replayOnce();
-        if (replayed === "failed") {
+      if (this.toFeed() > 0 && this.mayTryStore()) {
+        const fed = await this.withHead(() => this.feedOnce(all));
+        if (fed === "failed") {
           this.retryLater();
           return false;
         }
-        if (replayed === "moved") progressed = true;
+        if (fed === "moved") progressed = true;
       }
-      if (!progressed) return !this.storeDown || this.spooled() === 0;
+      if (!progressed) return !this.storeDown || this.toFeed() === 0;
     }
   }
 
   /** Wakes up to `count` callers waiting for room, oldest first. */
   private releaseSpace(count: number): void {
+    if (count <= 0) return;
     const woken = this.spaceWaiters.splice(0, count);
     for (const wake of woken) wake();
-  }
-
-  /** Puts a batch in the store, or in the spool; returns what must stay in memory. */
-  private async writeBatch(batch: Pending[]): Promise<Pending[]> {
-    const { spool } = this.options;
-    const spoolReady = await this.ensureSpool();
-    if (spoolReady && (spool!.count() > 0 || !this.mayTryStore())) return this.toSpool(batch, spool!);
-    if (await this.toStore(batch)) return [];
-    return spoolReady ? this.toSpool(batch, spool!) : batch;
   }
 
   /** Writes a batch; false when the store is down (nothing of it was settled). */
   private async toStore(batch: Pending[]): Promise<boolean> {
     const { debug } = this.options.logger;
     const started = debug === undefined ? 0 : performance.now();
+    let written: number;
     try {
-      const written = await this.writeIsolating(batch);
-      countMetric("written", written);
-      if (debug !== undefined) {
-        debug.call(this.options.logger, `audit-events: flushed ${written} buffered event(s) to ${this.options.store.name} in ${(performance.now() - started).toFixed(1)} ms.`);
-      }
+      written = (await this.writeFed(batch)) + (await this.writeStandIns());
     } catch (error) {
+      for (const p of batch) p.maybeStored = true;
+      this.standIns = [];
       this.storeDown = true;
       this.noteFailure(error, `the store ${this.options.store.name} failed`);
       return false;
     }
+    countMetric("written", written);
+    if (debug !== undefined) {
+      debug.call(this.options.logger, `audit-events: flushed ${written} buffered event(s) to ${this.options.store.name} in ${(performance.now() - started).toFixed(1)} ms.`);
+    }
     this.noteSuccess();
     return true;
+  }
+
+  /**
+   * Moves one batch from the spool's head to the store (call it under {@link withHead}):
+   * lines an earlier process left (read back) first, then the writer's own, from
+   * memory; unless `all`, only a full batch of those. Their lines are acknowledged once
+   * the store holds them.
+   */
+  private async feedOnce(all: boolean): Promise<"moved" | "empty" | "failed"> {
+    const spool = this.options.spool!;
+    // The tail is being forgotten after a spool failure: wait for it.
+    if (this.forgetPending) return "failed";
+    // After a failure, one event probes the store: an outage then costs no batch read back and decoded per retry.
+    const max = this.storeDown ? 1 : this.options.maxBatchSize;
+    if (this.tail.unmirrored > 0) return this.replayOnce(Math.min(max, this.tail.unmirrored));
+    if (this.tail.length < (all ? 1 : this.options.maxBatchSize)) return "empty";
+    const batch = this.tail.head(max);
+    if (!(await this.toStore(batch))) {
+      this.tail.unmirror();
+      return "failed";
+    }
+    const lines = SpoolTail.batchOf(batch);
+    const memoryOnly = batch.length - lines.lines.length;
+    try {
+      if (lines.lines.length > 0) await spool.ack(lines, lines.lines.length);
+    } catch (error) {
+      // The store has the batch; the spool may still hold its lines: they are read back
+      // (the store skips ids it holds). Its events held in memory only are done.
+      this.noteFailure(error, `the spool ${spool.name} failed`);
+      if (isSpoolLost(error)) {
+        this.tail.remove(batch.length);
+        this.appendHeldAgain();
+      } else {
+        this.forgetTail();
+        this.tail.remove(memoryOnly);
+      }
+      this.releaseSpace(memoryOnly);
+      return "failed";
+    }
+    this.tail.remove(batch.length);
+    this.releaseSpace(memoryOnly);
+    this.moved++;
+    return "moved";
+  }
+
+  /**
+   * The spool lost lines it had acknowledged, found by a read or an acknowledgement
+   * (`ERR_AUDIT_SPOOL_LOST`, reported by the spool): the lines memory still holds are no
+   * longer in it, so they go back to the queue, first, to be appended again (the store
+   * skips ids it holds already), rather than being left to the spool.
+   */
+  private appendHeldAgain(): void {
+    const held = this.tail.takeLines();
+    this.forgetTail();
+    for (const p of held) p.maybeStored = true;
+    this.queue.unshift(...held);
+    this.kick();
+  }
+
+  /**
+   * Forgets which of the spool's lines the writer holds in memory (after a spool
+   * failure, the spool may hold other lines than appended); they are read back from
+   * the spool. While an append is in progress, its end does it: the spool's count
+   * must not be read between its append and the writer's note of it.
+   */
+  private forgetTail(): void {
+    if (this.appending) {
+      this.forgetPending = true;
+      return;
+    }
+    this.forgetPending = false;
+    this.tail.forgetLines(this.options.spool!.count());
+  }
+
+  /**
+   * Appends a group to the spool, in chunks that each fit it, and tells each caller once
+   * its chunk is durable; the events join the tail beside their lines, in order. An
+   * event larger than the whole spool joins the tail in memory only, at its place (its
+   * caller waits until the store holds it). Returns what must wait for a later append.
+   */
+  private async toSpool(group: Pending[], spool: AuditSpool): Promise<Pending[]> {
+    const chunks: { lines: string[]; entries: Pending[]; bytes: number }[] = [];
+    const tooLarge: Pending[] = [];
+    for (const pending of group) {
+      let line: string;
+      try {
+        // An event appended again (after the spool lost lines) keeps the line it had.
+        line = pending.encoded ?? pending.line ?? encodeSpoolLine(pending.row, this.options.spoolKeys?.signing);
+      } catch (error) {
+        this.refuse(pending, error);
+        // No line of it exists to acknowledge: its stand-in joins the queue.
+        const standIns = this.standIns.splice(0);
+        if (standIns.length > 0) this.queue.unshift(...standIns);
+        continue;
+      }
+      pending.encoded = undefined;
+      const bytes = spoolLineBytes(line);
+      let chunk = chunks[chunks.length - 1];
+      if (bytes > spool.maxBytes) {
+        pending.line = undefined;
+        tooLarge.push(pending);
+        if (chunk === undefined) chunks.push((chunk = { lines: [], entries: [], bytes: 0 }));
+        chunk.entries.push(pending);
+        continue;
+      }
+      pending.line = line;
+      pending.bytes = bytes;
+      if (chunk === undefined || chunk.bytes + bytes > spool.maxBytes) chunks.push((chunk = { lines: [], entries: [], bytes: 0 }));
+      chunk.lines.push(line);
+      chunk.entries.push(pending);
+      chunk.bytes += bytes;
+    }
+    const unannounced = tooLarge.filter((p) => !this.tooLargeAnnounced.has(p));
+    for (const p of unannounced) this.tooLargeAnnounced.add(p);
+    if (unannounced.length > 0) {
+      this.options.logger.warn(
+        `audit-events: ${unannounced.length} event(s) are larger than the spool ${spool.name} (maxBytes ${spool.maxBytes}); they stay in memory, and their createEvent waits, until the store takes them. Raise maxBytes to spool them.`,
+      );
+    }
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i]!;
+      try {
+        if (chunk.lines.length > 0) {
+          await this.makeRoom(spool, chunk.bytes);
+          this.appending = true;
+          await spool.append(chunk.lines);
+        }
+      } catch (error) {
+        this.appending = false;
+        if (error instanceof AuditError && error.code === "ERR_AUDIT_SPOOL_FULL") {
+          recordMetricError(error);
+          for (const p of chunk.entries) if (p.line !== undefined) p.settle?.reject(error);
+          this.tail.push(chunk.entries.filter((p) => p.line === undefined));
+          continue;
+        }
+        const rest = chunks.slice(i).flatMap((c) => c.entries);
+        if (isSpoolLost(error)) {
+          // The spool lost lines it had acknowledged (and said so): append again, first,
+          // the ones memory still holds; the store skips ids it holds already.
+          const held = this.tail.takeLines();
+          this.forgetTail();
+          for (const p of held) p.maybeStored = true;
+          return this.toSpool([...held, ...rest], spool);
+        }
+        if (!(error instanceof ClosingWhileBlocked)) {
+          this.noteFailure(error, `the spool ${spool.name} failed`);
+          this.spoolFailures++;
+          this.spoolDownUntil = performance.now() + Math.min(LONGEST_RETRY_MS / 6, SPOOL_RETRY_MS * 2 ** Math.min(this.spoolFailures - 1, 20));
+          // The append may have reached the spool all the same (a lost reply): a replay
+          // of its lines may store them, so they are asked about before being chained.
+          for (const p of chunk.entries) p.maybeStored = true;
+          this.forgetTail();
+          // Their callers wait for the acknowledgement the append was to give: a flush of
+          // all that waits (a delay > 0 flushes partial batches too) stores them now.
+          this.schedule(1);
+        }
+        return rest;
+      }
+      this.spoolFailures = 0;
+      // While the store is down, the spool alone keeps the lines: memory holds no outage.
+      this.tail.push(chunk.entries, !this.storeDown);
+      this.appending = false;
+      if (this.forgetPending) this.forgetTail();
+      countMetric("spooled", chunk.lines.length);
+      for (const p of chunk.entries) {
+        if (p.line === undefined) continue;
+        p.settle?.resolve();
+        p.settle = undefined;
+      }
+    }
+    return [];
+  }
+
+  /** Applies `onSpoolFull` until `bytes` more fit in the spool. */
+  private async makeRoom(spool: AuditSpool, bytes: number): Promise<void> {
+    let waited = 0;
+    while (spool.usedBytes() + bytes > spool.maxBytes) {
+      const excess = spool.usedBytes() + bytes - spool.maxBytes;
+      switch (this.options.onSpoolFull) {
+        case "throw":
+          throw new AuditError("ERR_AUDIT_SPOOL_FULL", `The spool ${spool.name} is full (maxBytes ${spool.maxBytes}) and the store does not answer; the event was not recorded.`);
+        case "drop-oldest": {
+          const dropped = await this.withHead(async () => {
+            const count = await dropOldest(spool, excess);
+            this.tail.droppedAtHead(count);
+            return count;
+          });
+          if (dropped === 0) throw new Error(`spool ${spool.name} reports ${spool.usedBytes()} bytes used but holds no line to drop`);
+          countMetric("dropped", dropped);
+          this.options.logger.warn(`audit-events: spool ${spool.name} is full; dropped its ${dropped} oldest event(s).`);
+          break;
+        }
+        case "block":
+          if (this.closing !== undefined) throw new ClosingWhileBlocked();
+          if ((await this.withHead(() => this.feedOnce(true))) !== "moved") {
+            if (waited === 0) this.options.logger.warn(`audit-events: spool ${spool.name} is full; createEvent waits until the store answers.`);
+            waited++;
+            await sleep(Math.min(LONGEST_RETRY_MS / 10, FIRST_RETRY_MS * 2 ** Math.min(waited, 20)));
+          }
+          break;
+      }
+    }
+  }
+
+  /** Replays up to `max` lines from the head of the spool, which the writer does not hold in memory. */
+  private async replayOnce(max: number): Promise<"moved" | "empty" | "failed"> {
+    const spool = this.options.spool!;
+    let batch;
+    const pending: Pending[] = [];
+    const unauthentic: { line: string; problem: string }[] = [];
+    const corrupt: { line: string; problem: string }[] = [];
+    try {
+      batch = await spool.peek(max);
+      if (batch.lines.length === 0) {
+        // It holds fewer lines than the writer thought (changed from outside): count again.
+        this.forgetTail();
+        return "empty";
+      }
+      for (let i = 0; i < batch.lines.length; i++) {
+        // A batch decoded at once (JSON, checksum, MAC of up to maxBatchSize lines) held every acknowledgement behind it.
+        if (i > 0 && i % FEED_SLICE_ROWS === 0) await nextTurn();
+        const line = batch.lines[i]!;
+        const decoded = decodeSpoolLine(line, this.options.spoolKeys);
+        // A crash between a replayed write and the spool's acknowledgement leaves it stored already.
+        if ("row" in decoded) pending.push({ row: decoded.row, at: 0, maybeStored: true });
+        else if (decoded.unauthentic) unauthentic.push({ line, problem: decoded.problem });
+        else corrupt.push({ line, problem: decoded.problem });
+      }
+    } catch (error) {
+      this.noteFailure(error, `reading spool ${spool.name} failed`);
+      if (isSpoolLost(error)) this.appendHeldAgain();
+      return "failed";
+    }
+    let written: number;
+    let standInsWritten: number;
+    // A line that cannot be read back is an event lost: its stand-in marks the hole in the trail.
+    for (const { line, problem } of corrupt) this.standIns.push({ row: standInForLine(line, `spool ${spool.name}: ${problem}`), at: performance.now() });
+    try {
+      written = await this.writeFed(pending);
+      standInsWritten = await this.writeStandIns();
+    } catch (error) {
+      for (const p of pending) p.maybeStored = true;
+      this.standIns = [];
+      this.storeDown = true;
+      this.tail.unmirror();
+      this.noteFailure(error, `replaying spool ${spool.name} into ${this.options.store.name} failed`);
+      return "failed";
+    }
+    try {
+      // Aside before the batch is acknowledged, so a refused line is never lost.
+      const aside = [...unauthentic, ...corrupt];
+      if (aside.length > 0) await spool.setAside?.(aside.map((u) => u.line));
+      await spool.ack(batch);
+    } catch (error) {
+      this.noteFailure(error, `the spool ${spool.name} failed`);
+      if (isSpoolLost(error)) this.appendHeldAgain();
+      else this.forgetTail();
+      return "failed";
+    }
+    this.tail.unmirrored = Math.max(0, this.tail.unmirrored - batch.lines.length);
+    if (batch.lines.length < max) this.forgetTail();
+    this.noteSuccess();
+    countMetric("replayed", written);
+    countMetric("written", standInsWritten);
+    this.options.logger.debug?.(`audit-events: replayed ${written} spooled event(s) from ${spool.name} into ${this.options.store.name}.`);
+    this.reportUnauthentic(spool, unauthentic);
+    this.reportCorrupt(spool, corrupt);
+    this.moved++;
+    return "moved";
+  }
+
+  /**
+   * Writes a batch through {@link writeIsolating}; with a spool, in slices of
+   * {@link FEED_SLICE_ROWS}, one after the other, in order. When a slice fails, the
+   * slices before it are stored: they are marked as maybe stored, like the failed one,
+   * so a retry asks before chaining them again (the store skips ids it holds).
+   */
+  private writeFed(batch: Pending[]): Promise<number> {
+    if (this.options.spool === undefined || batch.length <= FEED_SLICE_ROWS) return this.writeIsolating(batch);
+    return writeInSlices(batch, FEED_SLICE_ROWS, (slice) => this.writeIsolating(slice), (written) => {
+      for (const p of written) p.maybeStored = true;
+    });
   }
 
   /**
@@ -489,144 +931,35 @@ export class BufferedWriter {
     }
     (logger.error ?? logger.warn).call(logger, `audit-events: ${refused.message} The refused event, whole: ${line}`);
     pending.settle?.reject(refused);
-    if (standIn !== undefined) {
-      this.queue.unshift({ row: standIn, at: performance.now() });
-      this.schedule();
-    }
+    if (standIn !== undefined) this.standIns.push({ row: standIn, at: performance.now() });
   }
 
   /**
-   * Appends a batch to the spool; returns what must stay in memory. The batch is appended
-   * in chunks that each fit the spool, so one large event never takes the others down
-   * with it; an event larger than the whole spool stays in memory (its caller waits)
-   * until the store takes it.
+   * Stores the stand-ins of the events refused so far; call it before the lines of their
+   * batch are acknowledged, so a crash leaves the refused line or its stand-in. When the
+   * write fails, the caller forgets them: the batch is written again, and refused again.
    */
-  private async toSpool(batch: Pending[], spool: AuditSpool): Promise<Pending[]> {
-    const chunks: { lines: string[]; pending: Pending[]; bytes: number }[] = [];
-    const tooLarge: Pending[] = [];
-    for (const pending of batch) {
-      let line: string;
-      try {
-        line = encodeSpoolLine(pending.row, this.options.spoolKeys?.signing);
-      } catch (error) {
-        this.refuse(pending, error);
-        continue;
-      }
-      const bytes = spoolLineBytes(line);
-      if (bytes > spool.maxBytes) {
-        tooLarge.push(pending);
-        continue;
-      }
-      let chunk = chunks[chunks.length - 1];
-      if (chunk === undefined || chunk.bytes + bytes > spool.maxBytes) chunks.push((chunk = { lines: [], pending: [], bytes: 0 }));
-      chunk.lines.push(line);
-      chunk.pending.push(pending);
-      chunk.bytes += bytes;
-    }
-    const unannounced = tooLarge.filter((p) => !this.tooLargeAnnounced.has(p));
-    for (const p of unannounced) this.tooLargeAnnounced.add(p);
-    if (unannounced.length > 0) {
-      this.options.logger.warn(
-        `audit-events: ${unannounced.length} event(s) are larger than the spool ${spool.name} (maxBytes ${spool.maxBytes}); they stay in memory, and their createEvent waits, until the store takes them. Raise maxBytes to spool them.`,
-      );
-    }
-    for (let i = 0; i < chunks.length; i++) {
-      const chunk = chunks[i]!;
-      try {
-        await this.makeRoom(spool, chunk.bytes);
-        await spool.append(chunk.lines);
-      } catch (error) {
-        if (error instanceof AuditError && error.code === "ERR_AUDIT_SPOOL_FULL") {
-          recordMetricError(error);
-          for (const p of chunk.pending) p.settle?.reject(error);
-          continue;
-        }
-        if (!(error instanceof ClosingWhileBlocked)) {
-          this.noteFailure(error, `the spool ${spool.name} failed`);
-          this.spoolOpen = undefined;
-          this.spoolRetryAt = 0;
-        }
-        return [...chunks.slice(i).flatMap((c) => c.pending), ...tooLarge];
-      }
-      countMetric("spooled", chunk.pending.length);
-      for (const p of chunk.pending) p.settle?.resolve();
-    }
-    return tooLarge;
+  private async writeStandIns(): Promise<number> {
+    let written = 0;
+    while (this.standIns.length > 0) written += await this.writeIsolating(this.standIns.splice(0));
+    return written;
   }
 
-  /** Applies `onSpoolFull` until `bytes` more fit in the spool. */
-  private async makeRoom(spool: AuditSpool, bytes: number): Promise<void> {
-    let waited = 0;
-    while (spool.usedBytes() + bytes > spool.maxBytes) {
-      const excess = spool.usedBytes() + bytes - spool.maxBytes;
-      switch (this.options.onSpoolFull) {
-        case "throw":
-          throw new AuditError("ERR_AUDIT_SPOOL_FULL", `The spool ${spool.name} is full (maxBytes ${spool.maxBytes}) and the store does not answer; the event was not recorded.`);
-        case "drop-oldest": {
-          const dropped = await dropOldest(spool, excess);
-          if (dropped === 0) throw new Error(`spool ${spool.name} reports ${spool.usedBytes()} bytes used but holds no line to drop`);
-          countMetric("dropped", dropped);
-          this.options.logger.warn(`audit-events: spool ${spool.name} is full; dropped its ${dropped} oldest event(s).`);
-          break;
-        }
-        case "block":
-          if (this.closing !== undefined) throw new ClosingWhileBlocked();
-          if ((await this.replayOnce()) !== "moved") {
-            if (waited === 0) this.options.logger.warn(`audit-events: spool ${spool.name} is full; createEvent waits until the store answers.`);
-            waited++;
-            await sleep(Math.min(LONGEST_RETRY_MS / 10, FIRST_RETRY_MS * 2 ** Math.min(waited, 20)));
-          }
-          break;
-      }
+  /**
+   * Reports spool lines that cannot be read back (checksum, format): each is logged whole
+   * at error level, counted in `rejected`, kept aside by the spool when it can, and
+   * stands in the trail as a stand-in event (stored before the line was acknowledged).
+   */
+  private reportCorrupt(spool: AuditSpool, lines: readonly { line: string; problem: string }[]): void {
+    if (lines.length === 0) return;
+    const { logger } = this.options;
+    const kept = spool.setAside === undefined ? "" : ` It is kept in ${spool.asideName ?? "the spool's refused lines"}.`;
+    for (const { line, problem } of lines) {
+      const error = new AuditStoreError(`audit-events: spool ${spool.name}: a line cannot be read back (${problem}); a stand-in event (contentType "AuditEvent") marks it in the trail.${kept} The line, whole: ${line}`);
+      recordMetricError(error);
+      (logger.error ?? logger.warn).call(logger, error.message);
     }
-  }
-
-  /** Replays one batch from the head of the spool. */
-  private async replayOnce(): Promise<"moved" | "empty" | "failed"> {
-    const spool = this.options.spool!;
-    let batch;
-    const pending: Pending[] = [];
-    const unauthentic: { line: string; problem: string }[] = [];
-    let corrupt = 0;
-    try {
-      batch = await spool.peek(this.options.maxBatchSize);
-      if (batch.lines.length === 0) return "empty";
-      for (const line of batch.lines) {
-        const decoded = decodeSpoolLine(line, this.options.spoolKeys);
-        // A crash between a replayed write and the spool's acknowledgement leaves it stored already.
-        if ("row" in decoded) pending.push({ row: decoded.row, at: 0, maybeStored: true });
-        else if (decoded.unauthentic) unauthentic.push({ line, problem: decoded.problem });
-        else {
-          corrupt++;
-          this.options.logger.warn(`audit-events: spool ${spool.name}: skipped a bad line (${decoded.problem}): ${JSON.stringify(line.slice(0, 80))}`);
-        }
-      }
-    } catch (error) {
-      this.noteFailure(error, `reading spool ${spool.name} failed`);
-      return "failed";
-    }
-    let written: number;
-    try {
-      written = await this.writeIsolating(pending);
-    } catch (error) {
-      this.storeDown = true;
-      this.noteFailure(error, `replaying spool ${spool.name} into ${this.options.store.name} failed`);
-      return "failed";
-    }
-    try {
-      // Aside before the batch is acknowledged, so a refused line is never lost.
-      if (unauthentic.length > 0) await spool.setAside?.(unauthentic.map((u) => u.line));
-      await spool.ack(batch);
-    } catch (error) {
-      this.noteFailure(error, `the spool ${spool.name} failed`);
-      return "failed";
-    }
-    this.noteSuccess();
-    countMetric("replayed", written);
-    this.options.logger.debug?.(`audit-events: replayed ${written} spooled event(s) from ${spool.name} into ${this.options.store.name}.`);
-    countMetric("dropped", corrupt);
-    this.reportUnauthentic(spool, unauthentic);
-    return "moved";
+    countMetric("rejected", lines.length);
   }
 
   /**

@@ -1,5 +1,5 @@
-import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
-import { readFileSync } from "node:fs";
+import { link, mkdir, open, readFile, rename, rm, rmdir, stat, writeFile, type FileHandle } from "node:fs/promises";
+import { constants, readFileSync } from "node:fs";
 import path from "node:path";
 import { AuditConfigError } from "../errors";
 import { DEFAULT_SPOOL_MAX_BYTES, type AuditLogger, type AuditSpool, type SpoolBatch } from "./spool";
@@ -26,6 +26,17 @@ const READ_CHUNK = 1024 * 1024;
 const COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
 const NEWLINE = 0x0a;
 
+/**
+ * Spool files (resolved paths) whose lock this process holds, and the spool that holds
+ * each: a later open of the path in this process fences the earlier spool off it.
+ */
+const heldHere = new Map<string, symbol>();
+/** How long an opener waits for another to break a stale lock, between looks, and at most. */
+const BREAK_WAIT_MS = 20;
+const BREAK_TIMEOUT_MS = 10_000;
+/** A `.breaking` directory older than this was left by a crash while breaking a lock. */
+const BREAK_STALE_MS = 5_000;
+
 /** Whether process `pid` runs; a zombie (killed, not yet reaped) does not. */
 function isAlive(pid: number): boolean {
   try {
@@ -47,8 +58,10 @@ function isAlive(pid: number): boolean {
  * HMAC too; a line refused at replay for its MAC is moved to `<path>.refused`). Appends are written and
  * `fdatasync`ed before they resolve; how far the file has been replayed is kept in
  * `<path>.head` (written to a temporary file, synced, renamed). A crash can at most
- * replay lines again, which the store skips as ids it holds already. A lock file
- * keeps a second process off the same spool.
+ * replay lines not yet acknowledged, which the store skips as ids it holds already. A
+ * lock file (created with `wx`; a dead holder's broken by one opener only) keeps a
+ * second process off the same spool; a second `fileSpool()` on one path in the same
+ * process takes it over from the first, whose operations then throw.
  *
  * Acknowledged (or dropped) lines stay at the head of the file until it is
  * compacted: rewritten, a chunk at a time, without them. So that the file stays
@@ -57,6 +70,14 @@ function isAlive(pid: number): boolean {
  * compacts it first. Compacting writes the waiting lines (at most `maxBytes`) to
  * `<path>.compact` beside it for a moment; a full spool under `"drop-oldest"` is
  * compacted about every second batch, each time copying its waiting lines.
+ *
+ * As the buffered writer's write-ahead log, it takes every event, so it is appended to
+ * and acknowledged all the time: appends hold only the tail of the file, acknowledgements
+ * (a synced write of `<path>.head`, also when they empty the file) and the bulk of a
+ * compaction's copy only the head, so neither makes an append wait; an append waits only
+ * while a compaction copies the few lines appended since its last catch-up copy (no sync)
+ * and renames the copy over the file (no sync): for that moment, each append is written
+ * and synced to both files at once.
  *
  * @example
  * ```ts
@@ -81,32 +102,61 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
   const lockFile = `${file}.lock`;
   const compactFile = `${file}.compact`;
   const refusedFile = `${file}.refused`;
+  /** This spool, as the holder of its path in {@link heldHere}. */
+  const self = Symbol(file);
   let fd: FileHandle | undefined;
   let size = 0;
   let head = 0;
   let lines = 0;
   /** A failed append left bytes past `size` that could not be cut off yet. */
   let torn = false;
+  /**
+   * At the end of a compaction: the other file every append also goes to, and what it
+   * holds (see {@link compact}).
+   */
+  let mirror: { handle: FileHandle; size: number } | undefined;
   let log: AuditLogger = console;
-  let chain: Promise<unknown> = Promise.resolve();
+  /** Operations on the head (peek, ack, compaction, set aside), one at a time. */
+  let headChain: Promise<unknown> = Promise.resolve();
+  /** Operations on the tail (append, and the moment a compaction swaps the file), one at a time. */
+  let tailChain: Promise<unknown> = Promise.resolve();
 
-  /** Runs file changes one at a time. */
-  function exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const next = chain.then(work, work);
-    chain = next.catch(() => undefined);
+  function atHead<T>(work: () => Promise<T>): Promise<T> {
+    const next = headChain.then(work, work);
+    headChain = next.catch(() => undefined);
     return next;
   }
 
+  function atTail<T>(work: () => Promise<T>): Promise<T> {
+    const next = tailChain.then(work, work);
+    tailChain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Holds both ends: the head first, then the tail (always in this order). */
+  function atBoth<T>(work: () => Promise<T>): Promise<T> {
+    return atHead(() => atTail(work));
+  }
+
   function handle(): FileHandle {
+    if (fd !== undefined && heldHere.get(file) !== self) {
+      throw new AuditConfigError(`fileSpool(${file}): another fileSpool() on the same path was opened in this process; this one no longer touches the file. Open one spool per path.`);
+    }
     if (fd === undefined) throw new AuditConfigError(`fileSpool(${file}) is not open.`);
     return fd;
   }
 
-  async function writeHead(offset: number): Promise<void> {
+  /**
+   * Writes `<path>.head` durably: `<offset>`, or during a compaction `<offset> <inode>`:
+   * the head is `offset` in the file as it is, and 0 once the file is the compacted copy,
+   * whose inode that is (a rename keeps it), so a crash on either side of the swap replays
+   * no acknowledged line.
+   */
+  async function writeHead(offset: number, compactedInode?: bigint): Promise<void> {
     const temp = `${headFile}.tmp`;
     const out = await open(temp, "w");
     try {
-      await out.writeFile(String(offset));
+      await out.writeFile(compactedInode === undefined ? String(offset) : `${offset} ${compactedInode}`);
       await out.sync();
     } finally {
       await out.close();
@@ -114,18 +164,89 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
     await rename(temp, headFile);
   }
 
-  async function takeLock(): Promise<void> {
+  /**
+   * Creates `<path>.lock` holding this process's pid, whole at once: written to a file of
+   * its own, then hard-linked to the lock's name (a link fails when the name exists, so
+   * one creator wins). A lock created with `wx` and then written is empty for a moment,
+   * and an opener reading it then took it for a dead holder's and broke it: two processes
+   * opened one spool. Where the file system has no hard links, `wx` it is.
+   *
+   * @returns false when the lock exists.
+   */
+  async function createLock(): Promise<boolean> {
+    const whole = `${lockFile}.${process.pid}.new`;
+    await writeFile(whole, String(process.pid));
+    try {
+      await link(whole, lockFile);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") return false;
+      if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS" && code !== "EOPNOTSUPP") throw error;
+    } finally {
+      await rm(whole, { force: true });
+    }
     try {
       await writeFile(lockFile, String(process.pid), { flag: "wx" });
-      return;
+      return true;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw error;
     }
-    const holder = Number.parseInt(await readFile(lockFile, "utf8").catch(() => ""), 10);
-    if (Number.isSafeInteger(holder) && holder !== process.pid && isAlive(holder)) {
-      throw new AuditConfigError(`fileSpool(): ${file} is in use by process ${holder}. Give each process its own spool path.`);
+  }
+
+  /**
+   * Takes `<path>.lock` (see {@link createLock}: one creator wins). A lock whose holder is
+   * dead (a crash) is broken only under `<path>.lock.breaking`, a directory made with
+   * `mkdir` (one maker wins), after reading it again: so openers that find one stale
+   * lock together never both take it. A path this process holds already is refused.
+   */
+  async function takeLock(): Promise<void> {
+    if (heldHere.has(file)) {
+      // One file, one user: the earlier spool's next operation throws (see handle()).
+      log.warn(`audit-events: spool ${file} was open in this process already (another fileSpool() on the same path); that one is closed off it now. Open one spool per path.`);
+      heldHere.set(file, self);
+      return;
     }
-    await writeFile(lockFile, String(process.pid));
+    const breaking = `${lockFile}.breaking`;
+    for (let waited = 0; ; waited += BREAK_WAIT_MS) {
+      if (await createLock()) {
+        heldHere.set(file, self);
+        return;
+      }
+      const found = await readFile(lockFile, "utf8").catch(() => undefined);
+      // Gone meanwhile (its holder closed, or a breaker removed it): try to create it again.
+      if (found === undefined) continue;
+      // Empty: being written by a `wx` creator (no hard links), unless it stays so.
+      if (found === "" && waited < BREAK_STALE_MS) {
+        await new Promise((resolve) => setTimeout(resolve, BREAK_WAIT_MS));
+        continue;
+      }
+      const holder = Number.parseInt(found, 10);
+      // Our own pid here is an earlier process's (pid reuse in a container): heldHere says this one holds no lock on it.
+      if (Number.isSafeInteger(holder) && holder !== process.pid && isAlive(holder)) {
+        throw new AuditConfigError(`fileSpool(): ${file} is in use by process ${holder}. Give each process its own spool path.`);
+      }
+      if (waited >= BREAK_TIMEOUT_MS) {
+        throw new AuditConfigError(`fileSpool(): could not take ${lockFile} from its dead holder within ${BREAK_TIMEOUT_MS / 1000} s; remove ${breaking} if no process is starting on ${file}.`);
+      }
+      try {
+        await mkdir(breaking);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        // Another opener is breaking it (or crashed while breaking it, long ago: then it goes).
+        const made = await stat(breaking).then((s) => s.mtimeMs, () => undefined);
+        if (made !== undefined && Date.now() - made > BREAK_STALE_MS) await rmdir(breaking).catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, BREAK_WAIT_MS));
+        continue;
+      }
+      try {
+        // Still the dead holder's? Only a breaker removes a stale lock, and it is us.
+        if ((await readFile(lockFile, "utf8").catch(() => undefined)) === found) await rm(lockFile, { force: true });
+      } finally {
+        await rmdir(breaking).catch(() => undefined);
+      }
+    }
   }
 
   /** Reads `length` bytes at `position`, fewer only at the end of the file. */
@@ -180,47 +301,117 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
     }
   }
 
+  /** Copies `[from, to)` of the spool file to the end of `out`, a chunk at a time. */
+  async function copyRange(out: FileHandle, from: number, to: number): Promise<void> {
+    for (let at = from; at < to; ) {
+      const chunk = await readAt(at, Math.min(READ_CHUNK, to - at));
+      if (chunk.length === 0) throw new Error(`spool ${file} ends at ${at}, before ${to}`);
+      await writeAll(out, chunk);
+      at += chunk.length;
+    }
+  }
+
   /**
-   * Rewrites the file without the head up to `from`, copying a chunk at a time:
-   * the rest may be up to `maxBytes`. False when the copy failed (the disk is
-   * full, say): the file is then as it was, and the failure is reported.
+   * Rewrites the file without the head up to `from` (call it holding the head; `tailHeld`:
+   * the tail too). The waiting lines (up to `maxBytes`) are copied and synced while
+   * appends go on. Then, for a moment, every append goes to both files (each synced), so
+   * the swap copies and syncs nothing while appends wait: they wait only while the last
+   * lines appended are copied (no sync) and while the copy is renamed over the file. The
+   * file given up keeps taking appends until the rename is durable: a crash before that
+   * finds either file whole. False when the copy failed (the disk is full, say): the file
+   * is then as it was, and the failure is reported.
    */
-  async function compact(from: number): Promise<boolean> {
-    const temp = compactFile;
+  async function compact(from: number, tailHeld: boolean): Promise<boolean> {
+    let out: FileHandle | undefined;
+    let copied = size;
     try {
-      const out = await open(temp, "w");
-      try {
-        for (let at = from; at < size; ) {
-          const chunk = await readAt(at, Math.min(READ_CHUNK, size - at));
-          if (chunk.length === 0) throw new Error(`spool ${file} ends at ${at}, before ${size}`);
-          await writeAll(out, chunk);
-          at += chunk.length;
-        }
-        await out.sync();
-      } finally {
-        await out.close();
-      }
+      // O_APPEND, as the spool file: a cut-back fragment is never left as a hole.
+      out = await open(compactFile, constants.O_CREAT | constants.O_TRUNC | constants.O_RDWR | constants.O_APPEND);
+      await copyRange(out, from, copied);
+      await out.sync();
+      // Head first, and durably so before the rename: with the old head and the new file,
+      // a crash would skip waiting lines. It names both: `from` in this file, 0 in the copy.
+      // (A head that names a copy given up is harmless: the file's inode is not the copy's.)
+      await writeHead(from, (await out.stat({ bigint: true })).ino);
+      await syncDirectory();
     } catch (error) {
-      await rm(temp, { force: true }).catch(() => undefined);
+      // Given up whole (a full disk fails the head's write too): neither its handle nor its bytes stay.
+      await out?.close().catch(() => undefined);
+      await rm(compactFile, { force: true }).catch(() => undefined);
       log.warn(`audit-events: spool ${file}: could not compact it (${thrownMessage(error)}); trying again later.`);
       return false;
     }
-    // Head first, and durably so before the rename: with the old head and the new
-    // file, a crash would skip waiting lines; this way it can only replay some again.
+    const copy = out;
+    if (tailHeld) {
+      const given = handle();
+      try {
+        await copyRange(copy, copied, size);
+        await copy.sync();
+        await rename(compactFile, file);
+      } catch (error) {
+        await copy.close().catch(() => undefined);
+        throw error;
+      }
+      // The copy's own handle (read, write, O_APPEND: as "a+") is the spool file's now: no
+      // open that could fail stands between the rename and the next append.
+      fd = copy;
+      await given.close().catch(() => undefined);
+      // The rename must be durable before an append to the new file is acknowledged.
+      await syncDirectory();
+      size -= from;
+      head = 0;
+    } else {
+      await swapMirrored(copy, from, copied);
+    }
+    // The plain form again (the head is held: nothing moved it); the appends go on meanwhile.
     await writeHead(0);
-    await syncDirectory();
-    await handle().close();
-    fd = undefined;
-    await rename(temp, file);
-    fd = await open(file, "a+");
-    size -= from;
-    head = 0;
     return true;
   }
 
-  /** Cuts the file back to `size`, so a failed append leaves no fragment behind. */
+  /**
+   * The end of a compaction while appends go on (see {@link compact}): `copy` holds the
+   * file from `from` up to `copied`, synced.
+   */
+  async function swapMirrored(copy: FileHandle, from: number, copied: number): Promise<void> {
+    let mirroring = false;
+    try {
+      // Catch up outside the tail (copy, no sync: the appends' own syncs and the one below cover it)...
+      const end = size;
+      await copyRange(copy, copied, end);
+      // ... then, holding it for as long as the few lines since take to copy, mirror every further append.
+      await atTail(async () => {
+        await copyRange(copy, end, size);
+        mirror = { handle: copy, size: size - from };
+        mirroring = true;
+      });
+      await copy.sync();
+      await atTail(async () => {
+        const given = handle();
+        await rename(compactFile, file);
+        // The copy is the spool file now, through its own handle (no open that could fail and
+        // leave appends going to the file given up); that one mirrors it until the rename is durable.
+        fd = copy;
+        mirror = { handle: given, size };
+        size -= from;
+        head = 0;
+      });
+    } catch (error) {
+      if (mirroring) await atTail(async () => void (mirror = undefined));
+      await copy.close().catch(() => undefined);
+      throw error;
+    }
+    await syncDirectory();
+    await atTail(async () => {
+      const given = mirror?.handle;
+      mirror = undefined;
+      await given?.close();
+    });
+  }
+
+  /** Cuts the file (and the one it mirrors to) back to what they held, so a failed append leaves no fragment behind. */
   async function cutBack(): Promise<void> {
     await handle().truncate(size);
+    if (mirror !== undefined) await mirror.handle.truncate(mirror.size);
     torn = false;
   }
 
@@ -232,40 +423,48 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
       log = logger;
       await mkdir(path.dirname(file), { recursive: true });
       await takeLock();
-      // A copy a crash interrupted: the spool file and its head are still as before it.
-      await rm(compactFile, { force: true });
-      fd = await open(file, "a+");
-      size = (await fd.stat()).size;
-      const stored = await readFile(headFile, "utf8").catch(() => "0");
-      head = /^\d+$/.test(stored.trim()) ? Number(stored.trim()) : 0;
-      if (head > size) {
-        logger.warn(`audit-events: spool ${file}: its head (${head}) is past its end (${size}); replaying it all (stored events are skipped).`);
-        head = 0;
+      try {
+        // A copy a crash interrupted: the spool file and its head are still as before it.
+        await rm(compactFile, { force: true });
+        fd = await open(file, "a+");
+        size = (await fd.stat()).size;
+        const stored = /^(\d+)(?: (\d+))?$/.exec((await readFile(headFile, "utf8").catch(() => "0")).trim());
+        // `<offset> <inode>`: a compaction was under way; 0 if it swapped the file in.
+        head = stored === null || (stored[2] !== undefined && (await fd.stat({ bigint: true })).ino === BigInt(stored[2])) ? 0 : Number(stored[1]);
+        if (head > size) {
+          logger.warn(`audit-events: spool ${file}: its head (${head}) is past its end (${size}); replaying it all (stored events are skipped).`);
+          head = 0;
+        }
+        const end = await lastLineEnd(head, size);
+        if (end < size) {
+          logger.warn(`audit-events: spool ${file}: cut off a half-written last line (${size - end} bytes) left by a crash; it was never acknowledged.`);
+          await fd.truncate(end);
+          size = end;
+        }
+        lines = await countLines(head, size);
+      } catch (error) {
+        // Not opened: the lock goes, so a retry (or another process) can take it.
+        await fd?.close().catch(() => undefined);
+        fd = undefined;
+        if (heldHere.get(file) === self) {
+          await rm(lockFile, { force: true }).catch(() => undefined);
+          heldHere.delete(file);
+        }
+        throw error;
       }
-      const end = await lastLineEnd(head, size);
-      if (end < size) {
-        logger.warn(`audit-events: spool ${file}: cut off a half-written last line (${size - end} bytes) left by a crash; it was never acknowledged.`);
-        await fd.truncate(end);
-        size = end;
-      }
-      lines = await countLines(head, size);
     },
     usedBytes: () => size - head,
     count: () => lines,
     append(added: readonly string[]): Promise<void> {
-      return exclusive(async () => {
-        if (added.length === 0) return;
-        const payload = Buffer.from(`${added.join("\n")}\n`);
+      if (added.length === 0) return Promise.resolve();
+      const payload = Buffer.from(`${added.join("\n")}\n`);
+      /** Bytes acknowledged at the head still take room in the file: past maxBytes, they must go first. */
+      const pastBound = () => head > 0 && size > maxBytes;
+      const write = async () => {
         if (torn) await cutBack();
-        // Bytes acknowledged at the head still take room in the file: drop them before
-        // it grows past maxBytes plus this batch. Failing that, the batch is refused
-        // (the writer keeps it in memory and retries), so the bound holds.
-        if (head > 0 && size > maxBytes && !(await compact(head))) {
-          throw new Error(`audit-events: spool ${file} is past its maxBytes (${maxBytes}) with ${head} acknowledged bytes it could not compact away; this batch waits.`);
-        }
+        const second = mirror;
         try {
-          await writeAll(handle(), payload);
-          await handle().datasync();
+          await Promise.all([writeAll(handle(), payload).then(() => handle().datasync()), second && writeAll(second.handle, payload).then(() => second.handle.datasync())]);
         } catch (error) {
           // Part of the payload, or all of it unsynced, may be in the file: cut it off,
           // so a retried append never merges with a fragment nor repeats its lines.
@@ -274,11 +473,29 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
           throw error;
         }
         size += payload.length;
+        if (second !== undefined) second.size += payload.length;
         lines += added.length;
-      });
+      };
+      // Usually only the tail is held, so acknowledgements and compactions at the head go on meanwhile.
+      return atTail(async () => {
+        if (pastBound()) return false;
+        await write();
+        return true;
+      }).then((done) =>
+        done
+          ? undefined
+          : atBoth(async () => {
+              // Drop them before the file grows past maxBytes plus this batch. Failing that,
+              // the batch is refused (the writer keeps it in memory and retries), so the bound holds.
+              if (pastBound() && !(await compact(head, true))) {
+                throw new Error(`audit-events: spool ${file} is past its maxBytes (${maxBytes}) with ${head} acknowledged bytes it could not compact away; this batch waits.`);
+              }
+              await write();
+            }),
+      );
     },
     peek(max: number): Promise<SpoolBatch> {
-      return exclusive(async () => {
+      return atHead(async () => {
         const found: string[] = [];
         const sizes: number[] = [];
         let at = head;
@@ -305,19 +522,26 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
       });
     },
     ack(batch: SpoolBatch, count = batch.lines.length): Promise<void> {
-      return exclusive(async () => {
+      return atHead(async () => {
+        handle();
         let next = head;
         for (let i = 0; i < count; i++) next += batch.bytes[i]!;
         if (next >= size) {
-          // Head first, then truncate: a crash in between replays, never loses.
+          // Head first, then truncate: a crash in between replays, never loses. The head
+          // is written (and synced) before the tail is taken, so appends do not wait for it;
+          // if one came meanwhile, the head is written again below.
           await writeHead(0);
-          await handle().truncate(0);
-          size = 0;
-          head = 0;
-          lines = 0;
-          return;
+          const emptied = await atTail(async () => {
+            if (next < size) return false;
+            await handle().truncate(0);
+            size = 0;
+            head = 0;
+            lines = 0;
+            return true;
+          });
+          if (emptied) return;
         }
-        if (next >= compactAfterBytes && next * 2 >= size && (await compact(next))) {
+        if (next >= compactAfterBytes && next * 2 >= size && (await compact(next, false))) {
           lines -= count;
           return;
         }
@@ -328,8 +552,9 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
     },
     asideName: refusedFile,
     setAside(refused: readonly string[]): Promise<void> {
-      return exclusive(async () => {
+      return atHead(async () => {
         if (refused.length === 0) return;
+        handle();
         const out = await open(refusedFile, "a");
         try {
           await writeAll(out, Buffer.from(`${refused.join("\n")}\n`));
@@ -340,11 +565,13 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
       });
     },
     close(): Promise<void> {
-      return exclusive(async () => {
+      return atBoth(async () => {
         if (fd === undefined) return;
         await fd.close();
         fd = undefined;
+        if (heldHere.get(file) !== self) return;
         await rm(lockFile, { force: true });
+        heldHere.delete(file);
       });
     },
   };

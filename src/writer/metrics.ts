@@ -4,13 +4,29 @@ import { thrownMessage } from "../thrown-message";
 export interface AuditMetrics {
   /** Events the store committed since the process started, replays included. */
   written: number;
-  /** Events waiting in memory right now. */
+  /**
+   * Events in memory right now that are durable nowhere yet: without a spool, all that
+   * wait for the store; with one, those waiting for the next spool append, and those
+   * larger than the spool (or all, while the spool cannot be used).
+   */
   buffered: number;
-  /** Events waiting in the spool right now, not yet in the store. */
+  /**
+   * Events in the spool right now, not yet in the store. With a spool, every buffered
+   * event passes through it (it is the write-ahead log), so under load this is rarely 0;
+   * it is 0 once everything is stored.
+   */
   spooled: number;
-  /** Events written to the store from the spool since the process started. */
+  /**
+   * Events written to the store from the spool since the process started, after waiting
+   * in it through a store failure, or left in it by an earlier process. Events the writer
+   * feeds from the spool in the ordinary course count in `written` only.
+   */
   replayed: number;
-  /** Events given up since the process started: dropped by `onSpoolFull: "drop-oldest"`, or corrupt spool lines skipped. */
+  /**
+   * Events given up since the process started: dropped by `onSpoolFull: "drop-oldest"`,
+   * or lost from a `redisSpool`'s list evicted or deleted under the process
+   * (`ERR_AUDIT_SPOOL_LOST`, logged at error level).
+   */
   dropped: number;
   /**
    * Events the store refused for what they hold (a constraint of your schema) since
@@ -18,14 +34,19 @@ export interface AuditMetrics {
    * `ERR_AUDIT_EVENT_REFUSED`; a buffered one is logged whole at error level and
    * stands in the trail as an `AuditEvent` event naming it (see the README). Also spool
    * lines refused at replay for a wrong or missing MAC under `integrity`
-   * (`ERR_AUDIT_SPOOL_FORGED`: logged whole at error level, kept aside, not replayed).
+   * (`ERR_AUDIT_SPOOL_FORGED`: logged whole at error level, kept aside, not replayed),
+   * and spool lines that cannot be read back (checksum, format: logged whole, kept
+   * aside, a stand-in stored in their place).
    */
   rejected: number;
   /** The message of the last write or spool failure, or null if none happened yet. */
   lastError: string | null;
 }
 
-/** One change the write path reports to `onMetrics`, as it happens. */
+/**
+ * One change the write path reports to `onMetrics`, as it happens. `spooled`: events
+ * appended to the spool (with a spool, every buffered event, at its acknowledgement).
+ */
 export type AuditMetricsEvent =
   | { type: "written" | "replayed" | "spooled" | "dropped" | "rejected"; count: number }
   | { type: "error"; error: unknown };

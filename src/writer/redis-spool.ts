@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { AuditConfigError, AuditStoreError } from "../errors";
+import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
+import { countMetric, recordMetricError } from "./metrics";
 import { DEFAULT_SPOOL_MAX_BYTES, spoolLineBytes, type AuditLogger, type AuditSpool, type SpoolBatch } from "./spool";
 import { thrownMessage } from "../thrown-message";
 
@@ -35,7 +36,6 @@ interface RedisMulti {
   lLen(key: string): RedisMulti;
   get(key: string): RedisMulti;
   rPush(key: string, values: string[]): RedisMulti;
-  incrBy(key: string, by: number): RedisMulti;
   exec(): Promise<unknown[]>;
 }
 
@@ -48,13 +48,45 @@ const RENEW_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis
 /** Deletes the lock only while it holds our token. */
 const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
 /**
- * Trims the head only while the lock holds our token, so a process that lost its
- * lock can never trim lines another process has not stored yet.
+ * The most lines one `RPUSH` of {@link APPEND_SCRIPT} takes: Lua's `unpack` refuses
+ * more values than its stack holds (about 8 000, "too many results to unpack"), and a
+ * batch appended again after a loss can hold every line the writer keeps.
  */
-const ACK_SCRIPT = `if redis.call("GET", KEYS[3]) ~= ARGV[1] then return 0 end
-redis.call("LTRIM", KEYS[1], tonumber(ARGV[2]), -1)
+const PUSH_PIECE = 1000;
+
+/**
+ * Appends only while the lock holds our token (a process that lost its lock must not
+ * acknowledge events into another process's list) and only while the list still holds
+ * at least ARGV[2] lines (every line counted, less those of acknowledgements still on
+ * their way): a list evicted or deleted under us is reported, never appended to as if
+ * whole. The lines (ARGV[4] on) go in pushes of {@link PUSH_PIECE}, all in the one
+ * script, so no other command sees part of them. Returns `{ "ok" }`, `{ "lock" }` or
+ * `{ "lost", <length> }`.
+ */
+const APPEND_SCRIPT = `if redis.call("GET", KEYS[3]) ~= ARGV[1] then return {"lock"} end
+local length = redis.call("LLEN", KEYS[1])
+if length < tonumber(ARGV[2]) then return {"lost", length} end
+for first = 4, #ARGV, ${PUSH_PIECE} do
+  redis.call("RPUSH", KEYS[1], unpack(ARGV, first, math.min(first + ${PUSH_PIECE - 1}, #ARGV)))
+end
+redis.call("INCRBY", KEYS[2], tonumber(ARGV[3]))
+return {"ok"}`;
+
+/**
+ * Trims the head only while the lock holds our token, so a process that lost its
+ * lock can never trim lines another process has not stored yet, and only while the
+ * head is the batch read (its first and last lines, which carry unique event ids):
+ * never lines appended by another process or left after an eviction.
+ * Returns `{ "ok" }`, `{ "lock" }` or `{ "moved", <length> }`.
+ */
+const ACK_SCRIPT = `if redis.call("GET", KEYS[3]) ~= ARGV[1] then return {"lock"} end
+local count = tonumber(ARGV[2])
+if redis.call("LINDEX", KEYS[1], 0) ~= ARGV[4] or redis.call("LINDEX", KEYS[1], count - 1) ~= ARGV[5] then
+  return {"moved", redis.call("LLEN", KEYS[1])}
+end
+redis.call("LTRIM", KEYS[1], count, -1)
 redis.call("INCRBY", KEYS[2], -tonumber(ARGV[3]))
-return 1`;
+return {"ok"}`;
 
 /** Sets the byte counter only while the lock holds our token. */
 const RECOUNT_SCRIPT = `if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
@@ -79,8 +111,13 @@ function loadRedis(): { createClient(options: object): RedisClient } {
  * durable that is depends on the server's persistence (`appendonly yes` with
  * `appendfsync always` survives a Redis crash; without persistence, a Redis
  * restart loses the spool). Commands fail at once while Redis is unreachable,
- * so events then wait in memory. A lock key (`<key>:lock`, renewed while open,
- * expiring 30 s after a crash) keeps a second process off the same key.
+ * so events then go to the store directly. A lock key (`<key>:lock`, renewed while open,
+ * expiring 30 s after a crash) keeps a second process off the same key: appends and
+ * acknowledgements are Lua scripts that check it, so a process that lost it neither
+ * appends to nor trims the list; an acknowledgement trims only when the head is the
+ * lines read. A list that lost lines the process appended (evicted, deleted) is
+ * reported at error level (`ERR_AUDIT_SPOOL_LOST`, counted in `dropped`); the writer
+ * appends again what it still holds. Run its Redis with `maxmemory-policy noeviction`.
  *
  * @example
  * ```ts
@@ -108,6 +145,12 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
   let lockLostReported = false;
   let bytes = 0;
   let lines = 0;
+  /**
+   * Lines of acknowledgements sent and not answered yet. Redis may run one before an
+   * append sent after it: the list then holds this many fewer lines than counted, and
+   * is not short of any.
+   */
+  let acking = 0;
 
   function connected(): RedisClient {
     if (client === undefined) throw new AuditConfigError(`redisSpool(${key}) is not open.`);
@@ -136,6 +179,37 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
     await redis.eval(RECOUNT_SCRIPT, { keys: [lockKey, bytesKey], arguments: [token, String(total)] });
     lines = counted;
     bytes = total;
+  }
+
+  /**
+   * The list holds `length` lines where this process counted more: lines it had
+   * appended (acknowledged) are gone, evicted (`maxmemory-policy allkeys-lru`) or
+   * deleted from outside. Reported at error level and counted (`dropped`, `lastError`
+   * with `ERR_AUDIT_SPOOL_LOST`), then the counters are read again. True when lines
+   * were lost (not merely a reply that was lost).
+   */
+  async function reportLost(redis: RedisClient, length: number): Promise<boolean> {
+    const lost = length < lines;
+    if (lost) {
+      const error = new AuditError(
+        "ERR_AUDIT_SPOOL_LOST",
+        `audit-events: spool redis(${key}): the list holds ${length} line(s) where ${lines} were appended and not yet acknowledged: ${lines - length} acknowledged event(s) were removed from it by Redis (eviction: set maxmemory-policy noeviction) or by another client. ` +
+          "Events the writer still holds in memory are appended again; the others are lost.",
+      );
+      recordMetricError(error);
+      countMetric("dropped", lines - length);
+      (log.error ?? log.warn).call(log, error.message);
+    }
+    await resync(redis);
+    return lost;
+  }
+
+  /**
+   * What a read or an acknowledgement that found lines lost throws: the writer must append
+   * again the lines it holds, which the list no longer has (see {@link reportLost}).
+   */
+  function lostError(doing: string): AuditError {
+    return new AuditError("ERR_AUDIT_SPOOL_LOST", `redisSpool(${key}): ${doing} found the list short of lines appended; the writer appends again the lines it still holds.`);
   }
 
   /** After an error the command may have run anyway: resync, then report the error. */
@@ -221,10 +295,23 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
       if (added.length === 0) return;
       const redis = connected();
       const size = sizeOf(added);
+      let reply: unknown;
       try {
-        await redis.multi().rPush(key, [...added]).incrBy(bytesKey, size).exec();
+        reply = await redis.eval(APPEND_SCRIPT, { keys: [key, bytesKey, lockKey], arguments: [token, String(lines - acking), String(size), ...added] });
       } catch (error) {
         await resyncAndThrow(redis, error);
+      }
+      const [outcome, length] = reply as [string, number?];
+      if (outcome === "lock") {
+        await retakeLock(redis);
+        throw new AuditStoreError(`redisSpool(${key}): the lock ${lockKey} expired or was taken by another process; these events were not appended (the writer stores them directly and tries the spool again).`);
+      }
+      if (outcome === "lost") {
+        await reportLost(redis, Number(length));
+        throw new AuditError(
+          "ERR_AUDIT_SPOOL_LOST",
+          `redisSpool(${key}): the list lost acknowledged lines; this batch was not appended (the writer appends it again, after the lines it still holds).`,
+        );
       }
       bytes += size;
       lines += added.length;
@@ -232,24 +319,35 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
     async peek(max: number): Promise<SpoolBatch> {
       const redis = connected();
       const found = await redis.lRange(key, 0, max - 1);
-      // Fewer lines than counted: the counters drifted (a lost reply, another process).
-      if (found.length < Math.min(max, lines)) await resync(redis);
+      // Fewer lines than counted: the list lost lines (evicted, deleted), or a reply was lost.
+      if (found.length < Math.min(max, lines) && (await reportLost(redis, await redis.lLen(key)))) throw lostError("a read");
       return { lines: found, bytes: found.map(spoolLineBytes) };
     },
     async ack(batch: SpoolBatch, count = batch.lines.length): Promise<void> {
       if (count === 0) return;
       const redis = connected();
       const size = batch.bytes.slice(0, count).reduce((sum, b) => sum + b, 0);
-      let trimmed: unknown;
+      let reply: unknown;
+      acking += count;
       try {
-        trimmed = await redis.eval(ACK_SCRIPT, { keys: [key, bytesKey, lockKey], arguments: [token, String(count), String(size)] });
+        reply = await redis.eval(ACK_SCRIPT, {
+          keys: [key, bytesKey, lockKey],
+          arguments: [token, String(count), String(size), batch.lines[0]!, batch.lines[count - 1]!],
+        });
       } catch (error) {
         await resyncAndThrow(redis, error);
+      } finally {
+        acking -= count;
       }
-      if (trimmed !== 1) {
+      const [outcome, length] = reply as [string, number?];
+      if (outcome === "lock") {
         // The batch was read under a lock we no longer hold: it may not be the head now.
         await retakeLock(redis);
         throw new AuditStoreError(`redisSpool(${key}): the lock ${lockKey} expired or was taken before these lines were acknowledged; they stay in the spool and are read again.`);
+      }
+      if (outcome === "moved") {
+        if (await reportLost(redis, Number(length))) throw lostError("an acknowledgement");
+        throw new AuditStoreError(`redisSpool(${key}): the list's head is not the lines read; nothing was trimmed, and the writer reads the list again.`);
       }
       bytes = Math.max(0, bytes - size);
       lines = Math.max(0, lines - count);

@@ -61,3 +61,17 @@ export function standInFor(row: EventRow, reason: string): EventRow {
   };
   return { ...boundRecord(record) };
 }
+
+/**
+ * The event that stands in the trail for a spool line that cannot be read back (its
+ * checksum fails, or it does not parse): built like {@link standInFor}, with objectId
+ * the event id the line seems to carry (`"id":"..."`, or `"unreadable"`) and content
+ * `{ outcome: "corrupt", reason, line }`, the line whole (cut like any JSON column when
+ * larger). The line itself is kept aside by the spool (`<path>.refused`, `<key>:refused`).
+ */
+export function standInForLine(line: string, reason: string): EventRow {
+  const id = /"id":"([^"\\]{1,200})"/.exec(line)?.[1] ?? "unreadable";
+  const row = standInFor({ id } as EventRow, reason);
+  const content = { outcome: "corrupt", reason: boundText(reason, { chars: REASON_MAX_CHARS }), line };
+  return { ...row, content: boundJson(content as JsonObject, JSON_COLUMN_MAX_BYTES - FRAME_BYTES) };
+}

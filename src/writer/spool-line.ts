@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { keyFor, type IntegrityKeyRing, type ResolvedIntegrityKey } from "../integrity/integrity-keys";
 import type { EventRow } from "../stores/store";
+import { isoInstant } from "../iso-instant";
 
 /** Version of the line format, so a later release can still read older spools. */
 const FORMAT = 1;
@@ -40,11 +41,15 @@ function lineMac(json: string, key: ResolvedIntegrityKey): Buffer {
  * under the key finds edited and forged ones, which anyone can give a right CRC32.
  */
 export function encodeSpoolLine(row: EventRow, key?: ResolvedIntegrityKey): string {
-  const r: Record<string, unknown> = {};
+  // The row's own fields in its own shape (a spread), the typed ones then replaced in
+  // place: no [field, value] pair per field, and no object grown key by key.
+  const r: Record<string, unknown> = { ...row };
   const t: Record<string, TypedValue> = {};
-  for (const [field, value] of Object.entries(row)) {
+  for (const field in r) {
+    const value = r[field];
+    if ((typeof value !== "object" && typeof value !== "bigint") || !Object.hasOwn(r, field)) continue;
     if (value instanceof Date) {
-      r[field] = value.toISOString();
+      r[field] = isoInstant(value);
       t[field] = "date";
     } else if (typeof value === "bigint") {
       r[field] = value.toString();
@@ -52,8 +57,6 @@ export function encodeSpoolLine(row: EventRow, key?: ResolvedIntegrityKey): stri
     } else if (value instanceof Uint8Array) {
       r[field] = Buffer.from(value).toString("base64");
       t[field] = "bytes";
-    } else {
-      r[field] = value;
     }
   }
   const json = JSON.stringify({ v: FORMAT, r, t } satisfies EncodedRow);

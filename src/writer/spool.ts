@@ -20,8 +20,9 @@ export interface SpoolBatch {
 }
 
 /**
- * Durable local storage for events the store cannot take now: an append-only
- * queue of lines, read from the head and acknowledged once stored. `fileSpool()`
+ * Durable local storage the buffered writer appends every event to before it
+ * acknowledges it (its write-ahead log): an append-only queue of lines, read from
+ * the head and acknowledged once stored. `fileSpool()`
  * and `redisSpool()` implement it; one process uses a spool at a time.
  */
 export interface AuditSpool {

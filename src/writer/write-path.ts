@@ -3,7 +3,7 @@ import { type ResolvedAuditConfig } from "../config/options";
 import { AuditError, AuditStoreError } from "../errors";
 import type { AuditEventRecord } from "../model/event-record";
 import type { AuditStore, EventOrigin, EventRow } from "../stores/store";
-import { BufferedWriter } from "./buffered-writer";
+import { ACCEPTED, BufferedWriter } from "./buffered-writer";
 import { countMetric, recordMetricError, setMetricsGauges, setMetricsHook } from "./metrics";
 import type { AuditLogger } from "./spool";
 import { isRefusedData } from "../stores/store-failure";
@@ -113,11 +113,12 @@ export interface WritingContext extends EventOrigin {
  * Writes events of `context`, built already: nowhere when `disabled`, through the
  * buffered writer when `writeMode` is `"buffered"` and they go to the configured store
  * outside a transaction, else at once, all in one `store.insert` (one round trip, all
- * or none).
+ * or none). Returns {@link ACCEPTED} itself when the events are taken already (buffered
+ * in memory, or nowhere to write).
  */
 export function writeEvents(context: WritingContext, records: readonly AuditEventRecord[], tx: unknown): Promise<void> {
   const config = getAuditConfig();
-  if (config.disabled || records.length === 0) return Promise.resolve();
+  if (config.disabled || records.length === 0) return ACCEPTED;
   const store = context.storeForWrite();
   if (tx === undefined && config.writeMode === "buffered" && store === config.store) {
     const writer = bufferedWriter(config);

@@ -1,5 +1,10 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
 import { benchOptions } from "../../bench/lib/cli-options";
 import { cost, ratio } from "../../bench/lib/format";
+import { goalLine, goalsSection, GOALS_FILE_ENV, parseGoals } from "../../bench/lib/goals";
 import { markdownTable } from "../../bench/lib/markdown-table";
 import { check, SanityError } from "../../bench/lib/sanity";
 import { median, percentile } from "../../bench/lib/stats";
@@ -72,6 +77,32 @@ describe("the benchmark harness", () => {
         exit.mockRestore();
         error.mockRestore();
       }
+    });
+  });
+
+  describe("goals", () => {
+    const goal = { issue: "#15", goal: "p99 <= 10 ms", measured: "12.0 ms", anchor: "raw fdatasync 1.0 | 2.0 ms", met: false };
+
+    it("prints a goal's line and hands it to npm run bench through the goals file", () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), "goals-"));
+      const file = path.join(dir, "goals.jsonl");
+      process.env[GOALS_FILE_ENV] = file;
+      try {
+        expect(goalLine(goal)).toBe("- Goal (#15) p99 <= 10 ms: **MISSED**, measured 12.0 ms; anchor in the same run: raw fdatasync 1.0 | 2.0 ms.");
+        goalLine({ ...goal, met: true, anchor: "" });
+        expect(parseGoals(readFileSync(file, "utf8"))).toEqual([goal, { ...goal, met: true, anchor: "" }]);
+      } finally {
+        delete process.env[GOALS_FILE_ENV];
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("summarizes the run's goals in one table, escaping the cells' pipes", () => {
+      const section = goalsSection([{ ...goal, bench: "durable-ack" }, { ...goal, met: true, anchor: "", bench: "writer" }]);
+      expect(section).toContain("1 of 2 goals met.");
+      expect(section).toContain("| #15 | p99 <= 10 ms | 12.0 ms | raw fdatasync 1.0 \\| 2.0 ms | MISSED | `npm run bench:durable-ack` |");
+      expect(section).toContain("| – | met | `npm run bench:writer` |");
+      expect(goalsSection([])).toBe("");
     });
   });
 });

@@ -126,6 +126,12 @@ const SENDERS: Readonly<Record<string, Sender>> = {
   "a token in a path segment": (h, s) => h.post(`/reset-password/${s}`).send({ note: "x" }),
   "a multi-valued password array": (h, s) => h.get(`/login?password[]=${s}a&password[]=${s}b`),
   "a secret key in an array of objects": (h, s) => h.post("/bulk").send({ users: [{ name: "a", Password: s }, { name: "b", PASSWORD: `${s}2` }] }),
+  "GraphQL variables as JSON in the query string and the Referer": (h, s) =>
+    h.get(`/graphql?variables=${encodeURIComponent(JSON.stringify({ input: { password: s } }))}`).set("referer", `https://h.example/graphql?variables={"token":"${s}r"}`),
+  "a connection URL and a DSN in free text": (h, s) =>
+    h.post("/settings").send({ note: `moved to jdbc:postgresql://app:${s}@db.example.com/x`, backup: `admin:${s}b@db:5432` }).set("referer", `https://h.example/?see=redis://:${s}r@cache:6379`),
+  "a password with spaces around = in a text field": (h, s) => h.post("/support").type("form").send({ message: `db_password = ${s} and token : '${s}t x'` }),
+  "a query key that holds the password": (h, s) => h.get(`/login?password%3D${s}&x=1`),
 };
 
 /** A unique secret, so finding it in any stored text is a leak. */

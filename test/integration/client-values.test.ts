@@ -20,6 +20,7 @@ import {
 import { normalizeClientIp } from "../../src/client-ip";
 import { CUT_MARKER, JSON_COLUMN_MAX_BYTES, JSON_COLUMN_MAX_DEPTH, JSON_DEPTH_MARKER, TEXT_COLUMN_LIMITS, type TextLimit } from "../../src/column-limits";
 import { sanitizeString } from "../../src/serialize";
+import { copyRecordingPool, type CopyRecordingPool } from "../support/copy-pool";
 import { openDatabase, providers, type Provider, type TestDatabase } from "../support/databases";
 import { frameworks, type TestApp } from "../support/http-apps";
 
@@ -66,20 +67,31 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const modes = ["sync", "buffered"] as const;
 
-describe.each(providers)("on %s", (provider: Provider) => {
+/** Each database, and PostgreSQL once more with a pgPool, so buffered batches go by COPY first. */
+const targets: { label: string; provider: Provider; pooled: boolean }[] = [
+  ...providers.map((provider) => ({ label: provider, provider, pooled: false })),
+  { label: "postgresql with pgPool (buffered batches by COPY)", provider: "postgresql", pooled: true },
+];
+
+describe.each(targets)("on $label", ({ provider, pooled }) => {
   let db: TestDatabase;
   let store: PrismaStore;
+  let pool: CopyRecordingPool | undefined;
 
   beforeAll(async () => {
     db = await openDatabase(provider, { name: "client_values" });
-    store = prismaStore(db.prisma);
+    pool = pooled ? copyRecordingPool(db.url) : undefined;
+    store = prismaStore(db.prisma, pool === undefined ? {} : { pgPool: pool });
   });
   afterEach(async () => {
     await closeAudit();
     configureAudit({});
     await db.reset();
   });
-  afterAll(() => db?.close());
+  afterAll(async () => {
+    await pool?.end();
+    await db?.close();
+  });
 
   /** The stored row of `record`, once everything buffered is written. */
   async function stored(record: { id: string }): Promise<AuditEventRecord> {
@@ -221,7 +233,7 @@ describe.each(providers)("on %s", (provider: Provider) => {
       ...store,
       writeRows: (rows) => (down ? Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1")) : store.writeRows(rows)),
     };
-    configureAudit({ store: flaky, writeMode: "buffered", spool: fileSpool({ path: path.join(dir, `${provider}.log`) }), logger: { warn: () => undefined } });
+    configureAudit({ store: flaky, writeMode: "buffered", spool: fileSpool({ path: path.join(dir, `${provider}${pooled ? "-pooled" : ""}.log`) }), logger: { warn: () => undefined } });
     const context = new AuditContext({ remoteAddr: "[2001:DB8::7]:8443", url: `https://h.test/${"y".repeat(70_000)}` });
     const record = await context.createEvent({ contentType: "Order", objectId: "😀".repeat(200) });
     await flushAudit();
@@ -235,4 +247,10 @@ describe.each(providers)("on %s", (provider: Provider) => {
     expectBounded("😀".repeat(200), row.objectId, TEXT_COLUMN_LIMITS.objectId);
     expectBounded(`https://h.test/${"y".repeat(70_000)}`, row.url, TEXT_COLUMN_LIMITS.url);
   });
+
+  if (pooled) {
+    it("wrote the events of its buffered tests through COPY (the pool's own record)", () => {
+      expect(pool!.copies.filter((copy) => copy.ok).length).toBeGreaterThan(0);
+    });
+  }
 });

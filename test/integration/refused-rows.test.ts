@@ -15,6 +15,7 @@ import {
 } from "../../src";
 import { decodeSpoolLine, encodeSpoolLine } from "../../src/writer/spool-line";
 import { sampleRecord } from "../conformance/store-conformance";
+import { copyRecordingPool, type CopyRecordingPool } from "../support/copy-pool";
 import { openDatabase, type TestDatabase } from "../support/databases";
 import { frameworks } from "../support/http-apps";
 
@@ -40,9 +41,17 @@ function loggedEvent(message: string): Record<string, unknown> {
   return decoded.row;
 }
 
-describe.each(["mysql", "postgresql"] as const)("a row refused by a CHECK constraint on %s", (provider) => {
+/** Each database, and PostgreSQL once more with a pgPool, so buffered batches go by COPY first. */
+const targets = [
+  { label: "mysql", provider: "mysql", pooled: false },
+  { label: "postgresql", provider: "postgresql", pooled: false },
+  { label: "postgresql with pgPool (buffered batches by COPY)", provider: "postgresql", pooled: true },
+] as const;
+
+describe.each(targets)("a row refused by a CHECK constraint on $label", ({ provider, pooled }) => {
   let db: TestDatabase;
   let store: PrismaStore;
+  let pool: CopyRecordingPool | undefined;
   const sql = (statement: string) => (db.prisma as unknown as { $executeRawUnsafe(sql: string): Promise<number> }).$executeRawUnsafe(statement);
   const objectId = provider === "mysql" ? "`objectId`" : '"objectId"';
   const contentType = provider === "mysql" ? "`contentType`" : '"contentType"';
@@ -50,7 +59,8 @@ describe.each(["mysql", "postgresql"] as const)("a row refused by a CHECK constr
 
   beforeAll(async () => {
     db = (await openDatabase(provider, { name: "refused_rows" })) as unknown as TestDatabase;
-    store = prismaStore(db.prisma);
+    pool = pooled ? copyRecordingPool(db.url) : undefined;
+    store = prismaStore(db.prisma, pool === undefined ? {} : { pgPool: pool });
     await sql(`ALTER TABLE audit_events ADD CONSTRAINT no_forbidden CHECK (${objectId} <> 'forbidden')`);
   });
   afterEach(async () => {
@@ -58,7 +68,10 @@ describe.each(["mysql", "postgresql"] as const)("a row refused by a CHECK constr
     configureAudit({});
     await db.reset();
   });
-  afterAll(() => db?.close());
+  afterAll(async () => {
+    await pool?.end();
+    await db?.close();
+  });
 
   const rows = () => (db.prisma as unknown as { auditEvent: { findMany(): Promise<AuditEventRecord[]> } }).auditEvent.findMany();
 
@@ -99,7 +112,7 @@ describe.each(["mysql", "postgresql"] as const)("a row refused by a CHECK constr
   });
 
   it("spool replay: a refused spooled event gets its stand-in too", async () => {
-    const file = path.join(dir, `${provider}-replay.log`);
+    const file = path.join(dir, `${provider}${pooled ? "-pooled" : ""}-replay.log`);
     const good = sampleRecord({ objectId: "fine" });
     const bad = sampleRecord({ objectId: "forbidden" });
     writeFileSync(file, `${encodeSpoolLine({ ...good })}\n${encodeSpoolLine({ ...bad })}\n`);
@@ -152,4 +165,10 @@ describe.each(["mysql", "postgresql"] as const)("a row refused by a CHECK constr
       }
     });
   });
+
+  if (pooled) {
+    it("wrote the rows the database took through COPY (the pool's own record)", () => {
+      expect(pool!.copies.filter((copy) => copy.ok).length).toBeGreaterThan(0);
+    });
+  }
 });

@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from "uuid";
 
 import { AuditContext, closeAudit, configureAudit, flushAudit, memoryStore, prismaStore, type AuditEventRecord, type AuditStore } from "../../src";
 import { eventHash } from "../../src/integrity/canonical-event";
+import { copyRecordingPool } from "../support/copy-pool";
 import { openDatabase, providers, type TestDatabase } from "../support/databases";
 import { sampleRecord } from "../conformance/store-conformance";
 import { recordingLogger } from "../writer/spool-conformance";
@@ -66,6 +67,30 @@ const stores: Array<[string, () => Promise<StoreUnderTest & { close(): Promise<v
       };
     },
   ]),
+  [
+    "postgresql with pgPool (batches by COPY)",
+    async () => {
+      const db = (await openDatabase("postgresql", { name: "chain-clash-copy" })) as unknown as TestDatabase;
+      const pool = copyRecordingPool(db.url);
+      const store = prismaStore(db.prisma, { pgPool: pool });
+      return {
+        store,
+        async positions() {
+          const rows = await (db.prisma as unknown as { auditEvent: { findMany(a: object): Promise<{ id: string; chainId: string | null; seq: bigint | null }[]> } }).auditEvent.findMany({
+            select: { id: true, chainId: true, seq: true },
+          });
+          return new Map(rows.map((r) => [r.id, `${r.chainId}#${r.seq}`]));
+        },
+        reset: () => db.reset(),
+        async close() {
+          // The clashes above went by COPY first: some must have been taken whole, some refused.
+          expect(pool.copies.some((copy) => copy.ok) && pool.copies.some((copy) => !copy.ok)).toBe(true);
+          await pool.end();
+          await db.close();
+        },
+      };
+    },
+  ],
   [
     "memory",
     async () => {

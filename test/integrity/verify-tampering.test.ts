@@ -14,6 +14,7 @@ import type { AuditEventRecord } from "../../src/model/event-record";
 import { prismaStore } from "../../src/stores/prisma-store";
 import { openDatabase, providers, type TestDatabase } from "../support/databases";
 import { buildTrail, expectReportedAt, insertRaw, rawSql, TEST_KEYS, TRAIL_START, writeTrail, type ExpectedPlaces, type WrittenTrail } from "./verify-trail-writer";
+import { testPgPool } from "../support/test-pg-pool";
 
 const key = [
   { id: "2027-01", secret: "a test secret of at least thirty-two characters, new" },
@@ -49,7 +50,7 @@ describe.each(providers)("verify after one random tampering on %s", (provider) =
   let pool: Pool | undefined;
   beforeAll(async () => {
     db = await openDatabase(provider);
-    if (provider === "postgresql") pool = new Pool({ connectionString: db.url, max: 2 });
+    if (provider === "postgresql") pool = testPgPool(db.url, { max: 2 });
   });
   afterAll(async () => {
     await pool?.end();

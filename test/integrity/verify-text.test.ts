@@ -15,6 +15,7 @@ import { prismaStore } from "../../src/stores/prisma-store";
 import { openDatabase, type TestDatabase } from "../support/databases";
 import { recordArbitrary } from "./record-arbitrary";
 import { buildTrail, rawSql, TEST_KEYS, writeTrail } from "./verify-trail-writer";
+import { testPgPool } from "../support/test-pg-pool";
 
 const key = [
   { id: "2027-01", secret: "a test secret of at least thirty-two characters, new" },
@@ -65,7 +66,7 @@ describe("verify through pgPool on postgresql", () => {
   const helperDb = (): TestDatabase => db as unknown as TestDatabase;
   beforeAll(async () => {
     db = await openDatabase("postgresql");
-    pool = new Pool({ connectionString: db.url, max: 2 });
+    pool = testPgPool(db.url, { max: 2 });
   });
   afterAll(async () => {
     await pool?.end();

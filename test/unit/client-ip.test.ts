@@ -56,6 +56,17 @@ describe("normalizeClientIp", () => {
     );
   });
 
+  it("stores any IPv4-mapped address as its IPv4 address, in any case, with or without port, brackets and zone (property)", () => {
+    fc.assert(
+      fc.property(fc.ipV4(), fc.option(port), fc.option(zone), fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), (address, p, z, upper) => {
+        let sent = randomCase(`::ffff:${address}`, upper) + (z === null ? "" : `%${z}`);
+        if (p !== null) sent = `[${sent}]:${p}`;
+        expect(normalizeClientIp(sent)).toBe(address);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it("stores any IPv6 address in one lower-case compressed form, whatever its port, brackets, zone and case (property)", () => {
     fc.assert(
       fc.property(fc.ipV6(), fc.option(port), fc.option(zone), fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), fc.boolean(), (address, p, z, upper, bracket) => {

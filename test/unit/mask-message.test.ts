@@ -58,6 +58,16 @@ describe("maskMessage", () => {
       }),
     );
   });
+
+  it("never cuts a character in two where it caps the text", () => {
+    const rules = new MaskRules(DEFAULT_MASK_FIELDS, [], []);
+    expect(maskMessage(`a${"😀".repeat(MAX_MESSAGE_CHARS)}`, rules).isWellFormed()).toBe(true);
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 400 }), fc.integer({ min: 1, max: 200 }), (text, maxChars) => {
+        expect(maskMessage(text, rules, maxChars).isWellFormed()).toBe(true);
+      }),
+    );
+  });
 });
 
 /** Names of the default maskFields as messages spell them: as listed, camelCase, kebab, upper, header-like. */

@@ -6,67 +6,11 @@ import fc from "fast-check";
 
 import { DEFAULT_MASK_FIELDS, MaskRules } from "../../src/mask-rules";
 import { maskUrl } from "../../src/mask-url";
-import { MASK, maskRequestData } from "../../src/masking";
-import { normalizeContent } from "../../src/serialize";
+import { MASK, maskMessage, maskRequestData } from "../../src/masking";
+import { jsonBytes, maskJsonInString, normalizeCapped, normalizeContent } from "../../src/serialize";
+import { nest, nesting, runTogetherKey, secretKey, secretValue } from "../support/secret-keys";
 
 const DEFAULTS = new MaskRules(DEFAULT_MASK_FIELDS, [], []);
-
-/** Secret kinds OWASP says never to log, as the words applications name them with. */
-const SECRET_NAMES: readonly (readonly string[])[] = [
-  ["password"], ["new", "password"], ["current", "password"], ["password", "confirmation"], ["old", "password"],
-  ["passwd"], ["passphrase"], ["pin"], ["token"], ["access", "token"], ["refresh", "token"], ["id", "token"],
-  ["auth", "token"], ["csrf", "token"], ["api", "key"], ["client", "secret"], ["secret"], ["secret", "key"],
-  ["private", "key"], ["session", "id"], ["session"], ["card", "number"], ["credit", "card"], ["cvv"], ["cvc"],
-  ["security", "code"], ["ssn"], ["social", "security", "number"], ["otp"], ["otp", "code"], ["mfa", "code"],
-  ["iban"], ["account", "number"], ["authorization"], ["credentials"], ["jwt"], ["bearer"], ["cookie"],
-];
-
-/** Words that surround a secret's name in real keys, and are not secrets themselves. */
-const OTHER_WORDS = ["user", "new", "confirm", "my", "primary", "hint", "value", "input", "field", "hash", "x", "v2", "2"];
-
-const capitalised = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
-
-/** Every way the tests write a list of words as one key. */
-const SPELLINGS: Readonly<Record<string, (words: readonly string[]) => string>> = {
-  snake: (w) => w.join("_"),
-  kebab: (w) => w.join("-"),
-  dotted: (w) => w.join("."),
-  spaced: (w) => w.join(" "),
-  camel: (w) => w[0]! + w.slice(1).map(capitalised).join(""),
-  pascal: (w) => w.map(capitalised).join(""),
-  upperSnake: (w) => w.join("_").toUpperCase(),
-  upperKebab: (w) => w.join("-").toUpperCase(),
-  brackets: (w) => w[0]! + w.slice(1).map((x) => `[${x}]`).join(""),
-  fullWidth: (w) => w.join("_").replace(/[a-z0-9]/g, (c) => String.fromCodePoint(c.codePointAt(0)! + 0xfee0)),
-  zeroWidth: (w) => w.join("\u200b_"),
-};
-
-/** A key that holds a secret: the secret's name among other words, spelled one way. */
-const secretKey = fc
-  .record({
-    name: fc.constantFrom(...SECRET_NAMES),
-    before: fc.array(fc.constantFrom(...OTHER_WORDS), { maxLength: 2 }),
-    after: fc.array(fc.constantFrom(...OTHER_WORDS), { maxLength: 2 }),
-    spelling: fc.constantFrom(...Object.keys(SPELLINGS)),
-  })
-  .map(({ name, before, after, spelling }) => SPELLINGS[spelling]!([...before, ...name, ...after]));
-
-/** A run-together lower-case word ending with a strong name, as form fields often are. */
-const runTogetherKey = fc
-  .tuple(fc.constantFrom("new", "confirm", "old", "access", "auth", "client", "api", "my"), fc.constantFrom("password", "passwd", "token", "secret"))
-  .map(([a, b]) => a + b);
-
-/** A secret value unlike anything else in the data, so finding it anywhere is a leak. */
-const secretValue = fc.stringMatching(/^[A-Za-z0-9]{6,20}$/).map((s) => `S3CR3T${s}`);
-
-/** Puts `value` under `key`, inside a random nesting of objects and arrays. */
-function nest(key: string, value: unknown, path: readonly ("object" | "array")[]): Record<string, unknown> {
-  let node: unknown = { [key]: value, unrelated: "kept" };
-  for (const step of path) node = step === "object" ? { level: node, other: 1 } : [0, node];
-  return typeof node === "object" && node !== null && !Array.isArray(node) ? (node as Record<string, unknown>) : { root: node };
-}
-
-const nesting = fc.array(fc.constantFrom("object" as const, "array" as const), { maxLength: 8 });
 
 describe("masking, as a property of any key spelling", () => {
   it("never stores a secret under a key naming a secret kind, at any depth, in request data or content", () => {
@@ -87,7 +31,7 @@ describe("masking, as a property of any key spelling", () => {
         const written = encoding === "raw" ? key : encoding === "encoded" ? encodeURIComponent(key) : key.replace(/\[/g, "%5B").replace(/\]/g, "%5D");
         const pairs = `a=1&${written}=${secret}&b=2`;
         const url = inFragment ? `https://h.example/cb#${pairs}` : `https://h.example/p?${pairs}#top`;
-        const masked = maskUrl(url, DEFAULTS);
+        const masked = maskUrl(url, DEFAULTS, maskJsonInString);
         return !masked.includes(secret) && masked.includes("a=1") && masked.includes("b=2");
       }),
       { numRuns: 1000 },
@@ -97,8 +41,9 @@ describe("masking, as a property of any key spelling", () => {
   it("keeps the values of keys that name no secret", () => {
     const harmless = fc.constantFrom("username", "email", "total", "bypass", "compass", "author", "keyboard", "status", "order_id");
     fc.assert(
-      // Values without "=" or a leading "{", "[", "/" or "%": those are looked into (see maskStringValue).
-      fc.property(harmless, fc.string().filter((v) => !/=|^\s*[[{/%]/.test(v)), (key, value) => {
+      // Values without a separator or quote a name may precede ("=", ":", quotes), an "@" or a
+      // leading "{", "[", "/" or "%": those are looked into (see maskStringValue).
+      fc.property(harmless, fc.string().filter((v) => !/[=:"'@]|^\s*[[{/%]/.test(v)), (key, value) => {
         const masked = maskRequestData({ [key]: value }, DEFAULTS);
         return masked[key] === value.replaceAll("\u0000", "\u2400").toWellFormed();
       }),
@@ -123,6 +68,31 @@ describe("the size cap, as a property of any data", () => {
     );
   });
 
+  it("bounds the masked JSON's size from above, whatever masking makes longer", () => {
+    // What masking writes longer than it read: values of masked keys inside strings
+    // (`pin=1` → `pin=****************`), masked pairs and name/value objects, userinfo,
+    // a renamed __proto__ key; and what JSON writes longer: escapes, NaN as a string,
+    // undefined as null in arrays.
+    const growing = fc.oneof(
+      fc.constantFrom("pin=1", "?token=x", "a=b&pin=2", "https://u:p@h/?pin=3", "\u0000\n\"", "%7B%22pin%22%3A1%7D", '{"pin":1}'),
+      fc.tuple(fc.constant("pin"), fc.integer()),
+      fc.record({ name: fc.constant("password"), value: fc.integer() }),
+      fc.constant(JSON.parse('{"__proto__":1}') as unknown),
+      fc.constantFrom(NaN, Infinity, -Infinity, undefined),
+      fc.string({ unit: "binary" }),
+    );
+    const data = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: "small" }, growing, fc.array(tie("value"), { maxLength: 4 }), fc.dictionary(fc.string(), tie("value"), { maxKeys: 4 })),
+    })).value;
+    fc.assert(
+      fc.property(data, (value) => {
+        const result = normalizeCapped(value, DEFAULTS, Infinity);
+        return !result.exceeded && result.bytesAtMost >= jsonBytes(result.value);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it("reports the declared body size when the data is cut", () => {
     fc.assert(
       fc.property(fc.string({ minLength: 50 }), fc.integer({ min: 1, max: 40 }), fc.nat(), (text, cap, declared) => {
@@ -140,6 +110,44 @@ describe("the size cap, as a property of any data", () => {
         maskRequestData(input, DEFAULTS);
         return JSON.stringify(input) === before;
       }),
+    );
+  });
+});
+
+describe("masking, as a property of its own output", () => {
+  // Free text with separators only after names, not URLs, pairs or encoded text: a query and
+  // free text end a value at different characters (`#`, `,`, `;`), and a masked value loses
+  // its spaces, so text read as both once masked (`?password=****************#,`,
+  // `password:****************)=`) may lose or gain a character next to a mask when masked
+  // again. No secret comes of it; it is left for now.
+  /** Pieces of free text that masking looks at: names and separators, quotes, escapes, userinfo, auth schemes, the mask itself. */
+  const pieces = fc.constantFrom(
+    "password=", "token: ", "secret => ", "pin :", "user", "@", "{", "}", "[", "]", '"', "'", "\\",
+    " ", "\n", ")", "a", "1", "x.y", "u:p@h.com", "Bearer ", "Basic ", "mailto:", MASK, "😀",
+  );
+  const text = fc.array(pieces, { maxLength: 24 }).map((parts) => parts.join(""));
+
+  it.each([
+    ["credentials after a scheme with more after them", "password=Bearer abc{"],
+    ["credentials of a scheme in encoded text", "Bearer %3DBearer password😀"],
+    ["a masked query value before a fragment in a message", "https://?password#"],
+    ["a quoted value whose backslash escapes a line break", 'password: "a\\\nb"'],
+    ["a quoted value cut after a backslash", "password='a b\\"],
+  ])("leaves masked text as it is: %s", (_kind, input) => {
+    const once = maskMessage(input, DEFAULTS, Infinity);
+    expect(maskMessage(once, DEFAULTS, Infinity)).toBe(once);
+    const stored = maskRequestData({ note: input }, DEFAULTS);
+    expect(maskRequestData(stored, DEFAULTS)).toEqual(stored);
+  });
+
+  it("leaves masked text as it is, in a stored string and in a message", () => {
+    fc.assert(
+      fc.property(text, (input) => {
+        const stored = maskRequestData({ note: input }, DEFAULTS);
+        const message = maskMessage(input, DEFAULTS, Infinity);
+        return JSON.stringify(maskRequestData(stored, DEFAULTS)) === JSON.stringify(stored) && maskMessage(message, DEFAULTS, Infinity) === message;
+      }),
+      { numRuns: 3000 },
     );
   });
 });

@@ -8,7 +8,7 @@ import { parse as parseQueryString } from "node:querystring";
 import { ALWAYS_MASKED_HEADERS, DEFAULT_MASK_FIELDS, keyParts, MaskRules } from "../../src/mask-rules";
 import { maskUrl } from "../../src/mask-url";
 import { MASK, MAX_DECLARED_TO_CAP_RATIO, maskRequestData, pickHeaders } from "../../src/masking";
-import { normalizeContent, CIRCULAR_MARKER, DEPTH_LIMIT_MARKER, MAX_JSON_DEPTH, PROTO_KEY } from "../../src/serialize";
+import { normalizeContent, CIRCULAR_MARKER, DEPTH_LIMIT_MARKER, maskJsonInString, MAX_JSON_DEPTH, PROTO_KEY } from "../../src/serialize";
 
 const PASSWORD = new MaskRules(["password"], [], []);
 const NOTHING = new MaskRules([], [], []);
@@ -347,6 +347,9 @@ describe("masking what strings hold", () => {
     ["name/value objects", { fields: [{ name: "password", value: "S3" }, { name: "user", value: "ada" }] }, { fields: [{ name: "password", value: MASK }, { name: "user", value: "ada" }] }],
     ["[name, value] pairs", { entries: [["token", "S3"], ["user", "ada"]] }, { entries: [["token", MASK], ["user", "ada"]] }],
     ["a name a parser split across keys", { api: { key: "S3" }, x: [{ api: [{ key: "S3" }] }] }, { api: { key: MASK }, x: [{ api: [{ key: MASK }] }] }],
+    // Whitespace JSON.parse refuses around JSON text (a BOM a client's encoder wrote, a no-break space).
+    ["JSON text after a byte order mark", { data: '\uFEFF{"password":"S3"}' }, { data: `{"password":"${MASK}"}` }],
+    ["JSON text between no-break spaces", { data: '\u00A0["token","S3"]\u00A0' }, { data: `["token","${MASK}"]` }],
   ])("masks secrets in %s", (_kind, data, expected) => {
     expect(maskRequestData(data, TOKEN)).toEqual(expected);
     expect(JSON.stringify(normalizeContent(data as Record<string, unknown>, TOKEN))).not.toContain("S3");
@@ -368,95 +371,98 @@ describe("maskUrl with the default names", () => {
     ["a signed URL's signature", "/o?X-Amz-Signature=S3&X-Amz-Date=1", "S3"],
     ["an Azure-style sig", "/b?sv=1&sig=S3", "S3"],
     ["a card number spelled cardNo", "/p?cardNo=S3", "S3"],
+    ["userinfo of a protocol-relative URL", "//u:S3@h/x", "S3"],
+    ["userinfo of a protocol-relative URL held in a query value", "/login?next=%2F%2Fu%3AS3%40h%2F", "S3"],
   ])("masks %s", (_kind, url, secret) => {
-    expect(maskUrl(url, DEFAULTS)).not.toContain(secret);
+    expect(maskUrl(url, DEFAULTS, maskJsonInString)).not.toContain(secret);
+    expect(JSON.stringify(maskRequestData({ redirect: url }, DEFAULTS))).not.toContain(secret);
   });
 });
 
 describe("maskUrl", () => {
   it("masks ?password=x and keeps the other parameters", () => {
-    expect(maskUrl("/login?password=x&a=1", PASSWORD)).toBe(`/login?password=${MASK}&a=1`);
+    expect(maskUrl("/login?password=x&a=1", PASSWORD, maskJsonInString)).toBe(`/login?password=${MASK}&a=1`);
   });
 
   it("masks bracketed keys such as user[password]", () => {
-    expect(maskUrl("/u?user[password]=x&user[name]=ada", PASSWORD)).toBe(`/u?user[password]=${MASK}&user[name]=ada`);
+    expect(maskUrl("/u?user[password]=x&user[name]=ada", PASSWORD, maskJsonInString)).toBe(`/u?user[password]=${MASK}&user[name]=ada`);
   });
 
   it("masks percent-encoded brackets such as user%5Bpassword%5D and keeps the key as sent", () => {
-    expect(maskUrl("/u?user%5Bpassword%5D=x", PASSWORD)).toBe(`/u?user%5Bpassword%5D=${MASK}`);
+    expect(maskUrl("/u?user%5Bpassword%5D=x", PASSWORD, maskJsonInString)).toBe(`/u?user%5Bpassword%5D=${MASK}`);
   });
 
   it("masks dotted keys such as user.password", () => {
-    expect(maskUrl("/u?user.password=x&user.name=ada", PASSWORD)).toBe(`/u?user.password=${MASK}&user.name=ada`);
+    expect(maskUrl("/u?user.password=x&user.name=ada", PASSWORD, maskJsonInString)).toBe(`/u?user.password=${MASK}&user.name=ada`);
   });
 
   it("matches keys case-insensitively, such as PassWord", () => {
-    expect(maskUrl("/u?PassWord=x&PASSWORD=y", PASSWORD)).toBe(`/u?PassWord=${MASK}&PASSWORD=${MASK}`);
+    expect(maskUrl("/u?PassWord=x&PASSWORD=y", PASSWORD, maskJsonInString)).toBe(`/u?PassWord=${MASK}&PASSWORD=${MASK}`);
   });
 
   it("masks a percent-encoded key such as pass%77ord and keeps the key as sent", () => {
-    expect(maskUrl("/u?pass%77ord=x&a=1", PASSWORD)).toBe(`/u?pass%77ord=${MASK}&a=1`);
+    expect(maskUrl("/u?pass%77ord=x&a=1", PASSWORD, maskJsonInString)).toBe(`/u?pass%77ord=${MASK}&a=1`);
   });
 
   it("masks every occurrence of a repeated key", () => {
-    expect(maskUrl("/u?password=a&x=1&password=b&password=", PASSWORD)).toBe(
+    expect(maskUrl("/u?password=a&x=1&password=b&password=", PASSWORD, maskJsonInString)).toBe(
       `/u?password=${MASK}&x=1&password=${MASK}&password=${MASK}`,
     );
   });
 
   it("returns a URL without a query string unchanged", () => {
-    expect(maskUrl("https://shop.example.com/orders/42", PASSWORD)).toBe("https://shop.example.com/orders/42");
-    expect(maskUrl("/path/password=x", PASSWORD)).toBe("/path/password=x");
+    expect(maskUrl("https://shop.example.com/orders/42", PASSWORD, maskJsonInString)).toBe("https://shop.example.com/orders/42");
+    expect(maskUrl("/path/password=x", PASSWORD, maskJsonInString)).toBe("/path/password=x");
   });
 
   it("keeps the fragment after the query string", () => {
-    expect(maskUrl("/u?password=x&a=1#section-2", PASSWORD)).toBe(`/u?password=${MASK}&a=1#section-2`);
+    expect(maskUrl("/u?password=x&a=1#section-2", PASSWORD, maskJsonInString)).toBe(`/u?password=${MASK}&a=1#section-2`);
   });
 
   it("gives a masked key without = the mask as value and leaves other bare keys alone", () => {
-    expect(maskUrl("/u?debug&password&a=1", PASSWORD)).toBe(`/u?debug&password=${MASK}&a=1`);
+    expect(maskUrl("/u?debug&password&a=1", PASSWORD, maskJsonInString)).toBe(`/u?debug&password=${MASK}&a=1`);
   });
 
   it("keeps every other byte of the URL exactly", () => {
     const url = "https://ex.com:8443/p%20ath/ü?a=%E2%9C%93&b=1+2&c=&&d==e&%zz=1&password=s%3Dcret&e=%7E;f#frag";
-    expect(maskUrl(url, PASSWORD)).toBe(`https://ex.com:8443/p%20ath/ü?a=%E2%9C%93&b=1+2&c=&&d==e&%zz=1&password=${MASK}&e=%7E;f#frag`);
+    expect(maskUrl(url, PASSWORD, maskJsonInString)).toBe(`https://ex.com:8443/p%20ath/ü?a=%E2%9C%93&b=1+2&c=&&d==e&%zz=1&password=${MASK}&e=%7E;f#frag`);
   });
 
   it("masks the whole userinfo of an absolute URL, a bare token as much as user:password", () => {
-    expect(maskUrl("https://u:secret@h.example/p?q=1", PASSWORD)).toBe(`https://${MASK}@h.example/p?q=1`);
-    expect(maskUrl("https://ghp_token@github.com/o/r.git", NOTHING)).toBe(`https://${MASK}@github.com/o/r.git`);
-    expect(maskUrl("https://h.example/p?email=a@b.c", NOTHING)).toBe("https://h.example/p?email=a@b.c");
+    expect(maskUrl("https://u:secret@h.example/p?q=1", PASSWORD, maskJsonInString)).toBe(`https://${MASK}@h.example/p?q=1`);
+    expect(maskUrl("https://ghp_token@github.com/o/r.git", NOTHING, maskJsonInString)).toBe(`https://${MASK}@github.com/o/r.git`);
+    expect(maskUrl("https://h.example/p?email=a@b.c", NOTHING, maskJsonInString)).toBe("https://h.example/p?email=a@b.c");
   });
 
   it("masks key=value pairs in the fragment, as OAuth's implicit flow puts tokens there", () => {
-    expect(maskUrl("https://h/cb#state=s&password=x", PASSWORD)).toBe(`https://h/cb#state=s&password=${MASK}`);
-    expect(maskUrl("https://h/p#section-2", PASSWORD)).toBe("https://h/p#section-2");
+    expect(maskUrl("https://h/cb#state=s&password=x", PASSWORD, maskJsonInString)).toBe(`https://h/cb#state=s&password=${MASK}`);
+    expect(maskUrl("https://h/p#section-2", PASSWORD, maskJsonInString)).toBe("https://h/p#section-2");
   });
 
   it("masks a URL or query held in a query value, as a redirect parameter holds one", () => {
-    expect(maskUrl("/login?next=%2Freset%3Fpassword%3Dx%26a%3D1", PASSWORD)).toBe(`/login?next=${encodeURIComponent(`/reset?password=${MASK}&a=1`)}`);
-    expect(maskUrl("/login?next=https://h/r?password=x", PASSWORD)).toBe(`/login?next=https://h/r?password=${MASK}`);
+    expect(maskUrl("/login?next=%2Freset%3Fpassword%3Dx%26a%3D1", PASSWORD, maskJsonInString)).toBe(`/login?next=${encodeURIComponent(`/reset?password=${MASK}&a=1`)}`);
+    expect(maskUrl("/login?next=https://h/r?password=x", PASSWORD, maskJsonInString)).toBe(`/login?next=https://h/r?password=${MASK}`);
   });
 
   it("returns the very same string when nothing is masked", () => {
     const url = "/search?q=password&compass=dog&a=%41&bypass=1";
-    expect(maskUrl(url, PASSWORD)).toBe(url);
+    expect(maskUrl(url, PASSWORD, maskJsonInString)).toBe(url);
   });
 
   it("does not mask values that merely contain a masked word", () => {
-    expect(maskUrl("/u?q=password&r=my%20password", PASSWORD)).toBe("/u?q=password&r=my%20password");
+    expect(maskUrl("/u?q=password&r=my%20password", PASSWORD, maskJsonInString)).toBe("/u?q=password&r=my%20password");
   });
 
   it("masks nothing with an empty mask set", () => {
-    expect(maskUrl("/u?password=x", NOTHING)).toBe("/u?password=x");
+    expect(maskUrl("/u?password=x", NOTHING, maskJsonInString)).toBe("/u?password=x");
   });
 
   it("survives malformed percent-encoding in a key and still masks the rest", () => {
-    expect(maskUrl("/u?%E0%A4%A=1&password=x", PASSWORD)).toBe(`/u?%E0%A4%A=1&password=${MASK}`);
+    expect(maskUrl("/u?%E0%A4%A=1&password=x", PASSWORD, maskJsonInString)).toBe(`/u?%E0%A4%A=1&password=${MASK}`);
   });
 
   it("uses the configured keys, matched case-insensitively", () => {
-    expect(maskUrl("/u?TOKEN=a&secret=b&c=d", new MaskRules(["token", "Secret"], [], []))).toBe(`/u?TOKEN=${MASK}&secret=${MASK}&c=d`);
+    expect(maskUrl("/u?TOKEN=a&secret=b&c=d", new MaskRules(["token", "Secret"], [], []), maskJsonInString)).toBe(`/u?TOKEN=${MASK}&secret=${MASK}&c=d`);
   });
 });
 

@@ -5,6 +5,7 @@ import { Decimal } from "@prisma/client/runtime/client";
 
 import { AuditError } from "../../src/errors";
 import { MASK, MaskRules } from "../../src/mask-rules";
+import { maskRequestData } from "../../src/masking";
 import { thrownBy } from "../support/thrown";
 import {
   CIRCULAR_MARKER,
@@ -222,6 +223,20 @@ describe("normalizeJson", () => {
       const map = new Map<string, unknown>();
       map.set("again", { map });
       expect(auditErrorFrom(() => normalizeJson({ map }, STRICT)).code).toBe("ERR_AUDIT_SERIALIZE");
+    });
+
+    it("names the path from the value's root after walks that stopped part way (a refusal, a cap reached, JSON text inside a string)", () => {
+      const root: Record<string, unknown> = { deep: { deeper: {} } };
+      (root.deep as { deeper: Record<string, unknown> }).deeper.back = root;
+      expect(auditErrorFrom(() => normalizeJson(root, STRICT)).message).toContain("deep.deeper.back");
+      expect(maskRequestData({ outer: { inner: "x".repeat(100) } }, new MaskRules([], [], []), 20)).toMatchObject({ _truncated: true });
+      const inner = { data: '{"a":{"b":1}}', hook: () => undefined };
+      const error = auditErrorFrom(() => normalizeJson({ first: inner }, { strict: true, rules: new MaskRules([], [], []) }));
+      expect(error.message).toContain("Cannot store first.hook:");
+      // What a walk was inside when it stopped is no ancestor in the next walk.
+      const shared = { deeper: {} };
+      expect(() => normalizeJson({ a: shared, hook: Symbol("x") }, STRICT)).toThrow("Cannot store hook:");
+      expect(normalizeJson({ b: shared }, LENIENT)).toEqual({ b: { deeper: {} } });
     });
 
     it("throws for a function, naming its path", () => {

@@ -12,6 +12,7 @@ import {
 } from "../../src";
 import type * as PostgresqlGenerated from "../../generated/postgresql/client/client";
 import { openDatabase, type TestDatabase } from "../support/databases";
+import { testPgPool } from "../support/test-pg-pool";
 
 /**
  * `ctx.createEvents()` on PostgreSQL: one statement in sync mode, all or none; one
@@ -31,7 +32,7 @@ const statements: string[] = [];
 beforeAll(async () => {
   db = await openDatabase("postgresql", { name: "create_events" });
   // A UTC session, so the store runs each call as it is (see prisma-utc-session.ts).
-  pool = new Pool({ connectionString: db.url, options: "-c TimeZone=UTC" });
+  pool = testPgPool(db.url, { options: "-c TimeZone=UTC" });
   pool.on("connect", (client: PoolClient) => {
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     (client as unknown as { query: unknown }).query = (...args: unknown[]) => {

@@ -193,6 +193,41 @@ describe("fileSpool() on disk", () => {
     expect((await again.peek(5000)).lines).toEqual([...all.slice(3000), "after compaction"]);
     await again.close();
   });
+
+  it("keeps every line appended while it compacts, in order, in the file and for the next process", async () => {
+    const spool = fileSpool({ path: file, compactAfterBytes: 2048 });
+    await spool.open(recordingLogger());
+    const line = (i: number) => `${String(i).padStart(6, "0")}${"c".repeat(93)}`;
+    const total = 3000;
+    // Appends of 10 lines, one after the other, while the head is read and acknowledged in
+    // batches of 25, each of which compacts (2 500 bytes): every compaction meets appends.
+    let appended = 0;
+    const appending = (async () => {
+      while (appended < total) {
+        await spool.append(Array.from({ length: 10 }, () => line(appended++)));
+      }
+    })();
+    const seen: string[] = [];
+    while (seen.length < total - 500) {
+      const batch = await spool.peek(25);
+      if (batch.lines.length < 25) {
+        await new Promise((resolve) => setImmediate(resolve));
+        continue;
+      }
+      seen.push(...batch.lines);
+      await spool.ack(batch);
+    }
+    await appending;
+    expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => line(i)));
+    const waiting = Array.from({ length: total - seen.length }, (_, i) => line(seen.length + i));
+    expect(readFileSync(file, "utf8").split("\n").slice(0, -1).slice(-waiting.length)).toEqual(waiting);
+    expect((await spool.peek(total)).lines).toEqual(waiting);
+    await spool.close();
+    const again = fileSpool({ path: file });
+    await again.open(recordingLogger());
+    expect((await again.peek(total)).lines).toEqual(waiting);
+    await again.close();
+  });
 });
 
 describe("fileSpool() within its maxBytes", () => {
@@ -245,7 +280,8 @@ describe("fileSpool() within its maxBytes", () => {
         if (failsOn(String(to))) throw Object.assign(new Error("killed (test)"), { code: "EIO" });
         return rename(from, to);
       });
-      await expect(spool.append(Array.from({ length: 5 }, (_, i) => line(21 + i)))).rejects.toThrow(/killed/);
+      // A head that cannot be written gives the copy up (the batch waits); a failed swap throws the failure.
+      await expect(spool.append(Array.from({ length: 5 }, (_, i) => line(21 + i)))).rejects.toThrow(/killed|could not compact away/);
       jest.restoreAllMocks();
 
       const next = fileSpool({ path: file, maxBytes: 2000 });

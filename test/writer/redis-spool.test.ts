@@ -158,11 +158,12 @@ describe("redisSpool()", () => {
     await spool.close();
   });
 
-  it("recounts when it reads fewer lines than it counted", async () => {
+  it("recounts when it reads fewer lines than it counted, and says they were lost (the writer appends again what it holds)", async () => {
     const spool = redisSpool({ url, key });
     await spool.open(recordingLogger());
     await spool.append(["a", "bb", "ccc"]);
     await admin.multi().lTrim(key, 2, -1).decrBy(`${key}:bytes`, 5).exec();
+    await expect(spool.peek(10)).rejects.toMatchObject({ code: "ERR_AUDIT_SPOOL_LOST" });
     expect((await spool.peek(10)).lines).toEqual(["ccc"]);
     expect(spool.count()).toBe(1);
     expect(spool.usedBytes()).toBe(4);

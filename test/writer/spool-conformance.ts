@@ -99,6 +99,25 @@ export function describeSpoolConformance(name: string, subject: SpoolUnderTest):
       expect(seen).toEqual(lines(0, 200));
     });
 
+    it("takes an append made while an acknowledgement is on its way, without reporting lines lost", async () => {
+      const spool = await openSpool();
+      await spool.append(lines(0, 10));
+      const batch = await spool.peek(4);
+      // The writer's feed and its group commit run side by side: the append starts before the ack has answered.
+      const acked = spool.ack(batch);
+      const appended = spool.append(lines(10, 5));
+      await Promise.all([acked, appended]);
+      expect(spool.count()).toBe(11);
+      expect((await spool.peek(100)).lines).toEqual(lines(4, 11));
+    });
+
+    it("takes an append of more lines than a Redis script can unpack at once (about 8 000)", async () => {
+      const spool = await openSpool();
+      await spool.append(lines(0, 9000));
+      expect(spool.count()).toBe(9000);
+      expect((await spool.peek(9000)).lines).toEqual(lines(0, 9000));
+    });
+
     it("drops whole lines from the head until enough bytes are free", async () => {
       const spool = await openSpool();
       await spool.append(lines(0, 2500));

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createClient } from "redis";
@@ -259,23 +259,32 @@ describe.each<[SpoolFullPolicy]>([["throw"], ["drop-oldest"], ["block"]])("a ful
 });
 
 describe("a spool holding bad lines", () => {
-  it("skips them with a warning and replays the rest, at start-up", async () => {
+  it("keeps them aside, logs them whole, marks each with a stand-in and replays the rest, at start-up", async () => {
     const file = path.join(dir, "damaged.log");
     const good: EventRow[] = Array.from({ length: 5 }, (_, i) => ({ ...sampleRecord({ objectId: String(i) }) }));
     const lines = good.map((row) => encodeSpoolLine(row));
-    const damaged = [lines[0], "garbage that is no spool line", lines[1], `00000000${lines[2]!.slice(8)}`, lines[3], lines[2]!.slice(0, 40), lines[4]];
+    const bad = ["garbage that is no spool line", `00000000${lines[2]!.slice(8)}`, lines[2]!.slice(0, 40)];
+    const damaged = [lines[0], bad[0], lines[1], bad[1], lines[3], bad[2], lines[4]];
     writeFileSync(file, `${damaged.join("\n")}\n${lines[4]!.slice(0, 30)}`);
     const logger = recordingLogger();
     const before = auditMetrics();
     configureAudit({ store: prismaStore(db.prisma), writeMode: "buffered", spool: fileSpool({ path: file }), logger });
     await flushAudit();
     const stored = await storedIds();
-    expect([...stored.keys()].sort()).toEqual(good.filter((_, i) => i !== 2).map((r) => r.id).sort());
-    expect(auditMetrics().dropped - before.dropped).toBe(3);
+    const standIns = await db.prisma.$queryRawUnsafe<{ id: string; objectId: string; line: string }[]>(
+      `SELECT id::text AS id, "objectId", content->>'line' AS line FROM audit_events WHERE "contentType" = 'AuditEvent'`,
+    );
+    expect([...stored.keys()].filter((id) => !standIns.some((e) => e.id === id)).sort()).toEqual(good.filter((_, i) => i !== 2).map((r) => r.id).sort());
+    expect(standIns.map((e) => e.line).sort()).toEqual([...bad].sort());
+    expect(standIns.filter((e) => e.objectId === good[2]!.id)).toHaveLength(1);
+    expect(readFileSync(`${file}.refused`, "utf8")).toBe(`${bad.join("\n")}\n`);
+    expect(auditMetrics().dropped - before.dropped).toBe(0);
+    expect(auditMetrics().rejected - before.rejected).toBe(3);
     expect(auditMetrics().replayed - before.replayed).toBe(4);
     const warnings = logger.warnings.join("\n");
     expect(warnings).toMatch(/half-written last line/);
-    expect(warnings.match(/skipped a bad line/g)).toHaveLength(3);
+    expect(warnings.match(/cannot be read back/g)).toHaveLength(3);
+    for (const line of bad) expect(warnings).toContain(`The line, whole: ${line}`);
     expect(warnings).toMatch(/checksum mismatch/);
     expect(auditMetrics().spooled).toBe(0);
   });

@@ -1,0 +1,280 @@
+import { once } from "node:events";
+import { finished } from "node:stream/promises";
+
+import type { BulkInserter } from "./prisma-bulk-insert";
+import { byFieldSet, fieldsOf, postgresJsonValue } from "./prisma-bulk-insert";
+import type { ModelTable } from "./prisma-metadata";
+import { checkOut, type PgPoolClientLike, type PgPoolLike } from "./pg-pool";
+import { probePgPool } from "./pg-pool-probe";
+import type { RawClient } from "./prisma-client";
+import type { EventRow } from "./store";
+
+/** COPY's text format: `\N` is SQL NULL. */
+const NULL = "\\N";
+const ESCAPED = /[\\\n\r\t]/g;
+const ESCAPES: Readonly<Record<string, string>> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+const escapeOf = (c: string): string => ESCAPES[c]!;
+
+/** `text` as a field of COPY's text format: backslash, newline, carriage return and tab escaped; scanned once, copied only when one occurs. */
+function escapeField(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // Backslash, newline, carriage return, tab.
+    if (unit === 92 || unit === 10 || unit === 13 || unit === 9) return text.replace(ESCAPED, escapeOf);
+  }
+  return text;
+}
+
+/**
+ * JSON text as a field of COPY's text format: `JSON.stringify` writes newline, carriage
+ * return and tab as escapes, so a backslash is all it can hold that COPY escapes.
+ */
+function escapeJson(json: string): string {
+  return json.includes("\\") ? json.replaceAll("\\", "\\\\") : json;
+}
+
+/**
+ * A row value as a field of COPY's text format, read by the column type's own input as
+ * `json_populate_recordset` reads it on the path without a pool: the same text, so
+ * each value is stored alike. A string goes as it is, except into a Json column, where
+ * (like every other value) it goes as its JSON text; a value whose JSON is `null`
+ * (null, NaN, Infinity) or nothing (a function) is SQL NULL, as a JSON record gives it.
+ */
+function copyField(value: unknown, prismaType: string | undefined): string {
+  if (typeof value === "string" && prismaType !== "Json") return escapeField(value);
+  if (value === null || value === undefined) return NULL;
+  // A JSON column's object (most values of a batch): its JSON text at once, no conversion.
+  if (typeof value === "object" && prismaType === "Json" && !(value instanceof Date) && !(value instanceof Uint8Array)) {
+    const json = JSON.stringify(value) as string | undefined;
+    return json === undefined || json === "null" ? NULL : escapeJson(json);
+  }
+  const plain = postgresJsonValue(value, prismaType);
+  if (typeof plain === "string" && prismaType !== "Json") return escapeField(plain);
+  const json = JSON.stringify(plain) as string | undefined;
+  return json === undefined || json === "null" ? NULL : escapeField(json);
+}
+
+/** Whether `error` is the database's refusal of the data (SQLSTATE class 22, data exception, or 23, integrity constraint). */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code);
+}
+
+/**
+ * A COPY's data goes in pieces of about this many UTF-16 code units (8 MiB as Latin-1,
+ * up to 24 MiB as UTF-8), each whole rows: a batch's text may exceed V8's longest
+ * string (2^29 - 24 code units, about 512 Mi), which a bounded batch can (1000 events
+ * of 1 MiB content), and must still be written.
+ */
+const COPY_CHUNK_UNITS = 8 * 1024 * 1024;
+
+/** One `COPY` of a group of rows with the same fields: its statement, and its data as it is sent. */
+interface CopyStatement {
+  sql: string;
+  /** The data in pieces of whole rows, each built when taken (see {@link copyChunks}). */
+  chunks: Iterable<string>;
+}
+
+/** Thrown while a COPY's data is built when a row cannot go as COPY text: the batch goes the path without a pool. */
+class NotCopyText extends Error {}
+
+/**
+ * The COPY text of `group` in pieces of about {@link COPY_CHUNK_UNITS} code units, each
+ * built only when the one before was handed on: a batch's text is never held whole, so
+ * writing a batch takes a piece's memory beside the batch, whatever its size.
+ *
+ * @throws NotCopyText for a string with a lone UTF-16 surrogate, which UTF-8 cannot
+ *   carry (a JSON parameter carries it escaped, and the database refuses or keeps it as
+ *   it does there), or a value that cannot be converted (see `postgresJsonValue`).
+ */
+function* copyChunks(group: readonly EventRow[], fields: readonly string[], types: readonly (string | undefined)[]): Generator<string> {
+  const last = fields.length - 1;
+  let chunk = "";
+  for (const row of group) {
+    let line = "";
+    try {
+      for (let i = 0; i < last; i++) line += copyField(row[fields[i]!], types[i]) + "\t";
+      line += copyField(row[fields[last]!], types[last]) + "\n";
+    } catch (error) {
+      throw new NotCopyText("a value could not be converted to COPY text", { cause: error });
+    }
+    if (chunk.length > 0 && chunk.length + line.length > COPY_CHUNK_UNITS) {
+      yield wellFormed(chunk);
+      chunk = "";
+    }
+    chunk += line;
+  }
+  yield wellFormed(chunk);
+}
+
+/**
+ * `text`, checked whole once: fields and rows are separated by ASCII, so a lone surrogate
+ * never pairs across two of them.
+ *
+ * @throws NotCopyText when `text` holds a lone UTF-16 surrogate.
+ */
+function wellFormed(text: string): string {
+  if (!text.isWellFormed()) throw new NotCopyText("a string holds a lone UTF-16 surrogate");
+  return text;
+}
+
+/**
+ * The `COPY` statements of `rows`, one per set of fields; their data is built as it is sent.
+ *
+ * @throws what reading the fields of a row throws (see `fieldsOf`).
+ */
+function copyStatements(rows: readonly EventRow[], table: ModelTable): CopyStatement[] {
+  return byFieldSet(rows).map((group) => {
+    const fields = fieldsOf(group[0]!, table);
+    const types = fields.map((field) => table.types.get(field));
+    const columns = fields.map((field) => table.columns.get(field)!).join(", ");
+    return { sql: `COPY ${table.sqlName} (${columns}) FROM STDIN WITH (ENCODING 'UTF8')`, chunks: { [Symbol.iterator]: () => copyChunks(group, fields, types) } };
+  });
+}
+
+/** pg-copy-streams' `from`: a `COPY ... FROM STDIN` as a writable stream for `client.query()`; `destroy(error)` cancels it (CopyFail). */
+type CopyFrom = (sql: string) => NodeJS.WritableStream & { submit(connection: never): void; destroy(error?: Error): void };
+
+/**
+ * Streams the pieces of `chunks` into `sql` (a `COPY ... FROM STDIN`) on `client`, building
+ * each when the stream has drained the one before. When building a piece throws, the COPY
+ * is cancelled (CopyFail: nothing of it is stored) and the error rethrown.
+ */
+async function copyInto(client: PgPoolClientLike, copyFrom: CopyFrom, { sql, chunks }: CopyStatement): Promise<void> {
+  const stream = client.query(copyFrom(sql));
+  // Listening from the start: the stream may fail at any time while chunks are written.
+  const done = finished(stream);
+  done.catch(() => undefined);
+  try {
+    for (const chunk of chunks) {
+      // `once` rejects when the stream errors while waiting.
+      if (!stream.write(chunk)) await once(stream, "drain");
+    }
+  } catch (error) {
+    // Ends the COPY on the server too: a query queued behind it (ROLLBACK) would wait forever.
+    stream.destroy(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+  stream.end();
+  await done;
+}
+
+/**
+ * Writes each batch with `COPY ... FROM STDIN` on a connection of `pool`: one COPY per set
+ * of fields, several in one transaction, so a batch is stored all or none: about the rate
+ * of raw COPY into the same table, 1.4-2x that of `fallback`'s `INSERT ... SELECT FROM
+ * json_populate_recordset` with the project's indexes (`npm run bench:writer`).
+ *
+ * Before the pool first writes, one look ({@link probePgPool}) checks that it writes the
+ * table `prisma` writes (same server, database and table oid) and that the table has no
+ * `ON INSERT` rule, which COPY would not run. When either fails, the pool is never used
+ * for writes: every batch goes through `fallback`, and `warn` is told once, naming both
+ * sides. A look that fails (the database unreachable) is tried again at the next batch,
+ * which meanwhile goes through `fallback`.
+ *
+ * COPY can neither skip a row whose id is stored already nor fill what only Prisma's
+ * client knows. So when a COPY fails, for any reason (an id or chain position stored
+ * already, a value refused, the database unreachable), nothing of it is stored and the
+ * batch goes through `fallback`, the path without a pool: its outcome, skipped ids and
+ * errors included, is the outcome. The same when the data cannot go as COPY text
+ * (a lone surrogate, see `copyChunks`) or a value cannot be converted.
+ *
+ * A COPY that fails for another reason than its data (SQLSTATE classes 22 and 23) while
+ * `fallback` succeeds means the pool cannot write what Prisma can (a table with
+ * row-level security, which COPY refuses): `warn` is told once.
+ *
+ * @param prisma the Prisma client `fallback` writes through, for the look.
+ * @param fallback the bulk insert through Prisma of the same table.
+ * @param warn told once when the pool cannot or must not write where Prisma does, with the reason.
+ */
+export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: ModelTable, fallback: BulkInserter, warn: (message: string) => void): BulkInserter {
+  let warned = false;
+  /** Whether COPY may be used: settled by the first look that succeeds. */
+  let usable: Promise<boolean> | undefined;
+  /** @throws what the look threw; the next call looks again. */
+  function copyUsable(): Promise<boolean> {
+    usable ??= probePgPool(pool, prisma, table).then(
+      (probe) => {
+        if (!probe.copy) {
+          warn(
+            `audit-events: prismaStore() does NOT write through the pgPool it was given: ${probe.reason}. ` +
+              "Every buffered batch is written through Prisma instead, at about half the speed. " +
+              "Give prismaStore() the pool your PrismaPg adapter runs on (same database and schema), drop the ON INSERT rules of the table, or leave pgPool out.",
+          );
+        }
+        return probe.copy;
+      },
+      (error: unknown) => {
+        usable = undefined;
+        throw error;
+      },
+    );
+    return usable;
+  }
+  let copyFrom: CopyFrom | undefined;
+  async function copy(statements: CopyStatement[]): Promise<void> {
+    // Loaded here: pg-copy-streams is needed only by a store given a pgPool.
+    copyFrom ??= (await import("pg-copy-streams")).from as unknown as typeof copyFrom;
+    const client = await checkOut(pool);
+    let broken: Error | undefined;
+    try {
+      if (statements.length === 1) {
+        await copyInto(client, copyFrom!, statements[0]!);
+        return;
+      }
+      await client.query("BEGIN");
+      try {
+        for (const statement of statements) await copyInto(client, copyFrom!, statement);
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK");
+        throw error;
+      }
+    } catch (error) {
+      // A COPY cut short may leave the connection mid-protocol: the pool closes it.
+      broken = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+  /**
+   * Writes `rows` by COPY: true when written, false when COPY is not for them (see
+   * {@link copyUsable}, {@link copyStatements}).
+   *
+   * @throws what the look or the COPY threw; nothing of `rows` is stored then.
+   */
+  async function copyRows(rows: readonly EventRow[]): Promise<boolean> {
+    if (!(await copyUsable())) return false;
+    let statements: CopyStatement[];
+    try {
+      statements = copyStatements(rows, table);
+    } catch {
+      return false;
+    }
+    try {
+      await copy(statements);
+    } catch (error) {
+      if (error instanceof NotCopyText) return false;
+      throw error;
+    }
+    return true;
+  }
+  return async (rows) => {
+    try {
+      if (await copyRows(rows)) return;
+    } catch (error) {
+      await fallback(rows);
+      if (!warned && !isDataError(error)) {
+        warned = true;
+        warn(
+          `audit-events: COPY into ${table.sqlName} through the pgPool given to prismaStore() failed (${String((error as Error)?.message ?? error)}), ` +
+            "while Prisma's insert of the same events succeeded: the buffered writer writes through Prisma, at about half the speed, whenever COPY fails. " +
+            "Give prismaStore() the pool your PrismaPg adapter runs on, or leave pgPool out.",
+        );
+      }
+      return;
+    }
+    await fallback(rows);
+  };
+}

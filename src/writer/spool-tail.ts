@@ -1,0 +1,156 @@
+import type { EventRow } from "../stores/store";
+import type { SpoolBatch } from "./spool";
+
+/** An event of the buffered writer, from `createEvent` until the store holds it. */
+export interface Pending {
+  row: EventRow;
+  /** When it was taken (`performance.now()`), so no event waits longer than the interval. */
+  at: number;
+  /** Its caller, until it is told: at the spool append (write-ahead), or when stored. */
+  settle?: { resolve(): void; reject(error: unknown): void };
+  /**
+   * The store may hold it already: a write of it failed without saying whether it
+   * committed, or it was replayed from a spool. Asked before it is chained again.
+   */
+  maybeStored?: boolean;
+  /**
+   * Its spool line, encoded when it was taken, so the group commit appends it without
+   * encoding it then (encoding a group at once delays every event of it). Absent when
+   * encoding threw: the group commit encodes it again and refuses it.
+   */
+  encoded?: string;
+  /** Its line in the spool; absent for an event larger than the spool, held in memory only. */
+  line?: string;
+  /** The size of {@link line} in the spool, its newline included. */
+  bytes?: number;
+}
+
+/**
+ * The buffered writer's picture of its spool when the spool is the write-ahead log:
+ * first `unmirrored` lines known only to the spool (left by an earlier process, or
+ * forgotten after a spool failure or to bound memory), then the lines it appended
+ * itself, kept here with their rows in spool order, so the store is fed without
+ * reading the spool back. Events larger than the whole spool sit among them at their
+ * place, in memory only. Lines are removed from the head only: `unmirrored` ones first.
+ */
+export class SpoolTail {
+  private entries: Pending[] = [];
+  /** Entries of {@link entries} that have a spool line. */
+  private lineCount = 0;
+  /** Lines at the spool's head that are not in memory. */
+  unmirrored = 0;
+
+  constructor(
+    /** The most lines kept in memory; beyond, the oldest become {@link unmirrored}. */
+    private readonly maxLines: number,
+  ) {}
+
+  /** Entries in memory, with or without a line. */
+  get length(): number {
+    return this.entries.length;
+  }
+
+  /** Entries held in memory only (larger than the spool): not durable yet. */
+  get memoryOnly(): number {
+    return this.entries.length - this.lineCount;
+  }
+
+  /** When the oldest entry was taken; undefined when there is none. */
+  oldestAt(): number | undefined {
+    return this.entries[0]?.at;
+  }
+
+  /**
+   * Adds entries at the tail, in spool order; keeps at most `maxLines` lines in memory.
+   * Unless `mirror`, their lines are left to the spool (counted in {@link unmirrored}),
+   * with every line before them: while the store is down, the spool alone holds them.
+   */
+  push(added: readonly Pending[], mirror = true): void {
+    if (!mirror) {
+      this.unmirror();
+      for (const entry of added) {
+        if (entry.line !== undefined) this.unmirrored++;
+        else this.entries.push(entry);
+      }
+      return;
+    }
+    for (const entry of added) {
+      this.entries.push(entry);
+      if (entry.line !== undefined) this.lineCount++;
+    }
+    let forget = 0;
+    while (this.lineCount - forget > this.maxLines && this.entries[forget]?.line !== undefined) forget++;
+    if (forget > 0) {
+      this.entries.splice(0, forget);
+      this.lineCount -= forget;
+      this.unmirrored += forget;
+    }
+  }
+
+  /** The first `max` entries, left in place until {@link remove}. */
+  head(max: number): Pending[] {
+    return this.entries.slice(0, max);
+  }
+
+  /** The spool lines of `entries` (a head), as a batch to acknowledge. */
+  static batchOf(entries: readonly Pending[]): SpoolBatch {
+    const lines: string[] = [];
+    const bytes: number[] = [];
+    for (const entry of entries) {
+      if (entry.line === undefined) continue;
+      lines.push(entry.line);
+      bytes.push(entry.bytes!);
+    }
+    return { lines, bytes };
+  }
+
+  /** Removes the first `count` entries (stored, their lines acknowledged). */
+  remove(count: number): void {
+    const removed = this.entries.splice(0, count);
+    for (const entry of removed) if (entry.line !== undefined) this.lineCount--;
+  }
+
+  /**
+   * Leaves every line to the spool (the store failed: they are read back from the spool
+   * once it answers, and memory holds no more than events not durable yet).
+   */
+  unmirror(): void {
+    if (this.lineCount === 0) return;
+    this.entries = this.entries.filter((entry) => entry.line === undefined);
+    this.unmirrored += this.lineCount;
+    this.lineCount = 0;
+  }
+
+  /** `count` lines were removed from the spool's head (dropped): unmirrored ones first, then ours. */
+  droppedAtHead(count: number): void {
+    const fromUnmirrored = Math.min(count, this.unmirrored);
+    this.unmirrored -= fromUnmirrored;
+    let left = count - fromUnmirrored;
+    if (left === 0) return;
+    this.entries = this.entries.filter((entry) => {
+      if (left === 0 || entry.line === undefined) return true;
+      left--;
+      this.lineCount--;
+      return false;
+    });
+  }
+
+  /** Removes and returns the entries that have a spool line, in order (to append them again). */
+  takeLines(): Pending[] {
+    const taken = this.entries.filter((entry) => entry.line !== undefined);
+    this.entries = this.entries.filter((entry) => entry.line === undefined);
+    this.lineCount = 0;
+    return taken;
+  }
+
+  /**
+   * Forgets which lines the spool holds (after a spool failure, the spool may hold
+   * more or fewer than appended): all `spoolLines` are read from the spool again.
+   * Events held in memory only stay.
+   */
+  forgetLines(spoolLines: number): void {
+    this.entries = this.entries.filter((entry) => entry.line === undefined);
+    this.lineCount = 0;
+    this.unmirrored = spoolLines;
+  }
+}
