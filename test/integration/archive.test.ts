@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import {
   archiveOldEvents,
   configureAudit,
@@ -300,14 +303,28 @@ describe.each(providers)("archiveOldEvents() on %s", (provider) => {
     await insertRecords(store, seeded.map((event) => event.record));
     const old = seeded.filter((event) => event.ageDays >= 30);
 
+    // Both start archiving at the same moment: each waits, connected, for the gate file. Started
+    // without it, one process's start-up (tsx, Prisma) can outlast the other's whole run.
+    const gate = path.join(mkdtempSync(path.join(tmpdir(), "archive-gate-")), "open");
+    let ready = 0;
     const children = await Promise.all(
-      [1, 2].map(() => runTsx("test/support/archive-child.ts", [provider, db.url, "30", "25"], { timeoutMs: 60_000 })),
+      [1, 2].map(() =>
+        runTsx("test/support/archive-child.ts", [provider, db.url, "30", "25"], {
+          timeoutMs: 60_000,
+          env: { AUDIT_TEST_START_GATE: gate },
+          onLine: (line) => {
+            if (line === "ready" && ++ready === 2) writeFileSync(gate, "");
+          },
+        }),
+      ),
     );
+    rmSync(path.dirname(gate), { recursive: true, force: true });
 
     const moved: number[] = [];
     for (const child of children) {
       expect(child.stderr).toBe("");
       expect(child).toMatchObject({ code: 0, timedOut: false });
+      expect(child.lines[0]).toBe("ready");
       const done = /^done (\d+)$/.exec(child.lines.at(-1) ?? "");
       expect(done).not.toBeNull();
       moved.push(Number(done![1]));

@@ -4,8 +4,12 @@
  *
  *   node_modules/.bin/tsx test/support/archive-child.ts <provider> <url> [olderThanDays] [batchSize]
  *
- * Prints `batch <moved> <archived so far>` after each batch, then `done <archived>`.
+ * Prints `batch <moved> <archived so far>` after each batch, then `done <archived>`. With
+ * `AUDIT_TEST_START_GATE=<file>` it prints `ready` once connected and starts archiving only
+ * when that file exists, so two children can be started at the same moment.
  */
+import { existsSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { archiveOldEvents, prismaStore } from "../../src";
 import { createPrismaClient } from "./archive-fixtures";
 import { providers, type Provider } from "./databases";
@@ -17,6 +21,11 @@ async function main(): Promise<void> {
   }
   const prisma = createPrismaClient(provider as Provider, url);
   await prisma.$connect();
+  const gate = process.env.AUDIT_TEST_START_GATE;
+  if (gate) {
+    process.stdout.write("ready\n");
+    while (!existsSync(gate)) await sleep(2);
+  }
   try {
     const result = await archiveOldEvents({
       olderThanDays: Number(days),

@@ -31,12 +31,18 @@ export interface ProcessOutcome {
  *
  * @param opts.killWhen called with the stdout lines so far; when it returns true the group is
  *   sent SIGKILL.
+ * @param opts.onLine called with each stdout line as it arrives.
  * @param opts.timeoutMs the group is sent SIGKILL after this long, and `timedOut` is set.
  */
 export function runTsx(
   script: string,
   args: readonly string[],
-  opts: { killWhen?: (lines: readonly string[]) => boolean; timeoutMs: number; env?: NodeJS.ProcessEnv },
+  opts: {
+    killWhen?: (lines: readonly string[]) => boolean;
+    onLine?: (line: string) => void;
+    timeoutMs: number;
+    env?: NodeJS.ProcessEnv;
+  },
 ): Promise<ProcessOutcome> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
@@ -66,6 +72,7 @@ export function runTsx(
       const parts = (partial + chunk).split("\n");
       partial = parts.pop()!;
       lines.push(...parts);
+      for (const line of parts) opts.onLine?.(line);
       if (!killed && opts.killWhen?.(lines)) {
         killed = true;
         killGroup();
