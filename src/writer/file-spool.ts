@@ -4,6 +4,7 @@ import path from "node:path";
 import { AuditConfigError } from "../errors";
 import { DEFAULT_SPOOL_MAX_BYTES, type AuditLogger, type AuditSpool, type SpoolBatch } from "./spool";
 import { thrownMessage } from "../thrown-message";
+import { openSpoolHeadFile, type SpoolHeadFile } from "./spool-head-file";
 
 /** Options of {@link fileSpool}. */
 export interface FileSpoolOptions {
@@ -57,7 +58,10 @@ function isAlive(pid: number): boolean {
  * A spool in one append-only file of checksummed lines (with `integrity`, each with an
  * HMAC too; a line refused at replay for its MAC is moved to `<path>.refused`). Appends are written and
  * `fdatasync`ed before they resolve; how far the file has been replayed is kept in
- * `<path>.head` (written to a temporary file, synced, renamed). A crash can at most
+ * `<path>.head`, in two checksummed slots written in turn, in place, each synced (see
+ * `openSpoolHeadFile`): a torn write leaves the other, and no write of the head needs
+ * a new disk block, so on a full disk the spool still records what the store took and
+ * empties itself once it took everything. A crash can at most
  * replay lines not yet acknowledged, which the store skips as ids it holds already. A
  * lock file (created with `wx`; a dead holder's broken by one opener only) keeps a
  * second process off the same spool; a second `fileSpool()` on one path in the same
@@ -105,6 +109,8 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
   /** This spool, as the holder of its path in {@link heldHere}. */
   const self = Symbol(file);
   let fd: FileHandle | undefined;
+  /** `<path>.head`, open while the spool is. */
+  let headStore: SpoolHeadFile | undefined;
   let size = 0;
   let head = 0;
   let lines = 0;
@@ -147,21 +153,14 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
   }
 
   /**
-   * Writes `<path>.head` durably: `<offset>`, or during a compaction `<offset> <inode>`:
+   * Writes `<path>.head` durably: `offset`, or during a compaction `offset` and `compactedInode`:
    * the head is `offset` in the file as it is, and 0 once the file is the compacted copy,
    * whose inode that is (a rename keeps it), so a crash on either side of the swap replays
    * no acknowledged line.
    */
   async function writeHead(offset: number, compactedInode?: bigint): Promise<void> {
-    const temp = `${headFile}.tmp`;
-    const out = await open(temp, "w");
-    try {
-      await out.writeFile(compactedInode === undefined ? String(offset) : `${offset} ${compactedInode}`);
-      await out.sync();
-    } finally {
-      await out.close();
-    }
-    await rename(temp, headFile);
+    if (headStore === undefined) throw new AuditConfigError(`fileSpool(${file}) is not open.`);
+    await headStore.write(compactedInode === undefined ? { offset } : { offset, compactedInode });
   }
 
   /**
@@ -424,13 +423,16 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
       await mkdir(path.dirname(file), { recursive: true });
       await takeLock();
       try {
-        // A copy a crash interrupted: the spool file and its head are still as before it.
+        // A copy a crash interrupted: the spool file and its head are still as before it. (And
+        // the temporary head file of versions before the slots, which a crash could leave.)
         await rm(compactFile, { force: true });
+        await rm(`${headFile}.tmp`, { force: true });
         fd = await open(file, "a+");
         size = (await fd.stat()).size;
-        const stored = /^(\d+)(?: (\d+))?$/.exec((await readFile(headFile, "utf8").catch(() => "0")).trim());
-        // `<offset> <inode>`: a compaction was under way; 0 if it swapped the file in.
-        head = stored === null || (stored[2] !== undefined && (await fd.stat({ bigint: true })).ino === BigInt(stored[2])) ? 0 : Number(stored[1]);
+        headStore = await openSpoolHeadFile(headFile, syncDirectory);
+        const stored = headStore.stored;
+        // With an inode: a compaction was under way; 0 if it swapped the file in.
+        head = stored === undefined || (stored.compactedInode !== undefined && (await fd.stat({ bigint: true })).ino === stored.compactedInode) ? 0 : stored.offset;
         if (head > size) {
           logger.warn(`audit-events: spool ${file}: its head (${head}) is past its end (${size}); replaying it all (stored events are skipped).`);
           head = 0;
@@ -446,6 +448,8 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
         // Not opened: the lock goes, so a retry (or another process) can take it.
         await fd?.close().catch(() => undefined);
         fd = undefined;
+        await headStore?.close().catch(() => undefined);
+        headStore = undefined;
         if (heldHere.get(file) === self) {
           await rm(lockFile, { force: true }).catch(() => undefined);
           heldHere.delete(file);
@@ -569,6 +573,8 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
         if (fd === undefined) return;
         await fd.close();
         fd = undefined;
+        await headStore?.close();
+        headStore = undefined;
         if (heldHere.get(file) !== self) return;
         await rm(lockFile, { force: true });
         heldHere.delete(file);

@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, appendFileSync } from "node:fs";
 import { open as openFile, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { fileSpool, AuditConfigError } from "../../src";
+import { readSpoolHead } from "../../src/writer/spool-head-file";
 import { describeSpoolConformance, recordingLogger } from "./spool-conformance";
 
 const dir = mkdtempSync(path.join(tmpdir(), "audit-file-spool-"));
@@ -19,6 +20,20 @@ async function fileHandlePrototype(): Promise<FileHandle> {
 
 function diskError(code: "ENOSPC" | "EIO"): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: the disk failed (test)`), { code });
+}
+
+/**
+ * Makes every write to `target` through a `FileHandle` write half its bytes, then fail, as
+ * a crash in the middle of the write would leave the file (until `jest.restoreAllMocks()`).
+ */
+async function tearWritesTo(target: string): Promise<void> {
+  const proto = await fileHandlePrototype();
+  const write = proto.write as (this: FileHandle, data: Buffer, offset: number, length: number, position: number) => Promise<{ bytesWritten: number }>;
+  jest.spyOn(proto, "write").mockImplementation(async function (this: FileHandle, data: unknown, offset?: unknown, length?: unknown, position?: unknown) {
+    if (readlinkSync(`/proc/self/fd/${this.fd}`) !== target) return write.call(this, data as Buffer, offset as number, length as number, position as number);
+    await write.call(this, data as Buffer, offset as number, Math.floor((length as number) / 2), position as number);
+    throw Object.assign(new Error("killed (test)"), { code: "EIO" });
+  } as FileHandle["write"]);
 }
 
 async function clear(): Promise<void> {
@@ -76,7 +91,7 @@ describe("fileSpool() on disk", () => {
     await spool.ack(await spool.peek(10));
     await spool.close();
     expect(readFileSync(file, "utf8")).toBe("");
-    expect(readFileSync(`${file}.head`, "utf8")).toBe("0");
+    expect(await readSpoolHead(`${file}.head`)).toEqual({ offset: 0 });
   });
 
   it("refuses a spool another live process holds, and takes over one a dead process left", async () => {
@@ -181,7 +196,7 @@ describe("fileSpool() on disk", () => {
       acked += batch.lines.length;
     }
     expect(statSync(file).size).toBe(3000 * 500);
-    expect(readFileSync(`${file}.head`, "utf8")).toBe("0");
+    expect(await readSpoolHead(`${file}.head`)).toEqual({ offset: 0 });
     expect(spool.count()).toBe(3000);
     expect(spool.usedBytes()).toBe(3000 * 500);
     expect((await spool.peek(2)).lines).toEqual(all.slice(3000, 3002));
@@ -267,19 +282,24 @@ describe("fileSpool() within its maxBytes", () => {
    * the process going on as a new one would: opening the same spool afresh.
    */
   describe.each([
-    ["after the copy, before the head is reset", (target: string) => target === `${file}.head`],
-    ["after the head is reset, before the copy replaces the file", (target: string) => target === file],
-  ])("when the process dies %s", (_when, failsOn) => {
+    ["after the copy, in the middle of writing the head", () => tearWritesTo(`${file}.head`)],
+    [
+      "after the head is reset, before the copy replaces the file",
+      async () => {
+        const fsPromises = jest.requireActual<typeof import("node:fs/promises")>("node:fs/promises");
+        const rename = fsPromises.rename;
+        jest.spyOn(fsPromises, "rename").mockImplementation(async (from, to) => {
+          if (String(to) === file) throw Object.assign(new Error("killed (test)"), { code: "EIO" });
+          return rename(from, to);
+        });
+      },
+    ],
+  ])("when the process dies %s", (_when, kill) => {
     it("the next process finds every waiting line once, in order, and replays at most lines acknowledged before", async () => {
       const spool = fileSpool({ path: file, maxBytes: 2000 });
       await spool.open(recordingLogger());
       await pastMaxBytes(spool);
-      const fsPromises = jest.requireActual<typeof import("node:fs/promises")>("node:fs/promises");
-      const rename = fsPromises.rename;
-      jest.spyOn(fsPromises, "rename").mockImplementation(async (from, to) => {
-        if (failsOn(String(to))) throw Object.assign(new Error("killed (test)"), { code: "EIO" });
-        return rename(from, to);
-      });
+      await kill();
       // A head that cannot be written gives the copy up (the batch waits); a failed swap throws the failure.
       await expect(spool.append(Array.from({ length: 5 }, (_, i) => line(21 + i)))).rejects.toThrow(/killed|could not compact away/);
       jest.restoreAllMocks();
