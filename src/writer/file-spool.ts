@@ -121,6 +121,12 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
    * holds (see {@link compact}).
    */
   let mirror: { handle: FileHandle; size: number } | undefined;
+  /**
+   * A compaction renamed its copy over the file, and the directory's sync that makes the
+   * rename durable has not succeeded yet: until it does, `mirror` is the file given up,
+   * which a crash could still find under the name (see {@link settleSwap}).
+   */
+  let swapUnsynced = false;
   let log: AuditLogger = console;
   /** Operations on the head (peek, ack, compaction, set aside), one at a time. */
   let headChain: Promise<unknown> = Promise.resolve();
@@ -321,6 +327,8 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
    * is then as it was, and the failure is reported.
    */
   async function compact(from: number, tailHeld: boolean): Promise<boolean> {
+    // One swap at a time: the last one's file given up is mirrored until its rename is durable.
+    if (!(await settleSwap(tailHeld))) return false;
     let out: FileHandle | undefined;
     let copied = size;
     try {
@@ -352,13 +360,14 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
         throw error;
       }
       // The copy's own handle (read, write, O_APPEND: as "a+") is the spool file's now: no
-      // open that could fail stands between the rename and the next append.
+      // open that could fail stands between the rename and the next append. The file given
+      // up mirrors it until the rename is durable.
       fd = copy;
-      await given.close().catch(() => undefined);
-      // The rename must be durable before an append to the new file is acknowledged.
-      await syncDirectory();
+      mirror = { handle: given, size };
+      swapUnsynced = true;
       size -= from;
       head = 0;
+      await settleSwap(true);
     } else {
       await swapMirrored(copy, from, copied);
     }
@@ -391,6 +400,7 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
         // leave appends going to the file given up); that one mirrors it until the rename is durable.
         fd = copy;
         mirror = { handle: given, size };
+        swapUnsynced = true;
         size -= from;
         head = 0;
       });
@@ -399,12 +409,34 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
       await copy.close().catch(() => undefined);
       throw error;
     }
-    await syncDirectory();
-    await atTail(async () => {
+    await settleSwap(false);
+  }
+
+  /**
+   * Makes a compaction's rename durable (a sync of the directory), then stops mirroring
+   * appends to the file it replaced and closes that. When the sync fails, the mirroring
+   * goes on (a crash may still find the replaced file under the name: it gets every
+   * append too), the failure is logged, and the next acknowledgement or compaction tries
+   * again; the compaction itself is done. Call it holding the head (`tailHeld`: the tail too).
+   *
+   * @returns whether no rename waits for its sync any more.
+   */
+  async function settleSwap(tailHeld: boolean): Promise<boolean> {
+    if (!swapUnsynced) return true;
+    try {
+      await syncDirectory();
+    } catch (error) {
+      log.warn(`audit-events: spool ${file}: could not sync its directory after a compaction replaced the file (${thrownMessage(error)}); appends also go to the file it replaced until a later sync succeeds.`);
+      return false;
+    }
+    swapUnsynced = false;
+    const release = async () => {
       const given = mirror?.handle;
       mirror = undefined;
-      await given?.close();
-    });
+      await given?.close().catch(() => undefined);
+    };
+    await (tailHeld ? release() : atTail(release));
+    return true;
   }
 
   /** Cuts the file (and the one it mirrors to) back to what they held, so a failed append leaves no fragment behind. */
@@ -528,6 +560,7 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
     ack(batch: SpoolBatch, count = batch.lines.length): Promise<void> {
       return atHead(async () => {
         handle();
+        await settleSwap(false);
         let next = head;
         for (let i = 0; i < count; i++) next += batch.bytes[i]!;
         if (next >= size) {
@@ -571,8 +604,13 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
     close(): Promise<void> {
       return atBoth(async () => {
         if (fd === undefined) return;
+        await settleSwap(true);
         await fd.close();
         fd = undefined;
+        // A replaced file still mirrored (its rename's sync kept failing): the name is the new file's.
+        await mirror?.handle.close().catch(() => undefined);
+        mirror = undefined;
+        swapUnsynced = false;
         await headStore?.close();
         headStore = undefined;
         if (heldHere.get(file) !== self) return;
