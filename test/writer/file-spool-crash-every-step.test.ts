@@ -1,0 +1,267 @@
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+/**
+ * A crash at every step: each call that changes the spool's files (a write, a sync, a
+ * truncate, a close, an open, a rename, a removal) is, in one run, the point where the
+ * process dies: it and every later call never return. The next process then opens the
+ * spool as the crash left it, twice over: with the files as they are, and, when a rename
+ * was not made durable yet by a sync of the directory, with that rename undone (what a
+ * power cut may leave). No line whose append resolved and that no acknowledgement was
+ * ever given may be missing then (a line given to `ack` is in the store already).
+ */
+const sim = {
+  counting: false,
+  calls: 0,
+  crashAt: -1,
+  crashed: false,
+  /** The directory whose syncs count as making its renames durable. */
+  dir: "",
+  /**
+   * Names changed since the directory's last successful sync, which a power cut may undo: a
+   * rename over an existing name (with a link to what it named), a file created.
+   */
+  unsynced: [] as { to: string; backup?: string }[],
+  backups: 0,
+  /** Syncs of the directory made so far, and those that fail (1-based, counted from the spool's open). */
+  dirSyncs: 0,
+  failDirSyncs: [] as number[],
+  handles: [] as FileHandle[],
+};
+const hang = () => new Promise<never>(() => undefined);
+
+jest.mock("node:fs/promises", () => {
+  const actual = jest.requireActual<typeof import("node:fs/promises")>("node:fs/promises");
+  const fs = jest.requireActual<typeof import("node:fs")>("node:fs");
+  const step = async <T>(work: () => Promise<T>): Promise<T> => {
+    if (sim.crashed) return hang();
+    if (sim.counting && ++sim.calls === sim.crashAt) {
+      sim.crashed = true;
+      return hang();
+    }
+    return work();
+  };
+  const wrap = (handle: FileHandle, name: string): FileHandle => {
+    sim.handles.push(handle);
+    const isDir = name === sim.dir;
+    return new Proxy(handle, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target) as unknown;
+        if (typeof value !== "function") return value;
+        const fn = value as (...args: unknown[]) => Promise<unknown>;
+        if (key === "sync" && isDir) {
+          return () =>
+            step(async () => {
+              if (sim.failDirSyncs.includes(++sim.dirSyncs)) {
+                throw Object.assign(new Error("EIO: the disk failed (test)"), { code: "EIO" });
+              }
+              await fn.call(target);
+              sim.unsynced = [];
+            });
+        }
+        if (["write", "datasync", "sync", "truncate", "close"].includes(String(key))) {
+          return (...args: unknown[]) => step(() => fn.apply(target, args));
+        }
+        return (...args: unknown[]) => fn.apply(target, args);
+      },
+    });
+  };
+  return {
+    ...actual,
+    open: (name: string, ...rest: unknown[]) =>
+      step(async () => {
+        const resolved = path.resolve(String(name));
+        const created = path.dirname(resolved) === sim.dir && !fs.existsSync(resolved);
+        const handle = await (actual.open as (...a: unknown[]) => Promise<FileHandle>)(name, ...rest);
+        if (created && fs.existsSync(resolved)) sim.unsynced.push({ to: resolved });
+        return wrap(handle, resolved);
+      }),
+    rename: (from: string, to: string) =>
+      step(async () => {
+        let backup: string | undefined;
+        if (fs.existsSync(to)) {
+          backup = path.join(sim.dir, "..", `backup-${++sim.backups}`);
+          fs.linkSync(to, backup);
+        }
+        await actual.rename(from, to);
+        if (backup !== undefined) sim.unsynced.push({ to: path.resolve(to), backup });
+      }),
+    rm: (name: string, options?: object) => step(() => actual.rm(name, options as never)),
+  };
+});
+import { fileSpool, type AuditSpool } from "../../src";
+
+// On tmpfs: its syncs cost nothing (the crash is simulated; durability is modelled above).
+const root = mkdtempSync(path.join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "audit-crash-step-"));
+jest.setTimeout(300_000);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const quiet = { warn: () => undefined };
+let runs = 0;
+
+const line = (i: number) => `${String(i).padStart(6, "0")}${"w".repeat(60)}`;
+
+/** What a workload leaves known: lines whose append resolved, and lines given to an acknowledgement. */
+interface Ledger {
+  appended: Set<string>;
+  given: Set<string>;
+}
+
+/** `reopen`: the spool as the next process opens it (the one before closed, or gone). Returns the spool to close at the end. */
+type Workload = (spool: AuditSpool, ledger: Ledger, reopen: () => Promise<AuditSpool>) => Promise<AuditSpool | void>;
+
+async function append(spool: AuditSpool, ledger: Ledger, added: string[]): Promise<void> {
+  await spool.append(added);
+  for (const l of added) ledger.appended.add(l);
+}
+
+async function ackNext(spool: AuditSpool, ledger: Ledger, count: number): Promise<void> {
+  const batch = await spool.peek(count);
+  for (const l of batch.lines) ledger.given.add(l);
+  await spool.ack(batch).catch(() => undefined);
+}
+
+interface Options {
+  maxBytes?: number;
+  compactAfterBytes?: number;
+  /** What the spool's files hold before it opens (an earlier version's, say); lines before the head go in `ledger.given`. */
+  setup?: (file: string, ledger: Ledger) => void;
+  /** Directory syncs that fail (1-based, counted from the spool's open). */
+  failDirSyncs?: number[];
+}
+
+/** Runs `workload`, crashing at call `crashAt` (or never: -1); returns how many calls it made, and checks the reopened spool. */
+async function runOnce(workload: Workload, options: Options, crashAt: number, undoRenames: boolean): Promise<{ calls: number; missing: string[]; openError?: unknown }> {
+  const dir = path.join(root, `run-${++runs}`);
+  mkdirSync(dir);
+  const file = path.join(dir, "spool.log");
+  Object.assign(sim, { counting: false, calls: 0, crashAt, crashed: false, dir, unsynced: [], dirSyncs: 0, failDirSyncs: [], handles: [] });
+  const ledger: Ledger = { appended: new Set(), given: new Set() };
+  options.setup?.(file, ledger);
+  const spool = fileSpool({ path: file, maxBytes: options.maxBytes, compactAfterBytes: options.compactAfterBytes });
+  sim.dirSyncs = 0;
+  sim.failDirSyncs = options.failDirSyncs ?? [];
+  sim.counting = true;
+  // The close too: a crash may come at any of its steps.
+  const reopen = async () => {
+    const again = fileSpool({ path: file, maxBytes: options.maxBytes, compactAfterBytes: options.compactAfterBytes });
+    await again.open(quiet);
+    return again;
+  };
+  // The open too: a crash may come at any of its steps (the first write of the head's slots, say).
+  const done = spool
+    .open(quiet)
+    .then(() => workload(spool, ledger, reopen)).then((last) => (last ?? spool).close()).then(
+    () => "done" as const,
+    () => "failed" as const,
+  );
+  // A crash leaves the workload hanging: wait for either.
+  for (let i = 0; i < 400 && !sim.crashed; i++) {
+    if ((await Promise.race([done, new Promise((r) => setTimeout(() => r("tick"), 5))])) !== "tick") break;
+  }
+  const calls = sim.calls;
+  sim.crashed = false;
+  sim.counting = false;
+  sim.failDirSyncs = [];
+  const held = sim.handles;
+  if (undoRenames) {
+    for (const { to, backup } of [...sim.unsynced].reverse()) {
+      if (backup !== undefined) renameSync(backup, to);
+      else rmSync(to, { force: true });
+    }
+  }
+  sim.unsynced = [];
+  const next = fileSpool({ path: file });
+  let found: readonly string[] = [];
+  let openError: unknown;
+  try {
+    await next.open(quiet);
+    found = (await next.peek(100_000)).lines;
+    await next.close();
+  } catch (error) {
+    openError = error;
+  }
+  for (const h of held) await h.close().catch(() => undefined);
+  const present = new Set(found);
+  const missing = [...ledger.appended].filter((l) => !ledger.given.has(l) && !present.has(l));
+  rmSync(dir, { recursive: true, force: true });
+  return { calls, missing, openError };
+}
+
+async function crashEverywhere(workload: Workload, options: Options): Promise<string[]> {
+  const { calls, missing } = await runOnce(workload, options, -1, false);
+  expect(missing).toEqual([]);
+  const failures: string[] = [];
+  for (let at = 1; at <= calls + 1; at++) {
+    for (const undo of [false, true]) {
+
+      const result = await runOnce(workload, options, at, undo);
+      if (result.openError !== undefined) failures.push(`crash at call ${at}${undo ? " (rename undone)" : ""}: reopen failed: ${String(result.openError)}`);
+      if (result.missing.length > 0) failures.push(`crash at call ${at}${undo ? " (rename undone)" : ""}: lost ${result.missing.join(",")}`);
+    }
+  }
+  return failures;
+}
+
+const ackCompaction: Workload = async (spool, ledger) => {
+  await append(spool, ledger, Array.from({ length: 40 }, (_, i) => line(i)));
+  await ackNext(spool, ledger, 20); // compacts (from the ack)
+  await append(spool, ledger, [line(30), line(31)]);
+  await ackNext(spool, ledger, 5);
+  await append(spool, ledger, [line(32)]);
+  await ackNext(spool, ledger, 100); // empties it
+  await append(spool, ledger, [line(33), line(34)]);
+  await ackNext(spool, ledger, 1);
+};
+
+const tailHeldCompaction: Workload = async (spool, ledger) => {
+  await append(spool, ledger, Array.from({ length: 25 }, (_, i) => line(i)));
+  await ackNext(spool, ledger, 10);
+  await append(spool, ledger, [line(25), line(26)]);
+  // Past maxBytes with acknowledged bytes at the head: compacts holding the tail.
+  await append(spool, ledger, [line(27)]);
+  await ackNext(spool, ledger, 3);
+  await append(spool, ledger, [line(28)]);
+  await ackNext(spool, ledger, 2);
+};
+
+const appendDuringCompaction: Workload = async (spool, ledger) => {
+  await append(spool, ledger, Array.from({ length: 38 }, (_, i) => line(i)));
+  const acking = ackNext(spool, ledger, 20);
+  const appending = (async () => {
+    for (let i = 38; i < 44; i++) await append(spool, ledger, [line(i)]);
+  })();
+  await Promise.all([acking, appending]);
+  await ackNext(spool, ledger, 4);
+};
+
+/** A compaction whose directory sync fails, then the spool closed and opened again (the next process), which goes on. */
+const reopenAfterUnsyncedSwap: Workload = async (spool, ledger, reopen) => {
+  await append(spool, ledger, Array.from({ length: 40 }, (_, i) => line(i)));
+  await ackNext(spool, ledger, 20);
+  await append(spool, ledger, [line(40)]);
+  await spool.close();
+  const next = await reopen();
+  await append(next, ledger, [line(41), line(42)]);
+  await ackNext(next, ledger, 1);
+  await append(next, ledger, [line(43)]);
+  return next;
+};
+
+const workloads: [string, Workload, Options][] = [
+  ["a compaction from an acknowledgement", ackCompaction, { compactAfterBytes: 1000 }],
+  ["a compaction from an append past maxBytes (the tail held)", tailHeldCompaction, { maxBytes: 1700, compactAfterBytes: 1_000_000 }],
+  ["appends during a compaction", appendDuringCompaction, { compactAfterBytes: 1000 }],
+  ["a compaction from an acknowledgement, the directory sync after the rename failing", ackCompaction, { compactAfterBytes: 1000, failDirSyncs: [3, 4, 5] }],
+  ["a compaction holding the tail, the directory sync after the rename failing", tailHeldCompaction, { maxBytes: 1700, compactAfterBytes: 1_000_000, failDirSyncs: [3, 4, 5] }],
+  ["appends during a compaction, the directory sync failing", appendDuringCompaction, { compactAfterBytes: 1000, failDirSyncs: [3, 4, 5] }],
+  ["a close and an open after a compaction whose directory sync failed", reopenAfterUnsyncedSwap, { compactAfterBytes: 1000, failDirSyncs: [3, 4, 5, 6, 7, 8, 9] }],
+  ["a close and an open after a compaction whose directory sync failed, the open's succeeding", reopenAfterUnsyncedSwap, { compactAfterBytes: 1000, failDirSyncs: [3, 4] }],
+];
+
+describe("a crash at every step of", () => {
+  it.each(workloads)("%s loses no line not acknowledged", async (_name, workload, options) => {
+    expect(await crashEverywhere(workload, options)).toEqual([]);
+  });
+});
