@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -249,6 +249,50 @@ const reopenAfterUnsyncedSwap: Workload = async (spool, ledger, reopen) => {
   return next;
 };
 
+const goOn: Workload = async (spool, ledger) => {
+  await ackNext(spool, ledger, 2);
+  await append(spool, ledger, [line(100)]);
+  await ackNext(spool, ledger, 12); // compacts
+  await append(spool, ledger, [line(101)]);
+  await ackNext(spool, ledger, 1);
+};
+
+/** Lines `from`..`to` - 1, as the spool file holds them. */
+const text = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `${line(from + i)}\n`).join("");
+const lineBytes = Buffer.byteLength(text(0, 1));
+function given(ledger: Ledger, from: number, to: number, held: boolean): void {
+  for (let i = from; i < to; i++) {
+    ledger.given.add(line(i));
+    if (held) ledger.appended.add(line(i));
+  }
+}
+function waiting(ledger: Ledger, from: number, to: number): void {
+  for (let i = from; i < to; i++) ledger.appended.add(line(i));
+}
+
+/** The head an earlier version wrote (renamed into place, whole): `<offset>`. */
+const legacyHead = (file: string, ledger: Ledger) => {
+  writeFileSync(file, text(0, 30));
+  writeFileSync(`${file}.head`, String(10 * lineBytes));
+  given(ledger, 0, 10, true);
+  waiting(ledger, 10, 30);
+};
+/** An earlier version's compaction, killed before its rename: `<offset> <inode of the copy>`, the file as it was. */
+const legacyBeforeRename = (file: string, ledger: Ledger) => {
+  writeFileSync(file, text(0, 30));
+  writeFileSync(`${file}.compact`, text(20, 30));
+  writeFileSync(`${file}.head`, `${20 * lineBytes} ${statSync(`${file}.compact`, { bigint: true }).ino}`);
+  given(ledger, 0, 20, true);
+  waiting(ledger, 20, 30);
+};
+/** An earlier version's compaction, killed after its rename: `<offset> <inode of the copy>`, the file the copy. */
+const legacyAfterRename = (file: string, ledger: Ledger) => {
+  writeFileSync(file, text(20, 30));
+  writeFileSync(`${file}.head`, `${20 * lineBytes} ${statSync(file, { bigint: true }).ino}\n`);
+  given(ledger, 0, 20, false);
+  waiting(ledger, 20, 30);
+};
+
 const workloads: [string, Workload, Options][] = [
   ["a compaction from an acknowledgement", ackCompaction, { compactAfterBytes: 1000 }],
   ["a compaction from an append past maxBytes (the tail held)", tailHeldCompaction, { maxBytes: 1700, compactAfterBytes: 1_000_000 }],
@@ -258,6 +302,9 @@ const workloads: [string, Workload, Options][] = [
   ["appends during a compaction, the directory sync failing", appendDuringCompaction, { compactAfterBytes: 1000, failDirSyncs: [3, 4, 5] }],
   ["a close and an open after a compaction whose directory sync failed", reopenAfterUnsyncedSwap, { compactAfterBytes: 1000, failDirSyncs: [3, 4, 5, 6, 7, 8, 9] }],
   ["a close and an open after a compaction whose directory sync failed, the open's succeeding", reopenAfterUnsyncedSwap, { compactAfterBytes: 1000, failDirSyncs: [3, 4] }],
+  ["the first open of a head an earlier version wrote", goOn, { compactAfterBytes: 1000, setup: legacyHead }],
+  ["the first open of an earlier version's compaction killed before its rename", goOn, { compactAfterBytes: 1000, setup: legacyBeforeRename }],
+  ["the first open of an earlier version's compaction killed after its rename", goOn, { compactAfterBytes: 1000, setup: legacyAfterRename }],
 ];
 
 describe("a crash at every step of", () => {
