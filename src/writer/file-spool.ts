@@ -165,6 +165,10 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
    * no acknowledged line.
    */
   async function writeHead(offset: number, compactedInode?: bigint): Promise<void> {
+    // Not once another fileSpool() on the path took it over (an operation of this one under
+    // way then): its head store counts generations of its own, and a slot written now could
+    // hide that one's last head behind its head before.
+    handle();
     if (headStore === undefined) throw new AuditConfigError(`fileSpool(${file}) is not open.`);
     await headStore.write(compactedInode === undefined ? { offset } : { offset, compactedInode });
   }
