@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, write
 import type { FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import fc from "fast-check";
 
 /**
  * A crash at every step: each call that changes the spool's files (a write, a sync, a
@@ -384,4 +385,56 @@ describe("a crash at every step of", () => {
   it.each(workloads)("%s loses no line not acknowledged", async (_name, workload, options) => {
     expect(await crashEverywhere(workload, options)).toEqual([]);
   });
+});
+
+type Op = { kind: "append"; count: number } | { kind: "ack"; count: number } | { kind: "both"; append: number; ack: number } | { kind: "reopen" };
+
+/** A workload of `ops`: appends, acknowledgements, both at once, and a close and an open again (the next process). */
+function randomWorkload(ops: readonly Op[]): Workload {
+  return async (spool, ledger, reopen) => {
+    let next = 0;
+    const fresh = (count: number) => Array.from({ length: count }, () => line(next++));
+    let current = spool;
+    for (const op of ops) {
+      if (op.kind === "append") await tryAppend(current, ledger, fresh(op.count));
+      else if (op.kind === "ack") await ackNext(current, ledger, op.count);
+      else if (op.kind === "both") await Promise.all([ackNext(current, ledger, op.ack), tryAppend(current, ledger, fresh(op.append))]);
+      else {
+        await current.close();
+        current = await reopen();
+      }
+    }
+    return current;
+  };
+}
+
+const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("append" as const), count: fc.integer({ min: 1, max: 15 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("ack" as const), count: fc.integer({ min: 1, max: 20 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("both" as const), append: fc.integer({ min: 1, max: 5 }), ack: fc.integer({ min: 1, max: 20 }) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "reopen" as const }) },
+);
+
+it("a crash anywhere in random appends, acknowledgements (both at once too), reopenings, with directory syncs and appends failing, loses no line", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(opArbitrary, { minLength: 3, maxLength: 14 }),
+      fc.constantFrom(500, 1000, 1_000_000),
+      fc.constantFrom(1200, 1700, 1_000_000),
+      fc.subarray([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
+      fc.subarray([2, 3, 4, 5, 6, 7, 8]),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.boolean(),
+      async (ops, compactAfterBytes, maxBytes, failDirSyncs, failSpoolWrites, where, undo) => {
+        const workload = randomWorkload(ops);
+        const options: Options = { compactAfterBytes, maxBytes, failDirSyncs, failSpoolWrites };
+        const { calls } = await runOnce(workload, options, -1, false);
+        const at = 1 + Math.floor(where * calls);
+        const result = await runOnce(workload, options, at, undo);
+        expect(result.openError).toBeUndefined();
+        expect(result.missing).toEqual([]);
+      },
+    ),
+    { numRuns: Number(process.env.CRASH_RUNS ?? 150) },
+  );
 });
