@@ -184,7 +184,17 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
    */
   async function createLock(): Promise<boolean> {
     const whole = `${lockFile}.${process.pid}.new`;
-    await writeFile(whole, String(process.pid));
+    try {
+      await writeFile(whole, String(process.pid));
+    } catch (error) {
+      await rm(whole, { force: true }).catch(() => undefined);
+      const code = (error as NodeJS.ErrnoException).code;
+      // A full disk has no block for the pid. When a lock is there (a process killed on that
+      // disk, say), say so: the caller breaks it if its holder is dead, which frees a block,
+      // and creates it again. Else a spool that filled its disk could never be reopened.
+      if ((code === "ENOSPC" || code === "EDQUOT") && (await stat(lockFile).then(() => true, () => false))) return false;
+      throw error;
+    }
     try {
       await link(whole, lockFile);
       return true;

@@ -8,7 +8,7 @@
  *   tsx spool-full-disk-restart-child.ts compact <dir> fills it (compactAfterBytes 100 KiB), then acknowledges all (compactions tried on the full disk)
  *   tsx spool-full-disk-restart-child.ts legacy <dir>  an earlier version's spool (head `<offset> <inode>`), the disk then filled by another file, opened and drained
  *
- * `drain`, `compact` and `legacy` print one JSON line: what each step did.
+ * Each prints one JSON line: what each step did (`fill`: what it appended).
  */
 import { closeSync, ftruncateSync, openSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { statfsSync } from "node:fs";
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     try {
       for (;;) filled += writeSync(filler, Buffer.alloc(4096, 1));
     } catch {
-      // One page back, for the lock (see spool-full-disk-restart.test.ts's known defect): the head's upgrade gets none.
+      // One page back: the one the previous process's lock gave back at its close (the new lock takes it): the head's upgrade gets none.
       ftruncateSync(filler, filled - 4096);
       closeSync(filler);
     }

@@ -8,17 +8,14 @@ const mountPoint = mkdtempSync(path.join(tmpdir(), "audit-full-disk-restart-"));
 afterAll(() => rmSync(mountPoint, { recursive: true, force: true }));
 
 /**
- * KNOWN DEFECT, NOT FIXED (it.failing: this passes while the defect is there, and fails
- * once it is fixed; then make it a plain `it`).
- *
  * A spool that filled its disk, whose process is killed (its lock stays, naming a dead
- * pid) and started again: open() writes `<path>.lock.<pid>.new` before it looks at the
- * stale lock, the full disk refuses it (ENOSPC), and open fails, every 5 s, for good: the
- * spool that only its own acknowledgements could empty is never read again (its lines
- * wait until something else frees space), and an empty `.lock.<pid>.new` is left. The
- * head's slots (written in place) are not the problem: the lock is.
+ * pid) and started again: open() wrote `<path>.lock.<pid>.new` before it looked at the
+ * stale lock, the full disk refused it (ENOSPC), and open failed, every 5 s, for good: the
+ * spool that only its own acknowledgements could empty was never read again (its lines
+ * waited until something else freed space), and an empty `.lock.<pid>.new` was left. Now
+ * the stale lock is broken first (its block comes back), then created again.
  */
-it.failing("KNOWN DEFECT: a spool that filled its disk opens again after its process was killed, and empties itself", () => {
+it("a spool that filled its disk opens again after its process was killed, and empties itself", () => {
   const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
   const child = spawnSync(
     "unshare",
