@@ -165,6 +165,10 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
    * no acknowledged line.
    */
   async function writeHead(offset: number, compactedInode?: bigint): Promise<void> {
+    // Not once another fileSpool() on the path took it over (an operation of this one under
+    // way then): its head store counts generations of its own, and a slot written now could
+    // hide that one's last head behind its head before.
+    handle();
     if (headStore === undefined) throw new AuditConfigError(`fileSpool(${file}) is not open.`);
     await headStore.write(compactedInode === undefined ? { offset } : { offset, compactedInode });
   }
@@ -180,7 +184,17 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
    */
   async function createLock(): Promise<boolean> {
     const whole = `${lockFile}.${process.pid}.new`;
-    await writeFile(whole, String(process.pid));
+    try {
+      await writeFile(whole, String(process.pid));
+    } catch (error) {
+      await rm(whole, { force: true }).catch(() => undefined);
+      const code = (error as NodeJS.ErrnoException).code;
+      // A full disk has no block for the pid. When a lock is there (a process killed on that
+      // disk, say), say so: the caller breaks it if its holder is dead, which frees a block,
+      // and creates it again. Else a spool that filled its disk could never be reopened.
+      if ((code === "ENOSPC" || code === "EDQUOT") && (await stat(lockFile).then(() => true, () => false))) return false;
+      throw error;
+    }
     try {
       await link(whole, lockFile);
       return true;
@@ -461,7 +475,16 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
         await rm(`${headFile}.tmp`, { force: true });
         fd = await open(file, "a+");
         size = (await fd.stat()).size;
-        headStore = await openSpoolHeadFile(headFile, syncDirectory);
+        let synced = false;
+        headStore = await openSpoolHeadFile(headFile, async () => {
+          await syncDirectory();
+          synced = true;
+        });
+        // Before any append is acknowledged, the names are made durable: the spool file's (it may
+        // have just been created), and a compaction's rename an earlier process (or this spool,
+        // closed while that sync kept failing) did not get synced. Without it, a power cut after
+        // this open could bring back the file that rename replaced, without the appends since.
+        if (!synced) await syncDirectory();
         const stored = headStore.stored;
         // With an inode: a compaction was under way; 0 if it swapped the file in.
         head = stored === undefined || (stored.compactedInode !== undefined && (await fd.stat({ bigint: true })).ino === stored.compactedInode) ? 0 : stored.offset;

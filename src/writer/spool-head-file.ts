@@ -21,6 +21,8 @@ export interface SpoolHead {
 export const HEAD_SLOT_BYTES = 96;
 const SLOTS = 2;
 const HEAD_FILE_BYTES = HEAD_SLOT_BYTES * SLOTS;
+/** A generation from which opening renumbers the slots (see {@link openSpoolHeadFile}). */
+const RENUMBER_AT = 2 ** 52;
 const SLOT = /^(H1 (\d{1,16}) (\d{1,16}) (\d{1,20}|-)) ([0-9a-f]{8}) *\n$/;
 /** What versions before the slots wrote, whole, through a renamed temporary file: `<offset>` or `<offset> <inode>`. */
 const LEGACY = /^(\d{1,16})(?: (\d{1,20}))?$/;
@@ -140,6 +142,16 @@ export async function openSpoolHeadFile(file: string, syncDirectory: () => Promi
       await handle.datasync();
       generation = next;
     };
+    if (decoded.head !== undefined && generation >= RENUMBER_AT) {
+      // A generation that could not grow much further (a planted or damaged file: a write
+      // takes far longer than 2^52 of them): past 2^53 - 1 a slot no longer reads back, and
+      // the head found would stay the one read, however the spool moved. The head found goes
+      // into the other slot with a small generation, then into this one with the next: a
+      // torn write of either leaves that head, whichever slot is read.
+      generation = generation % SLOTS === 0 ? 0 : 1;
+      await write(decoded.head);
+      await write(decoded.head);
+    }
     if (bytes.length < HEAD_FILE_BYTES) {
       await write(decoded.head ?? { offset: 0 });
       if (bytes.length === 0) await syncDirectory();

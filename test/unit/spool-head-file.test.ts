@@ -147,3 +147,37 @@ describe("openSpoolHeadFile()", () => {
     expect(await readSpoolHead(file)).toEqual({ offset: 400 });
   });
 });
+
+describe("a generation at the end of the safe integers", () => {
+  it("still gives back the head written last (a file whose generation cannot grow is renumbered when opened)", async () => {
+    const file = nextFile();
+    // Generation 2^53 - 1 (odd: slot 1), as a planted or damaged file may hold it: the next, 2^53, is no safe integer.
+    const planted = Buffer.alloc(2 * HEAD_SLOT_BYTES);
+    encodeHeadSlot(Number.MAX_SAFE_INTEGER - 1, { offset: 1 }).copy(planted, 0);
+    encodeHeadSlot(Number.MAX_SAFE_INTEGER, { offset: 5, compactedInode: 9n }).copy(planted, HEAD_SLOT_BYTES);
+    writeFileSync(file, planted);
+    const head = await openSpoolHeadFile(file, noDirectorySync);
+    expect(head.stored).toEqual({ offset: 5, compactedInode: 9n });
+    // Renumbered or not, the head found is what the file says until a write.
+    expect(await readSpoolHead(file)).toEqual({ offset: 5, compactedInode: 9n });
+    for (const offset of [10, 20, 30]) {
+      await head.write({ offset });
+      expect(await readSpoolHead(file)).toEqual({ offset });
+    }
+    await head.close();
+    // What the renumbering writes (generation 2 in slot 0, then 3 in slot 1), torn anywhere: the head found, still.
+    const found = { offset: 5, compactedInode: 9n };
+    const first = Buffer.from(planted);
+    for (let written = 0; written <= HEAD_SLOT_BYTES; written++) {
+      const torn = Buffer.from(planted);
+      encodeHeadSlot(2, found).copy(torn, 0, 0, written);
+      expect(decodeHeadFile(torn).head).toEqual(found);
+    }
+    encodeHeadSlot(2, found).copy(first, 0);
+    for (let written = 0; written <= HEAD_SLOT_BYTES; written++) {
+      const torn = Buffer.from(first);
+      encodeHeadSlot(3, found).copy(torn, HEAD_SLOT_BYTES, 0, written);
+      expect(decodeHeadFile(torn).head).toEqual(found);
+    }
+  });
+});
