@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,11 +14,16 @@ import fc from "fast-check";
  * power cut may leave). No line whose append resolved and that no acknowledgement was
  * ever given may be missing then (a line given to `ack` is in the store already).
  */
+/**
+ * The process a call belongs to, followed through every await: once it crashed, each of its
+ * later calls hangs, however long a call the crash did not stop (a read, a stat) kept it
+ * going, while the next process, started outside it, works on the files.
+ */
+const processes = new AsyncLocalStorage<{ dead: boolean }>();
 const sim = {
   counting: false,
   calls: 0,
   crashAt: -1,
-  crashed: false,
   /** The directory whose syncs count as making its renames durable. */
   dir: "",
   /**
@@ -43,9 +49,10 @@ jest.mock("node:fs/promises", () => {
   const actual = jest.requireActual<typeof import("node:fs/promises")>("node:fs/promises");
   const fs = jest.requireActual<typeof import("node:fs")>("node:fs");
   const step = async <T>(work: () => Promise<T>): Promise<T> => {
-    if (sim.crashed) return hang();
-    if (sim.counting && ++sim.calls === sim.crashAt) {
-      sim.crashed = true;
+    const life = processes.getStore();
+    if (life?.dead) return hang();
+    if (life !== undefined && sim.counting && ++sim.calls === sim.crashAt) {
+      life.dead = true;
       sim.onCrash();
       return hang();
     }
@@ -163,7 +170,7 @@ async function runOnce(workload: Workload, options: Options, crashAt: number, un
   const dir = path.join(root, `run-${++runs}`);
   mkdirSync(dir);
   const file = path.join(dir, "spool.log");
-  Object.assign(sim, { counting: false, calls: 0, crashAt, crashed: false, dir, unsynced: [], dirSyncs: 0, failDirSyncs: [], handles: [] });
+  Object.assign(sim, { counting: false, calls: 0, crashAt, dir, unsynced: [], dirSyncs: 0, failDirSyncs: [], handles: [] });
   const ledger: Ledger = { appended: new Set(), given: new Set() };
   options.setup?.(file, ledger);
   const spool = fileSpool({ path: file, maxBytes: options.maxBytes, compactAfterBytes: options.compactAfterBytes });
@@ -179,11 +186,15 @@ async function runOnce(workload: Workload, options: Options, crashAt: number, un
     return again;
   };
   // The open too: a crash may come at any of its steps (the first write of the head's slots, say).
-  const done = spool
-    .open(quiet)
-    .then(() => workload(spool, ledger, reopen)).then((last) => (last ?? spool).close()).then(
-    () => "done" as const,
-    () => "failed" as const,
+  const done = processes.run({ dead: false }, () =>
+    spool
+      .open(quiet)
+      .then(() => workload(spool, ledger, reopen))
+      .then((last) => (last ?? spool).close())
+      .then(
+        () => "done" as const,
+        () => "failed" as const,
+      ),
   );
   // A crash leaves the workload hanging: wait for either (however slow the machine).
   await Promise.race([done, new Promise<void>((resolve) => (sim.onCrash = resolve))]);
@@ -191,7 +202,6 @@ async function runOnce(workload: Workload, options: Options, crashAt: number, un
   // dead): only then may the next process touch the files.
   for (let still = 0; still < 5; still = sim.inflight === 0 ? still + 1 : 0) await new Promise((resolve) => setTimeout(resolve, 1));
   const calls = sim.calls;
-  sim.crashed = false;
   sim.counting = false;
   sim.failDirSyncs = [];
   sim.failSpoolWrites = [];
