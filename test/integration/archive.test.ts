@@ -114,9 +114,12 @@ describe.each(providers)("archiveOldEvents() on %s", (provider) => {
     await insertRecords(store, seeded.map((event) => event.record));
     const old = seeded.filter((event) => event.ageDays >= 30);
 
+    // Killed once 4 batches are reported; the child holds after its 12th (of ~68), so a kill
+    // that comes late (this process busy, the child fast) still finds it mid-way.
     const child = await runTsx("test/support/archive-child.ts", [provider, db.url, "30", "50"], {
       killWhen: (lines) => lines.filter((line) => line.startsWith("batch ")).length >= 4,
       timeoutMs: 60_000,
+      env: { AUDIT_TEST_HOLD_AFTER_BATCHES: "12" },
     });
     expect(child.stderr).toBe("");
     expect(child).toMatchObject({ killed: true, timedOut: false, signal: "SIGKILL" });
