@@ -307,21 +307,27 @@ describe.each(providers)("archiveOldEvents() on %s", (provider) => {
     const old = seeded.filter((event) => event.ageDays >= 30);
 
     // Both start archiving at the same moment: each waits, connected, for the gate file. Started
-    // without it, one process's start-up (tsx, Prisma) can outlast the other's whole run.
-    const gate = path.join(mkdtempSync(path.join(tmpdir(), "archive-gate-")), "open");
+    // without it, one process's start-up (tsx, Prisma) can outlast the other's whole run. And
+    // each waits after its first batch until both have moved some: once started, one process
+    // can still be held off the CPU (a loaded machine) while the other runs to the end.
+    const gates = mkdtempSync(path.join(tmpdir(), "archive-gate-"));
+    const gate = path.join(gates, "open");
+    const movedGate = path.join(gates, "moved");
     let ready = 0;
+    const moving = new Set<number>();
     const children = await Promise.all(
-      [1, 2].map(() =>
+      [1, 2].map((n) =>
         runTsx("test/support/archive-child.ts", [provider, db.url, "30", "25"], {
           timeoutMs: 60_000,
-          env: { AUDIT_TEST_START_GATE: gate },
+          env: { AUDIT_TEST_START_GATE: gate, AUDIT_TEST_MOVED_GATE: movedGate },
           onLine: (line) => {
             if (line === "ready" && ++ready === 2) writeFileSync(gate, "");
+            if (line.startsWith("batch ") && !moving.has(n) && moving.add(n).size === 2) writeFileSync(movedGate, "");
           },
         }),
       ),
     );
-    rmSync(path.dirname(gate), { recursive: true, force: true });
+    rmSync(gates, { recursive: true, force: true });
 
     const moved: number[] = [];
     for (const child of children) {
