@@ -282,8 +282,11 @@ describe.each(frameworks)("requestEvents on $name", (framework) => {
     const { server } = await start();
     const response = await request(server).get("/orders/5");
     expect(response.status).toBe(200);
-    // The client has its answer while the event's insert is still waiting.
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The client has its answer while the event's insert is still waiting (the gate holds
+    // it until release()). The insert starts once the response is done: waited for, not
+    // assumed to have started within a fixed time.
+    const deadline = Date.now() + 3000;
+    while (inserting === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(inserting).toBe(1);
     expect(store.list()).toEqual([]);
     release();

@@ -11,6 +11,7 @@ import { AuditArchiveError, archiveOldEvents, prismaStore, type AuditEventRecord
 import { openDatabase, type TestDatabase } from "../support/databases";
 import { DAY_MS, archiveRecord, duplicatesIn, idDifference, idsOf, insertRecords, seedEvents, sqlCountBefore } from "../support/archive-fixtures";
 import { testPgPool } from "../support/test-pg-pool";
+import { takingPartTogether } from "../support/taking-part";
 
 const none = { missing: [], unexpected: [] };
 
@@ -77,9 +78,12 @@ describe("archiveOldEvents() through pgPool on postgresql", () => {
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
     })();
+    // Both must take part: each one's first moving batch is done before either goes on (the
+    // pool's archiver may have connections to open first, Prisma's has them already).
+    const [throughPool, throughPrisma] = takingPartTogether([prismaStore(db.prisma, { pgPool: pool }), prismaStore(db.prisma)]);
     const results = await Promise.all([
-      archiveOldEvents({ olderThanDays: 30, batchSize: 100, concurrency: 2, store: prismaStore(db.prisma, { pgPool: pool }) }),
-      archiveOldEvents({ olderThanDays: 30, batchSize: 100, store: prismaStore(db.prisma) }),
+      archiveOldEvents({ olderThanDays: 30, batchSize: 100, concurrency: 2, store: throughPool! }),
+      archiveOldEvents({ olderThanDays: 30, batchSize: 100, store: throughPrisma! }),
     ]).finally(() => {
       running = false;
     });

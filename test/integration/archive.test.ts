@@ -26,6 +26,7 @@ import {
   type SeededEvent,
 } from "../support/archive-fixtures";
 import { runTsx } from "../support/archive-process";
+import { takingPartTogether } from "../support/taking-part";
 
 const none = { missing: [], unexpected: [] };
 const idsOfEvents = (events: readonly SeededEvent[]) => events.map((event) => event.record.id);
@@ -114,9 +115,12 @@ describe.each(providers)("archiveOldEvents() on %s", (provider) => {
     await insertRecords(store, seeded.map((event) => event.record));
     const old = seeded.filter((event) => event.ageDays >= 30);
 
+    // Killed once 4 batches are reported; the child holds after its 12th (of ~68), so a kill
+    // that comes late (this process busy, the child fast) still finds it mid-way.
     const child = await runTsx("test/support/archive-child.ts", [provider, db.url, "30", "50"], {
       killWhen: (lines) => lines.filter((line) => line.startsWith("batch ")).length >= 4,
       timeoutMs: 60_000,
+      env: { AUDIT_TEST_HOLD_AFTER_BATCHES: "12" },
     });
     expect(child.stderr).toBe("");
     expect(child).toMatchObject({ killed: true, timedOut: false, signal: "SIGKILL" });
@@ -178,8 +182,10 @@ describe.each(providers)("archiveOldEvents() on %s", (provider) => {
           await new Promise((resolve) => setTimeout(resolve, 2));
         }
       })();
+      // Both must take part: each one's first moving batch is done before either goes on.
+      const archivers = takingPartTogether(clients.map((client) => prismaStore(client)));
       const results = await Promise.all(
-        clients.map((client) => archiveOldEvents({ olderThanDays: 30, batchSize: 100, store: prismaStore(client) })),
+        archivers.map((archiver) => archiveOldEvents({ olderThanDays: 30, batchSize: 100, store: archiver })),
       ).finally(() => {
         running = false;
       });
@@ -304,21 +310,27 @@ describe.each(providers)("archiveOldEvents() on %s", (provider) => {
     const old = seeded.filter((event) => event.ageDays >= 30);
 
     // Both start archiving at the same moment: each waits, connected, for the gate file. Started
-    // without it, one process's start-up (tsx, Prisma) can outlast the other's whole run.
-    const gate = path.join(mkdtempSync(path.join(tmpdir(), "archive-gate-")), "open");
+    // without it, one process's start-up (tsx, Prisma) can outlast the other's whole run. And
+    // each waits after its first batch until both have moved some: once started, one process
+    // can still be held off the CPU (a loaded machine) while the other runs to the end.
+    const gates = mkdtempSync(path.join(tmpdir(), "archive-gate-"));
+    const gate = path.join(gates, "open");
+    const movedGate = path.join(gates, "moved");
     let ready = 0;
+    const moving = new Set<number>();
     const children = await Promise.all(
-      [1, 2].map(() =>
+      [1, 2].map((n) =>
         runTsx("test/support/archive-child.ts", [provider, db.url, "30", "25"], {
           timeoutMs: 60_000,
-          env: { AUDIT_TEST_START_GATE: gate },
+          env: { AUDIT_TEST_START_GATE: gate, AUDIT_TEST_MOVED_GATE: movedGate },
           onLine: (line) => {
             if (line === "ready" && ++ready === 2) writeFileSync(gate, "");
+            if (line.startsWith("batch ") && !moving.has(n) && moving.add(n).size === 2) writeFileSync(movedGate, "");
           },
         }),
       ),
     );
-    rmSync(path.dirname(gate), { recursive: true, force: true });
+    rmSync(gates, { recursive: true, force: true });
 
     const moved: number[] = [];
     for (const child of children) {

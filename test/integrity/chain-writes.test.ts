@@ -115,17 +115,23 @@ describe.each(providers)("hash chains on %s", (provider: Provider) => {
     configureAudit({ store, integrity: { key: KEY_A, checkpointEvery: 1_000_000, checkpointIntervalMs: 100 } });
     const ctx = new AuditContext();
     for (let n = 0; n < 3; n++) await ctx.createEvent(ref(n));
+    // The timer runs from the chain's first event: when the three writes take longer than
+    // an interval (a loaded machine), a tick signs the head at 1 or 2 on the way. What must
+    // hold is that the head, 3, gets signed without closeAudit, and each head only once.
     const deadline = Date.now() + 5_000;
     let checkpoints = await store.readCheckpoints!();
-    while (checkpoints.length === 0 && Date.now() < deadline) {
+    while (!checkpoints.some((c) => c.seq === 3) && Date.now() < deadline) {
       await sleep(50);
       checkpoints = await store.readCheckpoints!();
     }
-    expect(checkpoints.map((c) => c.seq)).toEqual([3]);
+    const seqs = checkpoints.map((c) => c.seq).sort((a, b) => a - b);
+    expect(seqs.at(-1)).toBe(3);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(new Set(checkpoints.map((c) => c.chainId)).size).toBe(1);
     expect(checkChains(await allEvents(db), checkpoints, KEY_A).problems).toEqual([]);
     // Nothing new: no further checkpoint at the next ticks.
     await sleep(300);
-    expect(await store.readCheckpoints!()).toHaveLength(1);
+    expect(await store.readCheckpoints!()).toHaveLength(checkpoints.length);
   });
 
   it("rotates keys: checkpoints name the key that signed them, and a ring of both verifies all", async () => {

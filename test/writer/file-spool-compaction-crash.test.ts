@@ -12,12 +12,16 @@ import path from "node:path";
  * The crash is simulated by a rename that never returns (the process is gone). Now the
  * head file names both heads during a compaction (`<offset> <inode of the copy>`).
  */
-const mockCrash = { armed: false };
+const mockCrash = { armed: false, reached: false };
 jest.mock("node:fs/promises", () => {
   const actual = jest.requireActual<typeof import("node:fs/promises")>("node:fs/promises");
   return {
     ...actual,
-    rename: (from: string, to: string) => (mockCrash.armed && from.endsWith(".compact") ? new Promise(() => undefined) : actual.rename(from, to)),
+    rename: (from: string, to: string) => {
+      if (!(mockCrash.armed && from.endsWith(".compact"))) return actual.rename(from, to);
+      mockCrash.reached = true;
+      return new Promise(() => undefined);
+    },
   };
 });
 import { fileSpool } from "../../src";
@@ -34,7 +38,12 @@ it("does not bring back lines acknowledged before a compaction a crash interrupt
   await spool.append(["waiting-1", "waiting-2", "waiting-3", "waiting-4", "waiting-5"]);
   mockCrash.armed = true;
   void spool.ack(await spool.peek(13)); // stored (or dropped): compacts; the process dies at the rename
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Until the compaction is at its rename (after its synced writes): waited for, not assumed
+  // done within a fixed time. A compaction still running when the next process opens the
+  // path would not be the crash this test is about.
+  const deadline = Date.now() + 10_000;
+  while (!mockCrash.reached && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(mockCrash.reached).toBe(true);
   mockCrash.armed = false;
   const next = fileSpool({ path: file }); // the next process
   await next.open(quiet);

@@ -105,9 +105,11 @@ describe("redisSpool()", () => {
   });
 
   it("takes over a lock whose holder crashed, once it expired", async () => {
-    await admin.set(lockKey, "token-of-a-crashed-process", { expiration: { type: "PX", value: 300 } });
+    // Long enough that the first open (a new connection) meets the lock on a loaded machine;
+    // then Redis's own expiry is waited for, not assumed done after a fixed time.
+    await admin.set(lockKey, "token-of-a-crashed-process", { expiration: { type: "PX", value: 3000 } });
     await expect(redisSpool({ url, key }).open(recordingLogger())).rejects.toThrow(/in use/);
-    await sleep(400);
+    await until(async () => (await admin.exists(lockKey)) === 0);
     const spool = redisSpool({ url, key });
     await spool.open(recordingLogger());
     expect(await admin.get(lockKey)).not.toBe("token-of-a-crashed-process");

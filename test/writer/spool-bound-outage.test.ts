@@ -120,8 +120,12 @@ describe("an event larger than the whole spool, in a batch with small ones, duri
         (error: unknown) => (settled.push(`failed ${i}`), Promise.reject(error)),
       ),
     );
-    await sleep(1500);
-    // The small ones are durable in the spool; the large one waits, and nothing failed.
+    // The small ones become durable in the spool (appends, fdatasync: waited for, however
+    // slow the disk), while the large one waits for the store, which is cut off.
+    const deadline = Date.now() + 10_000;
+    while (settled.length < 2 && Date.now() < deadline) await sleep(10);
+    // Time for the large one to settle too, were it (wrongly) settled without the store.
+    await sleep(300);
     expect(settled.sort()).toEqual(["ok 0", "ok 2"]);
     expect(statSync(file).size).toBeLessThanOrEqual(MAX_BYTES);
     expect(logger.warnings.join("\n")).toContain("larger than the spool");
