@@ -475,16 +475,13 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
         await rm(`${headFile}.tmp`, { force: true });
         fd = await open(file, "a+");
         size = (await fd.stat()).size;
-        let synced = false;
-        headStore = await openSpoolHeadFile(headFile, async () => {
-          await syncDirectory();
-          synced = true;
-        });
-        // Before any append is acknowledged, the names are made durable: the spool file's (it may
-        // have just been created), and a compaction's rename an earlier process (or this spool,
-        // closed while that sync kept failing) did not get synced. Without it, a power cut after
-        // this open could bring back the file that rename replaced, without the appends since.
-        if (!synced) await syncDirectory();
+        headStore = await openSpoolHeadFile(headFile);
+        // Before any append is acknowledged, the names are made durable: the spool file's and
+        // its head's (either may have just been created), and a compaction's rename an earlier
+        // process (or this spool, closed while that sync kept failing) did not get synced.
+        // Without it, a power cut after this open could bring back the file that rename
+        // replaced, without the appends since.
+        await syncDirectory();
         const stored = headStore.stored;
         // With an inode: a compaction was under way; 0 if it swapped the file in.
         head = stored === undefined || (stored.compactedInode !== undefined && (await fd.stat({ bigint: true })).ino === stored.compactedInode) ? 0 : stored.offset;

@@ -124,13 +124,13 @@ export interface SpoolHeadFile {
  * a failing disk) spoils at most the slot being written; the other holds the head before.
  *
  * Opening reads the head, then writes it into a slot at once, so the file has its full
- * size (and its disk block) from then on; a new file's name is made durable by
- * `syncDirectory`. A file in the form versions before the slots wrote is read, and kept
+ * size (and its disk block) from then on; a new file's name is made durable by the
+ * caller's sync of the directory (`fileSpool`'s open syncs it every time). A file in the form versions before the slots wrote is read, and kept
  * as it was (in the first slot's bytes) until the first slot is written.
  *
  * @throws the file system's error when the file cannot be opened, read or written.
  */
-export async function openSpoolHeadFile(file: string, syncDirectory: () => Promise<void>): Promise<SpoolHeadFile> {
+export async function openSpoolHeadFile(file: string): Promise<SpoolHeadFile> {
   const handle = await open(file, constants.O_RDWR | constants.O_CREAT, 0o644);
   try {
     const bytes = await readUpTo(handle, HEAD_FILE_BYTES * 4);
@@ -154,7 +154,6 @@ export async function openSpoolHeadFile(file: string, syncDirectory: () => Promi
     }
     if (bytes.length < HEAD_FILE_BYTES) {
       await write(decoded.head ?? { offset: 0 });
-      if (bytes.length === 0) await syncDirectory();
     }
     return { stored: decoded.head, write, close: () => handle.close() };
   } catch (error) {

@@ -41,6 +41,14 @@ const scenario = fc.record({
   ),
 });
 
+/** Each stored event's chain position, `<chainId>#<seq>`, by id. */
+async function chainPositions(db: TestDatabase): Promise<Map<string, string>> {
+  const rows = await (db.prisma as unknown as { auditEvent: { findMany(a: object): Promise<{ id: string; chainId: string | null; seq: bigint | null }[]> } }).auditEvent.findMany({
+    select: { id: true, chainId: true, seq: true },
+  });
+  return new Map(rows.map((r) => [r.id, `${r.chainId}#${r.seq}`]));
+}
+
 interface StoreUnderTest {
   store: AuditStore;
   /** The stored live events by id: chain id and seq. */
@@ -56,12 +64,7 @@ const stores: Array<[string, () => Promise<StoreUnderTest & { close(): Promise<v
       const store = prismaStore(db.prisma);
       return {
         store,
-        async positions() {
-          const rows = await (db.prisma as unknown as { auditEvent: { findMany(a: object): Promise<{ id: string; chainId: string | null; seq: bigint | null }[]> } }).auditEvent.findMany({
-            select: { id: true, chainId: true, seq: true },
-          });
-          return new Map(rows.map((r) => [r.id, `${r.chainId}#${r.seq}`]));
-        },
+        positions: () => chainPositions(db),
         reset: () => db.reset(),
         close: () => db.close(),
       };
@@ -75,12 +78,7 @@ const stores: Array<[string, () => Promise<StoreUnderTest & { close(): Promise<v
       const store = prismaStore(db.prisma, { pgPool: pool });
       return {
         store,
-        async positions() {
-          const rows = await (db.prisma as unknown as { auditEvent: { findMany(a: object): Promise<{ id: string; chainId: string | null; seq: bigint | null }[]> } }).auditEvent.findMany({
-            select: { id: true, chainId: true, seq: true },
-          });
-          return new Map(rows.map((r) => [r.id, `${r.chainId}#${r.seq}`]));
-        },
+        positions: () => chainPositions(db),
         reset: () => db.reset(),
         async close() {
           // The clashes above went by COPY first: some must have been taken whole, some refused.

@@ -9,7 +9,6 @@ const dir = mkdtempSync(path.join(tmpdir(), "audit-spool-head-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const nextFile = () => path.join(dir, `spool-${++files}.log.head`);
-const noDirectorySync = async () => undefined;
 
 const arbHead: fc.Arbitrary<SpoolHead> = fc.oneof(
   fc.record({ offset: fc.maxSafeNat() }),
@@ -92,10 +91,9 @@ describe("the head file's two slots", () => {
 describe("openSpoolHeadFile()", () => {
   it("creates the file at its full size, stores each head in place, and a later open finds the last one", async () => {
     const file = nextFile();
-    let directorySyncs = 0;
-    const head = await openSpoolHeadFile(file, async () => void directorySyncs++);
+    const head = await openSpoolHeadFile(file);
     expect(head.stored).toBeUndefined();
-    expect({ size: statSync(file).size, directorySyncs }).toEqual({ size: 2 * HEAD_SLOT_BYTES, directorySyncs: 1 });
+    expect(statSync(file).size).toBe(2 * HEAD_SLOT_BYTES);
     const { ino } = statSync(file, { bigint: true });
     for (const offset of [10, 20, 30]) await head.write({ offset });
     await head.write({ offset: 40, compactedInode: 123n });
@@ -104,7 +102,7 @@ describe("openSpoolHeadFile()", () => {
     expect(statSync(file, { bigint: true }).ino).toBe(ino);
     expect(statSync(file).size).toBe(2 * HEAD_SLOT_BYTES);
     expect(await readSpoolHead(file)).toEqual({ offset: 40, compactedInode: 123n });
-    const again = await openSpoolHeadFile(file, noDirectorySync);
+    const again = await openSpoolHeadFile(file);
     expect(again.stored).toEqual({ offset: 40, compactedInode: 123n });
     await again.write({ offset: 50 });
     await again.close();
@@ -114,7 +112,7 @@ describe("openSpoolHeadFile()", () => {
   it("takes over a head file an earlier version wrote, and a version that reads only that form replays from the start", async () => {
     const file = nextFile();
     writeFileSync(file, "4096 77");
-    const head = await openSpoolHeadFile(file, noDirectorySync);
+    const head = await openSpoolHeadFile(file);
     expect(head.stored).toEqual({ offset: 4096, compactedInode: 77n });
     expect(readFileSync(file, "latin1").startsWith("4096 77\0")).toBe(true);
     await head.write({ offset: 8192 });
@@ -126,7 +124,7 @@ describe("openSpoolHeadFile()", () => {
 
   it("keeps the head before when a write is torn (half written, then the disk fails), and the next write goes on from it", async () => {
     const file = nextFile();
-    const head = await openSpoolHeadFile(file, noDirectorySync);
+    const head = await openSpoolHeadFile(file);
     await head.write({ offset: 100 });
     await head.write({ offset: 150 });
     const probe = await open(__filename, "r");
@@ -156,7 +154,7 @@ describe("a generation at the end of the safe integers", () => {
     encodeHeadSlot(Number.MAX_SAFE_INTEGER - 1, { offset: 1 }).copy(planted, 0);
     encodeHeadSlot(Number.MAX_SAFE_INTEGER, { offset: 5, compactedInode: 9n }).copy(planted, HEAD_SLOT_BYTES);
     writeFileSync(file, planted);
-    const head = await openSpoolHeadFile(file, noDirectorySync);
+    const head = await openSpoolHeadFile(file);
     expect(head.stored).toEqual({ offset: 5, compactedInode: 9n });
     // Renumbered or not, the head found is what the file says until a write.
     expect(await readSpoolHead(file)).toEqual({ offset: 5, compactedInode: 9n });
