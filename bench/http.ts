@@ -17,7 +17,7 @@ import { Client as PgClient } from "pg";
 
 import { openDatabase } from "../test/support/databases";
 import { benchOptions } from "./lib/cli-options";
-import { cost, int, ms, ratio } from "./lib/format";
+import { cost, int, ms, percent, ratio } from "./lib/format";
 import { goalLine } from "./lib/goals";
 import { machineLine, postgresLines } from "./lib/machine";
 import { markdownTable } from "./lib/markdown-table";
@@ -137,6 +137,8 @@ interface Sample extends LoadResult {
   cpuPerRequest: number;
   /** PostgreSQL's CPU per request served over the same span (µs), when its processes can be seen (see postgresCpuMicros). */
   pgCpuPerRequest: number | undefined;
+  /** The server's event-loop utilization under the measured load (0-1; see `busy` in variants.ts). */
+  busy: number;
 }
 
 async function main(): Promise<void> {
@@ -214,9 +216,9 @@ async function main(): Promise<void> {
             check(stopped.measuredHandled > 0, `${label}: the server handled no request after the warm-up`);
             const cpuPerRequest = stopped.cpuMicros / stopped.measuredHandled;
             const pgCpuPerRequest = pgCpu === undefined ? undefined : pgCpu / stopped.measuredHandled;
-            samples.set(key(runtime, framework, variant), [...(samples.get(key(runtime, framework, variant)) ?? []), { ...measured, round, cpuPerRequest, pgCpuPerRequest }]);
+            samples.set(key(runtime, framework, variant), [...(samples.get(key(runtime, framework, variant)) ?? []), { ...measured, round, cpuPerRequest, pgCpuPerRequest, busy: stopped.busy }]);
             log(
-              `${label}: ${int(measured.requestsPerSecond)} req/s, p50 ${ms(measured.p50)} ms, p99 ${ms(measured.p99)} ms, server CPU ${cpuPerRequest.toFixed(1)} µs/request` +
+              `${label}: ${int(measured.requestsPerSecond)} req/s, p50 ${ms(measured.p50)} ms, p99 ${ms(measured.p99)} ms, server CPU ${cpuPerRequest.toFixed(1)} µs/request (system ${(stopped.systemMicros / stopped.measuredHandled).toFixed(1)}), server busy ${percent(stopped.busy)}` +
                 `${pgCpuPerRequest === undefined ? "" : `, PostgreSQL CPU ${pgCpuPerRequest.toFixed(1)} µs/request`}` +
                 `${expected > 0 ? `, ${int(rows)} events stored` : ""}`,
             );
@@ -251,6 +253,14 @@ interface Figures {
   p99: number;
   /** Median over rounds of (this variant's req/s / bare's req/s in the same round). */
   ratio: number;
+  /**
+   * Median over rounds of (bare's server CPU per request / this variant's, same round):
+   * the ratio of req/s the two would serve with the server's core as their only bound,
+   * whatever bounded them here (the load generator, PostgreSQL on the same cores).
+   */
+  cpuRatio: number;
+  /** Median over rounds of the server's event-loop utilization (0-1). */
+  busy: number;
 }
 
 function figures(input: ReportInput, runtime: NodeRuntime, framework: Framework, variant: Variant): Figures | undefined {
@@ -262,6 +272,8 @@ function figures(input: ReportInput, runtime: NodeRuntime, framework: Framework,
     p50: median(runs.map((r) => r.p50)),
     p99: median(runs.map((r) => r.p99)),
     ratio: median(runs.map((r) => r.requestsPerSecond / bare.find((b) => b.round === r.round)!.requestsPerSecond)),
+    cpuRatio: median(runs.map((r) => bare.find((b) => b.round === r.round)!.cpuPerRequest / r.cpuPerRequest)),
+    busy: median(runs.map((r) => r.busy)),
   };
 }
 
@@ -271,16 +283,20 @@ function report(input: ReportInput): string {
     `## HTTP overhead: ${frameworks.map((f) => FRAMEWORK_NAMES[f]).join(", ")}, ${runtimes.map((r) => r.label).join(" and ")}${input.smoke ? " (smoke run: figures not meant to be read)" : ""}`,
     "",
     `Requests per second and latency under autocannon (${values.connections} connections, ${values.rate > 0 ? `${values.rate} requests/s in all` : "as fast as the server answers"}, ${values.seconds} s measured after ${values.warmup} s of warm-up, ` +
-      `medians of ${values.rounds} interleaved round(s)); "vs bare": median over rounds of req/s divided by bare req/s of the same round, Node and framework, with its cost in throughput.`,
+      `medians of ${values.rounds} interleaved round(s)); "vs bare": median over rounds of req/s divided by bare req/s of the same round, Node and framework, with its cost in throughput. ` +
+      `"busy": the server's event-loop utilization under the load (Node's \`performance.eventLoopUtilization()\`); well below 100%, the server waited for requests, so its req/s was bounded by the load generator ` +
+      `(and PostgreSQL, which shares the cores), not by its own work, and "vs bare" mixes the variant's cost with that bound: "CPU-bound" is then the ratio to read, ` +
+      `bare's server CPU per request divided by the variant's (median over rounds), the req/s ratio the two would have with the server's core as their only bound.`,
   ];
   for (const framework of frameworks) {
-    const headers = ["variant", ...runtimes.flatMap((r) => [`${r.label} req/s`, "p50 ms", "p99 ms", "vs bare"])];
+    const headers = ["variant", ...runtimes.flatMap((r) => [`${r.label} req/s`, "p50 ms", "p99 ms", "busy", "vs bare", "CPU-bound"])];
     const rows = input.variants.map((variant) => [
       variantLabel(variant, framework),
       ...runtimes.flatMap((runtime) => {
         const f = figures(input, runtime, framework, variant);
-        if (f === undefined) return ["–", "–", "–", "–"];
-        return [int(f.requestsPerSecond), ms(f.p50), ms(f.p99), variant === "bare" ? "1.00" : `${ratio(f.ratio)} (${cost(f.ratio)})`];
+        if (f === undefined) return ["–", "–", "–", "–", "–", "–"];
+        const vsBare = (r: number) => (variant === "bare" ? "1.00" : `${ratio(r)} (${cost(r)})`);
+        return [int(f.requestsPerSecond), ms(f.p50), ms(f.p99), percent(f.busy), vsBare(f.ratio), vsBare(f.cpuRatio)];
       }),
     ]);
     lines.push("", `### ${FRAMEWORK_NAMES[framework]} ${packageVersion(framework)}`, "", markdownTable(headers, rows));
@@ -332,14 +348,16 @@ function bufferedEventGoals(input: ReportInput): string {
       if (event === undefined) continue;
       const eventCost = 1 - event.ratio;
       const met = eventCost <= GOALS.bufferedEventCost;
-      const measured = `costs ${(eventCost * 100).toFixed(0)}% of bare req/s (ratio ${ratio(event.ratio)}, ${int(event.requestsPerSecond)} req/s)`;
+      const measured =
+        `costs ${(eventCost * 100).toFixed(0)}% of bare req/s (ratio ${ratio(event.ratio)}, ${int(event.requestsPerSecond)} req/s, server busy ${percent(event.busy)}); ` +
+        `CPU-bound ${(100 - event.cpuRatio * 100).toFixed(0)}% (ratio ${ratio(event.cpuRatio)})`;
       if (runtime.label === `Node ${GOAL_NODE}`) {
         lines.push(
           goalLine({
             issue: "#15",
             goal: `one buffered \`createEvent\` per request costs <= ${GOALS.bufferedEventCost * 100}% of bare req/s, ${FRAMEWORK_NAMES[framework]}, ${runtime.label}`,
             measured,
-            anchor: `bare ${FRAMEWORK_NAMES[framework]} ${int(figures(input, runtime, framework, "bare")?.requestsPerSecond ?? NaN)} req/s`,
+            anchor: `bare ${FRAMEWORK_NAMES[framework]} ${int(figures(input, runtime, framework, "bare")?.requestsPerSecond ?? NaN)} req/s, server busy ${percent(figures(input, runtime, framework, "bare")?.busy ?? NaN)}`,
             met,
           }),
         );

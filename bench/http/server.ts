@@ -3,8 +3,10 @@
 // Variants that write events connect to AUDIT_BENCH_DB_URL through one `pg` Pool, which
 // PrismaPg and (buffered mode) the store's `pgPool` share. On "mark" (after the warm-up) it
 // flushes what the warm-up buffered and starts counting its CPU; on "stop" it closes, flushes
-// (buffered mode), reports its tally and the CPU it spent since the mark, and exits.
+// (buffered mode), reports its tally, the CPU it spent since the mark and how busy its event
+// loop was under the load, and exits.
 import { createServer } from "node:http";
+import { performance } from "node:perf_hooks";
 
 import { PrismaPg } from "@prisma/adapter-pg";
 import { Pool } from "pg";
@@ -54,16 +56,18 @@ async function main(): Promise<void> {
   send({ type: "ready", port: (server.address() as { port: number }).port, node: process.version });
 
   /** The CPU and requests at the mark: what the measured load (and its flush) is counted from. */
-  let mark = { cpu: process.cpuUsage(), handled: 0 };
+  let mark = { cpu: process.cpuUsage(), handled: 0, loop: performance.eventLoopUtilization() };
   process.on("message", async (message: { type?: string }) => {
     if (message.type === "mark") {
       await tally.idle();
       if (writes === "buffered") await flushAudit();
-      mark = { cpu: process.cpuUsage(), handled: tally.handled };
+      mark = { cpu: process.cpuUsage(), handled: tally.handled, loop: performance.eventLoopUtilization() };
       send({ type: "marked" });
       return;
     }
     if (message.type !== "stop") return;
+    // Read before the close and its flush: the share of the measured load's wall time the event loop worked.
+    const busy = performance.eventLoopUtilization(mark.loop).utilization;
     await new Promise((resolve) => {
       server.close(resolve);
       server.closeAllConnections();
@@ -78,7 +82,7 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(mark.cpu);
     await prisma?.$disconnect();
     await pool?.end();
-    send({ type: "stopped", handled: tally.handled, failed: tally.failed, firstError: tally.firstError, measuredHandled: tally.handled - mark.handled, cpuMicros: cpu.user + cpu.system });
+    send({ type: "stopped", handled: tally.handled, failed: tally.failed, firstError: tally.firstError, measuredHandled: tally.handled - mark.handled, cpuMicros: cpu.user + cpu.system, systemMicros: cpu.system, busy });
     process.disconnect();
   });
 }

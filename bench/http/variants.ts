@@ -68,4 +68,12 @@ export type ServerMessage =
       measuredHandled: number;
       /** The server process's CPU (user + system, µs) from the mark to the end of its last flush. */
       cpuMicros: number;
+      /** The system (kernel) part of `cpuMicros` (µs): socket reads and writes, mostly. */
+      systemMicros: number;
+      /**
+       * The event loop's utilization from the mark to the stop (0-1, Node's
+       * `performance.eventLoopUtilization()`): below 1, the server waited for requests,
+       * so its req/s was bounded by the load generator (or whatever shared its core).
+       */
+      busy: number;
     };

@@ -10,3 +10,6 @@ export const ratio = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) :
 /** What a ratio to a baseline costs in throughput, signed: ratio 0.87 is `-13%`. */
 export const cost = (ratioToBaseline: number): string =>
   Number.isFinite(ratioToBaseline) ? `${ratioToBaseline <= 1 ? "-" : "+"}${Math.abs((1 - ratioToBaseline) * 100).toFixed(0)}%` : "–";
+
+/** A share (0-1) as a whole percentage: `0.57` is `57%`. */
+export const percent = (share: number): string => (Number.isFinite(share) ? `${(share * 100).toFixed(0)}%` : "–");
