@@ -137,6 +137,10 @@ interface Sample extends LoadResult {
   cpuPerRequest: number;
   /** PostgreSQL's CPU per request served over the same span (µs), when its processes can be seen (see postgresCpuMicros). */
   pgCpuPerRequest: number | undefined;
+  /** The system (kernel) part of `cpuPerRequest` (µs). */
+  systemPerRequest: number;
+  /** The garbage collector's main-thread pauses per request over the same span (µs). */
+  gcPerRequest: number;
   /** The server's event-loop utilization under the measured load (0-1; see `busy` in variants.ts). */
   busy: number;
 }
@@ -216,9 +220,9 @@ async function main(): Promise<void> {
             check(stopped.measuredHandled > 0, `${label}: the server handled no request after the warm-up`);
             const cpuPerRequest = stopped.cpuMicros / stopped.measuredHandled;
             const pgCpuPerRequest = pgCpu === undefined ? undefined : pgCpu / stopped.measuredHandled;
-            samples.set(key(runtime, framework, variant), [...(samples.get(key(runtime, framework, variant)) ?? []), { ...measured, round, cpuPerRequest, pgCpuPerRequest, busy: stopped.busy }]);
+            samples.set(key(runtime, framework, variant), [...(samples.get(key(runtime, framework, variant)) ?? []), { ...measured, round, cpuPerRequest, pgCpuPerRequest, systemPerRequest: stopped.systemMicros / stopped.measuredHandled, gcPerRequest: stopped.gcMicros / stopped.measuredHandled, busy: stopped.busy }]);
             log(
-              `${label}: ${int(measured.requestsPerSecond)} req/s, p50 ${ms(measured.p50)} ms, p99 ${ms(measured.p99)} ms, server CPU ${cpuPerRequest.toFixed(1)} µs/request (system ${(stopped.systemMicros / stopped.measuredHandled).toFixed(1)}), server busy ${percent(stopped.busy)}` +
+              `${label}: ${int(measured.requestsPerSecond)} req/s, p50 ${ms(measured.p50)} ms, p99 ${ms(measured.p99)} ms, server CPU ${cpuPerRequest.toFixed(1)} µs/request (system ${(stopped.systemMicros / stopped.measuredHandled).toFixed(1)}, GC ${(stopped.gcMicros / stopped.measuredHandled).toFixed(1)}), server busy ${percent(stopped.busy)}` +
                 `${pgCpuPerRequest === undefined ? "" : `, PostgreSQL CPU ${pgCpuPerRequest.toFixed(1)} µs/request`}` +
                 `${expected > 0 ? `, ${int(rows)} events stored` : ""}`,
             );
@@ -379,24 +383,28 @@ function eventCpu(
   runtime: NodeRuntime,
   framework: Framework,
   variant: Variant,
-): { perEvent: number; perRequest: number; bare: number; postgresPerEvent: number | undefined } | undefined {
+): { perEvent: number; systemPerEvent: number; gcPerEvent: number; perRequest: number; bare: number; postgresPerEvent: number | undefined } | undefined {
   const runs = input.samples.get(input.key(runtime, framework, variant));
   const bare = input.samples.get(input.key(runtime, framework, "bare"));
   if (runs === undefined || bare === undefined) return undefined;
-  const excess = runs.flatMap((r) => {
-    const b = bare.find((x) => x.round === r.round);
-    return b === undefined ? [] : [r.cpuPerRequest - b.cpuPerRequest];
-  });
-  if (excess.length === 0) return undefined;
-  const postgresExcess = runs.flatMap((r) => {
-    const b = bare.find((x) => x.round === r.round);
-    return b?.pgCpuPerRequest === undefined || r.pgCpuPerRequest === undefined ? [] : [r.pgCpuPerRequest - b.pgCpuPerRequest];
-  });
+  /** Median over rounds of `of(run) - of(bare's run of the same round)`, or undefined when no round has both. */
+  const excess = (of: (sample: Sample) => number | undefined): number | undefined => {
+    const differences = runs.flatMap((r) => {
+      const b = bare.find((x) => x.round === r.round);
+      const [mine, bares] = [of(r), b === undefined ? undefined : of(b)];
+      return mine === undefined || bares === undefined ? [] : [mine - bares];
+    });
+    return differences.length === 0 ? undefined : median(differences);
+  };
+  const perEvent = excess((s) => s.cpuPerRequest);
+  if (perEvent === undefined) return undefined;
   return {
-    perEvent: median(excess),
+    perEvent,
+    systemPerEvent: excess((s) => s.systemPerRequest)!,
+    gcPerEvent: excess((s) => s.gcPerRequest)!,
     perRequest: median(runs.map((r) => r.cpuPerRequest)),
     bare: median(bare.map((r) => r.cpuPerRequest)),
-    postgresPerEvent: postgresExcess.length === 0 ? undefined : median(postgresExcess),
+    postgresPerEvent: excess((s) => s.pgCpuPerRequest),
   };
 }
 
@@ -422,7 +430,17 @@ function cpuPerEvent(input: ReportInput): string {
             }),
           );
         }
-        return [[setting, cpu.bare.toFixed(1), cpu.perRequest.toFixed(1), `${cpu.perEvent.toFixed(1)}: ${met ? "met" : "MISSED"}`, cpu.postgresPerEvent === undefined ? "–" : cpu.postgresPerEvent.toFixed(1)]];
+        return [
+          [
+            setting,
+            cpu.bare.toFixed(1),
+            cpu.perRequest.toFixed(1),
+            `${cpu.perEvent.toFixed(1)}: ${met ? "met" : "MISSED"}`,
+            cpu.systemPerEvent.toFixed(1),
+            cpu.gcPerEvent.toFixed(1),
+            cpu.postgresPerEvent === undefined ? "–" : cpu.postgresPerEvent.toFixed(1),
+          ],
+        ];
       }),
     ),
   );
@@ -430,9 +448,10 @@ function cpuPerEvent(input: ReportInput): string {
     `Server CPU per event (issue #15; what a user whose database runs elsewhere pays): the server process's \`process.cpuUsage()\` (user + system) from the end of the warm-up ` +
       `(its buffered events flushed first) to the end of the close that flushes what the measured load buffered, divided by the requests it served then (one event each); ` +
       `per event: median over rounds of that minus bare's in the same round, so middleware, event and its share of the flush. Here PostgreSQL's own insert work runs on the same two cores, which is why req/s alone overstates it: ` +
-      `its CPU per event is the last column (every \`postgres\` process's user + system time from /proc over the same span, the exited backends' included, minus bare's), which the machine pays beside the server's for each event.`,
+      `its CPU per event is the last column (every \`postgres\` process's user + system time from /proc over the same span, the exited backends' included, minus bare's), which the machine pays beside the server's for each event. ` +
+      `"of which system": the kernel's part of the server's per event (socket writes and reads, mostly); "GC pauses": the garbage collector's main-thread pauses per event (\`gc\` performance entries, wall time, minus bare's), the share that events held in memory until their flush cost.`,
     "",
-    markdownTable(["setting", "bare µs/request", "with the event µs/request", `µs per event (goal <= ${GOALS.cpuPerEventMicros})`, "PostgreSQL µs per event"], rows),
+    markdownTable(["setting", "bare µs/request", "with the event µs/request", `µs per event (goal <= ${GOALS.cpuPerEventMicros})`, "of which system", "GC pauses µs per event", "PostgreSQL µs per event"], rows),
     ...(goals.length > 0 ? ["", ...goals] : []),
   ].join("\n");
 }

@@ -6,7 +6,7 @@
 // (buffered mode), reports its tally, the CPU it spent since the mark and how busy its event
 // loop was under the load, and exits.
 import { createServer } from "node:http";
-import { performance } from "node:perf_hooks";
+import { performance, PerformanceObserver } from "node:perf_hooks";
 
 import { PrismaPg } from "@prisma/adapter-pg";
 import { Pool } from "pg";
@@ -55,6 +55,11 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   send({ type: "ready", port: (server.address() as { port: number }).port, node: process.version });
 
+  /** The garbage collector's pauses on the main thread since the mark (ms, summed). */
+  let gcMillis = 0;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMillis += entry.duration;
+  }).observe({ entryTypes: ["gc"] });
   /** The CPU and requests at the mark: what the measured load (and its flush) is counted from. */
   let mark = { cpu: process.cpuUsage(), handled: 0, loop: performance.eventLoopUtilization() };
   process.on("message", async (message: { type?: string }) => {
@@ -62,6 +67,7 @@ async function main(): Promise<void> {
       await tally.idle();
       if (writes === "buffered") await flushAudit();
       mark = { cpu: process.cpuUsage(), handled: tally.handled, loop: performance.eventLoopUtilization() };
+      gcMillis = 0;
       send({ type: "marked" });
       return;
     }
@@ -80,9 +86,11 @@ async function main(): Promise<void> {
     }
     if (writes === "buffered") await closeAudit();
     const cpu = process.cpuUsage(mark.cpu);
+    // The observer's last entries come in a later task.
+    await new Promise((resolve) => setImmediate(resolve));
     await prisma?.$disconnect();
     await pool?.end();
-    send({ type: "stopped", handled: tally.handled, failed: tally.failed, firstError: tally.firstError, measuredHandled: tally.handled - mark.handled, cpuMicros: cpu.user + cpu.system, systemMicros: cpu.system, busy });
+    send({ type: "stopped", handled: tally.handled, failed: tally.failed, firstError: tally.firstError, measuredHandled: tally.handled - mark.handled, cpuMicros: cpu.user + cpu.system, systemMicros: cpu.system, gcMicros: Math.round(gcMillis * 1000), busy });
     process.disconnect();
   });
 }

@@ -70,6 +70,8 @@ export type ServerMessage =
       cpuMicros: number;
       /** The system (kernel) part of `cpuMicros` (µs): socket reads and writes, mostly. */
       systemMicros: number;
+      /** The garbage collector's pauses of the main thread over the same span (µs, summed from `gc` performance entries). */
+      gcMicros: number;
       /**
        * The event loop's utilization from the mark to the stop (0-1, Node's
        * `performance.eventLoopUtilization()`): below 1, the server waited for requests,
