@@ -204,10 +204,14 @@ function isSkippedAtFinish(options: ResolvedRequestEvents, source: RequestEventS
 }
 
 /**
- * Watches one request and writes its request event once the response is done: after
- * `finish` (the last byte handed to the operating system), so the event never delays the
- * response; or at `close` without `finish`, when the client went away first (recorded
- * as `aborted`, with the status sent, else {@link CLIENT_CLOSED_REQUEST}). A request
+ * Watches one request and writes its request event, exactly once, when the response is
+ * done: after `finish` (the last byte handed to the operating system), so the event never
+ * delays the response; or at `close` without `finish`, when the client went away first
+ * (recorded as `aborted`, with the status sent, else {@link CLIENT_CLOSED_REQUEST}). A
+ * response already done when it is called (finished, or closed or destroyed: something
+ * before the audit middleware answered or outlived the client, and passed the request
+ * on) has its event written at once, as it ended; its `durationMs` counts from this call,
+ * and its route is the one known now (none yet, for a request not routed). A request
  * whose path is in `skipPaths` is not watched at all. A request an access hook refused
  * carries the refusal (see {@link carryRefusal}). The write goes through the normal
  * write path (buffered when `writeMode` is `"buffered"`); its failure is logged and
@@ -263,4 +267,8 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
   };
   res.once("finish", onDone);
   res.once("close", onDone);
+  // A response that finished or closed before the watch (an earlier middleware answered,
+  // or the client went away, and then passed the request on) emits neither again.
+  // Checked after the listeners are on, so whichever comes first writes the one event.
+  if (res.writableFinished || res.destroyed) onDone();
 }
