@@ -88,6 +88,16 @@ export const EARLY_KINDS = ["answered-at-once", "answered-after-finish", "answer
 export type EarlyKind = (typeof EARLY_KINDS)[number];
 
 /**
+ * The earlier middleware as Node-style middleware (Express's `app.use`, NestJS's
+ * `app.use` on either platform): does what `/early/<kind>` says, else passes the request on.
+ */
+export function earlyMiddleware(earlier: NonNullable<RouteAppOptions["earlier"]>) {
+  return function earlierMiddleware(req: http.IncomingMessage, res: http.ServerResponse, next: () => void): void {
+    if (!actEarly((req.url ?? "/").split("?")[0]!, req, res, earlier, next)) next();
+  };
+}
+
+/**
  * Does what `kind` says to the raw request and response, then calls `next` (see
  * {@link EARLY_KINDS}); false for a path that is not one of them.
  */
@@ -195,7 +205,7 @@ function expressFramework(name: string, express: typeof ExpressType, catchAll: s
       app.use(express.json());
       app.use(express.text({ type: ["text/*", "application/xml"] }));
       app.use(express.urlencoded({ extended: false }));
-      if (earlier !== undefined) app.use((req, res, next) => void (actEarly(req.path, req, res, earlier, next) || next()));
+      if (earlier !== undefined) app.use(earlyMiddleware(earlier));
       app.use(auditEvents(middleware));
       if (passThrough) app.all(catchAll, (_req, _res, next) => next());
       if (answerFirstMs !== undefined) {
