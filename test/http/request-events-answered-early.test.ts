@@ -7,9 +7,9 @@ import { EARLY_KINDS, frameworks, type EarlyKind, type Framework, type RouteApp 
 /** A request of the test: one the earlier middleware was done with, or a normal one. */
 type Kind = EarlyKind | "normal";
 
-/** The kinds that reach the audit middleware: on Fastify, only `client-left` (see {@link EARLY_KINDS}). */
+/** The kinds of each framework: not `client-left-midway` on Fastify (see {@link EARLY_KINDS}). */
 function earlyKindsOf(framework: Framework): EarlyKind[] {
-  return EARLY_KINDS.filter((kind) => framework.kind !== "fastify" || kind === "client-left");
+  return EARLY_KINDS.filter((kind) => framework.kind !== "fastify" || kind !== "client-left-midway");
 }
 
 /** How each kind's one request event must read. */

@@ -80,9 +80,9 @@ export interface RouteAppOptions {
  * - `client-left`: answers nothing and passes the request on once its client has gone
  *   away (an async check, such as a session lookup, outlived the connection);
  * - `client-left-midway`: sends the head and a first chunk, then the same.
- * Fastify runs no later `onRequest` hook of an answered request (`reply.sent`), and a
- * hook that writes to the raw response hijacks the reply first (else Fastify's own 404
- * throws on the headers sent), so on Fastify only `client-left` reaches the plugin.
+ * Fastify runs no later `onRequest` hook (the plugin's included) of an answered request
+ * (`reply.sent`). A Fastify hook that sends part of a response hijacks the reply first
+ * (else Fastify's own 404 throws on the headers sent): no `client-left-midway` there.
  */
 export const EARLY_KINDS = ["answered-at-once", "answered-after-finish", "answered-after-close", "client-left", "client-left-midway"] as const;
 export type EarlyKind = (typeof EARLY_KINDS)[number];
