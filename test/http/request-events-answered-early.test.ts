@@ -37,6 +37,7 @@ describe.each(frameworks)("requestEvents on $name, for a request an earlier midd
   let app: RouteApp | undefined;
   /** How to make the client of a waiting request go away, by request id. */
   const leave = new Map<string, () => void>();
+  const earlier = { waiting: (id: string) => leave.get(id)?.() };
   let sent = 0;
 
   beforeEach(async () => {
@@ -44,7 +45,7 @@ describe.each(frameworks)("requestEvents on $name, for a request an earlier midd
     // Fastify warns of the hook added before the plugin, as it should.
     const logger: AuditLogger = { warn: () => undefined, error: (message) => void process.stderr.write(`${message}\n`) };
     configureAudit({ store, logger });
-    app = await framework.start({ middleware: { requestEvents: true }, earlier: { waiting: (id) => leave.get(id)?.() } });
+    app = await framework.start({ middleware: { requestEvents: true }, earlier });
   });
   afterEach(async () => {
     await app?.close();
@@ -88,6 +89,19 @@ describe.each(frameworks)("requestEvents on $name, for a request an earlier midd
     const events = (await eventsOf([id])).get(id)!;
     expect(events).toEqual([expect.objectContaining({ ...EXPECTED[kind], objectId: id, content: expect.objectContaining(EXPECTED[kind].content) })]);
     if (EXPECTED[kind].content.aborted === undefined) expect(events[0]!.content).not.toHaveProperty("aborted");
+  });
+
+  it("says a response body was not captured when it was sent before the middleware saw the request", async () => {
+    await app!.close();
+    app = await framework.start({ middleware: { requestEvents: { capturePayloads: true } }, earlier });
+    const kinds = earlyKindsOf(framework).filter((kind) => kind !== "client-left");
+    const requests = ["normal" as const, ...kinds].map((kind) => ({ kind, ...send(kind) }));
+    await Promise.all(requests.map((r) => r.answered));
+    const byId = await eventsOf(requests.map((r) => r.id));
+    for (const { kind, id } of requests) {
+      const response = (byId.get(id)![0]!.content as { response: unknown }).response;
+      expect([kind, response]).toEqual([kind, kind === "normal" ? { id: "1", token: expect.any(String) } : { _notCaptured: true }]);
+    }
   });
 
   it("records every request exactly once, whatever mix of early answers, early leavers and normal requests arrives together", async () => {
