@@ -204,10 +204,16 @@ function isSkippedAtFinish(options: ResolvedRequestEvents, source: RequestEventS
 }
 
 /**
- * Watches one request and writes its request event once the response is done: after
- * `finish` (the last byte handed to the operating system), so the event never delays the
- * response; or at `close` without `finish`, when the client went away first (recorded
- * as `aborted`, with the status sent, else {@link CLIENT_CLOSED_REQUEST}). A request
+ * Watches one request and writes its request event, exactly once, when the response is
+ * done: after `finish` (the last byte handed to the operating system), so the event never
+ * delays the response; or at `close` without `finish`, when the client went away first
+ * (recorded as `aborted`, with the status sent, else {@link CLIENT_CLOSED_REQUEST}). A
+ * response already done when it is called (finished, or closed or destroyed: something
+ * before the audit middleware answered or outlived the client, and passed the request
+ * on) has its event written at once, as it ended; its `durationMs` counts from this call,
+ * its route is the one known now (none yet, for a request not routed), and with
+ * `capturePayloads` a response whose head was sent before this call is recorded as
+ * `{ _notCaptured: true }` (its body was written where nothing could capture it). A request
  * whose path is in `skipPaths` is not watched at all. A request an access hook refused
  * carries the refusal (see {@link carryRefusal}). The write goes through the normal
  * write path (buffered when `writeMode` is `"buffered"`); its failure is logged and
@@ -222,7 +228,9 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
   if (startRoute !== undefined && startRoute !== null && options.skipExact.includes(startRoute)) return;
   watched.add(context);
   const started = performance.now();
-  const capture = options.capturePayloads ? new ResponseCapture(res, options.maxPayloadBytes ?? layered.get().maxPostDataBytes) : undefined;
+  // A response begun before the watch (an earlier middleware answered) was written where
+  // no capture could see it: its body is said to be unknown, never taken for empty.
+  const capture = options.capturePayloads && !res.headersSent ? new ResponseCapture(res, options.maxPayloadBytes ?? layered.get().maxPostDataBytes) : undefined;
   let done = false;
   const onDone = () => {
     if (done) return;
@@ -248,11 +256,11 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
       };
       if (aborted) content.aborted = true;
       if (refusal !== undefined) Object.assign(content, refusal);
-      if (capture !== undefined) {
+      if (options.capturePayloads) {
         const config = layered.get();
         const cap = options.maxPayloadBytes ?? config.maxPostDataBytes;
         content.request = requestBodyPayload(source.body(), contentTypeOf(source.headers), config.masking, cap, declaredBodyBytes(source.headers)) satisfies JsonObject;
-        content.response = capture.payload(res, config.masking);
+        content.response = capture?.payload(res, config.masking) ?? { _notCaptured: true };
       }
       context
         .createEvent({ contentType: REQUEST_CONTENT_TYPE, objectId: context.requestId ?? "" }, content, { action, ...(refusal === undefined ? requestEventLevel(status, aborted) : refusalLevel(refusal)) })
@@ -263,4 +271,9 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
   };
   res.once("finish", onDone);
   res.once("close", onDone);
+  // A response closed before the watch (an earlier middleware answered, or the client
+  // went away, and then passed the request on) emits neither event again; a finished one
+  // is done too, whether or not its close is still to come. Checked after the listeners
+  // are on, so whichever comes first writes the one event and removes the others.
+  if (res.writableFinished || res.destroyed) onDone();
 }

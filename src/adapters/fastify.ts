@@ -129,8 +129,9 @@ function earlierOnRequestHooks(instance: FastifyInstance): number {
 
 /**
  * An `onRequest` hook added before the plugin runs before the request has its context:
- * a request it answers leaves no request event, and `request.auditContext` is null in
- * it. Said once, when the plugin is registered.
+ * `request.auditContext` is null in it, and a request it answers never gets one (with
+ * `requestEvents`, its event is written when its response finishes, and none is when its
+ * client leaves first). Said once, when the plugin is registered.
  */
 function warnOfEarlierHooks(instance: FastifyInstance, config: LayeredConfig): void {
   const count = earlierOnRequestHooks(instance);
@@ -138,7 +139,7 @@ function warnOfEarlierHooks(instance: FastifyInstance, config: LayeredConfig): v
   try {
     const { logger } = config.get();
     logger.warn(
-      `audit-events: ${count} onRequest hook(s) were added to this Fastify instance before fastifyAuditEvents: they run before the request has its audit context (request.auditContext is null there, and a request they answer leaves no request event). Register fastifyAuditEvents before any hook.`,
+      `audit-events: ${count} onRequest hook(s) were added to this Fastify instance before fastifyAuditEvents: they run before the request has its audit context (request.auditContext is null there, and a request they answer never gets one: its request event, if asked for, is written only if its response finishes). Register fastifyAuditEvents before any hook.`,
     );
   } catch {
     // A failing logger must not stop the plugin.
@@ -182,6 +183,18 @@ function fastifyAuditEventsPlugin(instance: FastifyInstance, options: AuditMiddl
     bindEmitterToContext(request.raw, context);
     runWithAuditContext(context, next);
   });
+  // Fastify runs no later onRequest hook once one has answered (or failed), so a request
+  // an earlier hook answered never reaches enterAuditContext; its onResponse hooks still
+  // run, when its response finishes, and its request event is written from there.
+  if (requestEvents !== undefined) {
+    instance.addHook("onResponse", function recordUnwatchedRequest(request, reply, next) {
+      if (request.auditContext === null) {
+        const source = new FastifyRequestSource(request as FastifyLikeRequest, pathRules);
+        watchRequest(new RequestAuditContext(source, config), reply.raw, source, requestEvents, config);
+      }
+      next();
+    });
+  }
   done();
 }
 
@@ -191,7 +204,9 @@ function fastifyAuditEventsPlugin(instance: FastifyInstance, options: AuditMiddl
  * async call tree: later hooks, the handler, `onSend`, the error handler). Writes
  * nothing by itself. Wrapped with `fastify-plugin`, so it applies to the whole
  * instance, not to an encapsulated child; register it before any hook (an `onRequest`
- * hook added earlier runs without the context, and the logger says so once). Options are those of `auditEvents()`,
+ * hook added earlier runs without the context, and the logger says so once; with
+ * `requestEvents`, a request such a hook answers is recorded from an `onResponse` hook
+ * when its response finishes). Options are those of `auditEvents()`,
  * laid over `configureAudit()`'s and validated when Fastify loads the plugin.
  * Resolvers receive the Fastify request; the default user is `request.user`
  * (@fastify/jwt, @fastify/passport) by its `id`, else its `sub`; the default IP

@@ -55,11 +55,66 @@ export interface RouteAppOptions {
   /** Mark `/guarded/:id` with `skipRequestEvent()` before its access hook runs. */
   skipBeforeAccess?: boolean;
   /**
+   * A middleware registered before the audit middleware (Fastify: an `onRequest` hook
+   * added before the plugin) that is done with `/early/<kind>` requests before passing
+   * them on (see {@link EARLY_KINDS}); `waiting` hears of each request it holds until its
+   * client goes away, by its `x-request-id`.
+   */
+  earlier?: { waiting(requestId: string): void };
+  /**
    * The framework's routing, when not its default: Express's `case sensitive routing`
    * and `strict routing`, @koa/router's `sensitive` and `strict`, Fastify's
    * `caseSensitive` and `ignoreTrailingSlash` (its inverse).
    */
   routing?: { caseSensitive: boolean; strictTrailingSlash: boolean };
+}
+
+/**
+ * What the earlier middleware (see `RouteAppOptions.earlier`) does with `/early/<kind>`
+ * before it calls `next()`:
+ * - `answered-at-once`: answers 200 `{"early":true}` and passes the request on at once,
+ *   its `finish` still to come (a CORS preflight handler that answers and calls `next()`);
+ * - `answered-after-finish`: the same, once the response has emitted `finish` (a
+ *   static-file handler or rate limiter that awaits its own work after answering);
+ * - `answered-after-close`: the same, once the response has emitted `close` too;
+ * - `client-left`: answers nothing and passes the request on once its client has gone
+ *   away (an async check, such as a session lookup, outlived the connection);
+ * - `client-left-midway`: sends the head and a first chunk, then the same.
+ * Fastify runs no later `onRequest` hook (the plugin's included) of an answered request
+ * (`reply.sent`). A Fastify hook that sends part of a response hijacks the reply first
+ * (else Fastify's own 404 throws on the headers sent): no `client-left-midway` there.
+ */
+export const EARLY_KINDS = ["answered-at-once", "answered-after-finish", "answered-after-close", "client-left", "client-left-midway"] as const;
+export type EarlyKind = (typeof EARLY_KINDS)[number];
+
+/**
+ * The earlier middleware as Node-style middleware (Express's `app.use`, NestJS's
+ * `app.use` on either platform): does what `/early/<kind>` says, else passes the request on.
+ */
+export function earlyMiddleware(earlier: NonNullable<RouteAppOptions["earlier"]>) {
+  return function earlierMiddleware(req: http.IncomingMessage, res: http.ServerResponse, next: () => void): void {
+    if (!actEarly((req.url ?? "/").split("?")[0]!, req, res, earlier, next)) next();
+  };
+}
+
+/**
+ * Does what `kind` says to the raw request and response, then calls `next` (see
+ * {@link EARLY_KINDS}); false for a path that is not one of them.
+ */
+function actEarly(path: string, req: http.IncomingMessage, res: http.ServerResponse, earlier: NonNullable<RouteAppOptions["earlier"]>, next: () => void): boolean {
+  const kind = /^\/early\/([a-z-]+)$/.exec(path)?.[1] as EarlyKind | undefined;
+  if (kind === undefined || !(EARLY_KINDS as readonly string[]).includes(kind)) return false;
+  if (kind.startsWith("answered")) {
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ early: true }));
+    if (kind === "answered-at-once") next();
+    // Called from the listener itself: after `finish`, `close` is still a tick away.
+    else res.once(kind === "answered-after-finish" ? "finish" : "close", () => next());
+    return true;
+  }
+  if (kind === "client-left-midway") res.writeHead(200, { "content-type": "text/plain" }).write("first chunk\n");
+  res.once("close", () => next());
+  earlier.waiting(String(req.headers["x-request-id"]));
+  return true;
 }
 
 /** The nested routes every app serves (routers mounted on parameter paths, at depth 2 and 3). */
@@ -83,6 +138,8 @@ export const NESTED_ROUTES = ["/users/:userId/notes/:noteId", "/users/:userId/or
  * - `GET /big?bytes=n` a JSON body of about n bytes;
  * - `GET /stream` writes a first chunk, then never ends; `GET /hang` never answers;
  * - `GET /guarded/:id` behind the access hook when one is given;
+ * - `GET /early/<kind>` done with by the earlier middleware when one is asked for
+ *   ({@link EARLY_KINDS}), then passed on to no route;
  * - anything else 404.
  */
 export interface Framework {
@@ -139,7 +196,7 @@ function expressFramework(name: string, express: typeof ExpressType, catchAll: s
   return {
     name,
     kind: "express",
-    start({ middleware, access, skipBeforeAccess, routing, hookTimeoutMs, answerFirstMs, passThrough }: RouteAppOptions = {}) {
+    start({ middleware, access, skipBeforeAccess, routing, hookTimeoutMs, answerFirstMs, passThrough, earlier }: RouteAppOptions = {}) {
       const app = express();
       if (routing !== undefined) {
         app.set("case sensitive routing", routing.caseSensitive);
@@ -148,6 +205,7 @@ function expressFramework(name: string, express: typeof ExpressType, catchAll: s
       app.use(express.json());
       app.use(express.text({ type: ["text/*", "application/xml"] }));
       app.use(express.urlencoded({ extended: false }));
+      if (earlier !== undefined) app.use(earlyMiddleware(earlier));
       app.use(auditEvents(middleware));
       if (passThrough) app.all(catchAll, (_req, _res, next) => next());
       if (answerFirstMs !== undefined) {
@@ -214,9 +272,19 @@ function koaFramework(name: string, Koa: typeof KoaType): Framework {
   return {
     name,
     kind: "koa",
-    start({ middleware, access, skipBeforeAccess, routing, hookTimeoutMs, answerFirstMs, passThrough }: RouteAppOptions = {}) {
+    start({ middleware, access, skipBeforeAccess, routing, hookTimeoutMs, answerFirstMs, passThrough, earlier }: RouteAppOptions = {}) {
       const app = new Koa();
       app.silent = true;
+      if (earlier !== undefined) {
+        app.use(
+          (ctx, next) =>
+            new Promise<void>((resolve, reject) => {
+              if (!actEarly(ctx.path, ctx.req, ctx.res, earlier, () => void next().then(resolve, reject))) return void next().then(resolve, reject);
+              // Koa must not answer a response the middleware is done with.
+              ctx.respond = false;
+            }),
+        );
+      }
       app.use(koaAuditEvents(middleware));
       if (answerFirstMs !== undefined) {
         app.use((ctx, next) => {
@@ -314,8 +382,9 @@ function fastifyFramework(name: string, fastify: typeof FastifyType): Framework 
   return {
     name,
     kind: "fastify",
-    async start({ middleware, access, skipBeforeAccess, routing, hookTimeoutMs, answerFirstMs }: RouteAppOptions = {}) {
+    async start({ middleware, access, skipBeforeAccess, routing, hookTimeoutMs, answerFirstMs, earlier }: RouteAppOptions = {}) {
       const app = fastify(routing === undefined ? {} : { caseSensitive: routing.caseSensitive, ignoreTrailingSlash: !routing.strictTrailingSlash });
+      if (earlier !== undefined) app.addHook("onRequest", (req, reply, done) => void (actEarly(req.url.split("?")[0]!, req.raw, reply.raw, earlier, done) || done()));
       await app.register(fastifyAuditEvents, middleware ?? {});
       if (answerFirstMs !== undefined) {
         app.addHook("onRequest", (_req, reply, done) => {
