@@ -418,18 +418,25 @@ export class BufferedWriter {
     this.committing ??= this.commitAll()
       .catch((error: unknown) => {
         this.noteFailure(error, "the audit writer failed unexpectedly");
+        return false;
       })
-      .finally(() => {
+      .then((emptied) => {
         this.committing = undefined;
-        if (this.queue.length > 0) this.schedule();
+        if (this.queue.length === 0) return;
+        // Events queued after the loop last found the queue empty: their callers wait for
+        // an append, not for the flush timer.
+        if (emptied) this.kick();
+        else this.schedule();
       });
   }
 
-  /** The group commit's loop; see {@link kick}. */
-  private async commitAll(): Promise<void> {
-    while (this.queue.length > 0 && (await this.ensureSpool()) && this.spoolUsable() && !this.closed) {
-      if (!(await this.commitGroup())) return;
+  /** The group commit's loop (see {@link kick}); true when it ended because nothing waited. */
+  private async commitAll(): Promise<boolean> {
+    while (this.queue.length > 0) {
+      if (!((await this.ensureSpool()) && this.spoolUsable() && !this.closed)) return false;
+      if (!(await this.commitGroup())) return false;
     }
+    return true;
   }
 
   /** Appends what waits (up to `maxBatchSize` events) to the spool; false when the spool cannot take it now. */
