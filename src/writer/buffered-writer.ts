@@ -740,9 +740,9 @@ export class BufferedWriter {
           throw new AuditError("ERR_AUDIT_SPOOL_FULL", `The spool ${spool.name} is full (maxBytes ${spool.maxBytes}) and the store does not answer; the event was not recorded.`);
         case "drop-oldest": {
           const dropped = await this.withHead(async () => {
-            const count = await dropOldest(spool, excess);
-            this.tail.droppedAtHead(count);
-            return count;
+            const lines = await dropOldest(spool, excess);
+            this.tail.droppedAtHead(lines.length);
+            return lines.length;
           });
           if (dropped === 0) throw new Error(`spool ${spool.name} reports ${spool.usedBytes()} bytes used but holds no line to drop`);
           countMetric("dropped", dropped);

@@ -68,10 +68,10 @@ export function spoolLineBytes(line: string): number {
 
 /**
  * Removes whole lines from the head of `spool` until at least `bytes` are freed
- * (`onSpoolFull: "drop-oldest"`); returns how many lines it removed.
+ * (`onSpoolFull: "drop-oldest"`); returns the lines it removed, oldest first.
  */
-export async function dropOldest(spool: AuditSpool, bytes: number): Promise<number> {
-  let dropped = 0;
+export async function dropOldest(spool: AuditSpool, bytes: number): Promise<string[]> {
+  const dropped: string[] = [];
   let freed = 0;
   while (freed < bytes && spool.count() > 0) {
     const batch = await spool.peek(1000);
@@ -79,7 +79,7 @@ export async function dropOldest(spool: AuditSpool, bytes: number): Promise<numb
     while (taken < batch.lines.length && freed < bytes) freed += batch.bytes[taken++]!;
     if (taken === 0) break;
     await spool.ack(batch, taken);
-    dropped += taken;
+    dropped.push(...batch.lines.slice(0, taken));
   }
   return dropped;
 }
