@@ -2,7 +2,8 @@ import type { SpoolFullPolicy } from "../config/options";
 import { AuditError, AuditStoreError } from "../errors";
 import type { AuditStore, EventRow } from "../stores/store";
 import { countMetric, recordMetricError } from "./metrics";
-import { dropOldest, spoolLineBytes, type AuditLogger, type AuditSpool } from "./spool";
+import { dropOldest, spoolLineBytes, SpoolLinesLost, type AuditLogger, type AuditSpool } from "./spool";
+import { SpoolCopies } from "./spool-copies";
 import { decodeSpoolLine, encodeSpoolLine } from "./spool-line";
 import { SpoolTail, type Pending } from "./spool-tail";
 import { normalizeJson } from "../serialize";
@@ -89,7 +90,10 @@ class ClosingWhileBlocked extends Error {}
  * spool (at most `maxBufferedEvents` of them) so they are not read back, except through
  * a store failure: then the spool alone keeps them (memory does not grow with an outage),
  * and they are read back, and counted as `replayed`, once the store answers. A batch's
- * lines are acknowledged (removed) once the store holds them. While the spool cannot be
+ * lines are acknowledged (removed) once the store holds them. A spool whose storage can
+ * lose lines from outside (`mayLoseLines`: `redisSpool`) is the exception: the writer
+ * keeps a copy of each line's text until the store holds its event (through an outage
+ * too: at most about the spool's `maxBytes`), and appends again those the spool lost. While the spool cannot be
  * opened or its appends fail, events go to the store directly, as without a spool, and
  * `enqueue` resolves once the store holds them.
  *
@@ -118,6 +122,13 @@ export class BufferedWriter {
   private committing: Promise<void> | undefined;
   /** What the spool holds, as the write-ahead log, and the writer's own lines beside it. */
   private readonly tail: SpoolTail;
+  /**
+   * With a spool that may lose lines ({@link AuditSpool.mayLoseLines}): a copy of every
+   * line appended whose event the store does not hold yet, whatever the tail forgets.
+   */
+  private readonly copies: SpoolCopies | undefined;
+  /** Losses of lines the spool reported so far: an append on its way across one may have run before it. */
+  private losses = 0;
   /** Head operations (feeding the store, dropping the oldest lines) one at a time. */
   private headLock: Promise<unknown> = Promise.resolve();
   /** Batches moved to the store so far, so `flush()` sees whether a round moved any. */
@@ -149,6 +160,7 @@ export class BufferedWriter {
 
   constructor(private readonly options: BufferedWriterOptions) {
     this.tail = new SpoolTail(options.maxBufferedEvents);
+    this.copies = options.spool?.mayLoseLines === true ? new SpoolCopies() : undefined;
     this.previousGone = Promise.resolve(options.after).catch(() => undefined);
     if (options.spool !== undefined) {
       void this.ensureSpool().then((ready) => {
@@ -238,8 +250,13 @@ export class BufferedWriter {
     for (;;) {
       await this.drainCommits();
       const moved = this.moved;
+      const losses = this.losses;
       const done = await this.pump(true);
-      if (!done) break;
+      if (!done) {
+        // The spool lost lines, found on the way: what it lost waits to be appended again, now.
+        if (this.losses !== losses && this.spoolUsable()) continue;
+        break;
+      }
       // Nothing moved although something waits: the spool holds less than it counted.
       if (this.queue.length === 0 && this.committing === undefined && (this.storeDown || this.toFeed() === 0 || this.moved === moved)) return;
     }
@@ -308,7 +325,10 @@ export class BufferedWriter {
     this.spoolOpen = spool.open(logger).then(
       () => {
         // Whatever it holds now is read back from it before the writer's own lines.
-        if (!this.spoolReady) this.tail.forgetLines(spool.count());
+        if (!this.spoolReady) {
+          this.tail.forgetLines(spool.count());
+          this.copies?.leftByEarlier(spool.count());
+        }
         this.spoolReady = true;
         return true;
       },
@@ -418,18 +438,25 @@ export class BufferedWriter {
     this.committing ??= this.commitAll()
       .catch((error: unknown) => {
         this.noteFailure(error, "the audit writer failed unexpectedly");
+        return false;
       })
-      .finally(() => {
+      .then((emptied) => {
         this.committing = undefined;
-        if (this.queue.length > 0) this.schedule();
+        if (this.queue.length === 0) return;
+        // Events queued after the loop last found the queue empty: their callers wait for
+        // an append, not for the flush timer.
+        if (emptied) this.kick();
+        else this.schedule();
       });
   }
 
-  /** The group commit's loop; see {@link kick}. */
-  private async commitAll(): Promise<void> {
-    while (this.queue.length > 0 && (await this.ensureSpool()) && this.spoolUsable() && !this.closed) {
-      if (!(await this.commitGroup())) return;
+  /** The group commit's loop (see {@link kick}); true when it ended because nothing waited. */
+  private async commitAll(): Promise<boolean> {
+    while (this.queue.length > 0) {
+      if (!((await this.ensureSpool()) && this.spoolUsable() && !this.closed)) return false;
+      if (!(await this.commitGroup())) return false;
     }
+    return true;
   }
 
   /** Appends what waits (up to `maxBatchSize` events) to the spool; false when the spool cannot take it now. */
@@ -491,6 +518,13 @@ export class BufferedWriter {
     if (this.options.spool !== undefined && this.queue.length > 0 && this.spoolUsable()) this.kick();
     for (;;) {
       let progressed = false;
+      if (this.copies !== undefined && this.copies.size > 0 && this.toFeed() === 0 && this.queue.length === 0 && this.committing === undefined) {
+        // Nothing left to feed, yet copies are held: their lines are not in the spool, which
+        // lost them without saying so (it read its counters again after a lost reply, or
+        // after taking its lock back). Only appending them again lets the feeder reach them.
+        this.queue.push(...(await this.copiesAgain(this.copies.lines())));
+        this.kick();
+      }
       if (!this.spoolUsable() && this.queue.length >= (all ? 1 : this.options.maxBatchSize)) {
         const batch = this.queue.splice(0, this.options.maxBatchSize);
         this.inFlight = batch.length;
@@ -544,6 +578,7 @@ export class BufferedWriter {
       this.noteFailure(error, `the store ${this.options.store.name} failed`);
       return false;
     }
+    this.copies?.release(SpoolTail.batchOf(batch).lines);
     countMetric("written", written);
     if (debug !== undefined) {
       debug.call(this.options.logger, `audit-events: flushed ${written} buffered event(s) to ${this.options.store.name} in ${(performance.now() - started).toFixed(1)} ms.`);
@@ -581,7 +616,7 @@ export class BufferedWriter {
       this.noteFailure(error, `the spool ${spool.name} failed`);
       if (isSpoolLost(error)) {
         this.tail.remove(batch.length);
-        this.appendHeldAgain();
+        await this.appendLostAgain(error);
       } else {
         this.forgetTail();
         this.tail.remove(memoryOnly);
@@ -596,17 +631,61 @@ export class BufferedWriter {
   }
 
   /**
-   * The spool lost lines it had acknowledged, found by a read or an acknowledgement
-   * (`ERR_AUDIT_SPOOL_LOST`, reported by the spool): the lines memory still holds are no
-   * longer in it, so they go back to the queue, first, to be appended again (the store
-   * skips ids it holds already), rather than being left to the spool.
+   * The spool lost lines (`ERR_AUDIT_SPOOL_LOST`, reported by the spool), found by a read
+   * or an acknowledgement: what {@link lostLines} returns goes back to the queue, first,
+   * to be appended again.
    */
-  private appendHeldAgain(): void {
-    const held = this.tail.takeLines();
-    this.forgetTail();
-    for (const p of held) p.maybeStored = true;
-    this.queue.unshift(...held);
+  private async appendLostAgain(error: unknown): Promise<void> {
+    this.queue.unshift(...(await this.lostLines(error)));
     this.kick();
+  }
+
+  /**
+   * The spool lost lines (`ERR_AUDIT_SPOOL_LOST`, reported by the spool), found by an
+   * append, a read or an acknowledgement: returns the events to append again, first (the
+   * store skips ids it holds already), and forgets the writer's picture of the spool
+   * (what it holds now is read back). With copies ({@link AuditSpool.mayLoseLines}),
+   * those are every event appended that the store does not hold yet, however many times
+   * and whenever the spool lost them; the lines lost that had no copy (an earlier
+   * process left them) are counted in `dropped` and logged. Without, they are the
+   * events the tail held beside their lines.
+   */
+  private async lostLines(error: unknown): Promise<Pending[]> {
+    this.losses++;
+    const mirrored = this.tail.takeLines();
+    this.forgetTail();
+    if (this.copies === undefined) {
+      for (const p of mirrored) p.maybeStored = true;
+      return mirrored;
+    }
+    const gone = this.copies.lostAtHead(error instanceof SpoolLinesLost ? error.count : Infinity);
+    if (gone > 0) {
+      countMetric("dropped", gone);
+      const { logger } = this.options;
+      (logger.error ?? logger.warn).call(
+        logger,
+        `audit-events: spool ${this.options.spool!.name} lost ${gone} event(s) an earlier process had left in it, which were in no other place; the events this process appended are appended again.`,
+      );
+    }
+    return this.copiesAgain(this.copies.lines());
+  }
+
+  /**
+   * Events to append again from copies of their lines (read back a slice at a time, the
+   * event loop going round in between), as maybe stored already.
+   */
+  private async copiesAgain(lines: readonly string[]): Promise<Pending[]> {
+    const again: Pending[] = [];
+    const at = performance.now();
+    for (let i = 0; i < lines.length; i++) {
+      if (i > 0 && i % FEED_SLICE_ROWS === 0) await nextTurn();
+      const line = lines[i]!;
+      const decoded = decodeSpoolLine(line, this.options.spoolKeys);
+      // The writer encoded it itself, under the keys it still has.
+      if (!("row" in decoded)) throw new Error(`a line the writer appended cannot be read back: ${decoded.problem}`);
+      again.push({ row: decoded.row, at, settle: undefined, encoded: undefined, line, bytes: spoolLineBytes(line), maybeStored: true });
+    }
+    return again;
   }
 
   /**
@@ -671,6 +750,7 @@ export class BufferedWriter {
     }
     for (let i = 0; i < chunks.length; i++) {
       const chunk = chunks[i]!;
+      const losses = this.losses;
       try {
         if (chunk.lines.length > 0) {
           await this.makeRoom(spool, chunk.bytes);
@@ -686,14 +766,9 @@ export class BufferedWriter {
           continue;
         }
         const rest = chunks.slice(i).flatMap((c) => c.entries);
-        if (isSpoolLost(error)) {
-          // The spool lost lines it had acknowledged (and said so): append again, first,
-          // the ones memory still holds; the store skips ids it holds already.
-          const held = this.tail.takeLines();
-          this.forgetTail();
-          for (const p of held) p.maybeStored = true;
-          return this.toSpool([...held, ...rest], spool);
-        }
+        // The spool lost lines it had acknowledged (and said so): append again, first, those
+        // the writer holds.
+        if (isSpoolLost(error)) return this.toSpool([...(await this.lostLines(error)), ...rest], spool);
         if (!(error instanceof ClosingWhileBlocked)) {
           this.noteFailure(error, `the spool ${spool.name} failed`);
           this.spoolFailures++;
@@ -709,10 +784,15 @@ export class BufferedWriter {
         return rest;
       }
       this.spoolFailures = 0;
-      // While the store is down, the spool alone keeps the lines: memory holds no outage.
+      // While the store is down, the spool alone keeps the lines (and the copies their text,
+      // for a spool that may lose them): memory holds no outage of events.
       this.tail.push(chunk.entries, !this.storeDown);
+      this.copies?.keep(chunk.lines);
       this.appending = false;
       if (this.forgetPending) this.forgetTail();
+      // A loss found while this append was on its way may have taken its lines: Redis may
+      // have run it before the list was lost, and they were not copied yet to be appended again.
+      if (this.copies !== undefined && this.losses !== losses) this.queue.unshift(...(await this.copiesAgain(chunk.lines)));
       countMetric("spooled", chunk.lines.length);
       for (const p of chunk.entries) {
         if (p.line === undefined) continue;
@@ -733,9 +813,10 @@ export class BufferedWriter {
           throw new AuditError("ERR_AUDIT_SPOOL_FULL", `The spool ${spool.name} is full (maxBytes ${spool.maxBytes}) and the store does not answer; the event was not recorded.`);
         case "drop-oldest": {
           const dropped = await this.withHead(async () => {
-            const count = await dropOldest(spool, excess);
-            this.tail.droppedAtHead(count);
-            return count;
+            const lines = await dropOldest(spool, excess);
+            this.tail.droppedAtHead(lines.length);
+            this.copies?.droppedAtHead(lines);
+            return lines.length;
           });
           if (dropped === 0) throw new Error(`spool ${spool.name} reports ${spool.usedBytes()} bytes used but holds no line to drop`);
           countMetric("dropped", dropped);
@@ -780,7 +861,7 @@ export class BufferedWriter {
       }
     } catch (error) {
       this.noteFailure(error, `reading spool ${spool.name} failed`);
-      if (isSpoolLost(error)) this.appendHeldAgain();
+      if (isSpoolLost(error)) await this.appendLostAgain(error);
       return "failed";
     }
     let written: number;
@@ -798,6 +879,7 @@ export class BufferedWriter {
       this.noteFailure(error, `replaying spool ${spool.name} into ${this.options.store.name} failed`);
       return "failed";
     }
+    this.copies?.storedFromHead(batch.lines);
     try {
       // Aside before the batch is acknowledged, so a refused line is never lost.
       const aside = [...unauthentic, ...corrupt];
@@ -805,10 +887,12 @@ export class BufferedWriter {
       await spool.ack(batch);
     } catch (error) {
       this.noteFailure(error, `the spool ${spool.name} failed`);
-      if (isSpoolLost(error)) this.appendHeldAgain();
+      if (isSpoolLost(error)) await this.appendLostAgain(error);
       else this.forgetTail();
+      this.copies?.acknowledged(false);
       return "failed";
     }
+    this.copies?.acknowledged(true);
     this.tail.unmirrored = Math.max(0, this.tail.unmirrored - batch.lines.length);
     if (batch.lines.length < max) this.forgetTail();
     this.noteSuccess();

@@ -25,7 +25,8 @@ export interface AuditMetrics {
   /**
    * Events given up since the process started: dropped by `onSpoolFull: "drop-oldest"`,
    * or lost from a `redisSpool`'s list evicted or deleted under the process
-   * (`ERR_AUDIT_SPOOL_LOST`, logged at error level).
+   * (`ERR_AUDIT_SPOOL_LOST`, logged at error level): only lines an earlier process left
+   * there, since the process appends again those it appended itself.
    */
   dropped: number;
   /**

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { AuditConfigError, AuditError, AuditStoreError } from "../errors";
-import { countMetric, recordMetricError } from "./metrics";
-import { DEFAULT_SPOOL_MAX_BYTES, spoolLineBytes, type AuditLogger, type AuditSpool, type SpoolBatch } from "./spool";
+import { recordMetricError } from "./metrics";
+import { DEFAULT_SPOOL_MAX_BYTES, spoolLineBytes, SpoolLinesLost, type AuditLogger, type AuditSpool, type SpoolBatch } from "./spool";
 import { thrownMessage } from "../thrown-message";
 
 /** Options of {@link redisSpool}. */
@@ -116,8 +116,10 @@ function loadRedis(): { createClient(options: object): RedisClient } {
  * acknowledgements are Lua scripts that check it, so a process that lost it neither
  * appends to nor trims the list; an acknowledgement trims only when the head is the
  * lines read. A list that lost lines the process appended (evicted, deleted) is
- * reported at error level (`ERR_AUDIT_SPOOL_LOST`, counted in `dropped`); the writer
- * appends again what it still holds. Run its Redis with `maxmemory-policy noeviction`.
+ * reported at error level (`ERR_AUDIT_SPOOL_LOST`); it {@link AuditSpool.mayLoseLines}, so
+ * the writer keeps a copy of each line it appended until the store holds its event, and
+ * appends again those the list lost (only lines an earlier process left are lost, and
+ * counted in `dropped`). Run its Redis with `maxmemory-policy noeviction`.
  *
  * @example
  * ```ts
@@ -184,20 +186,20 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
   /**
    * The list holds `length` lines where this process counted more: lines it had
    * appended (acknowledged) are gone, evicted (`maxmemory-policy allkeys-lru`) or
-   * deleted from outside. Reported at error level and counted (`dropped`, `lastError`
-   * with `ERR_AUDIT_SPOOL_LOST`), then the counters are read again. True when lines
-   * were lost (not merely a reply that was lost).
+   * deleted from outside. Reported at error level (`lastError` with
+   * `ERR_AUDIT_SPOOL_LOST`), then the counters are read again. Returns how many lines
+   * were lost: 0 when none was (merely a reply that was lost). The writer counts in
+   * `dropped` those it held no copy of.
    */
-  async function reportLost(redis: RedisClient, length: number): Promise<boolean> {
-    const lost = length < lines;
-    if (lost) {
+  async function reportLost(redis: RedisClient, length: number): Promise<number> {
+    const lost = Math.max(0, lines - length);
+    if (lost > 0) {
       const error = new AuditError(
         "ERR_AUDIT_SPOOL_LOST",
-        `audit-events: spool redis(${key}): the list holds ${length} line(s) where ${lines} were appended and not yet acknowledged: ${lines - length} acknowledged event(s) were removed from it by Redis (eviction: set maxmemory-policy noeviction) or by another client. ` +
-          "Events the writer still holds in memory are appended again; the others are lost.",
+        `audit-events: spool redis(${key}): the list holds ${length} line(s) where ${lines} were appended and not yet acknowledged: ${lost} acknowledged event(s) were removed from it by Redis (eviction: set maxmemory-policy noeviction) or by another client. ` +
+          "The writer appends again those it holds copies of; the others (left by an earlier process) are lost, and counted in dropped.",
       );
       recordMetricError(error);
-      countMetric("dropped", lines - length);
       (log.error ?? log.warn).call(log, error.message);
     }
     await resync(redis);
@@ -205,11 +207,11 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
   }
 
   /**
-   * What a read or an acknowledgement that found lines lost throws: the writer must append
-   * again the lines it holds, which the list no longer has (see {@link reportLost}).
+   * What an operation that found `lost` lines lost throws: the writer must append again
+   * the lines it holds copies of, which the list no longer has (see {@link reportLost}).
    */
-  function lostError(doing: string): AuditError {
-    return new AuditError("ERR_AUDIT_SPOOL_LOST", `redisSpool(${key}): ${doing} found the list short of lines appended; the writer appends again the lines it still holds.`);
+  function lostError(doing: string, lost: number): SpoolLinesLost {
+    return new SpoolLinesLost(lost, `redisSpool(${key}): ${doing} found the list short of ${lost} line(s) appended; the writer appends again the lines it holds copies of.`);
   }
 
   /** After an error the command may have run anyway: resync, then report the error. */
@@ -242,6 +244,7 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
   return {
     name: `redis(${key})`,
     maxBytes,
+    mayLoseLines: true,
     async open(logger: AuditLogger): Promise<void> {
       if (client !== undefined) return;
       log = logger;
@@ -307,11 +310,8 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
         throw new AuditStoreError(`redisSpool(${key}): the lock ${lockKey} expired or was taken by another process; these events were not appended (the writer stores them directly and tries the spool again).`);
       }
       if (outcome === "lost") {
-        await reportLost(redis, Number(length));
-        throw new AuditError(
-          "ERR_AUDIT_SPOOL_LOST",
-          `redisSpool(${key}): the list lost acknowledged lines; this batch was not appended (the writer appends it again, after the lines it still holds).`,
-        );
+        // Thrown even when no line was lost after all (the count it checked was out of date): nothing was appended.
+        throw lostError("an append (not made)", await reportLost(redis, Number(length)));
       }
       bytes += size;
       lines += added.length;
@@ -320,7 +320,10 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
       const redis = connected();
       const found = await redis.lRange(key, 0, max - 1);
       // Fewer lines than counted: the list lost lines (evicted, deleted), or a reply was lost.
-      if (found.length < Math.min(max, lines) && (await reportLost(redis, await redis.lLen(key)))) throw lostError("a read");
+      if (found.length < Math.min(max, lines)) {
+        const lost = await reportLost(redis, await redis.lLen(key));
+        if (lost > 0) throw lostError("a read", lost);
+      }
       return { lines: found, bytes: found.map(spoolLineBytes) };
     },
     async ack(batch: SpoolBatch, count = batch.lines.length): Promise<void> {
@@ -346,7 +349,8 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
         throw new AuditStoreError(`redisSpool(${key}): the lock ${lockKey} expired or was taken before these lines were acknowledged; they stay in the spool and are read again.`);
       }
       if (outcome === "moved") {
-        if (await reportLost(redis, Number(length))) throw lostError("an acknowledgement");
+        const lost = await reportLost(redis, Number(length));
+        if (lost > 0) throw lostError("an acknowledgement", lost);
         throw new AuditStoreError(`redisSpool(${key}): the list's head is not the lines read; nothing was trimmed, and the writer reads the list again.`);
       }
       bytes = Math.max(0, bytes - size);

@@ -1,3 +1,5 @@
+import { AuditError } from "../errors";
+
 /** Where the write path reports a spool's troubles; `console` by default. */
 export interface AuditLogger {
   warn(message: string): void;
@@ -29,6 +31,16 @@ export interface AuditSpool {
   /** A short name for messages, e.g. `"file(/var/spool/audit.log)"`. */
   readonly name: string;
   /**
+   * True when lines can vanish from its storage from outside (a Redis list evicted or
+   * deleted, a Redis restarted without persistence), which it reports by throwing an
+   * `AuditError` with code `ERR_AUDIT_SPOOL_LOST` (a {@link SpoolLinesLost}, which says
+   * how many) from the next append, read or acknowledgement. The writer then keeps a copy
+   * of every line it appended, in memory, until the store holds its event, and appends
+   * again those the storage lost; the lines it has no copy of count as lost, all of them
+   * when the error does not say how many were.
+   */
+  readonly mayLoseLines?: boolean;
+  /**
    * The most bytes of lines it holds; `onSpoolFull` decides what happens beyond. Its
    * storage (a file, a Redis list) stays within this plus the batch being appended,
    * counting what it still keeps of acknowledged lines.
@@ -58,6 +70,22 @@ export interface AuditSpool {
   readonly asideName?: string;
 }
 
+/**
+ * What a spool that {@link AuditSpool.mayLoseLines} throws when it finds its storage
+ * holds fewer lines than it counted (`ERR_AUDIT_SPOOL_LOST`): the operation did not
+ * take effect, and the writer appends again the lines it holds copies of.
+ */
+export class SpoolLinesLost extends AuditError {
+  constructor(
+    /** How many lines the storage lost, as the spool counts them (those of acknowledgements on their way included). */
+    readonly count: number,
+    message: string,
+  ) {
+    super("ERR_AUDIT_SPOOL_LOST", message);
+    this.name = "SpoolLinesLost";
+  }
+}
+
 /** Default `maxBytes` of a spool: 1 GiB. */
 export const DEFAULT_SPOOL_MAX_BYTES = 1024 ** 3;
 
@@ -68,10 +96,10 @@ export function spoolLineBytes(line: string): number {
 
 /**
  * Removes whole lines from the head of `spool` until at least `bytes` are freed
- * (`onSpoolFull: "drop-oldest"`); returns how many lines it removed.
+ * (`onSpoolFull: "drop-oldest"`); returns the lines it removed, oldest first.
  */
-export async function dropOldest(spool: AuditSpool, bytes: number): Promise<number> {
-  let dropped = 0;
+export async function dropOldest(spool: AuditSpool, bytes: number): Promise<string[]> {
+  const dropped: string[] = [];
   let freed = 0;
   while (freed < bytes && spool.count() > 0) {
     const batch = await spool.peek(1000);
@@ -79,7 +107,7 @@ export async function dropOldest(spool: AuditSpool, bytes: number): Promise<numb
     while (taken < batch.lines.length && freed < bytes) freed += batch.bytes[taken++]!;
     if (taken === 0) break;
     await spool.ack(batch, taken);
-    dropped += taken;
+    dropped.push(...batch.lines.slice(0, taken));
   }
   return dropped;
 }

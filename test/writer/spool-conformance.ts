@@ -118,14 +118,14 @@ export function describeSpoolConformance(name: string, subject: SpoolUnderTest):
       expect((await spool.peek(9000)).lines).toEqual(lines(0, 9000));
     });
 
-    it("drops whole lines from the head until enough bytes are free", async () => {
+    it("drops whole lines from the head until enough bytes are free, and says which", async () => {
       const spool = await openSpool();
       await spool.append(lines(0, 2500));
       const bytes = (await spool.peek(1500)).bytes.reduce((sum, b) => sum + b, 0);
-      expect(await dropOldest(spool, bytes - 1)).toBe(1500);
+      expect(await dropOldest(spool, bytes - 1)).toEqual(lines(0, 1500));
       expect(spool.count()).toBe(1000);
       expect((await spool.peek(1)).lines).toEqual(lines(1500, 1));
-      expect(await dropOldest(spool, Number.MAX_SAFE_INTEGER)).toBe(1000);
+      expect(await dropOldest(spool, Number.MAX_SAFE_INTEGER)).toEqual(lines(1500, 1000));
       expect(spool.usedBytes()).toBe(0);
     });
 
@@ -150,7 +150,7 @@ export function describeSpoolConformance(name: string, subject: SpoolUnderTest):
                 if (step.policy === "throw") continue;
                 if (step.policy === "drop-oldest") {
                   const dropped = await dropOldest(spool, spool.usedBytes() + bytes - maxBytes);
-                  model.splice(0, dropped);
+                  expect(dropped).toEqual(model.splice(0, dropped.length));
                 } else {
                   while (spool.usedBytes() + bytes > maxBytes) {
                     const replayed = await spool.peek(3);
@@ -168,7 +168,8 @@ export function describeSpoolConformance(name: string, subject: SpoolUnderTest):
               await spool.ack(batch);
               model.splice(0, batch.lines.length);
             } else if (step.kind === "drop") {
-              model.splice(0, await dropOldest(spool, step.bytes));
+              const dropped = await dropOldest(spool, step.bytes);
+              expect(dropped).toEqual(model.splice(0, dropped.length));
             } else {
               await spool.close();
               opened.splice(opened.indexOf(spool), 1);
