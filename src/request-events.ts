@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 
 import { currentAuditContext } from "./async-context";
 import type { LayeredConfig } from "./config/configure";
@@ -203,11 +204,37 @@ function isSkippedAtFinish(options: ResolvedRequestEvents, source: RequestEventS
   return status !== 404 && isSkippedPath(options, source.path(), ROUTER_DEFAULT_RULES);
 }
 
+/** Per connection, the watches of the responses queued on it (see {@link onConnectionClose}). */
+const queuedWatches = new WeakMap<Socket, Set<() => void>>();
+
+/**
+ * Calls `done` when `socket` closes, and returns what takes that back: one listener per
+ * connection, however many requests a client pipelines on it.
+ */
+function onConnectionClose(socket: Socket, done: () => void): () => void {
+  let watches = queuedWatches.get(socket);
+  if (watches === undefined) {
+    const all = new Set<() => void>();
+    queuedWatches.set(socket, all);
+    socket.once("close", () => {
+      queuedWatches.delete(socket);
+      for (const watch of all) watch();
+    });
+    watches = all;
+  }
+  const own = watches;
+  own.add(done);
+  return () => void own.delete(done);
+}
+
 /**
  * Watches one request and writes its request event, exactly once, when the response is
  * done: after `finish` (the last byte handed to the operating system), so the event never
  * delays the response; or at `close` without `finish`, when the client went away first
- * (recorded as `aborted`, with the status sent, else {@link CLIENT_CLOSED_REQUEST}). A
+ * (recorded as `aborted`, with the status sent, else {@link CLIENT_CLOSED_REQUEST}); or,
+ * for a response queued behind another on its connection (HTTP pipelining), when the
+ * connection closes first, as Node then says nothing of it (`aborted`, with the status
+ * its handler answered, if it did, though none of it reached the client). A
  * response already done when it is called (finished, or closed or destroyed: something
  * before the audit middleware answered or outlived the client, and passed the request
  * on) has its event written at once, as it ended; its `durationMs` counts from this call,
@@ -232,6 +259,7 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
   // no capture could see it: its body is said to be unknown, never taken for empty.
   const capture = options.capturePayloads && !res.headersSent ? new ResponseCapture(res, options.maxPayloadBytes ?? layered.get().maxPostDataBytes) : undefined;
   let done = false;
+  let unqueue: (() => void) | undefined;
   const onDone = () => {
     if (done) return;
     done = true;
@@ -239,6 +267,7 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
     watched.delete(context);
     res.off("finish", onDone);
     res.off("close", onDone);
+    unqueue?.();
     const refusal = refusals.get(context);
     if (refusal === undefined && (skipped.has(context) || (rules === undefined && isSkippedAtFinish(options, source, res.statusCode)))) return;
     const aborted = !res.writableFinished;
@@ -271,9 +300,15 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
   };
   res.once("finish", onDone);
   res.once("close", onDone);
+  // A response queued behind another on its connection (HTTP pipelining) has no socket
+  // yet, and if the connection closes first Node emits neither event on it, though its
+  // handler may have run: the connection's own close ends its watch.
+  const queuedOn = res.socket === null ? res.req?.socket : undefined;
+  if (queuedOn !== undefined) unqueue = onConnectionClose(queuedOn, onDone);
   // A response closed before the watch (an earlier middleware answered, or the client
   // went away, and then passed the request on) emits neither event again; a finished one
-  // is done too, whether or not its close is still to come. Checked after the listeners
-  // are on, so whichever comes first writes the one event and removes the others.
-  if (res.writableFinished || res.destroyed) onDone();
+  // is done too, whether or not its close is still to come, and so is a queued one whose
+  // connection has closed. Checked after the listeners are on, so whichever comes first
+  // writes the one event and removes the others.
+  if (res.writableFinished || res.destroyed || queuedOn?.destroyed === true) onDone();
 }
