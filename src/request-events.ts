@@ -204,6 +204,21 @@ function isSkippedAtFinish(options: ResolvedRequestEvents, source: RequestEventS
   return status !== 404 && isSkippedPath(options, source.path(), ROUTER_DEFAULT_RULES);
 }
 
+const STATUS_LINE = /^HTTP\/1\.[01] (\d{3}) /;
+
+/**
+ * The status a response was answered with: the one in the head it sent, since an app may
+ * still change `statusCode` afterwards (on Express, a handler that answers and then calls
+ * `next(error)`, or throws, reaches an error handler that sets 500 on a response already
+ * sent: the client got the first status); `statusCode` before the head is sent, and where
+ * there is no HTTP/1 head to read (HTTP/2's compatibility response).
+ */
+function answeredStatus(res: ServerResponse): number {
+  const head = (res as { _header?: unknown })._header;
+  const sent = typeof head === "string" ? STATUS_LINE.exec(head) : null;
+  return sent === null ? res.statusCode : Number(sent[1]);
+}
+
 /** Per connection, the watches of the responses queued on it (see {@link onConnectionClose}). */
 const queuedWatches = new WeakMap<Socket, Set<() => void>>();
 
@@ -231,7 +246,9 @@ function onConnectionClose(socket: Socket, done: () => void): () => void {
  * Watches one request and writes its request event, exactly once, when the response is
  * done: after `finish` (the last byte handed to the operating system), so the event never
  * delays the response; or at `close` without `finish`, when the client went away first
- * (recorded as `aborted`, with the status sent, else {@link CLIENT_CLOSED_REQUEST}); or,
+ * (recorded as `aborted`, with the status sent, else {@link CLIENT_CLOSED_REQUEST}); the
+ * status recorded is the one the response's head was sent with, whatever `statusCode`
+ * was set to afterwards; or,
  * for a response queued behind another on its connection (HTTP pipelining), when the
  * connection closes first, as Node then says nothing of it (`aborted`, with the status
  * its handler answered, if it did, though none of it reached the client). A
@@ -269,13 +286,14 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
     res.off("close", onDone);
     unqueue?.();
     const refusal = refusals.get(context);
-    if (refusal === undefined && (skipped.has(context) || (rules === undefined && isSkippedAtFinish(options, source, res.statusCode)))) return;
+    const answered = answeredStatus(res);
+    if (refusal === undefined && (skipped.has(context) || (rules === undefined && isSkippedAtFinish(options, source, answered)))) return;
     const aborted = !res.writableFinished;
     let action = `${source.method()} ${UNMATCHED_ROUTE}`;
     try {
       const route = source.route();
       action = `${source.method()} ${route ?? UNMATCHED_ROUTE}`;
-      const status = aborted && !res.headersSent ? CLIENT_CLOSED_REQUEST : res.statusCode;
+      const status = aborted && !res.headersSent ? CLIENT_CLOSED_REQUEST : answered;
       const userAgent = source.headers["user-agent"];
       const content: Record<string, unknown> = {
         status,
