@@ -92,6 +92,19 @@ const skipped = new WeakSet<AuditContext>();
 const watched = new WeakSet<AuditContext>();
 /** What an access hook refused (or how it failed), for the request event to carry. */
 const refusals = new WeakMap<AuditContext, RequestRefusal>();
+/** The context whose watch writes a response's request event: the first to watch it. */
+const watcherOf = new WeakMap<ServerResponse, AuditContext>();
+/**
+ * A later context of a request already watched (a second `requestEvents` middleware on
+ * its way, in a router or a sub-application) to the context that watches it, so that a
+ * skip or a refusal made through either reaches the one event.
+ */
+const watchingContext = new WeakMap<AuditContext, AuditContext>();
+
+/** The context whose watch writes the request event of `context`'s request. */
+function watchOwner(context: AuditContext): AuditContext {
+  return watchingContext.get(context) ?? context;
+}
 
 /**
  * An access hook's refusal as a request event carries it: the reason the client was
@@ -110,8 +123,9 @@ export type RequestRefusal = { reason: string } | { error: string };
  * records the refusal itself.
  */
 export function carryRefusal(context: AuditContext, refusal: RequestRefusal): boolean {
-  if (!watched.has(context)) return false;
-  refusals.set(context, refusal);
+  const owner = watchOwner(context);
+  if (!watched.has(owner)) return false;
+  refusals.set(owner, refusal);
   return true;
 }
 
@@ -129,7 +143,7 @@ export function carryRefusal(context: AuditContext, refusal: RequestRefusal): bo
  * ```
  */
 export function skipRequestEvent(context: AuditContext = currentAuditContext()): void {
-  skipped.add(context);
+  skipped.add(watchOwner(context));
 }
 
 /** How a framework matches a path to its routes, for `skipPaths` to match the same way. */
@@ -258,7 +272,10 @@ function onConnectionClose(socket: Socket, done: () => void): () => void {
  * its route is the one known now (none yet, for a request not routed), and with
  * `capturePayloads` a response whose head was sent before this call is recorded as
  * `{ _notCaptured: true }` (its body was written where nothing could capture it). A request
- * whose path is in `skipPaths` is not watched at all. A request an access hook refused
+ * whose path is in `skipPaths` is not watched at all. A response already watched (a
+ * second `requestEvents` middleware on the request's way, in a router or a
+ * sub-application) is not watched again: the first watch writes its one event, and a
+ * skip or refusal made through the later context reaches it. A request an access hook refused
  * carries the refusal (see {@link carryRefusal}). The write goes through the normal
  * write path (buffered when `writeMode` is `"buffered"`); its failure is logged and
  * counted, never thrown: the response is gone by then.
@@ -266,11 +283,17 @@ function onConnectionClose(socket: Socket, done: () => void): () => void {
  * @param context the request's audit context; the event carries its user, URL, request id.
  */
 export function watchRequest(context: AuditContext, res: ServerResponse, source: RequestEventSource, options: ResolvedRequestEvents, layered: LayeredConfig): void {
+  const first = watcherOf.get(res);
+  if (first !== undefined) {
+    watchingContext.set(context, first);
+    return;
+  }
   const rules = source.pathRules();
   if (rules !== undefined && isSkippedPath(options, source.path(), rules)) return;
   const startRoute = source.startRoute?.();
   if (startRoute !== undefined && startRoute !== null && options.skipExact.includes(startRoute)) return;
   watched.add(context);
+  watcherOf.set(res, context);
   const started = performance.now();
   // A response begun before the watch (an earlier middleware answered) was written where
   // no capture could see it: its body is said to be unknown, never taken for empty.
