@@ -271,8 +271,9 @@ function onConnectionClose(socket: Socket, done: () => void): () => void {
  * on) has its event written at once, as it ended; its `durationMs` counts from this call,
  * its route is the one known now (none yet, for a request not routed), and with
  * `capturePayloads` a response whose head was sent before this call is recorded as
- * `{ _notCaptured: true }` (its body was written where nothing could capture it). A request
- * whose path is in `skipPaths` is not watched at all. A response already watched (a
+ * `{ _notCaptured: true }` (it was begun where nothing could capture it, and a part
+ * of a body is not kept). A request whose path is in `skipPaths` is
+ * not watched at all. A response already watched (a
  * second `requestEvents` middleware on the request's way, in a router or a
  * sub-application) is not watched again: the first watch writes its one event, and a
  * skip or refusal made through the later context reaches it. A request an access hook refused
