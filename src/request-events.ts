@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 
 import { currentAuditContext } from "./async-context";
 import type { LayeredConfig } from "./config/configure";
@@ -91,6 +92,19 @@ const skipped = new WeakSet<AuditContext>();
 const watched = new WeakSet<AuditContext>();
 /** What an access hook refused (or how it failed), for the request event to carry. */
 const refusals = new WeakMap<AuditContext, RequestRefusal>();
+/** The context whose watch writes a response's request event: the first to watch it. */
+const watcherOf = new WeakMap<ServerResponse, AuditContext>();
+/**
+ * A later context of a request already watched (a second `requestEvents` middleware on
+ * its way, in a router or a sub-application) to the context that watches it, so that a
+ * skip or a refusal made through either reaches the one event.
+ */
+const watchingContext = new WeakMap<AuditContext, AuditContext>();
+
+/** The context whose watch writes the request event of `context`'s request. */
+function watchOwner(context: AuditContext): AuditContext {
+  return watchingContext.get(context) ?? context;
+}
 
 /**
  * An access hook's refusal as a request event carries it: the reason the client was
@@ -109,8 +123,9 @@ export type RequestRefusal = { reason: string } | { error: string };
  * records the refusal itself.
  */
 export function carryRefusal(context: AuditContext, refusal: RequestRefusal): boolean {
-  if (!watched.has(context)) return false;
-  refusals.set(context, refusal);
+  const owner = watchOwner(context);
+  if (!watched.has(owner)) return false;
+  refusals.set(owner, refusal);
   return true;
 }
 
@@ -128,7 +143,7 @@ export function carryRefusal(context: AuditContext, refusal: RequestRefusal): bo
  * ```
  */
 export function skipRequestEvent(context: AuditContext = currentAuditContext()): void {
-  skipped.add(context);
+  skipped.add(watchOwner(context));
 }
 
 /** How a framework matches a path to its routes, for `skipPaths` to match the same way. */
@@ -203,18 +218,65 @@ function isSkippedAtFinish(options: ResolvedRequestEvents, source: RequestEventS
   return status !== 404 && isSkippedPath(options, source.path(), ROUTER_DEFAULT_RULES);
 }
 
+const STATUS_LINE = /^HTTP\/1\.[01] (\d{3}) /;
+
+/**
+ * The status a response was answered with: the one in the head it sent, since an app may
+ * still change `statusCode` afterwards (on Express, a handler that answers and then calls
+ * `next(error)`, or throws, reaches an error handler that sets 500 on a response already
+ * sent: the client got the first status); `statusCode` before the head is sent, and where
+ * there is no HTTP/1 head to read (HTTP/2's compatibility response).
+ */
+function answeredStatus(res: ServerResponse): number {
+  const head = (res as { _header?: unknown })._header;
+  const sent = typeof head === "string" ? STATUS_LINE.exec(head) : null;
+  return sent === null ? res.statusCode : Number(sent[1]);
+}
+
+/** Per connection, the watches of the responses queued on it (see {@link onConnectionClose}). */
+const queuedWatches = new WeakMap<Socket, Set<() => void>>();
+
+/**
+ * Calls `done` when `socket` closes, and returns what takes that back: one listener per
+ * connection, however many requests a client pipelines on it.
+ */
+function onConnectionClose(socket: Socket, done: () => void): () => void {
+  let watches = queuedWatches.get(socket);
+  if (watches === undefined) {
+    const all = new Set<() => void>();
+    queuedWatches.set(socket, all);
+    socket.once("close", () => {
+      queuedWatches.delete(socket);
+      for (const watch of all) watch();
+    });
+    watches = all;
+  }
+  const own = watches;
+  own.add(done);
+  return () => void own.delete(done);
+}
+
 /**
  * Watches one request and writes its request event, exactly once, when the response is
  * done: after `finish` (the last byte handed to the operating system), so the event never
  * delays the response; or at `close` without `finish`, when the client went away first
- * (recorded as `aborted`, with the status sent, else {@link CLIENT_CLOSED_REQUEST}). A
+ * (recorded as `aborted`, with the status sent, else {@link CLIENT_CLOSED_REQUEST}); the
+ * status recorded is the one the response's head was sent with, whatever `statusCode`
+ * was set to afterwards; or,
+ * for a response queued behind another on its connection (HTTP pipelining), when the
+ * connection closes first, as Node then says nothing of it (`aborted`, with the status
+ * its handler answered, if it did, though none of it reached the client). A
  * response already done when it is called (finished, or closed or destroyed: something
  * before the audit middleware answered or outlived the client, and passed the request
  * on) has its event written at once, as it ended; its `durationMs` counts from this call,
  * its route is the one known now (none yet, for a request not routed), and with
  * `capturePayloads` a response whose head was sent before this call is recorded as
- * `{ _notCaptured: true }` (its body was written where nothing could capture it). A request
- * whose path is in `skipPaths` is not watched at all. A request an access hook refused
+ * `{ _notCaptured: true }` (it was begun where nothing could capture it, and a part
+ * of a body is not kept). A request whose path is in `skipPaths` is
+ * not watched at all. A response already watched (a
+ * second `requestEvents` middleware on the request's way, in a router or a
+ * sub-application) is not watched again: the first watch writes its one event, and a
+ * skip or refusal made through the later context reaches it. A request an access hook refused
  * carries the refusal (see {@link carryRefusal}). The write goes through the normal
  * write path (buffered when `writeMode` is `"buffered"`); its failure is logged and
  * counted, never thrown: the response is gone by then.
@@ -222,16 +284,23 @@ function isSkippedAtFinish(options: ResolvedRequestEvents, source: RequestEventS
  * @param context the request's audit context; the event carries its user, URL, request id.
  */
 export function watchRequest(context: AuditContext, res: ServerResponse, source: RequestEventSource, options: ResolvedRequestEvents, layered: LayeredConfig): void {
+  const first = watcherOf.get(res);
+  if (first !== undefined) {
+    watchingContext.set(context, first);
+    return;
+  }
   const rules = source.pathRules();
   if (rules !== undefined && isSkippedPath(options, source.path(), rules)) return;
   const startRoute = source.startRoute?.();
   if (startRoute !== undefined && startRoute !== null && options.skipExact.includes(startRoute)) return;
   watched.add(context);
+  watcherOf.set(res, context);
   const started = performance.now();
   // A response begun before the watch (an earlier middleware answered) was written where
   // no capture could see it: its body is said to be unknown, never taken for empty.
   const capture = options.capturePayloads && !res.headersSent ? new ResponseCapture(res, options.maxPayloadBytes ?? layered.get().maxPostDataBytes) : undefined;
   let done = false;
+  let unqueue: (() => void) | undefined;
   const onDone = () => {
     if (done) return;
     done = true;
@@ -239,14 +308,16 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
     watched.delete(context);
     res.off("finish", onDone);
     res.off("close", onDone);
+    unqueue?.();
     const refusal = refusals.get(context);
-    if (refusal === undefined && (skipped.has(context) || (rules === undefined && isSkippedAtFinish(options, source, res.statusCode)))) return;
+    const answered = answeredStatus(res);
+    if (refusal === undefined && (skipped.has(context) || (rules === undefined && isSkippedAtFinish(options, source, answered)))) return;
     const aborted = !res.writableFinished;
     let action = `${source.method()} ${UNMATCHED_ROUTE}`;
     try {
       const route = source.route();
       action = `${source.method()} ${route ?? UNMATCHED_ROUTE}`;
-      const status = aborted && !res.headersSent ? CLIENT_CLOSED_REQUEST : res.statusCode;
+      const status = aborted && !res.headersSent ? CLIENT_CLOSED_REQUEST : answered;
       const userAgent = source.headers["user-agent"];
       const content: Record<string, unknown> = {
         status,
@@ -271,9 +342,15 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
   };
   res.once("finish", onDone);
   res.once("close", onDone);
+  // A response queued behind another on its connection (HTTP pipelining) has no socket
+  // yet, and if the connection closes first Node emits neither event on it, though its
+  // handler may have run: the connection's own close ends its watch.
+  const queuedOn = res.socket === null ? res.req?.socket : undefined;
+  if (queuedOn !== undefined) unqueue = onConnectionClose(queuedOn, onDone);
   // A response closed before the watch (an earlier middleware answered, or the client
   // went away, and then passed the request on) emits neither event again; a finished one
-  // is done too, whether or not its close is still to come. Checked after the listeners
-  // are on, so whichever comes first writes the one event and removes the others.
-  if (res.writableFinished || res.destroyed) onDone();
+  // is done too, whether or not its close is still to come, and so is a queued one whose
+  // connection has closed. Checked after the listeners are on, so whichever comes first
+  // writes the one event and removes the others.
+  if (res.writableFinished || res.destroyed || queuedOn?.destroyed === true) onDone();
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import { bindEmitterToContext, runWithAuditContext } from "../async-context";
@@ -105,6 +106,70 @@ class FastifyRequestSource implements RequestSource, RequestEventSource {
   }
 }
 
+/**
+ * Reads a raw request Fastify answered from its router, before any hook (see
+ * {@link recordUnroutedRequests}): no route, no parsed query or body, no user; resolvers
+ * receive the raw request.
+ */
+class UnroutedRequestSource implements RequestSource, RequestEventSource {
+  private readonly peer: string | undefined;
+  constructor(
+    readonly request: IncomingMessage,
+    private readonly rules: PathRules,
+  ) {
+    this.peer = socketPeer(request.socket);
+  }
+  get headers() {
+    return this.request.headers;
+  }
+  url() {
+    const secure = (this.request.socket as { encrypted?: boolean }).encrypted === true;
+    return `${secure ? "https" : "http"}://${this.request.headers.host ?? "localhost"}${this.request.url ?? "/"}`;
+  }
+  method() {
+    return this.request.method ?? "GET";
+  }
+  path() {
+    return (this.request.url ?? "/").split("?")[0]!;
+  }
+  pathRules() {
+    return this.rules;
+  }
+  route() {
+    return null;
+  }
+  ip() {
+    return this.peer;
+  }
+  userCandidates() {
+    return [];
+  }
+  query() {
+    return undefined;
+  }
+  body() {
+    return undefined;
+  }
+}
+
+/**
+ * Fastify's router answers some requests itself, at once, before any hook: a path whose
+ * percent-encoding does not decode (400), a parameter over `maxParamLength` (414 on
+ * Fastify 5), any request while the server closes (503). A request Fastify routes runs
+ * the plugin's `onRequest` hook, first of all when no hook was added before it, within
+ * the server's own `request` listener; a listener after Fastify's finds the ones that
+ * did not and were answered, and watches them. With hooks added before the plugin, one
+ * of which may answer as synchronously, which ones Fastify routed cannot be told: none
+ * is watched there.
+ */
+function recordUnroutedRequests(instance: FastifyInstance, routed: WeakSet<IncomingMessage>, pathRules: PathRules, requestEvents: NonNullable<ReturnType<typeof middlewareSetup>["requestEvents"]>, config: LayeredConfig): void {
+  instance.server.on("request", function recordUnroutedRequest(req: IncomingMessage, res: ServerResponse) {
+    if (routed.has(req) || !res.writableEnded) return;
+    const source = new UnroutedRequestSource(req, pathRules);
+    watchRequest(new RequestAuditContext(source, config), res, source, requestEvents, config);
+  });
+}
+
 /** What `fastify.register()` passes along that is Fastify's, not ours. */
 const REGISTER_OPTIONS = new Set(["prefix", "logLevel", "logSerializers"]);
 
@@ -168,8 +233,12 @@ function fastifyAuditEventsPlugin(instance: FastifyInstance, options: AuditMiddl
   const pathRules = fastifyPathRules(instance);
   // null, not an object: Fastify 5 refuses a shared reference as a request decorator.
   instance.decorateRequest("auditContext", null as unknown as AuditContext);
+  // The raw requests this hook saw: the rest Fastify answered from its router.
+  const routed = new WeakSet<IncomingMessage>();
+  if (requestEvents !== undefined && earlierOnRequestHooks(instance) === 0) recordUnroutedRequests(instance, routed, pathRules, requestEvents, config);
   // Later hooks of the request layer read request.auditContext, set here first.
   instance.addHook("onRequest", function enterAuditContext(request, reply, next) {
+    routed.add(request.raw);
     const source = new FastifyRequestSource(request as FastifyLikeRequest, pathRules);
     const context = new RequestAuditContext(source, config);
     request.auditContext = context;
@@ -206,7 +275,9 @@ function fastifyAuditEventsPlugin(instance: FastifyInstance, options: AuditMiddl
  * instance, not to an encapsulated child; register it before any hook (an `onRequest`
  * hook added earlier runs without the context, and the logger says so once; with
  * `requestEvents`, a request such a hook answers is recorded from an `onResponse` hook
- * when its response finishes). Options are those of `auditEvents()`,
+ * when its response finishes; without such a hook, a request Fastify's router answers
+ * before any hook, such as a path that does not decode, is recorded from a listener on
+ * the server). Options are those of `auditEvents()`,
  * laid over `configureAudit()`'s and validated when Fastify loads the plugin.
  * Resolvers receive the Fastify request; the default user is `request.user`
  * (@fastify/jwt, @fastify/passport) by its `id`, else its `sub`; the default IP
