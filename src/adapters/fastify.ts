@@ -233,12 +233,16 @@ function fastifyAuditEventsPlugin(instance: FastifyInstance, options: AuditMiddl
   const pathRules = fastifyPathRules(instance);
   // null, not an object: Fastify 5 refuses a shared reference as a request decorator.
   instance.decorateRequest("auditContext", null as unknown as AuditContext);
-  // The raw requests this hook saw: the rest Fastify answered from its router.
-  const routed = new WeakSet<IncomingMessage>();
-  if (requestEvents !== undefined && earlierOnRequestHooks(instance) === 0) recordUnroutedRequests(instance, routed, pathRules, requestEvents, config);
+  // The raw requests this hook saw: the rest Fastify answered from its router. Kept only
+  // where they are looked for: a WeakSet entry per request costs the collector.
+  let routed: WeakSet<IncomingMessage> | undefined;
+  if (requestEvents !== undefined && earlierOnRequestHooks(instance) === 0) {
+    routed = new WeakSet();
+    recordUnroutedRequests(instance, routed, pathRules, requestEvents, config);
+  }
   // Later hooks of the request layer read request.auditContext, set here first.
   instance.addHook("onRequest", function enterAuditContext(request, reply, next) {
-    routed.add(request.raw);
+    routed?.add(request.raw);
     const source = new FastifyRequestSource(request as FastifyLikeRequest, pathRules);
     const context = new RequestAuditContext(source, config);
     request.auditContext = context;
