@@ -1,8 +1,8 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import type FastifyType from "fastify";
 
 import { configureAudit, fastifyAuditEvents, memoryStore, type MemoryStore } from "../../src";
+import { listeningServer, statusOf, eventsSettled } from "../support/listening-server";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const fastify4 = require("fastify4") as typeof FastifyType;
@@ -38,40 +38,21 @@ describe.each([
   ["Fastify 5", fastify5],
 ] as const)("requestEvents on %s, for a request an onRequest hook added before the plugin was done with", (_name, fastify) => {
   let store: MemoryStore;
-  let server: http.Server;
-
-  beforeAll(async () => {
+  const server = listeningServer(() => {
     // The plugin warns of the hook added before it, as it should.
     configureAudit({ logger: { warn: () => undefined } });
-    server = await start(fastify);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    return start(fastify);
   });
   beforeEach(() => {
     store = memoryStore();
     configureAudit({ store, logger: { warn: () => undefined } });
   });
-
-  function get(path: string, id: string): Promise<number | undefined> {
-    return new Promise((resolve, reject) => {
-      http
-        .get({ host: "127.0.0.1", port: (server.address() as AddressInfo).port, path, agent: false, headers: { "x-request-id": id } }, (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode));
-        })
-        .on("error", reject);
-    });
-  }
+  const get = (path: string, id: string) => statusOf(server(), { path, headers: { "x-request-id": id } });
 
   it("records a failed or hijacked one once, by its route, and a skipped route's not at all", async () => {
     expect([await get("/health", "skipped"), await get("/orders/1/fail", "failed"), await get("/orders/2/raw", "hijacked")]).toEqual([200, 500, 202]);
-    const deadline = Date.now() + 3000;
-    while (store.list().length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     // Time for an event of the skipped request, or a second one, if one were coming.
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await eventsSettled(store, 2);
     expect(store.list().map((e) => [e.requestId, e.action, e.outcome, e.content.status, e.content.aborted])).toEqual([
       ["failed", "GET /orders/:id/fail", "failure", 500, undefined],
       ["hijacked", "GET /orders/:id/raw", "success", 202, undefined],

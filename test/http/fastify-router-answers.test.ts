@@ -1,8 +1,8 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import type FastifyType from "fastify";
 
 import { configureAudit, fastifyAuditEvents, memoryStore, type MemoryStore } from "../../src";
+import { listeningServer, statusOf, eventsSettled } from "../support/listening-server";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const fastify4 = require("fastify4") as typeof FastifyType;
@@ -27,9 +27,7 @@ describe.each([
   ["Fastify 5", fastify5, 5],
 ] as const)("requestEvents on %s, for a request its router answers before any hook", (_name, fastify, major) => {
   let store: MemoryStore;
-  let server: http.Server;
-
-  beforeAll(async () => {
+  const server = listeningServer(async () => {
     configureAudit({});
     const app = major === 5 ? fastify({ routerOptions: { maxParamLength: 20 } }) : fastify({ maxParamLength: 20 });
     await app.register(fastifyAuditEvents, { requestEvents: { skipPaths: ["/health", /^\/status\//] } });
@@ -38,37 +36,20 @@ describe.each([
     app.get("/quick", (_req, reply) => void reply.send("ok"));
     app.get("/health", (_req, reply) => void reply.send("ok"));
     await app.ready();
-    server = app.server as http.Server;
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    return app.server as http.Server;
   });
   beforeEach(() => {
     store = memoryStore();
     configureAudit({ store });
   });
-
-  function get(path: string, id: string): Promise<number | undefined> {
-    return new Promise((resolve, reject) => {
-      http
-        .get({ host: "127.0.0.1", port: (server.address() as AddressInfo).port, path, agent: false, headers: { "x-request-id": id } }, (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode));
-        })
-        .on("error", reject);
-    });
-  }
+  const get = (path: string, id: string) => statusOf(server(), { path, headers: { "x-request-id": id } });
 
   it("records it once, unmatched and with its masked URL, unless its path is skipped; a routed one as before", async () => {
     const statuses = [];
     for (const { id, path } of CASES) statuses.push(await get(path, id));
     expect(statuses).toEqual(CASES.map((c) => c.answered[major]));
-    const deadline = Date.now() + 3000;
-    while (store.list().length < (major === 5 ? 4 : 3) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     // Time for an event of a skipped request, or a second one, if one were coming.
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await eventsSettled(store, major === 5 ? 4 : 3);
     expect(store.list().map((e) => [e.requestId, e.action, e.content.status])).toEqual([
       ["bad-url", "GET (unmatched)", 400],
       ["long-param", "GET (unmatched)", major === 5 ? 414 : 404],
@@ -98,18 +79,8 @@ describe("requestEvents on Fastify 5, with a constraint derived asynchronously",
     app.get("/tenant", { constraints: { tenant: "a" } }, async () => ({ ok: true }));
     await app.listen({ port: 0, host: "127.0.0.1" });
     try {
-      const status = await new Promise<number | undefined>((resolve, reject) => {
-        http
-          .get({ host: "127.0.0.1", port: (app.server.address() as AddressInfo).port, path: "/tenant", agent: false, headers: { "x-request-id": "routed-later", "x-tenant": "a" } }, (res) => {
-            res.resume();
-            res.on("end", () => resolve(res.statusCode));
-          })
-          .on("error", reject);
-      });
-      expect(status).toBe(200);
-      const deadline = Date.now() + 3000;
-      while (store.list().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(await statusOf(app.server, { path: "/tenant", headers: { "x-request-id": "routed-later", "x-tenant": "a" } })).toBe(200);
+      await eventsSettled(store, 1);
       expect(store.list().map((e) => [e.requestId, e.action])).toEqual([["routed-later", "GET /tenant"]]);
     } finally {
       await app.close();

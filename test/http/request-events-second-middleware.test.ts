@@ -1,10 +1,10 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import type ExpressType from "express";
 import type KoaType from "koa";
 import KoaRouter from "@koa/router";
 
 import { auditAccess, auditEvents, configureAudit, koaAuditAccess, koaAuditEvents, memoryStore, skipRequestEvent, type MemoryStore } from "../../src";
+import { listeningServer, statusOf, eventsSettled } from "../support/listening-server";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const express4 = require("express4") as typeof ExpressType;
@@ -60,38 +60,16 @@ const apps: [string, () => http.Server][] = [
 
 describe.each(apps)("requestEvents on %s, with a second requestEvents middleware on the request's way", (_name, create) => {
   let store: MemoryStore;
-  let server: http.Server;
-
-  beforeAll(async () => {
-    server = create();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  const server = listeningServer(create);
   beforeEach(() => {
     store = memoryStore();
     configureAudit({ store });
   });
-
-  function get(path: string, id: string): Promise<number | undefined> {
-    return new Promise((resolve, reject) => {
-      http
-        .get({ host: "127.0.0.1", port: (server.address() as AddressInfo).port, path, agent: false, headers: { "x-request-id": id } }, (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode));
-        })
-        .on("error", reject);
-    });
-  }
+  const get = (path: string, id: string) => statusOf(server(), { path, headers: { "x-request-id": id } });
 
   it("records each request once: a skip and a refusal made through the later context count", async () => {
     expect([await get("/admin/users/4", "answered"), await get("/admin/quiet", "quiet"), await get("/admin/guarded", "refused")]).toEqual([200, 200, 403]);
-    const deadline = Date.now() + 3000;
-    while (store.list().length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-    // Time for a second event, if one were coming.
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await eventsSettled(store, 2);
     expect(store.list().map((e) => [e.requestId, e.action, e.outcome, e.content.status, e.content.reason])).toEqual([
       ["answered", "GET /admin/users/:id", "success", 200, undefined],
       ["refused", "GET /admin/guarded", "denied", 403, "Admins only."],

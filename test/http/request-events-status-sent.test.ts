@@ -1,9 +1,9 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import type ExpressType from "express";
 import type FastifyType from "fastify";
 
 import { auditEvents, configureAudit, fastifyAuditEvents, memoryStore, type MemoryStore } from "../../src";
+import { listeningServer, statusOf, eventsSettled } from "../support/listening-server";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const express4 = require("express4") as typeof ExpressType;
@@ -54,33 +54,15 @@ const apps: [string, () => Promise<http.Server>][] = [
 
 describe.each(apps)("requestEvents on %s, for a response whose status is changed after it was sent", (_name, create) => {
   let store: MemoryStore;
-  let server: http.Server;
-
-  beforeAll(async () => {
-    server = await create();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  const server = listeningServer(create);
   beforeEach(() => {
     store = memoryStore();
     configureAudit({ store });
   });
 
   it("records the status the client got", async () => {
-    const got = await new Promise<number | undefined>((resolve, reject) => {
-      http
-        .get({ host: "127.0.0.1", port: (server.address() as AddressInfo).port, path: "/answered-then-failed", agent: false }, (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode));
-        })
-        .on("error", reject);
-    });
-    expect(got).toBe(200);
-    const deadline = Date.now() + 3000;
-    while (store.list().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await statusOf(server(), { path: "/answered-then-failed" })).toBe(200);
+    await eventsSettled(store, 1);
     expect(store.list().map((e) => [e.action, e.outcome, e.content.status])).toEqual([["GET /answered-then-failed", "success", 200]]);
   });
 });
