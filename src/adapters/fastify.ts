@@ -153,6 +153,17 @@ class UnroutedRequestSource implements RequestSource, RequestEventSource {
 }
 
 /**
+ * Marks a raw request the plugin's `onRequest` hook saw (see {@link recordUnroutedRequests}):
+ * one property, always the same, rather than a WeakSet entry per request, which the
+ * garbage collector pays for on every request.
+ */
+const ROUTED = Symbol("audit-events.fastify-routed");
+
+interface RoutedRequest extends IncomingMessage {
+  [ROUTED]?: true;
+}
+
+/**
  * Fastify's router answers some requests itself, at once, before any hook: a path whose
  * percent-encoding does not decode (400), a parameter over `maxParamLength` (414 on
  * Fastify 5), any request while the server closes (503). A request Fastify routes runs
@@ -162,9 +173,9 @@ class UnroutedRequestSource implements RequestSource, RequestEventSource {
  * of which may answer as synchronously, which ones Fastify routed cannot be told: none
  * is watched there.
  */
-function recordUnroutedRequests(instance: FastifyInstance, routed: WeakSet<IncomingMessage>, pathRules: PathRules, requestEvents: NonNullable<ReturnType<typeof middlewareSetup>["requestEvents"]>, config: LayeredConfig): void {
-  instance.server.on("request", function recordUnroutedRequest(req: IncomingMessage, res: ServerResponse) {
-    if (routed.has(req) || !res.writableEnded) return;
+function recordUnroutedRequests(instance: FastifyInstance, pathRules: PathRules, requestEvents: NonNullable<ReturnType<typeof middlewareSetup>["requestEvents"]>, config: LayeredConfig): void {
+  instance.server.on("request", function recordUnroutedRequest(req: RoutedRequest, res: ServerResponse) {
+    if (req[ROUTED] === true || !res.writableEnded) return;
     const source = new UnroutedRequestSource(req, pathRules);
     watchRequest(new RequestAuditContext(source, config), res, source, requestEvents, config);
   });
@@ -233,16 +244,12 @@ function fastifyAuditEventsPlugin(instance: FastifyInstance, options: AuditMiddl
   const pathRules = fastifyPathRules(instance);
   // null, not an object: Fastify 5 refuses a shared reference as a request decorator.
   instance.decorateRequest("auditContext", null as unknown as AuditContext);
-  // The raw requests this hook saw: the rest Fastify answered from its router. Kept only
-  // where they are looked for: a WeakSet entry per request costs the collector.
-  let routed: WeakSet<IncomingMessage> | undefined;
-  if (requestEvents !== undefined && earlierOnRequestHooks(instance) === 0) {
-    routed = new WeakSet();
-    recordUnroutedRequests(instance, routed, pathRules, requestEvents, config);
-  }
+  // The raw requests this hook saw are marked (see ROUTED): the rest Fastify answered from its router.
+  const marksRouted = requestEvents !== undefined && earlierOnRequestHooks(instance) === 0;
+  if (marksRouted) recordUnroutedRequests(instance, pathRules, requestEvents, config);
   // Later hooks of the request layer read request.auditContext, set here first.
   instance.addHook("onRequest", function enterAuditContext(request, reply, next) {
-    routed?.add(request.raw);
+    if (marksRouted) (request.raw as RoutedRequest)[ROUTED] = true;
     const source = new FastifyRequestSource(request as FastifyLikeRequest, pathRules);
     const context = new RequestAuditContext(source, config);
     request.auditContext = context;
