@@ -214,6 +214,21 @@ function mountIn(r: TemplatedRequest, owner: Router): Mount | null {
   return mount !== undefined && mount.into === owner ? mount : null;
 }
 
+/**
+ * The app's root mount when a route of `owner` is dispatched at the root of the app
+ * `owner` belongs to, though the request entered it unrecorded (the app's first request,
+ * through a middleware that `observeRoutesFrom` cannot place: one NestJS or the app
+ * wrapped in a function of its own); null otherwise. At the root: `owner` is the app's
+ * own router, the app is not mounted in another (`app.parent`), and the request's
+ * `baseUrl` is empty (a route changes no `baseUrl`, so an app entered below a path, even
+ * through a wrapper, shows it).
+ */
+function appRootMount(r: TemplatedRequest, owner: Router): Mount | null {
+  const app = (r as { app?: { parent?: unknown } }).app;
+  if (!observedRoots.has(owner) || (r.baseUrl ?? "") !== "" || app === undefined || app.parent !== undefined || appRouter(app) !== owner) return null;
+  return { template: "", into: owner, outer: undefined };
+}
+
 function wrapLayer(layer: RouterLayer, owner: Router, children: Router[]): void {
   if (observedLayers.has(layer)) return;
   observedLayers.add(layer);
@@ -225,7 +240,7 @@ function wrapLayer(layer: RouterLayer, owner: Router, children: Router[]): void 
     const own = pathTemplate(route.path);
     layer[method] = function dispatchRecorded(req, res, next) {
       const r = req as TemplatedRequest;
-      const mount = mountIn(r, owner);
+      const mount = mountIn(r, owner) ?? appRootMount(r, owner);
       const previous = ROUTE in r ? r[ROUTE] : PASSED_ON;
       r[ROUTE] = own === null || mount === null ? null : { own, mount };
       r[DISPATCHED] = route;
@@ -341,14 +356,26 @@ function observeRouter(router: Router, depth: number): boolean {
 const MAX_DEPTH = 32;
 
 /** Where a middleware sits in an app: the mounts from the app's root to its router, or null (nowhere, or more than one place). */
-const placements = new WeakMap<object, WeakMap<Router, Mount | null>>();
+const placements = new WeakMap<object, WeakMap<Router, Placement | null>>();
 
-function findPlacement(router: Router, middleware: object, mount: Mount, depth: number, found: Mount[]): void {
+/**
+ * Where a middleware sits: the mounts from the app's root to its router, and whether the
+ * request's `baseUrl` is then empty (every mount and the middleware's own layer on `/`),
+ * which tells an app entered at its root from one entered below a path.
+ */
+interface Placement {
+  readonly mount: Mount;
+  readonly atRootPath: boolean;
+}
+
+function findPlacement(router: Router, middleware: object, mount: Mount, depth: number, found: Placement[]): void {
   if (depth > MAX_DEPTH || found.length > 1) return;
   for (const layer of router.stack) {
     const routeStack = (layer.route as { stack?: RouterLayer[] } | undefined)?.stack;
     if (layer.handle === middleware || (Array.isArray(routeStack) && routeStack.some((l) => l.handle === middleware))) {
-      found.push(mount);
+      let atRootPath = layer.route === undefined && mountTemplate(layer) === "";
+      for (let m: Mount | undefined = mount; m !== undefined && atRootPath; m = m.outer) atRootPath = m.template === "";
+      found.push({ mount, atRootPath });
       break;
     }
   }
@@ -364,8 +391,10 @@ function findPlacement(router: Router, middleware: object, mount: Mount, depth: 
  * when the request came through routers before they were observed (the app's first
  * requests), records the mounts it came through from where that middleware sits: its
  * templates then name the full route on the first request too. A middleware registered
- * in more than one place, or inside a mounted sub-application, cannot tell which mounts
- * the request came through: that request's routes are {@link UNKNOWN_ROUTE}.
+ * in more than one place, inside a mounted sub-application, in an app entered below a
+ * path, or through a function of the app's own (NestJS registers each middleware so)
+ * cannot tell which mounts the request came through: that request's routes are
+ * {@link UNKNOWN_ROUTE}, except those of the app's own router (see `appRootMount`).
  *
  * @param req the Express request; `req.app` is the app observed.
  * @param middleware the middleware function calling this, as registered in the app.
@@ -381,13 +410,17 @@ export function observeRoutesFrom(req: object, middleware: object): void {
   if (byApp === undefined) placements.set(middleware, (byApp = new WeakMap()));
   let placement = changed ? undefined : byApp.get(root);
   if (placement === undefined) {
-    const found: Mount[] = [];
+    const found: Placement[] = [];
     // A mounted sub-application's root is not the request's: where it sits in its parent is not known here.
     if ((app as { parent?: unknown }).parent === undefined) findPlacement(root, middleware, { template: "", into: root, outer: undefined }, 0, found);
     placement = found.length === 1 ? found[0]! : null;
     byApp.set(root, placement);
   }
-  if (placement !== null && r[MOUNTS]?.into !== placement.into) r[MOUNTS] = placement;
+  // An app whose own router was not entered at the root path (a sub-application an app
+  // calls from a function of its own, `app.use("/v1", (req, res, next) => v1(req, res, next))`,
+  // so without `parent`) is below a mount nobody recorded: its routes are not known.
+  if (placement === null || (placement.atRootPath && (r.baseUrl ?? "") !== "")) return;
+  if (r[MOUNTS]?.into !== placement.mount.into) r[MOUNTS] = placement.mount;
 }
 
 /**

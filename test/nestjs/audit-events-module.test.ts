@@ -114,9 +114,11 @@ class RequestEventsModule {}
 describe.each(nestPlatforms(RequestEventsModule))("AuditEventsModule.forRoot({ requestEvents }) on the %s platform", (platform, create) => {
   const nest = useNestApp(platform, create);
 
-  it("writes one event per request, named by the Nest route's template, with the user the guard set", async () => {
-    await request(nest().getHttpServer()).post("/orders/0/ship").send({}).expect(201);
+  it("writes one event per request, named by the Nest route's template from the app's first request, with the user the guard set", async () => {
+    // The app's first request: on Express, Nest registers the middleware through a
+    // function of its own, so only where the route runs can name it.
     await request(nest().getHttpServer()).post("/orders/31/ship").set("x-user", "u-9").set("x-request-id", "nest-1").send({}).expect(201);
+    await request(nest().getHttpServer()).post("/orders/0/ship").send({}).expect(201);
     const deadline = Date.now() + 3000;
     const requestEvents = () => store.list().filter((e) => e.contentType === "HttpRequest");
     while (requestEvents().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
