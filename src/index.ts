@@ -12,6 +12,7 @@ export {
 } from "./access";
 export {
   CLIENT_CLOSED_REQUEST,
+  REQUEST_TIMEOUT,
   REQUEST_CONTENT_TYPE,
   requestEventLevel,
   skipRequestEvent,

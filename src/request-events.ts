@@ -66,8 +66,8 @@ export interface RequestEventSource {
  * The outcome and severity of a finished request, from its status: 5xx is a failure
  * (severity `error`), 401 and 403 are denials (`warning`), any other 4xx a success of
  * severity `warning` (the server did its job: the request was wrong), the rest `info`.
- * A request whose client went away (`aborted`) is a failure of severity `warning`,
- * whatever was sent before.
+ * A request not answered whole (`aborted`: its client went away, or the server cut it
+ * for its `requestTimeout`) is a failure of severity `warning`, whatever was sent before.
  *
  * @example
  * ```ts
@@ -242,6 +242,23 @@ function answeredStatus(res: ServerResponse): number {
   return sent === null ? res.statusCode : Number(sent[1]);
 }
 
+/**
+ * The status Node's HTTP server (and Fastify's `clientError` handler) writes straight on
+ * the socket when a request has not arrived whole within the server's `requestTimeout`:
+ * the response object never sends it.
+ */
+export const REQUEST_TIMEOUT = 408;
+
+/**
+ * Whether the server cut the request's connection because the request had not arrived
+ * whole within its `requestTimeout` (Node's `ERR_HTTP_REQUEST_TIMEOUT` on the socket):
+ * not the client going away, though the response sees the same `close`.
+ */
+function cutByRequestTimeout(res: ServerResponse): boolean {
+  const errored = (res.req?.socket as { errored?: unknown } | undefined)?.errored;
+  return (errored as { code?: unknown } | null | undefined)?.code === "ERR_HTTP_REQUEST_TIMEOUT";
+}
+
 /** Per connection, the watches of the responses queued on it (see {@link onConnectionClose}). */
 const queuedWatches = new WeakMap<Socket, Set<() => void>>();
 
@@ -269,7 +286,9 @@ function onConnectionClose(socket: Socket, done: () => void): () => void {
  * Watches one request and writes its request event, exactly once, when the response is
  * done: after `finish` (the last byte handed to the operating system), so the event never
  * delays the response; or at `close` without `finish`, when the client went away first
- * (recorded as `aborted`, with the status sent, else {@link CLIENT_CLOSED_REQUEST}); the
+ * (recorded as `aborted`, with the status sent, else {@link CLIENT_CLOSED_REQUEST}), or
+ * the server cut it for its `requestTimeout` before the request had arrived whole
+ * (recorded as `timedOut`, with {@link REQUEST_TIMEOUT}, which the server sent); the
  * status recorded is the one the response's head was sent with, whatever `statusCode`
  * was set to afterwards; or,
  * for a response queued behind another on its connection (HTTP pipelining), when the
@@ -310,23 +329,31 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
   const capture = options.capturePayloads && !res.headersSent ? new ResponseCapture(res, options.maxPayloadBytes ?? layered.get().maxPostDataBytes) : undefined;
   let done = false;
   let unqueue: (() => void) | undefined;
-  const onDone = () => {
+  const onDone = (how: "finish" | "close" | "found done") => {
     if (done) return;
     done = true;
     // A refusal decided after this (a hook slower than the response) records its own event.
     watched.delete(context);
-    res.off("finish", onDone);
-    res.off("close", onDone);
+    res.off("finish", onFinish);
+    res.off("close", onClose);
     unqueue?.();
     const refusal = refusals.get(context);
     const answered = answeredStatus(res);
     if (refusal === undefined && (skipped.has(context) || (rules === undefined && isSkippedAtFinish(options, source, answered)))) return;
-    const aborted = !res.writableFinished;
+    // Ended, yet closed without `finish` (which comes first for a response sent): it was
+    // answered into a connection already gone (an error handler's answer to a body cut
+    // short, which Node counts as finished), and none of it reached the client.
+    const answeredTooLate = how === "close" && res.writableFinished;
+    const unfinished = !res.writableFinished || answeredTooLate;
+    const nothingSent = !res.headersSent || answeredTooLate;
+    // The server, not the client, ended a request still arriving: it answered 408 itself.
+    const timedOut = unfinished && nothingSent && cutByRequestTimeout(res);
+    const aborted = unfinished && !timedOut;
     let action = `${source.method()} ${UNMATCHED_ROUTE}`;
     try {
       const route = source.route();
       action = `${source.method()} ${route ?? UNMATCHED_ROUTE}`;
-      const status = aborted && !res.headersSent ? CLIENT_CLOSED_REQUEST : answered;
+      const status = timedOut ? REQUEST_TIMEOUT : aborted && nothingSent ? CLIENT_CLOSED_REQUEST : answered;
       const userAgent = source.headers["user-agent"];
       const content: Record<string, unknown> = {
         status,
@@ -335,6 +362,7 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
         userAgent: typeof userAgent === "string" ? userAgent : null,
       };
       if (aborted) content.aborted = true;
+      if (timedOut) content.timedOut = true;
       if (refusal !== undefined) Object.assign(content, refusal);
       if (options.capturePayloads) {
         const config = layered.get();
@@ -343,23 +371,25 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
         content.response = capture?.payload(res, config.masking) ?? { _notCaptured: true };
       }
       context
-        .createEvent({ contentType: REQUEST_CONTENT_TYPE, objectId: context.requestId ?? "" }, content, { action, ...(refusal === undefined ? requestEventLevel(status, aborted) : refusalLevel(refusal)) })
+        .createEvent({ contentType: REQUEST_CONTENT_TYPE, objectId: context.requestId ?? "" }, content, { action, ...(refusal === undefined ? requestEventLevel(status, unfinished) : refusalLevel(refusal)) })
         .catch((error: unknown) => reportFailure(layered, action, context.requestId, error));
     } catch (error) {
       reportFailure(layered, action, context.requestId, error);
     }
   };
-  res.once("finish", onDone);
-  res.once("close", onDone);
+  const onFinish = () => onDone("finish");
+  const onClose = () => onDone("close");
+  res.once("finish", onFinish);
+  res.once("close", onClose);
   // A response queued behind another on its connection (HTTP pipelining) has no socket
   // yet, and if the connection closes first Node emits neither event on it, though its
   // handler may have run: the connection's own close ends its watch.
   const queuedOn = res.socket === null ? res.req?.socket : undefined;
-  if (queuedOn !== undefined) unqueue = onConnectionClose(queuedOn, onDone);
+  if (queuedOn !== undefined) unqueue = onConnectionClose(queuedOn, onClose);
   // A response closed before the watch (an earlier middleware answered, or the client
   // went away, and then passed the request on) emits neither event again; a finished one
   // is done too, whether or not its close is still to come, and so is a queued one whose
   // connection has closed. Checked after the listeners are on, so whichever comes first
   // writes the one event and removes the others.
-  if (res.writableFinished || res.destroyed || queuedOn?.destroyed === true) onDone();
+  if (res.writableFinished || res.destroyed || queuedOn?.destroyed === true) onDone("found done");
 }
