@@ -520,8 +520,8 @@ export class BufferedWriter {
       let progressed = false;
       if (this.copies !== undefined && this.copies.size > 0 && this.toFeed() === 0 && this.queue.length === 0 && this.committing === undefined) {
         // Nothing left to feed, yet copies are held: their lines are not in the spool, which
-        // lost them without saying so (it read its counters again after a lost reply, or
-        // after taking its lock back). Only appending them again lets the feeder reach them.
+        // lost them without saying so (a spool of one's own that reads its counters again
+        // without reporting what they lack). Only appending them again lets the feeder reach them.
         this.queue.push(...(await this.copiesAgain(this.copies.lines())));
         this.kick();
       }

@@ -153,6 +153,12 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
    * is not short of any.
    */
   let acking = 0;
+  /**
+   * Lines {@link recheck} found lost that no operation has reported yet (found by the lock's
+   * renewal, or by a recheck whose operation had an error of its own): the next append,
+   * read or acknowledgement throws them as a {@link SpoolLinesLost}.
+   */
+  let unreported = 0;
 
   function connected(): RedisClient {
     if (client === undefined) throw new AuditConfigError(`redisSpool(${key}) is not open.`);
@@ -214,9 +220,31 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
     return new SpoolLinesLost(lost, `redisSpool(${key}): ${doing} found the list short of ${lost} line(s) appended; the writer appends again the lines it holds copies of.`);
   }
 
-  /** After an error the command may have run anyway: resync, then report the error. */
-  async function resyncAndThrow(redis: RedisClient, error: unknown): Promise<never> {
-    await resync(redis).catch(() => undefined);
+  /**
+   * Reads the counters again where a reply was lost or the lock was taken back, and
+   * reports (see {@link reportLost}) the lines the list lost meanwhile: a list lost
+   * together with the reply that would have said so, or with the lock (Redis restarted
+   * empty, `FLUSHALL`), must not be taken as whole. Lines of acknowledgements on their way
+   * may be gone without a loss. The lines lost are added to {@link unreported}.
+   */
+  async function recheck(redis: RedisClient): Promise<void> {
+    const length = await redis.lLen(key);
+    if (length < lines - acking) unreported += await reportLost(redis, length);
+    else await resync(redis);
+  }
+
+  /** Throws the loss {@link recheck} found and no operation reported yet, if any. */
+  function throwUnreported(doing: string): void {
+    if (unreported === 0) return;
+    const lost = unreported;
+    unreported = 0;
+    throw lostError(doing, lost);
+  }
+
+  /** After an error the command may have run anyway: recheck, then report a loss found, else the error. */
+  async function resyncAndThrow(redis: RedisClient, error: unknown, doing: string): Promise<never> {
+    await recheck(redis).catch(() => undefined);
+    throwUnreported(doing);
     throw error;
   }
 
@@ -225,8 +253,8 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
     const taken = (await redis.set(lockKey, token, { condition: "NX", expiration: { type: "PX", value: LOCK_TTL_MS } })) !== null;
     if (taken) {
       lockLostReported = false;
-      // Another process may have used the key in between.
-      await resync(redis);
+      // Another process may have used the key in between, or Redis lost it with the list.
+      await recheck(redis);
     } else if (!lockLostReported) {
       lockLostReported = true;
       log.warn(`audit-events: spool redis(${key}): another process took ${lockKey}; this one no longer removes lines from it. Give each process its own key.`);
@@ -286,6 +314,7 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
       }
       client = created;
       lockLostReported = false;
+      unreported = 0;
       renewal = setInterval(() => {
         // A failed renewal is retried at the next tick; the "error" listener reports outages.
         renewLock().catch(() => undefined);
@@ -297,16 +326,18 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
     async append(added: readonly string[]): Promise<void> {
       if (added.length === 0) return;
       const redis = connected();
+      throwUnreported("an append (not made)");
       const size = sizeOf(added);
       let reply: unknown;
       try {
         reply = await redis.eval(APPEND_SCRIPT, { keys: [key, bytesKey, lockKey], arguments: [token, String(lines - acking), String(size), ...added] });
       } catch (error) {
-        await resyncAndThrow(redis, error);
+        await resyncAndThrow(redis, error, "an append (whose reply was lost)");
       }
       const [outcome, length] = reply as [string, number?];
       if (outcome === "lock") {
         await retakeLock(redis);
+        throwUnreported("an append (not made)");
         throw new AuditStoreError(`redisSpool(${key}): the lock ${lockKey} expired or was taken by another process; these events were not appended (the writer stores them directly and tries the spool again).`);
       }
       if (outcome === "lost") {
@@ -318,6 +349,7 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
     },
     async peek(max: number): Promise<SpoolBatch> {
       const redis = connected();
+      throwUnreported("a read");
       const found = await redis.lRange(key, 0, max - 1);
       // Fewer lines than counted: the list lost lines (evicted, deleted), or a reply was lost.
       if (found.length < Math.min(max, lines)) {
@@ -329,6 +361,7 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
     async ack(batch: SpoolBatch, count = batch.lines.length): Promise<void> {
       if (count === 0) return;
       const redis = connected();
+      throwUnreported("an acknowledgement (not made)");
       const size = batch.bytes.slice(0, count).reduce((sum, b) => sum + b, 0);
       let reply: unknown;
       acking += count;
@@ -338,7 +371,7 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
           arguments: [token, String(count), String(size), batch.lines[0]!, batch.lines[count - 1]!],
         });
       } catch (error) {
-        await resyncAndThrow(redis, error);
+        await resyncAndThrow(redis, error, "an acknowledgement (whose reply was lost)");
       } finally {
         acking -= count;
       }
@@ -346,6 +379,7 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
       if (outcome === "lock") {
         // The batch was read under a lock we no longer hold: it may not be the head now.
         await retakeLock(redis);
+        throwUnreported("an acknowledgement (not made)");
         throw new AuditStoreError(`redisSpool(${key}): the lock ${lockKey} expired or was taken before these lines were acknowledged; they stay in the spool and are read again.`);
       }
       if (outcome === "moved") {
