@@ -761,8 +761,7 @@ export class BufferedWriter {
         this.appending = false;
         if (error instanceof AuditError && error.code === "ERR_AUDIT_SPOOL_FULL") {
           recordMetricError(error);
-          for (const p of chunk.entries) if (p.line !== undefined) p.settle?.reject(error);
-          this.tail.push(chunk.entries.filter((p) => p.line === undefined));
+          this.tail.push(this.refuseFull(chunk.entries, error));
           continue;
         }
         const rest = chunks.slice(i).flatMap((c) => c.entries);
@@ -801,6 +800,28 @@ export class BufferedWriter {
       }
     }
     return [];
+  }
+
+  /**
+   * A chunk the full spool refused (`onSpoolFull: "throw"`): each caller is told; returns
+   * what waits in memory, at its place, for the store: events larger than the spool, and
+   * those no caller waits for (a stand-in, a line appended again after the spool lost it),
+   * which a refusal would lose without telling anyone. The latter are let go of as copies:
+   * memory holds them now, and `close()` counts them.
+   */
+  private refuseFull(entries: readonly Pending[], error: AuditError): Pending[] {
+    const held: Pending[] = [];
+    for (const p of entries) {
+      if (p.line !== undefined && p.settle !== undefined) {
+        p.settle.reject(error);
+        continue;
+      }
+      if (p.line !== undefined) this.copies?.release([p.line]);
+      p.line = undefined;
+      p.bytes = undefined;
+      held.push(p);
+    }
+    return held;
   }
 
   /** Applies `onSpoolFull` until `bytes` more fit in the spool. */
