@@ -297,9 +297,10 @@ export class BufferedWriter {
   private async shutDown(): Promise<void> {
     try {
       await this.flush();
+      while (await this.copiesLost()) await this.flush();
     } catch (error) {
       throw new AuditStoreError(
-        `closeAudit(): ${this.buffered()} audit event(s) could not be written (${this.lastFailure}) and are lost if the process exits now. They are retried in the background; call closeAudit() again, or configure a spool to keep them across a restart.`,
+        `closeAudit(): ${Math.max(this.buffered(), this.copies?.size ?? 0)} audit event(s) could not be written (${this.lastFailure}) and are lost if the process exits now. They are retried in the background; call closeAudit() again, or configure a spool to keep them across a restart.`,
         { cause: error },
       );
     }
@@ -311,6 +312,32 @@ export class BufferedWriter {
     if (this.chain !== undefined) this.options.checkpointer?.end(this.chain);
     this.releaseSpace(Infinity);
     if (this.spoolOpen !== undefined && (await this.spoolOpen)) await this.options.spool!.close();
+  }
+
+  /**
+   * Before a spool that may lose lines is let go while the writer holds copies (their
+   * events are not stored: the store is down), a read asks it whether it still holds
+   * them; no operation may have met a loss since (a head trimmed while only the store was
+   * tried). True when it lost some, which wait to be appended again; throws when it cannot
+   * tell, since its copies would then be lost by exiting.
+   */
+  private async copiesLost(): Promise<boolean> {
+    const copies = this.copies;
+    if (copies === undefined || copies.size === 0) return false;
+    const spool = this.options.spool!;
+    const losses = this.losses;
+    await this.withHead(async () => {
+      try {
+        await spool.peek(1);
+      } catch (error) {
+        this.noteFailure(error, `reading spool ${spool.name} failed`);
+        if (!isSpoolLost(error)) {
+          throw new AuditStoreError(`${copies.size} acknowledged audit event(s) are not stored yet, and the spool ${spool.name} cannot say whether it still holds them (${thrownMessage(error)}).`, { cause: error });
+        }
+        await this.appendLostAgain(error);
+      }
+    });
+    return this.losses !== losses;
   }
 
   /** Opens the spool, once it can; false while it cannot (reported, retried with backoff). */

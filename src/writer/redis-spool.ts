@@ -34,6 +34,7 @@ interface RedisClient {
 
 interface RedisMulti {
   lLen(key: string): RedisMulti;
+  lRange(key: string, start: number, stop: number): RedisMulti;
   get(key: string): RedisMulti;
   rPush(key: string, values: string[]): RedisMulti;
   exec(): Promise<unknown[]>;
@@ -350,10 +351,11 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
     async peek(max: number): Promise<SpoolBatch> {
       const redis = connected();
       throwUnreported("a read");
-      const found = await redis.lRange(key, 0, max - 1);
-      // Fewer lines than counted: the list lost lines (evicted, deleted), or a reply was lost.
-      if (found.length < Math.min(max, lines)) {
-        const lost = await reportLost(redis, await redis.lLen(key));
+      // The length with the lines, at once: a list that lost lines anywhere (a head trimmed
+      // by another client, not only a list gone) is found by any read, even of one line.
+      const [found, length] = (await redis.multi().lRange(key, 0, max - 1).lLen(key).exec()) as [string[], number];
+      if (Number(length) < lines - acking) {
+        const lost = await reportLost(redis, Number(length));
         if (lost > 0) throw lostError("a read", lost);
       }
       return { lines: found, bytes: found.map(spoolLineBytes) };

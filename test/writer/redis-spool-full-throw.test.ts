@@ -1,5 +1,5 @@
 import { createClient } from "redis";
-import { AuditError, prismaStore, redisSpool, type AuditStore, type EventRow } from "../../src";
+import { AuditError, auditMetrics, prismaStore, redisSpool, type AuditStore, type EventRow } from "../../src";
 import { BufferedWriter } from "../../src/writer/buffered-writer";
 import { sampleRecord } from "../conformance/store-conformance";
 import { createPrismaClient } from "../support/archive-fixtures";
@@ -101,5 +101,20 @@ describe('a full Redis spool under onSpoolFull: "throw"', () => {
     expect(stored.filter((r) => r.n > 1)).toEqual([]);
     expect(acked.filter((e) => !stored.some((r) => r.id === e.id)).map((e) => e.objectId)).toEqual([]);
     expect(stored.filter((r) => r.contentType === "AuditEvent").map((r) => r.objectId)).toEqual([bad.id]);
+  });
+
+  it("keeps the lines it appends again after another client trimmed the list's head", async () => {
+    const droppedBefore = auditMetrics().dropped;
+    const w = writer();
+    const acked = await fill(w);
+    expect(acked.length).toBeGreaterThan(2);
+    await admin.lTrim(key, 1, -1); // another client removes the oldest line
+    // The next append finds the list short, and appends again every line the writer holds,
+    // which do not fit beside those still there. This event is refused (its caller is told).
+    await expect(w.enqueue(row("late"))).rejects.toMatchObject({ code: "ERR_AUDIT_SPOOL_FULL" });
+    const stored = await closeThenReplay(w);
+    expect(stored.filter((r) => r.n > 1)).toEqual([]);
+    expect(acked.filter((e) => !stored.some((r) => r.id === e.id)).map((e) => e.objectId)).toEqual([]);
+    expect(auditMetrics().dropped - droppedBefore).toBe(0);
   });
 });
