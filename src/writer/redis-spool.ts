@@ -196,14 +196,16 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
    * deleted from outside. Reported at error level (`lastError` with
    * `ERR_AUDIT_SPOOL_LOST`), then the counters are read again. Returns how many lines
    * were lost: 0 when none was (merely a reply that was lost). The writer counts in
-   * `dropped` those it held no copy of.
+   * `dropped` those it held no copy of. `counted` is the count `length` is compared
+   * with, taken when the command that read `length` was sent: an append sent after it
+   * (and answered first) adds lines the list did not hold then.
    */
-  async function reportLost(redis: RedisClient, length: number): Promise<number> {
-    const lost = Math.max(0, lines - length);
+  async function reportLost(redis: RedisClient, length: number, counted = lines): Promise<number> {
+    const lost = Math.max(0, counted - length);
     if (lost > 0) {
       const error = new AuditError(
         "ERR_AUDIT_SPOOL_LOST",
-        `audit-events: spool redis(${key}): the list holds ${length} line(s) where ${lines} were appended and not yet acknowledged: ${lost} acknowledged event(s) were removed from it by Redis (eviction: set maxmemory-policy noeviction) or by another client. ` +
+        `audit-events: spool redis(${key}): the list holds ${length} line(s) where ${counted} were appended and not yet acknowledged: ${lost} acknowledged event(s) were removed from it by Redis (eviction: set maxmemory-policy noeviction) or by another client. ` +
           "The writer appends again those it holds copies of; the others (left by an earlier process) are lost, and counted in dropped.",
       );
       recordMetricError(error);
@@ -229,8 +231,10 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
    * may be gone without a loss. The lines lost are added to {@link unreported}.
    */
   async function recheck(redis: RedisClient): Promise<void> {
+    const counted = lines;
+    const least = lines - acking;
     const length = await redis.lLen(key);
-    if (length < lines - acking) unreported += await reportLost(redis, length);
+    if (length < least) unreported += await reportLost(redis, length, counted);
     else await resync(redis);
   }
 
@@ -353,9 +357,12 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
       throwUnreported("a read");
       // The length with the lines, at once: a list that lost lines anywhere (a head trimmed
       // by another client, not only a list gone) is found by any read, even of one line.
+      // What the list must hold at least when Redis runs the read: an append sent later runs later.
+      const counted = lines;
+      const least = lines - acking;
       const [found, length] = (await redis.multi().lRange(key, 0, max - 1).lLen(key).exec()) as [string[], number];
-      if (Number(length) < lines - acking) {
-        const lost = await reportLost(redis, Number(length));
+      if (Number(length) < least) {
+        const lost = await reportLost(redis, Number(length), counted);
         if (lost > 0) throw lostError("a read", lost);
       }
       return { lines: found, bytes: found.map(spoolLineBytes) };
