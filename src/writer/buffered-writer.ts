@@ -542,8 +542,10 @@ export class BufferedWriter {
   private async run(all: boolean): Promise<boolean> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.options.spool !== undefined && this.queue.length > 0 && this.spoolUsable()) this.kick();
     for (;;) {
+      // Events queued while the spool could not take them go to it again once it can (its
+      // retry time may pass during the loop): their callers wait for that append, not for a timer.
+      if (this.options.spool !== undefined && this.queue.length > 0 && this.spoolUsable()) this.kick();
       let progressed = false;
       if (this.copies !== undefined && this.copies.size > 0 && this.toFeed() === 0 && this.queue.length === 0 && this.committing === undefined) {
         // Nothing left to feed, yet copies are held: their lines are not in the spool, which
