@@ -422,7 +422,10 @@ export class BufferedWriter {
     const waiting = this.tail.length + direct;
     const oldest = Math.min(this.tail.oldestAt() ?? Infinity, direct > 0 ? this.queue[0]!.at : Infinity, now);
     const full = waiting >= this.options.maxBatchSize || this.tail.unmirrored > 0;
-    const wait = delay ?? (full ? 0 : Math.max(1, oldest + this.options.flushIntervalMs - now));
+    // Events a spool could not take go to the store at once (a delay > 0 writes partial
+    // batches too): their callers wait for it, not for the interval.
+    const callersWait = direct > 0 && this.options.spool !== undefined;
+    const wait = delay ?? (full ? 0 : callersWait ? 1 : Math.max(1, oldest + this.options.flushIntervalMs - now));
     const due = now + wait;
     if (this.timer !== undefined) {
       // Keep an earlier timer; and a failing store keeps its backoff.
