@@ -547,8 +547,10 @@ export class BufferedWriter {
     this.timer = undefined;
     for (;;) {
       // Events queued while the spool could not take them go to it again once it can (its
-      // retry time may pass during the loop): their callers wait for that append, not for a timer.
-      if (this.options.spool !== undefined && this.queue.length > 0 && this.spoolUsable()) this.kick();
+      // retry time may pass during the loop): their callers wait for that append, not for a
+      // timer, nor for the store (down, it may never take them before a crash). A spool not
+      // opened yet is tried again here too (after its retry time): no new event may come to try it.
+      if (this.options.spool !== undefined && this.queue.length > 0 && (this.spoolReady || (await this.ensureSpool())) && this.spoolUsable()) this.kick();
       let progressed = false;
       if (this.copies !== undefined && this.copies.size > 0 && this.toFeed() === 0 && this.queue.length === 0 && this.committing === undefined) {
         // Nothing left to feed, yet copies are held: their lines are not in the spool, which
