@@ -18,7 +18,7 @@ import { recordingLogger } from "./spool-conformance";
  * private server, so FLUSHDB and restarts touch nobody else. At the end PostgreSQL is
  * back and a last process replays the list: every acknowledged event is stored exactly
  * once, but those an outside fault took from lines a process found left by an earlier one
- * (of which it holds no copy), and exactly those are counted in `dropped`.
+ * (of which it holds no copy), which are counted in `dropped`.
  */
 
 const key = `audit-events-test:${process.pid}:random-faults`;
@@ -71,7 +71,7 @@ const newWriter = (maxBatchSize: number, onSpoolFull: "block" | "throw") =>
   new BufferedWriter({ store, flushIntervalMs: 60_000, maxBatchSize, maxBufferedEvents: 10_000, spool: redisSpool({ url: redis.url, key }), onSpoolFull, logger: recordingLogger() });
 
 describe("a Redis spool under random outside faults and PostgreSQL outages", () => {
-  it("stores every acknowledged event exactly once, or counts it as dropped when it had no copy", async () => {
+  it("stores every acknowledged event exactly once, or counts it in dropped when it had no copy", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), fc.integer({ min: 1, max: 10 }), fc.constantFrom("block" as const, "throw" as const), (steps, maxBatchSize, policy) => {
         let at = "the start";
@@ -144,7 +144,11 @@ async function schedule(steps: Step[], maxBatchSize: number, policy: "block" | "
   const ids = new Set(stored.map((r) => r.id));
   // Only lines a process found left by an earlier one, of which it has no copy, may be lost to
   // an outside fault (a close that resolved hands the list over): each is counted in dropped.
+  // Some of those may be stored after all (a store write whose reply was lost when PostgreSQL
+  // was cut off): the lost lines are gone, so nobody can ask, and dropped counts them too.
   const dropped = auditMetrics().dropped - droppedBefore;
-  expect({ missing: acked.filter((id) => !ids.has(id)).length, twice: stored.filter((r) => Number(r.n) > 1).length }).toEqual({ missing: dropped, twice: 0 });
-  if (!steps.some((s) => s.kind === "close")) expect(dropped).toBe(0);
+  const missing = acked.filter((id) => !ids.has(id)).length;
+  expect(stored.filter((r) => Number(r.n) > 1)).toEqual([]);
+  expect(missing).toBeLessThanOrEqual(dropped);
+  if (!steps.some((s) => s.kind === "close")) expect({ missing, dropped }).toEqual({ missing: 0, dropped: 0 });
 }
