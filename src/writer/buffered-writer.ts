@@ -297,9 +297,10 @@ export class BufferedWriter {
   private async shutDown(): Promise<void> {
     try {
       await this.flush();
+      while (await this.copiesLost()) await this.flush();
     } catch (error) {
       throw new AuditStoreError(
-        `closeAudit(): ${this.buffered()} audit event(s) could not be written (${this.lastFailure}) and are lost if the process exits now. They are retried in the background; call closeAudit() again, or configure a spool to keep them across a restart.`,
+        `closeAudit(): ${Math.max(this.buffered(), this.copies?.size ?? 0)} audit event(s) could not be written (${this.lastFailure}) and are lost if the process exits now. They are retried in the background; call closeAudit() again, or configure a spool to keep them across a restart.`,
         { cause: error },
       );
     }
@@ -311,6 +312,32 @@ export class BufferedWriter {
     if (this.chain !== undefined) this.options.checkpointer?.end(this.chain);
     this.releaseSpace(Infinity);
     if (this.spoolOpen !== undefined && (await this.spoolOpen)) await this.options.spool!.close();
+  }
+
+  /**
+   * Before a spool that may lose lines is let go while the writer holds copies (their
+   * events are not stored: the store is down), a read asks it whether it still holds
+   * them; no operation may have met a loss since (a head trimmed while only the store was
+   * tried). True when it lost some, which wait to be appended again; throws when it cannot
+   * tell, since its copies would then be lost by exiting.
+   */
+  private async copiesLost(): Promise<boolean> {
+    const copies = this.copies;
+    if (copies === undefined || copies.size === 0) return false;
+    const spool = this.options.spool!;
+    const losses = this.losses;
+    await this.withHead(async () => {
+      try {
+        await spool.peek(1);
+      } catch (error) {
+        this.noteFailure(error, `reading spool ${spool.name} failed`);
+        if (!isSpoolLost(error)) {
+          throw new AuditStoreError(`${copies.size} acknowledged audit event(s) are not stored yet, and the spool ${spool.name} cannot say whether it still holds them (${thrownMessage(error)}).`, { cause: error });
+        }
+        await this.appendLostAgain(error);
+      }
+    });
+    return this.losses !== losses;
   }
 
   /** Opens the spool, once it can; false while it cannot (reported, retried with backoff). */
@@ -395,7 +422,10 @@ export class BufferedWriter {
     const waiting = this.tail.length + direct;
     const oldest = Math.min(this.tail.oldestAt() ?? Infinity, direct > 0 ? this.queue[0]!.at : Infinity, now);
     const full = waiting >= this.options.maxBatchSize || this.tail.unmirrored > 0;
-    const wait = delay ?? (full ? 0 : Math.max(1, oldest + this.options.flushIntervalMs - now));
+    // Events a spool could not take go to the store at once (a delay > 0 writes partial
+    // batches too): their callers wait for it, not for the interval.
+    const callersWait = direct > 0 && this.options.spool !== undefined;
+    const wait = delay ?? (full ? 0 : callersWait ? 1 : Math.max(1, oldest + this.options.flushIntervalMs - now));
     const due = now + wait;
     if (this.timer !== undefined) {
       // Keep an earlier timer; and a failing store keeps its backoff.
@@ -515,13 +545,17 @@ export class BufferedWriter {
   private async run(all: boolean): Promise<boolean> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.options.spool !== undefined && this.queue.length > 0 && this.spoolUsable()) this.kick();
     for (;;) {
+      // Events queued while the spool could not take them go to it again once it can (its
+      // retry time may pass during the loop): their callers wait for that append, not for a
+      // timer, nor for the store (down, it may never take them before a crash). A spool not
+      // opened yet is tried again here too (after its retry time): no new event may come to try it.
+      if (this.options.spool !== undefined && this.queue.length > 0 && (this.spoolReady || (await this.ensureSpool())) && this.spoolUsable()) this.kick();
       let progressed = false;
       if (this.copies !== undefined && this.copies.size > 0 && this.toFeed() === 0 && this.queue.length === 0 && this.committing === undefined) {
         // Nothing left to feed, yet copies are held: their lines are not in the spool, which
-        // lost them without saying so (it read its counters again after a lost reply, or
-        // after taking its lock back). Only appending them again lets the feeder reach them.
+        // lost them without saying so (a spool of one's own that reads its counters again
+        // without reporting what they lack). Only appending them again lets the feeder reach them.
         this.queue.push(...(await this.copiesAgain(this.copies.lines())));
         this.kick();
       }
@@ -761,8 +795,7 @@ export class BufferedWriter {
         this.appending = false;
         if (error instanceof AuditError && error.code === "ERR_AUDIT_SPOOL_FULL") {
           recordMetricError(error);
-          for (const p of chunk.entries) if (p.line !== undefined) p.settle?.reject(error);
-          this.tail.push(chunk.entries.filter((p) => p.line === undefined));
+          this.tail.push(this.refuseFull(chunk.entries, error));
           continue;
         }
         const rest = chunks.slice(i).flatMap((c) => c.entries);
@@ -801,6 +834,28 @@ export class BufferedWriter {
       }
     }
     return [];
+  }
+
+  /**
+   * A chunk the full spool refused (`onSpoolFull: "throw"`): each caller is told; returns
+   * what waits in memory, at its place, for the store: events larger than the spool, and
+   * those no caller waits for (a stand-in, a line appended again after the spool lost it),
+   * which a refusal would lose without telling anyone. The latter are let go of as copies:
+   * memory holds them now, and `close()` counts them.
+   */
+  private refuseFull(entries: readonly Pending[], error: AuditError): Pending[] {
+    const held: Pending[] = [];
+    for (const p of entries) {
+      if (p.line !== undefined && p.settle !== undefined) {
+        p.settle.reject(error);
+        continue;
+      }
+      if (p.line !== undefined) this.copies?.release([p.line]);
+      p.line = undefined;
+      p.bytes = undefined;
+      held.push(p);
+    }
+    return held;
   }
 
   /** Applies `onSpoolFull` until `bytes` more fit in the spool. */

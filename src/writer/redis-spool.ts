@@ -34,6 +34,7 @@ interface RedisClient {
 
 interface RedisMulti {
   lLen(key: string): RedisMulti;
+  lRange(key: string, start: number, stop: number): RedisMulti;
   get(key: string): RedisMulti;
   rPush(key: string, values: string[]): RedisMulti;
   exec(): Promise<unknown[]>;
@@ -153,6 +154,12 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
    * is not short of any.
    */
   let acking = 0;
+  /**
+   * Lines {@link recheck} found lost that no operation has reported yet (found by the lock's
+   * renewal, or by a recheck whose operation had an error of its own): the next append,
+   * read or acknowledgement throws them as a {@link SpoolLinesLost}.
+   */
+  let unreported = 0;
 
   function connected(): RedisClient {
     if (client === undefined) throw new AuditConfigError(`redisSpool(${key}) is not open.`);
@@ -189,14 +196,16 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
    * deleted from outside. Reported at error level (`lastError` with
    * `ERR_AUDIT_SPOOL_LOST`), then the counters are read again. Returns how many lines
    * were lost: 0 when none was (merely a reply that was lost). The writer counts in
-   * `dropped` those it held no copy of.
+   * `dropped` those it held no copy of. `counted` is the count `length` is compared
+   * with, taken when the command that read `length` was sent: an append sent after it
+   * (and answered first) adds lines the list did not hold then.
    */
-  async function reportLost(redis: RedisClient, length: number): Promise<number> {
-    const lost = Math.max(0, lines - length);
+  async function reportLost(redis: RedisClient, length: number, counted = lines): Promise<number> {
+    const lost = Math.max(0, counted - length);
     if (lost > 0) {
       const error = new AuditError(
         "ERR_AUDIT_SPOOL_LOST",
-        `audit-events: spool redis(${key}): the list holds ${length} line(s) where ${lines} were appended and not yet acknowledged: ${lost} acknowledged event(s) were removed from it by Redis (eviction: set maxmemory-policy noeviction) or by another client. ` +
+        `audit-events: spool redis(${key}): the list holds ${length} line(s) where ${counted} were appended and not yet acknowledged: ${lost} acknowledged event(s) were removed from it by Redis (eviction: set maxmemory-policy noeviction) or by another client. ` +
           "The writer appends again those it holds copies of; the others (left by an earlier process) are lost, and counted in dropped.",
       );
       recordMetricError(error);
@@ -214,9 +223,33 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
     return new SpoolLinesLost(lost, `redisSpool(${key}): ${doing} found the list short of ${lost} line(s) appended; the writer appends again the lines it holds copies of.`);
   }
 
-  /** After an error the command may have run anyway: resync, then report the error. */
-  async function resyncAndThrow(redis: RedisClient, error: unknown): Promise<never> {
-    await resync(redis).catch(() => undefined);
+  /**
+   * Reads the counters again where a reply was lost or the lock was taken back, and
+   * reports (see {@link reportLost}) the lines the list lost meanwhile: a list lost
+   * together with the reply that would have said so, or with the lock (Redis restarted
+   * empty, `FLUSHALL`), must not be taken as whole. Lines of acknowledgements on their way
+   * may be gone without a loss. The lines lost are added to {@link unreported}.
+   */
+  async function recheck(redis: RedisClient): Promise<void> {
+    const counted = lines;
+    const least = lines - acking;
+    const length = await redis.lLen(key);
+    if (length < least) unreported += await reportLost(redis, length, counted);
+    else await resync(redis);
+  }
+
+  /** Throws the loss {@link recheck} found and no operation reported yet, if any. */
+  function throwUnreported(doing: string): void {
+    if (unreported === 0) return;
+    const lost = unreported;
+    unreported = 0;
+    throw lostError(doing, lost);
+  }
+
+  /** After an error the command may have run anyway: recheck, then report a loss found, else the error. */
+  async function resyncAndThrow(redis: RedisClient, error: unknown, doing: string): Promise<never> {
+    await recheck(redis).catch(() => undefined);
+    throwUnreported(doing);
     throw error;
   }
 
@@ -225,8 +258,8 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
     const taken = (await redis.set(lockKey, token, { condition: "NX", expiration: { type: "PX", value: LOCK_TTL_MS } })) !== null;
     if (taken) {
       lockLostReported = false;
-      // Another process may have used the key in between.
-      await resync(redis);
+      // Another process may have used the key in between, or Redis lost it with the list.
+      await recheck(redis);
     } else if (!lockLostReported) {
       lockLostReported = true;
       log.warn(`audit-events: spool redis(${key}): another process took ${lockKey}; this one no longer removes lines from it. Give each process its own key.`);
@@ -286,6 +319,7 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
       }
       client = created;
       lockLostReported = false;
+      unreported = 0;
       renewal = setInterval(() => {
         // A failed renewal is retried at the next tick; the "error" listener reports outages.
         renewLock().catch(() => undefined);
@@ -297,16 +331,18 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
     async append(added: readonly string[]): Promise<void> {
       if (added.length === 0) return;
       const redis = connected();
+      throwUnreported("an append (not made)");
       const size = sizeOf(added);
       let reply: unknown;
       try {
         reply = await redis.eval(APPEND_SCRIPT, { keys: [key, bytesKey, lockKey], arguments: [token, String(lines - acking), String(size), ...added] });
       } catch (error) {
-        await resyncAndThrow(redis, error);
+        await resyncAndThrow(redis, error, "an append (whose reply was lost)");
       }
       const [outcome, length] = reply as [string, number?];
       if (outcome === "lock") {
         await retakeLock(redis);
+        throwUnreported("an append (not made)");
         throw new AuditStoreError(`redisSpool(${key}): the lock ${lockKey} expired or was taken by another process; these events were not appended (the writer stores them directly and tries the spool again).`);
       }
       if (outcome === "lost") {
@@ -318,10 +354,15 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
     },
     async peek(max: number): Promise<SpoolBatch> {
       const redis = connected();
-      const found = await redis.lRange(key, 0, max - 1);
-      // Fewer lines than counted: the list lost lines (evicted, deleted), or a reply was lost.
-      if (found.length < Math.min(max, lines)) {
-        const lost = await reportLost(redis, await redis.lLen(key));
+      throwUnreported("a read");
+      // The length with the lines, at once: a list that lost lines anywhere (a head trimmed
+      // by another client, not only a list gone) is found by any read, even of one line.
+      // What the list must hold at least when Redis runs the read: an append sent later runs later.
+      const counted = lines;
+      const least = lines - acking;
+      const [found, length] = (await redis.multi().lRange(key, 0, max - 1).lLen(key).exec()) as [string[], number];
+      if (Number(length) < least) {
+        const lost = await reportLost(redis, Number(length), counted);
         if (lost > 0) throw lostError("a read", lost);
       }
       return { lines: found, bytes: found.map(spoolLineBytes) };
@@ -329,6 +370,7 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
     async ack(batch: SpoolBatch, count = batch.lines.length): Promise<void> {
       if (count === 0) return;
       const redis = connected();
+      throwUnreported("an acknowledgement (not made)");
       const size = batch.bytes.slice(0, count).reduce((sum, b) => sum + b, 0);
       let reply: unknown;
       acking += count;
@@ -338,7 +380,7 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
           arguments: [token, String(count), String(size), batch.lines[0]!, batch.lines[count - 1]!],
         });
       } catch (error) {
-        await resyncAndThrow(redis, error);
+        await resyncAndThrow(redis, error, "an acknowledgement (whose reply was lost)");
       } finally {
         acking -= count;
       }
@@ -346,6 +388,7 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
       if (outcome === "lock") {
         // The batch was read under a lock we no longer hold: it may not be the head now.
         await retakeLock(redis);
+        throwUnreported("an acknowledgement (not made)");
         throw new AuditStoreError(`redisSpool(${key}): the lock ${lockKey} expired or was taken before these lines were acknowledged; they stay in the spool and are read again.`);
       }
       if (outcome === "moved") {
