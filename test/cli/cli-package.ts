@@ -34,8 +34,11 @@ export function buildPackage(): string {
   return dir;
 }
 
-/** The folder of the build of the current inputs: built here unless an earlier call (any process) built it. */
-function builtPackage(): string {
+/**
+ * The folder of the build of the current inputs (scripts/build.mjs run in a copy of them):
+ * built here unless an earlier call, in any process, built it. Shared: callers copy from it.
+ */
+export function builtPackage(): string {
   const hash = createHash("sha256");
   const lock = path.join(ROOT, "package-lock.json");
   for (const file of [...BUILD_INPUTS.flatMap((entry) => filesUnder(path.join(ROOT, entry))), ...(existsSync(lock) ? [lock] : [])]) {
