@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -14,20 +15,79 @@ export interface CliRun {
   stderr: string;
 }
 
+/** What the build reads: the package's own files, and the lock that pins its TypeScript and types. */
+const BUILD_INPUTS = ["src", "bin", "package.json", "tsconfig.json", "tsconfig.build.json", "scripts/build.mjs"];
+
 /**
  * Builds the package with its own build script into a private copy under .tmp/, so
  * the tests run the shipped bin and dist/ without racing other test files that
  * rebuild dist/ at the same time. Returns the package folder.
+ *
+ * The build (a full `tsc`, 15-35 s on the CI machine) runs once per content of its inputs
+ * ({@link BUILD_INPUTS} and package-lock.json): it is kept in .tmp/cli-build-<hash>, and each
+ * caller gets a copy of its own of that folder, as a build of its own would be.
  */
 export function buildPackage(): string {
   const dir = path.join(ROOT, ".tmp", `cli-package-w${process.env.JEST_WORKER_ID ?? "0"}-p${process.pid}-${path.basename(expect.getState().testPath ?? "cli")}`);
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(path.join(dir, "scripts"), { recursive: true });
-  for (const entry of ["src", "bin", "package.json", "tsconfig.json", "tsconfig.build.json", "scripts/build.mjs"]) {
-    cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
-  }
-  execFileSync(process.execPath, ["scripts/build.mjs"], { cwd: dir, stdio: "pipe" });
+  cpSync(builtPackage(), dir, { recursive: true });
   return dir;
+}
+
+/**
+ * The folder of the build of the current inputs (scripts/build.mjs run in a copy of them):
+ * built here unless an earlier call, in any process, built it. Shared: callers copy from it.
+ */
+export function builtPackage(): string {
+  const hash = createHash("sha256");
+  const lock = path.join(ROOT, "package-lock.json");
+  for (const file of [...BUILD_INPUTS.flatMap((entry) => filesUnder(path.join(ROOT, entry))), ...(existsSync(lock) ? [lock] : [])]) {
+    hash.update(path.relative(ROOT, file)).update("\0").update(readFileSync(file)).update("\0");
+  }
+  const builds = path.join(ROOT, ".tmp");
+  const done = path.join(builds, `cli-build-${hash.digest("hex").slice(0, 16)}`);
+  if (existsSync(done)) {
+    const now = new Date();
+    utimesSync(done, now, now); // used: see the clean-up below
+    return done;
+  }
+
+  // Built aside and renamed into place, so no caller ever copies a half-built folder; a
+  // process that loses the race to rename keeps the other one's (identical) build.
+  const building = `${done}.building-p${process.pid}`;
+  rmSync(building, { recursive: true, force: true });
+  mkdirSync(path.join(building, "scripts"), { recursive: true });
+  for (const entry of BUILD_INPUTS) {
+    cpSync(path.join(ROOT, entry), path.join(building, entry), { recursive: true });
+  }
+  try {
+    execFileSync(process.execPath, ["scripts/build.mjs"], { cwd: building, stdio: "pipe" });
+  } catch (error) {
+    rmSync(building, { recursive: true, force: true });
+    throw error;
+  }
+  try {
+    renameSync(building, done);
+  } catch (error) {
+    rmSync(building, { recursive: true, force: true });
+    if (!existsSync(done)) throw error;
+  }
+  // Builds of earlier sources, unused for an hour (each use above touches its folder).
+  for (const name of readdirSync(builds)) {
+    const other = path.join(builds, name);
+    if (name.startsWith("cli-build-") && other !== done && Date.now() - statSync(other).mtimeMs > 3_600_000) {
+      rmSync(other, { recursive: true, force: true });
+    }
+  }
+  return done;
+}
+
+/** Every file under `entry` (or `entry` itself), in a fixed order. */
+function filesUnder(entry: string): string[] {
+  if (!statSync(entry).isDirectory()) return [entry];
+  return readdirSync(entry, { withFileTypes: true })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .flatMap((child) => filesUnder(path.join(entry, child.name)));
 }
 
 /** A user's project: a temporary folder outside this repository, with audit-events installed. */

@@ -448,13 +448,24 @@ async function openMysql(name: string): Promise<Backend> {
   return {
     url: withDatabase(adminUrl, name),
     adapter: new PrismaMariaDb({ ...config, database: name, connectTimeout: CONNECT_TIMEOUT_MS, connectionLimit: 5 }),
+    // TRUNCATE re-creates the table in InnoDB (~10 ms each, far more on a busy machine), so only
+    // tables holding rows are truncated, and those with an auto-increment column (whose counter
+    // may have moved though they are empty again): the others are already as TRUNCATE leaves them.
     async reset() {
-      const tables: Array<{ name: string }> = await raw.query(
-        "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
+      const tables: Array<{ name: string; counted: number | bigint }> = await raw.query(
+        "SELECT table_name AS name, auto_increment IS NOT NULL AS counted FROM information_schema.tables " +
+          "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
       );
+      if (tables.length === 0) return;
+      const filled: Array<{ name: string }> = await raw.query(
+        tables.map(({ name: table }) => `SELECT ? AS name FROM DUAL WHERE EXISTS (SELECT 1 FROM ${mysqlIdent(table)})`).join(" UNION ALL "),
+        tables.map((table) => table.name),
+      );
+      const filledNames = new Set(filled.map((row) => row.name));
+      const toTruncate = tables.filter((table) => Number(table.counted) === 1 || filledNames.has(table.name));
       await raw.query("SET FOREIGN_KEY_CHECKS = 0");
       try {
-        for (const table of tables) await raw.query(`TRUNCATE TABLE ${mysqlIdent(table.name)}`);
+        for (const table of toTruncate) await raw.query(`TRUNCATE TABLE ${mysqlIdent(table.name)}`);
       } finally {
         await raw.query("SET FOREIGN_KEY_CHECKS = 1");
       }
