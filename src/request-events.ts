@@ -259,6 +259,16 @@ function cutByRequestTimeout(res: ServerResponse): boolean {
   return (errored as { code?: unknown } | null | undefined)?.code === "ERR_HTTP_REQUEST_TIMEOUT";
 }
 
+/**
+ * Whether the response's connection failed (`ECONNRESET`, `EPIPE`: the client went away)
+ * before the response's `finish`: Node then emits `finish` though the writes still
+ * pending were dropped, and the client did not get the whole answer.
+ */
+function connectionErrored(res: ServerResponse): boolean {
+  const errored = (res.req?.socket as { errored?: unknown } | undefined)?.errored;
+  return errored !== null && errored !== undefined;
+}
+
 /** Per connection, the watches of the responses queued on it (see {@link onConnectionClose}). */
 const queuedWatches = new WeakMap<Socket, Set<() => void>>();
 
@@ -344,7 +354,11 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
     // answered into a connection already gone (an error handler's answer to a body cut
     // short, which Node counts as finished), and none of it reached the client.
     const answeredTooLate = how === "close" && res.writableFinished;
-    const unfinished = !res.writableFinished || answeredTooLate;
+    // Node emits `finish` too for an answer whose last writes the connection's failure
+    // cut (a client that left mid-download resets it): its socket has errored by then,
+    // which a socket that took the whole answer has not.
+    const cutMidAnswer = how === "finish" && connectionErrored(res);
+    const unfinished = !res.writableFinished || answeredTooLate || cutMidAnswer;
     const nothingSent = !res.headersSent || answeredTooLate;
     // The server, not the client, ended a request still arriving: it answered 408 itself.
     const timedOut = unfinished && nothingSent && cutByRequestTimeout(res);

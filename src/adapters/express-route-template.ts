@@ -359,13 +359,24 @@ const MAX_DEPTH = 32;
 const placements = new WeakMap<object, WeakMap<Router, Placement | null>>();
 
 /**
- * Where a middleware sits: the mounts from the app's root to its router, and whether the
- * request's `baseUrl` is then empty (every mount and the middleware's own layer on `/`),
- * which tells an app entered at its root from one entered below a path.
+ * Where a middleware sits: the mounts from the app's root to its router, and what the
+ * request's `baseUrl` must then be when the app was entered at its root (a pattern of
+ * the mount paths, the middleware's own layer's included; null when they are not all
+ * plain `/literal` or `/:param` segments): an app entered below a path (called from a
+ * function of another app, so without `parent`) shows a `baseUrl` longer than that.
  */
 interface Placement {
   readonly mount: Mount;
-  readonly atRootPath: boolean;
+  readonly baseUrl: RegExp | null;
+}
+
+/** A mount path template made of `/literal` and `/:param` segments as a pattern of the `baseUrl` it gives; null for any other. */
+function baseUrlPattern(template: string): RegExp | null {
+  if (template === "") return /^$/;
+  const segments = template.split("/").slice(1);
+  if (segments.some((s) => !/^(?:[\w\-.~]+|:\w+)$/.test(s))) return null;
+  const source = segments.map((s) => (s.startsWith(":") ? "/[^/]+" : `/${s.replace(/[.\-]/g, "\\$&")}`)).join("");
+  return new RegExp(`^${source}$`, "i");
 }
 
 function findPlacement(router: Router, middleware: object, mount: Mount, depth: number, found: Placement[]): void {
@@ -373,9 +384,10 @@ function findPlacement(router: Router, middleware: object, mount: Mount, depth: 
   for (const layer of router.stack) {
     const routeStack = (layer.route as { stack?: RouterLayer[] } | undefined)?.stack;
     if (layer.handle === middleware || (Array.isArray(routeStack) && routeStack.some((l) => l.handle === middleware))) {
-      let atRootPath = layer.route === undefined && mountTemplate(layer) === "";
-      for (let m: Mount | undefined = mount; m !== undefined && atRootPath; m = m.outer) atRootPath = m.template === "";
-      found.push({ mount, atRootPath });
+      // A route's layer changes no baseUrl; a middleware's adds its mount path.
+      let path: string | null = layer.route === undefined ? mountTemplate(layer) : "";
+      for (let m: Mount | undefined = mount; m !== undefined && path !== null; m = m.outer) path = m.template === null ? null : m.template + path;
+      found.push({ mount, baseUrl: path === null ? null : baseUrlPattern(path) });
       break;
     }
   }
@@ -418,8 +430,10 @@ export function observeRoutesFrom(req: object, middleware: object): void {
   }
   // An app whose own router was not entered at the root path (a sub-application an app
   // calls from a function of its own, `app.use("/v1", (req, res, next) => v1(req, res, next))`,
-  // so without `parent`) is below a mount nobody recorded: its routes are not known.
-  if (placement === null || (placement.atRootPath && (r.baseUrl ?? "") !== "")) return;
+  // so without `parent`) is below a mount nobody recorded: its routes are not known. Its
+  // `baseUrl` then has more than the mount paths down to the middleware give (`/v1/api`
+  // for a middleware in a router on `/api`), or they cannot say (not plain segments).
+  if (placement === null || placement.baseUrl === null || !placement.baseUrl.test(r.baseUrl ?? "")) return;
   if (r[MOUNTS]?.into !== placement.mount.into) r[MOUNTS] = placement.mount;
 }
 
