@@ -5,13 +5,12 @@
 // the whole answer must not be recorded as aborted.
 import http from "node:http";
 import net from "node:net";
-import type { AddressInfo } from "node:net";
 import type ExpressType from "express";
 import type KoaType from "koa";
 import type FastifyType from "fastify";
 
-import { auditEvents, configureAudit, fastifyAuditEvents, koaAuditEvents, memoryStore, type AuditEventRecord, type MemoryStore } from "../../src";
-import { eventsSettled } from "../support/listening-server";
+import { auditEvents, configureAudit, fastifyAuditEvents, koaAuditEvents, memoryStore, type MemoryStore } from "../../src";
+import { eventsSettled, listeningServer, portOf, requestEventOf } from "../support/listening-server";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const express4 = require("express4") as typeof ExpressType;
@@ -73,24 +72,9 @@ function download(port: number, requestId: string, leaveAfter?: number): Promise
   });
 }
 
-function requestEvent(store: MemoryStore, requestId: string): AuditEventRecord | undefined {
-  return store.list().find((e) => e.contentType === "HttpRequest" && e.requestId === requestId);
-}
-
 describe.each(apps)("on %s, a large answer", (name, create) => {
-  let server: http.Server;
-  let port: number;
+  const server = listeningServer(create);
   let store: MemoryStore;
-
-  beforeAll(async () => {
-    server = await create();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    port = (server.address() as AddressInfo).port;
-  });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
   beforeEach(() => {
     store = memoryStore();
     configureAudit({ store });
@@ -99,10 +83,10 @@ describe.each(apps)("on %s, a large answer", (name, create) => {
 
   it("whose client left mid-download is recorded as aborted, with the status sent", async () => {
     const id = `left-${name}`.replace(/\W+/g, "-");
-    const read = await download(port, id, 1024 * 1024);
+    const read = await download(portOf(server()), id, 1024 * 1024);
     expect(read).toBeLessThan(BIG.length);
     await eventsSettled(store, 1);
-    const event = requestEvent(store, id);
+    const event = requestEventOf(store, id);
     expect(event).toBeDefined();
     expect(event!.content).toMatchObject({ status: 200, aborted: true });
     expect(event!.outcome).toBe("failure");
@@ -110,10 +94,10 @@ describe.each(apps)("on %s, a large answer", (name, create) => {
 
   it("read whole is recorded as the 200 the client got, not aborted", async () => {
     const id = `whole-${name}`.replace(/\W+/g, "-");
-    const read = await download(port, id);
+    const read = await download(portOf(server()), id);
     expect(read).toBeGreaterThan(BIG.length);
     await eventsSettled(store, 1);
-    const event = requestEvent(store, id);
+    const event = requestEventOf(store, id);
     expect(event).toBeDefined();
     expect(event!.content).toMatchObject({ status: 200 });
     expect(event!.content).not.toHaveProperty("aborted");

@@ -4,13 +4,12 @@
 // goes away. Its event must say what the client was told (408, `timedOut`), not 499.
 import http from "node:http";
 import net from "node:net";
-import type { AddressInfo } from "node:net";
 import type ExpressType from "express";
 import type KoaType from "koa";
 import type FastifyType from "fastify";
 
-import { auditEvents, configureAudit, fastifyAuditEvents, koaAuditEvents, memoryStore, REQUEST_TIMEOUT, type AuditEventRecord, type MemoryStore } from "../../src";
-import { eventsSettled } from "../support/listening-server";
+import { auditEvents, configureAudit, fastifyAuditEvents, koaAuditEvents, memoryStore, REQUEST_TIMEOUT, type MemoryStore } from "../../src";
+import { eventsSettled, listeningServer, portOf, requestEventOf } from "../support/listening-server";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const express4 = require("express4") as typeof ExpressType;
@@ -84,24 +83,9 @@ function partialPost(port: number, requestId: string, declared: number, sent: st
   });
 }
 
-function requestEvent(store: MemoryStore, requestId: string): AuditEventRecord | undefined {
-  return store.list().find((e) => e.contentType === "HttpRequest" && e.requestId === requestId);
-}
-
 describe.each(apps)("on %s, a request the server cut for its requestTimeout", (name, create) => {
-  let server: http.Server;
-  let port: number;
+  const server = listeningServer(create);
   let store: MemoryStore;
-
-  beforeAll(async () => {
-    server = await create();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    port = (server.address() as AddressInfo).port;
-  });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
   beforeEach(() => {
     store = memoryStore();
     configureAudit({ store });
@@ -113,10 +97,10 @@ describe.each(apps)("on %s, a request the server cut for its requestTimeout", (n
     ["part of its body", '{"total":'],
   ])("is recorded with the 408 the client got, as timed out, not as a client that left: %s", async (_what, sent) => {
     const id = `timeout-${name}-${sent.length}`.replace(/\W+/g, "-");
-    const answer = await partialPost(port, id, 100, sent);
+    const answer = await partialPost(portOf(server()), id, 100, sent);
     expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${REQUEST_TIMEOUT} `));
     await eventsSettled(store, 1);
-    const event = requestEvent(store, id);
+    const event = requestEventOf(store, id);
     expect(event).toBeDefined();
     expect(event!.content).toMatchObject({ status: REQUEST_TIMEOUT, timedOut: true });
     expect(event!.content).not.toHaveProperty("aborted");
@@ -127,7 +111,7 @@ describe.each(apps)("on %s, a request the server cut for its requestTimeout", (n
   it("while a client that leaves mid-body is still recorded as aborted (499)", async () => {
     const id = `left-${name}`.replace(/\W+/g, "-");
     await new Promise<void>((resolve, reject) => {
-      const socket = net.connect(port, "127.0.0.1", () => {
+      const socket = net.connect(portOf(server()), "127.0.0.1", () => {
         socket.write(`POST /orders/7 HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\nX-Request-Id: ${id}\r\n\r\n{"a":`);
         // Gone well before the server's requestTimeout.
         setTimeout(() => socket.destroy(), 50);
@@ -136,7 +120,7 @@ describe.each(apps)("on %s, a request the server cut for its requestTimeout", (n
       socket.on("close", () => resolve());
     });
     await eventsSettled(store, 1);
-    const event = requestEvent(store, id);
+    const event = requestEventOf(store, id);
     expect(event).toBeDefined();
     expect(event!.content).toMatchObject({ status: 499, aborted: true });
     expect(event!.content).not.toHaveProperty("timedOut");

@@ -3,7 +3,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
-import type { MemoryStore } from "../../src";
+import type { AuditEventRecord, MemoryStore } from "../../src";
 
 /**
  * Registers jest hooks that start the server `create` makes on 127.0.0.1 (a free port)
@@ -58,4 +58,14 @@ export async function eventsSettled(store: MemoryStore, count: number, quietMs =
   const deadline = Date.now() + 3000;
   while (store.list().length < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
   if (quietMs > 0) await new Promise((resolve) => setTimeout(resolve, quietMs));
+}
+
+/** The request event of the request `requestId` names, if `store` holds one. */
+export function requestEventOf(store: MemoryStore, requestId: string): AuditEventRecord | undefined {
+  return store.list().find((e) => e.contentType === "HttpRequest" && e.requestId === requestId);
+}
+
+/** The port `server` listens on. */
+export function portOf(server: http.Server): number {
+  return (server.address() as AddressInfo).port;
 }
