@@ -520,7 +520,16 @@ export function fileSpool(options: FileSpoolOptions): AuditSpool {
         if (torn) await cutBack();
         const second = mirror;
         try {
-          await Promise.all([writeAll(handle(), payload).then(() => handle().datasync()), second && writeAll(second.handle, payload).then(() => second.handle.datasync())]);
+          // Every call started here ends before the failure path (below) cuts the files back:
+          // a write still under way when one to the other file failed (its thread not yet
+          // run, on a loaded machine) would land after the cut, at the end, past the size
+          // counted; the appends after it would then lie beyond what a peek reads, and an
+          // emptying or a compaction would drop them.
+          const settled = await Promise.allSettled([
+            writeAll(handle(), payload).then(() => handle().datasync()),
+            second && writeAll(second.handle, payload).then(() => second.handle.datasync()),
+          ]);
+          for (const result of settled) if (result.status === "rejected") throw result.reason;
         } catch (error) {
           // Part of the payload, or all of it unsynced, may be in the file: cut it off,
           // so a retried append never merges with a fragment nor repeats its lines.
