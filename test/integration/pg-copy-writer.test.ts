@@ -141,7 +141,9 @@ describe("writeRows through COPY (prismaStore with pgPool) on postgresql", () =>
     );
     // The property would hold for a store that never copied: most batches must have gone through COPY.
     expect(copiedWhole).toBeGreaterThan(30);
-  });
+    // 80 runs of two writes and reads each: about 10 s on an idle machine, over 30 s at a
+    // load of 7. A run cut off by jest's timeout would go on writing under the next tests.
+  }, 180_000);
 
   it("stores awkward values alike: backslashes, quotes, tabs, newlines, \\N and \\. as text, huge values, NaN and -0, Dates, Decimal-like and BigInt", async () => {
     const awkward = 'back\\slash "quoted" \'single\'\ttab\nnewline\r\ncrlf \\N \\. end\\';
