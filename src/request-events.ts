@@ -353,11 +353,15 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
     // Ended, yet closed without `finish` (which comes first for a response sent): it was
     // answered into a connection already gone (an error handler's answer to a body cut
     // short, which Node counts as finished), and none of it reached the client.
-    const answeredTooLate = how === "close" && res.writableFinished;
     // Node emits `finish` too for an answer whose last writes the connection's failure
     // cut (a client that left mid-download resets it): its socket has errored by then,
     // which a socket that took the whole answer has not.
     const cutMidAnswer = how === "finish" && connectionErrored(res);
+    // The connection failed while the request was still arriving: what the app answered
+    // then (its error handler's 400 for the body cut short) went nowhere, whether Node
+    // counts it finished (Node 20: `close` only) or not (Node 24), or emits `finish`.
+    const requestCut = how !== "found done" && res.req?.complete === false && connectionErrored(res);
+    const answeredTooLate = (how === "close" && res.writableFinished) || requestCut;
     const unfinished = !res.writableFinished || answeredTooLate || cutMidAnswer;
     const nothingSent = !res.headersSent || answeredTooLate;
     // The server, not the client, ended a request still arriving: it answered 408 itself.
