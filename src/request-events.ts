@@ -250,23 +250,13 @@ function answeredStatus(res: ServerResponse): number {
 export const REQUEST_TIMEOUT = 408;
 
 /**
- * Whether the server cut the request's connection because the request had not arrived
- * whole within its `requestTimeout` (Node's `ERR_HTTP_REQUEST_TIMEOUT` on the socket):
- * not the client going away, though the response sees the same `close`.
+ * The error the request's connection failed with (`ECONNRESET`, `EPIPE`: the client went
+ * away; Node's `ERR_HTTP_REQUEST_TIMEOUT`: the server cut a request that had not arrived
+ * whole within its `requestTimeout`), or undefined while it has not failed. Once it has,
+ * Node drops the writes still pending, yet may emit `finish`.
  */
-function cutByRequestTimeout(res: ServerResponse): boolean {
-  const errored = (res.req?.socket as { errored?: unknown } | undefined)?.errored;
-  return (errored as { code?: unknown } | null | undefined)?.code === "ERR_HTTP_REQUEST_TIMEOUT";
-}
-
-/**
- * Whether the response's connection failed (`ECONNRESET`, `EPIPE`: the client went away)
- * before the response's `finish`: Node then emits `finish` though the writes still
- * pending were dropped, and the client did not get the whole answer.
- */
-function connectionErrored(res: ServerResponse): boolean {
-  const errored = (res.req?.socket as { errored?: unknown } | undefined)?.errored;
-  return errored !== null && errored !== undefined;
+function connectionError(res: ServerResponse): { code?: unknown } | undefined {
+  return ((res.req?.socket as { errored?: { code?: unknown } | null } | undefined)?.errored ?? undefined) as { code?: unknown } | undefined;
 }
 
 /** Per connection, the watches of the responses queued on it (see {@link onConnectionClose}). */
@@ -350,22 +340,22 @@ export function watchRequest(context: AuditContext, res: ServerResponse, source:
     const refusal = refusals.get(context);
     const answered = answeredStatus(res);
     if (refusal === undefined && (skipped.has(context) || (rules === undefined && isSkippedAtFinish(options, source, answered)))) return;
-    // Ended, yet closed without `finish` (which comes first for a response sent): it was
-    // answered into a connection already gone (an error handler's answer to a body cut
-    // short, which Node counts as finished), and none of it reached the client.
+    const failure = connectionError(res);
     // Node emits `finish` too for an answer whose last writes the connection's failure
     // cut (a client that left mid-download resets it): its socket has errored by then,
     // which a socket that took the whole answer has not.
-    const cutMidAnswer = how === "finish" && connectionErrored(res);
-    // The connection failed while the request was still arriving: what the app answered
-    // then (its error handler's 400 for the body cut short) went nowhere, whether Node
-    // counts it finished (Node 20: `close` only) or not (Node 24), or emits `finish`.
-    const requestCut = how !== "found done" && res.req?.complete === false && connectionErrored(res);
+    const cutMidAnswer = how === "finish" && failure !== undefined;
+    // Answered into a connection already gone: ended, yet closed without `finish` (which
+    // comes first for a response sent); or after the connection failed while the request
+    // was still arriving (an error handler's 400 for the body cut short), whatever events
+    // Node emits then (Node 20: `close` only, counted finished; Node 24: not finished).
+    // None of it reached the client.
+    const requestCut = how !== "found done" && res.req?.complete === false && failure !== undefined;
     const answeredTooLate = (how === "close" && res.writableFinished) || requestCut;
     const unfinished = !res.writableFinished || answeredTooLate || cutMidAnswer;
     const nothingSent = !res.headersSent || answeredTooLate;
     // The server, not the client, ended a request still arriving: it answered 408 itself.
-    const timedOut = unfinished && nothingSent && cutByRequestTimeout(res);
+    const timedOut = unfinished && nothingSent && failure?.code === "ERR_HTTP_REQUEST_TIMEOUT";
     const aborted = unfinished && !timedOut;
     let action = `${source.method()} ${UNMATCHED_ROUTE}`;
     try {
