@@ -1,4 +1,5 @@
 import { v7 as uuidv7 } from "uuid";
+import { nextTurn } from "../event-loop-turn";
 import type { AuditEventRecord } from "../model/event-record";
 import { eventHash } from "./canonical-event";
 
@@ -38,15 +39,36 @@ export class HashChain {
    * where it is until {@link commit}.
    */
   link<T extends AuditEventRecord>(rows: readonly T[]): T[] {
-    let seq = this.committedSeq;
-    let prevHash = this.committedHash;
     const chained: T[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
+    this.linkInto(rows, chained, 0, rows.length);
+    return chained;
+  }
+
+  /**
+   * {@link link}, with a turn of the event loop after every `sliceRows` rows: hashing an
+   * event takes about 10 µs, so a batch of 1000 linked in one go held every request and
+   * acknowledgement of the process for 10 ms or more. The owner writes one batch at a
+   * time, so nothing else links on this chain meanwhile.
+   */
+  async linkInTurns<T extends AuditEventRecord>(rows: readonly T[], sliceRows: number): Promise<T[]> {
+    const chained: T[] = new Array(rows.length);
+    for (let from = 0; from < rows.length; from += sliceRows) {
+      if (from > 0) await nextTurn();
+      this.linkInto(rows, chained, from, Math.min(rows.length, from + sliceRows));
+    }
+    return chained;
+  }
+
+  /** Links `rows[from..to)` into `chained`, after `chained[from - 1]` (the committed head when `from` is 0). */
+  private linkInto<T extends AuditEventRecord>(rows: readonly T[], chained: T[], from: number, to: number): void {
+    const before = from === 0 ? undefined : chained[from - 1]!;
+    let seq = before === undefined ? this.committedSeq : before.seq!;
+    let prevHash = before === undefined ? this.committedHash : before.hash;
+    for (let i = from; i < to; i++) {
       const row: T = { ...rows[i]!, chainId: this.chainId, seq: ++seq, prevHash, hash: null };
       row.hash = prevHash = eventHash(row);
       chained[i] = row;
     }
-    return chained;
   }
 
   /**

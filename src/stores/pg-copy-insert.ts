@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { finished } from "node:stream/promises";
 
+import { nextTurn } from "../event-loop-turn";
 import type { BulkInserter } from "./prisma-bulk-insert";
 import { byFieldSet, fieldsOf, postgresJsonValue } from "./prisma-bulk-insert";
 import type { ModelTable } from "./prisma-metadata";
@@ -61,12 +62,15 @@ function isDataError(error: unknown): boolean {
 }
 
 /**
- * A COPY's data goes in pieces of about this many UTF-16 code units (8 MiB as Latin-1,
- * up to 24 MiB as UTF-8), each whole rows: a batch's text may exceed V8's longest
- * string (2^29 - 24 code units, about 512 Mi), which a bounded batch can (1000 events
- * of 1 MiB content), and must still be written.
+ * A COPY's data goes in pieces of about this many UTF-16 code units (64 KiB as Latin-1),
+ * each whole rows, built one at a time with a turn of the event loop between them: a
+ * batch of 1000 events is about 800 KB of text and 5-14 ms of CPU to build, which in one
+ * piece held up every request and acknowledgement of the process for that long (p99
+ * latency; `npm run bench:durable-ack`). A piece takes well under a millisecond. Pieces
+ * also keep a batch's text from ever being held whole, however large (1000 events of
+ * 1 MiB content exceed V8's longest string, 2^29 - 24 code units).
  */
-const COPY_CHUNK_UNITS = 8 * 1024 * 1024;
+const COPY_CHUNK_UNITS = 64 * 1024;
 
 /** One `COPY` of a group of rows with the same fields: its statement, and its data as it is sent. */
 interface CopyStatement {
@@ -133,12 +137,13 @@ function copyStatements(rows: readonly EventRow[], table: ModelTable): CopyState
 }
 
 /** pg-copy-streams' `from`: a `COPY ... FROM STDIN` as a writable stream for `client.query()`; `destroy(error)` cancels it (CopyFail). */
-type CopyFrom = (sql: string) => NodeJS.WritableStream & { submit(connection: never): void; destroy(error?: Error): void };
+type CopyFrom = (sql: string) => NodeJS.WritableStream & { submit(connection: never): void; destroy(error?: Error): void; readonly destroyed: boolean };
 
 /**
  * Streams the pieces of `chunks` into `sql` (a `COPY ... FROM STDIN`) on `client`, building
- * each when the stream has drained the one before. When building a piece throws, the COPY
- * is cancelled (CopyFail: nothing of it is stored) and the error rethrown.
+ * each when the stream has taken the one before and the event loop has gone round (see
+ * {@link COPY_CHUNK_UNITS}). When building a piece throws, the COPY is cancelled (CopyFail:
+ * nothing of it is stored) and the error rethrown; when the stream fails, its error is.
  */
 async function copyInto(client: PgPoolClientLike, copyFrom: CopyFrom, { sql, chunks }: CopyStatement): Promise<void> {
   const stream = client.query(copyFrom(sql));
@@ -147,15 +152,18 @@ async function copyInto(client: PgPoolClientLike, copyFrom: CopyFrom, { sql, chu
   done.catch(() => undefined);
   try {
     for (const chunk of chunks) {
-      // `once` rejects when the stream errors while waiting.
+      // `once` rejects when the stream errors while waiting; after a turn, a stream
+      // that failed meanwhile stops the loop (`done` rejects with its error).
       if (!stream.write(chunk)) await once(stream, "drain");
+      else await nextTurn();
+      if (stream.destroyed) break;
     }
   } catch (error) {
     // Ends the COPY on the server too: a query queued behind it (ROLLBACK) would wait forever.
     stream.destroy(error instanceof Error ? error : new Error(String(error)));
     throw error;
   }
-  stream.end();
+  if (!stream.destroyed) stream.end();
   await done;
 }
 

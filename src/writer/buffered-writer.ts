@@ -15,7 +15,7 @@ import type { IntegrityKeyRing } from "../integrity/integrity-keys";
 import type { IntegrityStore } from "../integrity/integrity-store";
 import { committedNothing } from "./chained-writes";
 import { writeInSlices } from "./sliced-write";
-import { nextTurn } from "./event-loop-turn";
+import { nextTurn } from "../event-loop-turn";
 import { queuedRow } from "./queued-row";
 import { thrownMessage } from "../thrown-message";
 
@@ -1030,7 +1030,7 @@ export class BufferedWriter {
     if (checkpointer === undefined) return store.writeRows(rows);
     if (rows.length === 0) return;
     const chain = (this.chain ??= checkpointer.open(store as IntegrityStore));
-    const chained = chain.link(rows);
+    const chained = await chain.linkInTurns(rows, FEED_SLICE_ROWS);
     try {
       await store.writeRows(chained);
     } catch (error) {
