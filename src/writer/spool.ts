@@ -77,7 +77,7 @@ export interface AuditSpool {
  */
 export class SpoolLinesLost extends AuditError {
   constructor(
-    /** How many lines the storage lost, as the spool counts them (those of acknowledgements on their way included). */
+    /** How many lines the storage lost, as the spool counts them. */
     readonly count: number,
     message: string,
   ) {
