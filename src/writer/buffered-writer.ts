@@ -73,6 +73,14 @@ function isSpoolLost(error: unknown): boolean {
   return error instanceof AuditError && error.code === "ERR_AUDIT_SPOOL_LOST";
 }
 
+/** Events of a group that go to the spool in one append, in order, and their lines (those that have one). */
+interface Chunk {
+  lines: string[];
+  entries: Pending[];
+  /** The lines' size in the spool. */
+  bytes: number;
+}
+
 /** Thrown inside the writer when a blocked spool append must give way to `close()`. */
 class ClosingWhileBlocked extends Error {}
 
@@ -744,9 +752,13 @@ export class BufferedWriter {
    * caller waits until the store holds it). Returns what must wait for a later append.
    */
   private async toSpool(group: Pending[], spool: AuditSpool): Promise<Pending[]> {
-    const chunks: { lines: string[]; entries: Pending[]; bytes: number }[] = [];
+    const chunks: Chunk[] = [];
     const tooLarge: Pending[] = [];
+    // Events given a line before (appended again after the spool lost lines, or after an
+    // append whose reply was lost): the spool may hold their lines still.
+    const again = new Set<Pending>();
     for (const pending of group) {
+      if (pending.line !== undefined) again.add(pending);
       let line: string;
       try {
         // An event appended again (after the spool lost lines) keeps the line it had.
@@ -786,6 +798,7 @@ export class BufferedWriter {
       const chunk = chunks[i]!;
       const losses = this.losses;
       try {
+        if (again.size > 0) await this.leaveListed(chunk, again, spool);
         if (chunk.lines.length > 0) {
           await this.makeRoom(spool, chunk.bytes);
           this.appending = true;
@@ -834,6 +847,40 @@ export class BufferedWriter {
       }
     }
     return [];
+  }
+
+  /**
+   * Takes out of `chunk` the events of `again` whose lines the spool holds still (asked
+   * with {@link AuditSpool.lacking}, when it can say): appended again, a line would be held
+   * twice, counted twice against `maxBytes` and in `spooled`, and under `"drop-oldest"`
+   * push out other lines. Each taken out is durable already: its copy is kept (the spool
+   * may lose it later) and its caller, if one waits, told. Its line is among those the
+   * writer reads back from the spool: it was forgotten with the spool's failure or loss.
+   */
+  private async leaveListed(chunk: Chunk, again: ReadonlySet<Pending>, spool: AuditSpool): Promise<void> {
+    const asked = chunk.entries.filter((p) => p.line !== undefined && again.has(p)).map((p) => p.line!);
+    if (asked.length === 0 || spool.lacking === undefined) return;
+    const lacking = await spool.lacking(asked);
+    const entries: Pending[] = [];
+    const lines: string[] = [];
+    let bytes = 0;
+    for (const p of chunk.entries) {
+      if (p.line === undefined) {
+        entries.push(p);
+      } else if (again.has(p) && !lacking.has(p.line)) {
+        this.copies?.keep([p.line]);
+        if (p.settle !== undefined) countMetric("spooled", 1);
+        p.settle?.resolve();
+        p.settle = undefined;
+      } else {
+        entries.push(p);
+        lines.push(p.line);
+        bytes += p.bytes!;
+      }
+    }
+    chunk.entries = entries;
+    chunk.lines = lines;
+    chunk.bytes = bytes;
   }
 
   /**

@@ -426,6 +426,19 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
         throw new AuditStoreError(`redisSpool(${key}): the list's head is not the lines read; nothing was trimmed, and the writer reads the list again.`);
       }
     },
+    async lacking(asked: readonly string[]): Promise<Set<string>> {
+      const redis = connected();
+      const missing = new Set(asked);
+      // A page at a time from the tail back: lines trimmed from the head meanwhile move no
+      // line's place counted from the tail, and lines appended meanwhile only make a page
+      // read again lines of the one before, never skip one. A short page is the head.
+      for (let from = 0; missing.size > 0; from += RECOUNT_PAGE) {
+        const page = await redis.lRange(key, -(from + RECOUNT_PAGE), -(from + 1));
+        for (const line of page) missing.delete(line);
+        if (page.length < RECOUNT_PAGE) break;
+      }
+      return missing;
+    },
     asideName: `redis list ${refusedKey}`,
     async setAside(refused: readonly string[]): Promise<void> {
       if (refused.length === 0) return;

@@ -3,6 +3,7 @@ import { setTimeout as realTimeout } from "node:timers/promises";
 import { createClient } from "redis";
 import { auditMetrics, prismaStore, redisSpool, type AuditStore, type EventRow } from "../../src";
 import { BufferedWriter } from "../../src/writer/buffered-writer";
+import { decodeSpoolLine } from "../../src/writer/spool-line";
 import { sampleRecord } from "../conformance/store-conformance";
 import { createPrismaClient } from "../support/archive-fixtures";
 import { openDatabase, type TestDatabase } from "../support/databases";
@@ -18,7 +19,8 @@ import { recordingLogger } from "./spool-conformance";
  * private server, so FLUSHDB and restarts touch nobody else. At the end PostgreSQL is
  * back and a last process replays the list: every acknowledged event is stored exactly
  * once, but those an outside fault took from lines a process found left by an earlier one
- * (of which it holds no copy), which are counted in `dropped`.
+ * (of which it holds no copy), which are counted in `dropped`. After every step the list
+ * holds no event twice (a line appended again while the list still held it).
  */
 
 const key = `audit-events-test:${process.pid}:random-faults`;
@@ -67,6 +69,15 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.constantFrom(...(["flush", "close"] as const)).map((kind) => ({ kind })) },
 );
 
+/** The event ids the spool's list holds more than once. */
+async function heldTwice(): Promise<string[]> {
+  const ids = (await admin.lRange(key, 0, -1)).map((line) => {
+    const decoded = decodeSpoolLine(line);
+    return "row" in decoded ? decoded.row.id : line;
+  });
+  return ids.filter((id, i) => ids.indexOf(id) !== i);
+}
+
 const newWriter = (maxBatchSize: number, onSpoolFull: "block" | "throw") =>
   new BufferedWriter({ store, flushIntervalMs: 60_000, maxBatchSize, maxBufferedEvents: 10_000, spool: redisSpool({ url: redis.url, key }), onSpoolFull, logger: recordingLogger() });
 
@@ -94,6 +105,7 @@ async function schedule(steps: Step[], maxBatchSize: number, policy: "block" | "
   let w = newWriter(maxBatchSize, policy);
   for (const [i, s] of steps.entries()) {
     note(`step ${i}`);
+    expect(await heldTwice()).toEqual([]);
     switch (s.kind) {
       case "create": {
         const batch: EventRow[] = Array.from({ length: s.count }, (_, n) => ({ ...sampleRecord({ objectId: `s${i}-${n}` }) }));
@@ -134,6 +146,7 @@ async function schedule(steps: Step[], maxBatchSize: number, policy: "block" | "
         break;
     }
   }
+  expect(await heldTwice()).toEqual([]);
   proxy.restore();
   note("the last close");
   await w.close();
