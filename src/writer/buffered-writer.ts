@@ -48,6 +48,12 @@ const FIRST_RETRY_MS = 100;
 const LONGEST_RETRY_MS = 30_000;
 /** After a failed spool append, the spool is tried again after this long (doubling, up to 5 s). */
 const SPOOL_RETRY_MS = 100;
+/**
+ * The most rounds one `flush()` makes that fail on the spool while the
+ * store answers (the spool lost lines, or its head was not the lines read), each followed
+ * at once by another that reads the spool again; see {@link BufferedWriter.flush}.
+ */
+const SPOOL_FAILED_ROUNDS = 5;
 
 /**
  * With a spool, the store is written at most this many rows at a time: a batch of
@@ -247,7 +253,11 @@ export class BufferedWriter {
 
   /**
    * Appends what waits to the spool, and writes what the spool holds (and what is in
-   * memory) to the store, now.
+   * memory) to the store, now. A round that fails on the spool while the store answers
+   * (the spool lost lines, whose copies are appended again; its head was not the lines
+   * read) is followed at once by another, which reads the spool again, up to
+   * {@link SPOOL_FAILED_ROUNDS} (5) of them; after those it resolves: what the spool holds
+   * then waits there for the next flush.
    *
    * @throws {AuditStoreError} when events are left in memory because neither the
    * store nor a spool could take them; they are retried in the background.
@@ -255,14 +265,18 @@ export class BufferedWriter {
   async flush(): Promise<void> {
     await this.ensureSpool();
     this.retryAt = 0;
+    let failedRounds = 0;
     for (;;) {
       await this.drainCommits();
       const moved = this.moved;
       const losses = this.losses;
       const done = await this.pump(true);
       if (!done) {
-        // The spool lost lines, found on the way: what it lost waits to be appended again, now.
-        if (this.losses !== losses && this.spoolUsable()) continue;
+        // The spool lost lines, found on the way (what it lost waits to be appended again), or
+        // the store answers and the spool failed (its head was not the lines read): read it again, now.
+        if ((this.losses !== losses || !this.storeDown) && this.spoolUsable()) {
+          if (++failedRounds < SPOOL_FAILED_ROUNDS) continue;
+        }
         break;
       }
       // Nothing moved although something waits: the spool holds less than it counted.

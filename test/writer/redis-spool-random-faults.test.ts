@@ -13,14 +13,17 @@ import { recordingLogger } from "./spool-conformance";
 
 /**
  * Random schedules of what can happen to a Redis spool's list from outside (DEL, LTRIM of
- * its head, RENAME away, FLUSHDB, a Redis killed and restarted empty) and to PostgreSQL
- * (cut off by a TCP proxy, and back), between creates, flushes and closes (a close during
- * an outage that resolves ends the process: a new one takes the key over). Redis is a
- * private server, so FLUSHDB and restarts touch nobody else. At the end PostgreSQL is
+ * its head, RENAME away, a rotation by RPOPLPUSH onto itself, FLUSHDB, a Redis killed and
+ * restarted empty) and to PostgreSQL (cut off by a TCP proxy, and back), between creates,
+ * flushes and closes (a close during an outage that resolves ends the process: a new one
+ * takes the key over). Redis is a private server, so FLUSHDB and restarts touch nobody
+ * else. At the end PostgreSQL is
  * back and a last process replays the list: every acknowledged event is stored exactly
  * once, but those an outside fault took from lines a process found left by an earlier one
  * (of which it holds no copy), which are counted in `dropped`. After every step the list
- * holds no event twice (a line appended again while the list still held it).
+ * holds no event twice (a line appended again while the list still held it), and a close
+ * that resolved leaves nothing spooled when neither PostgreSQL was cut off nor Redis
+ * restarted before it (either leaves the spool to the next process, with reason).
  */
 
 const key = `audit-events-test:${process.pid}:random-faults`;
@@ -57,13 +60,13 @@ afterAll(async () => {
 
 type Step =
   | { kind: "create"; count: number }
-  | { kind: "del" | "rename" | "flushdb" | "restart" | "flush" | "close" }
+  | { kind: "del" | "rename" | "rotate" | "flushdb" | "restart" | "flush" | "close" }
   | { kind: "ltrim"; lines: number }
   | { kind: "store"; down: boolean };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant("create" as const), count: fc.integer({ min: 1, max: 15 }) }) },
-  { weight: 1, arbitrary: fc.constantFrom(...(["del", "rename", "flushdb", "restart"] as const)).map((kind) => ({ kind })) },
+  { weight: 1, arbitrary: fc.constantFrom(...(["del", "rename", "rotate", "flushdb", "restart"] as const)).map((kind) => ({ kind })) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("ltrim" as const), lines: fc.integer({ min: 1, max: 5 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("store" as const), down: fc.boolean() }) },
   { weight: 2, arbitrary: fc.constantFrom(...(["flush", "close"] as const)).map((kind) => ({ kind })) },
@@ -103,6 +106,8 @@ async function schedule(steps: Step[], maxBatchSize: number, policy: "block" | "
   const droppedBefore = auditMetrics().dropped;
   const acked: string[] = [];
   let w = newWriter(maxBatchSize, policy);
+  // Whether every store write could succeed and Redis always answered: a close that resolves must then leave nothing spooled.
+  let steady = true;
   for (const [i, s] of steps.entries()) {
     note(`step ${i}`);
     expect(await heldTwice()).toEqual([]);
@@ -118,10 +123,15 @@ async function schedule(steps: Step[], maxBatchSize: number, policy: "block" | "
       case "rename":
         if ((await admin.exists(key)) === 1) await admin.rename(key, `${key}:elsewhere`);
         break;
+      case "rotate":
+        // Its last line becomes its first: no line lost, but the head is not what was appended first.
+        await admin.rPopLPush(key, key);
+        break;
       case "flushdb":
         await admin.flushDb();
         break;
       case "restart":
+        steady = false;
         await admin.close().catch(() => undefined);
         await redis.restart();
         await connectAdmin();
@@ -130,8 +140,10 @@ async function schedule(steps: Step[], maxBatchSize: number, policy: "block" | "
         await admin.lTrim(key, s.lines, -1);
         break;
       case "store":
-        if (s.down) proxy.cut();
-        else proxy.restore();
+        if (s.down) {
+          steady = false;
+          proxy.cut();
+        } else proxy.restore();
         break;
       case "flush":
         await w.flush().catch(() => undefined);
@@ -140,6 +152,7 @@ async function schedule(steps: Step[], maxBatchSize: number, policy: "block" | "
         // Resolved: the process exits, and the next one takes the key over; faults from here
         // on come once it holds the list (nobody can report a list lost while nobody holds it).
         if (await w.close().then(() => true, () => false)) {
+          if (steady) expect(w.spooled()).toBe(0);
           w = newWriter(maxBatchSize, policy);
           expect(await (w as unknown as { ensureSpool(): Promise<boolean> }).ensureSpool()).toBe(true);
         }
@@ -150,9 +163,11 @@ async function schedule(steps: Step[], maxBatchSize: number, policy: "block" | "
   proxy.restore();
   note("the last close");
   await w.close();
+  if (steady) expect(w.spooled()).toBe(0);
   const last = newWriter(maxBatchSize, policy);
   await last.flush();
   await last.close();
+  if (steady) expect({ spooled: last.spooled(), listed: await admin.lLen(key) }).toEqual({ spooled: 0, listed: 0 });
   const stored = await db.prisma.$queryRawUnsafe<{ id: string; n: bigint }[]>("SELECT id::text AS id, count(*) AS n FROM audit_events GROUP BY id");
   const ids = new Set(stored.map((r) => r.id));
   // Only lines a process found left by an earlier one, of which it has no copy, may be lost to
