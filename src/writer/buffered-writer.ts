@@ -49,7 +49,7 @@ const LONGEST_RETRY_MS = 30_000;
 /** After a failed spool append, the spool is tried again after this long (doubling, up to 5 s). */
 const SPOOL_RETRY_MS = 100;
 /**
- * The most rounds one `flush()` makes that fail on the spool while the
+ * The most rounds one `flush()` (and one `close()`) makes that fail on the spool while the
  * store answers (the spool lost lines, or its head was not the lines read), each followed
  * at once by another that reads the spool again; see {@link BufferedWriter.flush}.
  */
@@ -256,15 +256,20 @@ export class BufferedWriter {
    * memory) to the store, now. A round that fails on the spool while the store answers
    * (the spool lost lines, whose copies are appended again; its head was not the lines
    * read) is followed at once by another, which reads the spool again, up to
-   * {@link SPOOL_FAILED_ROUNDS} (5) of them; after those it resolves: what the spool holds
-   * then waits there for the next flush.
+   * {@link SPOOL_FAILED_ROUNDS} (5) of them; after those it resolves, unless lines were
+   * lost meanwhile (see below): what the spool holds then waits there for the next flush.
    *
    * @throws {AuditStoreError} when events are left in memory because neither the
-   * store nor a spool could take them; they are retried in the background.
+   * store nor a spool could take them; they are retried in the background. With code
+   * `ERR_AUDIT_SPOOL_LOST` when, after those rounds, the spool lost lines during the call
+   * and events acknowledged to their callers are not stored yet: the process holds copies of them
+   * in memory only for as long as the spool keeps losing them (appended again and
+   * retried in the background; lost if the process exits).
    */
   async flush(): Promise<void> {
     await this.ensureSpool();
     this.retryAt = 0;
+    const lossesBefore = this.losses;
     let failedRounds = 0;
     for (;;) {
       await this.drainCommits();
@@ -276,6 +281,7 @@ export class BufferedWriter {
         // the store answers and the spool failed (its head was not the lines read): read it again, now.
         if ((this.losses !== losses || !this.storeDown) && this.spoolUsable()) {
           if (++failedRounds < SPOOL_FAILED_ROUNDS) continue;
+          if (this.losses !== lossesBefore && (this.copies?.size ?? 0) > 0) throw this.keepsLosing(failedRounds);
         }
         break;
       }
@@ -295,7 +301,10 @@ export class BufferedWriter {
    * memory it rejects and keeps running (and retrying), so a later call can
    * still write them.
    *
-   * @throws {AuditStoreError} naming how many events would be lost by exiting now.
+   * @throws {AuditStoreError} naming how many events would be lost by exiting now; with
+   * code `ERR_AUDIT_SPOOL_LOST` when the spool kept losing their lines (see {@link flush}),
+   * which it also does when each of {@link SPOOL_FAILED_ROUNDS} reads before letting the
+   * spool go finds lines lost again.
    */
   close(): Promise<void> {
     this.closing ??= this.shutDown().finally(() => {
@@ -319,11 +328,15 @@ export class BufferedWriter {
   private async shutDown(): Promise<void> {
     try {
       await this.flush();
-      while (await this.copiesLost()) await this.flush();
+      for (let rounds = 1; await this.copiesLost(); rounds++) {
+        // The spool lost lines again since the last flush, each time: as flush() does, give up.
+        if (rounds >= SPOOL_FAILED_ROUNDS) throw this.keepsLosing(rounds);
+        await this.flush();
+      }
     } catch (error) {
       throw new AuditStoreError(
         `closeAudit(): ${Math.max(this.buffered(), this.copies?.size ?? 0)} audit event(s) could not be written (${this.lastFailure}) and are lost if the process exits now. They are retried in the background; call closeAudit() again, or configure a spool to keep them across a restart.`,
-        { cause: error },
+        { cause: error, code: isSpoolLost(error) ? "ERR_AUDIT_SPOOL_LOST" : undefined },
       );
     }
     this.closed = true;
@@ -334,6 +347,18 @@ export class BufferedWriter {
     if (this.chain !== undefined) this.options.checkpointer?.end(this.chain);
     this.releaseSpace(Infinity);
     if (this.spoolOpen !== undefined && (await this.spoolOpen)) await this.options.spool!.close();
+  }
+
+  /**
+   * What `flush()` and `close()` throw when the spool kept losing lines through `rounds`
+   * rounds while acknowledged events are not stored yet (see {@link flush}).
+   */
+  private keepsLosing(rounds: number): AuditStoreError {
+    const spool = this.options.spool!;
+    return new AuditStoreError(
+      `The spool ${spool.name} kept losing lines (ERR_AUDIT_SPOOL_LOST, logged at error level) through ${rounds} rounds: ${this.copies?.size ?? 0} acknowledged audit event(s) are not stored yet, and this process holds the only sure copy of those the spool lost, in memory. They are appended again and retried in the background, and lost if the process exits now. Keep other clients off the spool's keys, and run its Redis with maxmemory-policy noeviction.`,
+      { code: "ERR_AUDIT_SPOOL_LOST" },
+    );
   }
 
   /**
