@@ -242,12 +242,13 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
    * Reads the counters again where a reply was lost or the lock was taken back, and
    * reports (see {@link reportLost}) the lines the list lost meanwhile: a list lost
    * together with the reply that would have said so, or with the lock (Redis restarted
-   * empty, `FLUSHALL`), must not be taken as whole. The lines lost are added to
-   * {@link unreported}.
+   * empty, `FLUSHALL`), must not be taken as whole. `trimmed` lines may be gone without a
+   * loss: those of an acknowledgement whose reply was lost (Redis may have run it). The
+   * lines lost are added to {@link unreported}.
    */
-  async function recheck(redis: RedisClient): Promise<void> {
-    const seen = await inTurn(async () => ({ count: lines, length: await redis.lLen(key) }));
-    if (seen.length < seen.count) unreported += await reportLost(redis, seen.length, seen.count);
+  async function recheck(redis: RedisClient, trimmed = 0): Promise<void> {
+    const seen = await inTurn(async () => ({ least: lines - trimmed, length: await redis.lLen(key) }));
+    if (seen.length < seen.least) unreported += await reportLost(redis, seen.length, seen.least);
     else await resync(redis);
   }
 
@@ -259,9 +260,12 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
     throw lostError(doing, lost);
   }
 
-  /** After an error the command may have run anyway: recheck, then report a loss found, else the error. */
-  async function resyncAndThrow(redis: RedisClient, error: unknown, doing: string): Promise<never> {
-    await recheck(redis).catch(() => undefined);
+  /**
+   * After an error the command may have run anyway: recheck (allowing the `trimmed` lines of
+   * an acknowledgement), then report a loss found, else the error.
+   */
+  async function resyncAndThrow(redis: RedisClient, error: unknown, doing: string, trimmed = 0): Promise<never> {
+    await recheck(redis, trimmed).catch(() => undefined);
     throwUnreported(doing);
     throw error;
   }
@@ -411,7 +415,7 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
           return answer;
         });
       } catch (error) {
-        await resyncAndThrow(redis, error, "an acknowledgement (whose reply was lost)");
+        await resyncAndThrow(redis, error, "an acknowledgement (whose reply was lost)", count);
       }
       const [outcome, length] = reply as [string, number?];
       if (outcome === "lock") {
