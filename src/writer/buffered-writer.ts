@@ -48,6 +48,12 @@ const FIRST_RETRY_MS = 100;
 const LONGEST_RETRY_MS = 30_000;
 /** After a failed spool append, the spool is tried again after this long (doubling, up to 5 s). */
 const SPOOL_RETRY_MS = 100;
+/**
+ * The most rounds one `flush()` (and one `close()`) makes that fail on the spool while the
+ * store answers (the spool lost lines, or its head was not the lines read), each followed
+ * at once by another that reads the spool again; see {@link BufferedWriter.flush}.
+ */
+const SPOOL_FAILED_ROUNDS = 5;
 
 /**
  * With a spool, the store is written at most this many rows at a time: a batch of
@@ -71,6 +77,14 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** Whether `error` is a spool's report that it lost lines it had acknowledged. */
 function isSpoolLost(error: unknown): boolean {
   return error instanceof AuditError && error.code === "ERR_AUDIT_SPOOL_LOST";
+}
+
+/** Events of a group that go to the spool in one append, in order, and their lines (those that have one). */
+interface Chunk {
+  lines: string[];
+  entries: Pending[];
+  /** The lines' size in the spool. */
+  bytes: number;
 }
 
 /** Thrown inside the writer when a blocked spool append must give way to `close()`. */
@@ -239,22 +253,36 @@ export class BufferedWriter {
 
   /**
    * Appends what waits to the spool, and writes what the spool holds (and what is in
-   * memory) to the store, now.
+   * memory) to the store, now. A round that fails on the spool while the store answers
+   * (the spool lost lines, whose copies are appended again; its head was not the lines
+   * read) is followed at once by another, which reads the spool again, up to
+   * {@link SPOOL_FAILED_ROUNDS} (5) of them; after those it resolves, unless lines were
+   * lost meanwhile (see below): what the spool holds then waits there for the next flush.
    *
    * @throws {AuditStoreError} when events are left in memory because neither the
-   * store nor a spool could take them; they are retried in the background.
+   * store nor a spool could take them; they are retried in the background. With code
+   * `ERR_AUDIT_SPOOL_LOST` when, after those rounds, the spool lost lines during the call
+   * and events acknowledged to their callers are not stored yet: the process holds copies of them
+   * in memory only for as long as the spool keeps losing them (appended again and
+   * retried in the background; lost if the process exits).
    */
   async flush(): Promise<void> {
     await this.ensureSpool();
     this.retryAt = 0;
+    const lossesBefore = this.losses;
+    let failedRounds = 0;
     for (;;) {
       await this.drainCommits();
       const moved = this.moved;
       const losses = this.losses;
       const done = await this.pump(true);
       if (!done) {
-        // The spool lost lines, found on the way: what it lost waits to be appended again, now.
-        if (this.losses !== losses && this.spoolUsable()) continue;
+        // The spool lost lines, found on the way (what it lost waits to be appended again), or
+        // the store answers and the spool failed (its head was not the lines read): read it again, now.
+        if ((this.losses !== losses || !this.storeDown) && this.spoolUsable()) {
+          if (++failedRounds < SPOOL_FAILED_ROUNDS) continue;
+          if (this.losses !== lossesBefore && (this.copies?.size ?? 0) > 0) throw this.keepsLosing(failedRounds);
+        }
         break;
       }
       // Nothing moved although something waits: the spool holds less than it counted.
@@ -273,7 +301,10 @@ export class BufferedWriter {
    * memory it rejects and keeps running (and retrying), so a later call can
    * still write them.
    *
-   * @throws {AuditStoreError} naming how many events would be lost by exiting now.
+   * @throws {AuditStoreError} naming how many events would be lost by exiting now; with
+   * code `ERR_AUDIT_SPOOL_LOST` when the spool kept losing their lines (see {@link flush}),
+   * which it also does when each of {@link SPOOL_FAILED_ROUNDS} reads before letting the
+   * spool go finds lines lost again.
    */
   close(): Promise<void> {
     this.closing ??= this.shutDown().finally(() => {
@@ -297,11 +328,15 @@ export class BufferedWriter {
   private async shutDown(): Promise<void> {
     try {
       await this.flush();
-      while (await this.copiesLost()) await this.flush();
+      for (let rounds = 1; await this.copiesLost(); rounds++) {
+        // The spool lost lines again since the last flush, each time: as flush() does, give up.
+        if (rounds >= SPOOL_FAILED_ROUNDS) throw this.keepsLosing(rounds);
+        await this.flush();
+      }
     } catch (error) {
       throw new AuditStoreError(
         `closeAudit(): ${Math.max(this.buffered(), this.copies?.size ?? 0)} audit event(s) could not be written (${this.lastFailure}) and are lost if the process exits now. They are retried in the background; call closeAudit() again, or configure a spool to keep them across a restart.`,
-        { cause: error },
+        { cause: error, code: isSpoolLost(error) ? "ERR_AUDIT_SPOOL_LOST" : undefined },
       );
     }
     this.closed = true;
@@ -312,6 +347,18 @@ export class BufferedWriter {
     if (this.chain !== undefined) this.options.checkpointer?.end(this.chain);
     this.releaseSpace(Infinity);
     if (this.spoolOpen !== undefined && (await this.spoolOpen)) await this.options.spool!.close();
+  }
+
+  /**
+   * What `flush()` and `close()` throw when the spool kept losing lines through `rounds`
+   * rounds while acknowledged events are not stored yet (see {@link flush}).
+   */
+  private keepsLosing(rounds: number): AuditStoreError {
+    const spool = this.options.spool!;
+    return new AuditStoreError(
+      `The spool ${spool.name} kept losing lines (ERR_AUDIT_SPOOL_LOST, logged at error level) through ${rounds} rounds: ${this.copies?.size ?? 0} acknowledged audit event(s) are not stored yet, and this process holds the only sure copy of those the spool lost, in memory. They are appended again and retried in the background, and lost if the process exits now. Keep other clients off the spool's keys, and run its Redis with maxmemory-policy noeviction.`,
+      { code: "ERR_AUDIT_SPOOL_LOST" },
+    );
   }
 
   /**
@@ -744,9 +791,13 @@ export class BufferedWriter {
    * caller waits until the store holds it). Returns what must wait for a later append.
    */
   private async toSpool(group: Pending[], spool: AuditSpool): Promise<Pending[]> {
-    const chunks: { lines: string[]; entries: Pending[]; bytes: number }[] = [];
+    const chunks: Chunk[] = [];
     const tooLarge: Pending[] = [];
+    // Events given a line before (appended again after the spool lost lines, or after an
+    // append whose reply was lost): the spool may hold their lines still.
+    const again = new Set<Pending>();
     for (const pending of group) {
+      if (pending.line !== undefined) again.add(pending);
       let line: string;
       try {
         // An event appended again (after the spool lost lines) keeps the line it had.
@@ -786,6 +837,7 @@ export class BufferedWriter {
       const chunk = chunks[i]!;
       const losses = this.losses;
       try {
+        if (again.size > 0) await this.leaveListed(chunk, again, spool);
         if (chunk.lines.length > 0) {
           await this.makeRoom(spool, chunk.bytes);
           this.appending = true;
@@ -834,6 +886,40 @@ export class BufferedWriter {
       }
     }
     return [];
+  }
+
+  /**
+   * Takes out of `chunk` the events of `again` whose lines the spool holds still (asked
+   * with {@link AuditSpool.lacking}, when it can say): appended again, a line would be held
+   * twice, counted twice against `maxBytes` and in `spooled`, and under `"drop-oldest"`
+   * push out other lines. Each taken out is durable already: its copy is kept (the spool
+   * may lose it later) and its caller, if one waits, told. Its line is among those the
+   * writer reads back from the spool: it was forgotten with the spool's failure or loss.
+   */
+  private async leaveListed(chunk: Chunk, again: ReadonlySet<Pending>, spool: AuditSpool): Promise<void> {
+    const asked = chunk.entries.filter((p) => p.line !== undefined && again.has(p)).map((p) => p.line!);
+    if (asked.length === 0 || spool.lacking === undefined) return;
+    const lacking = await spool.lacking(asked);
+    const entries: Pending[] = [];
+    const lines: string[] = [];
+    let bytes = 0;
+    for (const p of chunk.entries) {
+      if (p.line === undefined) {
+        entries.push(p);
+      } else if (again.has(p) && !lacking.has(p.line)) {
+        this.copies?.keep([p.line]);
+        if (p.settle !== undefined) countMetric("spooled", 1);
+        p.settle?.resolve();
+        p.settle = undefined;
+      } else {
+        entries.push(p);
+        lines.push(p.line);
+        bytes += p.bytes!;
+      }
+    }
+    chunk.entries = entries;
+    chunk.lines = lines;
+    chunk.bytes = bytes;
   }
 
   /**

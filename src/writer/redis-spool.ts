@@ -58,8 +58,8 @@ const PUSH_PIECE = 1000;
 /**
  * Appends only while the lock holds our token (a process that lost its lock must not
  * acknowledge events into another process's list) and only while the list still holds
- * at least ARGV[2] lines (every line counted, less those of acknowledgements still on
- * their way): a list evicted or deleted under us is reported, never appended to as if
+ * at least ARGV[2] lines (every line counted; no acknowledgement is on its way meanwhile):
+ * a list evicted or deleted under us is reported, never appended to as if
  * whole. The lines (ARGV[4] on) go in pushes of {@link PUSH_PIECE}, all in the one
  * script, so no other command sees part of them. Returns `{ "ok" }`, `{ "lock" }` or
  * `{ "lost", <length> }`.
@@ -149,17 +149,28 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
   let bytes = 0;
   let lines = 0;
   /**
-   * Lines of acknowledgements sent and not answered yet. Redis may run one before an
-   * append sent after it: the list then holds this many fewer lines than counted, and
-   * is not short of any.
-   */
-  let acking = 0;
-  /**
    * Lines {@link recheck} found lost that no operation has reported yet (found by the lock's
    * renewal, or by a recheck whose operation had an error of its own): the next append,
    * read or acknowledgement throws them as a {@link SpoolLinesLost}.
    */
   let unreported = 0;
+  /**
+   * The counting operations, one at a time: a {@link resync}, an append or an
+   * acknowledgement from its send to its note of the lines it added or removed, and a read
+   * or recheck from the count it compares with to the length it reads. A resync that read
+   * the list while an append or acknowledgement was on its way, and set the counters
+   * before or after that noted its lines, left them too low (a later loss of that many
+   * lines hidden) or too high (a loss reported that did not happen), and Redis's byte
+   * counter wrong; a count taken while an append was on its way hid a loss of its lines.
+   */
+  let counting: Promise<unknown> = Promise.resolve();
+
+  /** Runs `work` once the counting operations before it are done (see {@link counting}). */
+  function inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const next = counting.then(work, work);
+    counting = next.catch(() => undefined);
+    return next;
+  }
 
   function connected(): RedisClient {
     if (client === undefined) throw new AuditConfigError(`redisSpool(${key}) is not open.`);
@@ -168,16 +179,21 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
 
   const sizeOf = (batch: readonly string[]) => batch.reduce((sum, line) => sum + spoolLineBytes(line), 0);
 
-  /** Reads the counters from Redis (both at once), which is right even when a reply was lost. */
-  async function resync(redis: RedisClient): Promise<void> {
-    const [length, stored] = await redis.multi().lLen(key).get(bytesKey).exec();
-    lines = Number(length);
-    bytes = lines === 0 ? 0 : Number(stored) || 0;
-    // maxBytes is kept by this counter: a lost one (evicted, deleted) must not read as empty.
-    if (lines > 0 && stored === null) await recount(redis);
+  /**
+   * Reads the counters from Redis (both at once), which is right even when a reply was
+   * lost; no append is on its way meanwhile (see {@link counting}).
+   */
+  function resync(redis: RedisClient): Promise<void> {
+    return inTurn(async () => {
+      const [length, stored] = await redis.multi().lLen(key).get(bytesKey).exec();
+      lines = Number(length);
+      bytes = lines === 0 ? 0 : Number(stored) || 0;
+      // maxBytes is kept by this counter: a lost one (evicted, deleted) must not read as empty.
+      if (lines > 0 && stored === null) await recount(redis);
+    });
   }
 
-  /** Sums the list's lines, a page at a time, and stores the sum as the counter. */
+  /** Sums the list's lines, a page at a time, and stores the sum as the counter (within {@link resync}). */
   async function recount(redis: RedisClient): Promise<void> {
     let total = 0;
     let counted = 0;
@@ -197,10 +213,9 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
    * `ERR_AUDIT_SPOOL_LOST`), then the counters are read again. Returns how many lines
    * were lost: 0 when none was (merely a reply that was lost). The writer counts in
    * `dropped` those it held no copy of. `counted` is the count `length` is compared
-   * with, taken when the command that read `length` was sent: an append sent after it
-   * (and answered first) adds lines the list did not hold then.
+   * with, as it was when Redis ran the command that read `length` (see {@link counting}).
    */
-  async function reportLost(redis: RedisClient, length: number, counted = lines): Promise<number> {
+  async function reportLost(redis: RedisClient, length: number, counted: number): Promise<number> {
     const lost = Math.max(0, counted - length);
     if (lost > 0) {
       const error = new AuditError(
@@ -227,14 +242,13 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
    * Reads the counters again where a reply was lost or the lock was taken back, and
    * reports (see {@link reportLost}) the lines the list lost meanwhile: a list lost
    * together with the reply that would have said so, or with the lock (Redis restarted
-   * empty, `FLUSHALL`), must not be taken as whole. Lines of acknowledgements on their way
-   * may be gone without a loss. The lines lost are added to {@link unreported}.
+   * empty, `FLUSHALL`), must not be taken as whole. `trimmed` lines may be gone without a
+   * loss: those of an acknowledgement whose reply was lost (Redis may have run it). The
+   * lines lost are added to {@link unreported}.
    */
-  async function recheck(redis: RedisClient): Promise<void> {
-    const counted = lines;
-    const least = lines - acking;
-    const length = await redis.lLen(key);
-    if (length < least) unreported += await reportLost(redis, length, counted);
+  async function recheck(redis: RedisClient, trimmed = 0): Promise<void> {
+    const seen = await inTurn(async () => ({ least: lines - trimmed, length: await redis.lLen(key) }));
+    if (seen.length < seen.least) unreported += await reportLost(redis, seen.length, seen.least);
     else await resync(redis);
   }
 
@@ -246,9 +260,12 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
     throw lostError(doing, lost);
   }
 
-  /** After an error the command may have run anyway: recheck, then report a loss found, else the error. */
-  async function resyncAndThrow(redis: RedisClient, error: unknown, doing: string): Promise<never> {
-    await recheck(redis).catch(() => undefined);
+  /**
+   * After an error the command may have run anyway: recheck (allowing the `trimmed` lines of
+   * an acknowledgement), then report a loss found, else the error.
+   */
+  async function resyncAndThrow(redis: RedisClient, error: unknown, doing: string, trimmed = 0): Promise<never> {
+    await recheck(redis, trimmed).catch(() => undefined);
     throwUnreported(doing);
     throw error;
   }
@@ -334,8 +351,18 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
       throwUnreported("an append (not made)");
       const size = sizeOf(added);
       let reply: unknown;
+      // What the list held, as counted, when Redis ran it (see counting).
+      let before = lines;
       try {
-        reply = await redis.eval(APPEND_SCRIPT, { keys: [key, bytesKey, lockKey], arguments: [token, String(lines - acking), String(size), ...added] });
+        reply = await inTurn(async () => {
+          before = lines;
+          const answer = await redis.eval(APPEND_SCRIPT, { keys: [key, bytesKey, lockKey], arguments: [token, String(lines), String(size), ...added] });
+          if ((answer as [string])[0] === "ok") {
+            bytes += size;
+            lines += added.length;
+          }
+          return answer;
+        });
       } catch (error) {
         await resyncAndThrow(redis, error, "an append (whose reply was lost)");
       }
@@ -347,25 +374,24 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
       }
       if (outcome === "lost") {
         // Thrown even when no line was lost after all (the count it checked was out of date): nothing was appended.
-        throw lostError("an append (not made)", await reportLost(redis, Number(length)));
+        throw lostError("an append (not made)", await reportLost(redis, Number(length), before));
       }
-      bytes += size;
-      lines += added.length;
     },
     async peek(max: number): Promise<SpoolBatch> {
       const redis = connected();
       throwUnreported("a read");
       // The length with the lines, at once: a list that lost lines anywhere (a head trimmed
       // by another client, not only a list gone) is found by any read, even of one line.
-      // What the list must hold at least when Redis runs the read: an append sent later runs later.
-      const counted = lines;
-      const least = lines - acking;
-      const [found, length] = (await redis.multi().lRange(key, 0, max - 1).lLen(key).exec()) as [string[], number];
-      if (Number(length) < least) {
-        const lost = await reportLost(redis, Number(length), counted);
+      const read = await inTurn(async () => {
+        const count = lines;
+        const [found, length] = (await redis.multi().lRange(key, 0, max - 1).lLen(key).exec()) as [string[], number];
+        return { count, found, length: Number(length) };
+      });
+      if (read.length < read.count) {
+        const lost = await reportLost(redis, read.length, read.count);
         if (lost > 0) throw lostError("a read", lost);
       }
-      return { lines: found, bytes: found.map(spoolLineBytes) };
+      return { lines: read.found, bytes: read.found.map(spoolLineBytes) };
     },
     async ack(batch: SpoolBatch, count = batch.lines.length): Promise<void> {
       if (count === 0) return;
@@ -373,16 +399,23 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
       throwUnreported("an acknowledgement (not made)");
       const size = batch.bytes.slice(0, count).reduce((sum, b) => sum + b, 0);
       let reply: unknown;
-      acking += count;
+      // What the list held, as counted, when Redis ran it (see counting).
+      let before = lines;
       try {
-        reply = await redis.eval(ACK_SCRIPT, {
-          keys: [key, bytesKey, lockKey],
-          arguments: [token, String(count), String(size), batch.lines[0]!, batch.lines[count - 1]!],
+        reply = await inTurn(async () => {
+          before = lines;
+          const answer = await redis.eval(ACK_SCRIPT, {
+            keys: [key, bytesKey, lockKey],
+            arguments: [token, String(count), String(size), batch.lines[0]!, batch.lines[count - 1]!],
+          });
+          if ((answer as [string])[0] === "ok") {
+            bytes = Math.max(0, bytes - size);
+            lines = Math.max(0, lines - count);
+          }
+          return answer;
         });
       } catch (error) {
-        await resyncAndThrow(redis, error, "an acknowledgement (whose reply was lost)");
-      } finally {
-        acking -= count;
+        await resyncAndThrow(redis, error, "an acknowledgement (whose reply was lost)", count);
       }
       const [outcome, length] = reply as [string, number?];
       if (outcome === "lock") {
@@ -392,12 +425,23 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
         throw new AuditStoreError(`redisSpool(${key}): the lock ${lockKey} expired or was taken before these lines were acknowledged; they stay in the spool and are read again.`);
       }
       if (outcome === "moved") {
-        const lost = await reportLost(redis, Number(length));
+        const lost = await reportLost(redis, Number(length), before);
         if (lost > 0) throw lostError("an acknowledgement", lost);
         throw new AuditStoreError(`redisSpool(${key}): the list's head is not the lines read; nothing was trimmed, and the writer reads the list again.`);
       }
-      bytes = Math.max(0, bytes - size);
-      lines = Math.max(0, lines - count);
+    },
+    async lacking(asked: readonly string[]): Promise<Set<string>> {
+      const redis = connected();
+      const missing = new Set(asked);
+      // A page at a time from the tail back: lines trimmed from the head meanwhile move no
+      // line's place counted from the tail, and lines appended meanwhile only make a page
+      // read again lines of the one before, never skip one. A short page is the head.
+      for (let from = 0; missing.size > 0; from += RECOUNT_PAGE) {
+        const page = await redis.lRange(key, -(from + RECOUNT_PAGE), -(from + 1));
+        for (const line of page) missing.delete(line);
+        if (page.length < RECOUNT_PAGE) break;
+      }
+      return missing;
     },
     asideName: `redis list ${refusedKey}`,
     async setAside(refused: readonly string[]): Promise<void> {

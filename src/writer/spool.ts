@@ -58,6 +58,14 @@ export interface AuditSpool {
   peek(max: number): Promise<SpoolBatch>;
   /** Removes the first `count` lines of `batch` (all by default), which must be the head. */
   ack(batch: SpoolBatch, count?: number): Promise<void>;
+  /**
+   * Of `lines`, those its storage does not hold now, compared by their whole text (a
+   * line is its event's own text, with the event's unique id). Given by a spool that
+   * {@link mayLoseLines}: the writer asks it before appending again lines appended before
+   * (after a loss, or after an append whose reply was lost), so that no line is held twice.
+   * Its appends and acknowledgements may run meanwhile.
+   */
+  lacking?(lines: readonly string[]): Promise<Set<string>>;
   /** Releases files or connections; the lines stay for the next process. */
   close(): Promise<void>;
   /**
@@ -77,7 +85,7 @@ export interface AuditSpool {
  */
 export class SpoolLinesLost extends AuditError {
   constructor(
-    /** How many lines the storage lost, as the spool counts them (those of acknowledgements on their way included). */
+    /** How many lines the storage lost, as the spool counts them. */
     readonly count: number,
     message: string,
   ) {

@@ -194,7 +194,10 @@ function refusal(store: AuditStore, records: readonly AuditEventRecord[], error:
  * await flushAudit();
  * ```
  * @throws {AuditStoreError} when events are left in memory because neither the
- * store nor a spool could take them; they are retried in the background.
+ * store nor a spool could take them; they are retried in the background. With code
+ * `ERR_AUDIT_SPOOL_LOST` when a spool that may lose lines (`redisSpool`) kept losing
+ * lines through 5 rounds while acknowledged events are not stored yet (the message
+ * says how many; this process holds the only sure copy of them, and retries).
  */
 export async function flushAudit(): Promise<void> {
   await Promise.all([...retiring].map((w) => w.flush()));
@@ -214,7 +217,8 @@ export async function flushAudit(): Promise<void> {
  * });
  * ```
  * @throws {AuditStoreError} naming how many events could not be written anywhere;
- * they stay in memory and are retried, so a later call may still write them.
+ * they stay in memory and are retried, so a later call may still write them. With code
+ * `ERR_AUDIT_SPOOL_LOST` when the spool kept losing their lines (see {@link flushAudit}).
  */
 export async function closeAudit(): Promise<void> {
   retire();

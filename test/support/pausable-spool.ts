@@ -51,6 +51,7 @@ export function pausableSpool(inner: AuditSpool): AuditSpool & { pauseAt(point: 
     usedBytes: () => inner.usedBytes(),
     count: () => inner.count(),
     peek: (max) => inner.peek(max),
+    lacking: inner.lacking === undefined ? undefined : (lines) => inner.lacking!(lines),
     close: () => inner.close(),
     setAside: (lines) => inner.setAside!(lines),
     async append(lines) {

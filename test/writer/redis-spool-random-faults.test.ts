@@ -3,6 +3,7 @@ import { setTimeout as realTimeout } from "node:timers/promises";
 import { createClient } from "redis";
 import { auditMetrics, prismaStore, redisSpool, type AuditStore, type EventRow } from "../../src";
 import { BufferedWriter } from "../../src/writer/buffered-writer";
+import { decodeSpoolLine } from "../../src/writer/spool-line";
 import { sampleRecord } from "../conformance/store-conformance";
 import { createPrismaClient } from "../support/archive-fixtures";
 import { openDatabase, type TestDatabase } from "../support/databases";
@@ -12,13 +13,17 @@ import { recordingLogger } from "./spool-conformance";
 
 /**
  * Random schedules of what can happen to a Redis spool's list from outside (DEL, LTRIM of
- * its head, RENAME away, FLUSHDB, a Redis killed and restarted empty) and to PostgreSQL
- * (cut off by a TCP proxy, and back), between creates, flushes and closes (a close during
- * an outage that resolves ends the process: a new one takes the key over). Redis is a
- * private server, so FLUSHDB and restarts touch nobody else. At the end PostgreSQL is
+ * its head, RENAME away, a rotation by RPOPLPUSH onto itself, FLUSHDB, a Redis killed and
+ * restarted empty) and to PostgreSQL (cut off by a TCP proxy, and back), between creates,
+ * flushes and closes (a close during an outage that resolves ends the process: a new one
+ * takes the key over). Redis is a private server, so FLUSHDB and restarts touch nobody
+ * else. At the end PostgreSQL is
  * back and a last process replays the list: every acknowledged event is stored exactly
  * once, but those an outside fault took from lines a process found left by an earlier one
- * (of which it holds no copy), which are counted in `dropped`.
+ * (of which it holds no copy), which are counted in `dropped`. After every step the list
+ * holds no event twice (a line appended again while the list still held it), and a close
+ * that resolved leaves nothing spooled when neither PostgreSQL was cut off nor Redis
+ * restarted before it (either leaves the spool to the next process, with reason).
  */
 
 const key = `audit-events-test:${process.pid}:random-faults`;
@@ -55,17 +60,26 @@ afterAll(async () => {
 
 type Step =
   | { kind: "create"; count: number }
-  | { kind: "del" | "rename" | "flushdb" | "restart" | "flush" | "close" }
+  | { kind: "del" | "rename" | "rotate" | "flushdb" | "restart" | "flush" | "close" }
   | { kind: "ltrim"; lines: number }
   | { kind: "store"; down: boolean };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant("create" as const), count: fc.integer({ min: 1, max: 15 }) }) },
-  { weight: 1, arbitrary: fc.constantFrom(...(["del", "rename", "flushdb", "restart"] as const)).map((kind) => ({ kind })) },
+  { weight: 1, arbitrary: fc.constantFrom(...(["del", "rename", "rotate", "flushdb", "restart"] as const)).map((kind) => ({ kind })) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("ltrim" as const), lines: fc.integer({ min: 1, max: 5 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("store" as const), down: fc.boolean() }) },
   { weight: 2, arbitrary: fc.constantFrom(...(["flush", "close"] as const)).map((kind) => ({ kind })) },
 );
+
+/** The event ids the spool's list holds more than once. */
+async function heldTwice(): Promise<string[]> {
+  const ids = (await admin.lRange(key, 0, -1)).map((line) => {
+    const decoded = decodeSpoolLine(line);
+    return "row" in decoded ? decoded.row.id : line;
+  });
+  return ids.filter((id, i) => ids.indexOf(id) !== i);
+}
 
 const newWriter = (maxBatchSize: number, onSpoolFull: "block" | "throw") =>
   new BufferedWriter({ store, flushIntervalMs: 60_000, maxBatchSize, maxBufferedEvents: 10_000, spool: redisSpool({ url: redis.url, key }), onSpoolFull, logger: recordingLogger() });
@@ -92,8 +106,11 @@ async function schedule(steps: Step[], maxBatchSize: number, policy: "block" | "
   const droppedBefore = auditMetrics().dropped;
   const acked: string[] = [];
   let w = newWriter(maxBatchSize, policy);
+  // Whether every store write could succeed and Redis always answered: a close that resolves must then leave nothing spooled.
+  let steady = true;
   for (const [i, s] of steps.entries()) {
     note(`step ${i}`);
+    expect(await heldTwice()).toEqual([]);
     switch (s.kind) {
       case "create": {
         const batch: EventRow[] = Array.from({ length: s.count }, (_, n) => ({ ...sampleRecord({ objectId: `s${i}-${n}` }) }));
@@ -106,10 +123,15 @@ async function schedule(steps: Step[], maxBatchSize: number, policy: "block" | "
       case "rename":
         if ((await admin.exists(key)) === 1) await admin.rename(key, `${key}:elsewhere`);
         break;
+      case "rotate":
+        // Its last line becomes its first: no line lost, but the head is not what was appended first.
+        await admin.rPopLPush(key, key);
+        break;
       case "flushdb":
         await admin.flushDb();
         break;
       case "restart":
+        steady = false;
         await admin.close().catch(() => undefined);
         await redis.restart();
         await connectAdmin();
@@ -118,8 +140,10 @@ async function schedule(steps: Step[], maxBatchSize: number, policy: "block" | "
         await admin.lTrim(key, s.lines, -1);
         break;
       case "store":
-        if (s.down) proxy.cut();
-        else proxy.restore();
+        if (s.down) {
+          steady = false;
+          proxy.cut();
+        } else proxy.restore();
         break;
       case "flush":
         await w.flush().catch(() => undefined);
@@ -128,18 +152,22 @@ async function schedule(steps: Step[], maxBatchSize: number, policy: "block" | "
         // Resolved: the process exits, and the next one takes the key over; faults from here
         // on come once it holds the list (nobody can report a list lost while nobody holds it).
         if (await w.close().then(() => true, () => false)) {
+          if (steady) expect(w.spooled()).toBe(0);
           w = newWriter(maxBatchSize, policy);
           expect(await (w as unknown as { ensureSpool(): Promise<boolean> }).ensureSpool()).toBe(true);
         }
         break;
     }
   }
+  expect(await heldTwice()).toEqual([]);
   proxy.restore();
   note("the last close");
   await w.close();
+  if (steady) expect(w.spooled()).toBe(0);
   const last = newWriter(maxBatchSize, policy);
   await last.flush();
   await last.close();
+  if (steady) expect({ spooled: last.spooled(), listed: await admin.lLen(key) }).toEqual({ spooled: 0, listed: 0 });
   const stored = await db.prisma.$queryRawUnsafe<{ id: string; n: bigint }[]>("SELECT id::text AS id, count(*) AS n FROM audit_events GROUP BY id");
   const ids = new Set(stored.map((r) => r.id));
   // Only lines a process found left by an earlier one, of which it has no copy, may be lost to
