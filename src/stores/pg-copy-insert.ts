@@ -164,8 +164,9 @@ async function copyInto(client: PgPoolClientLike, copyFrom: CopyFrom, { sql, chu
       if (failed || stream.destroyed) break;
     }
   } catch (error) {
-    // Ends the COPY on the server too: a query queued behind it (ROLLBACK) would wait forever.
-    stream.destroy(error instanceof Error ? error : new Error(String(error)));
+    // Ends the COPY on the server too: a query queued behind it (ROLLBACK) would wait
+    // forever. A stream that failed has no COPY left to end.
+    if (!failed) stream.destroy(error instanceof Error ? error : new Error(String(error)));
     throw error;
   }
   if (!failed && !stream.destroyed) stream.end();
