@@ -150,20 +150,26 @@ async function copyInto(client: PgPoolClientLike, copyFrom: CopyFrom, { sql, chu
   // Listening from the start: the stream may fail at any time while chunks are written.
   const done = finished(stream);
   done.catch(() => undefined);
+  // pg-copy-streams emits what ends the query early (a row the server refused, a lost
+  // connection) as "error" without destroying the stream, and drops its connection:
+  // a piece or the end written after it would throw a TypeError in place of that error.
+  let failed = false;
+  stream.on("error", () => (failed = true));
   try {
     for (const chunk of chunks) {
       // `once` rejects when the stream errors while waiting; after a turn, a stream
       // that failed meanwhile stops the loop (`done` rejects with its error).
       if (!stream.write(chunk)) await once(stream, "drain");
       else await nextTurn();
-      if (stream.destroyed) break;
+      if (failed || stream.destroyed) break;
     }
   } catch (error) {
-    // Ends the COPY on the server too: a query queued behind it (ROLLBACK) would wait forever.
-    stream.destroy(error instanceof Error ? error : new Error(String(error)));
+    // Ends the COPY on the server too: a query queued behind it (ROLLBACK) would wait
+    // forever. A stream that failed has no COPY left to end.
+    if (!failed) stream.destroy(error instanceof Error ? error : new Error(String(error)));
     throw error;
   }
-  if (!stream.destroyed) stream.end();
+  if (!failed && !stream.destroyed) stream.end();
   await done;
 }
 
