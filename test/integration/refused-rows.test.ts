@@ -172,3 +172,44 @@ describe.each(targets)("a row refused by a CHECK constraint on $label", ({ provi
     });
   }
 });
+
+/**
+ * A batch of more than one statement runs in an interactive transaction, where a
+ * constraint the application defers (a `DEFERRABLE INITIALLY DEFERRED` constraint or
+ * constraint trigger) refuses the row at COMMIT. Prisma does not wrap an error at COMMIT
+ * in a PrismaClientKnownRequestError: it arrives as the adapter's own DriverAdapterError.
+ * It is still a refusal of what a row holds, never an outage retried forever with every
+ * event behind it held up.
+ */
+describe("a row refused at COMMIT by a deferred constraint trigger on postgresql", () => {
+  let db: TestDatabase;
+  const sql = (statement: string) => (db.prisma as unknown as { $executeRawUnsafe(sql: string): Promise<number> }).$executeRawUnsafe(statement);
+
+  beforeAll(async () => {
+    db = (await openDatabase("postgresql", { name: "refused_at_commit" })) as unknown as TestDatabase;
+    await sql(`CREATE FUNCTION no_forbidden() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW."objectId" = 'forbidden' THEN RAISE EXCEPTION 'objectId forbidden' USING ERRCODE = '23514'; END IF; RETURN NULL; END $$`);
+    await sql(`CREATE CONSTRAINT TRIGGER no_forbidden AFTER INSERT ON audit_events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION no_forbidden()`);
+  });
+  afterAll(async () => {
+    await closeAudit();
+    configureAudit({});
+    await db?.close();
+  });
+
+  it("buffered, a batch of 1000 events (several statements): the refused one is isolated, the rest and its stand-in stored", async () => {
+    const logger = recordingLogger();
+    configureAudit({ store: prismaStore(db.prisma), writeMode: "buffered", maxBatchSize: 1000, flushIntervalMs: 60_000, logger });
+    const before = auditMetrics().rejected;
+    const context = new AuditContext();
+    const note = "n".repeat(600);
+    const created = await Promise.all(Array.from({ length: 1000 }, (_, i) => context.createEvent({ contentType: "Order", objectId: i === 900 ? "forbidden" : String(i) }, { note })));
+    await flushAudit();
+    const stored = await (db.prisma as unknown as { auditEvent: { findMany(): Promise<AuditEventRecord[]> } }).auditEvent.findMany();
+    expect({ stored: stored.length, standIns: stored.filter((r) => r.contentType === "AuditEvent").map((r) => r.objectId), rejected: auditMetrics().rejected - before }).toEqual({
+      stored: 1000,
+      standIns: [created[900]!.id],
+      rejected: 1,
+    });
+    expect(logger.heard.error.join("\n")).toContain(`refused audit event ${created[900]!.id}`);
+  });
+});
