@@ -13,11 +13,13 @@ import {
   type AuditEventRecord,
   type PrismaStore,
 } from "../../src";
+import { verifyAuditTrail } from "../../src/integrity/verify-trail";
 import { decodeSpoolLine, encodeSpoolLine } from "../../src/writer/spool-line";
 import { sampleRecord } from "../conformance/store-conformance";
 import { copyRecordingPool, type CopyRecordingPool } from "../support/copy-pool";
 import { openDatabase, type TestDatabase } from "../support/databases";
 import { frameworks } from "../support/http-apps";
+import { KEY_A } from "../integrity/chain-checker";
 
 /**
  * Issue 11, point 1: a row the database refuses for what it holds (a constraint of the
@@ -190,15 +192,22 @@ describe("a row refused at COMMIT by a deferred constraint trigger on postgresql
     await sql(`CREATE FUNCTION no_forbidden() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW."objectId" = 'forbidden' THEN RAISE EXCEPTION 'objectId forbidden' USING ERRCODE = '23514'; END IF; RETURN NULL; END $$`);
     await sql(`CREATE CONSTRAINT TRIGGER no_forbidden AFTER INSERT ON audit_events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION no_forbidden()`);
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await closeAudit();
     configureAudit({});
+    await db.reset();
+  });
+  afterAll(async () => {
     await db?.close();
   });
 
-  it("buffered, a batch of 1000 events (several statements): the refused one is isolated, the rest and its stand-in stored", async () => {
+  it.each([
+    ["", false],
+    [", chained (integrity), the trail verifying", true],
+  ])("buffered, a batch of 1000 events (several statements)%s: the refused one is isolated, the rest and its stand-in stored", async (_name, chained) => {
     const logger = recordingLogger();
-    configureAudit({ store: prismaStore(db.prisma), writeMode: "buffered", maxBatchSize: 1000, flushIntervalMs: 60_000, logger });
+    const store = prismaStore(db.prisma);
+    configureAudit({ store, writeMode: "buffered", maxBatchSize: 1000, flushIntervalMs: 60_000, logger, ...(chained ? { integrity: { key: KEY_A } } : {}) });
     const before = auditMetrics().rejected;
     const context = new AuditContext();
     const note = "n".repeat(600);
@@ -211,5 +220,9 @@ describe("a row refused at COMMIT by a deferred constraint trigger on postgresql
       rejected: 1,
     });
     expect(logger.heard.error.join("\n")).toContain(`refused audit event ${created[900]!.id}`);
+    if (chained) {
+      await closeAudit();
+      expect(await verifyAuditTrail({ store, key: KEY_A })).toMatchObject({ ok: true, verified: 1000, problems: [] });
+    }
   });
 });
