@@ -2,7 +2,7 @@ import { AuditConfigError } from "../errors";
 import { nextTurn } from "../event-loop-turn";
 import { isoInstant } from "../iso-instant";
 import type { ModelTable, SqlProvider } from "./prisma-metadata";
-import type { ModelClient, RawClient, TransactionalClient } from "./prisma-client";
+import type { RawClient, TransactionalClient } from "./prisma-client";
 import type { UtcSession } from "./prisma-utc-session";
 import type { EventRow } from "./store";
 import { isChainedBatch } from "./chain-conflict";
@@ -220,7 +220,7 @@ function postgresInserter(client: TransactionalClient, table: ModelTable, delega
       await runAll(client, statements(rows));
     } catch (error) {
       if (!isFeatureNotSupported(error)) throw error;
-      await client.$transaction((tx) => session.runIn(tx as unknown as ModelClient, (model) => createManyRows(model[delegate] as unknown as RowDelegate, rows)), TRANSACTION_OPTIONS);
+      await client.$transaction((tx) => session.runIn(tx, (model) => createManyRows(model[delegate] as RowDelegate, rows)), TRANSACTION_OPTIONS);
     }
   };
 }
