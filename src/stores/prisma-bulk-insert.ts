@@ -3,6 +3,7 @@ import { nextTurn } from "../event-loop-turn";
 import { isoInstant } from "../iso-instant";
 import type { ModelTable, SqlProvider } from "./prisma-metadata";
 import type { RawClient, TransactionalClient } from "./prisma-client";
+import type { UtcSession } from "./prisma-utc-session";
 import type { EventRow } from "./store";
 import { isChainedBatch } from "./chain-conflict";
 import { isFeatureNotSupported } from "./store-failure";
@@ -170,8 +171,10 @@ export function postgresJsonValue(value: unknown, prismaType: string | undefined
  * A table where PostgreSQL does not support that statement (SQLSTATE 0A000: `ON
  * CONFLICT` on a table with `ON INSERT` rules) gets the batch through Prisma's plain
  * `createMany` instead ({@link createManyRows}, one transaction), which runs the rules.
+ * That call goes through `session`: Prisma's pg adapter sends a Date without its zone,
+ * which a session outside UTC would store an offset away from its instant.
  */
-function postgresInserter(client: TransactionalClient, table: ModelTable, delegate: string): BulkInserter {
+function postgresInserter(client: TransactionalClient, table: ModelTable, delegate: string, session: UtcSession): BulkInserter {
   const unquoted = (column: string) => column.slice(1, -1).replaceAll('""', '"');
   /**
    * The statements of `group`, each built when the one before was taken: a batch's JSON is
@@ -217,7 +220,7 @@ function postgresInserter(client: TransactionalClient, table: ModelTable, delega
       await runAll(client, statements(rows));
     } catch (error) {
       if (!isFeatureNotSupported(error)) throw error;
-      await client.$transaction((tx) => createManyRows(tx[delegate] as RowDelegate, rows), TRANSACTION_OPTIONS);
+      await client.$transaction((tx) => session.runIn(tx, (model) => createManyRows(model[delegate] as RowDelegate, rows)), TRANSACTION_OPTIONS);
     }
   };
 }
@@ -350,11 +353,14 @@ function sqliteInserter(client: TransactionalClient, delegate: string): BulkInse
   };
 }
 
-/** The bulk insert for `provider` into `table`, the live events model behind `delegate`. */
-export function bulkInserter(provider: SqlProvider, client: TransactionalClient, table: ModelTable, delegate: string): BulkInserter {
+/**
+ * The bulk insert for `provider` into `table`, the live events model behind `delegate`;
+ * `session` runs the Prisma model calls of a fallback, so their instants stay UTC.
+ */
+export function bulkInserter(provider: SqlProvider, client: TransactionalClient, table: ModelTable, delegate: string, session: UtcSession): BulkInserter {
   switch (provider) {
     case "postgresql":
-      return postgresInserter(client, table, delegate);
+      return postgresInserter(client, table, delegate, session);
     case "mysql":
       return mysqlInserter(client, table);
     case "sqlite":

@@ -371,7 +371,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     if (inserter === undefined) {
       const provider = providerOf(prisma);
       const table = metadata()?.live ?? tableOf(prisma, model, provider);
-      const viaPrisma = bulkInserter(provider, prisma as TransactionalClient, table, model);
+      const viaPrisma = bulkInserter(provider, prisma as TransactionalClient, table, model, session);
       inserter = pool === undefined ? viaPrisma : pgCopyInserter(pool, prisma as TransactionalClient, table, viaPrisma, (message) => getAuditConfig().logger.warn(message));
     }
     return inserter;

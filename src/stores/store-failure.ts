@@ -14,7 +14,10 @@ interface ErrorShape {
 
 /** The database's own error code (SQLSTATE or MySQL number) behind a Prisma error, if any. */
 function databaseCode(error: ErrorShape): string | undefined {
-  const original = error.meta?.driverAdapterError?.cause?.originalCode ?? error.meta?.code;
+  // An error at COMMIT of an interactive transaction (a deferred constraint) reaches the
+  // caller as the driver adapter's own error, unwrapped: its code is on its cause.
+  const adapterCause = error.name === "DriverAdapterError" ? (error.cause as { originalCode?: unknown } | undefined) : undefined;
+  const original = error.meta?.driverAdapterError?.cause?.originalCode ?? error.meta?.code ?? adapterCause?.originalCode;
   return typeof original === "string" || typeof original === "number" ? String(original) : undefined;
 }
 

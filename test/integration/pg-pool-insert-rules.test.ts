@@ -2,7 +2,7 @@ import { Pool } from "pg";
 
 import { AuditContext, closeAudit, configureAudit, prismaStore } from "../../src";
 import { sampleRecord } from "../conformance/store-conformance";
-import { openDatabase, type TestDatabase } from "../support/databases";
+import { connectClient, openDatabase, type TestDatabase } from "../support/databases";
 import { testPgPool } from "../support/test-pg-pool";
 
 /**
@@ -51,5 +51,24 @@ describe("an ON INSERT rule on audit_events runs for every buffered batch, with 
       stored: [{ objectId: "r1" }, { objectId: "r2" }, { objectId: "r3" }],
       warnings: expectedWarnings,
     });
+  });
+
+  // The rule's fallback writes through Prisma's createMany, whose pg adapter sends a Date
+  // without its zone: in a session outside UTC, every instant was stored 5 hours off.
+  it.each([
+    ["without pgPool", false],
+    ["with pgPool", true],
+  ])("%s, the session's TimeZone America/New_York: each instant is stored as it is", async (_name, withPool) => {
+    const newYork = connectClient(db, { options: "-c TimeZone=America/New_York" });
+    try {
+      const store = withPool ? prismaStore(newYork, { pgPool: pool }) : prismaStore(newYork);
+      const rows = Array.from({ length: 3 }, (_, i) => store.toRow(sampleRecord({ objectId: `tz${i}` }), context));
+      await store.writeRows(rows);
+      const { rows: stored } = await pool.query(`SELECT id::text AS id, (extract(epoch from "timestamp") * 1000)::float8 AS ms FROM audit_events WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
+      const storedAt = new Map(stored.map((r: { id: string; ms: number }) => [r.id, r.ms]));
+      expect(rows.map((r) => storedAt.get(r.id))).toEqual(rows.map((r) => (r.timestamp as Date).getTime()));
+    } finally {
+      await newYork.$disconnect();
+    }
   });
 });

@@ -13,11 +13,13 @@ import {
   type AuditEventRecord,
   type PrismaStore,
 } from "../../src";
+import { verifyAuditTrail } from "../../src/integrity/verify-trail";
 import { decodeSpoolLine, encodeSpoolLine } from "../../src/writer/spool-line";
 import { sampleRecord } from "../conformance/store-conformance";
 import { copyRecordingPool, type CopyRecordingPool } from "../support/copy-pool";
 import { openDatabase, type TestDatabase } from "../support/databases";
 import { frameworks } from "../support/http-apps";
+import { KEY_A } from "../integrity/chain-checker";
 
 /**
  * Issue 11, point 1: a row the database refuses for what it holds (a constraint of the
@@ -171,4 +173,56 @@ describe.each(targets)("a row refused by a CHECK constraint on $label", ({ provi
       expect(pool!.copies.filter((copy) => copy.ok).length).toBeGreaterThan(0);
     });
   }
+});
+
+/**
+ * A batch of more than one statement runs in an interactive transaction, where a
+ * constraint the application defers (a `DEFERRABLE INITIALLY DEFERRED` constraint or
+ * constraint trigger) refuses the row at COMMIT. Prisma does not wrap an error at COMMIT
+ * in a PrismaClientKnownRequestError: it arrives as the adapter's own DriverAdapterError.
+ * It is still a refusal of what a row holds, never an outage retried forever with every
+ * event behind it held up.
+ */
+describe("a row refused at COMMIT by a deferred constraint trigger on postgresql", () => {
+  let db: TestDatabase;
+  const sql = (statement: string) => (db.prisma as unknown as { $executeRawUnsafe(sql: string): Promise<number> }).$executeRawUnsafe(statement);
+
+  beforeAll(async () => {
+    db = (await openDatabase("postgresql", { name: "refused_at_commit" })) as unknown as TestDatabase;
+    await sql(`CREATE FUNCTION no_forbidden() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW."objectId" = 'forbidden' THEN RAISE EXCEPTION 'objectId forbidden' USING ERRCODE = '23514'; END IF; RETURN NULL; END $$`);
+    await sql(`CREATE CONSTRAINT TRIGGER no_forbidden AFTER INSERT ON audit_events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION no_forbidden()`);
+  });
+  afterEach(async () => {
+    await closeAudit();
+    configureAudit({});
+    await db.reset();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it.each([
+    ["", false],
+    [", chained (integrity), the trail verifying", true],
+  ])("buffered, a batch of 1000 events (several statements)%s: the refused one is isolated, the rest and its stand-in stored", async (_name, chained) => {
+    const logger = recordingLogger();
+    const store = prismaStore(db.prisma);
+    configureAudit({ store, writeMode: "buffered", maxBatchSize: 1000, flushIntervalMs: 60_000, logger, ...(chained ? { integrity: { key: KEY_A } } : {}) });
+    const before = auditMetrics().rejected;
+    const context = new AuditContext();
+    const note = "n".repeat(600);
+    const created = await Promise.all(Array.from({ length: 1000 }, (_, i) => context.createEvent({ contentType: "Order", objectId: i === 900 ? "forbidden" : String(i) }, { note })));
+    await flushAudit();
+    const stored = await (db.prisma as unknown as { auditEvent: { findMany(): Promise<AuditEventRecord[]> } }).auditEvent.findMany();
+    expect({ stored: stored.length, standIns: stored.filter((r) => r.contentType === "AuditEvent").map((r) => r.objectId), rejected: auditMetrics().rejected - before }).toEqual({
+      stored: 1000,
+      standIns: [created[900]!.id],
+      rejected: 1,
+    });
+    expect(logger.heard.error.join("\n")).toContain(`refused audit event ${created[900]!.id}`);
+    if (chained) {
+      await closeAudit();
+      expect(await verifyAuditTrail({ store, key: KEY_A })).toMatchObject({ ok: true, verified: 1000, problems: [] });
+    }
+  });
 });
