@@ -5,6 +5,7 @@ import { newEventIdentity } from "../../src/model/event-record";
 import type { EventRow } from "../../src/stores/store";
 import { sampleRecord } from "../conformance/store-conformance";
 import { openDatabase, type TestDatabase } from "../support/databases";
+import { turnCounter, unitsPerTurn } from "../support/event-loop-turns";
 
 /**
  * A batch written through Prisma (PostgreSQL without a pgPool, MySQL) gives the event loop
@@ -25,25 +26,15 @@ const ROW_OVERHEAD_UNITS = 2_000;
 jest.setTimeout(180_000);
 describe.each(["postgresql", "mysql"] as const)("a batch written through Prisma on %s gives the event loop back while it is built", (provider) => {
   let db: TestDatabase<"postgresql" | "mysql">;
-  let turns = 0;
-  let ticking: NodeJS.Immediate | undefined;
-  const tick = () => {
-    turns++;
-    ticking = setImmediate(tick);
-  };
+  const counter = turnCounter();
   beforeAll(async () => {
     db = await openDatabase(provider, { name: "bulk_insert_event_loop_turns" });
   });
   afterAll(async () => {
     await db?.close();
   });
-  beforeEach(() => {
-    turns = 0;
-    ticking = setImmediate(tick);
-  });
-  afterEach(() => {
-    clearImmediate(ticking);
-  });
+  beforeEach(() => counter.start());
+  afterEach(() => counter.stop());
 
   /** `sizes.length`-cycled rows whose content note is read (and its turn noted in `reads`) when the batch's values are built. */
   function watchedRows(count: number, sizes: readonly number[], reads: { turn: number; units: number }[]): EventRow[] {
@@ -53,7 +44,7 @@ describe.each(["postgresql", "mysql"] as const)("a batch written through Prisma 
       const content = Object.defineProperty({ i } as Record<string, unknown>, "note", {
         enumerable: true,
         get: () => {
-          reads.push({ turn: turns, units: note.length });
+          reads.push({ turn: counter.turns, units: note.length });
           return note;
         },
       });
@@ -91,10 +82,3 @@ describe.each(["postgresql", "mysql"] as const)("a batch written through Prisma 
     );
   });
 });
-
-/** Units of content notes read in each turn of the event loop. */
-function unitsPerTurn(reads: readonly { turn: number; units: number }[]): Map<number, number> {
-  const byTurn = new Map<number, number>();
-  for (const { turn, units } of reads) byTurn.set(turn, (byTurn.get(turn) ?? 0) + units);
-  return byTurn;
-}

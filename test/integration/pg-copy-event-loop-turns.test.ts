@@ -2,11 +2,11 @@ import fc from "fast-check";
 
 import { prismaStore } from "../../src";
 import { newEventIdentity } from "../../src/model/event-record";
-import type { PgPoolClientLike, PgPoolLike } from "../../src/stores/pg-pool";
 import type { EventRow } from "../../src/stores/store";
 import { sampleRecord } from "../conformance/store-conformance";
+import { copyRecordingPool, type CopyRecordingPool } from "../support/copy-pool";
 import { openDatabase, type TestDatabase } from "../support/databases";
-import { testPgPool } from "../support/test-pg-pool";
+import { turnCounter, unitsPerTurn } from "../support/event-loop-turns";
 
 /**
  * A batch written by COPY gives the event loop back while its text is built: built in one
@@ -19,57 +19,20 @@ import { testPgPool } from "../support/test-pg-pool";
  */
 const PIECE_UNITS = 64 * 1024;
 
-/** A pool whose COPY streams note, for each piece written, its length and the turn of the event loop it was written in. */
-function turnRecordingPool(url: string, turn: () => number): PgPoolLike & { pieces: { units: number; turn: number }[]; end(): Promise<void> } {
-  const pool = testPgPool(url, { max: 2 });
-  const pieces: { units: number; turn: number }[] = [];
-  return {
-    pieces,
-    end: () => pool.end(),
-    async connect(): Promise<PgPoolClientLike> {
-      const client = await pool.connect();
-      const query = client.query.bind(client) as (arg: unknown) => unknown;
-      return {
-        query: ((arg: unknown) => {
-          const made = query(arg);
-          const text = (arg as { text?: unknown }).text;
-          if (typeof text === "string" && text.startsWith("COPY ")) {
-            const stream = made as NodeJS.WritableStream;
-            const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
-            stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-              pieces.push({ units: String(chunk).length, turn: turn() });
-              return write(chunk, ...rest);
-            }) as typeof stream.write;
-          }
-          return made;
-        }) as PgPoolClientLike["query"],
-        release: (error?: Error | boolean) => client.release(error),
-      };
-    },
-  };
-}
-
 describe("a COPY batch gives the event loop back between pieces of its text", () => {
   let db: TestDatabase<"postgresql">;
-  let turns = 0;
-  let ticking: NodeJS.Immediate | undefined;
-  const tick = () => {
-    turns++;
-    ticking = setImmediate(tick);
-  };
+  const counter = turnCounter();
+  const poolCountingTurns = () => copyRecordingPool(db.url, {}, () => counter.turns);
+  /** Units of COPY text written in each turn of the event loop. */
+  const perTurn = (pool: CopyRecordingPool) => unitsPerTurn(pool.pieces.map(({ units, noted }) => ({ units, turn: noted })));
   beforeAll(async () => {
     db = await openDatabase("postgresql", { name: "pg_copy_event_loop_turns" });
   });
   afterAll(async () => {
     await db?.close();
   });
-  beforeEach(() => {
-    turns = 0;
-    ticking = setImmediate(tick);
-  });
-  afterEach(() => {
-    clearImmediate(ticking);
-  });
+  beforeEach(() => counter.start());
+  afterEach(() => counter.stop());
 
   /** `count` rows, each with a content string of `sizes[i % sizes.length]` characters. */
   function rowsOf(count: number, sizes: readonly number[]): EventRow[] {
@@ -78,14 +41,14 @@ describe("a COPY batch gives the event loop back between pieces of its text", ()
 
   it("writes 1000 rows of 800 bytes in many turns, at most a few pieces each, and stores them all", async () => {
     await db.reset();
-    const pool = turnRecordingPool(db.url, () => turns);
+    const pool = poolCountingTurns();
     try {
       const rows = rowsOf(1000, [700]);
       await prismaStore(db.prisma, { pgPool: pool }).writeRows(rows);
       const [{ n }] = (await db.prisma.$queryRawUnsafe<{ n: number }[]>("SELECT count(*)::int AS n FROM audit_events")) as [{ n: number }];
       const total = pool.pieces.reduce((sum, piece) => sum + piece.units, 0);
-      const perTurn = unitsPerTurn(pool.pieces);
-      expect({ n, spreadOver: perTurn.size >= 6, total: total > 10 * PIECE_UNITS, mostInOneTurn: Math.max(...perTurn.values()) <= 3 * PIECE_UNITS }).toEqual({
+      const turns = perTurn(pool);
+      expect({ n, spreadOver: turns.size >= 6, total: total > 10 * PIECE_UNITS, mostInOneTurn: Math.max(...turns.values()) <= 3 * PIECE_UNITS }).toEqual({
         n: 1000,
         spreadOver: true,
         total: true,
@@ -97,7 +60,7 @@ describe("a COPY batch gives the event loop back between pieces of its text", ()
   });
 
   it("holds for any batch size and row length: no turn writes more than three pieces and the longest row", async () => {
-    const pool = turnRecordingPool(db.url, () => turns);
+    const pool = poolCountingTurns();
     try {
       await fc.assert(
         fc.asyncProperty(fc.integer({ min: 1, max: 600 }), fc.array(fc.integer({ min: 0, max: 200_000 }), { minLength: 1, maxLength: 4 }), async (count, sizes) => {
@@ -109,7 +72,7 @@ describe("a COPY batch gives the event loop back between pieces of its text", ()
           // A row's line is its content plus about 700 units of other fields.
           const longestLine = Math.max(...sizes) + 2_000;
           expect(n).toBe(count);
-          expect(Math.max(...unitsPerTurn(pool.pieces).values())).toBeLessThanOrEqual(3 * PIECE_UNITS + longestLine);
+          expect(Math.max(...perTurn(pool).values())).toBeLessThanOrEqual(3 * PIECE_UNITS + longestLine);
         }),
         { numRuns: 25 },
       );
@@ -118,10 +81,3 @@ describe("a COPY batch gives the event loop back between pieces of its text", ()
     }
   }, 180_000);
 });
-
-/** Units of COPY text written in each turn of the event loop. */
-function unitsPerTurn(pieces: readonly { units: number; turn: number }[]): Map<number, number> {
-  const byTurn = new Map<number, number>();
-  for (const { units, turn } of pieces) byTurn.set(turn, (byTurn.get(turn) ?? 0) + units);
-  return byTurn;
-}

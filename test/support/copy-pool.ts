@@ -7,6 +7,8 @@ import { testPgPool } from "./test-pg-pool";
 export interface CopyRecordingPool extends PgPoolLike {
   /** Every COPY into the database through the pool, in order, with `ok` false when it failed. */
   readonly copies: { sql: string; ok: boolean }[];
+  /** Every piece of COPY data written, in order: its length in UTF-16 units, and `noted()` when it was written. */
+  readonly pieces: { units: number; noted: number }[];
   /** Closes the pool's connections. */
   end(): Promise<void>;
 }
@@ -14,18 +16,21 @@ export interface CopyRecordingPool extends PgPoolLike {
 /**
  * A real `pg` Pool on `url` (with `config`, e.g. `{ options: "-c TimeZone=Asia/Kolkata" }`)
  * whose connections record the COPY streams they run, so a test can prove that a store
- * wrote through COPY rather than through its fallback.
+ * wrote through COPY rather than through its fallback, and each piece of data they write,
+ * with what `noted()` returned then (a turn of the event loop, see `turnCounter`).
  *
  * @example
  * const pool = copyRecordingPool(db.url);
  * await prismaStore(db.prisma, { pgPool: pool }).writeRows(rows);
  * expect(pool.copies).toEqual([{ sql: expect.stringMatching(/^COPY/), ok: true }]);
  */
-export function copyRecordingPool(url: string, config: PoolConfig = {}): CopyRecordingPool {
+export function copyRecordingPool(url: string, config: PoolConfig = {}, noted: () => number = () => 0): CopyRecordingPool {
   const pool = testPgPool(url, { max: 2, ...config });
   const copies: { sql: string; ok: boolean }[] = [];
+  const pieces: { units: number; noted: number }[] = [];
   return {
     copies,
+    pieces,
     end: () => pool.end(),
     async connect(): Promise<PgPoolClientLike> {
       const client = await pool.connect();
@@ -36,8 +41,13 @@ export function copyRecordingPool(url: string, config: PoolConfig = {}): CopyRec
           if (typeof text === "string" && /^COPY .* FROM STDIN/.test(text)) {
             const entry = { sql: text, ok: false };
             copies.push(entry);
-            const stream = query(arg) as NodeJS.EventEmitter;
+            const stream = query(arg) as NodeJS.WritableStream;
             stream.on("finish", () => (entry.ok = true));
+            const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+            stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+              pieces.push({ units: String(chunk).length, noted: noted() });
+              return write(chunk, ...rest);
+            }) as typeof stream.write;
             return stream;
           }
           return query(arg);
