@@ -255,8 +255,9 @@ export class BufferedWriter {
    * Appends what waits to the spool, and writes what the spool holds (and what is in
    * memory) to the store, now. A round that fails on the spool while the store answers
    * (the spool lost lines, whose copies are appended again; its head was not the lines
-   * read) is followed at once by another, which reads the spool again, up to
-   * {@link SPOOL_FAILED_ROUNDS} (5) of them; after those it resolves, unless lines were
+   * read) is followed at once by another, which reads the spool again (and, while the
+   * spool takes no append after one failed, writes what waits in memory to the store
+   * directly), up to {@link SPOOL_FAILED_ROUNDS} (5) of them; after those it resolves, unless lines were
    * lost meanwhile (see below): what the spool holds then waits there for the next flush.
    *
    * @throws {AuditStoreError} when events are left in memory because neither the
@@ -279,7 +280,9 @@ export class BufferedWriter {
       if (!done) {
         // The spool lost lines, found on the way (what it lost waits to be appended again), or
         // the store answers and the spool failed (its head was not the lines read): read it again, now.
-        if ((this.losses !== losses || !this.storeDown) && this.spoolUsable()) {
+        // Also while the spool takes no append (one failed just now): the next round writes
+        // what waits in memory, the copies of lost lines too, to the store directly.
+        if (this.losses !== losses || !this.storeDown) {
           if (++failedRounds < SPOOL_FAILED_ROUNDS) continue;
           if (this.losses !== lossesBefore && (this.copies?.size ?? 0) > 0) throw this.keepsLosing(failedRounds);
         }
