@@ -1,4 +1,5 @@
 import { Client } from "pg";
+import { createClient } from "redis";
 import type { Pool } from "pg";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +21,9 @@ import { allEvents, checkDatabase, KEY_A } from "./chain-checker";
  * acknowledged event is stored once, and verifyAuditTrail() finds nothing wrong.
  */
 const dir = mkdtempSync(path.join(tmpdir(), "audit-chain-turns-"));
+const REDIS_URL = "redis://127.0.0.1:6379";
+/** The Redis keys of this process's spools (`<prefix><n>`, with their `:bytes`, `:lock`, `:refused`), deleted after the file. */
+const redisPrefix = `audit-chain-turns-${process.pid}-`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let db: TestDatabase<"postgresql">;
 let pool: Pool;
@@ -40,6 +44,15 @@ afterAll(async () => {
   await pool?.end();
   await db?.close();
   rmSync(dir, { recursive: true, force: true });
+  const redis = createClient({ url: REDIS_URL });
+  await redis.connect();
+  try {
+    const keys: string[] = [];
+    for await (const found of redis.scanIterator({ MATCH: `${redisPrefix}*` })) keys.push(...(Array.isArray(found) ? found : [found]));
+    if (keys.length > 0) await redis.del(keys);
+  } finally {
+    await redis.quit();
+  }
 });
 
 it.each([
@@ -57,7 +70,7 @@ it.each([
       maxBatchSize: 1000,
       flushIntervalMs: 30,
       ...(spooled === "file" ? { spool: fileSpool({ path: path.join(dir, `spool-${n}.log`) }) } : {}),
-      ...(spooled === "redis" ? { spool: redisSpool({ url: "redis://127.0.0.1:6379", key: `audit-chain-turns-${process.pid}-${n}` }) } : {}),
+      ...(spooled === "redis" ? { spool: redisSpool({ url: REDIS_URL, key: `${redisPrefix}${n}` }) } : {}),
       integrity: { key: KEY_A, checkpointEvery: 150, checkpointIntervalMs: 3 },
       logger: recordingLogger(),
     });
