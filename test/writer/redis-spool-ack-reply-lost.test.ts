@@ -1,6 +1,6 @@
-import { createClient } from "redis";
 import { redisSpool } from "../../src";
 import { recordingLogger } from "./spool-conformance";
+import { redisSpoolKey } from "../support/redis-spool-key";
 
 /**
  * An acknowledgement Redis ran whose reply was lost (the connection dropped then): the
@@ -31,18 +31,7 @@ jest.mock("redis", () => {
   };
 });
 
-const url = process.env.AUDIT_TEST_REDIS_URL || "redis://127.0.0.1:6379";
-const key = `audit-events-test:${process.pid}:ack-reply-lost`;
-const admin = createClient({ url });
-const resetKeys = () => admin.del([key, `${key}:bytes`, `${key}:lock`, `${key}:refused`]);
-beforeAll(async () => {
-  await admin.connect();
-  await resetKeys();
-});
-afterAll(async () => {
-  await resetKeys();
-  await admin.close();
-});
+const { url, key, admin } = redisSpoolKey("ack-reply-lost");
 
 it("reports no loss when the reply of an acknowledgement Redis ran was lost", async () => {
   const logger = recordingLogger();

@@ -1,10 +1,10 @@
-import { createClient } from "redis";
 import { auditMetrics, memoryStore, redisSpool, type EventRow } from "../../src";
 import { BufferedWriter } from "../../src/writer/buffered-writer";
 import { decodeSpoolLine, encodeSpoolLine } from "../../src/writer/spool-line";
 import { sampleRecord } from "../conformance/store-conformance";
 import { switchableStore } from "../support/switchable-store";
 import { recordingLogger } from "./spool-conformance";
+import { redisSpoolKey } from "../support/redis-spool-key";
 
 /**
  * The spool's Redis list loses some of its lines, not all (another client trimmed its
@@ -15,16 +15,8 @@ import { recordingLogger } from "./spool-conformance";
  * event was lost.
  */
 
-const url = process.env.AUDIT_TEST_REDIS_URL || "redis://127.0.0.1:6379";
-const key = `audit-events-test:${process.pid}:append-again-once`;
-const admin = createClient({ url });
-const resetKeys = () => admin.del([key, `${key}:bytes`, `${key}:lock`, `${key}:refused`]);
-beforeAll(() => admin.connect());
+const { url, key, admin, resetKeys } = redisSpoolKey("append-again-once");
 beforeEach(resetKeys);
-afterAll(async () => {
-  await resetKeys();
-  await admin.close();
-});
 
 const rows = (tag: string, n: number): EventRow[] => Array.from({ length: n }, (_, i) => ({ ...sampleRecord({ objectId: `${tag}${i}` }) }));
 const lineBytes = Buffer.byteLength(encodeSpoolLine(rows("size", 1)[0]!)) + 1;

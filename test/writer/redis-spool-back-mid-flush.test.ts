@@ -1,10 +1,10 @@
 import { setTimeout as realTimeout } from "node:timers/promises";
-import { createClient } from "redis";
 import { prismaStore, redisSpool, type AuditStore, type EventRow } from "../../src";
 import { BufferedWriter } from "../../src/writer/buffered-writer";
 import { sampleRecord } from "../conformance/store-conformance";
 import { openDatabase, type TestDatabase } from "../support/databases";
 import { recordingLogger } from "./spool-conformance";
+import { redisSpoolKey } from "../support/redis-spool-key";
 
 /**
  * After a failed spool append, events go to the store directly, one batch after another,
@@ -14,20 +14,13 @@ import { recordingLogger } from "./spool-conformance";
  * lock key vanished (an operator's DEL); PostgreSQL is real, its first write held at a gate.
  */
 
-const url = process.env.AUDIT_TEST_REDIS_URL || "redis://127.0.0.1:6379";
-const key = `audit-events-test:${process.pid}:back-mid-flush`;
-const admin = createClient({ url });
-const resetKeys = () => admin.del([key, `${key}:bytes`, `${key}:lock`, `${key}:refused`]);
+const { url, key, admin } = redisSpoolKey("back-mid-flush");
 let db: TestDatabase<"postgresql">;
 
 beforeAll(async () => {
-  await admin.connect();
-  await resetKeys();
   db = await openDatabase("postgresql", { name: "redis_back_mid_flush" });
 });
 afterAll(async () => {
-  await resetKeys();
-  await admin.close();
   await db?.close();
 });
 

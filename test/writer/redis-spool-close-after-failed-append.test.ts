@@ -1,9 +1,9 @@
-import { createClient } from "redis";
 import { auditMetrics, prismaStore, redisSpool, type AuditSpool, type EventRow } from "../../src";
 import { BufferedWriter } from "../../src/writer/buffered-writer";
 import { sampleRecord } from "../conformance/store-conformance";
 import { openDatabase, type TestDatabase } from "../support/databases";
 import { recordingLogger } from "./spool-conformance";
+import { redisSpoolKey } from "../support/redis-spool-key";
 
 /**
  * With PostgreSQL and Redis up, `close()` must store everything: here its own append fails
@@ -19,23 +19,16 @@ import { recordingLogger } from "./spool-conformance";
  * passes during the test, whatever the machine's load; timers run in real time.
  */
 
-const url = process.env.AUDIT_TEST_REDIS_URL || "redis://127.0.0.1:6379";
-const key = `audit-events-test:${process.pid}:close-after-failed-append`;
-const admin = createClient({ url });
-const resetKeys = () => admin.del([key, `${key}:bytes`, `${key}:lock`, `${key}:refused`]);
+const { url, key, admin } = redisSpoolKey("close-after-failed-append");
 let db: TestDatabase<"postgresql">;
 
 beforeAll(async () => {
-  await admin.connect();
-  await resetKeys();
   db = await openDatabase("postgresql", { name: "redis_close_after_failed_append" });
 });
 afterEach(() => {
   jest.useRealTimers();
 });
 afterAll(async () => {
-  await resetKeys();
-  await admin.close();
   await db?.close();
 });
 

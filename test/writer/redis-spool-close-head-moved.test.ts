@@ -1,9 +1,9 @@
-import { createClient } from "redis";
 import { auditMetrics, prismaStore, redisSpool, type EventRow } from "../../src";
 import { BufferedWriter } from "../../src/writer/buffered-writer";
 import { sampleRecord } from "../conformance/store-conformance";
 import { openDatabase, type TestDatabase } from "../support/databases";
 import { recordingLogger } from "./spool-conformance";
+import { redisSpoolKey } from "../support/redis-spool-key";
 
 /**
  * With PostgreSQL up, `close()` meets a spool whose head is not the lines the writer
@@ -14,20 +14,13 @@ import { recordingLogger } from "./spool-conformance";
  * acknowledgement that found the head moved.
  */
 
-const url = process.env.AUDIT_TEST_REDIS_URL || "redis://127.0.0.1:6379";
-const key = `audit-events-test:${process.pid}:close-head-moved`;
-const admin = createClient({ url });
-const resetKeys = () => admin.del([key, `${key}:bytes`, `${key}:lock`, `${key}:refused`]);
+const { url, key, admin } = redisSpoolKey("close-head-moved");
 let db: TestDatabase<"postgresql">;
 
 beforeAll(async () => {
-  await admin.connect();
-  await resetKeys();
   db = await openDatabase("postgresql", { name: "redis_close_head_moved" });
 });
 afterAll(async () => {
-  await resetKeys();
-  await admin.close();
   await db?.close();
 });
 

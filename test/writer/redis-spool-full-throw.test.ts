@@ -1,4 +1,3 @@
-import { createClient } from "redis";
 import { AuditError, auditMetrics, prismaStore, redisSpool, type AuditStore, type EventRow } from "../../src";
 import { BufferedWriter } from "../../src/writer/buffered-writer";
 import { sampleRecord } from "../conformance/store-conformance";
@@ -6,6 +5,7 @@ import { createPrismaClient } from "../support/archive-fixtures";
 import { openDatabase, type TestDatabase } from "../support/databases";
 import { startTcpProxy, throughProxy, type TcpProxy } from "../support/tcp-proxy";
 import { recordingLogger } from "./spool-conformance";
+import { redisSpoolKey } from "../support/redis-spool-key";
 
 /**
  * `onSpoolFull: "throw"` rejects the createEvent of an event that does not fit a full
@@ -17,17 +17,13 @@ import { recordingLogger } from "./spool-conformance";
  * under a key of this test's own.
  */
 
-const url = process.env.AUDIT_TEST_REDIS_URL || "redis://127.0.0.1:6379";
-const key = `audit-events-test:${process.pid}:full-throw`;
-const admin = createClient({ url });
-const resetKeys = () => admin.del([key, `${key}:bytes`, `${key}:lock`, `${key}:refused`]);
+const { url, key, admin, resetKeys } = redisSpoolKey("full-throw");
 let db: TestDatabase<"postgresql">;
 let proxy: TcpProxy;
 let proxied: { $disconnect(): Promise<void> };
 let store: AuditStore;
 
 beforeAll(async () => {
-  await admin.connect();
   db = await openDatabase("postgresql", { name: "redis_full_throw" });
   const { hostname, port } = new URL(db.url);
   proxy = await startTcpProxy({ host: hostname, port: Number(port) });
@@ -41,8 +37,6 @@ afterEach(async () => {
   await db.reset();
 });
 afterAll(async () => {
-  await resetKeys();
-  await admin.close();
   await proxied?.$disconnect();
   await proxy?.close();
   await db?.close();

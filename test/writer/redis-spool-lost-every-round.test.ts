@@ -1,10 +1,10 @@
 import { setTimeout as realTimeout } from "node:timers/promises";
-import { createClient } from "redis";
 import { auditMetrics, prismaStore, redisSpool, type AuditSpool, type EventRow } from "../../src";
 import { BufferedWriter } from "../../src/writer/buffered-writer";
 import { sampleRecord } from "../conformance/store-conformance";
 import { openDatabase, type TestDatabase } from "../support/databases";
 import { recordingLogger } from "./spool-conformance";
+import { redisSpoolKey } from "../support/redis-spool-key";
 
 /**
  * Another client pops the head of the spool's list before each of the writer's reads
@@ -16,14 +16,10 @@ import { recordingLogger } from "./spool-conformance";
  * once each, and none counted in `dropped` (the writer held a copy of each).
  */
 
-const url = process.env.AUDIT_TEST_REDIS_URL || "redis://127.0.0.1:6379";
-const key = `audit-events-test:${process.pid}:lost-every-round`;
-const admin = createClient({ url });
-const resetKeys = () => admin.del([key, `${key}:bytes`, `${key}:lock`, `${key}:refused`]);
+const { url, key, admin, resetKeys } = redisSpoolKey("lost-every-round");
 let db: TestDatabase<"postgresql">;
 
 beforeAll(async () => {
-  await admin.connect();
   db = await openDatabase("postgresql", { name: "redis_lost_every_round" });
 });
 beforeEach(async () => {
@@ -31,8 +27,6 @@ beforeEach(async () => {
   await db.reset();
 });
 afterAll(async () => {
-  await resetKeys();
-  await admin.close();
   await db?.close();
 });
 

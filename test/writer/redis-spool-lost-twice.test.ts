@@ -1,4 +1,3 @@
-import { createClient } from "redis";
 import { setTimeout as realTimeout } from "node:timers/promises";
 import fc from "fast-check";
 import { auditMetrics, memoryStore, redisSpool, type EventRow, type MemoryStore } from "../../src";
@@ -8,6 +7,7 @@ import { decodeSpoolLine, encodeSpoolLine } from "../../src/writer/spool-line";
 import { recordingLogger } from "./spool-conformance";
 import { switchableStore } from "../support/switchable-store";
 import { pausableSpool, type Pause, type PausePoint } from "../support/pausable-spool";
+import { redisSpoolKey } from "../support/redis-spool-key";
 
 /**
  * The spool's Redis list is deleted (an operator's DEL, eviction, a restart without
@@ -45,20 +45,12 @@ jest.mock("redis", () => {
   };
 });
 
-const url = process.env.AUDIT_TEST_REDIS_URL || "redis://127.0.0.1:6379";
-const key = `audit-events-test:${process.pid}:lost-twice`;
-const admin = createClient({ url });
-beforeAll(() => admin.connect());
-const resetKeys = () => admin.del([key, `${key}:bytes`, `${key}:lock`, `${key}:refused`]);
+const { url, key, admin, resetKeys } = redisSpoolKey("lost-twice");
 beforeEach(async () => {
   await resetKeys();
   jest.useFakeTimers({ doNotFake: ["nextTick", "queueMicrotask", "setImmediate", "performance", "hrtime"] });
 });
 afterEach(() => jest.useRealTimers());
-afterAll(async () => {
-  await resetKeys();
-  await admin.close();
-});
 
 const rows = (tag: string, n: number): EventRow[] => Array.from({ length: n }, (_, i) => ({ ...sampleRecord({ objectId: `${tag}${i}` }) }));
 

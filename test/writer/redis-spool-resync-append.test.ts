@@ -1,8 +1,8 @@
-import { createClient } from "redis";
 import { redisSpool, type AuditSpool } from "../../src";
 import type { SpoolBatch } from "../../src/writer/spool";
 import { spoolLineBytes } from "../../src/writer/spool";
 import { recordingLogger } from "./spool-conformance";
+import { redisSpoolKey } from "../support/redis-spool-key";
 
 /**
  * The spool reads its counters again (a resync: after a loss, a lost reply, a lock taken
@@ -14,15 +14,7 @@ import { recordingLogger } from "./spool-conformance";
  * an acknowledgement on its way, likewise.
  */
 
-const url = process.env.AUDIT_TEST_REDIS_URL || "redis://127.0.0.1:6379";
-const key = `audit-events-test:${process.pid}:resync-append`;
-const admin = createClient({ url });
-const resetKeys = () => admin.del([key, `${key}:bytes`, `${key}:lock`, `${key}:refused`]);
-beforeAll(() => admin.connect());
-afterAll(async () => {
-  await resetKeys();
-  await admin.close();
-});
+const { url, key, admin, resetKeys } = redisSpoolKey("resync-append");
 
 const lines = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${tag}-${i} ${"x".repeat(i)}`);
 
