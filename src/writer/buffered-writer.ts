@@ -171,6 +171,8 @@ export class BufferedWriter {
   private readonly previousGone: Promise<unknown>;
   /** With `integrity`: the chain the next batch continues; a new one after a write of unknown outcome. */
   private chain: HashChain | undefined;
+  /** With `integrity`: the chained write under way (see {@link writeChained}); settled when none is. */
+  private chainWrite: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: BufferedWriterOptions) {
     this.tail = new SpoolTail(options.maxBufferedEvents);
@@ -1114,9 +1116,20 @@ export class BufferedWriter {
    * taken only once the store has them (docs/integrity.md). A write that may have
    * committed ends the chain: the next batch starts a new one, so no chain has a gap.
    */
-  private async writeChained(rows: EventRow[]): Promise<void> {
+  private writeChained(rows: EventRow[]): Promise<void> {
     const { checkpointer, store } = this.options;
     if (checkpointer === undefined) return store.writeRows(rows);
+    // The writer has one chain: its writes take positions one after the other. Two
+    // linked at once (the run loop writing straight to the store while a full spool
+    // under "block" feeds its head) would take the same ones, and the store refuse one.
+    const written = this.chainWrite.then(() => this.linkAndWrite(rows, checkpointer));
+    this.chainWrite = written.catch(() => undefined);
+    return written;
+  }
+
+  /** {@link writeChained}'s work, one call at a time: links `rows` at the chain's head, writes them, moves the head. */
+  private async linkAndWrite(rows: EventRow[], checkpointer: Checkpointer): Promise<void> {
+    const { store } = this.options;
     if (rows.length === 0) return;
     const chain = (this.chain ??= checkpointer.open(store as IntegrityStore));
     const chained = await chain.linkInTurns(rows, FEED_SLICE_ROWS);

@@ -8,6 +8,7 @@ import { recordingLogger } from "./spool-conformance";
 import { switchableStore } from "../support/switchable-store";
 import { pausableSpool, type Pause, type PausePoint } from "../support/pausable-spool";
 import { redisSpoolKey } from "../support/redis-spool-key";
+import type { ReplySwitch } from "../support/redis-losing-replies";
 
 /**
  * The spool's Redis list is deleted (an operator's DEL, eviction, a restart without
@@ -24,26 +25,9 @@ import { redisSpoolKey } from "../support/redis-spool-key";
  */
 
 /** A switch that makes the spool's next script lose its reply after Redis ran it (a connection dropped then). */
-const mockReplies = { loseNext: false };
+const mockReplies: ReplySwitch = { loseNext: false };
 
-jest.mock("redis", () => {
-  const actual = jest.requireActual<typeof import("redis")>("redis");
-  return {
-    ...actual,
-    createClient: (options: object) => {
-      const client = actual.createClient(options);
-      const evaluate = client.eval.bind(client);
-      return Object.assign(client, {
-        eval: async (...args: Parameters<typeof evaluate>) => {
-          const reply = await evaluate(...args);
-          if (!mockReplies.loseNext) return reply;
-          mockReplies.loseNext = false;
-          throw new Error("Socket closed unexpectedly (test: the reply was lost)");
-        },
-      });
-    },
-  };
-});
+jest.mock("redis", () => jest.requireActual<typeof import("../support/redis-losing-replies")>("../support/redis-losing-replies").redisLosingReplies(() => mockReplies));
 
 const { url, key, admin, resetKeys } = redisSpoolKey("lost-twice");
 beforeEach(async () => {

@@ -7,6 +7,7 @@ import { openDatabase, type TestDatabase } from "../support/databases";
 import { startPrivateRedis, type PrivateRedis } from "../support/private-redis";
 import { startTcpProxy, throughProxy, type TcpProxy } from "../support/tcp-proxy";
 import { recordingLogger } from "./spool-conformance";
+import type { ReplySwitch } from "../support/redis-losing-replies";
 
 /**
  * A Redis spool's list is lost in ways that take more than the list: Redis restarted
@@ -19,26 +20,9 @@ import { recordingLogger } from "./spool-conformance";
  */
 
 /** A switch that makes the spool's next script lose its reply after Redis ran it (a connection dropped then). */
-const mockReplies = { loseNext: false };
+const mockReplies: ReplySwitch = { loseNext: false };
 
-jest.mock("redis", () => {
-  const actual = jest.requireActual<typeof import("redis")>("redis");
-  return {
-    ...actual,
-    createClient: (options: object) => {
-      const client = actual.createClient(options);
-      const evaluate = client.eval.bind(client);
-      return Object.assign(client, {
-        eval: async (...args: Parameters<typeof evaluate>) => {
-          const reply = await evaluate(...args);
-          if (!mockReplies.loseNext) return reply;
-          mockReplies.loseNext = false;
-          throw new Error("Socket closed unexpectedly (test: the reply was lost)");
-        },
-      });
-    },
-  };
-});
+jest.mock("redis", () => jest.requireActual<typeof import("../support/redis-losing-replies")>("../support/redis-losing-replies").redisLosingReplies(() => mockReplies));
 
 const key = `audit-events-test:${process.pid}:silent-loss`;
 let redis: PrivateRedis;
