@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import type { Pool } from "pg";
 
 import { prismaStore } from "../../src";
 import { newEventIdentity } from "../../src/model/event-record";
@@ -6,6 +7,7 @@ import type { EventRow } from "../../src/stores/store";
 import { BufferedWriter } from "../../src/writer/buffered-writer";
 import { sampleRecord } from "../conformance/store-conformance";
 import { connectClient, openDatabase, type Provider, type TestDatabase } from "../support/databases";
+import { testPgPool } from "../support/test-pg-pool";
 import { recordTransactions, type RecordedTransaction } from "../support/transaction-recording-adapter";
 
 /**
@@ -101,5 +103,50 @@ describe.each(["postgresql", "mysql", "sqlite"] as Provider[])("buffered batches
       }),
       { numRuns: 6, examples: [[Array.from({ length: 12 }, () => 300_000)]] },
     );
+  });
+});
+
+describe("buffered batches on postgresql through COPY (pgPool)", () => {
+  let db: TestDatabase<"postgresql">;
+  let pool: Pool;
+  beforeAll(async () => {
+    db = await openDatabase("postgresql", { name: "batch_byte_bound_copy" });
+    pool = testPgPool(db.url, { max: 2 });
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await db?.close();
+  });
+
+  /**
+   * The rows of each transaction that wrote them (PostgreSQL's `xmin`), in id order, and the
+   * size of their text: what reached the database, whatever path it took.
+   */
+  async function transactions(): Promise<{ rows: number; bytes: number }[]> {
+    return (db.prisma as unknown as { $queryRawUnsafe<T>(sql: string): Promise<T> }).$queryRawUnsafe<{ rows: number; bytes: number }[]>(
+      "SELECT count(*)::int AS rows, sum(octet_length(row_to_json(t)::text))::float8 AS bytes FROM audit_events t GROUP BY xmin::text",
+    );
+  }
+
+  it("writes 40 events of 1 MB as several transactions, none above 32 MiB, and stores each once", async () => {
+    const batch = Array.from({ length: 40 }, (_, i) => ({ ...sampleRecord(), ...newEventIdentity(), objectId: String(i), content: { note: "x".repeat(1_000_000) } }) as EventRow);
+    const writer = new BufferedWriter({
+      store: prismaStore(db.prisma, { pgPool: pool }),
+      flushIntervalMs: 600_000,
+      maxBatchSize: 1000,
+      maxBufferedEvents: 1000,
+      spool: undefined,
+      onSpoolFull: "block",
+      logger: { warn: () => undefined },
+    });
+    for (const row of batch) await writer.enqueue(row);
+    await writer.flush();
+    await writer.close();
+    const written = await transactions();
+    expect({ rows: written.reduce((sum, t) => sum + t.rows, 0), several: written.length > 1, oversized: written.filter((t) => t.rows > 1 && t.bytes > DEFAULT_BOUND) }).toEqual({
+      rows: 40,
+      several: true,
+      oversized: [],
+    });
   });
 });
