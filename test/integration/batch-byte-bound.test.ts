@@ -3,7 +3,7 @@ import type { Pool } from "pg";
 
 import { prismaStore } from "../../src";
 import { newEventIdentity } from "../../src/model/event-record";
-import type { EventRow } from "../../src/stores/store";
+import type { AuditStore, EventRow } from "../../src/stores/store";
 import { BufferedWriter } from "../../src/writer/buffered-writer";
 import { sampleRecord } from "../conformance/store-conformance";
 import { connectClient, openDatabase, type Provider, type TestDatabase } from "../support/databases";
@@ -21,6 +21,19 @@ const MiB = 1024 * 1024;
 /** The writer's bound when none is given: `WRITE_SLICE_BYTES`. */
 const DEFAULT_BOUND = 32 * MiB;
 
+/** Events whose content holds a note of each of `sizes` characters, in order. */
+function rows(sizes: readonly number[]): EventRow[] {
+  return sizes.map((size, i) => ({ ...sampleRecord(), ...newEventIdentity(), objectId: String(i), content: { note: "x".repeat(size) } }) as EventRow);
+}
+
+/** Writes `batch` to `store` as one batch of the buffered writer (no spool), whose writes hold at most `maxWriteBytes`. */
+async function writeAsOneBatch(store: AuditStore, batch: readonly EventRow[], maxWriteBytes?: number): Promise<void> {
+  const writer = new BufferedWriter({ store, flushIntervalMs: 600_000, maxBatchSize: 1000, maxBufferedEvents: 1000, spool: undefined, onSpoolFull: "block", logger: { warn: () => undefined }, maxWriteBytes });
+  for (const row of batch) await writer.enqueue(row);
+  await writer.flush();
+  await writer.close();
+}
+
 jest.setTimeout(600_000);
 
 describe.each(["postgresql", "mysql", "sqlite"] as Provider[])("buffered batches on %s", (provider) => {
@@ -36,27 +49,11 @@ describe.each(["postgresql", "mysql", "sqlite"] as Provider[])("buffered batches
     await db?.close();
   });
 
-  function rows(sizes: readonly number[]): EventRow[] {
-    return sizes.map((size, i) => ({ ...sampleRecord(), ...newEventIdentity(), objectId: String(i), content: { note: "x".repeat(size) } }) as EventRow);
-  }
-
   /** Writes `batch` as one batch of the buffered writer (no spool), recording its transactions. */
   async function writeBatch(batch: EventRow[], maxWriteBytes?: number): Promise<RecordedTransaction[]> {
     await db.reset();
     transactions.length = 0;
-    const writer = new BufferedWriter({
-      store: prismaStore(client),
-      flushIntervalMs: 600_000,
-      maxBatchSize: 1000,
-      maxBufferedEvents: 1000,
-      spool: undefined,
-      onSpoolFull: "block",
-      logger: { warn: () => undefined },
-      maxWriteBytes,
-    });
-    for (const row of batch) await writer.enqueue(row);
-    await writer.flush();
-    await writer.close();
+    await writeAsOneBatch(prismaStore(client), batch, maxWriteBytes);
     return transactions.filter((t) => t.committed);
   }
 
@@ -129,19 +126,8 @@ describe("buffered batches on postgresql through COPY (pgPool)", () => {
   }
 
   it("writes 40 events of 1 MB as several transactions, none above 32 MiB, and stores each once", async () => {
-    const batch = Array.from({ length: 40 }, (_, i) => ({ ...sampleRecord(), ...newEventIdentity(), objectId: String(i), content: { note: "x".repeat(1_000_000) } }) as EventRow);
-    const writer = new BufferedWriter({
-      store: prismaStore(db.prisma, { pgPool: pool }),
-      flushIntervalMs: 600_000,
-      maxBatchSize: 1000,
-      maxBufferedEvents: 1000,
-      spool: undefined,
-      onSpoolFull: "block",
-      logger: { warn: () => undefined },
-    });
-    for (const row of batch) await writer.enqueue(row);
-    await writer.flush();
-    await writer.close();
+    const batch = rows(Array.from({ length: 40 }, () => 1_000_000));
+    await writeAsOneBatch(prismaStore(db.prisma, { pgPool: pool }), batch);
     const written = await transactions();
     expect({ rows: written.reduce((sum, t) => sum + t.rows, 0), several: written.length > 1, oversized: written.filter((t) => t.rows > 1 && t.bytes > DEFAULT_BOUND) }).toEqual({
       rows: 40,
