@@ -17,6 +17,7 @@ import { committedNothing } from "./chained-writes";
 import { writeInSlices } from "./sliced-write";
 import { nextTurn } from "../event-loop-turn";
 import { queuedRow } from "./queued-row";
+import { rowBytesAtMost } from "./row-bytes";
 import { thrownMessage } from "../thrown-message";
 
 /** What a {@link BufferedWriter} needs; the resolved options of `configureAudit()`. */
@@ -40,6 +41,13 @@ export interface BufferedWriterOptions {
    * key, and a line no key verifies is refused at replay (see `refuseLines`).
    */
   spoolKeys?: IntegrityKeyRing;
+  /**
+   * The most bytes one write to the store holds (one transaction, or one COPY), as
+   * {@link pendingBytes} counts them; an event larger than this goes alone.
+   *
+   * @default WRITE_SLICE_BYTES (32 MiB)
+   */
+  maxWriteBytes?: number;
 }
 
 /** The first retry after a failure waits this long; each further one twice as long... */
@@ -65,6 +73,25 @@ const SPOOL_FAILED_ROUNDS = 5;
  * (`npm run bench:durable-ack`, longest synchronous store write).
  */
 const FEED_SLICE_ROWS = 200;
+
+/**
+ * The store is written at most this many bytes at a time (as {@link pendingBytes} counts
+ * them), in every mode: a batch of large events goes as consecutive writes, each of them
+ * one transaction (or COPY) of a size that does not grow with the events'. A batch of
+ * 1 000 events whose JSON columns hold up to 1 MiB each comes near gigabytes: as one
+ * transaction it outlasted the store's 60 s transaction limit on a slow database, and the
+ * same batch, retried, failed the same way forever.
+ */
+const WRITE_SLICE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * What an event weighs in a write, in bytes: its spool line's size when it has one (its
+ * JSON, measured when it was appended), else {@link rowBytesAtMost}, an upper bound
+ * counted without stringifying it.
+ */
+function pendingBytes(pending: Pending): number {
+  return pending.bytes ?? rowBytesAtMost(pending.row);
+}
 
 /**
  * What `enqueue` returns for an event accepted into memory (no spool): already settled,
@@ -1001,7 +1028,7 @@ export class BufferedWriter {
         const line = batch.lines[i]!;
         const decoded = decodeSpoolLine(line, this.options.spoolKeys);
         // A crash between a replayed write and the spool's acknowledgement leaves it stored already.
-        if ("row" in decoded) pending.push({ row: decoded.row, at: 0, maybeStored: true });
+        if ("row" in decoded) pending.push({ row: decoded.row, at: 0, maybeStored: true, bytes: spoolLineBytes(line) });
         else if (decoded.unauthentic) unauthentic.push({ line, problem: decoded.problem });
         else corrupt.push({ line, problem: decoded.problem });
       }
@@ -1052,14 +1079,16 @@ export class BufferedWriter {
   }
 
   /**
-   * Writes a batch through {@link writeIsolating}; with a spool, in slices of
-   * {@link FEED_SLICE_ROWS}, one after the other, in order. When a slice fails, the
-   * slices before it are stored: they are marked as maybe stored, like the failed one,
-   * so a retry asks before chaining them again (the store skips ids it holds).
+   * Writes a batch through {@link writeIsolating} in slices of at most
+   * {@link WRITE_SLICE_BYTES} (`maxWriteBytes`) and, with a spool, {@link FEED_SLICE_ROWS} events, one after
+   * the other, in order. When a slice fails, the slices before it are stored: they are
+   * marked as maybe stored, like the failed one, so a retry asks before chaining them
+   * again (the store skips ids it holds).
    */
   private writeFed(batch: Pending[]): Promise<number> {
-    if (this.options.spool === undefined || batch.length <= FEED_SLICE_ROWS) return this.writeIsolating(batch);
-    return writeInSlices(batch, FEED_SLICE_ROWS, (slice) => this.writeIsolating(slice), (written) => {
+    const items = this.options.spool === undefined ? batch.length : FEED_SLICE_ROWS;
+    const bytes = this.options.maxWriteBytes ?? WRITE_SLICE_BYTES;
+    return writeInSlices(batch, { items, bytes, bytesOf: pendingBytes }, (slice) => this.writeIsolating(slice), (written) => {
       for (const p of written) p.maybeStored = true;
     });
   }
@@ -1182,7 +1211,7 @@ export class BufferedWriter {
    */
   private async writeStandIns(): Promise<number> {
     let written = 0;
-    while (this.standIns.length > 0) written += await this.writeIsolating(this.standIns.splice(0));
+    while (this.standIns.length > 0) written += await this.writeFed(this.standIns.splice(0));
     return written;
   }
 

@@ -1,32 +1,55 @@
+/** How large one write of {@link writeInSlices} may be. */
+export interface SliceLimit<T> {
+  /** The most items per write; a positive integer. */
+  readonly items: number;
+  /** The most bytes per write, as {@link bytesOf} counts them; a single item larger than this goes alone. */
+  readonly bytes: number;
+  /** What one item weighs in a write, in bytes (an upper bound will do); asked once per item. */
+  bytesOf(item: T): number;
+}
+
 /**
- * Writes `items` through `write` in consecutive slices of at most `size` items, one
- * write at a time, in order: each item is handed to `write` exactly once, and a slice
- * is written only once the one before it resolved. Each write's synchronous part (a
- * store building its statement or its COPY text) then covers at most `size` items,
- * and the event loop runs between the writes, while each one waits for its reply.
+ * Writes `items` through `write` in consecutive slices of at most `limit.items` items and
+ * `limit.bytes` bytes (at least one item each), one write at a time, in order: each item
+ * is handed to `write` exactly once, and a slice is written only once the one before it
+ * resolved. Each write's synchronous part (a store building its statement or its COPY
+ * text) then covers at most `limit.items` items, the event loop runs between the writes,
+ * and no write (one transaction of a store) grows with the items' sizes.
  *
  * When a slice's write throws, the items of the slices written before it (whole, in
  * order) are handed to `onPartial`, and the error is rethrown; the items of the
  * failed slice and of the slices after it are not.
  *
- * @param size the most items per write; a positive integer.
  * @returns the sum of what the writes returned.
  * @throws what a write throws (after `onPartial`).
  */
 export async function writeInSlices<T>(
   items: readonly T[],
-  size: number,
+  limit: SliceLimit<T>,
   write: (slice: T[]) => Promise<number>,
   onPartial: (written: readonly T[]) => void,
 ): Promise<number> {
   let total = 0;
-  for (let at = 0; at < items.length; at += size) {
+  const writeSlice = async (from: number, to: number) => {
     try {
-      total += await write(items.slice(at, at + size));
+      total += await write(items.slice(from, to));
     } catch (error) {
-      if (at > 0) onPartial(items.slice(0, at));
+      if (from > 0) onPartial(items.slice(0, from));
       throw error;
     }
+  };
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < items.length; i++) {
+    // Weighed as the slices go, so the walk of later items waits for the earlier writes.
+    const weight = limit.bytesOf(items[i]!);
+    if (i > start && (i - start === limit.items || bytes + weight > limit.bytes)) {
+      await writeSlice(start, i);
+      start = i;
+      bytes = 0;
+    }
+    bytes += weight;
   }
+  if (start < items.length) await writeSlice(start, items.length);
   return total;
 }

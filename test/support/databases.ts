@@ -4,6 +4,7 @@ import path from "node:path";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaMariaDb } from "@prisma/adapter-mariadb";
 import { PrismaPg } from "@prisma/adapter-pg";
+import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import BetterSqlite3 from "better-sqlite3";
 import * as mariadb from "mariadb";
 import { Client as PgClient } from "pg";
@@ -134,19 +135,23 @@ export async function openDatabase<P extends Provider>(
  * besides the connection: session settings such as PostgreSQL's
  * `{ options: "-c TimeZone=Europe/Berlin" }`, MariaDB's `{ initSql: "SET time_zone = '+05:30'" }`,
  * or, for SQLite, the adapter's own options (`{ timestampFormat: "unixepoch-ms" }`).
- * The caller disconnects it.
+ * `wrapAdapter` may wrap the adapter (to observe what reaches the database, say). The caller disconnects it.
  *
  * @example
  * const berlin = connectClient(db, { options: "-c TimeZone=Europe/Berlin" });
  */
-export function connectClient<P extends Provider>(db: Pick<TestDatabase<P>, "provider" | "url">, adapterOptions: Record<string, unknown> = {}): TestPrismaClient<P> {
+export function connectClient<P extends Provider>(
+  db: Pick<TestDatabase<P>, "provider" | "url">,
+  adapterOptions: Record<string, unknown> = {},
+  wrapAdapter: <F extends SqlDriverAdapterFactory>(adapter: F) => F = (adapter) => adapter,
+): TestPrismaClient<P> {
   switch (db.provider) {
     case "postgresql":
-      return createClient("postgresql", new PrismaPg({ connectionString: db.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, ...adapterOptions })) as TestPrismaClient<P>;
+      return createClient("postgresql", wrapAdapter(new PrismaPg({ connectionString: db.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, ...adapterOptions }))) as TestPrismaClient<P>;
     case "mysql":
-      return createClient("mysql", new PrismaMariaDb({ ...mysqlConfig(db.url), connectTimeout: CONNECT_TIMEOUT_MS, connectionLimit: 5, ...adapterOptions })) as TestPrismaClient<P>;
+      return createClient("mysql", wrapAdapter(new PrismaMariaDb({ ...mysqlConfig(db.url), connectTimeout: CONNECT_TIMEOUT_MS, connectionLimit: 5, ...adapterOptions }))) as TestPrismaClient<P>;
     default:
-      return createClient("sqlite", new PrismaBetterSqlite3({ url: db.url }, adapterOptions)) as TestPrismaClient<P>;
+      return createClient("sqlite", wrapAdapter(new PrismaBetterSqlite3({ url: db.url }, adapterOptions))) as TestPrismaClient<P>;
   }
 }
 

@@ -1,18 +1,22 @@
 import fc from "fast-check";
 
-import { writeInSlices } from "../../src/writer/sliced-write";
+import { writeInSlices, type SliceLimit } from "../../src/writer/sliced-write";
+
+/** Items are their own weight in bytes. */
+const limitOf = (items: number, bytes: number): SliceLimit<number> => ({ items, bytes, bytesOf: (item) => item });
+const sum = (slice: readonly number[]) => slice.reduce((a, b) => a + b, 0);
 
 describe("writeInSlices", () => {
-  it("hands every item to one write, once, in order, in slices of at most the size, one write at a time", async () => {
+  it("hands every item to one write, once, in order, in slices within the item and byte limits, one write at a time", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer(), { maxLength: 60 }), fc.integer({ min: 1, max: 25 }), async (items, size) => {
+      fc.asyncProperty(fc.array(fc.nat({ max: 50 }), { maxLength: 60 }), fc.integer({ min: 1, max: 25 }), fc.integer({ min: 1, max: 200 }), async (items, size, bytes) => {
         const slices: number[][] = [];
         let running = 0;
         let overlapped = false;
         const partial: number[][] = [];
         const total = await writeInSlices(
           items,
-          size,
+          limitOf(size, bytes),
           async (slice) => {
             overlapped ||= running > 0;
             running++;
@@ -25,8 +29,10 @@ describe("writeInSlices", () => {
         );
         expect(overlapped).toBe(false);
         expect(slices.flat()).toEqual(items);
-        expect(slices.every((slice) => slice.length >= 1 && slice.length <= size)).toBe(true);
-        expect(slices.slice(0, -1).every((slice) => slice.length === size)).toBe(true);
+        // Within both limits, a single item larger than the byte limit alone.
+        expect(slices.every((slice) => slice.length >= 1 && slice.length <= size && (slice.length === 1 || sum(slice) <= bytes))).toBe(true);
+        // No slice ends before a limit makes it: the next item would pass one.
+        expect(slices.slice(0, -1).every((slice, i) => slice.length === size || sum(slice) + slices[i + 1]![0]! > bytes)).toBe(true);
         expect(total).toBe(items.length * 10);
         expect(partial).toEqual([]);
       }),
@@ -36,11 +42,12 @@ describe("writeInSlices", () => {
   it("when a slice fails: reports exactly the items written before it, writes nothing after it, and rethrows", async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.integer(), { minLength: 1, maxLength: 60 }),
+        fc.array(fc.nat({ max: 50 }), { minLength: 1, maxLength: 60 }),
         fc.integer({ min: 1, max: 25 }),
+        fc.integer({ min: 1, max: 200 }),
         fc.nat(),
-        async (items, size, pick) => {
-          const sliceCount = Math.ceil(items.length / size);
+        async (items, size, bytes, pick) => {
+          const sliceCount = await writeInSlices(items, limitOf(size, bytes), async () => 1, () => undefined);
           const failing = pick % sliceCount;
           const written: number[] = [];
           const partial: number[][] = [];
@@ -49,7 +56,7 @@ describe("writeInSlices", () => {
           await expect(
             writeInSlices(
               items,
-              size,
+              limitOf(size, bytes),
               async (slice) => {
                 if (call++ === failing) throw failure;
                 written.push(...slice);
@@ -59,8 +66,9 @@ describe("writeInSlices", () => {
             ),
           ).rejects.toBe(failure);
           expect(call).toBe(failing + 1);
-          expect(written).toEqual(items.slice(0, failing * size));
-          expect(partial).toEqual(failing === 0 ? [] : [items.slice(0, failing * size)]);
+          expect(written).toEqual(items.slice(0, written.length));
+          expect(written.length < items.length).toBe(true);
+          expect(partial).toEqual(failing === 0 ? [] : [written]);
         },
       ),
     );

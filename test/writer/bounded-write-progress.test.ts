@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { AuditContext, closeAudit, configureAudit, fileSpool, flushAudit, memoryStore, verifyAuditTrail, type MemoryStore } from "../../src";
+
+/**
+ * A store whose transactions cannot outgrow a size (a slow database and a transaction time
+ * limit) must still get every event: the buffered writer hands it writes of a bounded
+ * size. Before, a batch of large events went as one write; the store failed it, the writer
+ * read that as an outage, and retried the same batch, forever.
+ */
+const MiB = 1024 * 1024;
+/** The writer's bound (32 MiB) and some room for the hash chain's fields, which a row's spool line does not hold. */
+const STORE_TAKES_BYTES = 33 * MiB;
+const KEY = "bounded-write-progress-key-0123456789abcdef";
+
+/** `inner`, but a write larger than {@link STORE_TAKES_BYTES} of JSON fails as an interactive transaction past its time limit does. */
+function timeBoundStore(inner: MemoryStore): MemoryStore & { refused: number; largest: number } {
+  const store = Object.create(inner) as MemoryStore & { refused: number; largest: number };
+  store.refused = 0;
+  store.largest = 0;
+  store.writeRows = (rows) => {
+    const bytes = Buffer.byteLength(JSON.stringify(rows), "utf8");
+    if (bytes > STORE_TAKES_BYTES) {
+      store.refused++;
+      const error = Object.assign(new Error("Transaction API error: Transaction already closed: A commit cannot be executed on an expired transaction. The timeout for this transaction was 60000 ms (test)."), { code: "P2028" });
+      return Promise.reject(error);
+    }
+    store.largest = Math.max(store.largest, bytes);
+    return inner.writeRows(rows);
+  };
+  return store;
+}
+
+async function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no progress in ${ms} ms: the writer retries the same batch`)), ms)));
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+jest.setTimeout(180_000);
+describe.each([
+  { spool: false, integrity: false },
+  { spool: true, integrity: false },
+  { spool: false, integrity: true },
+  { spool: true, integrity: true },
+])("a buffered batch of 40 events of 1 MB (spool: $spool, integrity: $integrity)", ({ spool, integrity }) => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), "bounded-write-"));
+  });
+  afterAll(async () => {
+    await closeAudit();
+    configureAudit({});
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("is stored whole, each event once, in order, by a store that takes no write above 33 MiB", async () => {
+    const inner = memoryStore();
+    const store = timeBoundStore(inner);
+    configureAudit({
+      store,
+      writeMode: "buffered",
+      flushIntervalMs: 600_000,
+      logger: { warn: () => undefined },
+      ...(spool ? { spool: fileSpool({ path: path.join(dir, "spool.log"), maxBytes: 256 * MiB }) } : {}),
+      ...(integrity ? { integrity: { key: KEY } } : {}),
+    });
+    const ctx = new AuditContext();
+    const created = [];
+    for (let i = 0; i < 40; i++) created.push(await ctx.createEvent({ contentType: "Upload", objectId: i }, { file: "x".repeat(1_000_000) }));
+    await within(60_000, flushAudit());
+    const stored = inner.list();
+    expect({ ids: stored.map((e) => e.id), refused: store.refused, largestWithin: store.largest <= STORE_TAKES_BYTES }).toEqual({
+      ids: created.map((e) => e.id),
+      refused: 0,
+      largestWithin: true,
+    });
+    if (integrity) expect(await verifyAuditTrail({ store: inner, key: KEY })).toMatchObject({ ok: true, problems: [], verified: 40 });
+  });
+});
