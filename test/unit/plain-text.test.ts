@@ -2,7 +2,7 @@ import fc from "fast-check";
 
 import { EXAMPLE_SENSITIVE_PATTERNS } from "../../examples/sensitive-patterns";
 import { DEFAULT_MASK_FIELDS, DEFAULT_MASK_HEADERS, MaskRules } from "../../src/mask-rules";
-import { maskStringValue } from "../../src/mask-url";
+import { maskStringValue, maskUrl } from "../../src/mask-url";
 import { isPlainText } from "../../src/plain-text";
 import { maskJsonInString, normalizeCapped, normalizeJson, sanitizeString } from "../../src/serialize";
 
@@ -38,11 +38,13 @@ const data = fc.letrec<{ value: unknown }>((tie) => ({
     fc.dictionary(key, tie("value"), { maxKeys: 4 }),
   ),
 })).value;
-/** serialize.ts as it was before the shortcut: isPlainText says no to every string. */
+/** serialize.ts and mask-url.ts as they were before the shortcut: isPlainText says no to every string. */
 let withoutShortcut!: typeof import("../../src/serialize");
+let urlWithoutShortcut!: typeof import("../../src/mask-url");
 jest.isolateModules(() => {
   jest.doMock("../../src/plain-text", () => ({ isPlainText: () => false }));
   withoutShortcut = jest.requireActual<typeof import("../../src/serialize")>("../../src/serialize");
+  urlWithoutShortcut = jest.requireActual<typeof import("../../src/mask-url")>("../../src/mask-url");
 });
 const rules = fc.tuple(fc.boolean(), fc.array(fc.constantFrom("note", "reason", "x", "value"), { maxLength: 2 })).map(([patterns, extra]) => rulesOf(patterns, extra));
 
@@ -64,6 +66,20 @@ describe("isPlainText", () => {
         expect(normalizeCapped(value, maskRules, cap)).toEqual(withoutShortcut.normalizeCapped(value, maskRules, cap));
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  it("changes nothing masking makes of a URL or of a header's text, under any rules", () => {
+    const url = fc
+      .tuple(fc.constantFrom("", "https://", "//", "/"), text, fc.constantFrom("", "?", "#", ";"), fc.array(fc.tuple(key, text), { maxLength: 4 }), fc.constantFrom("&", ";"))
+      .map(([start, path, mark, pairs, separator]) => `${start}${path}${mark}${pairs.map(([name, value]) => `${name}=${value}`).join(separator)}`);
+    fc.assert(
+      // Sanitized first, as every caller does: a lone surrogate cannot be percent-encoded.
+      fc.property(url.map(sanitizeString), text.map(sanitizeString), rules, (value, header, maskRules) => {
+        expect(maskUrl(value, maskRules, maskJsonInString)).toBe(urlWithoutShortcut.maskUrl(value, maskRules, withoutShortcut.maskJsonInString));
+        expect(maskStringValue(header, maskRules, maskJsonInString)).toBe(urlWithoutShortcut.maskStringValue(header, maskRules, withoutShortcut.maskJsonInString));
+      }),
+      { numRuns: 5000 },
     );
   });
 
