@@ -1,6 +1,7 @@
 import { MASK, type MaskRules } from "./mask-rules";
 import { maskNamedValues, NAME_SEPARATOR_CHARS } from "./mask-text";
 import { maskUserinfo } from "./mask-userinfo";
+import { isPlainText } from "./plain-text";
 
 /** Starts like an absolute URL (`https://`, `ftp://`) or an absolute path. */
 const URL_LIKE = /^(?:[a-z][a-z0-9+.-]*:\/\/|\/)/i;
@@ -185,6 +186,8 @@ const NAMES_A_VALUE = new RegExp(`["'${NAME_SEPARATOR_CHARS}]`);
  * and the userinfo of URLs anywhere in it ({@link maskUserinfo}).
  */
 function maskText(text: string, rules: MaskRules, maskJson: JsonTextMasker, depth: number): string {
+  // No step below acts on plain text (a query value such as `damaged`, a header such as `gzip`).
+  if (isPlainText(text)) return text;
   const json = maskJson(text, rules);
   if (json !== undefined) return json;
   let out = text;

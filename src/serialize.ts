@@ -2,6 +2,7 @@ import { AuditError } from "./errors";
 import type { JsonObject, JsonValue } from "./model/json";
 import { MASK, type MaskRules } from "./mask-rules";
 import { type JsonTextMasker, maskStringValue } from "./mask-url";
+import { isPlainText } from "./plain-text";
 
 /** How deep a value may nest before it is refused (content) or cut (request data). */
 export const MAX_JSON_DEPTH = 100;
@@ -190,10 +191,13 @@ class Normalizer {
    */
   private string(input: string): string {
     this.charge(input.length + 2);
-    const text = sanitizeString(input);
     const rules = this.options.rules;
+    // Text no masking step acts on skips them all; only sensitivePatterns may still change it.
+    const plain = isPlainText(input);
+    if (plain && (rules === undefined || !rules.hasPatterns)) return input;
+    const text = plain ? input : sanitizeString(input);
     if (rules === undefined) return text;
-    const out = maskStringValue(text, rules, JSON_TEXT_MASKERS[this.jsonTextDepth]!);
+    const out = plain ? rules.redact(text) : maskStringValue(text, rules, JSON_TEXT_MASKERS[this.jsonTextDepth]!);
     if (out.length > input.length) this.grown += out.length - input.length;
     return out;
   }
