@@ -1,0 +1,48 @@
+import { prismaStore } from "../../src";
+import { newEventIdentity } from "../../src/model/event-record";
+import type { EventRow } from "../../src/stores/store";
+import { BufferedWriter } from "../../src/writer/buffered-writer";
+import { sampleRecord } from "../conformance/store-conformance";
+import { copyRecordingPool, type CopyRecordingPool } from "../support/copy-pool";
+import { openDatabase, type TestDatabase } from "../support/databases";
+
+/**
+ * Without a spool, the buffered writer weighs an event by `rowBytesAtMost`, an upper bound
+ * of what a store sends for it. Through COPY (pgPool) a JSON column goes as its JSON text
+ * with each backslash doubled: a control character is JSON's `\u0001` (6 bytes), then
+ * `\\u0001` (7 bytes) in COPY's text. Counted at 6 bytes a character, a write of such
+ * events passed its bound. What each COPY sent is counted as it is written to the stream.
+ */
+const MiB = 1024 * 1024;
+
+describe("the write bound through COPY, for text COPY escapes", () => {
+  let db: TestDatabase<"postgresql">;
+  let pool: CopyRecordingPool;
+  beforeAll(async () => {
+    db = await openDatabase("postgresql", { name: "write_bound_copy_text" });
+    // Each piece notes the COPY it belongs to (the writes go one at a time).
+    pool = copyRecordingPool(db.url, {}, () => pool.copies.length - 1);
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await db?.close();
+  });
+
+  it.each([
+    ["control characters", "\u0001"],
+    ["backslashes", "\\"],
+    ["quotes", '"'],
+  ])("sends no COPY of several events above the bound for content of %s", async (_, unit) => {
+    pool.copies.length = 0;
+    pool.pieces.length = 0;
+    const batch = Array.from({ length: 12 }, (_, i) => ({ ...sampleRecord(), ...newEventIdentity(), objectId: String(i), content: { note: unit.repeat(40_000) } }) as EventRow);
+    const writer = new BufferedWriter({ store: prismaStore(db.prisma, { pgPool: pool }), flushIntervalMs: 600_000, maxBatchSize: 1000, maxBufferedEvents: 1000, spool: undefined, onSpoolFull: "block", logger: { warn: () => undefined }, maxWriteBytes: MiB });
+    for (const row of batch) await writer.enqueue(row);
+    await writer.flush();
+    await writer.close();
+    const copies = pool.copies.map((copy, index) => ({ ok: copy.ok, units: pool.pieces.filter((p) => p.noted === index).reduce((sum, p) => sum + p.units, 0) }));
+    // The text is ASCII: a unit is a byte. Every COPY holds several events (about 4 fit the bound).
+    expect({ several: copies.length > 1, failed: copies.filter((c) => !c.ok), oversized: copies.filter((c) => c.units > MiB) }).toEqual({ several: true, failed: [], oversized: [] });
+    expect(await db.prisma.auditEvent.count({ where: { id: { in: batch.map((r) => r.id) } } })).toBe(batch.length);
+  });
+});
