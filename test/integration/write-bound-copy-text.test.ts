@@ -1,4 +1,8 @@
-import { prismaStore } from "../../src";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { fileSpool, prismaStore } from "../../src";
 import { newEventIdentity } from "../../src/model/event-record";
 import type { EventRow } from "../../src/stores/store";
 import { BufferedWriter } from "../../src/writer/buffered-writer";
@@ -7,18 +11,22 @@ import { copyRecordingPool, type CopyRecordingPool } from "../support/copy-pool"
 import { openDatabase, type TestDatabase } from "../support/databases";
 
 /**
- * Without a spool, the buffered writer weighs an event by `rowBytesAtMost`, an upper bound
- * of what a store sends for it. Through COPY (pgPool) a JSON column goes as its JSON text
- * with each backslash doubled: a control character is JSON's `\u0001` (6 bytes), then
- * `\\u0001` (7 bytes) in COPY's text. Counted at 6 bytes a character, a write of such
- * events passed its bound. What each COPY sent is counted as it is written to the stream.
+ * The buffered writer weighs an event by its spool line's size, or without a spool by
+ * `rowBytesAtMost`, an upper bound of what a store sends for it. Through COPY (pgPool) a
+ * JSON column goes as its JSON text with each backslash doubled: a control character is
+ * JSON's `\u0001` (6 bytes), then `\\u0001` (7 bytes) in COPY's text; a backslash is `\\`
+ * in the spool line's JSON, `\\\\` in COPY's. Counted at 6 bytes a character, or at the
+ * line's size, a write of such events passed its bound (by up to twice). What each COPY
+ * sent is counted as it is written to the stream.
  */
 const MiB = 1024 * 1024;
 
 describe("the write bound through COPY, for text COPY escapes", () => {
   let db: TestDatabase<"postgresql">;
   let pool: CopyRecordingPool;
+  let dir: string;
   beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "write-bound-copy-text-"));
     db = await openDatabase("postgresql", { name: "write_bound_copy_text" });
     // Each piece notes the COPY it belongs to (the writes go one at a time).
     pool = copyRecordingPool(db.url, {}, () => pool.copies.length - 1);
@@ -26,17 +34,21 @@ describe("the write bound through COPY, for text COPY escapes", () => {
   afterAll(async () => {
     await pool?.end();
     await db?.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it.each([
-    ["control characters", "\u0001"],
-    ["backslashes", "\\"],
-    ["quotes", '"'],
-  ])("sends no COPY of several events above the bound for content of %s", async (_, unit) => {
+    { name: "control characters", unit: "\u0001", spooled: false },
+    { name: "backslashes", unit: "\\", spooled: false },
+    { name: "quotes", unit: '"', spooled: false },
+    { name: "control characters", unit: "\u0001", spooled: true },
+    { name: "backslashes", unit: "\\", spooled: true },
+    { name: "quotes", unit: '"', spooled: true },
+  ])("sends no COPY of several events above the bound for content of $name (spool: $spooled)", async ({ unit, spooled }) => {
     pool.copies.length = 0;
     pool.pieces.length = 0;
     const batch = Array.from({ length: 12 }, (_, i) => ({ ...sampleRecord(), ...newEventIdentity(), objectId: String(i), content: { note: unit.repeat(40_000) } }) as EventRow);
-    const writer = new BufferedWriter({ store: prismaStore(db.prisma, { pgPool: pool }), flushIntervalMs: 600_000, maxBatchSize: 1000, maxBufferedEvents: 1000, spool: undefined, onSpoolFull: "block", logger: { warn: () => undefined }, maxWriteBytes: MiB });
+    const writer = new BufferedWriter({ store: prismaStore(db.prisma, { pgPool: pool }), flushIntervalMs: 600_000, maxBatchSize: 1000, maxBufferedEvents: 1000, spool: spooled ? fileSpool({ path: path.join(dir, `${String(unit.charCodeAt(0))}.log`) }) : undefined, onSpoolFull: "block", logger: { warn: () => undefined }, maxWriteBytes: MiB });
     for (const row of batch) await writer.enqueue(row);
     await writer.flush();
     await writer.close();
