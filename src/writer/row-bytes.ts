@@ -28,9 +28,21 @@ function bytesAtMost(value: unknown, depth: number): number {
       return SCALAR_BYTES;
   }
   if (value === null || value instanceof Date) return SCALAR_BYTES;
-  // A byte column goes as hex (`"\\x…"` in PostgreSQL's JSON) or base64: at most two characters a byte.
-  if (ArrayBuffer.isView(value)) return value.byteLength * 2 + 6;
+  // A column's byte array goes as hex (`"\\x…"` in PostgreSQL's JSON) or base64: at most two
+  // characters a byte. Inside a JSON value it goes as JSON does it: a Buffer by its toJSON
+  // (a number a byte), another typed array as an object of its indexes, walked below.
+  if (ArrayBuffer.isView(value) && depth <= 1) return value.byteLength * 2 + 6;
   if (depth >= DEEPEST) return Infinity;
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  // A class's value (an extra column's, queued as it is) goes as what its toJSON returns; one
+  // that throws fails the write, so its row goes alone.
+  if (typeof toJSON === "function") {
+    try {
+      return bytesAtMost(toJSON.call(value), depth + 1);
+    } catch {
+      return Infinity;
+    }
+  }
   let total = 2;
   if (Array.isArray(value)) {
     for (const item of value) total += bytesAtMost(item, depth + 1) + 1;
@@ -47,7 +59,8 @@ function bytesAtMost(value: unknown, depth: number): number {
 /**
  * An upper bound of what `row` weighs in a write, in bytes: the UTF-8 size of its values'
  * JSON text with every character escaped at its longest (7 bytes a UTF-16 unit, COPY's escape of JSON's), scalars
- * at their longest text, byte arrays as hex. It over-counts (an ASCII text by up to 7
+ * at their longest text, byte arrays as hex (inside a JSON value, as JSON writes them), an
+ * object with `toJSON` as what that returns. It over-counts (an ASCII text by up to 7
  * times) and never under-counts what the row's JSON could be; it costs a walk of the
  * row's values and no `JSON.stringify`. A row nested deeper than 64 levels is Infinity.
  *
