@@ -85,12 +85,15 @@ const FEED_SLICE_ROWS = 200;
 const WRITE_SLICE_BYTES = 32 * 1024 * 1024;
 
 /**
- * What an event weighs in a write, in bytes: its spool line's size when it has one (its
- * JSON, measured when it was appended), else {@link rowBytesAtMost}, an upper bound
- * counted without stringifying it.
+ * What an event weighs in a write, in bytes, at most: twice its spool line's size when it
+ * has one (its JSON, measured when it was appended), else {@link rowBytesAtMost}, an upper
+ * bound counted without stringifying it. A store may send up to twice the line: COPY
+ * (pgPool) doubles each backslash of a JSON column's text (a line's `\\` goes as `\\\\`,
+ * its `\"` as `\\"`), and a byte column goes as hex where the line holds base64. The
+ * line's own size covers the hash chain's fields (null in it, set when linked).
  */
 function pendingBytes(pending: Pending): number {
-  return pending.bytes ?? rowBytesAtMost(pending.row);
+  return pending.bytes === undefined ? rowBytesAtMost(pending.row) : 2 * pending.bytes;
 }
 
 /**

@@ -1,9 +1,13 @@
 import type { EventRow } from "../stores/store";
 
-/** The most UTF-8 bytes JSON (or a driver's escaping) makes of one UTF-16 unit of a string (`\u001f`). */
-const MAX_BYTES_PER_UNIT = 6;
-/** What a number, a date or any other scalar is counted as: its longest text (`-1.2345678901234567e-308`) and quotes. */
-const SCALAR_BYTES = 26;
+/**
+ * The most UTF-8 bytes a store sends for one UTF-16 unit of a string: JSON escapes a
+ * control character as `\u001f` (6 bytes), and COPY's text format (pgPool) doubles that
+ * backslash (`\\u001f`, 7 bytes). Counted at 6, a write of such text passed its bound.
+ */
+const MAX_BYTES_PER_UNIT = 7;
+/** What a number, a date or any other scalar is counted as: its longest text (a Date's `"+275760-09-13T00:00:00.000Z"`, longer than a number's `-1.2345678901234567e-308`). */
+const SCALAR_BYTES = 29;
 /**
  * Containers nested deeper than this are not walked: the row is counted as larger than any
  * bound, so it is written alone. An event's JSON columns are cut at 31 levels
@@ -24,9 +28,21 @@ function bytesAtMost(value: unknown, depth: number): number {
       return SCALAR_BYTES;
   }
   if (value === null || value instanceof Date) return SCALAR_BYTES;
-  // A byte column goes as hex (`\x…` on PostgreSQL) or base64: at most two characters a byte.
-  if (ArrayBuffer.isView(value)) return value.byteLength * 2 + 4;
+  // A column's byte array goes as hex (`"\\x…"` in PostgreSQL's JSON) or base64: at most two
+  // characters a byte. Inside a JSON value it goes as JSON does it: a Buffer by its toJSON
+  // (a number a byte), another typed array as an object of its indexes, walked below.
+  if (ArrayBuffer.isView(value) && depth <= 1) return value.byteLength * 2 + 6;
   if (depth >= DEEPEST) return Infinity;
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  // A class's value (an extra column's, queued as it is) goes as what its toJSON returns; one
+  // that throws fails the write, so its row goes alone.
+  if (typeof toJSON === "function") {
+    try {
+      return bytesAtMost(toJSON.call(value), depth + 1);
+    } catch {
+      return Infinity;
+    }
+  }
   let total = 2;
   if (Array.isArray(value)) {
     for (const item of value) total += bytesAtMost(item, depth + 1) + 1;
@@ -42,14 +58,15 @@ function bytesAtMost(value: unknown, depth: number): number {
 
 /**
  * An upper bound of what `row` weighs in a write, in bytes: the UTF-8 size of its values'
- * JSON text with every character escaped at its longest (6 bytes a UTF-16 unit), scalars
- * at their longest text, byte arrays as hex. It over-counts (an ASCII text by up to 6
+ * JSON text with every character escaped at its longest (7 bytes a UTF-16 unit, COPY's escape of JSON's), scalars
+ * at their longest text, byte arrays as hex (inside a JSON value, as JSON writes them), an
+ * object with `toJSON` as what that returns. It over-counts (an ASCII text by up to 7
  * times) and never under-counts what the row's JSON could be; it costs a walk of the
  * row's values and no `JSON.stringify`. A row nested deeper than 64 levels is Infinity.
  *
  * @example
  * ```ts
- * rowBytesAtMost({ ...row, content: { note: "x".repeat(1000) } }); // at least 6 000
+ * rowBytesAtMost({ ...row, content: { note: "x".repeat(1000) } }); // at least 7 000
  * ```
  */
 export function rowBytesAtMost(row: EventRow): number {

@@ -1,3 +1,13 @@
+import { nextTurn } from "../event-loop-turn";
+
+/**
+ * Items weighing this many bytes in all (as `bytesOf` counts them) are weighed in one turn
+ * of the event loop at most, plus the one that passes it. An upper bound counted by a walk
+ * (`rowBytesAtMost`) of events of many small values puts millions of them in one write of
+ * 32 MiB: weighed in one go, they held the event loop for 100-300 ms.
+ */
+const WEIGHED_PER_TURN_BYTES = 1024 * 1024;
+
 /** How large one write of {@link writeInSlices} may be. */
 export interface SliceLimit<T> {
   /** The most items per write; a positive integer. */
@@ -13,8 +23,9 @@ export interface SliceLimit<T> {
  * `limit.bytes` bytes (at least one item each), one write at a time, in order: each item
  * is handed to `write` exactly once, and a slice is written only once the one before it
  * resolved. Each write's synchronous part (a store building its statement or its COPY
- * text) then covers at most `limit.items` items, the event loop runs between the writes,
- * and no write (one transaction of a store) grows with the items' sizes.
+ * text) then covers at most `limit.items` items, the event loop runs between the writes
+ * and while the items are weighed (every {@link WEIGHED_PER_TURN_BYTES}), and no write (one
+ * transaction of a store) grows with the items' sizes.
  *
  * When a slice's write throws, the items of the slices written before it (whole, in
  * order) are handed to `onPartial`, and the error is rethrown; the items of the
@@ -40,9 +51,15 @@ export async function writeInSlices<T>(
   };
   let start = 0;
   let bytes = 0;
+  let sinceTurn = 0;
   for (let i = 0; i < items.length; i++) {
+    if (sinceTurn >= WEIGHED_PER_TURN_BYTES) {
+      sinceTurn = 0;
+      await nextTurn();
+    }
     // Weighed as the slices go, so the walk of later items waits for the earlier writes.
     const weight = limit.bytesOf(items[i]!);
+    sinceTurn += weight;
     if (i > start && (i - start === limit.items || bytes + weight > limit.bytes)) {
       await writeSlice(start, i);
       start = i;
