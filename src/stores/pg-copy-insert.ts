@@ -83,6 +83,25 @@ interface CopyStatement {
 class NotCopyText extends Error {}
 
 /**
+ * The longest one write through the pool may take, from the first look and the borrowing
+ * of a connection to its COMMIT: the time limit of a transaction on the path without a
+ * pool (Prisma's, 60 s). node-postgres has none of its own, so a connection that neither
+ * answers nor fails (a dropped route, a firewall that forgot it: no reset, no reply) held
+ * the buffered writer for ever; past the limit its socket is destroyed and the batch goes
+ * the path without a pool, as after any failed COPY.
+ */
+export const COPY_DEADLINE_MS = 60_000;
+
+/** A write through the pool that passed {@link COPY_DEADLINE_MS}. */
+class CopyDeadlinePassed extends Error {}
+
+/** What one write through the pool holds: its connection once borrowed, and whether its time is up. */
+interface CopyAttempt {
+  client?: PgPoolClientLike;
+  expired: boolean;
+}
+
+/**
  * The COPY text of `group` in pieces of about {@link COPY_CHUNK_UNITS} code units, each
  * built only when the one before was handed on: a batch's text is never held whole, so
  * writing a batch takes a piece's memory beside the batch, whatever its size.
@@ -205,10 +224,16 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
   let warned = false;
   /** Whether COPY may be used: settled by the first look that succeeds. */
   let usable: Promise<boolean> | undefined;
+  /** How many looks were started, and the number of the last one that answered: {@link usable} waits on a look while they differ. */
+  let looks = 0;
+  let answered = 0;
   /** @throws what the look threw; the next call looks again. */
   function copyUsable(): Promise<boolean> {
-    usable ??= probePgPool(pool, prisma, table).then(
+    if (usable !== undefined) return usable;
+    const look = ++looks;
+    usable = probePgPool(pool, prisma, table).then(
       (probe) => {
+        answered = look;
         if (!probe.copy) {
           warn(
             `audit-events: prismaStore() does NOT write through the pgPool it was given: ${probe.reason}. ` +
@@ -219,17 +244,24 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
         return probe.copy;
       },
       (error: unknown) => {
-        usable = undefined;
+        // The next call looks again (unless a later look, started after this one was given up, is under way).
+        if (look === looks) usable = undefined;
         throw error;
       },
     );
     return usable;
   }
   let copyFrom: CopyFrom | undefined;
-  async function copy(statements: CopyStatement[]): Promise<void> {
+  async function copy(statements: CopyStatement[], attempt: CopyAttempt): Promise<void> {
     // Loaded here: pg-copy-streams is needed only by a store given a pgPool.
     copyFrom ??= (await import("pg-copy-streams")).from as unknown as typeof copyFrom;
     const client = await checkOut(pool);
+    // Borrowed after the write's time was up (the pool was full): the batch went the other way.
+    if (attempt.expired) {
+      client.release();
+      throw new CopyDeadlinePassed("the connection came after the write's time was up");
+    }
+    attempt.client = client;
     let broken: Error | undefined;
     try {
       if (statements.length === 1) {
@@ -249,6 +281,7 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
       broken = error instanceof Error ? error : new Error(String(error));
       throw error;
     } finally {
+      attempt.client = undefined;
       client.release(broken);
     }
   }
@@ -258,7 +291,7 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
    *
    * @throws what the look or the COPY threw; nothing of `rows` is stored then.
    */
-  async function copyRows(rows: readonly EventRow[]): Promise<boolean> {
+  async function copyRows(rows: readonly EventRow[], attempt: CopyAttempt): Promise<boolean> {
     if (!(await copyUsable())) return false;
     let statements: CopyStatement[];
     try {
@@ -267,18 +300,52 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
       return false;
     }
     try {
-      await copy(statements);
+      await copy(statements, attempt);
     } catch (error) {
       if (error instanceof NotCopyText) return false;
       throw error;
     }
     return true;
   }
+  /**
+   * {@link copyRows} within {@link COPY_DEADLINE_MS}. Past it, the connection is given up
+   * (its socket destroyed: the COPY under way fails, and the pool closes the connection),
+   * a look still waiting is forgotten (the next batch looks again), and it throws.
+   */
+  async function copyRowsInTime(rows: readonly EventRow[]): Promise<boolean> {
+    const attempt: CopyAttempt = { expired: false };
+    const work = copyRows(rows, attempt);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const passed = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        attempt.expired = true;
+        const error = new CopyDeadlinePassed(`COPY through the pgPool had no answer within ${COPY_DEADLINE_MS} ms`);
+        attempt.client?.connection?.stream?.destroy(error);
+        if (answered !== looks) usable = undefined;
+        reject(error);
+      }, COPY_DEADLINE_MS);
+    });
+    try {
+      return await Promise.race([work, passed]);
+    } finally {
+      clearTimeout(timer);
+      // Given up, it still settles (its socket destroyed) or never does (a look on a
+      // connection of its own): either way, nobody waits for it.
+      work.catch(() => undefined);
+    }
+  }
   return async (rows) => {
     try {
-      if (await copyRows(rows)) return;
+      if (await copyRowsInTime(rows)) return;
     } catch (error) {
       await fallback(rows);
+      if (error instanceof CopyDeadlinePassed) {
+        warn(
+          `audit-events: COPY into ${table.sqlName} through the pgPool given to prismaStore() had no answer within ${COPY_DEADLINE_MS / 1000} s; ` +
+            "its connection was given up and the batch written through Prisma. A connection that neither answers nor fails is a network fault between this process and PostgreSQL.",
+        );
+        return;
+      }
       if (!warned && !isDataError(error)) {
         warned = true;
         warn(

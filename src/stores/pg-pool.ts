@@ -15,6 +15,8 @@ export interface PgPoolClientLike {
   /** node-postgres's client is an EventEmitter: "error" is emitted when its connection breaks. */
   on?(event: "error", listener: (error: Error) => void): unknown;
   removeListener?(event: "error", listener: (error: Error) => void): unknown;
+  /** node-postgres's connection: its socket is destroyed when a write through it passes its time limit. */
+  readonly connection?: { readonly stream?: { destroy(error?: Error): void } };
 }
 
 /** Heard while a connection is checked out: the work on it fails with the same break. */

@@ -6,6 +6,13 @@ export interface TcpProxy {
   readonly port: number;
   /** Drops every open connection and refuses new ones (they are reset at once). */
   cut(): void;
+  /**
+   * Swallows everything from now on, both ways, and leaves every connection open: what a
+   * dropped route or a firewall that forgot the connection looks like (no reset, no reply,
+   * ever). New connections are accepted and swallowed too. Ended by {@link restore} for new
+   * connections only.
+   */
+  blackhole(): void;
   /** Lets connections through again. */
   restore(): void;
   close(): Promise<void>;
@@ -15,6 +22,9 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let open = true;
+  let swallowing = false;
+  /** The forwarding of each open pair, stopped by blackhole(). */
+  const pipes = new Set<() => void>();
   const track = (socket: net.Socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
@@ -26,10 +36,23 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       client.resetAndDestroy();
       return;
     }
+    if (swallowing) {
+      client.resume();
+      return;
+    }
     const upstream = net.connect(target);
     track(upstream);
     client.pipe(upstream);
     upstream.pipe(client);
+    const stop = () => {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      // Read and drop: nothing reaches the other side, nothing is refused.
+      client.resume();
+      upstream.resume();
+    };
+    pipes.add(stop);
+    client.on("close", () => pipes.delete(stop));
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
   });
@@ -40,8 +63,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       open = false;
       for (const socket of sockets) socket.resetAndDestroy();
     },
+    blackhole() {
+      swallowing = true;
+      for (const stop of pipes) stop();
+      pipes.clear();
+    },
     restore() {
       open = true;
+      swallowing = false;
     },
     async close() {
       open = false;
