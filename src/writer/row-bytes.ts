@@ -15,6 +15,20 @@ const SCALAR_BYTES = 29;
  */
 const DEEPEST = 64;
 
+/**
+ * A byte array of `byteLength` bytes at its largest, whichever way a store sends it: as hex
+ * or base64 (a Bytes column; a Json column's whole value on PostgreSQL, `"\\x…"`), as a
+ * Buffer's toJSON (`{"type":"Buffer","data":[…]}`, up to 4 bytes a byte: a Json column's
+ * whole value on MariaDB, or inside any JSON value), or as JSON writes another typed array
+ * (an object of its indexes, `"123":255,`). The last is the largest, and is counted as
+ * {@link bytesAtMost} would walk it (each index a key, each element a scalar) without walking.
+ */
+function byteArrayBytesAtMost(byteLength: number): number {
+  const indexUnits = String(Math.max(byteLength - 1, 0)).length;
+  // Plus the longest frame: a Buffer's `{"type":"Buffer","data":[]}` (27 bytes).
+  return byteLength * (indexUnits * MAX_BYTES_PER_UNIT + 4 + SCALAR_BYTES) + 32;
+}
+
 /** `value`'s size at its largest, in bytes; Infinity past {@link DEEPEST} levels. */
 function bytesAtMost(value: unknown, depth: number): number {
   switch (typeof value) {
@@ -28,10 +42,7 @@ function bytesAtMost(value: unknown, depth: number): number {
       return SCALAR_BYTES;
   }
   if (value === null || value instanceof Date) return SCALAR_BYTES;
-  // A column's byte array goes as hex (`"\\x…"` in PostgreSQL's JSON) or base64: at most two
-  // characters a byte. Inside a JSON value it goes as JSON does it: a Buffer by its toJSON
-  // (a number a byte), another typed array as an object of its indexes, walked below.
-  if (ArrayBuffer.isView(value) && depth <= 1) return value.byteLength * 2 + 6;
+  if (ArrayBuffer.isView(value)) return byteArrayBytesAtMost(value.byteLength);
   if (depth >= DEEPEST) return Infinity;
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   // A class's value (an extra column's, queued as it is) goes as what its toJSON returns; one
@@ -59,7 +70,7 @@ function bytesAtMost(value: unknown, depth: number): number {
 /**
  * An upper bound of what `row` weighs in a write, in bytes: the UTF-8 size of its values'
  * JSON text with every character escaped at its longest (7 bytes a UTF-16 unit, COPY's escape of JSON's), scalars
- * at their longest text, byte arrays as hex (inside a JSON value, as JSON writes them), an
+ * at their longest text, byte arrays at their longest form (as JSON writes a typed array: an object of its indexes), an
  * object with `toJSON` as what that returns. It over-counts (an ASCII text by up to 7
  * times) and never under-counts what the row's JSON could be; it costs a walk of the
  * row's values and no `JSON.stringify`. A row nested deeper than 64 levels is Infinity.
