@@ -49,3 +49,27 @@ export function isFeatureNotSupported(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * SQLSTATE 57014 (query_canceled: PostgreSQL's `statement_timeout`), MySQL 3024 (`max_execution_time`
+ * exceeded) and MariaDB 1969 (`max_statement_time` exceeded): a statement stopped for its time.
+ */
+const STATEMENT_TIME_CODES = new Set(["57014", "3024", "1969"]);
+
+/**
+ * Whether a write failed because it ran out of time while the database worked on it: an
+ * interactive transaction past its limit (Prisma P2028 "…expired transaction", the
+ * buffered writer's path for a large batch: 60 s), or a statement stopped by the
+ * database's own limit (PostgreSQL's `statement_timeout`, MySQL's `max_execution_time`,
+ * MariaDB's `max_statement_time`). A smaller write may then succeed, where another
+ * outage (connection refused, lock wait timeout, a transaction that could not start in
+ * time) is not about the write's size.
+ */
+export function isTimeLimit(error: unknown): boolean {
+  for (let current = error as ErrorShape | undefined, depth = 0; current && depth < 5; current = current.cause as ErrorShape, depth++) {
+    if (current.code === "P2028" && /expired transaction/i.test(String((current as { message?: unknown }).message))) return true;
+    const code = databaseCode(current) ?? (typeof current.code === "string" ? current.code : undefined);
+    if (code !== undefined && STATEMENT_TIME_CODES.has(code)) return true;
+  }
+  return false;
+}

@@ -8,7 +8,7 @@ import { decodeSpoolLine, encodeSpoolLine } from "./spool-line";
 import { SpoolTail, type Pending } from "./spool-tail";
 import { normalizeJson } from "../serialize";
 import { isStandIn, standInFor, standInForLine } from "./refused-event";
-import { isRefusedData } from "../stores/store-failure";
+import { isRefusedData, isTimeLimit } from "../stores/store-failure";
 import type { Checkpointer } from "../integrity/checkpointer";
 import type { HashChain } from "../integrity/hash-chain";
 import type { IntegrityKeyRing } from "../integrity/integrity-keys";
@@ -1098,8 +1098,11 @@ export class BufferedWriter {
 
   /**
    * Writes `batch`; when the store refuses it for what a row holds, halves it until
-   * the refused rows stand alone, and hands those to {@link refuse}. Returns how many
-   * were written; throws on an outage.
+   * the refused rows stand alone, and hands those to {@link refuse}. When the write ran
+   * out of time ({@link isTimeLimit}: a transaction or statement limit), writes it again
+   * as two halves, down to single events, since the same write would fail the same way
+   * at every retry. Returns how many were written; throws on another outage, or when a
+   * single event runs out of time.
    */
   private async writeIsolating(given: Pending[]): Promise<number> {
     let batch = given;
@@ -1109,11 +1112,13 @@ export class BufferedWriter {
     } catch (error) {
       if (!isRefusedData(error)) {
         for (const p of batch) p.maybeStored = true;
-        throw error;
+        if (batch.length < 2 || !isTimeLimit(error)) throw error;
+        this.options.logger.debug?.(`audit-events: a write of ${batch.length} events to ${this.options.store.name} ran out of time; writing it as two halves.`);
       }
       if (batch.length > 1) {
         const half = Math.ceil(batch.length / 2);
-        return (await this.writeIsolating(batch.slice(0, half))) + (await this.writeIsolating(batch.slice(half)));
+        // The events the store held already (withoutStored) count as written.
+        return given.length - batch.length + (await this.writeIsolating(batch.slice(0, half))) + (await this.writeIsolating(batch.slice(half)));
       }
       this.refuse(batch[0]!, error);
       return 0;

@@ -1,0 +1,93 @@
+import { AuditContext, closeAudit, configureAudit, flushAudit, prismaStore, verifyAuditTrail } from "../../src";
+import { newEventIdentity } from "../../src/model/event-record";
+import type { EventRow } from "../../src/stores/store";
+import { isTimeLimit } from "../../src/stores/store-failure";
+import { sampleRecord } from "../conformance/store-conformance";
+import { connectClient, openDatabase, type Provider, type TestDatabase } from "../support/databases";
+
+/**
+ * A database that cannot write a whole batch within its time limit (here its own
+ * statement limit of 400 ms, and a trigger that takes 50 ms a row: up to 7 rows a
+ * statement go in) must still get every event. The buffered writer read the failure as
+ * an outage and retried the same batch, which failed the same way at every retry: nothing
+ * stored, for ever. A write that runs out of time is now written again as two halves.
+ * Everything here is real: the server's own limit stops the statement (PostgreSQL's
+ * `statement_timeout`, SQLSTATE 57014; MariaDB's `max_statement_time`, error 1969) and
+ * Prisma reports it.
+ */
+const KEY = "write-time-limit-key-0123456789abcdef";
+
+/** Per database: the trigger that makes each row take 50 ms, and the client options that limit a statement to 400 ms. */
+const SLOW = {
+  postgresql: {
+    trigger: [
+      `CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.05); RETURN NEW; END $$`,
+      `CREATE TRIGGER slow_row BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION slow_row()`,
+    ],
+    limited: { options: "-c statement_timeout=400" },
+  },
+  mysql: {
+    trigger: ["CREATE TRIGGER slow_row BEFORE INSERT ON audit_events FOR EACH ROW SET @slept = SLEEP(0.05)"],
+    limited: { initSql: "SET SESSION max_statement_time = 0.4" },
+  },
+} as const;
+
+type Raw = { $executeRawUnsafe(sql: string): Promise<number>; $queryRawUnsafe<T>(sql: string): Promise<T>; $disconnect(): Promise<void> };
+
+async function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no progress in ${ms} ms: the writer retries the same batch`)), ms)));
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+jest.setTimeout(120_000);
+
+describe.each(["postgresql", "mysql"] as const)("a statement limit on %s", (provider) => {
+  let db: TestDatabase;
+  let limited: Raw;
+  beforeAll(async () => {
+    db = await openDatabase(provider as Provider, { name: "write_time_limit" });
+    for (const sql of SLOW[provider].trigger) await (db.prisma as unknown as Raw).$executeRawUnsafe(sql);
+    limited = connectClient(db, SLOW[provider].limited) as unknown as Raw;
+  });
+  afterEach(async () => {
+    await closeAudit();
+    configureAudit({});
+    await db.reset();
+  });
+  afterAll(async () => {
+    await limited?.$disconnect();
+    await db?.close();
+  });
+
+  it("is what the writer meets: a write of 20 rows is stopped, and read as a time limit; a refused row is not", async () => {
+    const store = prismaStore(limited as never);
+    const rows = Array.from({ length: 20 }, (_, i) => store.toRow({ ...sampleRecord(), ...newEventIdentity(), objectId: String(i) }, { extraData: {} }) as EventRow);
+    const error = await store.writeRows!(rows).then(
+      () => "written",
+      (e: unknown) => e,
+    );
+    expect(isTimeLimit(error)).toBe(true);
+    expect(isTimeLimit(await store.writeRows!([{ ...rows[0]!, timestamp: null } as unknown as EventRow]).catch((e: unknown) => e))).toBe(false);
+  });
+
+  it.each([{ integrity: false }, { integrity: true }])("stores a buffered batch of 40 events, each once, though no statement of more than 7 rows finishes in time (integrity: $integrity)", async ({ integrity }) => {
+    const debug: string[] = [];
+    configureAudit({
+      store: prismaStore(limited as never),
+      writeMode: "buffered",
+      flushIntervalMs: 600_000,
+      logger: { warn: () => undefined, debug: (message: string) => void debug.push(message) },
+      ...(integrity ? { integrity: { key: KEY } } : {}),
+    });
+    const ctx = new AuditContext();
+    const created = [];
+    for (let i = 0; i < 40; i++) created.push(await ctx.createEvent({ contentType: "Order", objectId: i }, { total: i }));
+    await within(60_000, flushAudit());
+    const stored = await (db.prisma as unknown as Raw).$queryRawUnsafe<{ id: string; objectId: string }[]>(`SELECT id, ${provider === "mysql" ? "objectId" : '"objectId"'} AS "objectId" FROM audit_events`);
+    expect(stored.sort((a, b) => Number(a.objectId) - Number(b.objectId)).map((r) => String(r.id))).toEqual(created.map((e) => e.id));
+    // It took halves: 40 (stopped), 20 (stopped), 10 (stopped), then writes of 5.
+    expect(debug.filter((m) => /ran out of time; writing it as two halves/.test(m)).length).toBeGreaterThanOrEqual(3);
+    if (integrity) expect(await verifyAuditTrail({ store: prismaStore(db.prisma as never), key: KEY })).toMatchObject({ ok: true, problems: [], verified: 40 });
+  });
+});
