@@ -8,13 +8,14 @@ import { decodeSpoolLine, encodeSpoolLine } from "./spool-line";
 import { SpoolTail, type Pending } from "./spool-tail";
 import { normalizeJson } from "../serialize";
 import { isStandIn, standInFor, standInForLine } from "./refused-event";
-import { isRefusedData, isTimeLimit } from "../stores/store-failure";
+import { isRefusedData } from "../stores/store-failure";
 import type { Checkpointer } from "../integrity/checkpointer";
 import type { HashChain } from "../integrity/hash-chain";
 import type { IntegrityKeyRing } from "../integrity/integrity-keys";
 import type { IntegrityStore } from "../integrity/integrity-store";
 import { committedNothing } from "./chained-writes";
 import { writeInSlices } from "./sliced-write";
+import { WRITE_LIMIT_REGROWS_AFTER_MS, WriteSizeLimit } from "./write-size-limit";
 import { nextTurn } from "../event-loop-turn";
 import { queuedRow } from "./queued-row";
 import { rowBytesAtMost } from "./row-bytes";
@@ -203,9 +204,12 @@ export class BufferedWriter {
   private chain: HashChain | undefined;
   /** With `integrity`: the chained write under way (see {@link writeChained}); settled when none is. */
   private chainWrite: Promise<unknown> = Promise.resolve();
+  /** The most bytes one store write holds: {@link WRITE_SLICE_BYTES} (`maxWriteBytes`), less after writes ran out of time. */
+  private readonly writeLimit: WriteSizeLimit;
 
   constructor(private readonly options: BufferedWriterOptions) {
     this.tail = new SpoolTail(options.maxBufferedEvents);
+    this.writeLimit = new WriteSizeLimit(options.maxWriteBytes ?? WRITE_SLICE_BYTES);
     this.copies = options.spool?.mayLoseLines === true ? new SpoolCopies() : undefined;
     this.previousGone = Promise.resolve(options.after).catch(() => undefined);
     if (options.spool !== undefined) {
@@ -1083,26 +1087,32 @@ export class BufferedWriter {
 
   /**
    * Writes a batch through {@link writeIsolating} in slices of at most
-   * {@link WRITE_SLICE_BYTES} (`maxWriteBytes`) and, with a spool, {@link FEED_SLICE_ROWS} events, one after
+   * {@link WRITE_SLICE_BYTES} (`maxWriteBytes`; less while writes run out of time, see
+   * {@link WriteSizeLimit}) and, with a spool, {@link FEED_SLICE_ROWS} events, one after
    * the other, in order. When a slice fails, the slices before it are stored: they are
    * marked as maybe stored, like the failed one, so a retry asks before chaining them
    * again (the store skips ids it holds).
    */
   private writeFed(batch: Pending[]): Promise<number> {
     const items = this.options.spool === undefined ? batch.length : FEED_SLICE_ROWS;
-    const bytes = this.options.maxWriteBytes ?? WRITE_SLICE_BYTES;
-    return writeInSlices(batch, { items, bytes, bytesOf: pendingBytes }, (slice) => this.writeIsolating(slice), (written) => {
+    const write = (slice: Pending[], weight: number) =>
+      this.writeIsolating(slice).catch((error: unknown) => {
+        if (this.writeLimit.failed(error, slice.length, weight)) {
+          this.options.logger.warn(
+            `audit-events: a write of ${slice.length} events to ${this.options.store.name} ran out of time; writes now hold at most ${this.writeLimit.bytes()} bytes (as weighed) until none has for ${WRITE_LIMIT_REGROWS_AFTER_MS / 60_000} minutes.`,
+          );
+        }
+        throw error;
+      });
+    return writeInSlices(batch, { items, bytes: this.writeLimit.bytes(), bytesOf: pendingBytes }, write, (written) => {
       for (const p of written) p.maybeStored = true;
     });
   }
 
   /**
    * Writes `batch`; when the store refuses it for what a row holds, halves it until
-   * the refused rows stand alone, and hands those to {@link refuse}. When the write ran
-   * out of time ({@link isTimeLimit}: a transaction or statement limit), writes it again
-   * as two halves, down to single events, since the same write would fail the same way
-   * at every retry. Returns how many were written; throws on another outage, or when a
-   * single event runs out of time.
+   * the refused rows stand alone, and hands those to {@link refuse}. Returns how many
+   * were written; throws on an outage.
    */
   private async writeIsolating(given: Pending[]): Promise<number> {
     let batch = given;
@@ -1112,8 +1122,7 @@ export class BufferedWriter {
     } catch (error) {
       if (!isRefusedData(error)) {
         for (const p of batch) p.maybeStored = true;
-        if (batch.length < 2 || !isTimeLimit(error)) throw error;
-        this.options.logger.debug?.(`audit-events: a write of ${batch.length} events to ${this.options.store.name} ran out of time; writing it as two halves.`);
+        throw error;
       }
       if (batch.length > 1) {
         const half = Math.ceil(batch.length / 2);

@@ -20,7 +20,8 @@ export interface SliceLimit<T> {
 
 /**
  * Writes `items` through `write` in consecutive slices of at most `limit.items` items and
- * `limit.bytes` bytes (at least one item each), one write at a time, in order: each item
+ * `limit.bytes` bytes (at least one item each), each handed with its weight (the sum of
+ * `bytesOf` its items), one write at a time, in order: each item
  * is handed to `write` exactly once, and a slice is written only once the one before it
  * resolved. Each write's synchronous part (a store building its statement or its COPY
  * text) then covers at most `limit.items` items, the event loop runs between the writes
@@ -37,13 +38,13 @@ export interface SliceLimit<T> {
 export async function writeInSlices<T>(
   items: readonly T[],
   limit: SliceLimit<T>,
-  write: (slice: T[]) => Promise<number>,
+  write: (slice: T[], bytes: number) => Promise<number>,
   onPartial: (written: readonly T[]) => void,
 ): Promise<number> {
   let total = 0;
-  const writeSlice = async (from: number, to: number) => {
+  const writeSlice = async (from: number, to: number, weight: number) => {
     try {
-      total += await write(items.slice(from, to));
+      total += await write(items.slice(from, to), weight);
     } catch (error) {
       if (from > 0) onPartial(items.slice(0, from));
       throw error;
@@ -61,12 +62,12 @@ export async function writeInSlices<T>(
     const weight = limit.bytesOf(items[i]!);
     sinceTurn += weight;
     if (i > start && (i - start === limit.items || bytes + weight > limit.bytes)) {
-      await writeSlice(start, i);
+      await writeSlice(start, i, bytes);
       start = i;
       bytes = 0;
     }
     bytes += weight;
   }
-  if (start < items.length) await writeSlice(start, items.length);
+  if (start < items.length) await writeSlice(start, items.length, bytes);
   return total;
 }

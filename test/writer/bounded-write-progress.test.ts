@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-import { AuditContext, closeAudit, configureAudit, fileSpool, flushAudit, memoryStore, verifyAuditTrail, type MemoryStore } from "../../src";
+import { setTimeout as sleep } from "node:timers/promises";
+
+import { AuditContext, AuditStoreError, closeAudit, configureAudit, fileSpool, flushAudit, memoryStore, verifyAuditTrail, type MemoryStore } from "../../src";
 
 /**
  * A store whose transactions cannot outgrow a size (a slow database and a transaction time
@@ -82,9 +84,39 @@ describe.each([
 });
 
 /**
+ * Flushes until `store` holds `count` events: a failed flush leaves its events to the
+ * writer's next try, and with a spool a flush ends once they are in it.
+ */
+async function flushUntilStored(store: MemoryStore, count: number): Promise<void> {
+  for (;;) {
+    try {
+      await flushAudit();
+    } catch (error) {
+      if (!(error instanceof AuditStoreError)) throw error;
+    }
+    if (store.list().length >= count) return;
+    await sleep(50);
+  }
+}
+
+/** `store`, also noting how many events each write it was handed held, and whether it took it. */
+function countingWrites(store: MemoryStore & { refused: number; largest: number }): typeof store & { writes: { events: number; taken: boolean }[] } {
+  const counting = Object.create(store) as typeof store & { writes: { events: number; taken: boolean }[] };
+  counting.writes = [];
+  counting.writeRows = (rows) => {
+    const write = { events: rows.length, taken: false };
+    counting.writes.push(write);
+    return store.writeRows!(rows).then(() => void (write.taken = true));
+  };
+  return counting;
+}
+
+/**
  * A store slower still: no write above 2.5 MiB finishes within its time limit, under the
- * writer's own bound. A write that ran out of time is written again as two halves, so
- * the batch goes in writes of 2 events or fewer; before, it was retried whole, for ever.
+ * writer's own bound. A write that ran out of time makes the writer's writes smaller (half
+ * its weight), so the retries get through with 2 events a write; before, the batch was
+ * retried whole, for ever. The smaller size holds for the writes after it, and doubles back
+ * after ten minutes without a write running out of time.
  */
 describe.each([
   { spool: false, integrity: false },
@@ -95,14 +127,15 @@ describe.each([
     dir = mkdtempSync(path.join(tmpdir(), "bounded-write-"));
   });
   afterAll(async () => {
+    jest.useRealTimers();
     await closeAudit();
     configureAudit({});
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("is stored whole, each event once, in order, in halves of what ran out of time", async () => {
+  it("is stored whole, each event once, in order, in smaller writes after one ran out of time; later writes stay small for ten minutes", async () => {
     const inner = memoryStore();
-    const store = timeBoundStore(inner, 2.5 * MiB);
+    const store = countingWrites(timeBoundStore(inner, 2.5 * MiB));
     configureAudit({
       store,
       writeMode: "buffered",
@@ -112,11 +145,36 @@ describe.each([
       ...(integrity ? { integrity: { key: KEY } } : {}),
     });
     const ctx = new AuditContext();
-    const created = [];
-    for (let i = 0; i < 40; i++) created.push(await ctx.createEvent({ contentType: "Upload", objectId: i }, { file: "x".repeat(1_000_000) }));
-    await within(60_000, flushAudit());
+    const create = async (count: number) => {
+      const created = [];
+      for (let i = 0; i < count; i++) created.push(await ctx.createEvent({ contentType: "Upload", objectId: i }, { file: "x".repeat(1_000_000) }));
+      return created;
+    };
+    const created = await create(40);
+    await within(60_000, flushUntilStored(inner, 40));
     expect({ ids: inner.list().map((e) => e.id), largestWithin: store.largest <= 2.5 * MiB }).toEqual({ ids: created.map((e) => e.id), largestWithin: true });
     expect(store.refused).toBeGreaterThan(0);
-    if (integrity) expect(await verifyAuditTrail({ store: inner, key: KEY })).toMatchObject({ ok: true, problems: [], verified: 40 });
+    // The most events a write held once writes got through.
+    const small = Math.max(...store.writes.filter((w) => w.taken).map((w) => w.events));
+
+    // The next batch goes at once in writes of the size that got through: none refused.
+    const refused = store.refused;
+    store.writes.length = 0;
+    await create(8);
+    await within(60_000, flushUntilStored(inner, 48));
+    expect({ refused: store.refused - refused, largestWrite: Math.max(...store.writes.map((w) => w.events)) }).toEqual({ refused: 0, largestWrite: small });
+
+    // Ten minutes later the writer tries writes twice as large again (here refused once more).
+    jest.useFakeTimers({ doNotFake: ["nextTick", "setImmediate", "clearImmediate", "setTimeout", "clearTimeout", "setInterval", "clearInterval", "queueMicrotask", "performance", "hrtime"] });
+    jest.setSystemTime(Date.now() + 10 * 60_000);
+    store.writes.length = 0;
+    await create(8);
+    await within(60_000, flushUntilStored(inner, 56));
+    jest.useRealTimers();
+    expect(store.writes[0]).toEqual({ events: 2 * small, taken: false });
+    expect(inner.list()).toHaveLength(56);
+    // Closing signs the chain's last events (a checkpoint): the whole trail verifies.
+    await closeAudit();
+    if (integrity) expect(await verifyAuditTrail({ store: inner, key: KEY })).toMatchObject({ ok: true, problems: [], verified: 56 });
   });
 });
