@@ -7,6 +7,7 @@ import { byFieldSet, fieldsOf, postgresJsonValue } from "./prisma-bulk-insert";
 import type { ModelTable } from "./prisma-metadata";
 import { checkOut, type PgPoolClientLike, type PgPoolLike } from "./pg-pool";
 import { probePgPool } from "./pg-pool-probe";
+import { copySessionName, markedBegin, terminateCopySession } from "./pg-copy-session";
 import type { RawClient } from "./prisma-client";
 import type { EventRow } from "./store";
 
@@ -87,18 +88,23 @@ class NotCopyText extends Error {}
  * of a connection to its COMMIT: the time limit of a transaction on the path without a
  * pool (Prisma's, 60 s). node-postgres has none of its own, so a connection that neither
  * answers nor fails (a dropped route, a firewall that forgot it: no reset, no reply) held
- * the buffered writer for ever; past the limit its socket is destroyed and the batch goes
- * the path without a pool, as after any failed COPY.
+ * the buffered writer for ever; past the limit its socket is destroyed, its server session
+ * ended (see {@link terminateCopySession}) and the batch goes the path without a pool, as
+ * after any failed COPY.
  */
 export const COPY_DEADLINE_MS = 60_000;
 
 /** A write through the pool that passed {@link COPY_DEADLINE_MS}. */
 class CopyDeadlinePassed extends Error {}
 
-/** What one write through the pool holds: its connection once borrowed, and whether its time is up. */
+/** What one write through the pool holds: its connection once borrowed, whether its time is up, and the mark of its server session. */
 interface CopyAttempt {
   client?: PgPoolClientLike;
   expired: boolean;
+  /** The `application_name` of its transaction (see {@link markedBegin}). */
+  readonly session: string;
+  /** Whether the marked BEGIN was sent: only then may a server session hold its rows. */
+  began: boolean;
 }
 
 /**
@@ -264,11 +270,10 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
     attempt.client = client;
     let broken: Error | undefined;
     try {
-      if (statements.length === 1) {
-        await copyInto(client, copyFrom!, statements[0]!);
-        return;
-      }
-      await client.query("BEGIN");
+      // Even a single COPY runs in a marked transaction: at the deadline its session must
+      // be found by the mark, whatever proxy stands between (see terminateCopySession).
+      attempt.began = true;
+      await client.query(markedBegin(attempt.session));
       try {
         for (const statement of statements) await copyInto(client, copyFrom!, statement);
         await client.query("COMMIT");
@@ -311,9 +316,10 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
    * {@link copyRows} within {@link COPY_DEADLINE_MS}. Past it, the connection is given up
    * (its socket destroyed: the COPY under way fails, and the pool closes the connection),
    * a look still waiting is forgotten (the next batch looks again), and it throws.
+   *
+   * @throws CopyDeadlinePassed past the deadline; what {@link copyRows} throws.
    */
-  async function copyRowsInTime(rows: readonly EventRow[]): Promise<boolean> {
-    const attempt: CopyAttempt = { expired: false };
+  async function copyRowsInTime(rows: readonly EventRow[], attempt: CopyAttempt): Promise<boolean> {
     const work = copyRows(rows, attempt);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const passed = new Promise<never>((_, reject) => {
@@ -335,17 +341,23 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
     }
   }
   return async (rows) => {
+    const attempt: CopyAttempt = { expired: false, session: copySessionName(), began: false };
     try {
-      if (await copyRowsInTime(rows)) return;
+      if (await copyRowsInTime(rows, attempt)) return;
     } catch (error) {
-      await fallback(rows);
       if (error instanceof CopyDeadlinePassed) {
+        // Destroying our socket does not end the server's session when the route died one
+        // way: it would hold the rows its COPY received, and the fallback's INSERT of the
+        // same ids would wait for it. Ended first, by its mark only.
+        const session = attempt.began ? ` ${await terminateCopySession(prisma, attempt.session)};` : "";
+        await fallback(rows);
         warn(
           `audit-events: COPY into ${table.sqlName} through the pgPool given to prismaStore() had no answer within ${COPY_DEADLINE_MS / 1000} s; ` +
-            "its connection was given up and the batch written through Prisma. A connection that neither answers nor fails is a network fault between this process and PostgreSQL.",
+            `its connection was given up;${session} the batch was written through Prisma. A connection that neither answers nor fails is a network fault between this process and PostgreSQL.`,
         );
         return;
       }
+      await fallback(rows);
       if (!warned && !isDataError(error)) {
         warned = true;
         warn(
