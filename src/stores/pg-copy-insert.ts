@@ -97,10 +97,10 @@ export const COPY_DEADLINE_MS = 60_000;
 /** A write through the pool that passed {@link COPY_DEADLINE_MS}. */
 class CopyDeadlinePassed extends Error {}
 
-/** What one write through the pool holds: its connection once borrowed, whether its time is up, and the mark of its server session. */
+/** One write through the pool: when its time is up, and the mark of its server session. */
 interface CopyAttempt {
-  client?: PgPoolClientLike;
-  expired: boolean;
+  /** Aborted at {@link COPY_DEADLINE_MS}: the connection it holds, for the look or the COPY, is destroyed (see `checkOut`). */
+  readonly signal: AbortSignal;
   /** The `application_name` of its transaction (see {@link markedBegin}). */
   readonly session: string;
   /** Whether the marked BEGIN was sent: only then may a server session hold its rows. */
@@ -230,16 +230,16 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
   let warned = false;
   /** Whether COPY may be used: settled by the first look that succeeds. */
   let usable: Promise<boolean> | undefined;
-  /** How many looks were started, and the number of the last one that answered: {@link usable} waits on a look while they differ. */
-  let looks = 0;
-  let answered = 0;
+  /** The look under way, until it answers: while {@link usable} is this look, COPY waits on it. */
+  let looking: Promise<boolean> | undefined;
   /** @throws what the look threw; the next call looks again. */
-  function copyUsable(): Promise<boolean> {
+  function copyUsable(signal: AbortSignal): Promise<boolean> {
     if (usable !== undefined) return usable;
-    const look = ++looks;
-    usable = probePgPool(pool, prisma, table).then(
+    const look: Promise<boolean> = probePgPool(pool, prisma, table, signal).then(
       (probe) => {
-        answered = look;
+        // Given up at a deadline (a later look may have answered since): its answer is nobody's.
+        if (usable !== look) return false;
+        looking = undefined;
         if (!probe.copy) {
           warn(
             `audit-events: prismaStore() does NOT write through the pgPool it was given: ${probe.reason}. ` +
@@ -251,23 +251,19 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
       },
       (error: unknown) => {
         // The next call looks again (unless a later look, started after this one was given up, is under way).
-        if (look === looks) usable = undefined;
+        if (usable === look) usable = looking = undefined;
         throw error;
       },
     );
-    return usable;
+    usable = looking = look;
+    return look;
   }
   let copyFrom: CopyFrom | undefined;
   async function copy(statements: CopyStatement[], attempt: CopyAttempt): Promise<void> {
     // Loaded here: pg-copy-streams is needed only by a store given a pgPool.
     copyFrom ??= (await import("pg-copy-streams")).from as unknown as typeof copyFrom;
-    const client = await checkOut(pool);
-    // Borrowed after the write's time was up (the pool was full): the batch went the other way.
-    if (attempt.expired) {
-      client.release();
-      throw new CopyDeadlinePassed("the connection came after the write's time was up");
-    }
-    attempt.client = client;
+    // Borrowed after the write's time was up (the pool was full), it is given back at once.
+    const client = await checkOut(pool, attempt.signal);
     let broken: Error | undefined;
     try {
       // Even a single COPY runs in a marked transaction: at the deadline its session must
@@ -286,7 +282,6 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
       broken = error instanceof Error ? error : new Error(String(error));
       throw error;
     } finally {
-      attempt.client = undefined;
       client.release(broken);
     }
   }
@@ -297,7 +292,7 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
    * @throws what the look or the COPY threw; nothing of `rows` is stored then.
    */
   async function copyRows(rows: readonly EventRow[], attempt: CopyAttempt): Promise<boolean> {
-    if (!(await copyUsable())) return false;
+    if (!(await copyUsable(attempt.signal))) return false;
     let statements: CopyStatement[];
     try {
       statements = copyStatements(rows, table);
@@ -313,21 +308,21 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
     return true;
   }
   /**
-   * {@link copyRows} within {@link COPY_DEADLINE_MS}. Past it, the connection is given up
-   * (its socket destroyed: the COPY under way fails, and the pool closes the connection),
-   * a look still waiting is forgotten (the next batch looks again), and it throws.
+   * {@link copyRows} within {@link COPY_DEADLINE_MS}. Past it, the connection held, by the
+   * COPY or by the look, is given up (its socket destroyed: what runs on it fails, and the
+   * pool closes the connection), a look still waiting is forgotten (the next batch looks
+   * again), and it throws.
    *
    * @throws CopyDeadlinePassed past the deadline; what {@link copyRows} throws.
    */
-  async function copyRowsInTime(rows: readonly EventRow[], attempt: CopyAttempt): Promise<boolean> {
+  async function copyRowsInTime(rows: readonly EventRow[], attempt: CopyAttempt, expire: AbortController): Promise<boolean> {
     const work = copyRows(rows, attempt);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const passed = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        attempt.expired = true;
         const error = new CopyDeadlinePassed(`COPY through the pgPool had no answer within ${COPY_DEADLINE_MS} ms`);
-        attempt.client?.connection?.stream?.destroy(error);
-        if (answered !== looks) usable = undefined;
+        if (looking !== undefined && usable === looking) usable = undefined;
+        expire.abort(error);
         reject(error);
       }, COPY_DEADLINE_MS);
     });
@@ -341,9 +336,10 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
     }
   }
   return async (rows) => {
-    const attempt: CopyAttempt = { expired: false, session: copySessionName(), began: false };
+    const expire = new AbortController();
+    const attempt: CopyAttempt = { signal: expire.signal, session: copySessionName(), began: false };
     try {
-      if (await copyRowsInTime(rows, attempt)) return;
+      if (await copyRowsInTime(rows, attempt, expire)) return;
     } catch (error) {
       if (error instanceof CopyDeadlinePassed) {
         // Destroying our socket does not end the server's session when the route died one
