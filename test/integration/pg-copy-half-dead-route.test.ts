@@ -4,7 +4,7 @@ import { configureAudit, prismaStore, type AuditStore, type EventRow } from "../
 import { newEventIdentity } from "../../src/model/event-record";
 import { COPY_DEADLINE_MS } from "../../src/stores/pg-copy-insert";
 import { sampleRecord } from "../conformance/store-conformance";
-import { openDatabase, type TestDatabase } from "../support/databases";
+import { connectClient, openDatabase, type TestDatabase } from "../support/databases";
 import { startTcpProxy, throughProxy, type TcpProxy } from "../support/tcp-proxy";
 import { testPgPool } from "../support/test-pg-pool";
 import { recordingLogger } from "../writer/spool-conformance";
@@ -23,9 +23,12 @@ let proxy: TcpProxy;
 let pool: ReturnType<typeof testPgPool>;
 let store: AuditStore;
 const logger = recordingLogger();
+/** A role of the cluster, created by the last test and dropped with the database. */
+const WEAK_ROLE = "audit_events_half_dead_weak";
 
 beforeAll(async () => {
   db = await openDatabase("postgresql", { name: "pg-copy-half-dead-route" });
+  await dropWeakRole();
   const { hostname, port } = new URL(db.url);
   proxy = await startTcpProxy({ host: hostname, port: Number(port) });
   pool = testPgPool(throughProxy(db.url, proxy), { max: 2 });
@@ -43,7 +46,19 @@ afterAll(async () => {
   await proxy?.close();
   await pool?.end().catch(() => undefined);
   await db?.close();
+  await dropWeakRole();
 });
+
+/** Roles belong to the cluster, not the test database: dropped once the database that grants to it is gone. */
+async function dropWeakRole(): Promise<void> {
+  const admin = new Client({ connectionString: Object.assign(new URL(db.url), { pathname: "/postgres" }).toString() });
+  await admin.connect();
+  try {
+    await admin.query(`DROP ROLE IF EXISTS ${WEAK_ROLE}`);
+  } finally {
+    await admin.end();
+  }
+}
 
 const rows = (count: number, tag: string): EventRow[] =>
   Array.from({ length: count }, (_, i) => store.toRow({ ...sampleRecord(), ...newEventIdentity(), objectId: `${tag}-${i}` }, { extraData: {} }) as EventRow);
@@ -65,22 +80,22 @@ const copySessions = () =>
 /** 4000 events, about 1.5 MB of COPY text: the server receives and inserts the first 400 KB (COPY stores rows in groups of at most 64 KB), then the route dies. */
 const COUNT = 4000;
 
-/** Starts a write whose route dies one way mid-COPY, passes the deadline, and waits for it (20 s at most). */
-async function writeThroughHalfDeadRoute(tag: string): Promise<{ settled: string; sessionsBefore: { pid: number; name: string }[] }> {
+/** Starts a write through `through` whose route dies one way mid-COPY, passes the deadline, and waits for it (`waitMs` at most). */
+async function writeThroughHalfDeadRoute(tag: string, through = store, waitMs = 20_000) {
   proxy.halfDead(400_000);
   jest.useFakeTimers({ doNotFake: ["nextTick", "setImmediate", "clearImmediate", "queueMicrotask", "performance", "hrtime", "Date", "setInterval", "clearInterval"] });
   let settled = "pending";
-  const write = store.writeRows(rows(COUNT, tag)).then(
+  const write = through.writeRows(rows(COUNT, tag)).then(
     () => void (settled = "resolved"),
     (error: unknown) => void (settled = `rejected: ${String(error)}`),
   );
   await realTimeout(1500);
   const sessionsBefore = await copySessions();
   jest.advanceTimersByTime(COPY_DEADLINE_MS);
-  for (let waited = 0; settled === "pending" && waited < 20_000; waited += 50) await realTimeout(50);
+  for (let waited = 0; settled === "pending" && waited < waitMs; waited += 50) await realTimeout(50);
   jest.useRealTimers();
   if (settled !== "pending") await write;
-  return { settled, sessionsBefore };
+  return { settled, sessionsBefore, write, state: () => settled };
 }
 
 it("ends the server session of a write given up at COPY_DEADLINE_MS, so the write through Prisma does not wait for its rows", async () => {
@@ -128,5 +143,33 @@ it("never ends a session that is not the given-up write's, even one marked by an
     // The one through the dead route could never say goodbye: its socket is dropped.
     (viaProxy as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
     await Promise.all([otherWrite, userSession].map((client) => client.end().catch(() => undefined)));
+  }
+}, 60_000);
+
+it("says in the warning when Prisma's role may not end the given-up session, which then holds its rows until the server ends it", async () => {
+  logger.warnings.length = 0;
+  // Prisma as a role that may write the table but not end the pool's (superuser) sessions.
+  await db.prisma.$executeRawUnsafe(`CREATE ROLE ${WEAK_ROLE} LOGIN`);
+  await db.prisma.$executeRawUnsafe(`GRANT ALL ON SCHEMA public TO ${WEAK_ROLE}`);
+  await db.prisma.$executeRawUnsafe(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${WEAK_ROLE}`);
+  await db.prisma.$executeRawUnsafe(`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${WEAK_ROLE}`);
+  const weakUrl = new URL(db.url);
+  weakUrl.username = WEAK_ROLE;
+  const weakPrisma = connectClient({ provider: "postgresql", url: weakUrl.toString() });
+  try {
+    const weakStore = prismaStore(weakPrisma, { pgPool: pool });
+    configureAudit({ store: weakStore, logger });
+    const { settled, state, write } = await writeThroughHalfDeadRoute("no-privilege", weakStore, 3000);
+    // The write through Prisma waits for the rows of the session it could not end ...
+    expect(settled).toBe("pending");
+    // ... until the server's side ends (here the proxy drops it, as TCP keepalive would).
+    proxy.cut();
+    await write;
+    expect(state()).toBe("resolved");
+    expect(await stored("no-privilege")).toEqual({ n: COUNT, distinct: COUNT });
+    expect(logger.warnings).toEqual([expect.stringMatching(/its server session \('audit-events copy [0-9a-f-]{36}'\) could not be ended \(.*superuser.*\): it holds the rows its COPY had received until the server's TCP keepalive ends it/s)]);
+  } finally {
+    configureAudit({ store, logger });
+    await weakPrisma.$disconnect();
   }
 }, 60_000);
