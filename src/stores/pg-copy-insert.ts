@@ -218,6 +218,18 @@ async function copyInto(client: PgPoolClientLike, copyFrom: CopyFrom, { sql, chu
  * errors included, is the outcome. The same when the data cannot go as COPY text
  * (a lone surrogate, see `copyChunks`) or a value cannot be converted.
  *
+ * Every write runs in one transaction whose first statement marks its server session with
+ * a random `application_name` ({@link markedBegin}; one round trip, plus COMMIT's for a
+ * batch of one COPY, about 0.5 ms a batch on loopback). A write past
+ * {@link COPY_DEADLINE_MS} is given up: its socket (or its look's) is destroyed, the
+ * session holding that mark and no other is ended through `prisma`
+ * ({@link terminateCopySession}: when the route died one way it would hold the rows its
+ * COPY received, and `fallback`'s INSERT of the same ids would wait for them, up to the
+ * server's TCP keepalive), then the batch goes through `fallback` and `warn` is told each
+ * time, saying whether the session was ended. Not covered: a Prisma role that may not end
+ * the pool's sessions, or a server that does not answer Prisma within
+ * `TERMINATE_DEADLINE_MS`; the warning says so and `fallback` waits for the keepalive.
+ *
  * A COPY that fails for another reason than its data (SQLSTATE classes 22 and 23) while
  * `fallback` succeeds means the pool cannot write what Prisma can (a table with
  * row-level security, which COPY refuses): `warn` is told once.
