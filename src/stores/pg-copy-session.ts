@@ -7,6 +7,10 @@ import type { RawClient } from "./prisma-client";
  * as long as its transaction lasts: a random UUID, so no other session holds it, whatever
  * stands between this process and the server (PgBouncer, a proxy), where neither
  * `client.processID` nor a port is the server's. 54 characters: PostgreSQL keeps 63.
+ *
+ * @example
+ * copySessionName(); // "audit-events copy 3f1c2a9e-6b0d-4e8f-9a7c-1d2e3f405162"
+ * @throws nothing.
  */
 export function copySessionName(): string {
   return `audit-events copy ${randomUUID()}`;
@@ -17,6 +21,10 @@ export function copySessionName(): string {
  * {@link copySessionName}), in one round trip. `SET LOCAL` ends with the transaction,
  * so the connection's own `application_name` is back after COMMIT or ROLLBACK;
  * `pg_stat_activity` shows the mark from the moment the statement has run.
+ *
+ * @example
+ * await client.query(markedBegin(copySessionName())); // then the COPYs, then COMMIT
+ * @throws nothing.
  */
 export function markedBegin(name: string): string {
   return `BEGIN; SET LOCAL application_name = '${name}'`;
@@ -36,8 +44,11 @@ const TERMINATE_SQL = "SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_ac
  * `pg_terminate_backend` does, and its transaction is rolled back. Bounded by
  * {@link TERMINATE_DEADLINE_MS}, since Prisma's connection may be cut off too.
  *
- * @returns what became of the session, as a clause for the warning; never throws: a
- *   failure (no privilege to end a session of another role, Prisma unreachable) is said there.
+ * @example
+ * const outcome = await terminateCopySession(prisma, attempt.session); // "its server session (...) was ended ..."
+ * @returns what became of the session, as a clause for the warning.
+ * @throws nothing: a failure (no privilege to end a session of another role or of a
+ *   superuser, Prisma unreachable or late) is said in the clause.
  */
 export async function terminateCopySession(prisma: RawClient, name: string): Promise<string> {
   let timer: ReturnType<typeof setTimeout> | undefined;
