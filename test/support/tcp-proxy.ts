@@ -37,6 +37,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   interface Pair {
     stopped: boolean;
     severed: boolean;
+    /** Reads both sides again, paused as they may be by backpressure, to drop what comes. */
+    drain(): void;
   }
   const pairs = new Set<Pair>();
   const die = () => {
@@ -44,6 +46,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     for (const pair of pairs) {
       pair.stopped = true;
       pair.severed = true;
+      pair.drain();
     }
   };
   const track = (socket: net.Socket) => {
@@ -63,14 +66,28 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     }
     const upstream = net.connect(target);
     track(upstream);
-    const pair: Pair = { stopped: false, severed: false };
+    const pair: Pair = {
+      stopped: false,
+      severed: false,
+      drain: () => {
+        client.resume();
+        upstream.resume();
+      },
+    };
     pairs.add(pair);
-    // Read and drop once stopped: nothing reaches the other side, nothing is refused.
+    // As pipe() forwards (backpressure, end), but byte by byte counted; once stopped, read
+    // and drop: nothing reaches the other side, nothing is refused.
+    const forward = (from: net.Socket, to: net.Socket, chunk: Buffer) => {
+      if (!to.write(chunk) && !pair.stopped) {
+        from.pause();
+        to.once("drain", () => from.resume());
+      }
+    };
     client.on("data", (chunk: Buffer) => {
       if (pair.stopped) return;
       if (chunk.length < budget) {
         budget -= chunk.length;
-        upstream.write(chunk);
+        forward(client, upstream, chunk);
         return;
       }
       upstream.write(chunk.subarray(0, budget));
@@ -78,7 +95,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       die();
     });
     upstream.on("data", (chunk: Buffer) => {
-      if (!pair.stopped) client.write(chunk);
+      if (!pair.stopped) forward(upstream, client, chunk);
+    });
+    client.on("end", () => {
+      if (!pair.stopped) upstream.end();
+    });
+    upstream.on("end", () => {
+      if (!pair.stopped) client.end();
     });
     client.on("close", () => {
       pairs.delete(pair);
@@ -97,7 +120,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     blackhole() {
       swallowing = true;
-      for (const pair of pairs) pair.stopped = true;
+      for (const pair of pairs) {
+        pair.stopped = true;
+        pair.drain();
+      }
     },
     halfDead(afterBytes = 0) {
       budget = afterBytes;
