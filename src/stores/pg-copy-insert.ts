@@ -7,6 +7,7 @@ import { byFieldSet, fieldsOf, postgresJsonValue } from "./prisma-bulk-insert";
 import type { ModelTable } from "./prisma-metadata";
 import { checkOut, type PgPoolClientLike, type PgPoolLike } from "./pg-pool";
 import { probePgPool } from "./pg-pool-probe";
+import { copySessionName, markedBegin, terminateCopySession } from "./pg-copy-session";
 import type { RawClient } from "./prisma-client";
 import type { EventRow } from "./store";
 
@@ -87,18 +88,23 @@ class NotCopyText extends Error {}
  * of a connection to its COMMIT: the time limit of a transaction on the path without a
  * pool (Prisma's, 60 s). node-postgres has none of its own, so a connection that neither
  * answers nor fails (a dropped route, a firewall that forgot it: no reset, no reply) held
- * the buffered writer for ever; past the limit its socket is destroyed and the batch goes
- * the path without a pool, as after any failed COPY.
+ * the buffered writer for ever; past the limit its socket is destroyed, its server session
+ * ended (see {@link terminateCopySession}) and the batch goes the path without a pool, as
+ * after any failed COPY.
  */
 export const COPY_DEADLINE_MS = 60_000;
 
 /** A write through the pool that passed {@link COPY_DEADLINE_MS}. */
 class CopyDeadlinePassed extends Error {}
 
-/** What one write through the pool holds: its connection once borrowed, and whether its time is up. */
+/** One write through the pool: when its time is up, and the mark of its server session. */
 interface CopyAttempt {
-  client?: PgPoolClientLike;
-  expired: boolean;
+  /** Aborted at {@link COPY_DEADLINE_MS}: the connection it holds, for the look or the COPY, is destroyed (see `checkOut`). */
+  readonly signal: AbortSignal;
+  /** The `application_name` of its transaction (see {@link markedBegin}). */
+  readonly session: string;
+  /** Whether the marked BEGIN was sent: only then may a server session hold its rows. */
+  began: boolean;
 }
 
 /**
@@ -212,6 +218,18 @@ async function copyInto(client: PgPoolClientLike, copyFrom: CopyFrom, { sql, chu
  * errors included, is the outcome. The same when the data cannot go as COPY text
  * (a lone surrogate, see `copyChunks`) or a value cannot be converted.
  *
+ * Every write runs in one transaction whose first statement marks its server session with
+ * a random `application_name` ({@link markedBegin}; one round trip, plus COMMIT's for a
+ * batch of one COPY, about 0.5 ms a batch on loopback). A write past
+ * {@link COPY_DEADLINE_MS} is given up: its socket (or its look's) is destroyed, the
+ * session holding that mark and no other is ended through `prisma`
+ * ({@link terminateCopySession}: when the route died one way it would hold the rows its
+ * COPY received, and `fallback`'s INSERT of the same ids would wait for them, up to the
+ * server's TCP keepalive), then the batch goes through `fallback` and `warn` is told each
+ * time, saying whether the session was ended. Not covered: a Prisma role that may not end
+ * the pool's sessions, or a server that does not answer Prisma within
+ * `TERMINATE_DEADLINE_MS`; the warning says so and `fallback` waits for the keepalive.
+ *
  * A COPY that fails for another reason than its data (SQLSTATE classes 22 and 23) while
  * `fallback` succeeds means the pool cannot write what Prisma can (a table with
  * row-level security, which COPY refuses): `warn` is told once.
@@ -224,16 +242,16 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
   let warned = false;
   /** Whether COPY may be used: settled by the first look that succeeds. */
   let usable: Promise<boolean> | undefined;
-  /** How many looks were started, and the number of the last one that answered: {@link usable} waits on a look while they differ. */
-  let looks = 0;
-  let answered = 0;
+  /** The look under way, until it answers: while {@link usable} is this look, COPY waits on it. */
+  let looking: Promise<boolean> | undefined;
   /** @throws what the look threw; the next call looks again. */
-  function copyUsable(): Promise<boolean> {
+  function copyUsable(signal: AbortSignal): Promise<boolean> {
     if (usable !== undefined) return usable;
-    const look = ++looks;
-    usable = probePgPool(pool, prisma, table).then(
+    const look: Promise<boolean> = probePgPool(pool, prisma, table, signal).then(
       (probe) => {
-        answered = look;
+        // Given up at a deadline (a later look may have answered since): its answer is nobody's.
+        if (usable !== look) return false;
+        looking = undefined;
         if (!probe.copy) {
           warn(
             `audit-events: prismaStore() does NOT write through the pgPool it was given: ${probe.reason}. ` +
@@ -245,30 +263,25 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
       },
       (error: unknown) => {
         // The next call looks again (unless a later look, started after this one was given up, is under way).
-        if (look === looks) usable = undefined;
+        if (usable === look) usable = looking = undefined;
         throw error;
       },
     );
-    return usable;
+    usable = looking = look;
+    return look;
   }
   let copyFrom: CopyFrom | undefined;
   async function copy(statements: CopyStatement[], attempt: CopyAttempt): Promise<void> {
     // Loaded here: pg-copy-streams is needed only by a store given a pgPool.
     copyFrom ??= (await import("pg-copy-streams")).from as unknown as typeof copyFrom;
-    const client = await checkOut(pool);
-    // Borrowed after the write's time was up (the pool was full): the batch went the other way.
-    if (attempt.expired) {
-      client.release();
-      throw new CopyDeadlinePassed("the connection came after the write's time was up");
-    }
-    attempt.client = client;
+    // Borrowed after the write's time was up (the pool was full), it is given back at once.
+    const client = await checkOut(pool, attempt.signal);
     let broken: Error | undefined;
     try {
-      if (statements.length === 1) {
-        await copyInto(client, copyFrom!, statements[0]!);
-        return;
-      }
-      await client.query("BEGIN");
+      // Even a single COPY runs in a marked transaction: at the deadline its session must
+      // be found by the mark, whatever proxy stands between (see terminateCopySession).
+      attempt.began = true;
+      await client.query(markedBegin(attempt.session));
       try {
         for (const statement of statements) await copyInto(client, copyFrom!, statement);
         await client.query("COMMIT");
@@ -281,7 +294,6 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
       broken = error instanceof Error ? error : new Error(String(error));
       throw error;
     } finally {
-      attempt.client = undefined;
       client.release(broken);
     }
   }
@@ -292,7 +304,7 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
    * @throws what the look or the COPY threw; nothing of `rows` is stored then.
    */
   async function copyRows(rows: readonly EventRow[], attempt: CopyAttempt): Promise<boolean> {
-    if (!(await copyUsable())) return false;
+    if (!(await copyUsable(attempt.signal))) return false;
     let statements: CopyStatement[];
     try {
       statements = copyStatements(rows, table);
@@ -308,20 +320,21 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
     return true;
   }
   /**
-   * {@link copyRows} within {@link COPY_DEADLINE_MS}. Past it, the connection is given up
-   * (its socket destroyed: the COPY under way fails, and the pool closes the connection),
-   * a look still waiting is forgotten (the next batch looks again), and it throws.
+   * {@link copyRows} within {@link COPY_DEADLINE_MS}. Past it, the connection held, by the
+   * COPY or by the look, is given up (its socket destroyed: what runs on it fails, and the
+   * pool closes the connection), a look still waiting is forgotten (the next batch looks
+   * again), and it throws.
+   *
+   * @throws CopyDeadlinePassed past the deadline; what {@link copyRows} throws.
    */
-  async function copyRowsInTime(rows: readonly EventRow[]): Promise<boolean> {
-    const attempt: CopyAttempt = { expired: false };
+  async function copyRowsInTime(rows: readonly EventRow[], attempt: CopyAttempt, expire: AbortController): Promise<boolean> {
     const work = copyRows(rows, attempt);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const passed = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        attempt.expired = true;
         const error = new CopyDeadlinePassed(`COPY through the pgPool had no answer within ${COPY_DEADLINE_MS} ms`);
-        attempt.client?.connection?.stream?.destroy(error);
-        if (answered !== looks) usable = undefined;
+        if (looking !== undefined && usable === looking) usable = undefined;
+        expire.abort(error);
         reject(error);
       }, COPY_DEADLINE_MS);
     });
@@ -335,17 +348,24 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
     }
   }
   return async (rows) => {
+    const expire = new AbortController();
+    const attempt: CopyAttempt = { signal: expire.signal, session: copySessionName(), began: false };
     try {
-      if (await copyRowsInTime(rows)) return;
+      if (await copyRowsInTime(rows, attempt, expire)) return;
     } catch (error) {
-      await fallback(rows);
       if (error instanceof CopyDeadlinePassed) {
+        // Destroying our socket does not end the server's session when the route died one
+        // way: it would hold the rows its COPY received, and the fallback's INSERT of the
+        // same ids would wait for it. Ended first, by its mark only.
+        const session = attempt.began ? ` ${await terminateCopySession(prisma, attempt.session)};` : "";
+        await fallback(rows);
         warn(
           `audit-events: COPY into ${table.sqlName} through the pgPool given to prismaStore() had no answer within ${COPY_DEADLINE_MS / 1000} s; ` +
-            "its connection was given up and the batch written through Prisma. A connection that neither answers nor fails is a network fault between this process and PostgreSQL.",
+            `its connection was given up;${session} the batch was written through Prisma. A connection that neither answers nor fails is a network fault between this process and PostgreSQL.`,
         );
         return;
       }
+      await fallback(rows);
       if (!warned && !isDataError(error)) {
         warned = true;
         warn(

@@ -36,12 +36,15 @@ function describe({ server, database, oid }: Target): string {
  * `table.sqlName` on a pool connection and through `prisma.$queryRawUnsafe`), and no
  * `ON INSERT` rule on the table (`pg_rewrite`, what `pg_rules` shows), which COPY would not run.
  *
+ * @param signal aborted when the look is given up: the pool connection it holds is
+ *   destroyed (see `checkOut`), else a look that never answers would keep it for ever.
  * @returns `{ copy: true }` when COPY may be used, else the reason, naming both sides.
- * @throws what the database throws (unreachable, no privilege): the caller looks again later.
+ * @throws what the database throws (unreachable, no privilege): the caller looks again later;
+ *   `signal.reason` when given up.
  */
-export async function probePgPool(pool: PgPoolLike, prisma: RawClient, table: ModelTable): Promise<PoolProbe> {
+export async function probePgPool(pool: PgPoolLike, prisma: RawClient, table: ModelTable, signal?: AbortSignal): Promise<PoolProbe> {
   const viaPrisma = (await prisma.$queryRawUnsafe<Target[]>(TARGET_SQL, table.sqlName))[0]!;
-  let client: PgPoolClientLike | undefined = await checkOut(pool);
+  let client: PgPoolClientLike | undefined = await checkOut(pool, signal);
   let viaPool: Target;
   let rules: string[];
   try {

@@ -29,13 +29,25 @@ function ignoreBreak(): void {}
  * unheard, it is thrown as an uncaught exception and ends the process. The query on it
  * fails with the break all the same, which is what the caller sees and handles.
  *
- * @throws what `pool.connect()` throws.
+ * When `signal` is aborted (a write past its time limit) while the connection is held, its
+ * socket is destroyed: the query on it fails, the pool closes it when it is released, and
+ * a connection that would never answer does not keep its pool slot for ever.
+ *
+ * @throws what `pool.connect()` throws; `signal.reason` when `signal` was aborted by the
+ *   time the connection came (it is given back at once).
  */
-export async function checkOut(pool: PgPoolLike): Promise<PgPoolClientLike> {
+export async function checkOut(pool: PgPoolLike, signal?: AbortSignal): Promise<PgPoolClientLike> {
   const client = await pool.connect();
+  if (signal?.aborted) {
+    client.release();
+    throw signal.reason;
+  }
+  const giveUp = () => client.connection?.stream?.destroy(signal!.reason instanceof Error ? signal!.reason : undefined);
+  signal?.addEventListener("abort", giveUp, { once: true });
   client.on?.("error", ignoreBreak);
   const release = client.release.bind(client);
   client.release = (error) => {
+    signal?.removeEventListener("abort", giveUp);
     client.removeListener?.("error", ignoreBreak);
     release(error);
   };
