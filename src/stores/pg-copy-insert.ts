@@ -7,6 +7,7 @@ import { byFieldSet, fieldsOf, postgresJsonValue } from "./prisma-bulk-insert";
 import type { ModelTable } from "./prisma-metadata";
 import { checkOut, type PgPoolClientLike, type PgPoolLike } from "./pg-pool";
 import { probePgPool } from "./pg-pool-probe";
+import { isTimeLimit } from "./store-failure";
 import { copySessionName, markedBegin, terminateCopySession } from "./pg-copy-session";
 import type { RawClient } from "./prisma-client";
 import type { EventRow } from "./store";
@@ -366,7 +367,8 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
         return;
       }
       await fallback(rows);
-      if (!warned && !isDataError(error)) {
+      // A COPY stopped for its time (the pool's statement_timeout) is not a pool that cannot write the table.
+      if (!warned && !isDataError(error) && !isTimeLimit(error)) {
         warned = true;
         warn(
           `audit-events: COPY into ${table.sqlName} through the pgPool given to prismaStore() failed (${String((error as Error)?.message ?? error)}), ` +

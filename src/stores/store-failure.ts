@@ -9,7 +9,8 @@ interface ErrorShape {
   name?: unknown;
   code?: unknown;
   cause?: unknown;
-  meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown } } };
+  message?: unknown;
+  meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown; originalMessage?: unknown } } };
 }
 
 /** The database's own error code (SQLSTATE or MySQL number) behind a Prisma error, if any. */
@@ -50,11 +51,15 @@ export function isFeatureNotSupported(error: unknown): boolean {
   return false;
 }
 
+/** MySQL 3024 (`max_execution_time` exceeded) and MariaDB 1969 (`max_statement_time` exceeded): a statement stopped for its time. */
+const STATEMENT_TIME_CODES = new Set(["3024", "1969"]);
 /**
- * SQLSTATE 57014 (query_canceled: PostgreSQL's `statement_timeout`), MySQL 3024 (`max_execution_time`
- * exceeded) and MariaDB 1969 (`max_statement_time` exceeded): a statement stopped for its time.
+ * PostgreSQL's SQLSTATE 57014 (query_canceled) is raised for `statement_timeout` and for a
+ * cancel request alike (`pg_cancel_backend`, a pooler's query timeout): only its message
+ * tells them apart, in the server's `lc_messages` language (English by default; another
+ * language reads as a cancel, which leaves the writes' size alone).
  */
-const STATEMENT_TIME_CODES = new Set(["57014", "3024", "1969"]);
+const POSTGRES_STATEMENT_TIMEOUT = /statement timeout/i;
 
 /**
  * Whether a write failed because it ran out of time while the database worked on it: an
@@ -62,14 +67,17 @@ const STATEMENT_TIME_CODES = new Set(["57014", "3024", "1969"]);
  * buffered writer's path for a large batch: 60 s), or a statement stopped by the
  * database's own limit (PostgreSQL's `statement_timeout`, MySQL's `max_execution_time`,
  * MariaDB's `max_statement_time`). A smaller write may then succeed, where another
- * outage (connection refused, lock wait timeout, a transaction that could not start in
- * time) is not about the write's size.
+ * outage (connection refused, a lock wait timeout, a cancel request, a transaction that
+ * could not start in time) is not about the write's size. A transaction that expired
+ * while it waited on a lock cannot be told from one that expired while it wrote: it
+ * counts as a time limit.
  */
 export function isTimeLimit(error: unknown): boolean {
   for (let current = error as ErrorShape | undefined, depth = 0; current && depth < 5; current = current.cause as ErrorShape, depth++) {
-    if (current.code === "P2028" && /expired transaction/i.test(String((current as { message?: unknown }).message))) return true;
+    if (current.code === "P2028" && /expired transaction/i.test(String(current.message))) return true;
     const code = databaseCode(current) ?? (typeof current.code === "string" ? current.code : undefined);
     if (code !== undefined && STATEMENT_TIME_CODES.has(code)) return true;
+    if (code === "57014" && POSTGRES_STATEMENT_TIMEOUT.test(`${String(current.message)} ${String(current.meta?.driverAdapterError?.cause?.originalMessage)}`)) return true;
   }
   return false;
 }

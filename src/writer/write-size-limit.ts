@@ -1,14 +1,6 @@
 import { isTimeLimit } from "../stores/store-failure";
 
 /**
- * Writes are not made smaller than this by {@link WriteSizeLimit} (as the buffered writer
- * weighs events, an upper bound of up to 7 times their JSON): a write this small that runs
- * out of time says the database is stuck (a lock, a stalled disk), not that the write is
- * too large for it, and halving it again would only add timeouts before the next retry.
- */
-export const SMALLEST_LIMITED_WRITE_BYTES = 1024 * 1024;
-
-/**
  * After this long without a write running out of time, the limit doubles back toward its
  * configured size: a database slow for a while (a burst of load, a vacuum) gets its large
  * writes back, while one that stays slow costs one more timeout every ten minutes at most.
@@ -18,11 +10,14 @@ export const WRITE_LIMIT_REGROWS_AFTER_MS = 10 * 60_000;
 /**
  * How many bytes one write of the buffered writer may hold: the configured size until a
  * write of several events runs out of time (a transaction or statement limit, see
- * `isTimeLimit`), then half of that write's weight, never below
- * {@link SMALLEST_LIMITED_WRITE_BYTES}, so that the retry (after the writer's pause) is
- * smaller: the same write would fail the same way at every retry. Doubles back each
- * {@link WRITE_LIMIT_REGROWS_AFTER_MS} without such a failure. Sizes are in bytes as the
- * writer weighs events; time is read from `Date.now()`.
+ * `isTimeLimit`), then half of that write's weight, so that the retry (after the writer's
+ * pause) is smaller: the same write would fail the same way at every retry. A write of one
+ * event always goes (a slice holds at least one), so a database that takes rows slowly,
+ * whatever their size (a trigger, many indexes), gets them one by one at worst. Doubles
+ * back each {@link WRITE_LIMIT_REGROWS_AFTER_MS} without such a failure, so a database
+ * stuck for a while (which fails every write, whatever its size) leaves smaller writes
+ * behind it for up to that long per halving. Sizes are in bytes as the writer weighs
+ * events; time is read from `Date.now()`.
  *
  * @example
  * ```ts
@@ -51,13 +46,12 @@ export class WriteSizeLimit {
 
   /**
    * Hears a failed write of `events` events weighing `weight` bytes: when it ran out of
-   * time and held several events, the limit becomes half its weight (not below the
-   * smallest). Returns whether the limit changed.
+   * time and held several events, the limit becomes half its weight. Returns whether the
+   * limit changed.
    */
   failed(error: unknown, events: number, weight: number): boolean {
-    const floor = Math.min(SMALLEST_LIMITED_WRITE_BYTES, this.configured);
-    if (events < 2 || weight <= floor || !isTimeLimit(error)) return false;
-    const halved = Math.max(floor, Math.floor(weight / 2));
+    if (events < 2 || !isTimeLimit(error)) return false;
+    const halved = Math.max(1, Math.floor(weight / 2));
     if (halved >= this.current) return false;
     this.current = halved;
     this.changedAt = Date.now();

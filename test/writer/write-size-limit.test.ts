@@ -1,6 +1,6 @@
 import fc from "fast-check";
 
-import { SMALLEST_LIMITED_WRITE_BYTES, WRITE_LIMIT_REGROWS_AFTER_MS, WriteSizeLimit } from "../../src/writer/write-size-limit";
+import { WRITE_LIMIT_REGROWS_AFTER_MS, WriteSizeLimit } from "../../src/writer/write-size-limit";
 
 /** What Prisma throws for an interactive transaction past its limit, and for other failures. */
 const expired = Object.assign(new Error("Transaction API error: Transaction already closed: A commit cannot be executed on an expired transaction."), { code: "P2028" });
@@ -11,7 +11,7 @@ const MiB = 1024 * 1024;
 describe("WriteSizeLimit", () => {
   afterEach(() => jest.useRealTimers());
 
-  it("halves to the failed write's weight only for a time limit on several events, never below the smallest, and never grows on a failure", () => {
+  it("halves to the failed write's weight only for a time limit on several events, and never grows on a failure", () => {
     fc.assert(
       fc.property(
         fc.array(fc.record({ error: fc.constantFrom(expired, couldNotStart, refused), events: fc.integer({ min: 1, max: 1000 }), weight: fc.integer({ min: 1, max: 64 * MiB }) }), { maxLength: 20 }),
@@ -21,9 +21,9 @@ describe("WriteSizeLimit", () => {
           for (const { error, events, weight } of failures) {
             const before = limit.bytes();
             limit.failed(error, events, weight);
-            if (error === expired && events > 1 && weight > SMALLEST_LIMITED_WRITE_BYTES) expected = Math.min(before, Math.max(SMALLEST_LIMITED_WRITE_BYTES, Math.floor(weight / 2)));
+            if (error === expired && events > 1) expected = Math.min(before, Math.max(1, Math.floor(weight / 2)));
             expect(limit.bytes()).toBe(expected);
-            expect(limit.bytes()).toBeGreaterThanOrEqual(SMALLEST_LIMITED_WRITE_BYTES);
+            expect(limit.bytes()).toBeGreaterThanOrEqual(1);
           }
         },
       ),
@@ -46,11 +46,5 @@ describe("WriteSizeLimit", () => {
     limit.bytes();
     jest.setSystemTime(30 * WRITE_LIMIT_REGROWS_AFTER_MS);
     expect(limit.bytes()).toBe(32 * MiB);
-  });
-
-  it("keeps a configured size under the smallest as its floor", () => {
-    const limit = new WriteSizeLimit(100_000);
-    expect(limit.failed(expired, 10, 100_000)).toBe(false);
-    expect(limit.bytes()).toBe(100_000);
   });
 });
