@@ -1096,14 +1096,20 @@ export class BufferedWriter {
   private writeFed(batch: Pending[]): Promise<number> {
     const items = this.options.spool === undefined ? batch.length : FEED_SLICE_ROWS;
     const write = (slice: Pending[], weight: number) =>
-      this.writeIsolating(slice).catch((error: unknown) => {
-        if (this.writeLimit.failed(error, slice.length, weight)) {
-          this.options.logger.warn(
-            `audit-events: a write of ${slice.length} events to ${this.options.store.name} ran out of time; writes now hold at most ${this.writeLimit.bytes()} bytes (as weighed) until none has for ${WRITE_LIMIT_REGROWS_AFTER_MS / 60_000} minutes.`,
-          );
-        }
-        throw error;
-      });
+      this.writeIsolating(slice).then(
+        (written) => {
+          this.writeLimit.succeeded();
+          return written;
+        },
+        (error: unknown) => {
+          if (this.writeLimit.failed(error, slice.length, weight)) {
+            this.options.logger.warn(
+              `audit-events: a write of ${slice.length} events to ${this.options.store.name} ran out of time; the next write holds at most ${this.writeLimit.bytes()} bytes (as weighed), and writes grow back as they succeed, up to half the size that ran out of time, for ${WRITE_LIMIT_REGROWS_AFTER_MS / 60_000} minutes.`,
+            );
+          }
+          throw error;
+        },
+      );
     return writeInSlices(batch, { items, bytes: this.writeLimit.bytes(), bytesOf: pendingBytes }, write, (written) => {
       for (const p of written) p.maybeStored = true;
     });
