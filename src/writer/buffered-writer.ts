@@ -1098,19 +1098,29 @@ export class BufferedWriter {
     const write = (slice: Pending[], weight: number) =>
       this.writeIsolating(slice).then(
         (written) => {
-          this.writeLimit.succeeded();
+          this.writeLimit.succeeded(weight);
           return written;
         },
         (error: unknown) => {
-          if (this.writeLimit.failed(error, slice.length, weight)) {
+          const next = this.writeLimit.failed(error, slice.length, weight);
+          if (next !== undefined) {
             this.options.logger.warn(
-              `audit-events: a write of ${slice.length} events to ${this.options.store.name} ran out of time; the next write holds at most ${this.writeLimit.bytes()} bytes (as weighed), and writes grow back as they succeed, up to half the size that ran out of time, for ${WRITE_LIMIT_REGROWS_AFTER_MS / 60_000} minutes.`,
+              `audit-events: a write of ${slice.length} events to ${this.options.store.name} ran out of time; the next write holds at most ${next} bytes (as weighed), and writes grow back as they succeed (for ${WRITE_LIMIT_REGROWS_AFTER_MS / 60_000} minutes, up to half the size that ran out of time).`,
             );
           }
           throw error;
         },
       );
-    return writeInSlices(batch, { items, bytes: this.writeLimit.bytes(), bytesOf: pendingBytes }, write, (written) => {
+    const writeLimit = this.writeLimit;
+    // Read before each slice: writes grow back within a batch as they succeed.
+    const limit = {
+      items,
+      get bytes() {
+        return writeLimit.bytes();
+      },
+      bytesOf: pendingBytes,
+    };
+    return writeInSlices(batch, limit, write, (written) => {
       for (const p of written) p.maybeStored = true;
     });
   }

@@ -12,7 +12,7 @@ const WEIGHED_PER_TURN_BYTES = 1024 * 1024;
 export interface SliceLimit<T> {
   /** The most items per write; a positive integer. */
   readonly items: number;
-  /** The most bytes per write, as {@link bytesOf} counts them; a single item larger than this goes alone. */
+  /** The most bytes per write, as {@link bytesOf} counts them; a single item larger than this goes alone. Read once per slice, when it starts. */
   readonly bytes: number;
   /** What one item weighs in a write, in bytes (an upper bound will do); asked once per item. */
   bytesOf(item: T): number;
@@ -52,6 +52,7 @@ export async function writeInSlices<T>(
   };
   let start = 0;
   let bytes = 0;
+  let sliceBytes = limit.bytes;
   let sinceTurn = 0;
   for (let i = 0; i < items.length; i++) {
     if (sinceTurn >= WEIGHED_PER_TURN_BYTES) {
@@ -61,10 +62,11 @@ export async function writeInSlices<T>(
     // Weighed as the slices go, so the walk of later items waits for the earlier writes.
     const weight = limit.bytesOf(items[i]!);
     sinceTurn += weight;
-    if (i > start && (i - start === limit.items || bytes + weight > limit.bytes)) {
+    if (i > start && (i - start === limit.items || bytes + weight > sliceBytes)) {
       await writeSlice(start, i, bytes);
       start = i;
       bytes = 0;
+      sliceBytes = limit.bytes;
     }
     bytes += weight;
   }

@@ -16,14 +16,14 @@ export const WRITE_LIMIT_REGROWS_AFTER_MS = 10 * 60_000;
  * (a trigger, many indexes), gets them one by one at worst.
  *
  * Two sizes are kept, as TCP's congestion window and slow-start threshold are (RFC 5681):
- * - the size of the next write: halved to half the failed write's weight at each time
- *   limit, and doubled after each write that succeeds, up to the ceiling;
- * - the ceiling: half the failed write's weight when the write failed after a success
- *   (the database was writing, and this size was too much for it), or at the first
- *   failure. Failures in a row without a success between them (a database stuck on a
- *   lock or a disk, which fails every write whatever its size) lower the next write's
- *   size but not the ceiling, so once the database answers again the writes are back to
- *   the ceiling within a few writes.
+ * - the size of the next write: half the failed write's weight at each time limit, and
+ *   twice as much after each write that succeeds, up to the ceiling;
+ * - the ceiling: lowered to half the failed write's weight only when that write may have
+ *   failed for its size: it was heavier than every write that succeeded since the last
+ *   time limit, and it did not follow another time limit. Failures in a row (a database
+ *   stuck on a lock or a disk fails every write, whatever its size) and a light write
+ *   failing after heavier ones went (a lock wait, not a size) leave the ceiling alone, so
+ *   once the database answers the writes are back to the ceiling within a few writes.
  *
  * The ceiling doubles back toward the configured size each
  * {@link WRITE_LIMIT_REGROWS_AFTER_MS} without a time limit: a database that stays slow
@@ -33,16 +33,19 @@ export const WRITE_LIMIT_REGROWS_AFTER_MS = 10 * 60_000;
  * @example
  * ```ts
  * const limit = new WriteSizeLimit(32 * 1024 * 1024);
- * limit.failed(expiredTransactionError, 40, 28_000_000);
+ * limit.failed(expiredTransactionError, 40, 28_000_000); // 14 000 000
  * limit.bytes(); // 14 000 000
  * ```
  */
 export class WriteSizeLimit {
   private current: number;
   private ceiling: number;
-  private ceilingAt = 0;
-  /** Whether a write succeeded since the last time limit (true before any). */
-  private succeededSince = true;
+  /** When the last time limit was heard (0 before any). */
+  private limitedAt = 0;
+  /** Whether the last write heard of ran out of time. */
+  private lastLimited = false;
+  /** The heaviest write that succeeded since the last time limit (0 when none). */
+  private heaviestSince = 0;
 
   /** @param configured the most bytes a write holds when writes keep within time (a positive number). */
   constructor(private readonly configured: number) {
@@ -52,36 +55,38 @@ export class WriteSizeLimit {
 
   /** The most bytes the next write may hold. */
   bytes(): number {
-    if (this.ceiling < this.configured && Date.now() - this.ceilingAt >= WRITE_LIMIT_REGROWS_AFTER_MS) {
+    if (this.ceiling < this.configured && Date.now() - this.limitedAt >= WRITE_LIMIT_REGROWS_AFTER_MS) {
       this.ceiling = Math.min(this.configured, this.ceiling * 2);
-      this.ceilingAt = Date.now();
+      // The next ten minutes without a time limit start now.
+      this.limitedAt = Date.now();
       this.current = this.ceiling;
     }
     return this.current;
   }
 
-  /** Hears a write that succeeded: the next may be twice as large, up to the ceiling. */
-  succeeded(): void {
-    this.succeededSince = true;
+  /** Hears a write of `weight` bytes that succeeded: the next may be twice as large, up to the ceiling. */
+  succeeded(weight: number): void {
+    this.lastLimited = false;
+    this.heaviestSince = Math.max(this.heaviestSince, weight);
     this.current = Math.min(this.ceiling, this.current * 2);
   }
 
   /**
-   * Hears a failed write of `events` events weighing `weight` bytes: when it ran out of
+   * Hears a failed write of `events` events weighing `weight` bytes. When it ran out of
    * time and held several events, the next write holds at most half its weight, and so
-   * does the ceiling when a write succeeded since the last time limit. Returns whether
-   * the next write's size changed.
+   * does the ceiling when the write may have failed for its size (see the class).
+   *
+   * @returns the next write's new size when it changed, else undefined.
    */
-  failed(error: unknown, events: number, weight: number): boolean {
-    if (events < 2 || !isTimeLimit(error)) return false;
+  failed(error: unknown, events: number, weight: number): number | undefined {
+    if (events < 2 || !isTimeLimit(error)) return undefined;
     const halved = Math.max(1, Math.floor(weight / 2));
-    if (this.succeededSince) {
-      this.ceiling = Math.min(this.ceiling, halved);
-      this.ceilingAt = Date.now();
-    }
-    this.succeededSince = false;
-    if (halved >= this.current) return false;
+    if (!this.lastLimited && weight > this.heaviestSince) this.ceiling = Math.min(this.ceiling, halved);
+    this.lastLimited = true;
+    this.heaviestSince = 0;
+    this.limitedAt = Date.now();
+    if (halved >= this.current) return undefined;
     this.current = halved;
-    return true;
+    return halved;
   }
 }

@@ -7,6 +7,25 @@ const limitOf = (items: number, bytes: number): SliceLimit<number> => ({ items, 
 const sum = (slice: readonly number[]) => slice.reduce((a, b) => a + b, 0);
 
 describe("writeInSlices", () => {
+  it("reads the byte limit as each slice starts, and hands each write its slice's weight", async () => {
+    // The limit doubles after each write, as the buffered writer's grows back when writes succeed.
+    let bytes = 2;
+    const limit: SliceLimit<number> = {
+      items: 100,
+      get bytes() {
+        return bytes;
+      },
+      bytesOf: (item) => item,
+    };
+    const writes: { slice: number[]; weight: number }[] = [];
+    await writeInSlices(Array.from({ length: 15 }, () => 1), limit, async (slice, weight) => {
+      writes.push({ slice, weight });
+      bytes *= 2;
+      return slice.length;
+    }, () => undefined);
+    expect(writes.map((w) => [w.slice.length, w.weight])).toEqual([[2, 2], [4, 4], [8, 8], [1, 1]]);
+  });
+
   it("hands every item to one write, once, in order, in slices within the item and byte limits, one write at a time", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat({ max: 50 }), { maxLength: 60 }), fc.integer({ min: 1, max: 25 }), fc.integer({ min: 1, max: 200 }), async (items, size, bytes) => {

@@ -17,7 +17,7 @@ function writeAll(limit: WriteSizeLimit, events: number, each: number, takes: (b
     const ok = takes(count * each);
     writes.push({ events: count, ok });
     if (ok) {
-      limit.succeeded();
+      limit.succeeded(count * each);
       left -= count;
     } else limit.failed(expired, count, count * each);
   }
@@ -36,7 +36,7 @@ describe("WriteSizeLimit", () => {
           for (const outcome of outcomes) {
             const before = limit.bytes();
             if (outcome === "ok") {
-              limit.succeeded();
+              limit.succeeded(before);
               expect(limit.bytes()).toBeGreaterThanOrEqual(before);
             } else {
               limit.failed(outcome.error, outcome.events, outcome.weight);
@@ -82,11 +82,37 @@ describe("WriteSizeLimit", () => {
     expect(after.slice(0, 15).some((w) => w.events === 16_777)).toBe(true);
   });
 
+  it("leaves the ceiling alone when a light write fails after heavier ones went (a lock wait, not a size): back to full size within a few writes", () => {
+    const limit = new WriteSizeLimit(32 * MiB);
+    limit.succeeded(32 * MiB);
+    expect(limit.failed(expired, 3, 3000)).toBe(1500);
+    for (let i = 0; i < 15; i++) limit.succeeded(limit.bytes());
+    expect(limit.bytes()).toBe(32 * MiB);
+  });
+
+  it("says the size it set, and counts ten minutes from the last time limit, not the first of a run", () => {
+    jest.useFakeTimers({ now: 0 });
+    const limit = new WriteSizeLimit(32 * MiB);
+    let size = limit.failed(expired, 40, 16 * MiB);
+    // A stuck database: a time limit every 30 s for 15 minutes, each write smaller.
+    for (let at = 30_000; at <= 15 * 60_000; at += 30_000) {
+      jest.setSystemTime(at);
+      const next = limit.failed(expired, 40, limit.bytes());
+      if (next !== undefined) size = next;
+      expect(limit.bytes()).toBe(size);
+    }
+    // Nine minutes after the last: not yet; ten: the ceiling (8 MiB, half the first failed size) doubles.
+    jest.setSystemTime(15 * 60_000 + 9 * 60_000);
+    expect(limit.bytes()).toBe(size);
+    jest.setSystemTime(15 * 60_000 + WRITE_LIMIT_REGROWS_AFTER_MS);
+    expect(limit.bytes()).toBe(16 * MiB);
+  });
+
   it("raises the ceiling toward the configured size once per ten minutes without a time limit", () => {
     jest.useFakeTimers({ now: 0 });
     const limit = new WriteSizeLimit(32 * MiB);
-    expect(limit.failed(expired, 40, 8 * MiB)).toBe(true);
-    limit.succeeded();
+    expect(limit.failed(expired, 40, 8 * MiB)).toBe(4 * MiB);
+    limit.succeeded(4 * MiB);
     expect(limit.bytes()).toBe(4 * MiB);
     jest.setSystemTime(WRITE_LIMIT_REGROWS_AFTER_MS - 1);
     expect(limit.bytes()).toBe(4 * MiB);
