@@ -35,6 +35,18 @@ function timeBoundStore(inner: MemoryStore, takes: number): MemoryStore & { refu
   return store;
 }
 
+/** The buffered writer on `store`, with a file spool in `dir` and `integrity` as asked. */
+function configureBuffered(store: MemoryStore, dir: string, { spool, integrity }: { spool: boolean; integrity: boolean }): void {
+  configureAudit({
+    store,
+    writeMode: "buffered",
+    flushIntervalMs: 600_000,
+    logger: { warn: () => undefined },
+    ...(spool ? { spool: fileSpool({ path: path.join(dir, "spool.log"), maxBytes: 256 * MiB }) } : {}),
+    ...(integrity ? { integrity: { key: KEY } } : {}),
+  });
+}
+
 async function within<T>(ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no progress in ${ms} ms: the writer retries the same batch`)), ms)));
@@ -61,14 +73,7 @@ describe.each([
   it("is stored whole, each event once, in order, by a store that takes no write above 33 MiB", async () => {
     const inner = memoryStore();
     const store = timeBoundStore(inner, STORE_TAKES_BYTES);
-    configureAudit({
-      store,
-      writeMode: "buffered",
-      flushIntervalMs: 600_000,
-      logger: { warn: () => undefined },
-      ...(spool ? { spool: fileSpool({ path: path.join(dir, "spool.log"), maxBytes: 256 * MiB }) } : {}),
-      ...(integrity ? { integrity: { key: KEY } } : {}),
-    });
+    configureBuffered(store, dir, { spool, integrity });
     const ctx = new AuditContext();
     const created = [];
     for (let i = 0; i < 40; i++) created.push(await ctx.createEvent({ contentType: "Upload", objectId: i }, { file: "x".repeat(1_000_000) }));
@@ -136,14 +141,7 @@ describe.each([
   it("is stored whole, each event once, in order, in smaller writes after one ran out of time; later writes stay small for ten minutes", async () => {
     const inner = memoryStore();
     const store = countingWrites(timeBoundStore(inner, 2.5 * MiB));
-    configureAudit({
-      store,
-      writeMode: "buffered",
-      flushIntervalMs: 600_000,
-      logger: { warn: () => undefined },
-      ...(spool ? { spool: fileSpool({ path: path.join(dir, "spool.log"), maxBytes: 256 * MiB }) } : {}),
-      ...(integrity ? { integrity: { key: KEY } } : {}),
-    });
+    configureBuffered(store, dir, { spool, integrity });
     const ctx = new AuditContext();
     const create = async (count: number) => {
       const created = [];
