@@ -5,7 +5,7 @@ import { countMetric, recordMetricError } from "./metrics";
 import { dropOldest, spoolLineBytes, SpoolLinesLost, type AuditLogger, type AuditSpool } from "./spool";
 import { SpoolCopies } from "./spool-copies";
 import { decodeSpoolLine, encodeSpoolLine } from "./spool-line";
-import { SpoolTail, type Pending } from "./spool-tail";
+import { oncePerLine, SpoolTail, type Pending } from "./spool-tail";
 import { normalizeJson } from "../serialize";
 import { isStandIn, standInFor, standInForLine } from "./refused-event";
 import { isRefusedData } from "../stores/store-failure";
@@ -829,7 +829,10 @@ export class BufferedWriter {
    * event larger than the whole spool joins the tail in memory only, at its place (its
    * caller waits until the store holds it). Returns what must wait for a later append.
    */
-  private async toSpool(group: Pending[], spool: AuditSpool): Promise<Pending[]> {
+  private async toSpool(events: Pending[], spool: AuditSpool): Promise<Pending[]> {
+    // Two losses found before the first's copies were appended again each queued a copy of
+    // every line: the spool must get each line once (see oncePerLine).
+    const group = oncePerLine(events);
     const chunks: Chunk[] = [];
     const tooLarge: Pending[] = [];
     // Events given a line before (appended again after the spool lost lines, or after an

@@ -26,6 +26,42 @@ export interface Pending {
 }
 
 /**
+ * `group` with each spool line once: an event given a line before and queued again to be
+ * appended (after the spool lost lines, or an append whose reply was lost) may be queued
+ * more than once, since every loss found queues a copy of every line not stored yet, even
+ * while the copies of an earlier loss wait. The first keeps its place; a later one's
+ * caller, if it has one, is told with the first's (the same event, the same line), and
+ * `maybeStored` is kept if either had it. Events without a line (new, or held in memory
+ * only) are kept as they are. A line appended twice would be held twice in the spool,
+ * counted twice against `maxBytes`, and replayed twice.
+ */
+export function oncePerLine(group: readonly Pending[]): Pending[] {
+  const first = new Map<string, Pending>();
+  const kept: Pending[] = [];
+  for (const pending of group) {
+    const line = pending.line;
+    const earlier = line === undefined ? undefined : first.get(line);
+    if (earlier === undefined) {
+      if (line !== undefined) first.set(line, pending);
+      kept.push(pending);
+      continue;
+    }
+    earlier.maybeStored ||= pending.maybeStored;
+    earlier.settle = bothSettled(earlier.settle, pending.settle);
+  }
+  return kept;
+}
+
+/** One settle that tells both callers (either may be absent). */
+function bothSettled(a: Pending["settle"], b: Pending["settle"]): Pending["settle"] {
+  if (a === undefined || b === undefined) return a ?? b;
+  return {
+    resolve: () => (a.resolve(), b.resolve()),
+    reject: (error) => (a.reject(error), b.reject(error)),
+  };
+}
+
+/**
  * The buffered writer's picture of its spool when the spool is the write-ahead log:
  * first `unmirrored` lines known only to the spool (left by an earlier process, or
  * forgotten after a spool failure or to bound memory), then the lines it appended

@@ -1,4 +1,4 @@
-import { auditMetrics, memoryStore, redisSpool, type EventRow } from "../../src";
+import { auditMetrics, memoryStore, redisSpool, type AuditSpool, type EventRow } from "../../src";
 import { BufferedWriter } from "../../src/writer/buffered-writer";
 import { decodeSpoolLine, encodeSpoolLine } from "../../src/writer/spool-line";
 import { sampleRecord } from "../conformance/store-conformance";
@@ -30,10 +30,26 @@ async function heldTwice(): Promise<string[]> {
   return ids.filter((id, i) => ids.indexOf(id) !== i);
 }
 
-function lab(onSpoolFull: "block" | "drop-oldest", maxBytes?: number) {
+/**
+ * `spool` whose appends number `at` (counted from 1) each find one line trimmed off the
+ * list's head by another client just before they reach Redis.
+ */
+function trimmedBeforeAppends(spool: AuditSpool, at: readonly number[]): AuditSpool {
+  let appends = 0;
+  return {
+    ...spool,
+    async append(lines) {
+      if (at.includes(++appends)) await admin.lTrim(key, 1, -1);
+      return spool.append(lines);
+    },
+  };
+}
+
+function lab(onSpoolFull: "block" | "drop-oldest", maxBytes?: number, wrap = (spool: AuditSpool) => spool) {
   const stored = memoryStore();
   const store = switchableStore(stored, { down: true });
-  const writer = new BufferedWriter({ store, flushIntervalMs: 60_000, maxBatchSize: 100, maxBufferedEvents: 10_000, spool: redisSpool({ url, key, maxBytes }), onSpoolFull, logger: recordingLogger() });
+  const spool = wrap(redisSpool({ url, key, maxBytes }));
+  const writer = new BufferedWriter({ store, flushIntervalMs: 60_000, maxBatchSize: 100, maxBufferedEvents: 10_000, spool, onSpoolFull, logger: recordingLogger() });
   const acked: string[] = [];
   const create = (batch: EventRow[]) => Promise.all(batch.map((row) => writer.enqueue(row).then(() => void acked.push(row.id))));
   return { stored, store, writer, acked, create };
@@ -57,6 +73,23 @@ describe("a Redis list that lost some of its lines during a store outage", () =>
     await t.writer.close();
     const ids = t.stored.list().map((e) => e.id);
     expect({ missing: t.acked.filter((id) => !ids.includes(id)), twice: ids.length - new Set(ids).size, spooled: t.writer.spooled() }).toEqual({ missing: [], twice: 0, spooled: 0 });
+    expect(auditMetrics().dropped - droppedBefore).toBe(0);
+  });
+
+  it("appends each line once when a second loss is found while the first loss's lines are appended again", async () => {
+    const droppedBefore = auditMetrics().dropped;
+    // The second append finds a0 gone; appending a0 again (the third) finds a1 gone too, while
+    // the copies the first loss queued wait: each loss queues a copy of every line.
+    const t = lab("block", undefined, (spool) => trimmedBeforeAppends(spool, [2, 3]));
+    await t.create(rows("a", 5));
+    await t.create(rows("b", 1));
+    expect(await heldTwice()).toEqual([]);
+    expect({ listed: await admin.lLen(key), spooled: t.writer.spooled() }).toEqual({ listed: 6, spooled: 6 });
+    t.store.down = false;
+    await t.writer.flush();
+    await t.writer.close();
+    const ids = t.stored.list().map((e) => e.id);
+    expect({ missing: t.acked.filter((id) => !ids.includes(id)), twice: ids.length - new Set(ids).size, spooled: t.writer.spooled(), listed: await admin.lLen(key) }).toEqual({ missing: [], twice: 0, spooled: 0, listed: 0 });
     expect(auditMetrics().dropped - droppedBefore).toBe(0);
   });
 });
