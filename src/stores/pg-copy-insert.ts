@@ -8,7 +8,7 @@ import type { ModelTable } from "./prisma-metadata";
 import { checkOut, type PgPoolClientLike, type PgPoolLike } from "./pg-pool";
 import { probePgPool } from "./pg-pool-probe";
 import { isTimeLimit } from "./store-failure";
-import { copySessionName, markedBegin, terminateCopySession } from "./pg-copy-session";
+import { copyMark, terminateCopySession } from "./pg-copy-session";
 import type { RawClient } from "./prisma-client";
 import type { EventRow } from "./store";
 
@@ -102,10 +102,10 @@ class CopyDeadlinePassed extends Error {}
 interface CopyAttempt {
   /** Aborted at {@link COPY_DEADLINE_MS}: the connection it holds, for the look or the COPY, is destroyed (see `checkOut`). */
   readonly signal: AbortSignal;
-  /** The `application_name` of its transaction (see {@link markedBegin}). */
-  readonly session: string;
-  /** Whether the marked BEGIN was sent: only then may a server session hold its rows. */
-  began: boolean;
+  /** The comment that begins each of its COPY statements (see {@link copyMark}). */
+  readonly mark: string;
+  /** Whether a COPY was sent: only then may a server session hold its rows. */
+  sent: boolean;
 }
 
 /**
@@ -153,12 +153,12 @@ function wellFormed(text: string): string {
  *
  * @throws what reading the fields of a row throws (see `fieldsOf`).
  */
-function copyStatements(rows: readonly EventRow[], table: ModelTable): CopyStatement[] {
+function copyStatements(rows: readonly EventRow[], table: ModelTable, mark: string): CopyStatement[] {
   return byFieldSet(rows).map((group) => {
     const fields = fieldsOf(group[0]!, table);
     const types = fields.map((field) => table.types.get(field));
     const columns = fields.map((field) => table.columns.get(field)!).join(", ");
-    return { sql: `COPY ${table.sqlName} (${columns}) FROM STDIN WITH (ENCODING 'UTF8')`, chunks: { [Symbol.iterator]: () => copyChunks(group, fields, types) } };
+    return { sql: `${mark} COPY ${table.sqlName} (${columns}) FROM STDIN WITH (ENCODING 'UTF8')`, chunks: { [Symbol.iterator]: () => copyChunks(group, fields, types) } };
   });
 }
 
@@ -219,17 +219,17 @@ async function copyInto(client: PgPoolClientLike, copyFrom: CopyFrom, { sql, chu
  * errors included, is the outcome. The same when the data cannot go as COPY text
  * (a lone surrogate, see `copyChunks`) or a value cannot be converted.
  *
- * Every write runs in one transaction whose first statement marks its server session with
- * a random `application_name` ({@link markedBegin}; one round trip, plus COMMIT's for a
- * batch of one COPY, about 0.5 ms a batch on loopback). A write past
+ * Each COPY statement of a write begins with the write's random mark, a comment
+ * ({@link copyMark}: no round trip of its own). A write past
  * {@link COPY_DEADLINE_MS} is given up: its socket (or its look's) is destroyed, the
- * session holding that mark and no other is ended through `prisma`
+ * session whose statement holds that mark and no other is ended through `prisma`
  * ({@link terminateCopySession}: when the route died one way it would hold the rows its
  * COPY received, and `fallback`'s INSERT of the same ids would wait for them, up to the
  * server's TCP keepalive), then the batch goes through `fallback` and `warn` is told each
- * time, saying whether the session was ended. Not covered: a Prisma role that may not end
- * the pool's sessions, or a server that does not answer Prisma within
- * `TERMINATE_DEADLINE_MS`; the warning says so and `fallback` waits for the keepalive.
+ * time, saying whether the session was ended. Not covered: a Prisma role that may not see
+ * or end the pool's sessions, a server with `track_activities` off, or one that does not
+ * answer Prisma within `TERMINATE_DEADLINE_MS`; the warning says so and `fallback` waits
+ * for the keepalive.
  *
  * A COPY that fails for another reason than its data (SQLSTATE classes 22 and 23) while
  * `fallback` succeeds means the pool cannot write what Prisma can (a table with
@@ -279,16 +279,19 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
     const client = await checkOut(pool, attempt.signal);
     let broken: Error | undefined;
     try {
-      // Even a single COPY runs in a marked transaction: at the deadline its session must
-      // be found by the mark, whatever proxy stands between (see terminateCopySession).
-      attempt.began = true;
-      await client.query(markedBegin(attempt.session));
-      try {
-        for (const statement of statements) await copyInto(client, copyFrom!, statement);
-        await client.query("COMMIT");
-      } catch (error) {
-        await client.query("ROLLBACK");
-        throw error;
+      attempt.sent = true;
+      // One COPY is a transaction of its own; several (one per set of fields) share one.
+      if (statements.length === 1) {
+        await copyInto(client, copyFrom!, statements[0]!);
+      } else {
+        await client.query("BEGIN");
+        try {
+          for (const statement of statements) await copyInto(client, copyFrom!, statement);
+          await client.query("COMMIT");
+        } catch (error) {
+          await client.query("ROLLBACK");
+          throw error;
+        }
       }
     } catch (error) {
       // A COPY cut short may leave the connection mid-protocol: the pool closes it.
@@ -308,7 +311,7 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
     if (!(await copyUsable(attempt.signal))) return false;
     let statements: CopyStatement[];
     try {
-      statements = copyStatements(rows, table);
+      statements = copyStatements(rows, table, attempt.mark);
     } catch {
       return false;
     }
@@ -350,7 +353,7 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
   }
   return async (rows) => {
     const expire = new AbortController();
-    const attempt: CopyAttempt = { signal: expire.signal, session: copySessionName(), began: false };
+    const attempt: CopyAttempt = { signal: expire.signal, mark: copyMark(), sent: false };
     try {
       if (await copyRowsInTime(rows, attempt, expire)) return;
     } catch (error) {
@@ -358,7 +361,7 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
         // Destroying our socket does not end the server's session when the route died one
         // way: it would hold the rows its COPY received, and the fallback's INSERT of the
         // same ids would wait for it. Ended first, by its mark only.
-        const session = attempt.began ? ` ${await terminateCopySession(prisma, attempt.session)};` : "";
+        const session = attempt.sent ? ` ${await terminateCopySession(prisma, attempt.mark)};` : "";
         await fallback(rows);
         warn(
           `audit-events: COPY into ${table.sqlName} through the pgPool given to prismaStore() had no answer within ${COPY_DEADLINE_MS / 1000} s; ` +

@@ -38,7 +38,7 @@ it("writes the batch through Prisma when the COPY's connection is cut while its 
   // Cut every COPY's connection as soon as it is seen; each try sends ~36 MB, so the cut meets the data on its way.
   const cutter = setInterval(() => {
     void admin
-      .query(`SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY%' AND pid <> pg_backend_pid()`)
+      .query(`SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '/* audit-events copy % */ COPY %' AND pid <> pg_backend_pid()`)
       .then((result) => (cut += result.rows.filter((row) => row.cut === true).length), () => undefined);
   }, 5);
   try {

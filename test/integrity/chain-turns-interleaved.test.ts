@@ -81,7 +81,7 @@ it.each([
   let cut = 0;
   const cutter = setInterval(() => {
     void admin
-      .query(`SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY%' AND pid <> pg_backend_pid()`)
+      .query(`SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '/* audit-events copy % */ COPY %' AND pid <> pg_backend_pid()`)
       .then((result) => (cut += result.rows.filter((row) => row.cut === true).length), () => undefined);
   }, 37);
   const produce = async (ms: number, store: AuditStore) => {

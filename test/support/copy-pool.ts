@@ -22,7 +22,7 @@ export interface CopyRecordingPool extends PgPoolLike {
  * @example
  * const pool = copyRecordingPool(db.url);
  * await prismaStore(db.prisma, { pgPool: pool }).writeRows(rows);
- * expect(pool.copies).toEqual([{ sql: expect.stringMatching(/^COPY/), ok: true }]);
+ * expect(pool.copies).toEqual([{ sql: expect.stringMatching(/COPY .* FROM STDIN/), ok: true }]);
  */
 export function copyRecordingPool(url: string, config: PoolConfig = {}, noted: () => number = () => 0): CopyRecordingPool {
   const pool = testPgPool(url, { max: 2, ...config });
@@ -38,7 +38,7 @@ export function copyRecordingPool(url: string, config: PoolConfig = {}, noted: (
       return {
         query: ((arg: unknown) => {
           const text = (arg as { text?: unknown }).text;
-          if (typeof text === "string" && /^COPY .* FROM STDIN/.test(text)) {
+          if (typeof text === "string" && /^(?:\/\* [^*]* \*\/ )?COPY .* FROM STDIN/.test(text)) {
             const entry = { sql: text, ok: false };
             copies.push(entry);
             const stream = query(arg) as NodeJS.WritableStream;
