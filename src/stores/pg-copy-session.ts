@@ -25,13 +25,15 @@ export const TERMINATE_DEADLINE_MS = 5_000;
 
 /**
  * Ends the sessions whose statement begins with the mark (`$1`): only the write's, since
- * nothing else holds a random UUID. Also counts the sessions whose statement Prisma's role
+ * nothing else holds a random UUID, and only while it holds rows: active (in its COPY) or in
+ * its transaction, not idle (`query` keeps the last statement of an idle session, which
+ * behind PgBouncer may serve another client next). Also counts the sessions whose statement Prisma's role
  * may not read (`<insufficient privilege>`: sessions of other roles, without
  * `pg_read_all_stats`) and reads whether statements are tracked at all
  * (`track_activities`), so that finding none is not taken for a session gone.
  */
 const TERMINATE_SQL = `SELECT
-  (SELECT coalesce(array_agg(pg_terminate_backend(pid)), '{}') FROM pg_stat_activity WHERE left(query, length($1)) = $1) AS ended,
+  (SELECT coalesce(array_agg(pg_terminate_backend(pid)), '{}') FROM pg_stat_activity WHERE left(query, length($1)) = $1 AND state <> 'idle') AS ended,
   (SELECT count(*)::int FROM pg_stat_activity WHERE query = '<insufficient privilege>') AS hidden,
   current_setting('track_activities') = 'on' AS tracked`;
 
