@@ -290,7 +290,9 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
         await client.query("BEGIN");
         try {
           for (const statement of statements) await copyInto(client, copyFrom!, statement);
-          await client.query("COMMIT");
+          // Marked too: a COMMIT the server takes long over (deferred triggers, a synchronous
+          // standby) holds the rows while its statement is the COMMIT, and must be found.
+          await client.query(`${attempt.mark} COMMIT`);
         } catch (error) {
           await client.query("ROLLBACK");
           throw error;

@@ -4,8 +4,9 @@ import type { RawClient } from "./prisma-client";
 
 /**
  * The mark of one write through the pool: a comment, `/* audit-events copy <random UUID> *\/`,
- * that begins each of its COPY statements, so `pg_stat_activity.query` of the server session
- * running it (or, between the COPYs of one transaction, that ran it last) starts with it.
+ * that begins each of its COPY statements and the COMMIT of several, so `pg_stat_activity.query`
+ * of the server session running it (or, between the COPYs of one transaction, that ran it
+ * last) starts with it.
  * Random, so no other session holds it, whatever stands between this process and the
  * server (PgBouncer, a proxy), where neither `client.processID` nor a port is the server's.
  * Carried by the statement itself, it costs no round trip: an earlier mark by
