@@ -34,13 +34,14 @@ export const TERMINATE_DEADLINE_MS = 5_000;
  * every session) in this database. The server's background processes and the sessions of
  * other roles are always hidden from a role without `pg_read_all_stats`, and none of them
  * can hold the COPY: counted, they blamed the privilege whenever the session was gone.
- * Reads whether statements are tracked at all (`track_activities`), so that finding none
- * is not taken for a session gone.
+ * Reads whether statements are tracked (`track_activities`), so that finding none is not
+ * taken for a session gone: a setting of each session, read in Prisma's and in the pool's
+ * (whose sessions show the state `disabled` when it is off for them).
  */
 const TERMINATE_SQL = `SELECT
   (SELECT coalesce(array_agg(pg_terminate_backend(pid)), '{}') FROM pg_stat_activity WHERE left(query, length($1)) = $1 AND state <> 'idle') AS ended,
   (SELECT count(*)::int FROM pg_stat_activity WHERE query = '<insufficient privilege>' AND datname = current_database() AND ($2::text IS NULL OR usename = $2::text)) AS hidden,
-  current_setting('track_activities') = 'on' AS tracked`;
+  current_setting('track_activities') = 'on' AND NOT EXISTS (SELECT FROM pg_stat_activity WHERE state = 'disabled' AND datname = current_database() AND ($2::text IS NULL OR usename = $2::text)) AS tracked`;
 
 /**
  * Ends, through `prisma` (another connection than the given-up one), the server session
@@ -74,7 +75,7 @@ export async function terminateCopySession(prisma: RawClient, mark: string, pool
       if (ended.some((done) => !done)) return `${session} could not be ended: ${leftAlive}`;
       return `${session} was ended (pg_terminate_backend), rolling back what it held`;
     }
-    if (!tracked) return `${session} could not be found: the server does not track statements (track_activities is off); if alive, ${leftAlive}`;
+    if (!tracked) return `${session} could not be found: statements are not tracked (track_activities is off for the pool's sessions or Prisma's); if alive, ${leftAlive}`;
     if (hidden > 0) {
       return `${session} could not be found: Prisma's role may not read the statements of ${hidden} session(s) of ${poolRole === undefined ? "other roles" : `the pool's role ${poolRole}`} in this database (give it pg_read_all_stats and pg_signal_backend, or the pool's role); if among them, ${leftAlive}`;
     }

@@ -95,3 +95,31 @@ it("does not blame sessions of other roles (background processes, an administrat
   expect(logger.warnings[0]).not.toContain("may not read the statements");
   expect(logger.warnings[0]).toMatch(/its server session \(statement marked \/\* audit-events copy [0-9a-f-]{36} \*\/\) was gone already/);
 }, 60_000);
+
+it("says statements are not tracked when the pool's sessions do not track them, though Prisma's do", async () => {
+  logger.warnings.length = 0;
+  // track_activities is a setting of each session: here the pool's (a superuser's option), not Prisma's.
+  const untracked = testPgPool(throughProxy(db.url, proxy), { max: 2, options: "-c track_activities=off" });
+  try {
+    const untrackedStore = prismaStore(db.prisma, { pgPool: untracked });
+    configureAudit({ store: untrackedStore, logger });
+    await untrackedStore.writeRows(rows(3, "untracked-before"));
+    proxy.halfDead(400_000);
+    jest.useFakeTimers({ doNotFake: ["nextTick", "setImmediate", "clearImmediate", "queueMicrotask", "performance", "hrtime", "Date", "setInterval", "clearInterval"] });
+    let settled = false;
+    const write = untrackedStore.writeRows(rows(4000, "untracked")).then(() => void (settled = true));
+    await realTimeout(1500);
+    jest.advanceTimersByTime(COPY_DEADLINE_MS);
+    for (let waited = 0; !settled && waited < 3000; waited += 50) await realTimeout(50);
+    jest.useRealTimers();
+    // The session lives on, holding its rows, and the write through Prisma waits for them ...
+    expect(settled).toBe(false);
+    // ... until the server's side ends (here the proxy drops it, as TCP keepalive would).
+    proxy.cut();
+    await write;
+    expect(logger.warnings).toEqual([expect.stringContaining("could not be found: statements are not tracked (track_activities is off")]);
+  } finally {
+    configureAudit({ store, logger });
+    await untracked.end().catch(() => undefined);
+  }
+}, 60_000);
