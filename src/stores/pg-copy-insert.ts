@@ -245,6 +245,8 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
   let usable: Promise<boolean> | undefined;
   /** The look under way, until it answers: while {@link usable} is this look, COPY waits on it. */
   let looking: Promise<boolean> | undefined;
+  /** The pool's login role, told by the look: only its sessions may hold a given-up COPY. */
+  let poolRole: string | undefined;
   /** @throws what the look threw; the next call looks again. */
   function copyUsable(signal: AbortSignal): Promise<boolean> {
     if (usable !== undefined) return usable;
@@ -260,6 +262,7 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
               "Give prismaStore() the pool your PrismaPg adapter runs on (same database and schema), drop the ON INSERT rules of the table, or leave pgPool out.",
           );
         }
+        if (probe.copy) poolRole = probe.role;
         return probe.copy;
       },
       (error: unknown) => {
@@ -287,7 +290,9 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
         await client.query("BEGIN");
         try {
           for (const statement of statements) await copyInto(client, copyFrom!, statement);
-          await client.query("COMMIT");
+          // Marked too: a COMMIT the server takes long over (deferred triggers, a synchronous
+          // standby) holds the rows while its statement is the COMMIT, and must be found.
+          await client.query(`${attempt.mark} COMMIT`);
         } catch (error) {
           await client.query("ROLLBACK");
           throw error;
@@ -361,7 +366,7 @@ export function pgCopyInserter(pool: PgPoolLike, prisma: RawClient, table: Model
         // Destroying our socket does not end the server's session when the route died one
         // way: it would hold the rows its COPY received, and the fallback's INSERT of the
         // same ids would wait for it. Ended first, by its mark only.
-        const session = attempt.sent ? ` ${await terminateCopySession(prisma, attempt.mark)};` : "";
+        const session = attempt.sent ? ` ${await terminateCopySession(prisma, attempt.mark, poolRole)};` : "";
         await fallback(rows);
         warn(
           `audit-events: COPY into ${table.sqlName} through the pgPool given to prismaStore() had no answer within ${COPY_DEADLINE_MS / 1000} s; ` +

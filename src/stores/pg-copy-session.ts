@@ -4,8 +4,9 @@ import type { RawClient } from "./prisma-client";
 
 /**
  * The mark of one write through the pool: a comment, `/* audit-events copy <random UUID> *\/`,
- * that begins each of its COPY statements, so `pg_stat_activity.query` of the server session
- * running it (or, between the COPYs of one transaction, that ran it last) starts with it.
+ * that begins each of its COPY statements and the COMMIT of several, so `pg_stat_activity.query`
+ * of the server session running it (or, between the COPYs of one transaction, that ran it
+ * last) starts with it.
  * Random, so no other session holds it, whatever stands between this process and the
  * server (PgBouncer, a proxy), where neither `client.processID` nor a port is the server's.
  * Carried by the statement itself, it costs no round trip: an earlier mark by
@@ -28,14 +29,19 @@ export const TERMINATE_DEADLINE_MS = 5_000;
  * nothing else holds a random UUID, and only while it holds rows: active (in its COPY) or in
  * its transaction, not idle (`query` keeps the last statement of an idle session, which
  * behind PgBouncer may serve another client next). Also counts the sessions whose statement Prisma's role
- * may not read (`<insufficient privilege>`: sessions of other roles, without
- * `pg_read_all_stats`) and reads whether statements are tracked at all
- * (`track_activities`), so that finding none is not taken for a session gone.
+ * may not read (`<insufficient privilege>`) that could be the write's: of the pool's login
+ * role (`$2`, learnt by the pool's first look; `pg_stat_activity.usename` is shown for
+ * every session) in this database. The server's background processes and the sessions of
+ * other roles are always hidden from a role without `pg_read_all_stats`, and none of them
+ * can hold the COPY: counted, they blamed the privilege whenever the session was gone.
+ * Reads whether statements are tracked (`track_activities`), so that finding none is not
+ * taken for a session gone: a setting of each session, read in Prisma's and in the pool's
+ * (whose sessions show the state `disabled` when it is off for them).
  */
 const TERMINATE_SQL = `SELECT
   (SELECT coalesce(array_agg(pg_terminate_backend(pid)), '{}') FROM pg_stat_activity WHERE left(query, length($1)) = $1 AND state <> 'idle') AS ended,
-  (SELECT count(*)::int FROM pg_stat_activity WHERE query = '<insufficient privilege>') AS hidden,
-  current_setting('track_activities') = 'on' AS tracked`;
+  (SELECT count(*)::int FROM pg_stat_activity WHERE query = '<insufficient privilege>' AND datname = current_database() AND ($2::text IS NULL OR usename = $2::text)) AS hidden,
+  current_setting('track_activities') = 'on' AND NOT EXISTS (SELECT FROM pg_stat_activity WHERE state = 'disabled' AND datname = current_database() AND ($2::text IS NULL OR usename = $2::text)) AS tracked`;
 
 /**
  * Ends, through `prisma` (another connection than the given-up one), the server session
@@ -47,12 +53,13 @@ const TERMINATE_SQL = `SELECT
  * cut off too.
  *
  * @example
- * const outcome = await terminateCopySession(prisma, attempt.mark); // "its server session (...) was ended ..."
+ * const outcome = await terminateCopySession(prisma, attempt.mark, "app"); // "its server session (...) was ended ..."
+ * @param poolRole the pool's login role, when known: only its hidden sessions may be the write's.
  * @returns what became of the session, as a clause for the warning.
  * @throws nothing: a failure (no privilege to see or end a session of another role or of a
  *   superuser, statements not tracked, Prisma unreachable or late) is said in the clause.
  */
-export async function terminateCopySession(prisma: RawClient, mark: string): Promise<string> {
+export async function terminateCopySession(prisma: RawClient, mark: string, poolRole?: string): Promise<string> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<"late">((resolve) => {
     timer = setTimeout(() => resolve("late"), TERMINATE_DEADLINE_MS);
@@ -61,16 +68,16 @@ export async function terminateCopySession(prisma: RawClient, mark: string): Pro
   const leftAlive = "it holds the rows its COPY had received until the server's TCP keepalive ends it, and the write through Prisma waits for them";
   const session = `its server session (statement marked ${mark})`;
   try {
-    const answer = await Promise.race([prisma.$queryRawUnsafe<[{ ended: boolean[]; hidden: number; tracked: boolean }]>(TERMINATE_SQL, mark), late]);
+    const answer = await Promise.race([prisma.$queryRawUnsafe<[{ ended: boolean[]; hidden: number; tracked: boolean }]>(TERMINATE_SQL, mark, poolRole ?? null), late]);
     if (answer === "late") return `ending ${session} had no answer within ${TERMINATE_DEADLINE_MS / 1000} s: ${leftAlive}`;
     const [{ ended, hidden, tracked }] = answer;
     if (ended.length > 0) {
       if (ended.some((done) => !done)) return `${session} could not be ended: ${leftAlive}`;
       return `${session} was ended (pg_terminate_backend), rolling back what it held`;
     }
-    if (!tracked) return `${session} could not be found: the server does not track statements (track_activities is off); if alive, ${leftAlive}`;
+    if (!tracked) return `${session} could not be found: statements are not tracked (track_activities is off for the pool's sessions or Prisma's); if alive, ${leftAlive}`;
     if (hidden > 0) {
-      return `${session} could not be found: Prisma's role may not read the statements of ${hidden} session(s) of other roles (give it pg_read_all_stats and pg_signal_backend, or the pool's role); if among them, ${leftAlive}`;
+      return `${session} could not be found: Prisma's role may not read the statements of ${hidden} session(s) of ${poolRole === undefined ? "other roles" : `the pool's role ${poolRole}`} in this database (give it pg_read_all_stats and pg_signal_backend, or the pool's role); if among them, ${leftAlive}`;
     }
     return `${session} was gone already`;
   } catch (error) {

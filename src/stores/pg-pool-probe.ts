@@ -7,13 +7,15 @@ interface Target {
   server: string;
   database: string;
   oid: string | null;
+  /** The role the connection logged in as (`session_user`): `pg_stat_activity.usename` of its sessions. */
+  role?: string;
 }
 
 /**
  * What one look at the pool found: whether COPY through it writes the table Prisma
  * writes, and the same way; when not, why, for the warning.
  */
-export type PoolProbe = { copy: true } | { copy: false; reason: string };
+export type PoolProbe = { copy: true; role?: string } | { copy: false; reason: string };
 
 /**
  * `to_regclass` resolves the table as the statements name it (schema-qualified or by the
@@ -21,7 +23,7 @@ export type PoolProbe = { copy: true } | { copy: false; reason: string };
  * hold databases of the same name (as seconds since 1970, which no session's TimeZone
  * changes). Both are open to every role.
  */
-const TARGET_SQL = "SELECT extract(epoch FROM pg_postmaster_start_time())::text AS server, current_database() AS database, to_regclass($1)::oid::text AS oid";
+const TARGET_SQL = "SELECT extract(epoch FROM pg_postmaster_start_time())::text AS server, current_database() AS database, to_regclass($1)::oid::text AS oid, session_user::text AS role";
 
 /** `pg_rewrite.ev_type` '3' is ON INSERT; COPY FROM does not run rules (PostgreSQL's COPY documentation). */
 const INSERT_RULES_SQL = "SELECT rulename::text AS name FROM pg_rewrite WHERE ev_class = to_regclass($1) AND ev_type = '3' ORDER BY 1";
@@ -38,7 +40,8 @@ function describe({ server, database, oid }: Target): string {
  *
  * @param signal aborted when the look is given up: the pool connection it holds is
  *   destroyed (see `checkOut`), else a look that never answers would keep it for ever.
- * @returns `{ copy: true }` when COPY may be used, else the reason, naming both sides.
+ * @returns `{ copy: true, role }` when COPY may be used (`role`: the pool's login role, whose
+ *   sessions alone may hold its COPY, see `terminateCopySession`), else the reason, naming both sides.
  * @throws what the database throws (unreachable, no privilege): the caller looks again later;
  *   `signal.reason` when given up.
  */
@@ -61,5 +64,5 @@ export async function probePgPool(pool: PgPoolLike, prisma: RawClient, table: Mo
   if (rules.length > 0) {
     return { copy: false, reason: `${table.sqlName} has ON INSERT rule(s) ${rules.join(", ")}, which COPY does not run` };
   }
-  return { copy: true };
+  return { copy: true, role: viaPool.role };
 }

@@ -170,7 +170,7 @@ it("says in the warning when Prisma's role may not see the given-up session, whi
     expect(await stored("no-privilege")).toEqual({ n: COUNT, distinct: COUNT });
     expect(logger.warnings).toEqual([
       expect.stringMatching(
-        /its server session \(statement marked \/\* audit-events copy [0-9a-f-]{36} \*\/\) could not be found: Prisma's role may not read the statements of [1-9]\d* session\(s\) of other roles .*; if among them, it holds the rows its COPY had received until the server's TCP keepalive ends it/s,
+        /its server session \(statement marked \/\* audit-events copy [0-9a-f-]{36} \*\/\) could not be found: Prisma's role may not read the statements of [1-9]\d* session\(s\) of the pool's role \S+ in this database .*; if among them, it holds the rows its COPY had received until the server's TCP keepalive ends it/s,
       ),
     ]);
   } finally {
