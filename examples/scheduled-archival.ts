@@ -15,7 +15,7 @@ function historicEvent(daysAgo: number, orderId: number): AuditEventRecord {
     timestamp,
     contentType: "Order",
     objectId: String(orderId),
-    content: { action: "update", daysAgo },
+    content: { daysAgo },
     userId: "import",
     url: null,
     method: null,
@@ -23,7 +23,7 @@ function historicEvent(daysAgo: number, orderId: number): AuditEventRecord {
     queryParams: {},
     postData: {},
     headers: {},
-    action: null, outcome: "success", severity: "info", tenantId: null, requestId: null, chainId: null, seq: null, prevHash: null, hash: null,
+    action: "update", outcome: "success", severity: "info", tenantId: null, requestId: null, chainId: null, seq: null, prevHash: null, hash: null,
   };
 }
 

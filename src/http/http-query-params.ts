@@ -31,7 +31,7 @@ function pageSize(value: string): number {
  *
  * @example
  * ```ts
- * parseHttpQuery("userId=u1&content.action=refund&limit=20", { format: false });
+ * parseHttpQuery("userId=u1&action=refund&content.reason=damaged&limit=20", { format: false });
  * ```
  * @throws {AuditQueryError} naming the parameter.
  */

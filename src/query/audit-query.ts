@@ -7,7 +7,7 @@ import type { AuditStore } from "../stores/store";
  *
  * @example
  * ```ts
- * const query: AuditQuery = { contentType: "Order", objectId: "42", since: new Date("2026-01-01"), content: { action: "refund" } };
+ * const query: AuditQuery = { contentType: "Order", objectId: "42", since: new Date("2026-01-01"), content: { reason: "damaged" } };
  * const refusals: AuditQuery = { action: "order.refund", outcome: "denied", tenantId: "acme" };
  * ```
  */

@@ -103,7 +103,7 @@ export async function readPage(store: AuditStore, filter: EventFilter, order: Ev
  *
  * @example
  * ```ts
- * const refunds = await countEvents({ content: { action: "refund" }, since: new Date("2026-01-01") });
+ * const refunds = await countEvents({ action: "refund", since: new Date("2026-01-01") });
  * ```
  * @throws {AuditQueryError} when a field is wrong.
  */
@@ -201,9 +201,9 @@ export async function eventsOfUser(userId: string, query: Omit<FindEventsQuery, 
  *
  * @example
  * ```ts
- * for await (const event of historyOf(order)) console.log(event.timestamp.toISOString(), event.content.action);
+ * for await (const event of historyOf(order)) console.log(event.timestamp.toISOString(), event.action);
  * const refunds = [];
- * for await (const event of historyOf({ contentType: "Order", objectId: 42 }, { content: { action: "refund" } })) refunds.push(event);
+ * for await (const event of historyOf({ contentType: "Order", objectId: 42 }, { action: "refund" })) refunds.push(event);
  * ```
  * @throws {AuditError} `ERR_AUDIT_CONTENT_OBJECT` when the object cannot be named.
  * @throws {AuditQueryError} `ERR_AUDIT_QUERY` when the query names `contentType` or `objectId` (the object does), or a field is wrong.
