@@ -23,6 +23,30 @@ function pageSize(value: string): number {
   return size;
 }
 
+/** A `%` not followed by two hex digits: URLSearchParams keeps it as it is, so it is no escape to check. */
+const BARE_PERCENT = /%(?![0-9A-Fa-f]{2})/g;
+
+/**
+ * Refuses a parameter whose percent-escapes do not spell UTF-8 (a byte such as `%FF`, an
+ * overlong form such as `%C0%AF`, an encoded surrogate such as `%ED%A0%80`), as RFC 3986
+ * §2.5 asks of URI text: URLSearchParams would turn each bad byte into U+FFFD, a filter
+ * no stored value holds, so the read would answer "no events" to a question it was
+ * never asked.
+ *
+ * @throws {AuditQueryError} naming the parameter.
+ */
+function checkUtf8(search: string): void {
+  for (const pair of search.replace(/^\?/, "").split("&")) {
+    if (!pair.includes("%")) continue;
+    try {
+      decodeURIComponent(pair.replace(BARE_PERCENT, "%25"));
+    } catch {
+      const [name = ""] = new URLSearchParams(pair).keys();
+      throw new AuditQueryError(`${JSON.stringify(name.slice(0, 60))} is not valid UTF-8 once its percent-escapes are decoded; send text as UTF-8.`);
+    }
+  }
+}
+
 /**
  * Parses the query string of a read request (without the `?`). It reads the raw
  * string itself, so the app's query parser (Express's `qs`, Koa's) cannot turn a
@@ -37,6 +61,7 @@ function pageSize(value: string): number {
  */
 export function parseHttpQuery(search: string, { format }: { format: boolean }): HttpQuery {
   if (search.length > MAX_QUERY_STRING_LENGTH) throw new AuditQueryError(`The query string is ${search.length} characters long; at most ${MAX_QUERY_STRING_LENGTH} are accepted.`);
+  checkUtf8(search);
   const query: Record<string, unknown> = {};
   const content: Array<[string, ContentValue]> = [];
   const seen = new Set<string>();

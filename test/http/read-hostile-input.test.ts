@@ -8,6 +8,7 @@ import { v7 as uuidv7 } from "uuid";
 
 import { auditRouter, countEvents, findEvents, koaAuditRouter, memoryStore, prismaStore, summarizeEvents, type AuditQuery, type AuditStore } from "../../src";
 import { cursorKey, encodeCursor } from "../../src/query/cursor";
+import { parseHttpQuery } from "../../src/http/http-query-params";
 import { parseEventFilter } from "../../src/query/parse-query";
 import { openDatabase, providers, type TestDatabase } from "../support/databases";
 import { insertAll, manyEvents } from "../support/read-fixtures";
@@ -148,10 +149,13 @@ describe.each(providers)("reading with parameters the database cannot take, on %
       ["since=0000-01-01", /since must lie between 1000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z/],
       ["until=0999-12-31T23:59:59.999Z", /until must lie between/],
       ["since=9999-12-31T23:59:59.999-01:00", /since must lie between/],
-      ["objectId=%ED%A0%80x", null],
+      ["objectId=%ED%A0%80x", /"objectId" is not valid UTF-8/],
       ["search=%25_%5C", null],
       ["content.note=%25", null],
-      ["userId=%C0%AF", null],
+      ["search=100%", null],
+      ["userId=%C0%AF", /"userId" is not valid UTF-8/],
+      ["userId=%FF%FE", /"userId" is not valid UTF-8/],
+      ["content.n%FFte=1", /is not valid UTF-8/],
     ])("answers %s with 200 or a 400 naming the problem", async (query, reason) => {
       const res = await request(server).get(`/audit/events?${query}`);
       expect({ status: res.status, error: res.body.error }).toEqual(reason === null ? { status: 200, error: undefined } : { status: 400, error: expect.stringMatching(reason) });
@@ -224,6 +228,38 @@ describe("X-Content-Type-Options: nosniff", () => {
     const failed = await request(makeServer(failing)).get("/audit/events").expect(500);
     expect([...answers, ["403", denied.headers["x-content-type-options"]], ["500", failed.headers["x-content-type-options"]]]).toEqual(
       [...answers.map(([path]) => [path, "nosniff"]), ["403", "nosniff"], ["500", "nosniff"]],
+    );
+  });
+});
+
+describe("a query string's percent-escapes", () => {
+  const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+  const isUtf8 = (bytes: Uint8Array) => {
+    try {
+      strictUtf8.decode(bytes);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  /** Bytes near UTF-8's edges: lead bytes, continuations, overlong forms, surrogates, beyond U+10FFFF. */
+  const utf8ish = fc.array(fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xbf }), fc.integer({ min: 0xc0, max: 0xff }), fc.constantFrom(0xc0, 0xc1, 0xe0, 0xed, 0xf0, 0xf4, 0xf5, 0xa0, 0x9f, 0x90, 0x8f)), { maxLength: 12 }).map((b) => Uint8Array.from(b));
+
+  it("are refused, naming the parameter, exactly when their bytes are not UTF-8 (oracle: a fatal TextDecoder), in a value or a content key", () => {
+    fc.assert(
+      fc.property(utf8ish, fc.constantFrom("value", "key"), (bytes, where) => {
+        const query = where === "value" ? `search=${percentEncoded(bytes)}` : `content.k${percentEncoded(bytes)}=1`;
+        let refused: string | undefined;
+        try {
+          parseHttpQuery(query, { format: false });
+        } catch (error) {
+          refused = (error as Error).message;
+        }
+        const utf8Refusal = refused !== undefined && / is not valid UTF-8 /.test(refused);
+        expect({ query, utf8Refusal }).toEqual({ query, utf8Refusal: !isUtf8(bytes) });
+        if (utf8Refusal && where === "value") expect(refused).toMatch(/^"search" /);
+      }),
+      { numRuns: 2000 },
     );
   });
 });
