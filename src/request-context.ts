@@ -33,6 +33,12 @@ export interface RequestSource {
    * user resolver reads them (Express: `req.user`, `req.auth`; Koa: `ctx.state.user`).
    */
   userCandidates(): readonly unknown[];
+  /**
+   * The places {@link userCandidates} reads, as the app's code names them, for the warning
+   * when none holds a user (`"req.user and req.auth (express-jwt)"`); undefined when no
+   * authentication can have run (a request answered before any hook), so none is missing.
+   */
+  userPlaces(): string | undefined;
   /** The parsed query string. */
   query(): unknown;
   /** The parsed body, whichever body parser filled it. */
@@ -129,7 +135,7 @@ export class RequestAuditContext extends AuditContext {
     if (config.userResolver) return userIdOf(callResolver("userResolver", config.userResolver, source.request));
     const candidates = source.userCandidates();
     const id = firstUserId(candidates);
-    if (id === null) warnUnresolvedUser(config.logger, source.headers, candidates);
+    if (id === null) warnUnresolvedUser(config.logger, source.headers, candidates, source.userPlaces());
     return id;
   }
 

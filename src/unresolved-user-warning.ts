@@ -8,16 +8,16 @@ let warned = false;
  * Warns, once per process, that a request which looks authenticated (an
  * `Authorization` header, or a user object without an id) reached an event with no
  * user the default resolver could read: every event would say `userId: null` and
- * nobody would notice.
+ * nobody would notice. `places` names where the framework's default resolver looked.
  */
-export function warnUnresolvedUser(logger: AuditLogger, headers: IncomingHttpHeaders, candidates: readonly unknown[]): void {
-  if (warned) return;
+export function warnUnresolvedUser(logger: AuditLogger, headers: IncomingHttpHeaders, candidates: readonly unknown[], places: string | undefined): void {
+  if (warned || places === undefined) return;
   const unreadable = candidates.find((c) => typeof c === "object" && c !== null);
   if (headers.authorization === undefined && unreadable === undefined) return;
   warned = true;
   const why =
     unreadable === undefined
-      ? "a request with an Authorization header created an audit event, but req.user, req.auth (express-jwt) and ctx.state.user hold no user"
+      ? `a request with an Authorization header created an audit event, but ${places} hold${places.includes(" and ") ? "" : "s"} no user`
       : `a request's user object (keys: ${Object.keys(unreadable).slice(0, 10).join(", ")}) has no id or sub`;
   logger.warn(
     `audit-events: ${why}, so its events are stored with userId null. Tell audit-events where your authentication keeps the user with the userResolver option, ` +

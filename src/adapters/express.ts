@@ -85,6 +85,9 @@ class ExpressRequestSource implements RequestSource, RequestEventSource {
   userCandidates() {
     return [this.request.user, this.request.auth];
   }
+  userPlaces() {
+    return "req.user and req.auth (express-jwt)";
+  }
   query() {
     return this.request.query;
   }

@@ -98,6 +98,9 @@ class FastifyRequestSource implements RequestSource, RequestEventSource {
   userCandidates() {
     return [this.request.user];
   }
+  userPlaces() {
+    return "request.user";
+  }
   query() {
     return this.request.query;
   }
@@ -143,6 +146,10 @@ class UnroutedRequestSource implements RequestSource, RequestEventSource {
   }
   userCandidates() {
     return [];
+  }
+  userPlaces() {
+    // The router answered before any hook: no authentication ran, so no user is missing.
+    return undefined;
   }
   query() {
     return undefined;

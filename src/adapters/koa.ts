@@ -89,6 +89,9 @@ class KoaRequestSource implements RequestSource, RequestEventSource {
   userCandidates() {
     return [this.request.state.user, this.request.req.user];
   }
+  userPlaces() {
+    return "ctx.state.user and ctx.req.user";
+  }
   query() {
     return this.request.query;
   }

@@ -1,5 +1,6 @@
 import { AuditConfigError } from "../errors";
 import { suggestion } from "./suggestion";
+import { receivedValue } from "../received-value";
 
 /**
  * What the `requestEvents` option of `auditEvents()` / `koaAuditEvents()` takes: `true`
@@ -75,7 +76,7 @@ export function resolveRequestEvents(value: unknown, where: string): ResolvedReq
   if (value === undefined || value === false) return undefined;
   const options: RequestEventsOptions = value === true ? {} : (value as RequestEventsOptions);
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new AuditConfigError(`${where}: option "requestEvents" must be true or an options object, got ${Array.isArray(value) ? "an array" : typeof value}. For example: ${EXAMPLE}.`);
+    throw new AuditConfigError(`${where}: option "requestEvents" must be true or an options object, got ${receivedValue(value)}. For example: ${EXAMPLE}.`);
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN.includes(key)) {

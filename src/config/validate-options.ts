@@ -6,6 +6,7 @@ import type { AuditLogger, AuditSpool } from "../writer/spool";
 import { DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BUFFERED_EVENTS } from "./defaults";
 import type { AuditOptions, IntegrityOptions } from "./options";
 import { suggestion } from "./suggestion";
+import { receivedValue } from "../received-value";
 
 type OptionKind =
   | "boolean"
@@ -86,6 +87,16 @@ const EXAMPLES: Readonly<Record<OptionKind, string>> = {
   integrity: "{ key: process.env.AUDIT_INTEGRITY_KEY, checkpointEvery: 1000 }",
 };
 
+/**
+ * Examples for options whose kind's example would mislead: a list of header names to record
+ * must not show secrets' names, which `maskFields` takes.
+ */
+const KEY_EXAMPLES: Readonly<Partial<Record<keyof AuditOptions, string>>> = {
+  includeHeaders: '["user-agent", "x-request-id"]',
+  maskHeaders: '["x-session-token"]',
+  maskPostFields: '["password", "token"] (the former name of maskFields)',
+};
+
 const EXPECTED: Readonly<Record<OptionKind, string>> = {
   boolean: "a boolean",
   function: "a function",
@@ -105,12 +116,6 @@ const EXPECTED: Readonly<Record<OptionKind, string>> = {
 
 /** An HTTP header name: RFC 9110's `token`. */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "string" ? `the string ${JSON.stringify(value)}` : `a ${typeof value}`;
-}
 
 function isSensitivePattern(entry: unknown): boolean {
   if (typeof entry !== "object" || entry === null) return false;
@@ -164,7 +169,7 @@ function isValid(kind: OptionKind, value: unknown): boolean {
 export function validateOptions(options: unknown, where: string): Partial<AuditOptions> {
   if (options === undefined) return {};
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new AuditConfigError(`${where} expects an options object, got ${describe(options)}.`);
+    throw new AuditConfigError(`${where} expects an options object, got ${receivedValue(options)}.`);
   }
   for (const [key, value] of Object.entries(options)) {
     const kind = Object.hasOwn(OPTION_KINDS, key) ? OPTION_KINDS[key as keyof AuditOptions] : undefined;
@@ -175,7 +180,7 @@ export function validateOptions(options: unknown, where: string): Partial<AuditO
       throw new AuditConfigError(`${where}: unknown option "${key}".${suggestion(key, Object.keys(OPTION_KINDS))} Known options: ${Object.keys(OPTION_KINDS).join(", ")}.`);
     }
     if (value !== undefined && !isValid(kind, value)) {
-      throw new AuditConfigError(`${where}: option "${key}" must be ${EXPECTED[kind]}, got ${describe(value)}. For example: ${key}: ${EXAMPLES[kind]}.`);
+      throw new AuditConfigError(`${where}: option "${key}" must be ${EXPECTED[kind]}, got ${receivedValue(value)}. For example: ${key}: ${KEY_EXAMPLES[key as keyof AuditOptions] ?? EXAMPLES[kind]}.`);
     }
   }
   const given = options as Partial<AuditOptions>;
@@ -214,7 +219,7 @@ function validateIntegrity(integrity: IntegrityOptions, where: string): void {
   for (const key of ["checkpointEvery", "checkpointIntervalMs"] as const) {
     const value = integrity[key];
     if (value !== undefined && !isValid("positiveInteger", value)) {
-      throw new AuditConfigError(`${where}: option "integrity.${key}" must be a positive integer, got ${describe(value)}. For example: integrity: { key, ${key}: ${key === "checkpointEvery" ? DEFAULT_CHECKPOINT_EVERY : DEFAULT_CHECKPOINT_INTERVAL_MS} }.`);
+      throw new AuditConfigError(`${where}: option "integrity.${key}" must be a positive integer, got ${receivedValue(value)}. For example: integrity: { key, ${key}: ${key === "checkpointEvery" ? DEFAULT_CHECKPOINT_EVERY : DEFAULT_CHECKPOINT_INTERVAL_MS} }.`);
     }
   }
 }

@@ -8,6 +8,7 @@ import { EVENT_OUTCOMES, EVENT_SEVERITIES, type EventOutcome, type EventSeverity
 import { checkInstant } from "./instant-range";
 import { AuditQueryError } from "./query-error";
 import { tenantIdProblem } from "../model/tenant-id";
+import { receivedValue } from "../received-value";
 
 /** Default page size of `findEvents()` and of `GET /events`. */
 export const DEFAULT_PAGE_SIZE = 50;
@@ -33,15 +34,9 @@ const LONE_SURROGATE = /\p{Cs}/u;
  */
 const CONTENT_KEY = /^[\p{L}\p{N}_\-.:@ ]{1,128}$/u;
 
-function describe(value: unknown): string {
-  if (Array.isArray(value)) return "a list";
-  if (value === null) return "null";
-  return typeof value === "object" ? "an object" : `${typeof value} ${JSON.stringify(value)?.slice(0, 40)}`;
-}
-
 function filterString(name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "string") throw new AuditQueryError(`${name} must be a string, not ${describe(value)}.`);
+  if (typeof value !== "string") throw new AuditQueryError(`${name} must be a string, not ${receivedValue(value)}.`);
   if (value.length === 0) throw new AuditQueryError(`${name} must not be empty; leave it out to match every event.`);
   if (value.length > MAX_FILTER_LENGTH) throw new AuditQueryError(`${name} is ${value.length} characters long; at most ${MAX_FILTER_LENGTH} are accepted.`);
   if (CONTROL_CHARACTER.test(value)) throw new AuditQueryError(`${name} contains a control character, which no stored value holds.`);
@@ -82,7 +77,7 @@ export function storedTenantId(value: unknown): string {
 function filterDate(name: string, value: unknown): Date | undefined {
   if (value === undefined) return undefined;
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
-    throw new AuditQueryError(`${name} must be a valid Date, such as new Date("2026-01-01T00:00:00Z"), not ${describe(value)}.`);
+    throw new AuditQueryError(`${name} must be a valid Date, such as new Date("2026-01-01T00:00:00Z"), not ${receivedValue(value)}.`);
   }
   return checkInstant(name, new Date(value.getTime()));
 }
@@ -91,13 +86,13 @@ function contentValue(key: string, value: unknown): ContentValue {
   if (typeof value === "boolean") return value;
   if (typeof value === "number" && Number.isFinite(value)) return value;
   if (typeof value === "string") return filterString(`content.${key}`, value) ?? "";
-  throw new AuditQueryError(`content.${key} must be a string, a finite number or a boolean, not ${describe(value)}.`);
+  throw new AuditQueryError(`content.${key} must be a string, a finite number or a boolean, not ${receivedValue(value)}.`);
 }
 
 function contentFilter(value: unknown): Array<readonly [string, ContentValue]> {
   if (value === undefined) return [];
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new AuditQueryError(`content must be an object of top-level keys and values, such as { action: "refund" }, not ${describe(value)}.`);
+    throw new AuditQueryError(`content must be an object of top-level keys and values, such as { action: "refund" }, not ${receivedValue(value)}.`);
   }
   const keys = Object.keys(value);
   if (keys.length > MAX_CONTENT_KEYS) throw new AuditQueryError(`content names ${keys.length} keys; at most ${MAX_CONTENT_KEYS} are accepted.`);
@@ -114,7 +109,7 @@ function oneOf<T extends string>(name: string, value: unknown, allowed: readonly
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback?: T): T | undefined {
   if (value === undefined) return fallback;
   if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
-  throw new AuditQueryError(`${name} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, not ${describe(value)}.`);
+  throw new AuditQueryError(`${name} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, not ${receivedValue(value)}.`);
 }
 
 /**
@@ -128,7 +123,7 @@ function oneOf<T extends string>(name: string, value: unknown, allowed: readonly
  * ```
  */
 export function parseEventFilter(query: AuditQuery = {}): EventFilter {
-  if (typeof query !== "object" || query === null || Array.isArray(query)) throw new AuditQueryError(`A query must be an object, not ${describe(query)}.`);
+  if (typeof query !== "object" || query === null || Array.isArray(query)) throw new AuditQueryError(`A query must be an object, not ${receivedValue(query)}.`);
   for (const key of Object.keys(query)) {
     if (!QUERY_KEYS.has(key)) throw new AuditQueryError(`Unknown query field "${key}". Known fields: ${[...QUERY_KEYS].join(", ")}.`);
   }
@@ -178,7 +173,7 @@ export function parseOrder(value: unknown): EventOrder {
 export function parsePageSize(value: unknown, max = MAX_PAGE_SIZE): number {
   if (value === undefined) return DEFAULT_PAGE_SIZE;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new AuditQueryError(`limit must be a whole number from 1 to ${max}, not ${describe(value)}.`);
+    throw new AuditQueryError(`limit must be a whole number from 1 to ${max}, not ${receivedValue(value)}.`);
   }
   return value;
 }

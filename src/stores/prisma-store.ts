@@ -20,6 +20,7 @@ import type { ChainPageRequest, ChainRow, ChainStreamRequest, CheckpointPageRequ
 import type { EventFilter, EventPageRequest, EventSummary, JsonEventPage } from "../model/event-filter";
 import type { AuditCheckpointRecord, CheckpointQuery } from "../model/checkpoint";
 import type { ArchiveBatchResult, ArchivePosition, AuditStore, EventOrigin, EventRow, InsertOptions } from "./store";
+import { receivedValue } from "../received-value";
 
 /** The part of a Prisma model delegate (`prisma.auditEvent`) the store uses. */
 export interface PrismaDelegateLike {
@@ -315,11 +316,14 @@ function checkExtraValue(model: string, key: string, value: unknown, types: Map<
  * prismaStore(prisma, { model: "tenantAuditEvent", toRecord: (e, ctx) => ({ tenantId: ctx.extraData.tenantId }) });
  * ```
  * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` for an unknown option (with the name
- * it was probably meant to be), a value of the wrong type, or a client without the
- * model delegate. Its calls throw `ERR_AUDIT_STORE_SCHEMA` (an `AuditConfigError`)
+ * it was probably meant to be), a value of the wrong type, no client (undefined, a
+ * string), or a client without the model delegate. Its calls throw `ERR_AUDIT_STORE_SCHEMA` (an `AuditConfigError`)
  * when the database lacks the audit tables or a column: apply the migrations.
  */
 export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOptions = {}): PrismaStore {
+  if (typeof prisma !== "object" || prisma === null) {
+    throw new AuditConfigError(`prismaStore() expects your Prisma client as its first argument, such as prismaStore(prisma) with const prisma = new PrismaClient({ adapter }), got ${receivedValue(prisma)}.`);
+  }
   const { model = "auditEvent", archiveModel = "archivedAuditEvent", checkpointModel = "auditCheckpoint", toRecord, asyncArchiveCommit = false, pgPool } = validateStoreOptions(options);
   const pool = pgPool === undefined ? undefined : requirePgPool(pgPool, knownProvider(prisma));
   delegateOf(prisma, model, "the Prisma client");

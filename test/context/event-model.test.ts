@@ -110,6 +110,18 @@ describe("the event model fields of createEvent, createFieldsEvent and drafts", 
     await expect(new AuditContext().createEvent(ORDER, {}, "error" as never)).rejects.toMatchObject({ code: "ERR_AUDIT_EVENT_FIELD" });
   });
 
+  it("refuses an event field that comes from the context, saying where it is set", async () => {
+    const cases: Array<[string, RegExp]> = [
+      ["tenantId", /unknown key "tenantId"\. An event's tenant is its context's: set it with configureAudit\(\{ tenantResolver \}\)/],
+      ["requestId", /unknown key "requestId"\. An event's request id is its context's/],
+      ["userId", /unknown key "userId"\. Name this event's user with \{ user \}/],
+      ["content", /unknown key "content"\. Content is createEvent's second argument/],
+    ];
+    for (const [key, message] of cases) {
+      await expect(new AuditContext().createEvent(ORDER, {}, { [key]: "x" } as never)).rejects.toMatchObject({ code: "ERR_AUDIT_EVENT_FIELD", message: expect.stringMatching(message) });
+    }
+  });
+
   it("stores any visible action masked by sensitivePatterns and bounded to its column, and refuses one with a control or format character", async () => {
     configureAudit({ store, sensitivePatterns: [{ label: "email", pattern: /[^\s@]+@[^\s@]+\.[a-z]+/ }] });
     const ctx = new AuditContext();

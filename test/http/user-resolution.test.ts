@@ -239,6 +239,8 @@ describe.each(frameworks)("the acting user on $name", (framework) => {
 
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain("Authorization header");
+    // Where this framework's default resolver looked, in the app's own words, not another framework's.
+    expect(warnings[0]).toContain(`but ${framework.passportUser.split(" ")[0]}`);
     expect(warnings[0]).toContain("userResolver");
     expect(warnings[0]).toContain("configureAudit({ store, userResolver:");
     expect(await db.prisma.auditEvent.count({ where: { userId: null } })).toBe(27);

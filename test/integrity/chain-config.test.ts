@@ -22,7 +22,7 @@ describe("configureAudit({ integrity })", () => {
   it.each([
     [{ key: KEY_A, checkpointEvry: 5 }, /unknown option "integrity\.checkpointEvry"\. Did you mean "checkpointEvery"\?/],
     [{ checkpointEvery: 5 }, /integrity needs a key/],
-    [{ key: KEY_A, checkpointEvery: 0 }, /"integrity\.checkpointEvery" must be a positive integer, got a number/],
+    [{ key: KEY_A, checkpointEvery: 0 }, /"integrity\.checkpointEvery" must be a positive integer, got the number 0/],
     [{ key: KEY_A, checkpointIntervalMs: "1s" }, /"integrity\.checkpointIntervalMs" must be a positive integer/],
     [{ key: "too short" }, /integrity\.key must be a string of at least 32 characters/],
     [{ key: [] }, /non-empty list of \{ id, secret \}/],

@@ -10,6 +10,7 @@ import { AuditConfigError } from "../../src/errors";
 import { DEFAULT_MASK_FIELDS, DEFAULT_MASK_HEADERS } from "../../src/mask-rules";
 import type { AuditStore } from "../../src/stores/store";
 import { memoryStore } from "../../src/stores/memory-store";
+import { prismaStore } from "../../src/stores/prisma-store";
 import { thrownBy } from "../support/thrown";
 
 function fakeStore(name = "fake"): AuditStore {
@@ -241,8 +242,8 @@ describe("configureAudit", () => {
       ["maskPostFields", "password", "an array of non-empty strings", 'maskPostFields: ["password", "token"]'],
       ["maskPostFields", ["password", 42], "an array of non-empty strings", 'maskPostFields: ["password", "token"]'],
       ["maskPostFields", [""], "an array of non-empty strings", 'maskPostFields: ["password", "token"]'],
-      ["includeHeaders", "user-agent", "an array of non-empty strings", 'includeHeaders: ["password", "token"]'],
-      ["includeHeaders", null, "an array of non-empty strings", 'includeHeaders: ["password", "token"]'],
+      ["includeHeaders", "user-agent", "an array of non-empty strings", 'includeHeaders: ["user-agent", "x-request-id"]'],
+      ["includeHeaders", null, "an array of non-empty strings", 'includeHeaders: ["user-agent", "x-request-id"]'],
       ["clientIpResolver", "x-forwarded-for", "a function", "clientIpResolver: (req) => ..."],
       ["userResolver", { id: 1 }, "a function", "userResolver: (req) => ..."],
       ["contentTypeResolver", true, "a function", "contentTypeResolver: (req) => ..."],
@@ -263,7 +264,7 @@ describe("configureAudit", () => {
       expect(configErrorFrom(() => configureUntyped({ maskPostFields: "password" })).message).toContain('got the string "password"');
       expect(configErrorFrom(() => configureUntyped({ includeHeaders: null })).message).toContain("got null");
       expect(configErrorFrom(() => configureUntyped({ userResolver: [] })).message).toContain("got an array");
-      expect(configErrorFrom(() => configureUntyped({ maxPostDataBytes: 1.5 })).message).toContain("got a number");
+      expect(configErrorFrom(() => configureUntyped({ maxPostDataBytes: 1.5 })).message).toContain("got the number 1.5");
     });
   });
 
@@ -365,5 +366,12 @@ describe("LayeredConfig", () => {
   it("keeps a middleware false over a process-wide true", () => {
     configureAudit({ includePostData: true });
     expect(new LayeredConfig({ includePostData: false }).get().includePostData).toBe(false);
+  });
+});
+
+describe("prismaStore() without a client", () => {
+  it.each([undefined, null, "postgres://db", 5])("refuses %p, saying it wants the Prisma client and showing how", (client) => {
+    const error = thrownBy(() => prismaStore(client as never), AuditConfigError, "ERR_AUDIT_CONFIG");
+    expect(error.message).toMatch(/^prismaStore\(\) expects your Prisma client as its first argument, such as prismaStore\(prisma\)/);
   });
 });
