@@ -222,7 +222,7 @@ function warnOfEarlierHooks(instance: FastifyInstance, config: LayeredConfig): v
   try {
     const { logger } = config.get();
     logger.warn(
-      `audit-events: ${count} onRequest hook(s) were added to this Fastify instance before fastifyAuditEvents: they run before the request has its audit context (request.auditContext is null there, and a request they answer never gets one: its request event, if asked for, is written only if its response finishes). Register fastifyAuditEvents before any hook.`,
+      `audit-events: ${count} onRequest hook(s) were added to this Fastify instance before fastifyAuditEvents: they run before the request has its audit context (request.auditContext is null there, and a request they answer never gets one: its request event, if asked for, is written only if its response finishes; a request Fastify's router answers before any hook is not recorded). Register fastifyAuditEvents before any hook. On NestJS's FastifyAdapter, Nest adds hooks of its own (for app.use() middleware and CORS) before any module can register: there this says that requests those answer, such as a CORS preflight, run without the context.`,
     );
   } catch {
     // A failing logger must not stop the plugin.
