@@ -41,6 +41,28 @@ const ESCAPED_DELIMITER = /%(?:25){0,2}(?:40|3A|2F|5C)/i;
 /** How many times percent-encoded text is decoded to look for userinfo: as deep as a query value is looked into. */
 const MAX_DECODINGS = 3;
 
+/** Holds an escaped `@`, `:`, `/` or `\` (see {@link ESCAPED_DELIMITER}). */
+function hasEscapedDelimiter(text: string): boolean {
+  return text.includes("%") && ESCAPED_DELIMITER.test(text);
+}
+
+/** Holds an `@` and a `:` or a slash that could start the authority before it. */
+function hasRawUserinfoMarks(text: string): boolean {
+  return text.includes("@") && (text.includes(":") || text.includes("/") || text.includes("\\"));
+}
+
+/**
+ * Whether {@link maskUserinfo} may change `text`: it holds an `@` (raw or percent-encoded)
+ * and what could start a userinfo before it. A cheap test for callers that otherwise leave
+ * a string alone, such as an object key (`?%2F%2Fu%3Asecret%40h` parsed as a query key).
+ *
+ * @example mayHoldUserinfo("ada@example.com") // false
+ * @example mayHoldUserinfo("%2F%2Fu%3Apw%40evil.com") // true
+ */
+export function mayHoldUserinfo(text: string): boolean {
+  return hasRawUserinfoMarks(text) || hasEscapedDelimiter(text);
+}
+
 /** One span of userinfo: `[start, end)`, `end` at its `@`. */
 type Span = readonly [number, number];
 
@@ -109,9 +131,8 @@ function encodedUserinfoSpans(text: string): Span[] {
  * @example maskUserinfo("/go/https%3A%2F%2Fu%3Apw%40evil.com") // "/go/https%3A%2F%2F****************%40evil.com"
  */
 export function maskUserinfo(text: string): string {
-  // Every form holds an `@`, raw or escaped, and a `:` or two slashes before it: most strings lack one or the other.
-  const escaped = text.includes("%") && ESCAPED_DELIMITER.test(text);
-  const raw = text.includes("@") && (text.includes(":") || text.includes("/") || text.includes("\\"));
+  const escaped = hasEscapedDelimiter(text);
+  const raw = hasRawUserinfoMarks(text);
   if (!raw && !escaped) return text;
   const spans = raw ? userinfoSpans(text) : [];
   if (escaped) spans.push(...encodedUserinfoSpans(text));

@@ -9,7 +9,7 @@ import fc from "fast-check";
 
 import { DEFAULT_MASK_FIELDS, MaskRules } from "../../src/mask-rules";
 import { maskStringValue, maskUrl } from "../../src/mask-url";
-import { MASK, maskMessage } from "../../src/masking";
+import { MASK, maskMessage, maskRequestData } from "../../src/masking";
 import { maskJsonInString } from "../../src/serialize";
 import { secretValue } from "../support/secret-keys";
 
@@ -127,6 +127,22 @@ describe("userinfo inside a URL", () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe("userinfo in a key of request data", () => {
+  // `GET /a?%252F%252Fu%253Asecret%2540h` reaches a query parser, which decodes it once and
+  // keeps the result as a key with no value: the userinfo is still percent-encoded there.
+  it("is masked when a parser left it percent-encoded, as when it left it raw", () => {
+    fc.assert(
+      fc.property(introducedAuthority, ({ secret, text }) => {
+        // The text as a key, and as a parser that decoded it once leaves it.
+        const stored = JSON.stringify(maskRequestData({ [text]: "", [decodeURIComponent(text)]: "" }, DEFAULTS));
+        expect(stored).not.toContain(secret);
+      }),
+      { numRuns: 500 },
+    );
+    expect(maskRequestData({ "%2F%2Fuser%3As3cret%40evil.com": "" }, DEFAULTS)).toEqual({ [`%2F%2F${MASK}%40evil.com`]: "" });
   });
 });
 
