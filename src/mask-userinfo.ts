@@ -81,20 +81,33 @@ function userinfoSpans(text: string): Span[] {
  * neither throws nor stops the rest being decoded.
  */
 function decodeAscii(text: string): { decoded: string; starts: number[] } {
-  let decoded = "";
+  const codes: number[] = [];
   const starts: number[] = [];
   for (let i = 0; i < text.length; ) {
     starts.push(i);
-    if (text.charCodeAt(i) === 37 && /^[0-7][\dA-Fa-f]$/.test(text.slice(i + 1, i + 3))) {
-      decoded += String.fromCharCode(Number.parseInt(text.slice(i + 1, i + 3), 16));
+    const code = text.charCodeAt(i);
+    const high = code === 37 ? hexDigit(text.charCodeAt(i + 1)) : -1;
+    const low = high >= 0 && high < 8 ? hexDigit(text.charCodeAt(i + 2)) : -1;
+    if (low >= 0) {
+      codes.push(high * 16 + low);
       i += 3;
     } else {
-      decoded += text[i];
+      codes.push(code);
       i += 1;
     }
   }
   starts.push(text.length);
+  let decoded = "";
+  // In slices: String.fromCharCode takes its characters as arguments, which are bounded.
+  for (let i = 0; i < codes.length; i += 8192) decoded += String.fromCharCode(...codes.slice(i, i + 8192));
   return { decoded, starts };
+}
+
+/** The value of a hexadecimal digit's character code, or -1. */
+function hexDigit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  const lower = code | 32;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
 }
 
 /**
