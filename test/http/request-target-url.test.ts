@@ -25,7 +25,7 @@ const Koa3 = require("koa") as typeof KoaType;
 const fastify4 = require("fastify4") as typeof FastifyType;
 const fastify5 = require("fastify") as typeof FastifyType;
 
-/** Every handler writes one event, and answers with the path the audit skipped nothing of. */
+/** Every handler writes one event besides the request event. */
 async function audit(context: AuditContext): Promise<void> {
   await context.createEvent({ contentType: "Visit", objectId: "1" }, { note: "kept" });
 }
