@@ -110,11 +110,17 @@ function maskPair(pair: string, rules: MaskRules, maskJson: JsonTextMasker, dept
  * `key=value` fragment (`#access_token=...`), matched by `maskFields` after
  * percent-decoding, the masked keys of JSON text in a query or fragment value
  * (`?variables=%7B...`, masked by `maskJson`) or making up the fragment, the userinfo of
- * URLs anywhere in it ({@link maskUserinfo}), and every match of `sensitivePatterns` anywhere in it (path tokens
- * such as `/reset-password/<token>`). Everything else is kept byte for byte.
+ * URLs anywhere in it, in the path, query and fragment as in free text, raw or
+ * percent-encoded (`http://x//user:secret@evil.com/g`, `/go/https%3A%2F%2Fu%3Asecret%40h`,
+ * `/user:secret@db.example.com/`; see {@link maskUserinfo}), and every match of
+ * `sensitivePatterns` anywhere in it (path tokens such as `/reset-password/<token>`).
+ * Everything else is kept byte for byte.
+ *
+ * @example maskUrl("http://x//user:pw@evil.com/g?token=t", rules, maskJson) // "http://x//****************@evil.com/g?token=****************"
  */
 export function maskUrl(url: string, rules: MaskRules, maskJson: JsonTextMasker): string {
-  const out = maskUserinfo(maskUrlAt(url, rules, maskJson, 0));
+  // Userinfo first, as in maskText: a fragment's named value would otherwise take its `@`.
+  const out = maskUrlAt(maskUserinfo(url), rules, maskJson, 0);
   return rules.hasPatterns ? rules.redact(out) : out;
 }
 
@@ -190,7 +196,9 @@ function maskText(text: string, rules: MaskRules, maskJson: JsonTextMasker, dept
   if (isPlainText(text)) return text;
   const json = maskJson(text, rules);
   if (json !== undefined) return json;
-  let out = text;
+  // Userinfo first: a named value's mask (`app:secret:****`, `user` read as a name) would
+  // take the `@` and host that mark it as userinfo, and leave the secret before them.
+  let out = maskUserinfo(text);
   // A URL holds a `/`, pairs an `=`: most values hold neither, and are not matched at all.
   if (out.includes("/") && URL_LIKE.test(out)) out = maskUrlAt(out, rules, maskJson, depth);
   else if (out.includes("=") && PAIRS_LIKE.test(out)) {
@@ -199,7 +207,6 @@ function maskText(text: string, rules: MaskRules, maskJson: JsonTextMasker, dept
   } else if (NAMES_A_VALUE.test(out)) {
     out = maskNamedValues(out, rules);
   }
-  out = maskUserinfo(out);
   // Last, and on what the steps above left, so that masked text masked again stays as it is.
   return out.includes("%") && depth < MAX_NESTED_URLS && !URL_LIKE.test(out) && !PAIRS_LIKE.test(out) ? maskEncodedText(out, rules, maskJson, depth) : out;
 }

@@ -4,41 +4,160 @@ import { MASK } from "./mask-rules";
 const AUTHORITY_CHAR = String.raw`[^\s/?#"'<>\\^\`{|}]`;
 
 /**
- * A scheme, or a chain of them (`jdbc:postgresql:`), and its `://`, anywhere in text, then
- * the userinfo up to the authority's last `@` (a password may hold a raw `@`). A match
- * starts only at the start of a word and repetitions before the authority are bounded,
- * so the search is linear in the text.
+ * What starts an authority in text, then its userinfo up to the authority's last `@` (a
+ * password may hold a raw `@`): two slashes (`//`, or `\\`, `/\`, which browsers read as
+ * `//` in an http URL), after a scheme or a chain of them (`jdbc:postgresql:`) or after
+ * nothing at all. A network-path reference (`//user:secret@host/`) names an authority
+ * wherever it sits: at the start of a string, after a host (`http://x//user:secret@evil/`,
+ * which a request target of `//user:secret@evil/` becomes), in a path, query or fragment.
+ * A scheme starts only at the start of a word, repetitions before the authority are
+ * bounded, and an authority holds no slash, so the search is linear in the text.
  */
-const SCHEME_USERINFO = new RegExp(String.raw`(?<![\w+.-])((?:[A-Za-z][\w+.-]{0,31}:){1,4}\/\/)${AUTHORITY_CHAR}*@`, "g");
+const URL_USERINFO = new RegExp(String.raw`((?:(?<![\w+.-])(?:[A-Za-z][\w+.-]{0,31}:){1,4})?[/\\]{2})${AUTHORITY_CHAR}*@`, "g");
 
 /**
  * A host after a scheme-less userinfo: `localhost`, a bracketed IPv6 address, a dotted name
  * or IPv4 address, or a single label with a port (`db:5432`), ending the word.
  */
-const BARE_HOST = String.raw`(?:localhost|\[[\dA-Fa-f:.]{2,45}\]|[A-Za-z\d-]{1,63}(?:\.[A-Za-z\d-]{1,63}){1,8}|[A-Za-z\d-]{1,63}(?=:\d))(?::\d{1,5})?(?=$|[\s/?#"'<>(),;.!\]}\\])`;
+const BARE_HOST = String.raw`(?:localhost|\[[\dA-Fa-f:.]{2,45}\]|[A-Za-z\d-]{1,63}(?:\.[A-Za-z\d-]{1,63}){1,8}|[A-Za-z\d-]{1,63}(?=:\d))(?::\d{1,5})?(?=$|[\s/?#"'<>(),;.!\]}\\&])`;
 
 /**
- * `user:secret@host` without a scheme (a DSN, a proxy setting), as a word of its own or a
- * value after `=`: a user name, `:`, a password up to 256 characters (`@` and `:` in it
- * too), `@` and {@link BARE_HOST}. An e-mail address has no `:` before its `@`, and the
- * schemes that put an address there (`mailto:`, `sip:`, `xmpp:`) are left out, but a time
- * before a host (`10:30@venue.example.com`) is masked as well.
+ * `user:secret@host` without a scheme (a DSN, a proxy setting), as a word of its own: after
+ * whitespace, `=`, a quote or bracket, or a URL's delimiters (`/`, `\`, `?`, `#`, `&`), so
+ * that a path segment or query holding one (`/user:secret@evil.com/`) is masked as free
+ * text is. A user name (an e-mail address too), `:`, a password up to 256 characters (`@`
+ * and `:` in it too), `@` and {@link BARE_HOST}. An e-mail address has no `:` before its
+ * `@`, and the schemes that put an address there (`mailto:`, `sip:`, `xmpp:`) are left
+ * out, but a time before a host (`10:30@venue.example.com`) is masked as well.
  */
 const BARE_USERINFO = new RegExp(
-  String.raw`(?<![^\s=(,;"'<>[{])(?!(?:mailto|sips?|xmpp|acct|im|pres|tel|news):)[\w.~%+-]{1,128}:${AUTHORITY_CHAR}{1,256}@(?=${BARE_HOST})`,
+  String.raw`(?<![^\s=(,;"'<>[{/\\?#&])(?!(?:mailto|sips?|xmpp|acct|im|pres|tel|news):)[\w.~%+@-]{1,128}:${AUTHORITY_CHAR}{1,256}@(?=${BARE_HOST})`,
   "gi",
 );
 
+/** An escape of a character that can start, end or split a userinfo (`@`, `:`, `/`, `\`), also escaped again (`%2540`). */
+const ESCAPED_DELIMITER = /%(?:25){0,2}(?:40|3A|2F|5C)/i;
+
+/** How many times percent-encoded text is decoded to look for userinfo: as deep as a query value is looked into. */
+const MAX_DECODINGS = 3;
+
+/** Holds an escaped `@`, `:`, `/` or `\` (see {@link ESCAPED_DELIMITER}). */
+function hasEscapedDelimiter(text: string): boolean {
+  return text.includes("%") && ESCAPED_DELIMITER.test(text);
+}
+
+/** Holds an `@` and a `:` or a slash that could start the authority before it. */
+function hasRawUserinfoMarks(text: string): boolean {
+  return text.includes("@") && (text.includes(":") || text.includes("/") || text.includes("\\"));
+}
+
+/**
+ * Whether {@link maskUserinfo} may change `text`: it holds an `@` (raw or percent-encoded)
+ * and what could start a userinfo before it. A cheap test for callers that otherwise leave
+ * a string alone, such as an object key (`?%2F%2Fu%3Asecret%40h` parsed as a query key).
+ *
+ * @example mayHoldUserinfo("ada@example.com") // false
+ * @example mayHoldUserinfo("%2F%2Fu%3Apw%40evil.com") // true
+ */
+export function mayHoldUserinfo(text: string): boolean {
+  return hasRawUserinfoMarks(text) || hasEscapedDelimiter(text);
+}
+
+/** One span of userinfo: `[start, end)`, `end` at its `@`. */
+type Span = readonly [number, number];
+
+/** The userinfo spans of {@link URL_USERINFO} and {@link BARE_USERINFO} in `text`, in its own positions. */
+function userinfoSpans(text: string): Span[] {
+  const spans: Span[] = [];
+  for (const match of text.matchAll(URL_USERINFO)) spans.push([match.index + match[1]!.length, match.index + match[0].length - 1]);
+  for (const match of text.matchAll(BARE_USERINFO)) spans.push([match.index, match.index + match[0].length - 1]);
+  return spans;
+}
+
+/**
+ * `text` with its ASCII escapes (`%40`, `%3a`) decoded, and where each character of the
+ * result starts in `text` (and, last, `text.length`). Escapes of other bytes stay as they
+ * are: no delimiter of a URL is one of them, and a lone `%` or a broken UTF-8 sequence
+ * neither throws nor stops the rest being decoded.
+ */
+function decodeAscii(text: string): { decoded: string; starts: number[] } {
+  const codes: number[] = [];
+  const starts: number[] = [];
+  for (let i = 0; i < text.length; ) {
+    starts.push(i);
+    const code = text.charCodeAt(i);
+    const high = code === 37 ? hexDigit(text.charCodeAt(i + 1)) : -1;
+    const low = high >= 0 && high < 8 ? hexDigit(text.charCodeAt(i + 2)) : -1;
+    if (low >= 0) {
+      codes.push(high * 16 + low);
+      i += 3;
+    } else {
+      codes.push(code);
+      i += 1;
+    }
+  }
+  starts.push(text.length);
+  let decoded = "";
+  // In slices: String.fromCharCode takes its characters as arguments, which are bounded.
+  for (let i = 0; i < codes.length; i += 8192) decoded += String.fromCharCode(...codes.slice(i, i + 8192));
+  return { decoded, starts };
+}
+
+/** The value of a hexadecimal digit's character code, or -1. */
+function hexDigit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  const lower = code | 32;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
+}
+
+/**
+ * The userinfo spans of percent-encoded URLs in `text` (`/go/https%3A%2F%2Fu%3Asecret%40h`,
+ * `//u:secret%40h`, a query value encoded twice), found in the text decoded once, twice
+ * and three times, as positions in `text`.
+ */
+function encodedUserinfoSpans(text: string): Span[] {
+  const spans: Span[] = [];
+  let level = text;
+  // Where each character of `level` starts in `text`.
+  let starts: number[] | undefined;
+  for (let depth = 0; depth < MAX_DECODINGS && ESCAPED_DELIMITER.test(level); depth++) {
+    const next = decodeAscii(level);
+    const previous = starts;
+    starts = previous === undefined ? next.starts : next.starts.map((at) => previous[at]!);
+    level = next.decoded;
+    for (const [start, end] of userinfoSpans(level)) spans.push([starts[start]!, starts[end]!]);
+  }
+  return spans;
+}
+
 /**
  * `text` with the userinfo of every URL in it replaced by {@link MASK}, wherever the URL
- * sits (`see https://user:secret@host/`, `jdbc:postgresql://user:secret@host/db`), and of
- * every scheme-less `user:secret@host` ({@link BARE_USERINFO}). The whole userinfo is
- * masked, as a bare token is often the user name. Linear in the text.
+ * sits and whatever introduces its authority ({@link URL_USERINFO}: `see
+ * https://user:secret@host/`, `jdbc:postgresql://user:secret@host/db`, `//user:secret@host`
+ * and `\\user:secret@host` in a path, a query or a fragment), and of every scheme-less
+ * `user:secret@host` ({@link BARE_USERINFO}), raw or percent-encoded (`%3A`, `%40`, `%2F`,
+ * up to three times over). The whole userinfo is masked, as a bare token is often the user
+ * name; everything else is kept byte for byte, escapes included. Linear in the text.
  *
  * @example maskUserinfo("cache at redis://:pw@host:6379") // "cache at redis://****************@host:6379"
+ * @example maskUserinfo("http://x//user:pw@evil.com/g") // "http://x//****************@evil.com/g"
+ * @example maskUserinfo("/go/https%3A%2F%2Fu%3Apw%40evil.com") // "/go/https%3A%2F%2F****************%40evil.com"
  */
 export function maskUserinfo(text: string): string {
-  // Both forms hold a `:` before an `@`: most strings lack one or the other.
-  if (!text.includes("@") || !text.includes(":")) return text;
-  return text.replace(SCHEME_USERINFO, `$1${MASK}@`).replace(BARE_USERINFO, `${MASK}@`);
+  const escaped = hasEscapedDelimiter(text);
+  const raw = hasRawUserinfoMarks(text);
+  if (!raw && !escaped) return text;
+  const spans = raw ? userinfoSpans(text) : [];
+  if (escaped) spans.push(...encodedUserinfoSpans(text));
+  if (spans.length === 0) return text;
+  spans.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+  let out = "";
+  let kept = 0;
+  for (const [start, end] of spans) {
+    // A span within one masked already (the same userinfo found raw and decoded, or by both forms).
+    if (end <= kept) continue;
+    out += text.slice(kept, Math.max(start, kept)) + (start >= kept ? MASK : "");
+    kept = end;
+  }
+  return out + text.slice(kept);
 }

@@ -126,7 +126,8 @@ export function maskMessage(text: string, rules: MaskRules, maxChars = MAX_MESSA
     .split(/(\s+)/)
     .map((word) => (URL_WORD.test(word) ? maskStringValue(word, rules, maskJsonInString) : word))
     .join("");
-  out = maskUserinfo(maskSchemeCredentials(maskNamedValues(out, rules)));
+  // Userinfo before named values, whose mask would take the `@` and host that mark it.
+  out = maskSchemeCredentials(maskNamedValues(maskUserinfo(out), rules));
   if (rules.hasPatterns) out = rules.redact(out);
   if (out.length <= maxChars) return out;
   // Never inside a surrogate pair: its high half alone is not text.

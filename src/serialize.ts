@@ -2,6 +2,7 @@ import { AuditError } from "./errors";
 import type { JsonObject, JsonValue } from "./model/json";
 import { MASK, type MaskRules } from "./mask-rules";
 import { type JsonTextMasker, maskStringValue } from "./mask-url";
+import { mayHoldUserinfo } from "./mask-userinfo";
 import { isPlainText } from "./plain-text";
 
 /** How deep a value may nest before it is refused (content) or cut (request data). */
@@ -353,7 +354,8 @@ class Normalizer {
   /**
    * A key that may be text holding a secret itself, as stored: a masked key (a parser read
    * `?password%3Ds3cret` as the key `password=s3cret`; JSON text sent as a key) or one
-   * holding an `@` (a map keyed by connection URLs) is masked as a string is.
+   * holding an `@` (a map keyed by connection URLs) or what may be userinfo percent-encoded
+   * (`?%2F%2Fu%3Asecret%40h`, which a query parser leaves encoded once) is masked as a string is.
    */
   private textKey(rawKey: string, rules: MaskRules): string {
     const key = storedKey(rawKey);
@@ -365,7 +367,7 @@ class Normalizer {
     this.charge(rawKey.length + (first ? 3 : 4));
     const rules = this.options.rules;
     const masked = rules?.isMaskedKey(rawKey, this.tail) ?? false;
-    const key = rules !== undefined && (masked || rawKey.includes("@")) ? this.textKey(rawKey, rules) : storedKey(rawKey);
+    const key = rules !== undefined && (masked || rawKey.includes("@") || mayHoldUserinfo(rawKey)) ? this.textKey(rawKey, rules) : storedKey(rawKey);
     if (key.length > rawKey.length) this.grown += key.length - rawKey.length;
     if (masked) {
       this.charge(MASK.length + 2);

@@ -9,6 +9,7 @@ import { RequestAuditContext, socketPeer, type RequestSource } from "../request-
 import { watchRequest, type PathRules, type RequestEventSource } from "../request-events";
 import { observeRoutesFrom, routeTemplateOf } from "./express-route-template";
 import { thrownMessage } from "../thrown-message";
+import { requestPath, requestUrl } from "../request-target";
 
 /** The parts of an Express 4 or 5 request the middleware reads. */
 export type ExpressLikeRequest = IncomingMessage & {
@@ -62,14 +63,15 @@ class ExpressRequestSource implements RequestSource, RequestEventSource {
   }
   url() {
     const req = this.request;
-    return `${req.protocol ?? "http"}://${requestHost(req)}${req.originalUrl ?? req.url ?? ""}`;
+    // An absolute-form target (`GET http://u:pw@x/g`) is the URL itself: its authority wins over Host.
+    return requestUrl(req.protocol ?? "http", requestHost(req), req.originalUrl ?? req.url ?? "");
   }
   method() {
     return this.request.method ?? "GET";
   }
   path() {
     const req = this.request;
-    return (req.originalUrl ?? req.url ?? "/").split("?")[0]!;
+    return requestPath(req.originalUrl ?? req.url ?? "/");
   }
   route() {
     return routeTemplateOf(this.request);

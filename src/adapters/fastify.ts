@@ -9,6 +9,7 @@ import { LayeredConfig } from "../config/configure";
 import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-options";
 import { RequestAuditContext, socketPeer, type RequestSource } from "../request-context";
 import { watchRequest, type PathRules, type RequestEventSource } from "../request-events";
+import { requestPath, requestUrl } from "../request-target";
 
 // FastifyRequest is the interface Fastify asks plugins to augment (as
 // @fastify/request-context and @fastify/jwt do).
@@ -72,14 +73,15 @@ class FastifyRequestSource implements RequestSource, RequestEventSource {
   }
   url() {
     const req = this.request;
-    return `${req.protocol ?? "http"}://${req.host ?? req.hostname ?? "localhost"}${req.originalUrl ?? req.url}`;
+    // An absolute-form target (`GET http://u:pw@x/g`) is the URL itself: its authority wins over Host.
+    return requestUrl(req.protocol ?? "http", req.host ?? req.hostname ?? "localhost", req.originalUrl ?? req.url);
   }
   method() {
     return this.request.method;
   }
   path() {
     const req = this.request;
-    return (req.originalUrl ?? req.url).split("?")[0]!;
+    return requestPath(req.originalUrl ?? req.url);
   }
   pathRules() {
     return this.rules;
@@ -127,13 +129,13 @@ class UnroutedRequestSource implements RequestSource, RequestEventSource {
   }
   url() {
     const secure = (this.request.socket as { encrypted?: boolean }).encrypted === true;
-    return `${secure ? "https" : "http"}://${this.request.headers.host ?? "localhost"}${this.request.url ?? "/"}`;
+    return requestUrl(secure ? "https" : "http", this.request.headers.host ?? "localhost", this.request.url ?? "/");
   }
   method() {
     return this.request.method ?? "GET";
   }
   path() {
-    return (this.request.url ?? "/").split("?")[0]!;
+    return requestPath(this.request.url ?? "/");
   }
   pathRules() {
     return this.rules;

@@ -6,11 +6,16 @@ import type { AuditContext } from "../context";
 import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-options";
 import { RequestAuditContext, socketPeer, type RequestSource } from "../request-context";
 import { watchRequest, type RequestEventSource } from "../request-events";
+import { requestUrl } from "../request-target";
 import { wrongFramework } from "./wrong-framework";
 
 /** The parts of a Koa 2 or 3 context the middleware reads. */
 export interface KoaLikeContext {
   href: string;
+  /** The target as received (`req.url` before any router's rewrite), Koa's `protocol` and `host`. */
+  originalUrl?: string;
+  protocol?: string;
+  host?: string;
   method: string;
   ip: string;
   query: unknown;
@@ -62,7 +67,9 @@ class KoaRequestSource implements RequestSource, RequestEventSource {
     return this.request.req.headers;
   }
   url() {
-    return this.request.href;
+    const ctx = this.request;
+    // Koa's href takes an http(s) absolute-form target whole; any scheme is, as on Express and Fastify.
+    return ctx.originalUrl === undefined || ctx.protocol === undefined || ctx.host === undefined ? ctx.href : requestUrl(ctx.protocol, ctx.host, ctx.originalUrl);
   }
   method() {
     return this.request.method;

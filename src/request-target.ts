@@ -1,0 +1,44 @@
+/**
+ * A request target in absolute form (RFC 9112 §3.2.2: `GET http://host/path HTTP/1.1`, as
+ * clients send requests to a proxy, and as a server must accept them): a scheme and `://`.
+ * An origin-form target starts with `/`, and CONNECT's authority form (`host:443`) holds
+ * no `//`.
+ */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z\d+.-]*:\/\//;
+
+/** Where the authority of an absolute-form target ends: its path, query or fragment. */
+const AUTHORITY_END = /[/?#]/;
+
+/**
+ * The URL a request asked for, from its target as received (`req.url` before any router
+ * rewrote it) and the scheme and host the framework read off the connection and headers.
+ * An absolute-form target is that URL itself, as the client wrote it: its scheme and
+ * authority win over the connection's and the `Host` (or trusted `X-Forwarded-Host`)
+ * header's, as RFC 9112 §3.2.2 tells a server to. Any other target is appended to
+ * `protocol://host`.
+ *
+ * @example requestUrl("http", "x", "/g?a=1") // "http://x/g?a=1"
+ * @example requestUrl("http", "x", "https://api.example/g") // "https://api.example/g"
+ */
+export function requestUrl(protocol: string, host: string, target: string): string {
+  return ABSOLUTE_FORM.test(target) ? target : `${protocol}://${host}${target}`;
+}
+
+/**
+ * The path of a request target, without its query: of an absolute-form target the path
+ * after its authority (`http://u:pw@x/g?a=1` → `/g`; `/` when it has none), as Express's
+ * and Koa's routers read it, so that `skipPaths` match whichever form the client sent.
+ *
+ * @example requestPath("/g?a=1") // "/g"
+ * @example requestPath("http://x?a=1") // "/"
+ */
+export function requestPath(target: string): string {
+  let path = target;
+  if (ABSOLUTE_FORM.test(target)) {
+    const authorityStart = target.indexOf("://") + 3;
+    const end = target.slice(authorityStart).search(AUTHORITY_END);
+    path = end === -1 ? "/" : target.slice(authorityStart + end);
+    if (!path.startsWith("/")) path = `/${path}`;
+  }
+  return path.split(/[?#]/)[0]!;
+}
