@@ -11,7 +11,7 @@ import { providerOf, tableOf, type ModelTable, type SqlProvider } from "./prisma
 import { utcSession } from "./prisma-utc-session";
 import { isRefusedData } from "./store-failure";
 import { countMatching, queryJsonPage, queryPage, summarizeMatching, type QueryTables } from "./prisma-query";
-import { storedRecord } from "./stored-record";
+import { storedInstant, storedRecord } from "./stored-record";
 import { countUnsignedEvents, readChainPage, readCheckpointPage, requireChainTables, sqliteInstantForm, type ChainTables } from "./prisma-chain-read";
 import { readChainText } from "./pg-chain-copy";
 import { pgCopyInserter } from "./pg-copy-insert";
@@ -627,7 +627,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     async getArchivedEvent(id: string): Promise<ArchivedAuditEventRecord | null> {
       try {
         const row = await session.run((client) => delegateOf(client, archiveModel, "the Prisma client").findUnique({ where: { id } }));
-        return row === null ? null : { ...storedRecord(row), archivedAt: row.archivedAt as Date };
+        return row === null ? null : { ...storedRecord(row), archivedAt: storedInstant(row.archivedAt) };
       } catch (error) {
         throw storeError(error, prisma, archiveModel, 0, "read an archived event");
       }
