@@ -33,7 +33,8 @@ export function csvCells(event: AuditEventRecord): string[] {
   return EVENT_FIELDS.map((field) => {
     const value = event[field];
     if (value === null) return "";
-    if (value instanceof Date) return value.toISOString();
+    // By tag, not instanceof: a Date of another realm (a structuredClone's, a vm context's) is a Date too.
+    if (Object.prototype.toString.call(value) === "[object Date]") return (value as Date).toISOString();
     return neutralizeFormula(typeof value === "string" ? value : JSON.stringify(value));
   });
 }

@@ -5,7 +5,7 @@ import type { RawClient } from "./prisma-client";
 import { quoteIdentifier, type ModelTable, type SqlProvider } from "./prisma-metadata";
 import { epochMilliseconds } from "./prisma-utc-session";
 import { unstoredFieldSql } from "./prisma-event-model";
-import { UNSTORED_FIELD_VALUES, type OptionalField } from "./stored-record";
+import { storedInstant, storedRecord, UNSTORED_FIELD_VALUES, type OptionalField } from "./stored-record";
 
 /** The tables a query may read, resolved from the Prisma client once. */
 export interface QueryTables {
@@ -215,20 +215,16 @@ export function pageStatement(tables: QueryTables, filter: EventFilter, page: Ev
 
 /** The instant of a page row: PostgreSQL's epoch milliseconds, or the Date (or UTC text) the other adapters read. */
 function instantOf(row: Record<string, unknown>): Date {
-  if (row[EPOCH_MS] !== undefined) return new Date(Number(row[EPOCH_MS]));
-  const value = row.timestamp;
-  return value instanceof Date ? value : new Date(value as string);
+  return storedInstant(row[EPOCH_MS] !== undefined ? row[EPOCH_MS] : row.timestamp);
 }
 
+/**
+ * A page row as a record: through {@link storedRecord}, as every other read, so that what
+ * the driver read (a bigint `seq`, JSON as text, ISO text for an instant) is the model's
+ * type; the timestamp from {@link instantOf}.
+ */
 function asRecord(row: Record<string, unknown>): AuditEventRecord {
-  const record: Record<string, unknown> = {};
-  for (const field of EVENT_FIELDS) {
-    const value = row[field];
-    if (field === "timestamp") record[field] = instantOf(row);
-    else if (field === "content" || field === "queryParams" || field === "postData" || field === "headers") record[field] = typeof value === "string" ? JSON.parse(value) : value;
-    else record[field] = value ?? null;
-  }
-  return record as unknown as AuditEventRecord;
+  return storedRecord({ ...row, timestamp: instantOf(row) });
 }
 
 /** Reads one page of events: see `AuditStore.queryEvents`. */

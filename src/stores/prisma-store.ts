@@ -11,7 +11,7 @@ import { providerOf, tableOf, type ModelTable, type SqlProvider } from "./prisma
 import { utcSession } from "./prisma-utc-session";
 import { isRefusedData } from "./store-failure";
 import { countMatching, queryJsonPage, queryPage, summarizeMatching, type QueryTables } from "./prisma-query";
-import { storedRecord } from "./stored-record";
+import { storedInstant, storedRecord } from "./stored-record";
 import { countUnsignedEvents, readChainPage, readCheckpointPage, requireChainTables, sqliteInstantForm, type ChainTables } from "./prisma-chain-read";
 import { readChainText } from "./pg-chain-copy";
 import { pgCopyInserter } from "./pg-copy-insert";
@@ -220,6 +220,27 @@ function storeError(error: unknown, prisma: unknown, model: string, count: numbe
   return new AuditStoreError(`prisma(${model}): could not ${doing}: ${message}`, { cause: error });
 }
 
+/** The errors JavaScript itself throws for a wrong value or a wrong use: a fault of the code, never the database's answer. */
+const FAULT_NAMES: ReadonlySet<string> = new Set(["TypeError", "RangeError", "SyntaxError", "ReferenceError"]);
+
+/**
+ * Whether a read failed in the library's own handling of what the database answered (a
+ * value it cannot turn into the model's type or serialize, "Do not know how to serialize a
+ * BigInt"), not in the database or its driver: a TypeError, RangeError, SyntaxError or
+ * ReferenceError without a code, as the language throws it. Reported as a store failure,
+ * it read as an outage, and the command line told the user to check that the database is
+ * running.
+ */
+function isOwnFault(error: unknown): error is Error {
+  const shape = error as { name?: unknown; code?: unknown } | null;
+  return Object.prototype.toString.call(error) === "[object Error]" && typeof shape?.name === "string" && FAULT_NAMES.has(shape.name) && shape.code === undefined;
+}
+
+/** The error of a failed read: {@link storeError}'s, but a fault of the library's own ({@link isOwnFault}) as it was thrown. */
+function readError(error: unknown, prisma: unknown, model: string, doing: string): Error {
+  return isOwnFault(error) ? error : storeError(error, prisma, model, 0, doing);
+}
+
 /** What each option of {@link prismaStore} must be, for the message that refuses another value. */
 const PRISMA_STORE_OPTIONS: Readonly<Record<keyof PrismaStoreOptions, string>> = {
   model: 'a delegate name such as "auditEvent"',
@@ -389,7 +410,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     try {
       return await run(resolved);
     } catch (error) {
-      throw storeError(error, prisma, model, 0, doing);
+      throw readError(error, prisma, model, doing);
     }
   }
 
@@ -413,7 +434,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     try {
       return await run(found);
     } catch (error) {
-      throw storeError(error, prisma, model, 0, doing);
+      throw readError(error, prisma, model, doing);
     }
   }
 
@@ -423,7 +444,7 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
     try {
       yield* readChainText(pool, found, request);
     } catch (error) {
-      throw storeError(error, prisma, model, 0, "read the hash chains");
+      throw readError(error, prisma, model, "read the hash chains");
     }
   }
 
@@ -625,15 +646,15 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
         const row = await session.run((client) => delegateOf(client, model, "the Prisma client").findUnique({ where: { id } }));
         return row === null ? null : storedRecord(row);
       } catch (error) {
-        throw storeError(error, prisma, model, 0, "read an event");
+        throw readError(error, prisma, model, "read an event");
       }
     },
     async getArchivedEvent(id: string): Promise<ArchivedAuditEventRecord | null> {
       try {
         const row = await session.run((client) => delegateOf(client, archiveModel, "the Prisma client").findUnique({ where: { id } }));
-        return row === null ? null : { ...storedRecord(row), archivedAt: row.archivedAt as Date };
+        return row === null ? null : { ...storedRecord(row), archivedAt: storedInstant(row.archivedAt) };
       } catch (error) {
-        throw storeError(error, prisma, archiveModel, 0, "read an archived event");
+        throw readError(error, prisma, archiveModel, "read an archived event");
       }
     },
     async archiveBatch(before: Date, limit: number, after?: ArchivePosition): Promise<ArchiveBatchResult> {

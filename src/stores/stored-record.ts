@@ -28,18 +28,71 @@ export const UNSTORED_FIELD_VALUES: Readonly<Record<OptionalField, AuditEventRec
   hash: null,
 });
 
+/** The fields stored as JSON: a raw read gives them as text on MySQL/MariaDB and SQLite. */
+const JSON_FIELDS: ReadonlySet<string> = new Set(["content", "queryParams", "postData", "headers"]);
+
+/** Whether `value` is a Date, of this realm or another (a `structuredClone`, a `vm` context). */
+const isDate = (value: unknown): value is Date => Object.prototype.toString.call(value) === "[object Date]";
+
+/** Whether `value` is bytes: a Buffer, or a Uint8Array of a driver that reads text columns as binary. */
+const isBytes = (value: unknown): value is Uint8Array => value instanceof Uint8Array;
+
 /**
- * The stored fields of `row` as a record: the extra columns of a user's own model left
- * out, each optional field the row lacks read as {@link UNSTORED_FIELD_VALUES} says, and
- * `seq` as a number (Prisma reads a `BigInt` column as a bigint; positions stay far below
- * 2^53).
+ * An instant as a driver reads it: a Date, epoch milliseconds (a number, a bigint, or
+ * their text, as PostgreSQL pages carry it) or ISO 8601 text (SQLite, MySQL's raw reads).
+ */
+export function storedInstant(value: unknown): Date {
+  if (isDate(value)) return new Date(value.getTime());
+  if (typeof value === "number" || typeof value === "bigint") return new Date(Number(value));
+  const text = isBytes(value) ? Buffer.from(value).toString("utf8") : String(value);
+  return new Date(/^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text);
+}
+
+/**
+ * A chain position as a driver reads a `BigInt` column: a bigint (Prisma, every
+ * database), text (node-postgres) or a Decimal (a MySQL expression): as a number, which
+ * it stays exactly below 2^53.
+ */
+function storedPosition(value: unknown): number {
+  const n = typeof value === "number" ? value : Number(typeof value === "bigint" || typeof value === "string" ? value : String(value));
+  if (!Number.isSafeInteger(n)) throw new RangeError(`a stored seq of ${String(value)} is not a whole number below 2^53`);
+  return n;
+}
+
+/** One stored field's value in the model's type (see {@link AuditEventRecord}); null for a missing one. */
+function storedValue(field: (typeof EVENT_FIELDS)[number], value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (field === "timestamp") return storedInstant(value);
+  if (field === "seq") return storedPosition(value);
+  if (JSON_FIELDS.has(field)) {
+    if (typeof value === "string") return JSON.parse(value);
+    if (isBytes(value)) return JSON.parse(Buffer.from(value).toString("utf8"));
+    return value;
+  }
+  // Every other field is text: bytes (a binary collation's read) as UTF-8, a number or a bigint (a cast) as its digits.
+  if (isBytes(value)) return Buffer.from(value).toString("utf8");
+  return typeof value === "string" ? value : String(value);
+}
+
+/**
+ * The stored fields of `row` as a record of the model's types (see {@link AuditEventRecord}),
+ * whatever the driver read them as: the one way every store and every read path (a
+ * model's `findUnique`, a raw page, a spooled row) turns a row into a record, so a record
+ * always goes through `JSON.stringify`. The extra columns of a user's own model are left
+ * out; each optional field the row lacks reads as {@link UNSTORED_FIELD_VALUES} says;
+ * `seq` is a number (Prisma reads a `BigInt` column as a bigint; positions stay far below
+ * 2^53); `timestamp` a Date (from a Date, epoch milliseconds or ISO text); a JSON field
+ * given as text is parsed; a text field given as bytes is decoded.
+ *
+ * @throws {RangeError} for a `seq` that is no whole number below 2^53; {@link SyntaxError}
+ * for a JSON field whose text is not JSON.
  */
 export function storedRecord(row: object): AuditEventRecord {
   const record: Record<string, unknown> = {};
   for (const field of EVENT_FIELDS) {
     const value = (row as Record<string, unknown>)[field];
     if (value === undefined && field in UNSTORED_FIELD_VALUES) record[field] = UNSTORED_FIELD_VALUES[field as OptionalField];
-    else record[field] = typeof value === "bigint" ? Number(value) : value;
+    else record[field] = storedValue(field, value);
   }
   return record as unknown as AuditEventRecord;
 }
