@@ -31,14 +31,31 @@ export function requestUrl(protocol: string, host: string, target: string): stri
  *
  * @example requestPath("/g?a=1") // "/g"
  * @example requestPath("http://x?a=1") // "/"
+ * @example requestPath("http://x;/g", URL_PARSE_HOST_END) // "/;/g", as Express routes it
+ *
+ * @param hostEnd the characters besides `/`, `?` and `#` that end the host for the framework's URL parser
  */
-export function requestPath(target: string): string {
+export function requestPath(target: string, hostEnd?: RegExp): string {
   let path = target;
   if (ABSOLUTE_FORM.test(target)) {
     const authorityStart = target.indexOf("://") + 3;
-    const end = target.slice(authorityStart).search(AUTHORITY_END);
+    const rest = target.slice(authorityStart);
+    let end = rest.search(AUTHORITY_END);
+    if (hostEnd !== undefined) {
+      // The host starts after the userinfo's last `@` in the authority.
+      const hostStart = rest.lastIndexOf("@", end === -1 ? rest.length : end) + 1;
+      const cut = rest.slice(hostStart, end === -1 ? rest.length : end).search(hostEnd);
+      if (cut !== -1) end = hostStart + cut;
+    }
     path = end === -1 ? "/" : target.slice(authorityStart + end);
     if (!path.startsWith("/")) path = `/${path}`;
   }
   return path.split(/[?#]/)[0]!;
 }
+
+/**
+ * Where Node's `url.parse` (which Express 4 and 5 route by, through `parseurl`) ends the
+ * host of an absolute-form target besides `/`, `?` and `#`: `GET http://x;/health` is
+ * served as the path `;/health`, not `/health`, and must not be skipped as `/health`.
+ */
+export const URL_PARSE_HOST_END = /[\t\n\r "%';<>\\^`{|}]/;
