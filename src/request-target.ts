@@ -34,10 +34,11 @@ export function requestUrl(protocol: string, host: string, target: string): stri
  * @example requestPath("http://x;/g", URL_PARSE_HOST_END) // "/;/g", as Express routes it
  *
  * @param hostEnd the characters besides `/`, `?` and `#` that end the host for the framework's URL parser
+ * @param absoluteForm the targets the framework's router reads as absolute-form (any other is a path as it is)
  */
-export function requestPath(target: string, hostEnd?: RegExp): string {
+export function requestPath(target: string, hostEnd?: RegExp, absoluteForm: RegExp = ABSOLUTE_FORM): string {
   let path = target;
-  if (ABSOLUTE_FORM.test(target)) {
+  if (absoluteForm.test(target)) {
     const authorityStart = target.indexOf("://") + 3;
     const rest = target.slice(authorityStart);
     let end = rest.search(AUTHORITY_END);
@@ -59,3 +60,12 @@ export function requestPath(target: string, hostEnd?: RegExp): string {
  * served as the path `;/health`, not `/health`, and must not be skipped as `/health`.
  */
 export const URL_PARSE_HOST_END = /[\t\n\r "%';<>\\^`{|}]/;
+
+/**
+ * The absolute-form targets Fastify's router (find-my-way) takes the path of: a lower-case
+ * `http://` or `https://`. Fastify 4 routes `HTTP://x/health` or `ftp://x/health` as that
+ * text (its catch-all routes serve it), so it must not be skipped as `/health`; Fastify 5
+ * refuses a scheme other than http(s), and routes an upper-case one, whose route template
+ * is then skipped by name.
+ */
+export const FASTIFY_ABSOLUTE_FORM = /^https?:\/\//;
