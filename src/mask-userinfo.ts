@@ -16,6 +16,14 @@ const AUTHORITY_CHAR = String.raw`[^\s/?#"'<>\\^\`{|}]`;
 const URL_USERINFO = new RegExp(String.raw`((?:(?<![\w+.-])(?:[A-Za-z][\w+.-]{0,31}:){1,4})?[/\\]{2})${AUTHORITY_CHAR}*@`, "g");
 
 /**
+ * A special scheme (`http`, `https`, `ws`, `wss`, `ftp`) followed by fewer than two slashes
+ * (`http:u:secret@intranet/`, `https:/u:secret@h`), which the WHATWG URL parser (browsers,
+ * Node's `URL`) reads as `http://u:secret@intranet/` all the same: its userinfo up to the
+ * last `@`, of at most 256 characters so that a run of `http:` stays linear.
+ */
+const SPECIAL_SCHEME_USERINFO = new RegExp(String.raw`((?<![\w+.-])(?:https?|wss?|ftp):[/\\]?)(?![/\\])${AUTHORITY_CHAR}{1,256}@`, "gi");
+
+/**
  * A host after a scheme-less userinfo: `localhost`, a bracketed IPv6 address, a dotted name
  * or IPv4 address, or a single label with a port (`db:5432`), ending the word.
  */
@@ -71,6 +79,7 @@ function userinfoSpans(text: string): Span[] {
   const spans: Span[] = [];
   for (const match of text.matchAll(URL_USERINFO)) spans.push([match.index + match[1]!.length, match.index + match[0].length - 1]);
   for (const match of text.matchAll(BARE_USERINFO)) spans.push([match.index, match.index + match[0].length - 1]);
+  for (const match of text.matchAll(SPECIAL_SCHEME_USERINFO)) spans.push([match.index + match[1]!.length, match.index + match[0].length - 1]);
   return spans;
 }
 

@@ -31,14 +31,41 @@ export function requestUrl(protocol: string, host: string, target: string): stri
  *
  * @example requestPath("/g?a=1") // "/g"
  * @example requestPath("http://x?a=1") // "/"
+ * @example requestPath("http://x;/g", URL_PARSE_HOST_END) // "/;/g", as Express routes it
+ *
+ * @param hostEnd the characters besides `/`, `?` and `#` that end the host for the framework's URL parser
+ * @param absoluteForm the targets the framework's router reads as absolute-form (any other is a path as it is)
  */
-export function requestPath(target: string): string {
+export function requestPath(target: string, hostEnd?: RegExp, absoluteForm: RegExp = ABSOLUTE_FORM): string {
   let path = target;
-  if (ABSOLUTE_FORM.test(target)) {
+  if (absoluteForm.test(target)) {
     const authorityStart = target.indexOf("://") + 3;
-    const end = target.slice(authorityStart).search(AUTHORITY_END);
+    const rest = target.slice(authorityStart);
+    let end = rest.search(AUTHORITY_END);
+    if (hostEnd !== undefined) {
+      // The host starts after the userinfo's last `@` in the authority.
+      const hostStart = rest.lastIndexOf("@", end === -1 ? rest.length : end) + 1;
+      const cut = rest.slice(hostStart, end === -1 ? rest.length : end).search(hostEnd);
+      if (cut !== -1) end = hostStart + cut;
+    }
     path = end === -1 ? "/" : target.slice(authorityStart + end);
     if (!path.startsWith("/")) path = `/${path}`;
   }
   return path.split(/[?#]/)[0]!;
 }
+
+/**
+ * Where Node's `url.parse` (which Express 4 and 5 route by, through `parseurl`) ends the
+ * host of an absolute-form target besides `/`, `?` and `#`: `GET http://x;/health` is
+ * served as the path `;/health`, not `/health`, and must not be skipped as `/health`.
+ */
+export const URL_PARSE_HOST_END = /[\t\n\r "%';<>\\^`{|}]/;
+
+/**
+ * The absolute-form targets Fastify's router (find-my-way) takes the path of: a lower-case
+ * `http://` or `https://`. Fastify 4 routes `HTTP://x/health` or `ftp://x/health` as that
+ * text (its catch-all routes serve it), so it must not be skipped as `/health`; Fastify 5
+ * refuses a scheme other than http(s), and routes an upper-case one, whose route template
+ * is then skipped by name.
+ */
+export const FASTIFY_ABSOLUTE_FORM = /^https?:\/\//;

@@ -338,14 +338,17 @@ class Normalizer {
 
   /**
    * A `{ name, value }` object (jQuery's serializeArray, HAR, many settings APIs; also
-   * `key` or `field` for the name) whose name is masked has its value masked.
+   * `key` or `field` for the name), or its PascalCase form (`{ Name, Value }`, `{ Key, Value }`:
+   * AWS's parameters and tags, .NET's settings), whose name is masked has its value masked.
    */
   private maskedNamedValue(out: JsonObject): JsonObject {
     const rules = this.options.rules;
-    if (rules === undefined || !Object.hasOwn(out, "value")) return out;
-    const name = out.name ?? out.key ?? out.field;
+    if (rules === undefined) return out;
+    const valueKey = Object.hasOwn(out, "value") ? "value" : Object.hasOwn(out, "Value") ? "Value" : undefined;
+    if (valueKey === undefined) return out;
+    const name = valueKey === "value" ? (out.name ?? out.key ?? out.field) : (out.Name ?? out.Key ?? out.Field);
     if (typeof name === "string" && rules.isMaskedKey(name)) {
-      out.value = MASK;
+      out[valueKey] = MASK;
       this.grown += MASK.length + 2;
     }
     return out;

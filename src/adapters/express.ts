@@ -9,7 +9,7 @@ import { RequestAuditContext, socketPeer, type RequestSource } from "../request-
 import { watchRequest, type PathRules, type RequestEventSource } from "../request-events";
 import { observeRoutesFrom, routeTemplateOf } from "./express-route-template";
 import { thrownMessage } from "../thrown-message";
-import { requestPath, requestUrl } from "../request-target";
+import { requestPath, requestUrl, URL_PARSE_HOST_END } from "../request-target";
 
 /** The parts of an Express 4 or 5 request the middleware reads. */
 export type ExpressLikeRequest = IncomingMessage & {
@@ -71,7 +71,8 @@ class ExpressRequestSource implements RequestSource, RequestEventSource {
   }
   path() {
     const req = this.request;
-    return requestPath(req.originalUrl ?? req.url ?? "/");
+    // Express routes by Node's url.parse, whose host ends at `;`, `%` and the like too.
+    return requestPath(req.originalUrl ?? req.url ?? "/", URL_PARSE_HOST_END);
   }
   route() {
     return routeTemplateOf(this.request);

@@ -9,7 +9,7 @@ import { LayeredConfig } from "../config/configure";
 import { middlewareSetup, type AuditMiddlewareOptions } from "../middleware-options";
 import { RequestAuditContext, socketPeer, type RequestSource } from "../request-context";
 import { watchRequest, type PathRules, type RequestEventSource } from "../request-events";
-import { requestPath, requestUrl } from "../request-target";
+import { FASTIFY_ABSOLUTE_FORM, requestPath, requestUrl } from "../request-target";
 
 // FastifyRequest is the interface Fastify asks plugins to augment (as
 // @fastify/request-context and @fastify/jwt do).
@@ -81,7 +81,7 @@ class FastifyRequestSource implements RequestSource, RequestEventSource {
   }
   path() {
     const req = this.request;
-    return requestPath(req.originalUrl ?? req.url);
+    return requestPath(req.originalUrl ?? req.url, undefined, FASTIFY_ABSOLUTE_FORM);
   }
   pathRules() {
     return this.rules;
@@ -135,7 +135,7 @@ class UnroutedRequestSource implements RequestSource, RequestEventSource {
     return this.request.method ?? "GET";
   }
   path() {
-    return requestPath(this.request.url ?? "/");
+    return requestPath(this.request.url ?? "/", undefined, FASTIFY_ABSOLUTE_FORM);
   }
   pathRules() {
     return this.rules;
