@@ -14,14 +14,19 @@ const AUTHORITY_END = /[/?#]/;
  * rewrote it) and the scheme and host the framework read off the connection and headers.
  * An absolute-form target is that URL itself, as the client wrote it: its scheme and
  * authority win over the connection's and the `Host` (or trusted `X-Forwarded-Host`)
- * header's, as RFC 9112 §3.2.2 tells a server to. Any other target is appended to
- * `protocol://host`.
+ * header's, as RFC 9112 §3.2.2 tells a server to. The asterisk form (`OPTIONS *`) is
+ * `protocol://host` itself. Any other target (origin form, `/path?query`; Node's parser
+ * refuses the rest) is appended to `protocol://host`.
  *
  * @example requestUrl("http", "x", "/g?a=1") // "http://x/g?a=1"
  * @example requestUrl("http", "x", "https://api.example/g") // "https://api.example/g"
+ * @example requestUrl("http", "x", "*") // "http://x"
  */
 export function requestUrl(protocol: string, host: string, target: string): string {
-  return ABSOLUTE_FORM.test(target) ? target : `${protocol}://${host}${target}`;
+  if (ABSOLUTE_FORM.test(target)) return target;
+  // Asterisk form (`OPTIONS * HTTP/1.1`, RFC 9112 §3.2.4) asks about the server itself: its
+  // target URI has an empty path and query (§3.3), not `*` glued to the host.
+  return target === "*" ? `${protocol}://${host}` : `${protocol}://${host}${target}`;
 }
 
 /**

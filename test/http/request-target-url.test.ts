@@ -91,9 +91,9 @@ const apps: App[] = [
 ];
 
 /** Sends `target` as written, with `host`, and returns the response's status line. */
-function send(port: number, target: string, host = "app.example"): Promise<string> {
+function send(port: number, target: string, host = "app.example", method = "GET"): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1", () => socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    const socket = net.connect(port, "127.0.0.1", () => socket.write(`${method} ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
     let out = "";
     socket.setEncoding("latin1");
     socket.on("data", (chunk: string) => (out += chunk));
@@ -214,10 +214,10 @@ describe("the url of an absolute-form request target (RFC 9112 §3.2.2)", () => 
   afterAll(() => configureAudit({}));
 
   /** The events of one request: `expected` of them, waited for (the request event follows the response), or what came within 20 s. */
-  async function urlsOf(app: App, target: string, host: string, expected: number, options?: { skipPaths?: string[] }): Promise<{ status: string; urls: (string | null | undefined)[]; contentTypes: string[] }> {
+  async function urlsOf(app: App, target: string, host: string, expected: number, options?: { skipPaths?: string[] }, method = "GET"): Promise<{ status: string; urls: (string | null | undefined)[]; contentTypes: string[] }> {
     const server = app.start(options);
     try {
-      const status = await send(await listen(server), target, host);
+      const status = await send(await listen(server), target, host, method);
       for (const deadline = Date.now() + 20_000; store.list().length < expected && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
       // An event that must not come (a skipped request's) is given time to show up wrongly.
       if (expected === 1) await new Promise((resolve) => setTimeout(resolve, 300));
@@ -239,6 +239,12 @@ describe("the url of an absolute-form request target (RFC 9112 §3.2.2)", () => 
       const { status, urls } = await urlsOf(app, target, "host-header.example", 2);
       expect(status).toMatch(/^HTTP\/1\.1 200/);
       expect(urls).toEqual([expected, expected]);
+    });
+
+    it("stores OPTIONS * (asterisk form) as the server's own URL, with an empty path, not the host with * glued on", async () => {
+      const { urls } = await urlsOf(app, "*", "host-header.example", 2, undefined, "OPTIONS");
+      expect(urls.length).toBeGreaterThan(0);
+      for (const url of urls) expect(url).toBe("http://host-header.example");
     });
 
     it("skips a request event by the absolute target's path, as by an origin-form target's", async () => {
