@@ -163,10 +163,18 @@ function knownProvider(client: unknown): SqlProvider | null {
   }
 }
 
-/** Prisma's messages start with a code frame of the call site; the cause is the last line. */
+/**
+ * The cause of a failed Prisma call, on one line. Prisma's messages start with the call
+ * site and a code frame; the cause is the last paragraph, which may span lines (the
+ * mariadb driver's pool timeout gives its pool's state on a second one). A driver's own
+ * reason behind it, which Prisma's message leaves out (the server's "Access denied"
+ * behind a mariadb pool timeout), follows in parentheses.
+ */
 function causeLine(error: unknown): string {
-  const lines = String((error as Error)?.message ?? error).split("\n").map((line) => line.trim()).filter(Boolean);
-  return lines.at(-1) ?? "unknown error";
+  const paragraphs = String((error as Error)?.message ?? error).split(/\n\s*\n/).map((text) => text.split("\n").map((line) => line.trim()).filter(Boolean).join(" "));
+  const cause = paragraphs.filter(Boolean).at(-1) ?? "unknown error";
+  const driverReason = (error as { meta?: { driverAdapterError?: { cause?: { cause?: unknown } } } } | null)?.meta?.driverAdapterError?.cause?.cause;
+  return typeof driverReason === "string" && driverReason.length > 0 && !cause.includes(driverReason) ? `${cause} (${driverReason.replace(/\s+/g, " ")})` : cause;
 }
 
 interface DriverErrorShape {

@@ -11,6 +11,11 @@ interface ErrorShape {
   cause?: unknown;
   message?: unknown;
   meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown; originalMessage?: unknown } } };
+  /** node-postgres' DatabaseError: `ERROR`, `FATAL`... */
+  severity?: unknown;
+  /** The mariadb driver's SqlError: the server's error number, or the driver's own from 45000. */
+  errno?: unknown;
+  sqlState?: unknown;
 }
 
 /** The database's own error code (SQLSTATE or MySQL number) behind a Prisma error, if any. */
@@ -20,6 +25,41 @@ function databaseCode(error: ErrorShape): string | undefined {
   const adapterCause = error.name === "DriverAdapterError" ? (error.cause as { originalCode?: unknown } | undefined) : undefined;
   const original = error.meta?.driverAdapterError?.cause?.originalCode ?? error.meta?.code ?? adapterCause?.originalCode;
   return typeof original === "string" || typeof original === "number" ? String(original) : undefined;
+}
+
+/** The mariadb driver's own error numbers (a pool timeout, 45028, a socket error): not the server's. */
+const isMariadbDriverCode = (code: string): boolean => /^45\d{3}$/.test(code);
+/** How the mariadb driver writes a server's answer into the text of its own error: `(conn:75, no: 1044, SQLState: 42000) Access denied…`. */
+const MARIADB_SERVER_ANSWER = /\bno: (\d{4}), SQLState: [0-9A-Z]{5}\)/;
+
+/** A SQLSTATE: five digits or upper-case letters. */
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+/**
+ * The code the database itself answered with, the first found along `error` and its
+ * causes: a SQLSTATE (PostgreSQL) or an error number (MySQL, MariaDB) behind Prisma's
+ * driver adapters, on a node-postgres error (its `code`, with its `severity`) or on a
+ * mariadb driver error (its `errno`, with its `sqlState`; the driver's own errors, from
+ * 45000 up, are not the server's). Undefined when no database answered: a refused or
+ * reset connection, a timeout, a name that does not resolve.
+ *
+ * @example databaseAnswerCode(Object.assign(new Error("permission denied for table audit_events"), { severity: "ERROR", code: "42501" })) // "42501"
+ * @example databaseAnswerCode(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" })) // undefined
+ */
+export function databaseAnswerCode(error: unknown): string | undefined {
+  for (let current = error as ErrorShape | undefined, depth = 0; current && depth < 5; current = current.cause as ErrorShape, depth++) {
+    const code = databaseCode(current);
+    if (code !== undefined && !isMariadbDriverCode(code)) return code;
+    if (code !== undefined) {
+      // The driver's own error (a pool timeout) may carry the server's answer as text.
+      const reason = (current.meta?.driverAdapterError?.cause as { cause?: unknown } | undefined)?.cause;
+      const server = typeof reason === "string" ? MARIADB_SERVER_ANSWER.exec(reason) : null;
+      if (server !== null) return server[1];
+    }
+    if (typeof current.severity === "string" && typeof current.code === "string" && SQLSTATE.test(current.code)) return current.code;
+    if (typeof current.errno === "number" && current.errno < 45000 && typeof current.sqlState === "string") return String(current.errno);
+  }
+  return undefined;
 }
 
 /**

@@ -3,6 +3,7 @@ import * as mariadb from "mariadb";
 
 import { AuditContext, archiveOldEvents, closeAudit, configureAudit, findEvents, flushAudit, prismaStore, type AuditEventRecord } from "../../src";
 import { runCli } from "../../src/cli/main";
+import { reportError } from "../../src/cli/report-error";
 import { grantStatements } from "../../src/cli/grant-statements";
 import { connectClient, openDatabase, type TestDatabase } from "../support/databases";
 import { manyEvents } from "../support/read-fixtures";
@@ -32,6 +33,15 @@ async function grants(args: string[]): Promise<{ code: number; stdout: string; s
   const code = await runCli(args, io as never);
   return { code, stdout, stderr };
 }
+
+/** What the CLI prints for `error`, as it ends a command that threw it. */
+function reported(error: unknown): string {
+  let text = "";
+  reportError(error, { write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WritableStream, false);
+  return text;
+}
+
+const OUTAGE_HINT = "Check that the database is running";
 
 /** A raw connection as one of the roles, for the statements the store never runs. */
 interface RawSession {
@@ -233,6 +243,23 @@ describe.each(["postgresql", "mysql"] as const)("the roles of audit-events grant
     expect(Number(Array.isArray(rows) ? rows[0]!.n : rows.rows![0]!.n)).toBe(0);
   });
 
+  it("tells the CLI's user that the database refused the role, not to check that it runs, when the application's role archives", async () => {
+    const prisma = connectClient({ provider, url: server.urlAs(db, APP) });
+    try {
+      const failure: unknown = await archiveOldEvents({ olderThanDays: 100, batchSize: 7, store: prismaStore(prisma) }).then(
+        () => new Error("archival as the application's role succeeded"),
+        (error: unknown) => error,
+      );
+      const text = reported(failure);
+      expect(text).toContain("archival failed after moving 0 event(s)");
+      expect(text).toMatch(server.denied);
+      expect(text).toContain("The database refused the role your config file connects as");
+      expect(text).not.toContain(OUTAGE_HINT);
+    } finally {
+      await prisma.$disconnect();
+    }
+  });
+
   it("lets the archiver's role archive old events, and nothing more", async () => {
     const prisma = connectClient({ provider, url: server.urlAs(db, ARCHIVER) });
     try {
@@ -251,6 +278,36 @@ describe.each(["postgresql", "mysql"] as const)("the roles of audit-events grant
       }
     } finally {
       await session.close();
+    }
+  });
+});
+
+describe("a login MariaDB refuses", () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = (await openDatabase("mysql", { name: "grants_login" })) as TestDatabase;
+    await servers.mysql.createRoles(db);
+  }, 60_000);
+  afterAll(async () => {
+    await db?.close();
+    await servers.mysql.dropRoles();
+  });
+
+  it("is reported with the server's reason, which the driver's pool timeout hides, and the login hint", async () => {
+    const url = new URL(servers.mysql.urlAs(db, APP));
+    url.password = "not-the-password";
+    const prisma = connectClient({ provider: "mysql", url: url.toString() }, { acquireTimeout: 1_000 });
+    try {
+      const failure: unknown = await findEvents({ store: prismaStore(prisma) }).then(
+        () => new Error("a read with a wrong password succeeded"),
+        (error: unknown) => error,
+      );
+      const text = reported(failure);
+      expect(text).toMatch(/could not read events: .*Access denied for user/);
+      expect(text).toContain("The database refused the login: check the user and password");
+      expect(text).not.toContain(OUTAGE_HINT);
+    } finally {
+      await prisma.$disconnect();
     }
   });
 });
