@@ -155,6 +155,11 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
    */
   let unreported = 0;
   /**
+   * The last loss reported, as `<counted>><length>`, until an append or an acknowledgement
+   * succeeds: another operation that saw the list in the same state reports nothing new.
+   */
+  let lastLossSeen: string | undefined;
+  /**
    * The counting operations, one at a time: a {@link resync}, an append or an
    * acknowledgement from its send to its note of the lines it added or removed, and a read
    * or recheck from the count it compares with to the length it reads. A resync that read
@@ -217,7 +222,11 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
    */
   async function reportLost(redis: RedisClient, length: number, counted: number): Promise<number> {
     const lost = Math.max(0, counted - length);
-    if (lost > 0) {
+    // Operations sent together (the writer reads the spool back while it appends) see one
+    // loss alike, each compared with the count it was sent with: it is logged once.
+    const seen = `${counted}>${length}`;
+    if (lost > 0 && seen !== lastLossSeen) {
+      lastLossSeen = seen;
       const error = new AuditError(
         "ERR_AUDIT_SPOOL_LOST",
         `audit-events: spool redis(${key}): the list holds ${length} line(s) where ${counted} were appended and not yet acknowledged: ${lost} acknowledged event(s) were removed from it by Redis (eviction: set maxmemory-policy noeviction) or by another client. ` +
@@ -337,6 +346,7 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
       client = created;
       lockLostReported = false;
       unreported = 0;
+      lastLossSeen = undefined;
       renewal = setInterval(() => {
         // A failed renewal is retried at the next tick; the "error" listener reports outages.
         renewLock().catch(() => undefined);
@@ -360,6 +370,7 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
           if ((answer as [string])[0] === "ok") {
             bytes += size;
             lines += added.length;
+            lastLossSeen = undefined;
           }
           return answer;
         });
@@ -411,6 +422,7 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
           if ((answer as [string])[0] === "ok") {
             bytes = Math.max(0, bytes - size);
             lines = Math.max(0, lines - count);
+            lastLossSeen = undefined;
           }
           return answer;
         });
