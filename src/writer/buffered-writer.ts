@@ -130,12 +130,13 @@ class ClosingWhileBlocked extends Error {}
  * with group commit (one append, `fdatasync`ed for a file, at a time; events arriving
  * meanwhile go together in the next, up to `maxBatchSize`; no timer delays it), and
  * `enqueue` resolves once its append did. The store is fed from the spool's head, in
- * spool order, in the same batches as without a spool: lines an earlier process left are
- * read back from the spool first; the writer's own lines are kept in memory beside the
- * spool (at most `maxBufferedEvents` of them) so they are not read back, except through
- * a store failure: then the spool alone keeps them (memory does not grow with an outage),
- * and they are read back, and counted as `replayed`, once the store answers. A batch's
- * lines are acknowledged (removed) once the store holds them. A spool whose storage can
+ * spool order, by reading the lines back, as soon as the spool holds any: one write at a
+ * time, each taking what was appended while the one before it ran, up to `maxBatchSize`.
+ * The writer keeps no copy of a line (see {@link SpoolTail}: held events cost the
+ * acknowledgements their p99 in garbage collection), so memory does not grow with the
+ * load or an outage. Lines an earlier process left, or that waited through a store
+ * failure, are counted as `replayed` too. A batch's lines are acknowledged (removed)
+ * once the store holds them. A spool whose storage can
  * lose lines from outside (`mayLoseLines`: `redisSpool`) is the exception: the writer
  * keeps a copy of each line's text until the store holds its event (through an outage
  * too: at most about the spool's `maxBytes`), and appends again those the spool lost. While the spool cannot be
@@ -165,7 +166,7 @@ export class BufferedWriter {
   private forgetPending = false;
   /** The group commit running now, if any. */
   private committing: Promise<void> | undefined;
-  /** What the spool holds, as the write-ahead log, and the writer's own lines beside it. */
+  /** What the spool holds, as the write-ahead log, and the events too large for it, held in memory. */
   private readonly tail: SpoolTail;
   /**
    * With a spool that may lose lines ({@link AuditSpool.mayLoseLines}): a copy of every
@@ -208,7 +209,7 @@ export class BufferedWriter {
   private readonly writeLimit: WriteSizeLimit;
 
   constructor(private readonly options: BufferedWriterOptions) {
-    this.tail = new SpoolTail(options.maxBufferedEvents);
+    this.tail = new SpoolTail();
     this.writeLimit = new WriteSizeLimit(options.maxWriteBytes ?? WRITE_SLICE_BYTES);
     this.copies = options.spool?.mayLoseLines === true ? new SpoolCopies() : undefined;
     this.previousGone = Promise.resolve(options.after).catch(() => undefined);
@@ -462,7 +463,7 @@ export class BufferedWriter {
 
   /** What the feeder must still move to the store: lines of the spool and events in memory beside it. */
   private toFeed(): number {
-    return this.tail.unmirrored + this.tail.length;
+    return this.tail.inSpool + this.tail.memoryOnly;
   }
 
   private noteFailure(error: unknown, doing: string): void {
@@ -505,9 +506,11 @@ export class BufferedWriter {
   private schedule(delay?: number, now = performance.now()): void {
     if (this.closed) return;
     const direct = this.spoolUsable() ? 0 : this.queue.length;
-    const waiting = this.tail.length + direct;
+    const waiting = this.tail.memoryOnly + direct;
     const oldest = Math.min(this.tail.oldestAt() ?? Infinity, direct > 0 ? this.queue[0]!.at : Infinity, now);
-    const full = waiting >= this.options.maxBatchSize || this.tail.unmirrored > 0;
+    // Lines in the spool are fed at once, one write at a time: each takes what was appended
+    // while the one before it ran (see SpoolTail).
+    const full = waiting >= this.options.maxBatchSize || this.tail.inSpool > 0;
     // Events a spool could not take go to the store at once (a delay > 0 writes partial
     // batches too): their callers wait for it, not for the interval.
     const callersWait = direct > 0 && this.options.spool !== undefined;
@@ -623,7 +626,8 @@ export class BufferedWriter {
       })
       .finally(() => {
         this.running = undefined;
-        if ((this.queue.length > 0 || this.tail.length > 0) && this.timer === undefined) this.schedule();
+        const toFeed = this.tail.memoryOnly > 0 || (this.tail.inSpool > 0 && !this.storeDown);
+        if ((this.queue.length > 0 || toFeed) && this.timer === undefined) this.schedule();
       });
     return this.running;
   }
@@ -666,7 +670,7 @@ export class BufferedWriter {
         progressed = true;
       }
       if (this.toFeed() > 0 && this.mayTryStore()) {
-        const fed = await this.withHead(() => this.feedOnce(all));
+        const fed = await this.withHead(() => this.feedOnce());
         if (fed === "failed") {
           this.retryLater();
           return false;
@@ -698,7 +702,7 @@ export class BufferedWriter {
       this.noteFailure(error, `the store ${this.options.store.name} failed`);
       return false;
     }
-    this.copies?.release(SpoolTail.batchOf(batch).lines);
+    this.copies?.release(batch.flatMap((p) => (p.line === undefined ? [] : [p.line])));
     countMetric("written", written);
     if (debug !== undefined) {
       debug.call(this.options.logger, `audit-events: flushed ${written} buffered event(s) to ${this.options.store.name} in ${(performance.now() - started).toFixed(1)} ms.`);
@@ -708,44 +712,21 @@ export class BufferedWriter {
   }
 
   /**
-   * Moves one batch from the spool's head to the store (call it under {@link withHead}):
-   * lines an earlier process left (read back) first, then the writer's own, from
-   * memory; unless `all`, only a full batch of those. Their lines are acknowledged once
-   * the store holds them.
+   * Moves one batch to the store (call it under {@link withHead}): the lines at the
+   * spool's head first, read back (see {@link feedFromHead}), then the events held in memory
+   * only (larger than the spool), whose callers wait for the store.
    */
-  private async feedOnce(all: boolean): Promise<"moved" | "empty" | "failed"> {
-    const spool = this.options.spool!;
+  private async feedOnce(): Promise<"moved" | "empty" | "failed"> {
     // The tail is being forgotten after a spool failure: wait for it.
     if (this.forgetPending) return "failed";
     // After a failure, one event probes the store: an outage then costs no batch read back and decoded per retry.
     const max = this.storeDown ? 1 : this.options.maxBatchSize;
-    if (this.tail.unmirrored > 0) return this.replayOnce(Math.min(max, this.tail.unmirrored));
-    if (this.tail.length < (all ? 1 : this.options.maxBatchSize)) return "empty";
+    if (this.tail.inSpool > 0) return this.feedFromHead(Math.min(max, this.tail.inSpool));
+    if (this.tail.memoryOnly === 0) return "empty";
     const batch = this.tail.head(max);
-    if (!(await this.toStore(batch))) {
-      this.tail.unmirror();
-      return "failed";
-    }
-    const lines = SpoolTail.batchOf(batch);
-    const memoryOnly = batch.length - lines.lines.length;
-    try {
-      if (lines.lines.length > 0) await spool.ack(lines, lines.lines.length);
-    } catch (error) {
-      // The store has the batch; the spool may still hold its lines: they are read back
-      // (the store skips ids it holds). Its events held in memory only are done.
-      this.noteFailure(error, `the spool ${spool.name} failed`);
-      if (isSpoolLost(error)) {
-        this.tail.remove(batch.length);
-        await this.appendLostAgain(error);
-      } else {
-        this.forgetTail();
-        this.tail.remove(memoryOnly);
-      }
-      this.releaseSpace(memoryOnly);
-      return "failed";
-    }
+    if (!(await this.toStore(batch))) return "failed";
     this.tail.remove(batch.length);
-    this.releaseSpace(memoryOnly);
+    this.releaseSpace(batch.length);
     this.moved++;
     return "moved";
   }
@@ -767,16 +748,22 @@ export class BufferedWriter {
    * (what it holds now is read back). With copies ({@link AuditSpool.mayLoseLines}),
    * those are every event appended that the store does not hold yet, however many times
    * and whenever the spool lost them; the lines lost that had no copy (an earlier
-   * process left them) are counted in `dropped` and logged. Without, they are the
-   * events the tail held beside their lines.
+   * process left them) are counted in `dropped` and logged. Without (a spool that does
+   * not declare it may lose lines, yet did), none: the writer kept no line, and those
+   * lost are counted in `dropped` and logged.
    */
   private async lostLines(error: unknown): Promise<Pending[]> {
     this.losses++;
-    const mirrored = this.tail.takeLines();
     this.forgetTail();
     if (this.copies === undefined) {
-      for (const p of mirrored) p.maybeStored = true;
-      return mirrored;
+      const count = error instanceof SpoolLinesLost ? error.count : undefined;
+      if (count !== undefined) countMetric("dropped", count);
+      const { logger } = this.options;
+      (logger.error ?? logger.warn).call(
+        logger,
+        `audit-events: spool ${this.options.spool!.name} lost ${count ?? "an unknown number of"} line(s) it had acknowledged, and does not declare that it may (mayLoseLines), so the writer kept no copy of them: those events are lost.`,
+      );
+      return [];
     }
     const gone = this.copies.lostAtHead(error instanceof SpoolLinesLost ? error.count : Infinity);
     if (gone > 0) {
@@ -825,9 +812,9 @@ export class BufferedWriter {
 
   /**
    * Appends a group to the spool, in chunks that each fit it, and tells each caller once
-   * its chunk is durable; the events join the tail beside their lines, in order. An
-   * event larger than the whole spool joins the tail in memory only, at its place (its
-   * caller waits until the store holds it). Returns what must wait for a later append.
+   * its chunk is durable; the tail counts their lines, which the store is fed from. An
+   * event larger than the whole spool is held in memory only (its caller waits until the
+   * store holds it). Returns what must wait for a later append.
    */
   private async toSpool(events: Pending[], spool: AuditSpool): Promise<Pending[]> {
     // Two losses found before the first's copies were appended again each queued a copy of
@@ -889,7 +876,7 @@ export class BufferedWriter {
         this.appending = false;
         if (error instanceof AuditError && error.code === "ERR_AUDIT_SPOOL_FULL") {
           recordMetricError(error);
-          this.tail.push(this.refuseFull(chunk.entries, error));
+          this.tail.hold(this.refuseFull(chunk.entries, error));
           continue;
         }
         const rest = chunks.slice(i).flatMap((c) => c.entries);
@@ -911,9 +898,9 @@ export class BufferedWriter {
         return rest;
       }
       this.spoolFailures = 0;
-      // While the store is down, the spool alone keeps the lines (and the copies their text,
-      // for a spool that may lose them): memory holds no outage of events.
-      this.tail.push(chunk.entries, !this.storeDown);
+      // The spool alone keeps the lines (and the copies their text, for a spool that may
+      // lose them): the store is fed by reading them back (see SpoolTail).
+      this.tail.appended(chunk.entries);
       this.copies?.keep(chunk.lines);
       this.appending = false;
       if (this.forgetPending) this.forgetTail();
@@ -997,7 +984,7 @@ export class BufferedWriter {
         case "drop-oldest": {
           const dropped = await this.withHead(async () => {
             const lines = await dropOldest(spool, excess);
-            this.tail.droppedAtHead(lines.length);
+            this.tail.removedAtHead(lines.length);
             this.copies?.droppedAtHead(lines);
             return lines.length;
           });
@@ -1008,7 +995,7 @@ export class BufferedWriter {
         }
         case "block":
           if (this.closing !== undefined) throw new ClosingWhileBlocked();
-          if ((await this.withHead(() => this.feedOnce(true))) !== "moved") {
+          if ((await this.withHead(() => this.feedOnce())) !== "moved") {
             if (waited === 0) this.options.logger.warn(`audit-events: spool ${spool.name} is full; createEvent waits until the store answers.`);
             waited++;
             await sleep(Math.min(LONGEST_RETRY_MS / 10, FIRST_RETRY_MS * 2 ** Math.min(waited, 20)));
@@ -1018,13 +1005,21 @@ export class BufferedWriter {
     }
   }
 
-  /** Replays up to `max` lines from the head of the spool, which the writer does not hold in memory. */
-  private async replayOnce(max: number): Promise<"moved" | "empty" | "failed"> {
+  /**
+   * Moves up to `max` lines from the spool's head to the store, read back, and acknowledges
+   * them once it holds them. Lines the writer appended and has not tried to write yet
+   * ({@link SpoolTail.fresh}) count as `written`; the others (left by an earlier process,
+   * or tried through a store failure) as `replayed` too, and are asked about before being
+   * chained (`maybeStored`).
+   */
+  private async feedFromHead(max: number): Promise<"moved" | "empty" | "failed"> {
     const spool = this.options.spool!;
     let batch;
     const pending: Pending[] = [];
     const unauthentic: { line: string; problem: string }[] = [];
     const corrupt: { line: string; problem: string }[] = [];
+    /** Of `pending`, the events the writer appended itself and never tried to write. */
+    let fresh = 0;
     try {
       batch = await spool.peek(max);
       if (batch.lines.length === 0) {
@@ -1038,7 +1033,9 @@ export class BufferedWriter {
         const line = batch.lines[i]!;
         const decoded = decodeSpoolLine(line, this.options.spoolKeys);
         // A crash between a replayed write and the spool's acknowledgement leaves it stored already.
-        if ("row" in decoded) pending.push({ row: decoded.row, at: 0, maybeStored: true, bytes: spoolLineBytes(line) });
+        const maybeStored = !this.tail.isFresh(i);
+        if (!maybeStored) fresh++;
+        if ("row" in decoded) pending.push({ row: decoded.row, at: 0, maybeStored, bytes: spoolLineBytes(line) });
         else if (decoded.unauthentic) unauthentic.push({ line, problem: decoded.problem });
         else corrupt.push({ line, problem: decoded.problem });
       }
@@ -1058,8 +1055,8 @@ export class BufferedWriter {
       for (const p of pending) p.maybeStored = true;
       this.standIns = [];
       this.storeDown = true;
-      this.tail.unmirror();
-      this.noteFailure(error, `replaying spool ${spool.name} into ${this.options.store.name} failed`);
+      this.tail.tried(batch.lines.length);
+      this.noteFailure(error, `the store ${this.options.store.name} failed`);
       return "failed";
     }
     this.copies?.storedFromHead(batch.lines);
@@ -1076,12 +1073,16 @@ export class BufferedWriter {
       return "failed";
     }
     this.copies?.acknowledged(true);
-    this.tail.unmirrored = Math.max(0, this.tail.unmirrored - batch.lines.length);
+    this.tail.removedAtHead(batch.lines.length);
     if (batch.lines.length < max) this.forgetTail();
     this.noteSuccess();
-    countMetric("replayed", written);
-    countMetric("written", standInsWritten);
-    this.options.logger.debug?.(`audit-events: replayed ${written} spooled event(s) from ${spool.name} into ${this.options.store.name}.`);
+    // Refused events are not told apart: the fresh ones count as written first.
+    const replayed = Math.max(0, written - fresh);
+    countMetric("replayed", replayed);
+    countMetric("written", written - replayed + standInsWritten);
+    this.options.logger.debug?.(
+      `audit-events: fed ${written} spooled event(s) from ${spool.name} into ${this.options.store.name}${replayed > 0 ? `, ${replayed} of them replayed` : ""}.`,
+    );
     this.reportUnauthentic(spool, unauthentic);
     this.reportCorrupt(spool, corrupt);
     this.moved++;
