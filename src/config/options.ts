@@ -157,7 +157,7 @@ export interface AuditOptions {
    * @default "sync"
    */
   writeMode?: WriteMode;
-  /** Buffered mode: the longest time an event waits in memory (with a `spool`, spooled events are fed to the store at once). @default 200 */
+  /** Buffered mode: the longest time an event waits in memory. @default 200 */
   flushIntervalMs?: number;
   /** Buffered mode: events per insert. @default 1000 */
   maxBatchSize?: number;
@@ -171,10 +171,10 @@ export interface AuditOptions {
    * `redisSpool({ url })`. Every event is appended to it first (group commit: events
    * created while an append runs go together in the next one) and `createEvent`
    * resolves once its append returned (a file: written and `fdatasync`ed; Redis: the
-   * server's reply); the store is fed from the spool's head, in order, by reading the
-   * lines back as soon as it holds any (one write at a time, each taking what was appended
-   * while the one before it ran, up to `maxBatchSize`), and what the store cannot take
-   * waits there, across restarts, until it answers. Durable queues of this kind follow disk
+   * server's reply); the store is fed from the spool's head, in order (a `fileSpool`'s
+   * lines read back as soon as it holds any, one write at a time; a `redisSpool`'s every
+   * `flushIntervalMs` or `maxBatchSize` events, from copies in memory), and what the store
+   * cannot take waits there, across restarts, until it answers. Durable queues of this kind follow disk
    * buffers of log shippers such as Vector and Fluent Bit. See the README, "Write modes".
    */
   spool?: AuditSpool;

@@ -1,4 +1,5 @@
 import type { EventRow } from "../stores/store";
+import type { SpoolBatch } from "./spool";
 
 /** An event of the buffered writer, from `createEvent` until the store holds it. */
 export interface Pending {
@@ -61,100 +62,168 @@ function bothSettled(a: Pending["settle"], b: Pending["settle"]): Pending["settl
 }
 
 /**
- * The buffered writer's picture of its spool when the spool is the write-ahead log: how
- * many lines it holds whose events the store does not hold yet ({@link inSpool}), fed to
- * the store by reading them back from its head, in spool order; how many of the last of
- * them the writer appended itself and has not tried to write yet ({@link fresh}: their
- * events cannot be stored already, so they are neither asked about before being chained
- * nor counted as replayed); and the events larger than the whole spool, held in memory
- * only until the store holds them ({@link memoryOnly}).
+ * The buffered writer's picture of its spool when the spool is the write-ahead log:
+ * first `unmirrored` lines known only to the spool, read back from it to feed the store
+ * (left by an earlier process, forgotten after a spool failure or to bound memory, or
+ * appended without a copy in memory, see {@link push}), then the lines appended with
+ * their rows kept here in spool order, so the store is fed without reading the spool
+ * back. Events larger than the whole spool sit among them at their place, in memory
+ * only. Lines are removed from the head only: `unmirrored` ones first.
  *
- * The writer keeps no copy of a line it appended (but see `SpoolCopies`, for a spool that
- * may lose lines): its events were held in memory until the store had them, up to
- * `flushIntervalMs`, and survived the young generation's scavenges, which copied them and
- * moved them to the old one. At 5 000 events a second through a `fileSpool`, scavenges
- * promoted about 5 MB each and took 10-17 ms, the p99 of a durable acknowledgement
- * (`npm run bench:durable-ack`: p99 13-17 ms; 7-9 ms read back, about 1.2 MB promoted a
- * scavenge, in 4-6 ms). Reading a line back costs its decoding (JSON, CRC32, the MAC
- * under `integrity`), in the flush, off the request path.
+ * Of the `unmirrored` lines, the last {@link fresh} ones the writer appended itself and
+ * has not tried to write: their events cannot be stored already, so they are neither
+ * asked about before being chained nor counted as replayed.
  */
 export class SpoolTail {
-  /** Events larger than the whole spool, in memory only, in order. */
   private entries: Pending[] = [];
-  /** Lines the spool holds whose events the store does not hold yet. */
-  inSpool = 0;
+  /** Entries of {@link entries} that have a spool line. */
+  private lineCount = 0;
+  /** Lines at the spool's head that are not in memory. */
+  unmirrored = 0;
   private freshLines = 0;
 
-  /** Of the last {@link inSpool} lines, how many the writer appended itself and has not tried to write yet. */
+  /** Of the last {@link unmirrored} lines, how many the writer appended itself (left to the spool) and has not tried to write. */
   get fresh(): number {
     return this.freshLines;
   }
 
-  /** Events held in memory only (larger than the spool): not durable yet. */
-  get memoryOnly(): number {
+  /** Whether the unmirrored line at `index` from the spool's head (of a batch read back) is {@link fresh}. */
+  isFresh(index: number): boolean {
+    return index >= this.unmirrored - this.freshLines;
+  }
+
+  /** The first `count` unmirrored lines were read back and a write of them tried: they may be stored now, whatever came of it. */
+  tried(count: number): void {
+    this.freshLines = Math.min(this.freshLines, Math.max(0, this.unmirrored - count));
+  }
+
+  /** The first `count` unmirrored lines were stored and removed from the spool. */
+  replayed(count: number): void {
+    this.unmirrored = Math.max(0, this.unmirrored - count);
+    this.freshLines = Math.min(this.freshLines, this.unmirrored);
+  }
+
+  constructor(
+    /** The most lines kept in memory; beyond, the oldest become {@link unmirrored}. */
+    private readonly maxLines: number,
+  ) {}
+
+  /** Entries in memory, with or without a line. */
+  get length(): number {
     return this.entries.length;
   }
 
-  /** When the oldest event held in memory only was taken; undefined when there is none. */
+  /** Entries held in memory only (larger than the spool): not durable yet. */
+  get memoryOnly(): number {
+    return this.entries.length - this.lineCount;
+  }
+
+  /** When the oldest entry was taken; undefined when there is none. */
   oldestAt(): number | undefined {
     return this.entries[0]?.at;
   }
 
   /**
-   * The spool took the lines of `entries`, in order (those without a line are held in
-   * memory only): each counts in {@link inSpool}, and in {@link fresh} unless it may be
-   * stored already (`maybeStored`: appended again after a loss, or after an append whose
-   * reply was lost), which ends the run of fresh lines at the spool's end.
+   * Adds entries at the tail, in spool order; keeps at most `maxLines` lines in memory.
+   * Unless `mirror`, their lines are left to the spool (counted in {@link unmirrored}),
+   * with every line before them: while the store is down, or for a spool whose lines are
+   * read back (see `BufferedWriter`), the spool alone holds them. A line so left counts
+   * as {@link fresh} unless it may be stored already (`maybeStored`).
    */
-  appended(entries: readonly Pending[]): void {
-    for (const entry of entries) {
-      if (entry.line === undefined) {
-        this.entries.push(entry);
-        continue;
+  push(added: readonly Pending[], mirror = true): void {
+    if (!mirror) {
+      this.unmirror();
+      for (const entry of added) {
+        if (entry.line === undefined) {
+          this.entries.push(entry);
+          continue;
+        }
+        this.unmirrored++;
+        this.freshLines = entry.maybeStored === true ? 0 : this.freshLines + 1;
       }
-      this.inSpool++;
-      this.freshLines = entry.maybeStored === true ? 0 : this.freshLines + 1;
+      return;
+    }
+    for (const entry of added) {
+      this.entries.push(entry);
+      if (entry.line !== undefined) this.lineCount++;
+    }
+    let forget = 0;
+    while (this.lineCount - forget > this.maxLines && this.entries[forget]?.line !== undefined) forget++;
+    if (forget > 0) {
+      this.entries.splice(0, forget);
+      this.lineCount -= forget;
+      this.unmirrored += forget;
     }
   }
 
-  /** Holds `entries` in memory only (the spool was full or cannot take them). */
-  hold(entries: readonly Pending[]): void {
-    this.entries.push(...entries);
-  }
-
-  /** Whether the line at `index` from the spool's head (of a batch read from it) is {@link fresh}. */
-  isFresh(index: number): boolean {
-    return index >= this.inSpool - this.freshLines;
-  }
-
-  /** The first `count` lines at the spool's head were read and a write of them tried: they may be stored now, whatever came of it. */
-  tried(count: number): void {
-    this.freshLines = Math.min(this.freshLines, Math.max(0, this.inSpool - count));
-  }
-
-  /** The first `count` lines at the spool's head were stored and removed (acknowledged or dropped). */
-  removedAtHead(count: number): void {
-    this.inSpool = Math.max(0, this.inSpool - count);
-    this.freshLines = Math.min(this.freshLines, this.inSpool);
-  }
-
-  /** The first `max` events held in memory only, left in place until {@link remove}. */
+  /** The first `max` entries, left in place until {@link remove}. */
   head(max: number): Pending[] {
     return this.entries.slice(0, max);
   }
 
-  /** Removes the first `count` events held in memory only (stored). */
+  /** The spool lines of `entries` (a head), as a batch to acknowledge. */
+  static batchOf(entries: readonly Pending[]): SpoolBatch {
+    const lines: string[] = [];
+    const bytes: number[] = [];
+    for (const entry of entries) {
+      if (entry.line === undefined) continue;
+      lines.push(entry.line);
+      bytes.push(entry.bytes!);
+    }
+    return { lines, bytes };
+  }
+
+  /** Removes the first `count` entries (stored, their lines acknowledged). */
   remove(count: number): void {
-    this.entries.splice(0, count);
+    const removed = this.entries.splice(0, count);
+    for (const entry of removed) if (entry.line !== undefined) this.lineCount--;
   }
 
   /**
-   * Counts the spool's lines again (after a spool failure, the spool may hold more or
-   * fewer than appended): `spoolLines`, none of them known to be fresh. Events held in
-   * memory only stay.
+   * Leaves every line to the spool (the store failed: they are read back from the spool
+   * once it answers, and memory holds no more than events not durable yet).
+   */
+  unmirror(): void {
+    if (this.lineCount === 0) return;
+    this.entries = this.entries.filter((entry) => entry.line === undefined);
+    this.unmirrored += this.lineCount;
+    this.lineCount = 0;
+    // The spool's last lines are now these, which the writer may have tried to write.
+    this.freshLines = 0;
+  }
+
+  /** `count` lines were removed from the spool's head (dropped): unmirrored ones first, then ours. */
+  droppedAtHead(count: number): void {
+    const fromUnmirrored = Math.min(count, this.unmirrored);
+    this.unmirrored -= fromUnmirrored;
+    this.freshLines = Math.min(this.freshLines, this.unmirrored);
+    let left = count - fromUnmirrored;
+    if (left === 0) return;
+    this.entries = this.entries.filter((entry) => {
+      if (left === 0 || entry.line === undefined) return true;
+      left--;
+      this.lineCount--;
+      return false;
+    });
+  }
+
+  /** Removes and returns the entries that have a spool line, in order (to append them again). */
+  takeLines(): Pending[] {
+    const taken = this.entries.filter((entry) => entry.line !== undefined);
+    this.entries = this.entries.filter((entry) => entry.line === undefined);
+    this.lineCount = 0;
+    return taken;
+  }
+
+  /**
+   * Forgets which lines the spool holds (after a spool failure, the spool may hold
+   * more or fewer than appended): all `spoolLines` are read from the spool again.
+   * Events held in memory only stay.
    */
   forgetLines(spoolLines: number): void {
-    this.inSpool = spoolLines;
+    this.entries = this.entries.filter((entry) => entry.line === undefined);
+    this.lineCount = 0;
+    this.unmirrored = spoolLines;
     this.freshLines = 0;
   }
 }

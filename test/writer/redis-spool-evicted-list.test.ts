@@ -7,12 +7,12 @@ import { switchableStore } from "../support/switchable-store";
 
 /**
  * Redis evicts the spool's list (maxmemory-policy allkeys-lru, or an operator's DEL) while
- * its lines wait for a store that fails. The lock key is not evicted, so appends and
- * acknowledgements still pass the lock check. The spool's next append (or read, or
- * acknowledgement) finds the list shorter than counted: it reports the loss
- * (ERR_AUDIT_SPOOL_LOST, error level) and the writer appends again every line it holds a
- * copy of (the copies a spool that may lose lines gets). It held all of them: none is
- * counted as dropped.
+ * the writer still holds the evicted lines in memory beside the spool. The lock key is not
+ * evicted, so acknowledgements still pass the lock check. When the store then fails once,
+ * the writer leaves its lines to the spool (SpoolTail.unmirror), which no longer has them.
+ * The spool's append (and its reads and acknowledgements) find the list shorter than
+ * counted: it reports the loss (ERR_AUDIT_SPOOL_LOST, error level) and the writer appends
+ * again every line it holds a copy of. It held all of them: none is counted as dropped.
  */
 const url = process.env.AUDIT_TEST_REDIS_URL || "redis://127.0.0.1:6379";
 const key = `audit-events-test:${process.pid}:evict`;
@@ -31,13 +31,13 @@ it("keeps acknowledged events whose Redis list was evicted while it held them, a
   const logger = recordingLogger();
   const writer = new BufferedWriter({ store, flushIntervalMs: 60_000, maxBatchSize: 1000, maxBufferedEvents: 10_000, spool: redisSpool({ url, key }), onSpoolFull: "block", logger });
   const rows = (n: number): EventRow[] => Array.from({ length: n }, (_, i) => ({ ...sampleRecord({ objectId: String(i) }) }));
-  store.down = true; // the lines wait in the spool
   const first = rows(10);
   await Promise.all(first.map((r) => writer.enqueue(r))); // acknowledged: in the spool
   await admin.del(key); // the list is evicted (the lock and the byte counter stay)
   const second = rows(10);
   await Promise.all(second.map((r) => writer.enqueue(r))); // acknowledged too
-  await writer.flush().catch(() => undefined); // the store still fails
+  store.down = true;
+  await writer.flush().catch(() => undefined); // one failed store write: the writer leaves everything to the spool
   store.down = false;
   await writer.flush();
   await writer.close();

@@ -43,7 +43,7 @@ function poppedSpool(inner: AuditSpool): AuditSpool & { popping: boolean } {
 
 const rows = (n: number): EventRow[] => Array.from({ length: n }, (_, i) => ({ ...sampleRecord({ objectId: `e${i}` }) }));
 
-/** A writer whose store is fed by reading the list back, as every writer is (maxBufferedEvents 2: little held in memory). */
+/** A writer that keeps only 2 lines beside the spool, so the store is fed by reading the list back. */
 function lab() {
   const spool = poppedSpool(redisSpool({ url, key }));
   const writer = new BufferedWriter({ store: prismaStore(db.prisma), flushIntervalMs: 60_000, maxBatchSize: 100, maxBufferedEvents: 2, spool, onSpoolFull: "block", logger: recordingLogger() });
