@@ -9,8 +9,8 @@ import { switchableStore } from "../support/switchable-store";
 import { recordingLogger } from "./spool-conformance";
 
 /**
- * With a spool, the store is fed by reading the spooled lines back, the writer's own too.
- * A line the writer appended and never tried to write cannot be in the store: it counts
+ * With a `fileSpool`, the store is fed by reading the spooled lines back, the writer's own
+ * too. A line the writer appended and never tried to write cannot be in the store: it counts
  * as written, not replayed, and with `integrity` it is not asked about (`storedIds`) before
  * it is chained. Lines that waited through a store failure count as replayed and are
  * asked about. Whatever the order of bursts and outages, every event is stored once.
