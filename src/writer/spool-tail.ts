@@ -153,6 +153,8 @@ export class SpoolTail {
       this.entries.splice(0, forget);
       this.lineCount -= forget;
       this.unmirrored += forget;
+      // The spool's last unmirrored lines are now these, which may be stored already.
+      this.freshLines = 0;
     }
   }
 
