@@ -930,8 +930,9 @@ export class BufferedWriter {
       this.spoolFailures = 0;
       // While the store is down, the spool alone keeps the lines (and the copies their text,
       // for a spool that may lose them): memory holds no outage of events. Nor does it keep
-      // what a spool that loses no line holds (see keepsLinesBeside).
-      this.tail.push(chunk.entries, !this.storeDown && this.keepsLinesBeside());
+      // what a spool that loses no line holds (see keepsLinesBeside). Lines appended while
+      // the store is down wait through its failure: never fresh (so a redisSpool's never are).
+      this.tail.push(chunk.entries, !this.storeDown && this.keepsLinesBeside(), !this.storeDown);
       this.copies?.keep(chunk.lines);
       this.appending = false;
       if (this.forgetPending) this.forgetTail();

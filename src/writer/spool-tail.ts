@@ -128,9 +128,10 @@ export class SpoolTail {
    * Unless `mirror`, their lines are left to the spool (counted in {@link unmirrored}),
    * with every line before them: while the store is down, or for a spool whose lines are
    * read back (see `BufferedWriter`), the spool alone holds them. A line so left counts
-   * as {@link fresh} unless it may be stored already (`maybeStored`).
+   * as {@link fresh} when `fresh` (not while the store is down: its event waits through a
+   * failure, and counts as replayed) and it may not be stored already (`maybeStored`).
    */
-  push(added: readonly Pending[], mirror = true): void {
+  push(added: readonly Pending[], mirror = true, fresh = true): void {
     if (!mirror) {
       this.unmirror();
       for (const entry of added) {
@@ -139,7 +140,7 @@ export class SpoolTail {
           continue;
         }
         this.unmirrored++;
-        this.freshLines = entry.maybeStored === true ? 0 : this.freshLines + 1;
+        this.freshLines = !fresh || entry.maybeStored === true ? 0 : this.freshLines + 1;
       }
       return;
     }
