@@ -189,13 +189,16 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
    * lost; no append is on its way meanwhile (see {@link counting}).
    */
   function resync(redis: RedisClient): Promise<void> {
-    return inTurn(async () => {
-      const [length, stored] = await redis.multi().lLen(key).get(bytesKey).exec();
-      lines = Number(length);
-      bytes = lines === 0 ? 0 : Number(stored) || 0;
-      // maxBytes is kept by this counter: a lost one (evicted, deleted) must not read as empty.
-      if (lines > 0 && stored === null) await recount(redis);
-    });
+    return inTurn(() => resyncInTurn(redis));
+  }
+
+  /** {@link resync}'s work, inside a turn of {@link counting}. */
+  async function resyncInTurn(redis: RedisClient): Promise<void> {
+    const [length, stored] = await redis.multi().lLen(key).get(bytesKey).exec();
+    lines = Number(length);
+    bytes = lines === 0 ? 0 : Number(stored) || 0;
+    // maxBytes is kept by this counter: a lost one (evicted, deleted) must not read as empty.
+    if (lines > 0 && stored === null) await recount(redis);
   }
 
   /** Sums the list's lines, a page at a time, and stores the sum as the counter (within {@link resync}). */
@@ -212,16 +215,33 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
   }
 
   /**
+   * Reads the counters again after an operation saw the list hold `length` lines where it
+   * counted `counted` (see {@link reportLost}), and returns how many more lines are gone
+   * since: the list as read now, against `length` moved by what this process appended and
+   * acknowledged meanwhile. A list trimmed again between the two reads (an eviction in
+   * progress, a second `LTRIM`) would otherwise be taken as never having held those lines.
+   */
+  function resyncAfterLoss(redis: RedisClient, length: number, counted: number): Promise<number> {
+    return inTurn(async () => {
+      const expected = length + (lines - counted);
+      await resyncInTurn(redis);
+      return Math.max(0, expected - lines);
+    });
+  }
+
+  /**
    * The list holds `length` lines where this process counted more: lines it had
    * appended (acknowledged) are gone, evicted (`maxmemory-policy allkeys-lru`) or
-   * deleted from outside. Reported at error level (`lastError` with
-   * `ERR_AUDIT_SPOOL_LOST`), then the counters are read again. Returns how many lines
-   * were lost: 0 when none was (merely a reply that was lost). The writer counts in
-   * `dropped` those it held no copy of. `counted` is the count `length` is compared
-   * with, as it was when Redis ran the command that read `length` (see {@link counting}).
+   * deleted from outside. The counters are read again, with the lines lost since (see
+   * {@link resyncAfterLoss}), and the loss is reported at error level (`lastError` with
+   * `ERR_AUDIT_SPOOL_LOST`). Returns how many lines were lost: 0 when none was (merely a
+   * reply that was lost). The writer counts in `dropped` those it held no copy of.
+   * `counted` is the count `length` is compared with, as it was when Redis ran the
+   * command that read `length` (see {@link counting}).
    */
   async function reportLost(redis: RedisClient, length: number, counted: number): Promise<number> {
-    const lost = Math.max(0, counted - length);
+    const since = await resyncAfterLoss(redis, length, counted);
+    const lost = Math.max(0, counted - length) + since;
     // Operations sent together (the writer reads the spool back while it appends) see one
     // loss alike, each compared with the count it was sent with: it is logged once.
     const seen = `${counted}>${length}`;
@@ -229,13 +249,12 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
       lastLossSeen = seen;
       const error = new AuditError(
         "ERR_AUDIT_SPOOL_LOST",
-        `audit-events: spool redis(${key}): the list holds ${length} line(s) where ${counted} were appended and not yet acknowledged: ${lost} acknowledged event(s) were removed from it by Redis (eviction: set maxmemory-policy noeviction) or by another client. ` +
+        `audit-events: spool redis(${key}): the list holds ${length} line(s)${since > 0 ? ` (then ${since} fewer)` : ""} where ${counted} were appended and not yet acknowledged: ${lost} acknowledged event(s) were removed from it by Redis (eviction: set maxmemory-policy noeviction) or by another client. ` +
           "The writer appends again those it holds copies of; the others (left by an earlier process) are lost, and counted in dropped.",
       );
       recordMetricError(error);
       (log.error ?? log.warn).call(log, error.message);
     }
-    await resync(redis);
     return lost;
   }
 

@@ -97,6 +97,14 @@ describe("a Redis spool under random outside faults and PostgreSQL outages", () 
       { numRuns: 80, endOnFailure: true },
     );
   }, 600_000);
+
+  // Found by CI (seed 367187218, path 34): a second LTRIM between the read that found the
+  // first loss and the counters read again was taken as lines never held, and one event
+  // went missing without being counted in dropped. Repeated: its timing depends on the run.
+  it("counts in dropped a loss that grows between its finding and the counters read again", async () => {
+    const steps = [{ kind: "store", down: true }, { kind: "create", count: 4 }, { kind: "close" }, { kind: "ltrim", lines: 3 }, { kind: "ltrim", lines: 1 }, { kind: "create", count: 12 }, { kind: "close" }];
+    for (let run = 0; run < 12; run++) await schedule(steps as Step[], 3, "throw", () => undefined);
+  }, 120_000);
 });
 
 async function schedule(steps: Step[], maxBatchSize: number, policy: "block" | "throw", note: (where: string) => void): Promise<void> {
