@@ -106,30 +106,88 @@ async function* jsonChunks(pages: AsyncIterable<readonly string[]>, format: "ndj
   if (format === "json") yield "]\n";
 }
 
-/** Streams a prepared query in `format` into `out`, page by page, and ends `out`. */
-export async function exportPrepared(prepared: PreparedQuery, format: ExportFormat, out: Writable, options: ExportOptions = {}): Promise<{ exported: number }> {
+/**
+ * An export whose first page the store has answered: nothing is written yet, so a
+ * store that fails on its first read (the database down) fails {@link startExport},
+ * while an HTTP answer can still be an error of its own.
+ */
+export interface StartedExport {
+  /** Writes the first page and the rest into `out`, as the stream takes them, and ends `out`; destroys it if the store fails part way. */
+  pipeTo(out: Writable): Promise<{ exported: number }>;
+}
+
+/**
+ * The same items as `source`, whose first is read now: the returned promise rejects
+ * with the source's first failure, and the iterable then yields it and the rest.
+ * Leaving the iterable early closes the source.
+ */
+async function readFirst<T>(source: AsyncIterator<T>): Promise<AsyncIterable<T>> {
+  const first = await source.next();
+  return {
+    async *[Symbol.asyncIterator]() {
+      let done = false;
+      try {
+        for (let item = first; !item.done; item = await source.next()) yield item.value;
+        done = true;
+      } finally {
+        if (!done) await source.return?.();
+      }
+    },
+  };
+}
+
+/**
+ * Reads the first page of a prepared query, to be written in `format` by the returned
+ * export's `pipeTo`. Later pages are read as the stream takes them.
+ *
+ * @throws {AuditStoreError} when the store fails on the first page.
+ */
+export async function startExport(prepared: PreparedQuery, format: ExportFormat, options: ExportOptions = {}): Promise<StartedExport> {
   let exported = 0;
   const count = (n: number) => {
     exported += n;
     options.onProgress?.(exported);
   };
   if (format === "csv") {
+    const events = await readFirst(iteratePrepared(prepared));
     const rows = async function* (): AsyncGenerator<string[]> {
-      for await (const event of iteratePrepared(prepared)) {
+      for await (const event of events) {
         if (++exported % ITERATION_PAGE_SIZE === 0) options.onProgress?.(exported);
         yield csvCells(event);
       }
       options.onProgress?.(exported);
     };
-    await pipeline(Readable.from(rows()), stringify({ header: true, columns: [...CSV_COLUMNS], eof: true, record_delimiter: "\r\n" }), out);
-  } else if (format === "cloudevents") {
-    await pipeline(Readable.from(jsonChunks(cloudEventPages(prepared, options.cloudEventSource), "ndjson", count), { objectMode: false }), out);
-    if (exported === 0) options.onProgress?.(0);
-  } else {
-    await pipeline(Readable.from(jsonChunks(jsonPages(prepared), format, count), { objectMode: false }), out);
-    if (exported === 0) options.onProgress?.(0);
+    return {
+      async pipeTo(out) {
+        await pipeline(Readable.from(rows()), stringify({ header: true, columns: [...CSV_COLUMNS], eof: true, record_delimiter: "\r\n" }), out);
+        return { exported };
+      },
+    };
   }
-  return { exported };
+  const pages = await readFirst(format === "cloudevents" ? cloudEventPages(prepared, options.cloudEventSource) : jsonPages(prepared));
+  return {
+    async pipeTo(out) {
+      await pipeline(Readable.from(jsonChunks(pages, format === "json" ? "json" : "ndjson", count), { objectMode: false }), out);
+      if (exported === 0) options.onProgress?.(0);
+      return { exported };
+    },
+  };
+}
+
+/**
+ * Streams a prepared query in `format` into `out`, page by page, and ends `out`.
+ * `out` is destroyed when the store fails, on the first page as part way.
+ */
+export async function exportPrepared(prepared: PreparedQuery, format: ExportFormat, out: Writable, options: ExportOptions = {}): Promise<{ exported: number }> {
+  let started: StartedExport;
+  try {
+    started = await startExport(prepared, format, options);
+  } catch (error) {
+    // Without the error: the caller has it as the rejection, and `out` may have no "error" listener.
+    out.destroy();
+    throw error;
+  }
+  return started.pipeTo(out);
 }
 
 /**
@@ -149,7 +207,7 @@ export async function exportPrepared(prepared: PreparedQuery, format: ExportForm
  * @throws {AuditQueryError} before anything is written, when a field or the format is wrong.
  * @throws {AuditConfigError} `ERR_AUDIT_CONFIG` before anything is written, for a
  * `cloudEventSource` that is not a URI-reference.
- * @throws {AuditStoreError} when the store fails part way; `out` is destroyed then.
+ * @throws {AuditStoreError} when the store fails, on its first page or part way; `out` is destroyed then.
  */
 export async function exportEvents(query: ExportQuery, out: Writable, options: ExportOptions = {}): Promise<{ exported: number }> {
   const { format, ...rest } = query ?? ({} as ExportQuery);

@@ -81,8 +81,13 @@ export function koaAuditRouter(options: KoaAuditRouterOptions) {
       ctx.type = response.contentType;
       ctx.set("content-disposition", `attachment; filename="${response.attachment}"`);
       ctx.body = body;
-      // Koa pipes the body to the client as it reads; a failure part way cuts the response.
-      response.write(body).catch((error: unknown) => body.destroy(error as Error));
+      // Koa pipes the body to the client as it reads. A failure part way must cut the
+      // response, so the client sees it incomplete: Koa 2 leaves a response whose headers
+      // went out open after its body's error (it only pipes), so it is destroyed here too.
+      response.write(body).catch((error: unknown) => {
+        body.destroy(error as Error);
+        ctx.res.destroy(error as Error);
+      });
     } catch (error) {
       if (!(error instanceof AuditQueryError)) throw withNosniff(error);
       ctx.status = 400;

@@ -5,7 +5,7 @@ import { suggestion } from "../config/suggestion";
 import type { AuditContext } from "../context";
 import { AuditConfigError } from "../errors";
 import type { ArchivedAuditEventRecord, AuditEventRecord } from "../model/event-record";
-import { EXPORT_CONTENT_TYPES, EXPORT_FILE_EXTENSIONS, exportPrepared, parseExportFormat } from "../export/export-events";
+import { EXPORT_CONTENT_TYPES, EXPORT_FILE_EXTENSIONS, parseExportFormat, startExport } from "../export/export-events";
 import { CURSOR_SECRET_EXAMPLE, cursorKey, decodeCursor, isCursorSecret, type CursorKey, type CursorSecret } from "../query/cursor";
 import type { AuditQuery } from "../query/audit-query";
 import { cursorKeyFor, prepareQuery, readPage, type PreparedQuery } from "../query/find-events";
@@ -227,11 +227,14 @@ async function answerRead(route: ReadRoute, request: ReadRequest, access: ReadAc
     case "export": {
       if (cursor !== undefined || limit !== undefined) return { status: 400, json: { error: "export takes filters and format only, not limit or cursor." } };
       const checked = parseExportFormat(format ?? "ndjson");
+      // The first page is read before any header is set: a store that fails on it (the
+      // database down) is the app's error to answer, as on the other routes.
+      const started = await startExport(prepared, checked);
       return {
         status: 200,
         contentType: EXPORT_CONTENT_TYPES[checked],
         attachment: `audit-events.${EXPORT_FILE_EXTENSIONS[checked]}`,
-        write: (out) => exportPrepared(prepared, checked, out),
+        write: (out) => started.pipeTo(out),
       };
     }
   }

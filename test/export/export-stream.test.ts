@@ -95,6 +95,18 @@ describe("exportEvents", () => {
     expect(sink.text.trimEnd().split("\n")).toHaveLength(JSON_EXPORT_PAGE_SIZE);
   });
 
+  it.each(["ndjson", "csv", "json", "cloudevents"] as const)("writes nothing, destroys the stream and rejects when the store fails on its first page (%s)", async (format) => {
+    const failing = Object.create(memoryStore()) as AuditStore;
+    failing.queryEvents = async () => {
+      throw new Error("database down");
+    };
+    failing.queryEventsAsJson = undefined;
+    const sink = new TextSink();
+    // No "error" listener on the sink: destroying it with the error would be an uncaught one.
+    await expect(exportEvents({ store: failing, format }, sink)).rejects.toThrow("database down");
+    expect({ destroyed: sink.destroyed, text: sink.text }).toEqual({ destroyed: true, text: "" });
+  });
+
   it("writes the event model's columns in every format, CSV cells made formula-safe, and filters by them", async () => {
     const store = memoryStore();
     const [plain, other] = manyEvents(2, 3);
