@@ -86,9 +86,11 @@ function explain(error: unknown): { message: string; exitCode: ExitCode } {
   const cause = auditError(audit.cause);
   const schema = [audit, cause].find((e) => e?.code === "ERR_AUDIT_STORE_SCHEMA");
   if (schema !== undefined) return { message: schema.message, exitCode: ExitCode.Config };
-  if (isConfigCode(audit.code) || (audit.code === "ERR_AUDIT_ARCHIVE" && cause !== undefined && isConfigCode(cause.code))) {
-    return { message: `the store in the config file cannot archive: ${(cause ?? audit).message}`, exitCode: ExitCode.Config };
+  if (audit.code === "ERR_AUDIT_ARCHIVE" && cause !== undefined && isConfigCode(cause.code)) {
+    return { message: `the store in the config file cannot archive: ${cause.message}`, exitCode: ExitCode.Config };
   }
+  // Commands that use a store wrap these with their purpose (withConfig); one from elsewhere names none.
+  if (isConfigCode(audit.code)) return { message: audit.message, exitCode: ExitCode.Config };
   if (audit.code === "ERR_AUDIT_ARCHIVE") {
     return {
       message: `archival failed after moving ${audit.archived ?? 0} event(s) to the archive.\n  ${errorMessage(audit.cause)}${storeHint(audit.cause, false).replace("\n", "\n  ")}\nEvery event moved is safely archived; fix the problem and run the same command again to continue.`,

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 
-import { AuditError, AuditStoreError } from "../../src/errors";
+import { AuditConfigError, AuditError, AuditStoreError } from "../../src/errors";
+import { ExitCode } from "../../src/cli/exit-codes";
 import { reportError } from "../../src/cli/report-error";
 import { databaseAnswerCode } from "../../src/stores/store-failure";
 
@@ -105,5 +106,21 @@ describe("the CLI's hint after a store failure", () => {
     const refused = reported(archive(SHAPES.pg!("42501")));
     expect(refused).toContain(`\n  ${ROLE}`);
     expect(refused).not.toContain(OUTAGE);
+  });
+
+  it("says 'cannot archive' of a configuration error under an archival failure only, and exits 3 for every configuration error", () => {
+    const sink = () => {
+      let text = "";
+      return { stream: { write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WritableStream, text: () => text };
+    };
+    for (const code of ["ERR_AUDIT_CONFIG", "ERR_AUDIT_NO_STORE"] as const) {
+      const bare = sink();
+      expect(reportError(new AuditConfigError("no store is configured", code), bare.stream, false)).toBe(ExitCode.Config);
+      expect(bare.text()).toBe("error: no store is configured\n");
+      const underArchive = sink();
+      const archival = Object.assign(new AuditError("ERR_AUDIT_ARCHIVE", "archival failed", { cause: new AuditConfigError("the archive model needs an archivedAt field", code) }), { archived: 0 });
+      expect(reportError(archival, underArchive.stream, false)).toBe(ExitCode.Config);
+      expect(underArchive.text()).toBe("error: the store in the config file cannot archive: the archive model needs an archivedAt field\n");
+    }
   });
 });
