@@ -1,3 +1,5 @@
+import { percentDecodings } from "./percent-decoding";
+
 /** The value that replaces a masked field: 16 asterisks, whatever the original length. */
 export const MASK = "****************";
 
@@ -184,7 +186,8 @@ export class MaskRules {
    * joined, is one of the `maskFields` names joined the same way, or a segment ends with
    * one of {@link SUFFIX_MATCHED_NAMES} or starts with one of {@link PREFIX_MATCHED_NAMES}.
    * So `password` masks `passwordHint`, `user[password]`, `PaSsWoRd`, `newpassword` and
-   * `passwordhash`, but not `bypass`.
+   * `passwordhash`, but not `bypass`. A key holding escapes is also read percent-decoded,
+   * up to three times (`pass%77ord`, `%2570assword`), as a client that encoded it again sent it.
    *
    * @param parentTail the last words of the keys this one is nested under (see
    * {@link pathTail}): a parser that turned `api.key` into `{ api: { key } }` split one
@@ -194,13 +197,8 @@ export class MaskRules {
     const cacheKey = parentTail.length === 0 ? key : `${parentTail.join(" ")}\u0000${key}`;
     const cached = this.keyCache.get(cacheKey);
     if (cached !== undefined) return cached;
-    const segments = keySegments(key);
-    const parts = keyParts(key);
-    const masked =
-      this.matches(parts) ||
-      this.matches(segments) ||
-      this.affixed(segments) ||
-      (parentTail.length > 0 && (this.matchesAcross(parentTail, parts) || this.matchesAcross(parentTail, segments)));
+    // A key sent percent-encoded again names what it decodes to as well (see percentDecodings).
+    const masked = this.namesSecret(key, parentTail) || (key.includes("%") && percentDecodings(key).some((form) => this.namesSecret(form, parentTail)));
     if (cacheKey.length <= MAX_CACHED_KEY_LENGTH) {
       if (this.keyCache.size >= KEY_CACHE_SIZE) this.keyCache.clear();
       this.keyCache.set(cacheKey, masked);
@@ -239,6 +237,18 @@ export class MaskRules {
     let out = text;
     for (const { regexp, replacement } of this.patterns) out = out.replace(regexp, replacement);
     return out;
+  }
+
+  /** {@link isMaskedKey} of one form of the key, uncached. */
+  private namesSecret(key: string, parentTail: readonly string[]): boolean {
+    const segments = keySegments(key);
+    const parts = keyParts(key);
+    return (
+      this.matches(parts) ||
+      this.matches(segments) ||
+      this.affixed(segments) ||
+      (parentTail.length > 0 && (this.matchesAcross(parentTail, parts) || this.matchesAcross(parentTail, segments)))
+    );
   }
 
   private affixed(segments: readonly string[]): boolean {

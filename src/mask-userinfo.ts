@@ -1,7 +1,7 @@
 import { MASK } from "./mask-rules";
 
 /** A character of an authority written in text: not one a URL never holds raw (RFC 3986), nor whitespace, nor the `/`, `?` and `#` that end it. */
-const AUTHORITY_CHAR = String.raw`[^\s/?#"'<>\\^\`{|}]`;
+const AUTHORITY_CHAR = String.raw`[^\s/?#"'<>\\^${"`"}{|}]`;
 
 /**
  * What starts an authority in text, then its userinfo up to the authority's last `@` (a
@@ -24,27 +24,54 @@ const URL_USERINFO = new RegExp(String.raw`((?:(?<![\w+.-])(?:[A-Za-z][\w+.-]{0,
 const SPECIAL_SCHEME_USERINFO = new RegExp(String.raw`((?<![\w+.-])(?:https?|wss?|ftp):[/\\]?)(?![/\\])${AUTHORITY_CHAR}{1,256}@`, "gi");
 
 /**
- * A host after a scheme-less userinfo: `localhost`, a bracketed IPv6 address, a dotted name
- * or IPv4 address, or a single label with a port (`db:5432`), ending the word.
+ * A label of a host name: letters, marks and digits of any script (IDNA), also as the
+ * escapes of their UTF-8 bytes (`b%C3%BCcher`), `-` and `_` (as hosts files and container
+ * names hold).
  */
-const BARE_HOST = String.raw`(?:localhost|\[[\dA-Fa-f:.]{2,45}\]|[A-Za-z\d-]{1,63}(?:\.[A-Za-z\d-]{1,63}){1,8}|[A-Za-z\d-]{1,63}(?=:\d))(?::\d{1,5})?(?=$|[\s/?#"'<>(),;.!\]}\\&])`;
+const HOST_LABEL = String.raw`(?:[\p{L}\p{N}\p{M}_-]|%[89A-Fa-f][\dA-Fa-f]){1,63}`;
 
 /**
- * `user:secret@host` without a scheme (a DSN, a proxy setting), as a word of its own: after
- * whitespace, `=`, a quote or bracket, or a URL's delimiters (`/`, `\`, `?`, `#`, `&`), so
- * that a path segment or query holding one (`/user:secret@evil.com/`) is masked as free
- * text is. A user name (an e-mail address too), `:`, a password up to 256 characters (`@`
- * and `:` in it too), `@` and {@link BARE_HOST}. An e-mail address has no `:` before its
- * `@`, and the schemes that put an address there (`mailto:`, `sip:`, `xmpp:`) are left
- * out, but a time before a host (`10:30@venue.example.com`) is masked as well.
+ * What separates labels: `.`, and the ideographic, full-width and half-width full stops
+ * that IDNA reads as one (UTS #46), raw or as the escapes of their UTF-8 bytes.
+ */
+const LABEL_DOT = String.raw`(?:[.\u3002\uFF0E\uFF61]|%E3%80%82|%EF%BC%8E|%EF%BD%A1)`;
+
+/**
+ * A host after a scheme-less userinfo: `localhost`, a bracketed IPv6 address, a dotted name
+ * (in any script) or IPv4 address, a single label with a port (`db:5432`), or an IPv4
+ * address written as one number (`2130706433`, `0x7f000001`, which URL parsers read as
+ * `127.0.0.1`), with an optional port, and no host character after it. A single label
+ * without a port (`10:30@venue`) is not taken for a host.
+ */
+const BARE_HOST = String.raw`(?:localhost|\[[\dA-Fa-f:.]{2,45}\]|${HOST_LABEL}(?:${LABEL_DOT}${HOST_LABEL}){1,8}|${HOST_LABEL}(?=:\d)|0x[\dA-Fa-f]{1,8}|\d{4,10})(?::\d{1,5})?(?![\p{L}\p{N}\p{M}_-]|${LABEL_DOT}[\p{L}\p{N}\p{M}_-])`;
+
+/**
+ * A character of a user name in a scheme-less userinfo: letters, marks and digits of any
+ * script, and the punctuation of user names and e-mail addresses (`.`, `_`, `~`, `%`,
+ * `+`, `@`, `!`, `$`, `*`, `-`).
+ */
+const USER_CHAR = String.raw`[\p{L}\p{N}\p{M}_.~%+@!$*-]`;
+
+/**
+ * `user:secret@host` without a scheme (a DSN, a proxy setting), as a word of its own:
+ * starting where no user-name character precedes it, whatever does (whitespace, `=`, a
+ * quote or bracket, a URL's delimiters, `|`, `:`, any other punctuation), so that a path
+ * segment or query holding one (`/user:secret@evil.com/`) is masked as free text is. A
+ * user name (an e-mail address too), `:`, a password up to 256 characters (`@` and `:` in
+ * it too), `@` and {@link BARE_HOST}. An e-mail address has no `:` before its `@`, and the
+ * schemes that put an address there (`mailto:`, `sip:`, `xmpp:`) are left out, but a time
+ * before a host (`10:30@venue.example.com`) is masked as well.
  */
 const BARE_USERINFO = new RegExp(
-  String.raw`(?<![^\s=(,;"'<>[{/\\?#&])(?!(?:mailto|sips?|xmpp|acct|im|pres|tel|news):)[\w.~%+@-]{1,128}:${AUTHORITY_CHAR}{1,256}@(?=${BARE_HOST})`,
-  "gi",
+  String.raw`(?<!${USER_CHAR})(?!(?:mailto|sips?|xmpp|acct|im|pres|tel|news):)${USER_CHAR}{1,128}:${AUTHORITY_CHAR}{1,256}@(?=${BARE_HOST})`,
+  "giu",
 );
 
 /** An escape of a character that can start, end or split a userinfo (`@`, `:`, `/`, `\`), also escaped again (`%2540`). */
 const ESCAPED_DELIMITER = /%(?:25){0,2}(?:40|3A|2F|5C)/i;
+
+/** An escape of any ASCII character: of a host's `.` too (`u:secret@db%2Eexample.com`), which URL parsers decode. */
+const ASCII_ESCAPE = /%[0-7][\dA-Fa-f]/;
 
 /** How many times percent-encoded text is decoded to look for userinfo: as deep as a query value is looked into. */
 const MAX_DECODINGS = 3;
@@ -121,15 +148,15 @@ function hexDigit(code: number): number {
 
 /**
  * The userinfo spans of percent-encoded URLs in `text` (`/go/https%3A%2F%2Fu%3Asecret%40h`,
- * `//u:secret%40h`, a query value encoded twice), found in the text decoded once, twice
- * and three times, as positions in `text`.
+ * `//u:secret%40h`, a query value encoded twice, a host's dots escaped), found in the
+ * text decoded once, twice and three times, as positions in `text`.
  */
 function encodedUserinfoSpans(text: string): Span[] {
   const spans: Span[] = [];
   let level = text;
   // Where each character of `level` starts in `text`.
   let starts: number[] | undefined;
-  for (let depth = 0; depth < MAX_DECODINGS && ESCAPED_DELIMITER.test(level); depth++) {
+  for (let depth = 0; depth < MAX_DECODINGS && ASCII_ESCAPE.test(level); depth++) {
     const next = decodeAscii(level);
     const previous = starts;
     starts = previous === undefined ? next.starts : next.starts.map((at) => previous[at]!);
@@ -153,8 +180,9 @@ function encodedUserinfoSpans(text: string): Span[] {
  * @example maskUserinfo("/go/https%3A%2F%2Fu%3Apw%40evil.com") // "/go/https%3A%2F%2F****************%40evil.com"
  */
 export function maskUserinfo(text: string): string {
-  const escaped = hasEscapedDelimiter(text);
   const raw = hasRawUserinfoMarks(text);
+  // Escaped delimiters may hide a userinfo; with raw ones, any escape may (of the host's dots, say).
+  const escaped = hasEscapedDelimiter(text) || (raw && text.includes("%") && ASCII_ESCAPE.test(text));
   if (!raw && !escaped) return text;
   const spans = raw ? userinfoSpans(text) : [];
   if (escaped) spans.push(...encodedUserinfoSpans(text));
