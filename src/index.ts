@@ -44,6 +44,7 @@ export {
 } from "./archive/schedule";
 export { currentAuditContext, runWithAuditContext } from "./async-context";
 export { normalizeClientIp } from "./client-ip";
+export { CONTENT_WALK_MAX_BYTES } from "./serialize";
 export {
   ACTION_MAX_CHARS,
   CONTENT_TYPE_MAX_CHARS,

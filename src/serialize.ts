@@ -496,14 +496,33 @@ export function jsonBytes(value: JsonValue | undefined): number {
 }
 
 /**
- * Normalizes event content, which must be a plain object, masking it by `rules`
- * (content and `extraData` follow the same masking as request data).
- *
- * @throws {AuditError} `ERR_AUDIT_CONTENT` when `content` is not an object;
- * `ERR_AUDIT_SERIALIZE` as {@link normalizeJson} in strict mode.
+ * How much of an event's content (and `extraData`) is walked and masked, in bytes of its
+ * masked JSON: four times the 1 MiB a JSON column stores (`JSON_COLUMN_MAX_BYTES`, which
+ * cuts a larger value to its head). Past it the walk stops: an app that puts a client's
+ * parsed body into an event must not let that client make the event's masking cost
+ * seconds (200 000 keys took 1.5 s) for a record that is cut to 1 MiB anyway.
  */
-export function normalizeContent(content: Record<string, unknown>, rules?: MaskRules): JsonObject {
-  const normalized = normalizeJson(content, { strict: true, rules });
+export const CONTENT_WALK_MAX_BYTES = 4 * 1_048_576;
+
+/**
+ * Normalizes event content, which must be a plain object, masking it by `rules`
+ * (content and `extraData` follow the same masking as request data). Content whose
+ * masked JSON passes `maxBytes` is not walked further: it is stored as
+ * `{ _truncated: true, _bytes: <bytes counted>, _bytesAtLeast: true }` (see `TruncatedData`).
+ *
+ * @param maxBytes where the walk stops. @default {@link CONTENT_WALK_MAX_BYTES}
+ * @throws {AuditError} `ERR_AUDIT_CONTENT` when `content` is not an object;
+ * `ERR_AUDIT_SERIALIZE` as {@link normalizeJson} in strict mode, for what the walk
+ * reached before the cap.
+ */
+export function normalizeContent(content: Record<string, unknown>, rules?: MaskRules, maxBytes = CONTENT_WALK_MAX_BYTES): JsonObject {
+  let normalized: JsonValue | undefined;
+  try {
+    normalized = new Normalizer({ strict: true, rules }, maxBytes).walk(content);
+  } catch (error) {
+    if (error instanceof CapExceeded) return { _truncated: true, _bytes: error.countedBytes, _bytesAtLeast: true };
+    throw error;
+  }
   if (normalized === null || typeof normalized !== "object" || Array.isArray(normalized)) {
     throw new AuditError("ERR_AUDIT_CONTENT", "Event content must be a plain object, such as { action: \"refund\" }.");
   }
