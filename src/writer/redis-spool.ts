@@ -237,11 +237,13 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
    * `ERR_AUDIT_SPOOL_LOST`). Returns how many lines were lost: 0 when none was (merely a
    * reply that was lost). The writer counts in `dropped` those it held no copy of.
    * `counted` is the count `length` is compared with, as it was when Redis ran the
-   * command that read `length` (see {@link counting}).
+   * command that read `length` (see {@link counting}); `least` the fewest lines the list
+   * may hold without a loss (fewer than `counted` after an acknowledgement whose reply
+   * was lost).
    */
-  async function reportLost(redis: RedisClient, length: number, counted: number): Promise<number> {
+  async function reportLost(redis: RedisClient, length: number, counted: number, least = counted): Promise<number> {
     const since = await resyncAfterLoss(redis, length, counted);
-    const lost = Math.max(0, counted - length) + since;
+    const lost = Math.max(0, least - length) + since;
     // Operations sent together (the writer reads the spool back while it appends) see one
     // loss alike, each compared with the count it was sent with: it is logged once.
     const seen = `${counted}>${length}`;
@@ -275,9 +277,10 @@ export function redisSpool(options: RedisSpoolOptions): AuditSpool {
    * lines lost are added to {@link unreported}.
    */
   async function recheck(redis: RedisClient, trimmed = 0): Promise<void> {
-    const seen = await inTurn(async () => ({ least: lines - trimmed, length: await redis.lLen(key) }));
-    if (seen.length < seen.least) unreported += await reportLost(redis, seen.length, seen.least);
-    else await resync(redis);
+    const seen = await inTurn(async () => ({ counted: lines, length: await redis.lLen(key) }));
+    // Also when the length seen shows no loss: lines removed before the counters are read
+    // again must not be taken as never held (see resyncAfterLoss).
+    unreported += await reportLost(redis, seen.length, seen.counted, seen.counted - trimmed);
   }
 
   /** Throws the loss {@link recheck} found and no operation reported yet, if any. */
