@@ -157,7 +157,7 @@ export type { ArchiveBatchResult, ArchivePosition, AuditStore, EventRow, InsertO
 export { auditMetrics, type AuditMetrics, type AuditMetricsEvent, type AuditMetricsHook } from "./writer/metrics";
 export { fileSpool, type FileSpoolOptions } from "./writer/file-spool";
 export { redisSpool, type RedisSpoolOptions } from "./writer/redis-spool";
-export { DEFAULT_SPOOL_MAX_BYTES, type AuditLogger, type AuditSpool, type SpoolBatch } from "./writer/spool";
+export { DEFAULT_SPOOL_MAX_BYTES, SpoolLinesLost, type AuditLogger, type AuditSpool, type SpoolBatch } from "./writer/spool";
 export { closeAudit, flushAudit } from "./writer/write-path";
 export {
   toCloudEvent,

@@ -690,7 +690,13 @@ export class BufferedWriter {
         }
         if (fed === "moved") progressed = true;
       }
-      if (!progressed) return !this.storeDown || this.toFeed() === 0;
+      if (!progressed) {
+        // The backoff has not passed: the store is tried at its end. The retry's own timer may
+        // have given way to an earlier one (a commit that ended during the failing write),
+        // which started this run: without this, nothing would wake the writer again.
+        if (this.toFeed() > 0 && !this.mayTryStore()) this.schedule(Math.max(1, this.retryAt - performance.now()));
+        return !this.storeDown || this.toFeed() === 0;
+      }
     }
   }
 
@@ -793,6 +799,7 @@ export class BufferedWriter {
     this.forgetTail();
     if (this.copies === undefined) {
       for (const p of mirrored) p.maybeStored = true;
+      this.reportLossWithoutCopies(error, mirrored.length);
       return mirrored;
     }
     const gone = this.copies.lostAtHead(error instanceof SpoolLinesLost ? error.count : Infinity);
@@ -805,6 +812,26 @@ export class BufferedWriter {
       );
     }
     return this.copiesAgain(this.copies.lines());
+  }
+
+  /**
+   * A spool that does not declare {@link AuditSpool.mayLoseLines} lost lines: the writer
+   * kept no copies of them but the `mirrored` events it held beside the spool's last
+   * lines, which go back to the queue. The others' events are in no other place: at least
+   * the loss the spool reports less those are counted in `dropped`, and it is logged at
+   * error level, naming the fix.
+   */
+  private reportLossWithoutCopies(error: unknown, mirrored: number): void {
+    const said = error instanceof SpoolLinesLost ? error.count : undefined;
+    const gone = said === undefined ? undefined : Math.max(0, said - mirrored);
+    if (gone !== undefined) countMetric("dropped", gone);
+    const spool = this.options.spool!;
+    const { logger } = this.options;
+    (logger.error ?? logger.warn).call(
+      logger,
+      `audit-events: spool ${spool.name} lost ${said ?? "an unknown number of"} line(s), but it does not declare mayLoseLines, so the writer kept no copies of its lines: ` +
+        `${gone === undefined ? "their" : `at least ${gone}`} event(s) are lost${gone === undefined ? "" : ", counted in dropped"}. A spool whose lines can vanish must declare mayLoseLines: true.`,
+    );
   }
 
   /**

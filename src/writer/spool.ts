@@ -37,7 +37,9 @@ export interface AuditSpool {
    * how many) from the next append, read or acknowledgement. The writer then keeps a copy
    * of every line it appended, in memory, until the store holds its event, and appends
    * again those the storage lost; the lines it has no copy of count as lost, all of them
-   * when the error does not say how many were.
+   * when the error does not say how many were. A spool that does not declare it and
+   * throws a {@link SpoolLinesLost} all the same loses those lines' events: they are
+   * counted in `dropped` and logged at error level, naming this flag.
    */
   readonly mayLoseLines?: boolean;
   /**
