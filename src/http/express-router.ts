@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 import type { ExpressLikeRequest } from "../adapters/express";
-import { AuditContext, type AuditContextInit } from "../context";
+import type { AuditContextInit } from "../context";
 import { AuditQueryError } from "../query/query-error";
-import { matchRoute, NOSNIFF, resolveRouterOptions, serveRead, type AuditRouterOptions, type ReadResponse } from "./read-handler";
+import { denialContextOf, matchRoute, NOSNIFF, originForm, resolveRouterOptions, serveRead, splitTarget, type AuditRouterOptions, type ReadResponse } from "./read-handler";
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.statusCode = status;
@@ -41,23 +41,26 @@ export function auditRouter(options: AuditRouterOptions<ExpressLikeRequest>) {
   const { store } = router;
   return async function auditRouterMiddleware(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): Promise<void> {
     const request = req as ExpressLikeRequest;
-    const path = (request.url ?? "/").split("?")[0]!;
+    // The URL as the app left it (mount path taken off, rewritten perhaps): route and filters both.
+    const { path, search } = splitTarget(request.url ?? "/");
     const method = request.method ?? "GET";
     const route = matchRoute(method, path);
     if (route === null) return next();
-    const read = { method, path, originalUrl: request.originalUrl ?? request.url ?? path };
+    const read = { method, path, search, originalUrl: originForm(request.originalUrl ?? request.url ?? path) };
     // Set before anything can fail, so the app's error handler answers with it too.
     res.setHeader(...NOSNIFF);
     try {
       const denialContext = () => {
         const init: AuditContextInit = { url: read.originalUrl, method, remoteAddr: request.ip ?? request.socket.remoteAddress ?? null, user: request.user as AuditContextInit["user"], ...(store ? { store } : {}) };
-        return request.auditContext ?? new AuditContext(init);
+        return request.auditContext ?? denialContextOf(init);
       };
       await send(res, await serveRead(route, read, router, request, denialContext));
     } catch (error) {
       if (error instanceof AuditQueryError) return sendJson(res, 400, { error: error.message });
       // A stream that failed part way cannot change its status any more: cut it, so the client sees it incomplete.
       if (res.headersSent) return void res.destroy(error as Error);
+      // The client left (an export's stream then fails as closed early): nobody to answer, no error of the app's.
+      if (res.destroyed || req.socket.destroyed) return;
       next(error);
     }
   };

@@ -1,14 +1,17 @@
 import { PassThrough } from "node:stream";
 
 import type { KoaLikeContext } from "../adapters/koa";
-import { AuditContext, type AuditContextInit } from "../context";
+import type { AuditContextInit } from "../context";
+import { thrownMessage } from "../thrown-message";
 import { AuditConfigError } from "../errors";
 import { AuditQueryError } from "../query/query-error";
-import { matchRoute, NOSNIFF, resolveRouterOptions, serveRead, type AuditRouterOptions } from "./read-handler";
+import { denialContextOf, matchRoute, NOSNIFF, originForm, resolveRouterOptions, serveRead, type AuditRouterOptions } from "./read-handler";
 
 /** The parts of a Koa context the router uses, beyond the middleware's. */
 export interface KoaRouterContext extends KoaLikeContext {
   path: string;
+  /** The query string without `?`, of `ctx.url` as the app left it. */
+  querystring: string;
   originalUrl: string;
   status: number;
   body: unknown;
@@ -32,12 +35,22 @@ export interface KoaAuditRouterOptions extends AuditRouterOptions<KoaRouterConte
  * header goes there, so the app's error answer carries it too.
  */
 function withNosniff(error: unknown): unknown {
-  if (typeof error === "object" && error !== null && Object.isExtensible(error)) {
-    const carrier = error as { headers?: unknown };
-    const headers = typeof carrier.headers === "object" && carrier.headers !== null ? carrier.headers : {};
-    carrier.headers = { ...headers, [NOSNIFF[0]]: NOSNIFF[1] };
+  if (error instanceof Error) {
+    try {
+      const carrier = error as { headers?: unknown };
+      const headers = typeof carrier.headers === "object" && carrier.headers !== null ? carrier.headers : {};
+      carrier.headers = { ...headers, [NOSNIFF[0]]: NOSNIFF[1] };
+      if ((carrier.headers as Record<string, unknown>)[NOSNIFF[0]] === NOSNIFF[1]) return error;
+    } catch {
+      // Frozen, or `headers` a getter only: carried by an error of its own below.
+    }
   }
-  return error;
+  // Koa answers a thrown non-Error through an Error of its own, without the thrown value's
+  // headers; and one whose headers cannot be set would not carry them: an Error that
+  // carries the header and the status, with the original as its cause.
+  const status = typeof error === "object" && error !== null ? (error as { status?: unknown }).status : undefined;
+  const carrier = new Error(error instanceof Error ? error.message : `non-error thrown: ${thrownMessage(error)}`, { cause: error });
+  return Object.assign(carrier, { headers: { [NOSNIFF[0]]: NOSNIFF[1] }, ...(typeof status === "number" ? { status } : {}) });
 }
 
 /**
@@ -62,13 +75,14 @@ export function koaAuditRouter(options: KoaAuditRouterOptions) {
     const path = ctx.path.slice(prefix.length) || "/";
     const route = matchRoute(ctx.method, path);
     if (route === null) return void (await next());
-    const read = { method: ctx.method, path, originalUrl: ctx.originalUrl };
+    // The filters of the URL the route was matched on: the app's own when it rewrote `ctx.url`.
+    const read = { method: ctx.method, path, search: ctx.querystring, originalUrl: originForm(ctx.originalUrl) };
     ctx.set(...NOSNIFF);
     try {
       const denialContext = () => {
         const user = (ctx.state.user ?? ctx.req.user) as AuditContextInit["user"];
         const init: AuditContextInit = { url: ctx.href, method: ctx.method, remoteAddr: ctx.ip, user, ...(store ? { store } : {}) };
-        return ctx.auditContext ?? new AuditContext(init);
+        return ctx.auditContext ?? denialContextOf(init);
       };
       const response = await serveRead(route, read, router, ctx, denialContext);
       if ("json" in response) {

@@ -2,7 +2,7 @@ import type { Writable } from "node:stream";
 
 import { getAuditConfig } from "../config/configure";
 import { suggestion } from "../config/suggestion";
-import type { AuditContext } from "../context";
+import { AuditContext, type AuditContextInit } from "../context";
 import { AuditConfigError } from "../errors";
 import type { ArchivedAuditEventRecord, AuditEventRecord } from "../model/event-record";
 import { EXPORT_CONTENT_TYPES, EXPORT_FILE_EXTENSIONS, parseExportFormat, startExport } from "../export/export-events";
@@ -71,8 +71,51 @@ export interface ReadRequest {
   method: string;
   /** The path below where the router is mounted, e.g. `/events/summary`. */
   path: string;
+  /**
+   * The query string (without `?`) of the URL the route was matched on: the app's own when
+   * it rewrote the request's URL (`req.url`, `ctx.url`), as the filters it added there
+   * must hold.
+   */
+  search: string;
   /** The path and query string as the client sent them, for `next` links. */
   originalUrl: string;
+}
+
+/** A request target's scheme and authority (absolute form, RFC 9112 §3.2.2: `GET http://host/path`). */
+const ABSOLUTE_FORM_ORIGIN = /^[A-Za-z][A-Za-z\d+.-]*:\/\/[^/?#]*/;
+
+/**
+ * A request target in origin form: an absolute-form target's scheme and authority left
+ * out, which name whatever host the client wrote, not this app's.
+ *
+ * @example originForm("http://attacker.example/audit/events?limit=2") // "/audit/events?limit=2"
+ */
+export function originForm(target: string): string {
+  if (target.startsWith("/")) return target;
+  const origin = ABSOLUTE_FORM_ORIGIN.exec(target);
+  if (origin === null) return target;
+  const rest = target.slice(origin[0].length);
+  return rest.startsWith("/") ? rest : `/${rest}`;
+}
+
+/** The path and query string (without `?`) of a request target, in origin form. */
+export function splitTarget(target: string): { path: string; search: string } {
+  const url = originForm(target);
+  const at = url.indexOf("?");
+  return at < 0 ? { path: url, search: "" } : { path: url.slice(0, at), search: url.slice(at + 1) };
+}
+
+/**
+ * The context a refusal is recorded through when the app's own is not at hand: with the
+ * request's user, or without one when the user object names none (no `id` or `sub`), so
+ * that the refusal is recorded all the same (`userUnresolved` in its content).
+ */
+export function denialContextOf(init: AuditContextInit): AuditContext {
+  try {
+    return new AuditContext(init);
+  } catch {
+    return new AuditContext({ ...init, user: undefined, extraData: { userUnresolved: true } });
+  }
 }
 
 /** What the adapter sends back. */
@@ -129,18 +172,13 @@ export function matchRoute(method: string, path: string): ReadRoute | null {
   }
 }
 
-function searchOf(originalUrl: string): string {
-  const at = originalUrl.indexOf("?");
-  return at < 0 ? "" : originalUrl.slice(at + 1);
-}
-
-/** The URL of the page after this one: the request's own, with `cursor` replaced. */
+/** The URL of the page after this one: the request's own (in origin form), with `cursor` replaced. */
 function nextLink(originalUrl: string, cursor: string | null): string | null {
   if (cursor === null) return null;
-  const at = originalUrl.indexOf("?");
-  const params = new URLSearchParams(at < 0 ? "" : originalUrl.slice(at + 1));
+  const { path, search } = splitTarget(originalUrl);
+  const params = new URLSearchParams(search);
   params.set("cursor", cursor);
-  return `${at < 0 ? originalUrl : originalUrl.slice(0, at)}?${params.toString()}`;
+  return `${path}?${params.toString()}`;
 }
 
 /**
@@ -205,7 +243,7 @@ export async function serveRead<Req>(route: ReadRoute, request: ReadRequest, rou
  * Bad parameters throw {@link AuditQueryError}.
  */
 async function answerRead(route: ReadRoute, request: ReadRequest, access: ReadAccess, key: CursorKey): Promise<ReadResponse> {
-  const search = searchOf(request.originalUrl);
+  const { search } = request;
   if (typeof route === "object") {
     // A tenant's view answers null for another tenant's event: the same 404 as a missing one, after the same reads.
     const event = await findById(access.store, route.id);
