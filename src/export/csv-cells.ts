@@ -1,20 +1,30 @@
 import { EVENT_FIELDS, type AuditEventRecord } from "../model/event-record";
 
-/** Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"). */
-const FORMULA_START = new Set(["=", "+", "-", "@", "\t", "\r"]);
+/**
+ * Where a spreadsheet may start a cell inside one of ours, before a formula character
+ * (`=`, `+`, `-`, `@`, tab, carriage return; OWASP "CSV injection"): the cell's start, and
+ * after each `;` and tab (the list separators spreadsheets use besides `,`: Excel opens a
+ * .csv with `;` in most of continental Europe, where our quotes, in the middle of its
+ * fields, mean nothing) and each line break (a new row there). A cell starting with a
+ * space is text to spreadsheets.
+ */
+const FORMULA_CELL_START = /(?<=^|[;\t\r\n])(?=[=+\-@\t\r])/g;
 
 /**
- * Prefixes `'` to a cell that a spreadsheet would run as a formula, so `=HYPERLINK(...)`
- * in an event's content is shown, not evaluated.
+ * Prefixes `'` to every part of a cell that a spreadsheet could read as a cell starting
+ * a formula, so `=HYPERLINK(...)` in an event's content is shown, not evaluated: the
+ * cell's start, and what follows a `;`, a tab or a line break in it (see
+ * {@link FORMULA_CELL_START}).
  *
  * @example
  * ```ts
  * neutralizeFormula("=1+1"); // "'=1+1"
+ * neutralizeFormula("ok;=cmd|' /C calc'!A0"); // "ok;'=cmd|' /C calc'!A0"
  * neutralizeFormula("refund"); // "refund"
  * ```
  */
 export function neutralizeFormula(cell: string): string {
-  return cell.length > 0 && FORMULA_START.has(cell[0]!) ? `'${cell}` : cell;
+  return cell.replace(FORMULA_CELL_START, "'");
 }
 
 /** The CSV header: the stored field names, in column order. */

@@ -197,7 +197,8 @@ export async function exportPrepared(prepared: PreparedQuery, format: ExportForm
  * back-pressure is honoured), so memory stays flat on any number of events. CSV has
  * a header row of the stored field names, RFC 4180 quoting, JSON fields as JSON text,
  * and cells a spreadsheet would run as formulas (starting with `=`, `+`, `-`, `@`,
- * tab or carriage return) prefixed with `'`. `"cloudevents"` writes each event as
+ * tab or carriage return) prefixed with `'`, as is each part of a cell after a `;`, a
+ * tab or a line break that starts so (see `neutralizeFormula`). `"cloudevents"` writes each event as
  * `toCloudEvent(event, { source: options.cloudEventSource })` gives it, one a line.
  *
  * @example
