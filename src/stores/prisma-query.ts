@@ -249,16 +249,16 @@ export async function queryJsonPage(client: RawClient, tables: QueryTables, filt
   return { json: rows.map((row) => row.json), ...(lastRow === undefined ? {} : { last: { timestamp: instantOf(lastRow), id: lastRow.id } }) };
 }
 
-/** Counts the matching events of every table of the source. */
+/**
+ * Counts the matching events of every table of the source, in one statement: one snapshot
+ * of both tables, so that an archival moving events between them meanwhile neither counts
+ * one twice nor misses it.
+ */
 export async function countMatching(client: RawClient, tables: QueryTables, filter: EventFilter): Promise<number> {
-  let total = 0;
-  for (const table of tablesOf(tables, filter)) {
-    const params = new Parameters(tables.provider);
-    const conditions = filterConditions(tables.provider, table, filter, params);
-    const rows = await client.$queryRawUnsafe<{ n: unknown }[]>(`SELECT COUNT(*) AS n FROM ${table.sqlName}${where(conditions)}`, ...params.values);
-    total += Number(rows[0]?.n ?? 0);
-  }
-  return total;
+  const params = new Parameters(tables.provider);
+  const counts = tablesOf(tables, filter).map((table) => `SELECT COUNT(*) AS n FROM ${table.sqlName}${where(filterConditions(tables.provider, table, filter, params))}`);
+  const rows = await client.$queryRawUnsafe<{ n: unknown }[]>(counts.join(" UNION ALL "), ...params.values);
+  return rows.reduce((total, row) => total + Number(row.n ?? 0), 0);
 }
 
 function utcDayExpression(provider: SqlProvider, timestamp: string): string {
@@ -279,12 +279,18 @@ function utcDayExpression(provider: SqlProvider, timestamp: string): string {
 
 /**
  * Counts by content type, user, UTC day, action, outcome and severity: up to six
- * grouped queries per table, summed. Users and actions that are null are not counted, nor
- * the event-model fields of a model without them.
+ * grouped queries per table, summed, sent as one statement (`UNION ALL`), which reads one
+ * snapshot of both tables: run one after another, they counted an event that archival
+ * moved between them twice, or not at all, and disagreed with each other. Users and
+ * actions that are null are not counted, nor the event-model fields of a model without them.
  */
 export async function summarizeMatching(client: RawClient, tables: QueryTables, filter: EventFilter): Promise<EventSummary> {
   const summary = emptySummary();
   const { provider } = tables;
+  const params = new Parameters(provider);
+  const groups: string[] = [];
+  /** The counts each group of the statement adds to, by its position. */
+  const targets: Record<string, number>[] = [];
   for (const table of tablesOf(tables, filter)) {
     const grouped = (field: "contentType" | "userId" | "action" | "outcome" | "severity") => exactGroup(provider, column(table, field));
     const day = utcDayExpression(provider, column(table, "timestamp"));
@@ -299,11 +305,15 @@ export async function summarizeMatching(client: RawClient, tables: QueryTables, 
     if (table.columns.has("outcome")) groupings.push([summary.byOutcome, grouped("outcome"), []]);
     if (table.columns.has("severity")) groupings.push([summary.bySeverity, grouped("severity"), []]);
     for (const [counts, key, extra] of groupings) {
-      const params = new Parameters(provider);
       const conditions = [...filterConditions(provider, table, filter, params), ...extra];
-      const rows = await client.$queryRawUnsafe<{ k: unknown; n: unknown }[]>(`SELECT ${key.select} AS k, COUNT(*) AS n FROM ${table.sqlName}${where(conditions)} GROUP BY ${key.group}`, ...params.values);
-      for (const { k, n } of rows) counts[String(k)] = (counts[String(k)] ?? 0) + Number(n);
+      groups.push(`SELECT ${targets.length} AS g, ${key.select} AS k, COUNT(*) AS n FROM ${table.sqlName}${where(conditions)} GROUP BY ${key.group}`);
+      targets.push(counts);
     }
+  }
+  const rows = await client.$queryRawUnsafe<{ g: unknown; k: unknown; n: unknown }[]>(groups.join(" UNION ALL "), ...params.values);
+  for (const { g, k, n } of rows) {
+    const counts = targets[Number(g)]!;
+    counts[String(k)] = (counts[String(k)] ?? 0) + Number(n);
   }
   summary.total = Object.values(summary.byContentType).reduce((sum, n) => sum + n, 0);
   return summary;
