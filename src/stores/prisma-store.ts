@@ -658,6 +658,9 @@ export function prismaStore(prisma: PrismaClientLike, options: PrismaStoreOption
       }
     },
     async getArchivedEvent(id: string): Promise<ArchivedAuditEventRecord | null> {
+      // A store that never archives may have no archive model: it holds no archived event
+      // (GET /events/:id of an unknown id answers 404, not the archive model's absence).
+      if (metadata()?.archive === null) return null;
       try {
         const row = await session.run((client) => delegateOf(client, archiveModel, "the Prisma client").findUnique({ where: { id } }));
         return row === null ? null : { ...storedRecord(row), archivedAt: storedInstant(row.archivedAt) };
