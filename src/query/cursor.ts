@@ -84,7 +84,8 @@ function canonicalQuery(filter: EventFilter, order: EventOrder): string {
     filter.remoteAddr ?? null,
     filter.since?.getTime() ?? null,
     filter.until?.getTime() ?? null,
-    filter.content,
+    // By key: the same content filters given in another order are the same query.
+    [...filter.content].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     filter.search ?? null,
     ...modelPart,
   ]);
