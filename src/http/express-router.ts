@@ -59,8 +59,8 @@ export function auditRouter(options: AuditRouterOptions<ExpressLikeRequest>) {
       if (error instanceof AuditQueryError) return sendJson(res, 400, { error: error.message });
       // A stream that failed part way cannot change its status any more: cut it, so the client sees it incomplete.
       if (res.headersSent) return void res.destroy(error as Error);
-      // The client left (an export's stream then fails as closed early): nobody to answer, no error of the app's.
-      if (res.destroyed || req.socket.destroyed) return;
+      // The client left before the export began (its stream then fails as closed early): nobody to answer, no error of the app's.
+      if ((error as { code?: unknown } | null)?.code === "ERR_STREAM_PREMATURE_CLOSE" && (res.destroyed || req.socket.destroyed)) return;
       next(error);
     }
   };

@@ -48,9 +48,9 @@ function withNosniff(error: unknown): unknown {
   // Koa answers a thrown non-Error through an Error of its own, without the thrown value's
   // headers; and one whose headers cannot be set would not carry them: an Error that
   // carries the header and the status, with the original as its cause.
-  const status = typeof error === "object" && error !== null ? (error as { status?: unknown }).status : undefined;
+  const { status, expose } = typeof error === "object" && error !== null ? (error as { status?: unknown; expose?: unknown }) : {};
   const carrier = new Error(error instanceof Error ? error.message : `non-error thrown: ${thrownMessage(error)}`, { cause: error });
-  return Object.assign(carrier, { headers: { [NOSNIFF[0]]: NOSNIFF[1] }, ...(typeof status === "number" ? { status } : {}) });
+  return Object.assign(carrier, { headers: { [NOSNIFF[0]]: NOSNIFF[1] }, ...(typeof status === "number" ? { status } : {}), ...(typeof expose === "boolean" ? { expose } : {}) });
 }
 
 /**
