@@ -1,7 +1,23 @@
 import { MASK } from "./mask-rules";
 
-/** A character of an authority written in text: not one a URL never holds raw (RFC 3986), nor whitespace, nor the `/`, `?` and `#` that end it. */
-const AUTHORITY_CHAR = String.raw`[^\s/?#"'<>\\^${"`"}{|}]`;
+/**
+ * A character of an authority written in text: not whitespace, nor the `/`, `?` and `#`
+ * that end it, nor the quotes, angle brackets and backslash that delimit a URL in text.
+ * `{`, `}`, `|`, `^` and a backtick, which RFC 3986 leaves out but the WHATWG URL parser
+ * and database drivers take in a password (percent-encoding them), belong to it.
+ */
+const AUTHORITY_CHAR = String.raw`[^\s/?#"'<>\\]`;
+
+/** Of the ASCII units, 1 for those of {@link AUTHORITY_CHAR}, 2 for those of a scheme-less user name too (see {@link isUserUnit}). */
+const ASCII_KINDS = new Uint8Array(128);
+for (let code = 0x21; code < 0x7f; code++) if (!'/?#"\'<>\\'.includes(String.fromCharCode(code))) ASCII_KINDS[code] = 1;
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.~%+@!$*-") ASCII_KINDS[c.charCodeAt(0)] = 2;
+const WHITESPACE = /\s/;
+
+/** Whether a UTF-16 unit is an {@link AUTHORITY_CHAR}. */
+function isAuthorityUnit(code: number): boolean {
+  return code < 128 ? ASCII_KINDS[code] !== 0 : !WHITESPACE.test(String.fromCharCode(code));
+}
 
 /**
  * What starts an authority in text, then its userinfo up to the authority's last `@` (a
@@ -28,7 +44,7 @@ const SPECIAL_SCHEME_USERINFO = new RegExp(String.raw`((?<![\w+.-])(?:https?|wss
  * escapes of their UTF-8 bytes (`b%C3%BCcher`), `-` and `_` (as hosts files and container
  * names hold).
  */
-const HOST_LABEL = String.raw`(?:[\p{L}\p{N}\p{M}_-]|%[89A-Fa-f][\dA-Fa-f]){1,63}`;
+const HOST_LABEL = String.raw`(?:[\p{L}\p{N}\p{M}_-]|%[89A-Fa-f][\dA-Fa-f]){1,255}`;
 
 /**
  * What separates labels: `.`, and the ideographic, full-width and half-width full stops
@@ -38,45 +54,90 @@ const LABEL_DOT = String.raw`(?:[.\u3002\uFF0E\uFF61]|%E3%80%82|%EF%BC%8E|%EF%BD
 
 /**
  * A host after a scheme-less userinfo: `localhost`, a bracketed IPv6 address, a dotted name
- * (in any script) or IPv4 address, a single label with a port (`db:5432`), or an IPv4
- * address written as one number (`2130706433`, `0x7f000001`, which URL parsers read as
- * `127.0.0.1`), with an optional port, and no host character after it. A single label
+ * (in any script, any number of labels and label lengths) or IPv4 address, a single label
+ * with a port (`db:5432`), or an IPv4 address written as one number (`2130706433`,
+ * `0x7f000001`, `017700000001`, which URL parsers read as `127.0.0.1`), with an optional
+ * port, and no host character after it. It is tried only just after an `@`, so its
+ * bounds cost nothing elsewhere. A single label
  * without a port (`10:30@venue`) is not taken for a host.
  */
-const BARE_HOST = String.raw`(?:localhost|\[[\dA-Fa-f:.]{2,45}\]|${HOST_LABEL}(?:${LABEL_DOT}${HOST_LABEL}){1,8}|${HOST_LABEL}(?=:\d)|0x[\dA-Fa-f]{1,8}|\d{4,10})(?::\d{1,5})?(?![\p{L}\p{N}\p{M}_-]|${LABEL_DOT}[\p{L}\p{N}\p{M}_-])`;
+const BARE_HOST = String.raw`(?:localhost|\[[\dA-Fa-f:.]{2,45}\]|${HOST_LABEL}(?:${LABEL_DOT}${HOST_LABEL}){1,127}|${HOST_LABEL}(?=:\d)|0x0*[\dA-Fa-f]{1,8}|\d{4,32})(?::\d{1,5})?(?![\p{L}\p{N}\p{M}_-]|${LABEL_DOT}[\p{L}\p{N}\p{M}_-])`;
+
+/** Whether a UTF-16 unit is a character of a scheme-less user name: ASCII letters and digits, and `_ . ~ % + @ ! $ * -` (e-mail addresses too). */
+function isUserUnit(code: number): boolean {
+  return code < 128 && ASCII_KINDS[code] === 2;
+}
+
+/** Schemes that put an address, not a credential, before an `@` (`mailto:ada@example.com`). */
+const ADDRESS_SCHEMES: ReadonlySet<string> = new Set(["mailto", "sip", "sips", "xmpp", "acct", "im", "pres", "tel", "news"]);
+
+/** Longest password (text between the user name's `:` and the `@`) taken for one. */
+const MAX_PASSWORD_UNITS = 256;
+/** Longest user name masked with its password; a longer run of user-name characters is masked from this far back. */
+const MAX_USER_UNITS = 128;
+
+/** {@link BARE_HOST} where it is tried: just after an `@`. */
+const HOST_AT = new RegExp(BARE_HOST, "iuy");
 
 /**
- * A character of a user name in a scheme-less userinfo: letters, marks and digits of any
- * script, and the punctuation of user names and e-mail addresses (`.`, `_`, `~`, `%`,
- * `+`, `@`, `!`, `$`, `*`, `-`).
+ * The spans of `user:secret@host` without a scheme (a DSN, a proxy setting) in `text`:
+ * for each `@` that a host follows ({@link BARE_HOST}), the authority characters before
+ * it back to the first `:` within {@link MAX_PASSWORD_UNITS}, with the user name before
+ * that `:` (ASCII user-name characters, none at all after other text: `josé:secret@h`,
+ * `:secret@h`). Wherever it sits and whatever precedes it (a space, `=`, `|`, `:`, any
+ * punctuation, any script's letters), so that a path segment or query holding one is
+ * masked as free text is; a password may hold `:` and `@`. An e-mail address has no `:`
+ * before its `@`, and the schemes that put an address there (`mailto:`, `sip:`,
+ * `xmpp:`) are passed over, but a time before a host (`10:30@venue.example.com`) is
+ * masked as well. Found from each `@`, not from each place a user name could start, so
+ * its work is bounded by the `@`s a host follows, whatever else the text holds.
  */
-const USER_CHAR = String.raw`[\p{L}\p{N}\p{M}_.~%+@!$*-]`;
+function bareUserinfoSpans(text: string, spans: Span[]): void {
+  // One pass over the text, as the `@`s come: where the authority run that holds the
+  // current position starts, and the `:`s met, so that each `@` costs its host's test and
+  // no scan of what lies before it.
+  let runStart = 0;
+  let scanned = 0;
+  const colons: number[] = [];
+  let firstColon = 0;
+  /** The start of the user name before each `:` looked at. */
+  const userStarts = new Map<number, number>();
+  for (let at = text.indexOf("@"); at !== -1; at = text.indexOf("@", at + 1)) {
+    for (; scanned < at; scanned++) {
+      const code = text.charCodeAt(scanned);
+      if (!isAuthorityUnit(code)) runStart = scanned + 1;
+      else if (code === 0x3a) colons.push(scanned);
+    }
+    HOST_AT.lastIndex = at + 1;
+    if (!HOST_AT.test(text)) continue;
+    const lowest = Math.max(runStart, at - 1 - MAX_PASSWORD_UNITS);
+    while (firstColon < colons.length && colons[firstColon]! < lowest) firstColon++;
+    for (let i = firstColon; i < colons.length && colons[i]! < at - 1; i++) {
+      const colon = colons[i]!;
+      let start = userStarts.get(colon);
+      if (start === undefined) {
+        start = colon;
+        while (start > 0 && colon - start < MAX_USER_UNITS && isUserUnit(text.charCodeAt(start - 1))) start--;
+        userStarts.set(colon, start);
+      }
+      if (colon > start && ADDRESS_SCHEMES.has(text.slice(start, colon).toLowerCase())) continue;
+      spans.push([start, at]);
+      break;
+    }
+  }
+}
 
 /**
- * `user:secret@host` without a scheme (a DSN, a proxy setting), as a word of its own:
- * starting where no user-name character precedes it, whatever does (whitespace, `=`, a
- * quote or bracket, a URL's delimiters, `|`, `:`, any other punctuation), so that a path
- * segment or query holding one (`/user:secret@evil.com/`) is masked as free text is. A
- * user name (an e-mail address too), `:`, a password up to 256 characters (`@` and `:` in
- * it too), `@` and {@link BARE_HOST}. An e-mail address has no `:` before its `@`, and the
- * schemes that put an address there (`mailto:`, `sip:`, `xmpp:`) are left out, but a time
- * before a host (`10:30@venue.example.com`) is masked as well.
+ * An escape of a character that can start, end or split a userinfo (`@`, `:`, `/`, `\`)
+ * or split its host (`.`: `u:secret@db%2Eexample.com`, which URL parsers decode), also
+ * escaped again (`%2540`).
  */
-const BARE_USERINFO = new RegExp(
-  String.raw`(?<!${USER_CHAR})(?!(?:mailto|sips?|xmpp|acct|im|pres|tel|news):)${USER_CHAR}{1,128}:${AUTHORITY_CHAR}{1,256}@(?=${BARE_HOST})`,
-  "giu",
-);
-
-/** An escape of a character that can start, end or split a userinfo (`@`, `:`, `/`, `\`), also escaped again (`%2540`). */
-const ESCAPED_DELIMITER = /%(?:25){0,2}(?:40|3A|2F|5C)/i;
-
-/** An escape of any ASCII character: of a host's `.` too (`u:secret@db%2Eexample.com`), which URL parsers decode. */
-const ASCII_ESCAPE = /%[0-7][\dA-Fa-f]/;
+const ESCAPED_DELIMITER = /%(?:25){0,2}(?:40|3A|2F|5C|2E)/i;
 
 /** How many times percent-encoded text is decoded to look for userinfo: as deep as a query value is looked into. */
 const MAX_DECODINGS = 3;
 
-/** Holds an escaped `@`, `:`, `/` or `\` (see {@link ESCAPED_DELIMITER}). */
+/** Holds an escaped `@`, `:`, `/`, `\` or `.` (see {@link ESCAPED_DELIMITER}). */
 function hasEscapedDelimiter(text: string): boolean {
   return text.includes("%") && ESCAPED_DELIMITER.test(text);
 }
@@ -101,11 +162,11 @@ export function mayHoldUserinfo(text: string): boolean {
 /** One span of userinfo: `[start, end)`, `end` at its `@`. */
 type Span = readonly [number, number];
 
-/** The userinfo spans of {@link URL_USERINFO} and {@link BARE_USERINFO} in `text`, in its own positions. */
+/** The userinfo spans of {@link URL_USERINFO}, {@link bareUserinfoSpans} and {@link SPECIAL_SCHEME_USERINFO} in `text`, in its own positions. */
 function userinfoSpans(text: string): Span[] {
   const spans: Span[] = [];
   for (const match of text.matchAll(URL_USERINFO)) spans.push([match.index + match[1]!.length, match.index + match[0].length - 1]);
-  for (const match of text.matchAll(BARE_USERINFO)) spans.push([match.index, match.index + match[0].length - 1]);
+  bareUserinfoSpans(text, spans);
   for (const match of text.matchAll(SPECIAL_SCHEME_USERINFO)) spans.push([match.index + match[1]!.length, match.index + match[0].length - 1]);
   return spans;
 }
@@ -156,7 +217,7 @@ function encodedUserinfoSpans(text: string): Span[] {
   let level = text;
   // Where each character of `level` starts in `text`.
   let starts: number[] | undefined;
-  for (let depth = 0; depth < MAX_DECODINGS && ASCII_ESCAPE.test(level); depth++) {
+  for (let depth = 0; depth < MAX_DECODINGS && ESCAPED_DELIMITER.test(level); depth++) {
     const next = decodeAscii(level);
     const previous = starts;
     starts = previous === undefined ? next.starts : next.starts.map((at) => previous[at]!);
@@ -171,7 +232,7 @@ function encodedUserinfoSpans(text: string): Span[] {
  * sits and whatever introduces its authority ({@link URL_USERINFO}: `see
  * https://user:secret@host/`, `jdbc:postgresql://user:secret@host/db`, `//user:secret@host`
  * and `\\user:secret@host` in a path, a query or a fragment), and of every scheme-less
- * `user:secret@host` ({@link BARE_USERINFO}), raw or percent-encoded (`%3A`, `%40`, `%2F`,
+ * `user:secret@host` ({@link bareUserinfoSpans}), raw or percent-encoded (`%3A`, `%40`, `%2F`,
  * up to three times over). The whole userinfo is masked, as a bare token is often the user
  * name; everything else is kept byte for byte, escapes included. Linear in the text.
  *
@@ -181,8 +242,7 @@ function encodedUserinfoSpans(text: string): Span[] {
  */
 export function maskUserinfo(text: string): string {
   const raw = hasRawUserinfoMarks(text);
-  // Escaped delimiters may hide a userinfo; with raw ones, any escape may (of the host's dots, say).
-  const escaped = hasEscapedDelimiter(text) || (raw && text.includes("%") && ASCII_ESCAPE.test(text));
+  const escaped = hasEscapedDelimiter(text);
   if (!raw && !escaped) return text;
   const spans = raw ? userinfoSpans(text) : [];
   if (escaped) spans.push(...encodedUserinfoSpans(text));

@@ -34,7 +34,10 @@ function storedForms(text: string): string[] {
 const BEFORE = [..."|*$!:^`~;,=()[]{}<>\"'/\\?#&", "、", "。", "「", "（", "【", "«", "—", " ", "\t", "\n"].filter((c) => !"*$!~".includes(c));
 const BEFORE_TEXT = fc.tuple(fc.constantFrom("", "x", "error", "接続"), fc.constantFrom(...BEFORE)).map(([word, c]) => word + c);
 
-const USER = fc.constantFrom("user", "app_user", "josé", "ユーザー", "ada@example.com", "us!er", "u$er", "*admin", "Ünïcode", "x");
+const USER = fc.constantFrom("user", "app_user", "josé", "ユーザー", "ada@example.com", "us!er", "u$er", "*admin", "Ünïcode", "x", "", "u".repeat(200));
+
+/** What a password may hold besides the secret: characters RFC 3986 leaves out but URL parsers and drivers take (percent-encoding them). */
+const PASSWORD_EXTRA = fc.constantFrom("", "^x", "{x}", "|x", "`x", ":x", "@x");
 
 /** Hosts as URL parsers read them: any script, IDNA dots, one-number IPv4, underscores, escapes, a port. */
 const HOST = fc.tuple(
@@ -56,6 +59,10 @@ const HOST = fc.tuple(
     "[::1]",
     "localhost",
     "db:5432",
+    "017700000001",
+    "0x00000007f000001",
+    "l0.l1.l2.l3.l4.l5.l6.l7.l8.l9.l10",
+    `${"a".repeat(64)}.com`,
   ),
   fc.constantFrom("", ":5432", ":6379"),
 ).map(([host, port]) => (host.includes(":") ? host : host + port));
@@ -66,8 +73,8 @@ const AFTER = fc.constantFrom("", " then", "/db", "?sslmode=require", "、次", 
 describe("a scheme-less userinfo", () => {
   it("is never stored, whatever comes before it, whatever its user name and host", () => {
     fc.assert(
-      fc.property(BEFORE_TEXT, USER, secretValue, HOST, AFTER, (before, user, secret, host, after) => {
-        const text = `${before}${user}:${secret}@${host}${after}`;
+      fc.property(BEFORE_TEXT, USER, secretValue, PASSWORD_EXTRA, HOST, AFTER, (before, user, secret, extra, host, after) => {
+        const text = `${before}${user}:${secret}${extra}@${host}${after}`;
         for (const stored of storedForms(text)) {
           if (stored.includes(secret)) throw new Error(`${JSON.stringify(text)} stored as ${JSON.stringify(stored)}`);
         }
@@ -79,6 +86,10 @@ describe("a scheme-less userinfo", () => {
     );
   });
 
+  it("masks no more of text without spaces than the credential's own characters: a time before a host in a CJK sentence", () => {
+    expect(maskMessage("用户张三于北京时间10:30@北京.中国登录系统", DEFAULTS, Infinity)).toBe(`用户张三于北京时间${MASK}@北京.中国登录系统`);
+  });
+
   it.each([
     "write to ada@example.com",
     "see you at 10:30@venue",
@@ -88,6 +99,8 @@ describe("a scheme-less userinfo", () => {
     "sip:ada@bücher.de",
     "ratio 1:2@",
     "/users/@me/avatar@2x.png",
+    "用户张三于北京时间登录系统，联系 ada@example.com 或 bob@例子.中国",
+    "本日の定例会議は会議室.example.jpで開始します",
   ])("leaves %j alone: no user name and password before a host", (text) => {
     expect(maskMessage(text, DEFAULTS, Infinity)).toBe(text);
     expect(maskRequestData({ note: text }, DEFAULTS)).toEqual({ note: text });
