@@ -5,9 +5,10 @@ import { AUTH_SCHEMES, MASK, type MaskRules } from "./mask-rules";
  * dashes and brackets (`user.password`, `X-Api-Key`, `user[pin]`, `2fa_code`), with a
  * letter somewhere, in any script, with the compatibility forms and invisible
  * format characters that {@link MaskRules.isMaskedKey} folds (full-width letters,
- * zero-width spaces).
+ * zero-width spaces), and `%` of a name percent-encoded (`tok%65n`, `%2570assword`, which
+ * isMaskedKey reads decoded).
  */
-const NAME_CHAR = String.raw`\p{L}\p{M}\p{N}\p{Cf}_.\-[\]`;
+const NAME_CHAR = String.raw`\p{L}\p{M}\p{N}\p{Cf}_.\-[\]%`;
 // A letter after whatever else leads (`2-PASSWORD`, `_token`): a time (`10:30`) names nothing.
 const NAME = String.raw`[\p{M}\p{N}_.\-[\]]*[\p{L}\p{Cf}][${NAME_CHAR}]*`;
 

@@ -57,11 +57,13 @@ const LABEL_DOT = String.raw`(?:[.\u3002\uFF0E\uFF61]|%E3%80%82|%EF%BC%8E|%EF%BD
  * (in any script, any number of labels and label lengths) or IPv4 address, a single label
  * with a port (`db:5432`), or an IPv4 address written as one number (`2130706433`,
  * `0x7f000001`, `017700000001`, which URL parsers read as `127.0.0.1`), with an optional
- * port, and no host character after it. It is tried only just after an `@`, so its
+ * port, and no host character after it; or, as Go's MySQL driver writes its DSNs, a
+ * protocol and its address (`tcp(db:3306)`, `unix(/tmp/mysql.sock)`) or no host before a
+ * path (`user:secret@/shop`). It is tried only just after an `@`, so its
  * bounds cost nothing elsewhere. A single label
  * without a port (`10:30@venue`) is not taken for a host.
  */
-const BARE_HOST = String.raw`(?:localhost|\[[\dA-Fa-f:.]{2,45}\]|${HOST_LABEL}(?:${LABEL_DOT}${HOST_LABEL}){1,127}|${HOST_LABEL}(?=:\d)|0x0*[\dA-Fa-f]{1,8}|\d{4,32})(?::\d{1,5})?(?![\p{L}\p{N}\p{M}_-]|${LABEL_DOT}[\p{L}\p{N}\p{M}_-])`;
+const BARE_HOST = String.raw`(?:[a-z][a-z\d]{0,9}\([^()\s]{0,255}\)|(?=\/)|localhost|\[[\dA-Fa-f:.]{2,45}\]|${HOST_LABEL}(?:${LABEL_DOT}${HOST_LABEL}){1,127}|${HOST_LABEL}(?=:\d)|0x0*[\dA-Fa-f]{1,8}|\d{4,32})(?::\d{1,5})?(?![\p{L}\p{N}\p{M}_-]|${LABEL_DOT}[\p{L}\p{N}\p{M}_-])`;
 
 /** Whether a UTF-16 unit is a character of a scheme-less user name: ASCII letters and digits, and `_ . ~ % + @ ! $ * -` (e-mail addresses too). */
 function isUserUnit(code: number): boolean {

@@ -95,8 +95,8 @@ export function pickHeaders(
 /** The longest a free-text message (a hook's error) is stored, in characters, after masking. */
 export const MAX_MESSAGE_CHARS = 500;
 
-/** A word holding a URL or a query, masked as the event's `url`. */
-const URL_WORD = /^(?:[a-z][a-z0-9+.-]*:\/\/|\/|\?)/i;
+/** A word holding a URL or a query, masked as the event's `url`; or percent-encoded text (`%2Freset%3Ftoken%3Dx`, encoded JSON), masked as what it decodes to. */
+const URL_WORD = /^(?:[a-z][a-z0-9+.-]*:\/\/|\/|\?)|%[\dA-Fa-f]{2}/i;
 
 /**
  * Returns free text (an error's message) fit to store. The value after a name that
@@ -109,7 +109,7 @@ const URL_WORD = /^(?:[a-z][a-z0-9+.-]*:\/\/|\/|\?)/i;
  * keeps its name and loses its credential (`sent Bearer eyJ...` → `sent Bearer ****************`).
  * The userinfo of URLs anywhere in the text, and a scheme-less `user:secret@host`, read
  * {@link MASK} (see `maskUserinfo`). Words holding a URL or a query are masked as the
- * event's `url`, `sensitivePatterns` are
+ * event's `url`, and percent-encoded words as what they decode to; `sensitivePatterns` are
  * replaced, lone surrogates and NUL are replaced as in every stored string, and the result
  * is cut to `maxChars` UTF-16 units, never inside a surrogate pair (marked `…[truncated]`). Other text is kept as it was.
  * Linear in the text. Never throws.

@@ -63,6 +63,8 @@ const HOST = fc.tuple(
     "0x00000007f000001",
     "l0.l1.l2.l3.l4.l5.l6.l7.l8.l9.l10",
     `${"a".repeat(64)}.com`,
+    "tcp(localhost:5555)",
+    "unix(/tmp/mysql.sock)",
   ),
   fc.constantFrom("", ":5432", ":6379"),
 ).map(([host, port]) => (host.includes(":") ? host : host + port));
@@ -136,5 +138,21 @@ describe("a key sent percent-encoded again", () => {
       expect(maskUrl(`/p?${key}=v1`, DEFAULTS, maskJsonInString)).toBe(`/p?${key}=v1`);
       expect(maskRequestData({ [key]: "v1" }, DEFAULTS)).toEqual({ [key]: "v1" });
     }
+  });
+});
+
+describe("a message", () => {
+  it.each([
+    ["login failed tok%65n=S3CR3Tvalue", "tok%65n=****************"],
+    ["rejected %2570assword=S3CR3Tvalue", "%2570assword=****************"],
+    ['sent pass%77ord: "S3CR3Tvalue"', 'pass%77ord: "****************"'],
+    ["redirect to %2Freset%3Ftoken%3DS3CR3Tvalue", "token%3D****************"],
+    ["body was %7B%22password%22%3A%22S3CR3Tvalue%22%7D", "%22****************%22"],
+    ["dial app:S3CR3Tvalue@tcp(10.0.0.5:3306)/shop failed", "****************@tcp(10.0.0.5:3306)/shop"],
+    ["open user:S3CR3Tvalue@/shop", "****************@/shop"],
+  ])("masks a name or a credential written percent-encoded or as Go's MySQL driver does: %j", (text, masked) => {
+    const stored = maskMessage(text, DEFAULTS, Infinity);
+    expect(stored).not.toContain("S3CR3T");
+    expect(stored).toContain(masked);
   });
 });
