@@ -8,15 +8,19 @@ import { MASK } from "./mask-rules";
  */
 const AUTHORITY_CHAR = String.raw`[^\s/?#"'<>\\]`;
 
-/** Of the ASCII units, 1 for those of {@link AUTHORITY_CHAR}, 2 for those of a scheme-less user name too (see {@link isUserUnit}). */
-const ASCII_KINDS = new Uint8Array(128);
-for (let code = 0x21; code < 0x7f; code++) if (!'/?#"\'<>\\'.includes(String.fromCharCode(code))) ASCII_KINDS[code] = 1;
-for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.~%+@!$*-") ASCII_KINDS[c.charCodeAt(0)] = 2;
-const WHITESPACE = /\s/;
+const AUTHORITY_UNIT = new RegExp(AUTHORITY_CHAR);
+/** A character of a scheme-less user name: ASCII letters and digits, and `_ . ~ % + @ ! $ * -` (e-mail addresses too). */
+const USER_UNIT = /[\w.~%+@!$*-]/;
+
+/** Of the ASCII units, 1 for those of {@link AUTHORITY_CHAR}, 2 for those of {@link USER_UNIT} too: a lookup per unit of a scan. */
+const ASCII_KINDS = Uint8Array.from({ length: 128 }, (_, code) => {
+  const unit = String.fromCharCode(code);
+  return AUTHORITY_UNIT.test(unit) ? (USER_UNIT.test(unit) ? 2 : 1) : 0;
+});
 
 /** Whether a UTF-16 unit is an {@link AUTHORITY_CHAR}. */
 function isAuthorityUnit(code: number): boolean {
-  return code < 128 ? ASCII_KINDS[code] !== 0 : !WHITESPACE.test(String.fromCharCode(code));
+  return code < 128 ? ASCII_KINDS[code] !== 0 : AUTHORITY_UNIT.test(String.fromCharCode(code));
 }
 
 /**
@@ -65,7 +69,7 @@ const LABEL_DOT = String.raw`(?:[.\u3002\uFF0E\uFF61]|%E3%80%82|%EF%BC%8E|%EF%BD
  */
 const BARE_HOST = String.raw`(?:[a-z][a-z\d]{0,9}\([^()\s]{0,255}\)|(?=\/)|localhost|\[[\dA-Fa-f:.]{2,45}\]|${HOST_LABEL}(?:${LABEL_DOT}${HOST_LABEL}){1,127}|${HOST_LABEL}(?=:\d)|0x0*[\dA-Fa-f]{1,8}|\d{4,32})(?::\d{1,5})?(?![\p{L}\p{N}\p{M}_-]|${LABEL_DOT}[\p{L}\p{N}\p{M}_-])`;
 
-/** Whether a UTF-16 unit is a character of a scheme-less user name: ASCII letters and digits, and `_ . ~ % + @ ! $ * -` (e-mail addresses too). */
+/** Whether a UTF-16 unit is a {@link USER_UNIT}. */
 function isUserUnit(code: number): boolean {
   return code < 128 && ASCII_KINDS[code] === 2;
 }

@@ -30,9 +30,35 @@ export function requestUrl(protocol: string, host: string, target: string): stri
 }
 
 /**
- * The path of a request target, without its query: of an absolute-form target the path
- * after its authority (`http://u:pw@x/g?a=1` → `/g`; `/` when it has none), as Express's
- * and Koa's routers read it, so that `skipPaths` match whichever form the client sent.
+ * A request target in origin form (path and query): of an absolute-form target the part
+ * after its authority (`http://u:pw@x/g?a=1` → `/g?a=1`; `/` before a query when it has no
+ * path), as Express's and Koa's routers read it; any other target as it is. The scheme and
+ * authority name whatever host the client wrote, not the app's.
+ *
+ * @example originForm("http://attacker.example/audit/events?limit=2") // "/audit/events?limit=2"
+ * @example originForm("/g?a=1") // "/g?a=1"
+ *
+ * @param hostEnd the characters besides `/`, `?` and `#` that end the host for the framework's URL parser
+ * @param absoluteForm the targets the framework's router reads as absolute-form (any other is a path as it is)
+ */
+export function originForm(target: string, hostEnd?: RegExp, absoluteForm: RegExp = ABSOLUTE_FORM): string {
+  if (!absoluteForm.test(target)) return target;
+  const authorityStart = target.indexOf("://") + 3;
+  const rest = target.slice(authorityStart);
+  let end = rest.search(AUTHORITY_END);
+  if (hostEnd !== undefined) {
+    // The host starts after the userinfo's last `@` in the authority.
+    const hostStart = rest.lastIndexOf("@", end === -1 ? rest.length : end) + 1;
+    const cut = rest.slice(hostStart, end === -1 ? rest.length : end).search(hostEnd);
+    if (cut !== -1) end = hostStart + cut;
+  }
+  const path = end === -1 ? "" : rest.slice(end);
+  return path.startsWith("/") ? path : `/${path}`;
+}
+
+/**
+ * The path of a request target, without its query (see {@link originForm}), so that
+ * `skipPaths` match whichever form the client sent.
  *
  * @example requestPath("/g?a=1") // "/g"
  * @example requestPath("http://x?a=1") // "/"
@@ -42,21 +68,7 @@ export function requestUrl(protocol: string, host: string, target: string): stri
  * @param absoluteForm the targets the framework's router reads as absolute-form (any other is a path as it is)
  */
 export function requestPath(target: string, hostEnd?: RegExp, absoluteForm: RegExp = ABSOLUTE_FORM): string {
-  let path = target;
-  if (absoluteForm.test(target)) {
-    const authorityStart = target.indexOf("://") + 3;
-    const rest = target.slice(authorityStart);
-    let end = rest.search(AUTHORITY_END);
-    if (hostEnd !== undefined) {
-      // The host starts after the userinfo's last `@` in the authority.
-      const hostStart = rest.lastIndexOf("@", end === -1 ? rest.length : end) + 1;
-      const cut = rest.slice(hostStart, end === -1 ? rest.length : end).search(hostEnd);
-      if (cut !== -1) end = hostStart + cut;
-    }
-    path = end === -1 ? "/" : target.slice(authorityStart + end);
-    if (!path.startsWith("/")) path = `/${path}`;
-  }
-  return path.split(/[?#]/)[0]!;
+  return originForm(target, hostEnd, absoluteForm).split(/[?#]/)[0]!;
 }
 
 /**

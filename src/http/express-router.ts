@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ExpressLikeRequest } from "../adapters/express";
 import type { AuditContextInit } from "../context";
 import { AuditQueryError } from "../query/query-error";
-import { denialContextOf, matchRoute, NOSNIFF, originForm, resolveRouterOptions, serveRead, splitTarget, type AuditRouterOptions, type ReadResponse } from "./read-handler";
+import { originForm } from "../request-target";
+import { denialContextOf, matchRoute, NOSNIFF, resolveRouterOptions, serveRead, splitTarget, type AuditRouterOptions, type ReadResponse } from "./read-handler";
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.statusCode = status;

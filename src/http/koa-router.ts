@@ -5,7 +5,8 @@ import type { AuditContextInit } from "../context";
 import { thrownMessage } from "../thrown-message";
 import { AuditConfigError } from "../errors";
 import { AuditQueryError } from "../query/query-error";
-import { denialContextOf, matchRoute, NOSNIFF, originForm, resolveRouterOptions, serveRead, type AuditRouterOptions } from "./read-handler";
+import { originForm } from "../request-target";
+import { denialContextOf, matchRoute, NOSNIFF, resolveRouterOptions, serveRead, type AuditRouterOptions } from "./read-handler";
 
 /** The parts of a Koa context the router uses, beyond the middleware's. */
 export interface KoaRouterContext extends KoaLikeContext {

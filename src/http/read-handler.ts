@@ -12,6 +12,7 @@ import { cursorKeyFor, prepareQuery, readPage, type PreparedQuery } from "../que
 import { DEFAULT_PAGE_SIZE, readableStore } from "../query/parse-query";
 import { tenantScopedStore } from "../query/tenant-scope";
 import type { AuditStore } from "../stores/store";
+import { originForm } from "../request-target";
 import { parseHttpQuery } from "./http-query-params";
 import { readGrantOf, type AuthorizeResult } from "./read-grant";
 
@@ -79,23 +80,6 @@ export interface ReadRequest {
   search: string;
   /** The path and query string as the client sent them, for `next` links. */
   originalUrl: string;
-}
-
-/** A request target's scheme and authority (absolute form, RFC 9112 §3.2.2: `GET http://host/path`). */
-const ABSOLUTE_FORM_ORIGIN = /^[A-Za-z][A-Za-z\d+.-]*:\/\/[^/?#]*/;
-
-/**
- * A request target in origin form: an absolute-form target's scheme and authority left
- * out, which name whatever host the client wrote, not this app's.
- *
- * @example originForm("http://attacker.example/audit/events?limit=2") // "/audit/events?limit=2"
- */
-export function originForm(target: string): string {
-  if (target.startsWith("/")) return target;
-  const origin = ABSOLUTE_FORM_ORIGIN.exec(target);
-  if (origin === null) return target;
-  const rest = target.slice(origin[0].length);
-  return rest.startsWith("/") ? rest : `/${rest}`;
 }
 
 /** The path and query string (without `?`) of a request target, in origin form. */
