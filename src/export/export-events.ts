@@ -114,16 +114,21 @@ async function* jsonChunks(pages: AsyncIterable<readonly string[]>, format: "ndj
 export interface StartedExport {
   /** Writes the first page and the rest into `out`, as the stream takes them, and ends `out`; destroys it if the store fails part way. */
   pipeTo(out: Writable): Promise<{ exported: number }>;
+  /** Closes the reading without writing anything: for an `out` that went away (a client that left) while the first page was read. */
+  cancel(): Promise<void>;
 }
 
 /**
  * The same items as `source`, whose first is read now: the returned promise rejects
  * with the source's first failure, and the iterable then yields it and the rest.
- * Leaving the iterable early closes the source.
+ * Leaving the iterable early, or `close()` before iterating, closes the source.
  */
-async function readFirst<T>(source: AsyncIterator<T>): Promise<AsyncIterable<T>> {
+async function readFirst<T>(source: AsyncIterator<T>): Promise<AsyncIterable<T> & { close(): Promise<void> }> {
   const first = await source.next();
   return {
+    async close() {
+      await source.return?.();
+    },
     async *[Symbol.asyncIterator]() {
       let done = false;
       try {
@@ -162,6 +167,7 @@ export async function startExport(prepared: PreparedQuery, format: ExportFormat,
         await pipeline(Readable.from(rows()), stringify({ header: true, columns: [...CSV_COLUMNS], eof: true, record_delimiter: "\r\n" }), out);
         return { exported };
       },
+      cancel: () => events.close(),
     };
   }
   const pages = await readFirst(format === "cloudevents" ? cloudEventPages(prepared, options.cloudEventSource) : jsonPages(prepared));
@@ -171,6 +177,7 @@ export async function startExport(prepared: PreparedQuery, format: ExportFormat,
       if (exported === 0) options.onProgress?.(0);
       return { exported };
     },
+    cancel: () => pages.close(),
   };
 }
 

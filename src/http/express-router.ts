@@ -12,8 +12,13 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/** What a pipeline into a response whose client left fails with (Node 20 and Node 24 differ). */
+const CLOSED_STREAM_CODES = new Set<unknown>(["ERR_STREAM_PREMATURE_CLOSE", "ERR_STREAM_DESTROYED"]);
+
 async function send(res: ServerResponse, response: ReadResponse): Promise<void> {
   if ("json" in response) return sendJson(res, response.status, response.json);
+  // The client left while the first page was read: nobody to write to, and no error of the app's.
+  if (res.destroyed) return response.cancel();
   res.statusCode = 200;
   res.setHeader("content-type", response.contentType);
   res.setHeader("content-disposition", `attachment; filename="${response.attachment}"`);
@@ -60,8 +65,9 @@ export function auditRouter(options: AuditRouterOptions<ExpressLikeRequest>) {
       if (error instanceof AuditQueryError) return sendJson(res, 400, { error: error.message });
       // A stream that failed part way cannot change its status any more: cut it, so the client sees it incomplete.
       if (res.headersSent) return void res.destroy(error as Error);
-      // The client left before the export began (its stream then fails as closed early): nobody to answer, no error of the app's.
-      if ((error as { code?: unknown } | null)?.code === "ERR_STREAM_PREMATURE_CLOSE" && (res.destroyed || req.socket.destroyed)) return;
+      // The client left as the export began (its stream then fails as closed early, or as
+      // destroyed on Node 24): nobody to answer, no error of the app's.
+      if (CLOSED_STREAM_CODES.has((error as { code?: unknown } | null)?.code) && (res.destroyed || req.socket.destroyed)) return;
       next(error);
     }
   };

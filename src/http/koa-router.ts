@@ -91,6 +91,8 @@ export function koaAuditRouter(options: KoaAuditRouterOptions) {
         ctx.body = response.json;
         return;
       }
+      // The client left while the first page was read: nobody to write to, and no error of the app's.
+      if (ctx.res.destroyed) return void (await response.cancel());
       const body = new PassThrough();
       ctx.status = 200;
       ctx.type = response.contentType;

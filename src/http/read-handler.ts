@@ -105,7 +105,7 @@ export function denialContextOf(init: AuditContextInit): AuditContext {
 /** What the adapter sends back. */
 export type ReadResponse =
   | { status: number; json: unknown }
-  | { status: 200; contentType: string; attachment: string; write(out: Writable): Promise<unknown> };
+  | { status: 200; contentType: string; attachment: string; write(out: Writable): Promise<unknown>; cancel(): Promise<void> };
 
 /**
  * Checks the router options, naming the fix.
@@ -257,6 +257,7 @@ async function answerRead(route: ReadRoute, request: ReadRequest, access: ReadAc
         contentType: EXPORT_CONTENT_TYPES[checked],
         attachment: `audit-events.${EXPORT_FILE_EXTENSIONS[checked]}`,
         write: (out) => started.pipeTo(out),
+        cancel: () => started.cancel(),
       };
     }
   }
