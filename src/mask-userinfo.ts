@@ -86,6 +86,14 @@ const MAX_USER_UNITS = 128;
 const HOST_AT = new RegExp(BARE_HOST, "iuy");
 
 /**
+ * What may follow the `@` of a userinfo in an object key: the end of the key, or any
+ * character that can start a host. A query parser cuts a key where its own syntax starts,
+ * inside or before the host: qs reads `?user:secret@[::1]` as the key `user:secret@`
+ * holding `::1`, and with `allowDots` `?user:secret@db.example.com` as `user:secret@db`.
+ */
+const CUT_HOST_AT = /(?:$|[\p{L}\p{N}\p{M}_%[-])/uy;
+
+/**
  * The spans of `user:secret@host` without a scheme (a DSN, a proxy setting) in `text`:
  * for each `@` that a host follows ({@link BARE_HOST}), the authority characters before
  * it back to the first `:` within {@link MAX_PASSWORD_UNITS}, with the user name before
@@ -98,7 +106,7 @@ const HOST_AT = new RegExp(BARE_HOST, "iuy");
  * masked as well. Found from each `@`, not from each place a user name could start, so
  * its work is bounded by the `@`s a host follows, whatever else the text holds.
  */
-function bareUserinfoSpans(text: string, spans: Span[]): void {
+function bareUserinfoSpans(text: string, spans: Span[], hostAt: RegExp): void {
   // One pass over the text, as the `@`s come: where the authority run that holds the
   // current position starts, and the `:`s met, so that each `@` costs its host's test and
   // no scan of what lies before it.
@@ -114,8 +122,8 @@ function bareUserinfoSpans(text: string, spans: Span[]): void {
       if (!isAuthorityUnit(code)) runStart = scanned + 1;
       else if (code === 0x3a) colons.push(scanned);
     }
-    HOST_AT.lastIndex = at + 1;
-    if (!HOST_AT.test(text)) continue;
+    hostAt.lastIndex = at + 1;
+    if (!hostAt.test(text)) continue;
     const lowest = Math.max(runStart, at - 1 - MAX_PASSWORD_UNITS);
     while (firstColon < colons.length && colons[firstColon]! < lowest) firstColon++;
     for (let i = firstColon; i < colons.length && colons[i]! < at - 1; i++) {
@@ -168,11 +176,15 @@ export function mayHoldUserinfo(text: string): boolean {
 /** One span of userinfo: `[start, end)`, `end` at its `@`. */
 type Span = readonly [number, number];
 
-/** The userinfo spans of {@link URL_USERINFO}, {@link bareUserinfoSpans} and {@link SPECIAL_SCHEME_USERINFO} in `text`, in its own positions. */
-function userinfoSpans(text: string): Span[] {
+/**
+ * The userinfo spans of {@link URL_USERINFO}, {@link bareUserinfoSpans} (a scheme-less
+ * userinfo being one that `hostAt` follows) and {@link SPECIAL_SCHEME_USERINFO} in `text`,
+ * in its own positions.
+ */
+function userinfoSpans(text: string, hostAt: RegExp): Span[] {
   const spans: Span[] = [];
   for (const match of text.matchAll(URL_USERINFO)) spans.push([match.index + match[1]!.length, match.index + match[0].length - 1]);
-  bareUserinfoSpans(text, spans);
+  bareUserinfoSpans(text, spans, hostAt);
   for (const match of text.matchAll(SPECIAL_SCHEME_USERINFO)) spans.push([match.index + match[1]!.length, match.index + match[0].length - 1]);
   return spans;
 }
@@ -218,7 +230,7 @@ function hexDigit(code: number): number {
  * `//u:secret%40h`, a query value encoded twice, a host's dots escaped), found in the
  * text decoded once, twice and three times, as positions in `text`.
  */
-function encodedUserinfoSpans(text: string): Span[] {
+function encodedUserinfoSpans(text: string, hostAt: RegExp): Span[] {
   const spans: Span[] = [];
   let level = text;
   // Where each character of `level` starts in `text`.
@@ -228,7 +240,7 @@ function encodedUserinfoSpans(text: string): Span[] {
     const previous = starts;
     starts = previous === undefined ? next.starts : next.starts.map((at) => previous[at]!);
     level = next.decoded;
-    for (const [start, end] of userinfoSpans(level)) spans.push([starts[start]!, starts[end]!]);
+    for (const [start, end] of userinfoSpans(level, hostAt)) spans.push([starts[start]!, starts[end]!]);
   }
   return spans;
 }
@@ -247,11 +259,29 @@ function encodedUserinfoSpans(text: string): Span[] {
  * @example maskUserinfo("/go/https%3A%2F%2Fu%3Apw%40evil.com") // "/go/https%3A%2F%2F****************%40evil.com"
  */
 export function maskUserinfo(text: string): string {
+  return maskUserinfoSpans(text, HOST_AT);
+}
+
+/**
+ * An object key with its userinfo masked as {@link maskUserinfo} masks text, except that a
+ * scheme-less `user:secret@` needs no whole host after it: the key may end at its `@` or
+ * hold only the start of its host ({@link CUT_HOST_AT}), as query parsers cut keys. So a
+ * key such as `10:30@venue` is masked too, which in text is not.
+ *
+ * @example maskKeyUserinfo("user:pw@") // "****************@"
+ * @example maskKeyUserinfo("user%3Apw%40") // "****************%40"
+ */
+export function maskKeyUserinfo(key: string): string {
+  return maskUserinfoSpans(key, CUT_HOST_AT);
+}
+
+/** `text` with the userinfo spans found raw and percent-encoded masked, a scheme-less one being one that `hostAt` follows. */
+function maskUserinfoSpans(text: string, hostAt: RegExp): string {
   const raw = hasRawUserinfoMarks(text);
   const escaped = hasEscapedDelimiter(text);
   if (!raw && !escaped) return text;
-  const spans = raw ? userinfoSpans(text) : [];
-  if (escaped) spans.push(...encodedUserinfoSpans(text));
+  const spans = raw ? userinfoSpans(text, hostAt) : [];
+  if (escaped) spans.push(...encodedUserinfoSpans(text, hostAt));
   if (spans.length === 0) return text;
   spans.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
   let out = "";

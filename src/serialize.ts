@@ -2,7 +2,7 @@ import { AuditError } from "./errors";
 import type { JsonObject, JsonValue } from "./model/json";
 import { MASK, type MaskRules } from "./mask-rules";
 import { type JsonTextMasker, maskStringValue } from "./mask-url";
-import { mayHoldUserinfo } from "./mask-userinfo";
+import { maskKeyUserinfo, mayHoldUserinfo } from "./mask-userinfo";
 import { isPlainText } from "./plain-text";
 
 /** How deep a value may nest before it is refused (content) or cut (request data). */
@@ -358,11 +358,12 @@ class Normalizer {
    * A key that may be text holding a secret itself, as stored: a masked key (a parser read
    * `?password%3Ds3cret` as the key `password=s3cret`; JSON text sent as a key) or one
    * holding an `@` (a map keyed by connection URLs) or what may be userinfo percent-encoded
-   * (`?%2F%2Fu%3Asecret%40h`, which a query parser leaves encoded once) is masked as a string is.
+   * (`?%2F%2Fu%3Asecret%40h`, which a query parser leaves encoded once) is masked as a string is,
+   * its userinfo also where a parser cut the key at or inside its host (`maskKeyUserinfo`).
    */
   private textKey(rawKey: string, rules: MaskRules): string {
     const key = storedKey(rawKey);
-    return key === PROTO_KEY ? key : maskStringValue(key, rules, JSON_TEXT_MASKERS[this.jsonTextDepth]!);
+    return key === PROTO_KEY ? key : maskStringValue(maskKeyUserinfo(key), rules, JSON_TEXT_MASKERS[this.jsonTextDepth]!);
   }
 
   /** One property; its key and separators are charged before its value is looked at. */

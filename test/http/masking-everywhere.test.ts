@@ -132,6 +132,8 @@ const SENDERS: Readonly<Record<string, Sender>> = {
     h.post("/settings").send({ note: `moved to jdbc:postgresql://app:${s}@db.example.com/x`, backup: `admin:${s}b@db:5432` }).set("referer", `https://h.example/?see=redis://:${s}r@cache:6379`),
   "a password with spaces around = in a text field": (h, s) => h.post("/support").type("form").send({ message: `db_password = ${s} and token : '${s}t x'` }),
   "a query key that holds the password": (h, s) => h.get(`/login?password%3D${s}&x=1`),
+  "userinfo as query keys and form keys that qs cuts at the host's bracket": (h, s) =>
+    h.post(`/proxy?user:${s}@[2001:db8::7]:8443&:${s}r@[::1]`).type("form").send(`me@mail.example:${s}b@[fe80::1]=1`),
 };
 
 /** A unique secret, so finding it in any stored text is a leak. */
