@@ -39,9 +39,10 @@ const URL_USERINFO = new RegExp(String.raw`((?:(?<![\w+.-])(?:[A-Za-z][\w+.-]{0,
  * A special scheme (`http`, `https`, `ws`, `wss`, `ftp`) followed by fewer than two slashes
  * (`http:u:secret@intranet/`, `https:/u:secret@h`), which the WHATWG URL parser (browsers,
  * Node's `URL`) reads as `http://u:secret@intranet/` all the same: its userinfo up to the
- * last `@`, of at most 256 characters so that a run of `http:` stays linear.
+ * last `@`, of at most 256 characters so that a run of `http:` stays linear. (Nor is a
+ * scheme followed by {@link KEPT_ENDING}, the stand-in of an escaped slash.)
  */
-const SPECIAL_SCHEME_USERINFO = new RegExp(String.raw`((?<![\w+.-])(?:https?|wss?|ftp):[/\\]?)(?![/\\])${AUTHORITY_CHAR}{1,256}@`, "gi");
+const SPECIAL_SCHEME_USERINFO = new RegExp(String.raw`((?<![\w+.-])(?:https?|wss?|ftp):[/\\]?)(?![/\\\x7f])${AUTHORITY_CHAR}{1,256}@`, "gi");
 
 /**
  * A label of a host name: letters, marks and digits of any script (IDNA), also as the
@@ -77,8 +78,11 @@ function isUserUnit(code: number): boolean {
 /** Schemes that put an address, not a credential, before an `@` (`mailto:ada@example.com`). */
 const ADDRESS_SCHEMES: ReadonlySet<string> = new Set(["mailto", "sip", "sips", "xmpp", "acct", "im", "pres", "tel", "news"]);
 
-/** Longest password (text between the user name's `:` and the `@`) taken for one. */
-const MAX_PASSWORD_UNITS = 256;
+/**
+ * Longest password (text between the user name's `:` and the `@`) taken for one: a token
+ * or a JWT used as a password runs to a few kilobytes.
+ */
+const MAX_PASSWORD_UNITS = 4096;
 /** Longest user name masked with its password; a longer run of user-name characters is masked from this far back. */
 const MAX_USER_UNITS = 128;
 
@@ -134,7 +138,12 @@ function bareUserinfoSpans(text: string, spans: Span[], hostAt: RegExp): void {
         while (start > 0 && colon - start < MAX_USER_UNITS && isUserUnit(text.charCodeAt(start - 1))) start--;
         userStarts.set(colon, start);
       }
-      if (colon > start && ADDRESS_SCHEMES.has(text.slice(start, colon).toLowerCase())) continue;
+      if ((colon > start && ADDRESS_SCHEMES.has(text.slice(start, colon).toLowerCase())) || isSchemeColon(text, colon)) {
+        // It is one for every later `@` too: the next looks start past it (a run of
+        // `mailto:` before many hosts stays linear).
+        if (i === firstColon) firstColon++;
+        continue;
+      }
       spans.push([start, at]);
       break;
     }
@@ -142,16 +151,33 @@ function bareUserinfoSpans(text: string, spans: Span[], hostAt: RegExp): void {
 }
 
 /**
- * An escape of a character that can start, end or split a userinfo (`@`, `:`, `/`, `\`)
- * or split its host (`.`: `u:secret@db%2Eexample.com`, which URL parsers decode), also
+ * What `decodeAscii` with `keepEnding` decodes the escape of a character that ends an
+ * authority to (DEL): a character of an authority ({@link AUTHORITY_CHAR}), but of no user
+ * name ({@link USER_UNIT}) nor host.
+ */
+const KEPT_ENDING = 0x7f;
+
+/** Two escaped slashes, or two kept by `decodeAscii`: after a `:`, a scheme's (`https:%2F%2Fu:pw@h`). */
+const ESCAPED_SLASHES_AT = /%2F%2F|\x7f\x7f/iy;
+
+/** Whether the `:` at `colon` ends a scheme whose slashes are escaped: not the `:` of a userinfo. */
+function isSchemeColon(text: string, colon: number): boolean {
+  ESCAPED_SLASHES_AT.lastIndex = colon + 1;
+  return ESCAPED_SLASHES_AT.test(text);
+}
+
+/**
+ * An escape of a character that can start, end or split a userinfo (`@`, `:`, `/`, `\`),
+ * split its host (`.`: `u:secret@db%2Eexample.com`, which URL parsers decode) or start it
+ * (`[` of an IPv6 address: `u:secret@%5B::1%5D`, as curl sends brackets without `-g`), also
  * escaped again (`%2540`).
  */
-const ESCAPED_DELIMITER = /%(?:25){0,2}(?:40|3A|2F|5C|2E)/i;
+const ESCAPED_DELIMITER = /%(?:25){0,2}(?:40|3A|2F|5C|2E|5B)/i;
 
 /** How many times percent-encoded text is decoded to look for userinfo: as deep as a query value is looked into. */
 const MAX_DECODINGS = 3;
 
-/** Holds an escaped `@`, `:`, `/`, `\` or `.` (see {@link ESCAPED_DELIMITER}). */
+/** Holds an escaped `@`, `:`, `/`, `\`, `.` or `[` (see {@link ESCAPED_DELIMITER}). */
 function hasEscapedDelimiter(text: string): boolean {
   return text.includes("%") && ESCAPED_DELIMITER.test(text);
 }
@@ -193,9 +219,12 @@ function userinfoSpans(text: string, hostAt: RegExp): Span[] {
  * `text` with its ASCII escapes (`%40`, `%3a`) decoded, and where each character of the
  * result starts in `text` (and, last, `text.length`). Escapes of other bytes stay as they
  * are: no delimiter of a URL is one of them, and a lone `%` or a broken UTF-8 sequence
- * neither throws nor stops the rest being decoded.
+ * neither throws nor stops the rest being decoded. With `keepEnding`, the escape of what
+ * ends an authority in text (`%2F`, `%3F`, `%20`: not an {@link AUTHORITY_CHAR}), which a
+ * password holds escaped (`u%3Aab%2Fcd%40h` is the password `ab/cd`), is decoded to
+ * {@link KEPT_ENDING}, which does not end one.
  */
-function decodeAscii(text: string): { decoded: string; starts: number[] } {
+function decodeAscii(text: string, keepEnding: boolean): { decoded: string; starts: number[] } {
   const codes: number[] = [];
   const starts: number[] = [];
   for (let i = 0; i < text.length; ) {
@@ -204,7 +233,8 @@ function decodeAscii(text: string): { decoded: string; starts: number[] } {
     const high = code === 37 ? hexDigit(text.charCodeAt(i + 1)) : -1;
     const low = high >= 0 && high < 8 ? hexDigit(text.charCodeAt(i + 2)) : -1;
     if (low >= 0) {
-      codes.push(high * 16 + low);
+      const decoded = high * 16 + low;
+      codes.push(keepEnding && !isAuthorityUnit(decoded) ? KEPT_ENDING : decoded);
       i += 3;
     } else {
       codes.push(code);
@@ -228,19 +258,24 @@ function hexDigit(code: number): number {
 /**
  * The userinfo spans of percent-encoded URLs in `text` (`/go/https%3A%2F%2Fu%3Asecret%40h`,
  * `//u:secret%40h`, a query value encoded twice, a host's dots escaped), found in the
- * text decoded once, twice and three times, as positions in `text`.
+ * text decoded once, twice and three times, as positions in `text`; and again with the
+ * escapes of what ends an authority decoded to what does not (see `decodeAscii`), so that
+ * a password holding one, escaped once more with the rest (`user%3Aab%2Fcd%40h`,
+ * `user%253Aab%252Fcd%2540h`), is one userinfo still.
  */
 function encodedUserinfoSpans(text: string, hostAt: RegExp): Span[] {
   const spans: Span[] = [];
-  let level = text;
-  // Where each character of `level` starts in `text`.
-  let starts: number[] | undefined;
-  for (let depth = 0; depth < MAX_DECODINGS && ESCAPED_DELIMITER.test(level); depth++) {
-    const next = decodeAscii(level);
-    const previous = starts;
-    starts = previous === undefined ? next.starts : next.starts.map((at) => previous[at]!);
-    level = next.decoded;
-    for (const [start, end] of userinfoSpans(level, hostAt)) spans.push([starts[start]!, starts[end]!]);
+  for (const keepEnding of [false, true]) {
+    let level = text;
+    // Where each character of `level` starts in `text`.
+    let starts: number[] | undefined;
+    for (let depth = 0; depth < MAX_DECODINGS && ESCAPED_DELIMITER.test(level); depth++) {
+      const next = decodeAscii(level, keepEnding);
+      const previous = starts;
+      starts = previous === undefined ? next.starts : next.starts.map((at) => previous[at]!);
+      level = next.decoded;
+      for (const [start, end] of userinfoSpans(level, hostAt)) spans.push([starts[start]!, starts[end]!]);
+    }
   }
   return spans;
 }

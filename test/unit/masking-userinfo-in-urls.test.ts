@@ -41,6 +41,9 @@ const ENCODINGS: Readonly<Record<string, (authority: string) => string>> = {
   colonEncoded: (a) => a.replace(/:/, "%3A"),
   allEncoded: (a) => encodeURIComponent(a),
   encodedTwice: (a) => encodeURIComponent(encodeURIComponent(a)),
+  // As curl sends an IPv6 host without -g.
+  bracketsEncoded: (a) => a.replaceAll("[", "%5B").replaceAll("]", "%5D"),
+  bracketsEncodedLower: (a) => a.replaceAll("[", "%5b").replaceAll("]", "%5d"),
 };
 
 /** Where in the URL it sits. */
@@ -126,6 +129,59 @@ describe("userinfo inside a URL", () => {
         expect(text.slice(before.length, text.length - after.length)).toContain(secret);
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe("a password holding what ends an authority in text, escaped", () => {
+  // RFC 3986 §3.2.1: a password's `/`, `?`, `#`, space, quotes, `<`, `>`, `\\` go
+  // percent-encoded. Encoded once more with the rest of the authority (a proxy setting sent
+  // as one query value), they decode to a character that would end the authority.
+  // (`'`, which the WHATWG URL parser leaves raw in a userinfo, is not here: a quote ends
+  // an authority in text, where URLs are quoted.)
+  const ENDING = ["/", "?", "#", " ", '"', "<", ">", "\\", "\t", "+", "|", "%"];
+  const part = fc.stringMatching(/^[A-Za-z0-9]{5,10}$/).map((s) => `Qz${s}`);
+
+  it("never leaves a part of the password, whatever the character, introducer, host, place and encoding", () => {
+    fc.assert(
+      fc.property(
+        part,
+        fc.constantFrom(...ENDING),
+        part,
+        fc.constantFrom(...INTRODUCERS),
+        fc.constantFrom(...BARE_HOSTS),
+        fc.constantFrom("passwordEscaped", "allEncoded", "encodedTwice"),
+        fc.constantFrom(...Object.keys(PLACES)),
+        (first, ending, second, introducer, host, encoding, place) => {
+          const password = `${first}${ending}${second}`;
+          const authority =
+            encoding === "passwordEscaped"
+              ? `${introducer}user:${encodeURIComponent(password)}@${host}`
+              : (encoding === "allEncoded" ? encodeURIComponent : (a: string) => encodeURIComponent(encodeURIComponent(a)))(`${introducer}user:${password}@${host}`);
+          const masked = url(PLACES[place]!(authority));
+          expect(masked).not.toContain(first);
+          expect(masked).not.toContain(second);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("masks CI's proxy setting and an IPv6 host written with escaped brackets", () => {
+    expect(url("/p?proxy=user%3Aab%2Fcd%40proxy.example.com%3A3128")).toBe(`/p?proxy=${MASK}%40proxy.example.com%3A3128`);
+    expect(url("/a?user:Qz1secret@%5B2001:db8::7%5D:8443")).toBe(`/a?${MASK}@%5B2001:db8::7%5D:8443`);
+  });
+});
+
+describe("a long password without a scheme", () => {
+  it("is masked whole up to 4096 characters (a token or a JWT as the password)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 200, max: 4096 }), fc.constantFrom(...BARE_HOSTS), (length, host) => {
+        const password = `Qz${"k".repeat(length - 4)}Zq`;
+        const masked = url(`/a?proxy=user:${password}@${host}`);
+        expect(masked).toBe(`/a?proxy=${MASK}@${host}`);
+      }),
+      { numRuns: 50 },
     );
   });
 });
