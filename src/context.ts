@@ -21,6 +21,7 @@ import { maskRequestData, pickHeaders } from "./masking";
 import { explicitUserId } from "./request-data";
 import { maskJsonInString, normalizeContent, sanitizeString } from "./serialize";
 import type { AuditStore } from "./stores/store";
+import { maskUrlUserinfoInQuery } from "./url-userinfo-in-query";
 import { ACCEPTED } from "./writer/buffered-writer";
 import { writeEvents } from "./writer/write-path";
 
@@ -366,7 +367,7 @@ export class AuditContext {
       url: typeof init.url === "string" ? maskUrl(sanitizeString(init.url), config.masking, maskJsonInString) : null,
       method: optionalString(init.method),
       remoteAddr: normalizeClientIp(init.remoteAddr),
-      queryParams: maskRequestData(init.queryParams, config.masking, config.maxPostDataBytes),
+      queryParams: maskUrlUserinfoInQuery(maskRequestData(init.queryParams, config.masking, config.maxPostDataBytes), typeof init.url === "string" ? init.url : ""),
       postData: maskRequestData(init.postData, config.masking, config.maxPostDataBytes),
       headers: pickHeaders(headers, Object.keys(headers), config.masking),
     };

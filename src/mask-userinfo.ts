@@ -60,15 +60,15 @@ const LABEL_DOT = String.raw`(?:[.\u3002\uFF0E\uFF61]|%E3%80%82|%EF%BC%8E|%EF%BD
 /**
  * A host after a scheme-less userinfo: `localhost`, a bracketed IPv6 address, a dotted name
  * (in any script, any number of labels and label lengths) or IPv4 address, a single label
- * with a port (`db:5432`), or an IPv4 address written as one number (`2130706433`,
+ * with a port or a path (`db:5432`, `db/shop`), or an IPv4 address written as one number (`2130706433`,
  * `0x7f000001`, `017700000001`, which URL parsers read as `127.0.0.1`), with an optional
  * port, and no host character after it; or, as Go's MySQL driver writes its DSNs, a
  * protocol and its address (`tcp(db:3306)`, `unix(/tmp/mysql.sock)`) or no host before a
  * path (`user:secret@/shop`). It is tried only just after an `@`, so its
  * bounds cost nothing elsewhere. A single label
- * without a port (`10:30@venue`) is not taken for a host.
+ * without a port or a path (`10:30@venue`) is not taken for a host.
  */
-const BARE_HOST = String.raw`(?:[a-z][a-z\d]{0,9}\([^()\s]{0,255}\)|(?=\/)|localhost|\[[\dA-Fa-f:.]{2,45}\]|${HOST_LABEL}(?:${LABEL_DOT}${HOST_LABEL}){1,127}|${HOST_LABEL}(?=:\d)|0x0*[\dA-Fa-f]{1,8}|\d{4,32})(?::\d{1,5})?(?![\p{L}\p{N}\p{M}_-]|${LABEL_DOT}[\p{L}\p{N}\p{M}_-])`;
+const BARE_HOST = String.raw`(?:[a-z][a-z\d]{0,9}\([^()\s]{0,255}\)|(?=\/)|localhost|\[[\dA-Fa-f:.]{2,45}\]|${HOST_LABEL}(?:${LABEL_DOT}${HOST_LABEL}){1,127}|${HOST_LABEL}(?=:\d|/)|0x0*[\dA-Fa-f]{1,8}|\d{4,32})(?::\d{1,5})?(?![\p{L}\p{N}\p{M}_-]|${LABEL_DOT}[\p{L}\p{N}\p{M}_-])`;
 
 /** Whether a UTF-16 unit is a {@link USER_UNIT}. */
 function isUserUnit(code: number): boolean {
@@ -98,6 +98,46 @@ const HOST_AT = new RegExp(BARE_HOST, "iuy");
 const CUT_HOST_AT = /(?:$|[\p{L}\p{N}\p{M}_%[-])/uy;
 
 /**
+ * Where the next pair of a query or of `key=value` text starts: `&name=` or `;name=`. A
+ * userinfo holds none (a password's `&` and `;` go escaped in a query, whose parsers split
+ * there): `?t=10:30&to=ada@example.com` and `?next=//app.example&email=ada@example.com`
+ * are two pairs each, not a userinfo and its host.
+ */
+const PAIR_START = /[&;][\w.~[\]-]{1,64}=/g;
+
+/**
+ * The first {@link PAIR_START} at or after a position, remembered: asked for positions that
+ * mostly grow, each part of the text is searched about once.
+ */
+class PairStarts {
+  private from = Infinity;
+  private found = Infinity;
+
+  constructor(private readonly text: string) {}
+
+  /** Where the first pair at or after `from` starts; Infinity when none does. */
+  after(from: number): number {
+    if (from < this.from || from > this.found) {
+      PAIR_START.lastIndex = from;
+      this.found = PAIR_START.exec(this.text)?.index ?? Infinity;
+      this.from = from;
+    }
+    return this.found;
+  }
+}
+
+/**
+ * The span `[start, end)` of a userinfo found by a pattern, cut back to its last `@`
+ * before a pair starts in it (see {@link PAIR_START}); undefined when none is left.
+ */
+function withinPair(text: string, pairs: PairStarts, start: number, end: number): Span | undefined {
+  const pair = pairs.after(start);
+  if (pair >= end) return [start, end];
+  const at = text.lastIndexOf("@", pair - 1);
+  return at > start ? [start, at] : undefined;
+}
+
+/**
  * The spans of `user:secret@host` without a scheme (a DSN, a proxy setting) in `text`:
  * for each `@` that a host follows ({@link BARE_HOST}), the authority characters before
  * it back to the first `:` within {@link MAX_PASSWORD_UNITS}, with the user name before
@@ -107,10 +147,11 @@ const CUT_HOST_AT = /(?:$|[\p{L}\p{N}\p{M}_%[-])/uy;
  * masked as free text is; a password may hold `:` and `@`. An e-mail address has no `:`
  * before its `@`, and the schemes that put an address there (`mailto:`, `sip:`,
  * `xmpp:`) are passed over, but a time before a host (`10:30@venue.example.com`) is
- * masked as well. Found from each `@`, not from each place a user name could start, so
+ * masked as well. No pair of a query lies between the `:` and the `@` ({@link PAIR_START}).
+ * Found from each `@`, not from each place a user name could start, so
  * its work is bounded by the `@`s a host follows, whatever else the text holds.
  */
-function bareUserinfoSpans(text: string, spans: Span[], hostAt: RegExp): void {
+function bareUserinfoSpans(text: string, spans: Span[], hostAt: RegExp, pairs: PairStarts): void {
   // One pass over the text, as the `@`s come: where the authority run that holds the
   // current position starts, and the `:`s met, so that each `@` costs its host's test and
   // no scan of what lies before it.
@@ -138,8 +179,8 @@ function bareUserinfoSpans(text: string, spans: Span[], hostAt: RegExp): void {
         while (start > 0 && colon - start < MAX_USER_UNITS && isUserUnit(text.charCodeAt(start - 1))) start--;
         userStarts.set(colon, start);
       }
-      if ((colon > start && ADDRESS_SCHEMES.has(text.slice(start, colon).toLowerCase())) || isSchemeColon(text, colon)) {
-        // It is one for every later `@` too: the next looks start past it (a run of
+      if ((colon > start && ADDRESS_SCHEMES.has(text.slice(start, colon).toLowerCase())) || isSchemeColon(text, colon) || pairs.after(colon + 1) < at) {
+        // It is none for every later `@` too: the next looks start past it (a run of
         // `mailto:` before many hosts stays linear).
         if (i === firstColon) firstColon++;
         continue;
@@ -209,9 +250,11 @@ type Span = readonly [number, number];
  */
 function userinfoSpans(text: string, hostAt: RegExp): Span[] {
   const spans: Span[] = [];
-  for (const match of text.matchAll(URL_USERINFO)) spans.push([match.index + match[1]!.length, match.index + match[0].length - 1]);
-  bareUserinfoSpans(text, spans, hostAt);
-  for (const match of text.matchAll(SPECIAL_SCHEME_USERINFO)) spans.push([match.index + match[1]!.length, match.index + match[0].length - 1]);
+  const pairs = new PairStarts(text);
+  const push = (span: Span | undefined) => span !== undefined && spans.push(span);
+  for (const match of text.matchAll(URL_USERINFO)) push(withinPair(text, pairs, match.index + match[1]!.length, match.index + match[0].length - 1));
+  bareUserinfoSpans(text, spans, hostAt, pairs);
+  for (const match of text.matchAll(SPECIAL_SCHEME_USERINFO)) push(withinPair(text, pairs, match.index + match[1]!.length, match.index + match[0].length - 1));
   return spans;
 }
 
@@ -310,15 +353,32 @@ export function maskKeyUserinfo(key: string): string {
   return maskUserinfoSpans(key, CUT_HOST_AT);
 }
 
-/** `text` with the userinfo spans found raw and percent-encoded masked, a scheme-less one being one that `hostAt` follows. */
-function maskUserinfoSpans(text: string, hostAt: RegExp): string {
+/**
+ * The texts {@link maskUserinfo} replaces in `text` (each userinfo as written there, escapes
+ * and all), each once, in order; none for most text, at the cost of a look for an `@`.
+ *
+ * @example userinfoTexts("/a?next=//user:ab+cd@evil.com/g") // ["user:ab+cd"]
+ */
+export function userinfoTexts(text: string): string[] {
+  const texts = new Set<string>();
+  for (const [start, end] of foundSpans(text, HOST_AT)) texts.add(text.slice(start, end));
+  return [...texts];
+}
+
+/** The userinfo spans found raw and percent-encoded in `text`, a scheme-less one being one that `hostAt` follows, by start (the longest first). */
+function foundSpans(text: string, hostAt: RegExp): Span[] {
   const raw = hasRawUserinfoMarks(text);
   const escaped = hasEscapedDelimiter(text);
-  if (!raw && !escaped) return text;
+  if (!raw && !escaped) return [];
   const spans = raw ? userinfoSpans(text, hostAt) : [];
   if (escaped) spans.push(...encodedUserinfoSpans(text, hostAt));
+  return spans.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+}
+
+/** `text` with the userinfo spans of {@link foundSpans} masked. */
+function maskUserinfoSpans(text: string, hostAt: RegExp): string {
+  const spans = foundSpans(text, hostAt);
   if (spans.length === 0) return text;
-  spans.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
   let out = "";
   let kept = 0;
   for (const [start, end] of spans) {

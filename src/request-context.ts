@@ -14,6 +14,7 @@ import { requestIdOf } from "./request-id";
 import { maskJsonInString, sanitizeString } from "./serialize";
 import { warnUnresolvedUser } from "./unresolved-user-warning";
 import { thrownMessage } from "./thrown-message";
+import { maskUrlUserinfoInQuery } from "./url-userinfo-in-query";
 
 /**
  * What an adapter tells the core about one request. Every method is called only
@@ -168,7 +169,7 @@ export class RequestAuditContext extends AuditContext {
       rawUrl,
       url: maskUrl(sanitizeString(rawUrl), config.masking, maskJsonInString),
       query,
-      queryParams: config.includeQueryParams ? maskRequestData(query, config.masking, config.maxPostDataBytes) : {},
+      queryParams: config.includeQueryParams ? maskUrlUserinfoInQuery(maskRequestData(query, config.masking, config.maxPostDataBytes), rawUrl) : {},
       headers: pickHeaders(this.source.headers, config.includeHeaders, config.masking),
     };
     return this.seen;

@@ -134,6 +134,8 @@ const SENDERS: Readonly<Record<string, Sender>> = {
   "a query key that holds the password": (h, s) => h.get(`/login?password%3D${s}&x=1`),
   "userinfo as query keys and form keys that qs cuts at the host's bracket": (h, s) =>
     h.post(`/proxy?user:${s}@[2001:db8::7]:8443&:${s}r@[::1]`).type("form").send(`me@mail.example:${s}b@[fe80::1]=1`),
+  "userinfo in the query whose password's characters the parser decodes": (h, s) =>
+    h.get(`/proxy?next=//user:${s}+p${s}@evil.com/g&via=user%3A${s}%2Fs${s}%40proxy.example.com%3A3128&target=user:${s}%23h${s}@db.example.com`),
 };
 
 /** A unique secret, so finding it in any stored text is a leak. */

@@ -214,7 +214,27 @@ describe("an @ in a URL that is no userinfo", () => {
     "http://x/mailto:ada@example.com",
     "/at/10:30@venue",
     "/files/a%2Fb%40c",
+    "/p?time=10:30&email=ada@example.com",
+    "/login?next=//app.example.com&email=ada@example.com",
+    "/p?next=https://app.example&user=ada@example.com",
   ])("keeps %j as it was", (text) => {
     expect(url(text)).toBe(text);
+  });
+
+  it("keeps a query's pairs apart: a `:` in one and an e-mail address in a later one are no userinfo", () => {
+    const name = fc.stringMatching(/^[a-z][a-z_]{0,11}$/);
+    const withColon = fc.constantFrom("10:30", "12:00:59", "menu:pizza", "//app.example.com", "https://app.example/x", "a:b", "urn:isbn:123");
+    const address = fc.tuple(fc.stringMatching(/^[a-z][a-z0-9.]{0,11}$/), fc.constantFrom("example.com", "mail.example.org", "[::1]", "db:5432"));
+    fc.assert(
+      fc.property(name, withColon, fc.array(fc.tuple(name, fc.stringMatching(/^[a-z0-9]{0,8}$/)), { maxLength: 3 }), fc.constantFrom("&", ";"), name, address, (first, colonValue, between, separator, second, [local, host]) => {
+        const pairs = [`${first}=${colonValue}`, ...between.map(([k, v]) => `${k}=${v}`), `${second}=${local}@${host}`];
+        const text = `/p?${pairs.join(separator)}`;
+        // A name the rules mask has its value masked, whatever it holds.
+        fc.pre(!pairs.some((pair) => DEFAULTS.isMaskedKey(pair.slice(0, pair.indexOf("=")))));
+        expect(url(text)).toBe(text);
+        expect(stringValue(text)).toBe(text);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
