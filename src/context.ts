@@ -367,7 +367,7 @@ export class AuditContext {
       url: typeof init.url === "string" ? maskUrl(sanitizeString(init.url), config.masking, maskJsonInString) : null,
       method: optionalString(init.method),
       remoteAddr: normalizeClientIp(init.remoteAddr),
-      queryParams: maskUrlUserinfoInQuery(maskRequestData(init.queryParams, config.masking, config.maxPostDataBytes), typeof init.url === "string" ? init.url : ""),
+      queryParams: maskRequestData(maskUrlUserinfoInQuery(init.queryParams, typeof init.url === "string" ? init.url : ""), config.masking, config.maxPostDataBytes),
       postData: maskRequestData(init.postData, config.masking, config.maxPostDataBytes),
       headers: pickHeaders(headers, Object.keys(headers), config.masking),
     };

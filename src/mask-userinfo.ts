@@ -60,15 +60,15 @@ const LABEL_DOT = String.raw`(?:[.\u3002\uFF0E\uFF61]|%E3%80%82|%EF%BC%8E|%EF%BD
 /**
  * A host after a scheme-less userinfo: `localhost`, a bracketed IPv6 address, a dotted name
  * (in any script, any number of labels and label lengths) or IPv4 address, a single label
- * with a port or a path (`db:5432`, `db/shop`), or an IPv4 address written as one number (`2130706433`,
+ * with a port (`db:5432`), or an IPv4 address written as one number (`2130706433`,
  * `0x7f000001`, `017700000001`, which URL parsers read as `127.0.0.1`), with an optional
  * port, and no host character after it; or, as Go's MySQL driver writes its DSNs, a
  * protocol and its address (`tcp(db:3306)`, `unix(/tmp/mysql.sock)`) or no host before a
  * path (`user:secret@/shop`). It is tried only just after an `@`, so its
  * bounds cost nothing elsewhere. A single label
- * without a port or a path (`10:30@venue`) is not taken for a host.
+ * without a port (`10:30@venue`, `10:30@hq/attendees`) is not taken for a host.
  */
-const BARE_HOST = String.raw`(?:[a-z][a-z\d]{0,9}\([^()\s]{0,255}\)|(?=\/)|localhost|\[[\dA-Fa-f:.]{2,45}\]|${HOST_LABEL}(?:${LABEL_DOT}${HOST_LABEL}){1,127}|${HOST_LABEL}(?=:\d|/)|0x0*[\dA-Fa-f]{1,8}|\d{4,32})(?::\d{1,5})?(?![\p{L}\p{N}\p{M}_-]|${LABEL_DOT}[\p{L}\p{N}\p{M}_-])`;
+const BARE_HOST = String.raw`(?:[a-z][a-z\d]{0,9}\([^()\s]{0,255}\)|(?=\/)|localhost|\[[\dA-Fa-f:.]{2,45}\]|${HOST_LABEL}(?:${LABEL_DOT}${HOST_LABEL}){1,127}|${HOST_LABEL}(?=:\d)|0x0*[\dA-Fa-f]{1,8}|\d{4,32})(?::\d{1,5})?(?![\p{L}\p{N}\p{M}_-]|${LABEL_DOT}[\p{L}\p{N}\p{M}_-])`;
 
 /** Whether a UTF-16 unit is a {@link USER_UNIT}. */
 function isUserUnit(code: number): boolean {
@@ -98,12 +98,13 @@ const HOST_AT = new RegExp(BARE_HOST, "iuy");
 const CUT_HOST_AT = /(?:$|[\p{L}\p{N}\p{M}_%[-])/uy;
 
 /**
- * Where the next pair of a query or of `key=value` text starts: `&name=` or `;name=`. A
- * userinfo holds none (a password's `&` and `;` go escaped in a query, whose parsers split
- * there): `?t=10:30&to=ada@example.com` and `?next=//app.example&email=ada@example.com`
- * are two pairs each, not a userinfo and its host.
+ * Where the next pair of a query starts: a raw `&name=`, where every query parser splits
+ * (a password's `&` goes escaped in a query). `?t=10:30&to=ada@example.com` and
+ * `?next=//app.example&email=ada@example.com` are two pairs each, not a userinfo and its
+ * host. Only an `&` written as it is counts, not one an escape decodes to (`%26` is no
+ * separator), and not a `;`, which Node's query parsers do not split at.
  */
-const PAIR_START = /[&;][\w.~[\]-]{1,64}=/g;
+const PAIR_START = /&[\w.~[\]-]{1,64}=/g;
 
 /**
  * The first {@link PAIR_START} at or after a position, remembered: asked for positions that
@@ -113,26 +114,39 @@ class PairStarts {
   private from = Infinity;
   private found = Infinity;
 
-  constructor(private readonly text: string) {}
+  /** `written(i)`: whether the `&` at `i` of `text` was written as it is (not decoded from `%26`). */
+  constructor(
+    private readonly text: string,
+    private readonly written: (at: number) => boolean = () => true,
+  ) {}
 
   /** Where the first pair at or after `from` starts; Infinity when none does. */
   after(from: number): number {
     if (from < this.from || from > this.found) {
       PAIR_START.lastIndex = from;
-      this.found = PAIR_START.exec(this.text)?.index ?? Infinity;
+      let match;
+      while ((match = PAIR_START.exec(this.text)) !== null && !this.written(match.index)) PAIR_START.lastIndex = match.index + 1;
+      this.found = match?.index ?? Infinity;
       this.from = from;
     }
     return this.found;
   }
 }
 
+/** A host and its port, as what comes before a pair: `app.example.com:8080`. */
+const HOST_PORT = /^[^:]*:\d{1,5}$/;
+
 /**
- * The span `[start, end)` of a userinfo found by a pattern, cut back to its last `@`
- * before a pair starts in it (see {@link PAIR_START}); undefined when none is left.
+ * The span `[start, end)` of a userinfo after `//` or a scheme, cut back to its last `@`
+ * before a pair starts in it (see {@link PAIR_START}) when what precedes that pair holds
+ * no password (no `:`, or only a port's); undefined when none is left. A password may
+ * hold a raw `&x=` (`//app:Tr0ub&dor=9x@db/shop` is kept whole, and masked).
  */
 function withinPair(text: string, pairs: PairStarts, start: number, end: number): Span | undefined {
   const pair = pairs.after(start);
   if (pair >= end) return [start, end];
+  const head = text.slice(start, pair);
+  if (head.includes(":") && !HOST_PORT.test(head)) return [start, end];
   const at = text.lastIndexOf("@", pair - 1);
   return at > start ? [start, at] : undefined;
 }
@@ -147,7 +161,8 @@ function withinPair(text: string, pairs: PairStarts, start: number, end: number)
  * masked as free text is; a password may hold `:` and `@`. An e-mail address has no `:`
  * before its `@`, and the schemes that put an address there (`mailto:`, `sip:`,
  * `xmpp:`) are passed over, but a time before a host (`10:30@venue.example.com`) is
- * masked as well. No pair of a query lies between the `:` and the `@` ({@link PAIR_START}).
+ * masked as well. No pair of a query (`pairs`, see {@link PAIR_START}) lies between the
+ * `:` and the `@`.
  * Found from each `@`, not from each place a user name could start, so
  * its work is bounded by the `@`s a host follows, whatever else the text holds.
  */
@@ -246,11 +261,10 @@ type Span = readonly [number, number];
 /**
  * The userinfo spans of {@link URL_USERINFO}, {@link bareUserinfoSpans} (a scheme-less
  * userinfo being one that `hostAt` follows) and {@link SPECIAL_SCHEME_USERINFO} in `text`,
- * in its own positions.
+ * in its own positions; a userinfo spans no pair of a query (`pairs`, see {@link PAIR_START}).
  */
-function userinfoSpans(text: string, hostAt: RegExp): Span[] {
+function userinfoSpans(text: string, hostAt: RegExp, pairs: PairStarts): Span[] {
   const spans: Span[] = [];
-  const pairs = new PairStarts(text);
   const push = (span: Span | undefined) => span !== undefined && spans.push(span);
   for (const match of text.matchAll(URL_USERINFO)) push(withinPair(text, pairs, match.index + match[1]!.length, match.index + match[0].length - 1));
   bareUserinfoSpans(text, spans, hostAt, pairs);
@@ -317,7 +331,9 @@ function encodedUserinfoSpans(text: string, hostAt: RegExp): Span[] {
       const previous = starts;
       starts = previous === undefined ? next.starts : next.starts.map((at) => previous[at]!);
       level = next.decoded;
-      for (const [start, end] of userinfoSpans(level, hostAt)) spans.push([starts[start]!, starts[end]!]);
+      const levelStarts = starts;
+      const pairs = new PairStarts(level, (at) => text.charCodeAt(levelStarts[at]!) === 0x26);
+      for (const [start, end] of userinfoSpans(level, hostAt, pairs)) spans.push([levelStarts[start]!, levelStarts[end]!]);
     }
   }
   return spans;
@@ -361,7 +377,18 @@ export function maskKeyUserinfo(key: string): string {
  */
 export function userinfoTexts(text: string): string[] {
   const texts = new Set<string>();
-  for (const [start, end] of foundSpans(text, HOST_AT)) texts.add(text.slice(start, end));
+  // Overlapping spans as one (what one mask replaces): their texts are no longer than `text`.
+  let from = 0;
+  let to = -1;
+  for (const [start, end] of foundSpans(text, HOST_AT)) {
+    if (start < to) {
+      to = Math.max(to, end);
+      continue;
+    }
+    if (to > from) texts.add(text.slice(from, to));
+    [from, to] = [start, end];
+  }
+  if (to > from) texts.add(text.slice(from, to));
   return [...texts];
 }
 
@@ -370,7 +397,7 @@ function foundSpans(text: string, hostAt: RegExp): Span[] {
   const raw = hasRawUserinfoMarks(text);
   const escaped = hasEscapedDelimiter(text);
   if (!raw && !escaped) return [];
-  const spans = raw ? userinfoSpans(text, hostAt) : [];
+  const spans = raw ? userinfoSpans(text, hostAt, new PairStarts(text)) : [];
   if (escaped) spans.push(...encodedUserinfoSpans(text, hostAt));
   return spans.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
 }

@@ -169,7 +169,7 @@ export class RequestAuditContext extends AuditContext {
       rawUrl,
       url: maskUrl(sanitizeString(rawUrl), config.masking, maskJsonInString),
       query,
-      queryParams: config.includeQueryParams ? maskUrlUserinfoInQuery(maskRequestData(query, config.masking, config.maxPostDataBytes), rawUrl) : {},
+      queryParams: config.includeQueryParams ? maskRequestData(maskUrlUserinfoInQuery(query, rawUrl), config.masking, config.maxPostDataBytes) : {},
       headers: pickHeaders(this.source.headers, config.includeHeaders, config.masking),
     };
     return this.seen;

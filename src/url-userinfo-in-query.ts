@@ -1,4 +1,3 @@
-import type { JsonObject, JsonValue } from "./model/json";
 import { MASK } from "./mask-rules";
 import { userinfoTexts } from "./mask-userinfo";
 import { decodePercentOnce } from "./percent-decoding";
@@ -9,85 +8,88 @@ import { decodePercentOnce } from "./percent-decoding";
  */
 const MIN_USERINFO_UNITS = 4;
 
+/** The parsed query is looked into this deep, and at most this many of its values, keys and containers; past them it is left to `maskRequestData`. */
+const MAX_DEPTH = 16;
+const MAX_NODES = 10_000;
+
 /**
- * What a query parser makes of `text` written in a query string: `+` is a space
- * (application/x-www-form-urlencoded, as qs, Node's querystring and URLSearchParams read
- * it), and escapes are decoded once.
+ * What query parsers make of `text` written in a query string, each form once: `+` read as
+ * a space (application/x-www-form-urlencoded) and escapes decoded once, an escape that is
+ * no UTF-8 left as it is (qs keeps the whole value undecoded then, `decodePercentOnce`
+ * only the bad escape) or read as U+FFFD (URLSearchParams, Node's querystring).
  */
-function asParsed(text: string): string {
-  return decodePercentOnce(text.replaceAll("+", " "));
+function parsedForms(text: string): string[] {
+  const plus = text.replaceAll("+", " ");
+  let whole = plus;
+  try {
+    whole = decodeURIComponent(plus);
+  } catch {
+    // qs keeps the value as it is.
+  }
+  return [text, plus, whole, decodePercentOnce(plus), new URLSearchParams(`a=${text}`).get("a") ?? text];
+}
+
+/** Escapes `text` for a regular expression. */
+const literal = (text: string) => text.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
+
+/** Replaces every form of `pattern` in a string by {@link MASK}, in one pass over it. */
+class FormMasker {
+  private nodes = 0;
+
+  constructor(private readonly pattern: RegExp) {}
+
+  string(text: string): string {
+    return text.replace(this.pattern, MASK);
+  }
+
+  /** `value` with the forms masked in its strings and keys; `value` itself when none is there, or when it is no plain data. */
+  value(value: unknown, depth: number): unknown {
+    if (++this.nodes > MAX_NODES) return value;
+    if (typeof value === "string") return this.string(value);
+    if (typeof value !== "object" || value === null || depth >= MAX_DEPTH) return value;
+    if (Array.isArray(value)) {
+      const items = value.map((item: unknown) => this.value(item, depth + 1));
+      return items.some((item, i) => item !== value[i]) ? items : value;
+    }
+    // A parser's record (fast-querystring's has a prototype of its own, which holds nothing).
+    if (ArrayBuffer.isView(value) || value instanceof Date || value instanceof Map || value instanceof Set || typeof (value as { toJSON?: unknown }).toJSON === "function") return value;
+    let changed = false;
+    const entries = Object.entries(value).map(([key, item]): [string, unknown] => {
+      const maskedKey = this.string(key);
+      const masked = this.value(item, depth + 1);
+      if (maskedKey !== key || masked !== item) changed = true;
+      return [maskedKey, masked];
+    });
+    // fromEntries defines each key as its own (a `__proto__` key stays a key).
+    return changed ? Object.fromEntries(entries) : value;
+  }
 }
 
 /**
- * Where query parsers split text: pairs (`&`, `;`), a name from its value (`=`), lists
- * (`,`, qs's `comma`) and nested keys (`[`, `]`, and `.` with qs's `allowDots`).
- */
-const PARSER_SPLITS = /[&;=,[\].]/;
-
-/**
- * The pieces a parser may make of `userinfo` (see {@link PARSER_SPLITS}), but those of the
- * user name alone: a password split in two (`?user:ab.cdef@h` with `allowDots` is the key
- * `user:ab` holding `cdef@h`) leaves its parts in keys and values.
- */
-function splitPieces(userinfo: string): string[] {
-  const colon = userinfo.indexOf(":");
-  const pieces: string[] = [];
-  let at = 0;
-  for (const piece of userinfo.split(PARSER_SPLITS)) {
-    if (colon === -1 || at + piece.length > colon) pieces.push(piece);
-    at += piece.length + 1;
-  }
-  return pieces.length > 1 ? pieces : [];
-}
-
-/** `text` with every one of `forms` in it replaced by {@link MASK}. */
-function maskForms(text: string, forms: readonly string[]): string {
-  let out = text;
-  for (const form of forms) if (out.includes(form)) out = out.split(form).join(MASK);
-  return out;
-}
-
-/** `value` (masked request data: plain JSON) with `forms` masked in its keys and strings; `value` itself when none is there. */
-function maskFormsIn(value: JsonValue, forms: readonly string[]): JsonValue {
-  if (typeof value === "string") return maskForms(value, forms);
-  if (typeof value !== "object" || value === null) return value;
-  if (Array.isArray(value)) {
-    const items = value.map((item) => maskFormsIn(item, forms));
-    return items.some((item, i) => item !== value[i]) ? items : value;
-  }
-  let changed = false;
-  const out: JsonObject = {};
-  for (const [key, item] of Object.entries(value)) {
-    const maskedKey = maskForms(key, forms);
-    const masked = maskFormsIn(item, forms);
-    if (maskedKey !== key || masked !== item) changed = true;
-    out[maskedKey] = masked;
-  }
-  return changed ? out : value;
-}
-
-/**
- * The request's masked query data (`queryParams`) with the userinfo that masking its URL
- * found (see `maskUserinfo`) masked as well, in the forms a query parser gives it: as
- * written, and with `+` read as a space and escapes decoded once. A parser decodes a
- * password's escaped `/`, `?`, `#` or space, and reads its `+` as a space, into text that is
- * no userinfo any more (`?next=//user:ab+cd@evil.com/g` is the value
- * `//user:ab cd@evil.com/g`): the URL says what it was. So are the pieces a parser splits
- * a password into (see {@link splitPieces}). Userinfo, or a piece of it, shorter than 4
- * characters is not looked for. Costs a look for an `@` or an escape in the URL when it holds none.
+ * A request's parsed query (before `maskRequestData` masks it) with the userinfo that
+ * masking its URL finds (see `maskUserinfo`) replaced by {@link MASK}, in the forms a query
+ * parser gives it (see {@link parsedForms}). A parser decodes a password's escaped `/`, `?`,
+ * `#` or space, and reads its `+` as a space, into text that is no userinfo any more:
+ * `?next=//user:ab+cd@evil.com/g` is the value `//user:ab cd@evil.com/g`, and only the URL
+ * says what it was. Every form is replaced in one pass over each string and key, so a mask
+ * is never masked again. Userinfo shorter than 4 characters is not looked for. Records (their
+ * own enumerable keys) and arrays are looked into, 16 levels deep and 10 000 values at most;
+ * byte arrays, dates, maps, sets and values with `toJSON` are left as they are. Costs a look for an `@` or an escape in the URL when it holds none.
+ * A password a parser splits at its own syntax (qs's `allowDots` at `.`, a raw `&` or `=`)
+ * is not found: its pieces are other keys and values.
  *
  * @example maskUrlUserinfoInQuery({ next: "//user:ab cd@evil.com/g" }, "/a?next=//user:ab+cd@evil.com/g") // { next: "//****************@evil.com/g" }
  */
-export function maskUrlUserinfoInQuery(queryParams: JsonObject, rawUrl: string): JsonObject {
+export function maskUrlUserinfoInQuery(query: unknown, rawUrl: string): unknown {
   const texts = userinfoTexts(rawUrl);
-  if (texts.length === 0) return queryParams;
+  if (texts.length === 0) return query;
   const forms = new Set<string>();
   for (const text of texts) {
-    for (const form of [text, asParsed(text)]) {
-      for (const piece of [form, ...splitPieces(form)]) if (piece.length >= MIN_USERINFO_UNITS && piece !== MASK) forms.add(piece);
-    }
+    // A form made of `*` alone would be found in every mask.
+    for (const form of parsedForms(text)) if (form.length >= MIN_USERINFO_UNITS && !/^\**$/.test(form)) forms.add(form);
   }
+  if (forms.size === 0) return query;
   // The longest first: a form inside a longer one is masked with it.
-  const ordered = [...forms].sort((a, b) => b.length - a.length);
-  return ordered.length === 0 ? queryParams : (maskFormsIn(queryParams, ordered) as JsonObject);
+  const pattern = new RegExp([...forms].sort((a, b) => b.length - a.length).map(literal).join("|"), "g");
+  return new FormMasker(pattern).value(query, 0);
 }
