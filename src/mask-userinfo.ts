@@ -66,7 +66,8 @@ const LABEL_DOT = String.raw`(?:[.\u3002\uFF0E\uFF61]|%E3%80%82|%EF%BC%8E|%EF%BD
  * protocol and its address (`tcp(db:3306)`, `unix(/tmp/mysql.sock)`) or no host before a
  * path (`user:secret@/shop`). It is tried only just after an `@`, so its
  * bounds cost nothing elsewhere. A single label
- * without a port (`10:30@venue`, `10:30@hq/attendees`) is not taken for a host.
+ * without a port (`10:30@venue`) is not taken for a host; before a path it is, unless the
+ * password reads as a time (see {@link LABEL_BEFORE_PATH_AT}).
  */
 const BARE_HOST = String.raw`(?:[a-z][a-z\d]{0,9}\([^()\s]{0,255}\)|(?=\/)|localhost|\[[\dA-Fa-f:.]{2,45}\]|${HOST_LABEL}(?:${LABEL_DOT}${HOST_LABEL}){1,127}|${HOST_LABEL}(?=:\d)|0x0*[\dA-Fa-f]{1,8}|\d{4,32})(?::\d{1,5})?(?![\p{L}\p{N}\p{M}_-]|${LABEL_DOT}[\p{L}\p{N}\p{M}_-])`;
 
@@ -88,6 +89,15 @@ const MAX_USER_UNITS = 128;
 
 /** {@link BARE_HOST} where it is tried: just after an `@`. */
 const HOST_AT = new RegExp(BARE_HOST, "iuy");
+
+/**
+ * A single label before a path, just after an `@`: the host of `app:Tr0ub4dor@db/shop`
+ * (a container's name), unless what stands for the password reads as a time
+ * ({@link TIME_LIKE}: `10:30@hq/attendees`).
+ */
+const LABEL_BEFORE_PATH_AT = new RegExp(String.raw`${HOST_LABEL}(?=/)`, "iuy");
+/** Digits, `:` and `.` alone: the minutes, seconds and fractions of a time. */
+const TIME_LIKE = /^[\d:.]+$/;
 
 /**
  * What may follow the `@` of a userinfo in an object key: the end of the key, or any
@@ -133,22 +143,26 @@ class PairStarts {
   }
 }
 
-/** A host and its port, as what comes before a pair: `app.example.com:8080`. */
-const HOST_PORT = /^[^:]*:\d{1,5}$/;
+/**
+ * A whole host, with an optional port, as what may come before a pair: a dotted name,
+ * `localhost` or a bracketed IPv6 address (`app.example.com:8080`, `[::1]:8443`); not a
+ * single label (`app:12345` may be a user and a password).
+ */
+const WHOLE_HOST = new RegExp(String.raw`^(?:localhost|\[[\dA-Fa-f:.]{2,45}\]|${HOST_LABEL}(?:${LABEL_DOT}${HOST_LABEL}){1,127})(?::\d{1,5})?$`, "iu");
 
 /**
- * The span `[start, end)` of a userinfo after `//` or a scheme, cut back to its last `@`
- * before a pair starts in it (see {@link PAIR_START}) when what precedes that pair holds
- * no password (no `:`, or only a port's); undefined when none is left. A password may
- * hold a raw `&x=` (`//app:Tr0ub&dor=9x@db/shop` is kept whole, and masked).
+ * The span `[start, end)` of a userinfo after `//` or a scheme, when a pair starts in it
+ * (see {@link PAIR_START}): cut back to its last `@` before that pair (`//u:pw@h&to=ada@x`),
+ * dropped when a whole host precedes the pair and no `@` does (`//app.example&to=ada@x`:
+ * no userinfo), else kept whole: a password may hold a raw `&x=`
+ * (`//app:Tr0ub&dor=9x@db/shop`, `//app:12345&k=x@db` are masked whole).
  */
 function withinPair(text: string, pairs: PairStarts, start: number, end: number): Span | undefined {
   const pair = pairs.after(start);
   if (pair >= end) return [start, end];
-  const head = text.slice(start, pair);
-  if (head.includes(":") && !HOST_PORT.test(head)) return [start, end];
   const at = text.lastIndexOf("@", pair - 1);
-  return at > start ? [start, at] : undefined;
+  if (at > start) return [start, at];
+  return WHOLE_HOST.test(text.slice(start, pair)) ? undefined : [start, end];
 }
 
 /**
@@ -183,7 +197,12 @@ function bareUserinfoSpans(text: string, spans: Span[], hostAt: RegExp, pairs: P
       else if (code === 0x3a) colons.push(scanned);
     }
     hostAt.lastIndex = at + 1;
-    if (!hostAt.test(text)) continue;
+    let labelOnly = false;
+    if (!hostAt.test(text)) {
+      LABEL_BEFORE_PATH_AT.lastIndex = at + 1;
+      if (hostAt !== HOST_AT || !LABEL_BEFORE_PATH_AT.test(text)) continue;
+      labelOnly = true;
+    }
     const lowest = Math.max(runStart, at - 1 - MAX_PASSWORD_UNITS);
     while (firstColon < colons.length && colons[firstColon]! < lowest) firstColon++;
     for (let i = firstColon; i < colons.length && colons[i]! < at - 1; i++) {
@@ -200,6 +219,8 @@ function bareUserinfoSpans(text: string, spans: Span[], hostAt: RegExp, pairs: P
         if (i === firstColon) firstColon++;
         continue;
       }
+      // A time before a name and a path (`10:30@hq/attendees`), not a password.
+      if (labelOnly && TIME_LIKE.test(text.slice(colon + 1, at))) continue;
       spans.push([start, at]);
       break;
     }

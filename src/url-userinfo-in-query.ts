@@ -26,11 +26,23 @@ function parsedForms(text: string): string[] {
   } catch {
     // qs keeps the value as it is.
   }
-  return [text, plus, whole, decodePercentOnce(plus), new URLSearchParams(`a=${text}`).get("a") ?? text];
+  return [text, plus, whole, decodePercentOnce(plus), new URLSearchParams(`a=${text.replaceAll("&", "%26")}`).get("a") ?? text];
 }
 
-/** Escapes `text` for a regular expression. */
-const literal = (text: string) => text.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
+/** A letter, digit or `_` of any script: what a form's edge may not run into. */
+const WORD_UNIT = /[\p{L}\p{N}_]/u;
+
+/**
+ * `form` as an alternative of a regular expression (flag `u`), which does not match inside
+ * a longer word: the user name `admin` is not masked in `administrator`, nor `10:30` in
+ * `T10:30:00Z`.
+ */
+function alternative(form: string): string {
+  const escaped = form.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
+  const before = WORD_UNIT.test(form.charAt(0)) ? String.raw`(?<![\p{L}\p{N}_])` : "";
+  const after = WORD_UNIT.test(form.charAt(form.length - 1)) ? String.raw`(?![\p{L}\p{N}_])` : "";
+  return before + escaped + after;
+}
 
 /** Replaces every form of `pattern` in a string by {@link MASK}, in one pass over it. */
 class FormMasker {
@@ -72,7 +84,7 @@ class FormMasker {
  * `#` or space, and reads its `+` as a space, into text that is no userinfo any more:
  * `?next=//user:ab+cd@evil.com/g` is the value `//user:ab cd@evil.com/g`, and only the URL
  * says what it was. Every form is replaced in one pass over each string and key, so a mask
- * is never masked again. Userinfo shorter than 4 characters is not looked for. Records (their
+ * is never masked again, and never inside a longer word. Userinfo shorter than 4 characters is not looked for. Records (their
  * own enumerable keys) and arrays are looked into, 16 levels deep and 10 000 values at most;
  * byte arrays, dates, maps, sets and values with `toJSON` are left as they are. Costs a look for an `@` or an escape in the URL when it holds none.
  * A password a parser splits at its own syntax (qs's `allowDots` at `.`, a raw `&` or `=`)
@@ -90,6 +102,6 @@ export function maskUrlUserinfoInQuery(query: unknown, rawUrl: string): unknown 
   }
   if (forms.size === 0) return query;
   // The longest first: a form inside a longer one is masked with it.
-  const pattern = new RegExp([...forms].sort((a, b) => b.length - a.length).map(literal).join("|"), "g");
+  const pattern = new RegExp([...forms].sort((a, b) => b.length - a.length).map(alternative).join("|"), "gu");
   return new FormMasker(pattern).value(query, 0);
 }

@@ -217,6 +217,10 @@ describe("an @ in a URL that is no userinfo", () => {
     "/p?time=10:30&email=ada@example.com",
     "/login?next=//app.example.com&email=ada@example.com",
     "/p?next=https://app.example&user=ada@example.com",
+    "/p?upstream=http://[2001:db8::1]:8443&contact=ops@example.com",
+    "/p?next=//app.example.com:8080&email=ada@example.com",
+    "/api/meetings/10:30@hq/attendees",
+    "/calendar/2024-05-01T10:30:15@room-4/book",
   ])("keeps %j as it was", (text) => {
     expect(url(text)).toBe(text);
   });
@@ -245,9 +249,16 @@ describe("an @ in a URL that is no userinfo", () => {
     ["bare, with a `;name=` in its password", "/p?next=app:p;ss=w0rd@db.example.com"],
     ["escaped whole, with an escaped `;name=` in its password", `/p?next=${encodeURIComponent("app:pa;ss=w0rd@proxy.example.com:3128")}`],
     ["escaped whole, with an escaped `&name=` in its password", `/p?next=${encodeURIComponent("app:pa&ss=w0rd@proxy.example.com:3128")}`],
+    ["after // with digits and a `&name=` in its password", "/p?next=//app:12345&k=Tr0ub4dor@db.example.com/"],
+    ["after a scheme, escaped, with digits and a `&name=` in its password", "/p?next=https%3A%2F%2Fapp%3A12345&k=Tr0ub4dor%40db.example.com"],
+    ["bare, before a single label and a path (a container's name)", "/connect/app:Tr0ub4dor@db/shop"],
   ])("is still masked %s: only a raw `&name=` separates pairs", (_kind, text) => {
     const masked = url(text);
     expect(masked).toContain(MASK);
     expect(masked).not.toMatch(/Tr0ub|dor=9x|p;ss|w0rd/);
+  });
+
+  it("is cut at its host when a pair follows the host: the next pair is kept", () => {
+    expect(url("/p?proxy=http://user:pw@proxy.example.com:3128&notify=ops@example.com")).toBe(`/p?proxy=http://${MASK}@proxy.example.com:3128&notify=ops@example.com`);
   });
 });

@@ -82,6 +82,19 @@ describe("queryParams masked of the userinfo its URL holds", () => {
     expect(stored).toEqual({ next: `//${MASK}@h.example.com/`, password: MASK, next2: `//${MASK}@h.example.com/`, end: "10:30", user: "ada" });
   });
 
+  it("masks a form as a whole word only, and reads a `&` in a userinfo as URLSearchParams would", () => {
+    const query = "next=//admin@intranet.example.com/&role=administrator&slot=10:30@venue.example.com&ts=2024-01-15T10:30:00Z&b=//db:5432&email=ada@example.com";
+    expect(maskRequestData(maskUrlUserinfoInQuery(qs.parse(query), `/p?${query}`), DEFAULTS)).toEqual({
+      next: `//${MASK}@intranet.example.com/`,
+      role: "administrator",
+      slot: `${MASK}@venue.example.com`,
+      ts: "2024-01-15T10:30:00Z",
+      // The url masks `db:5432&email=ada` whole (a single label and a port may be a user and a password); the query's own pairs are kept.
+      b: "//db:5432",
+      email: "ada@example.com",
+    });
+  });
+
   it("keeps a `__proto__` key a key, and values that are no plain data as they are", () => {
     const query = JSON.parse('{"__proto__": "//u:ab cd@h.example.com/", "when": 1}') as Record<string, unknown>;
     const date = new Date(0);
