@@ -86,13 +86,16 @@ class FormMasker {
  * says what it was. Every form is replaced in one pass over each string and key, so a mask
  * is never masked again, and never inside a longer word. Userinfo shorter than 4 characters is not looked for. Records (their
  * own enumerable keys) and arrays are looked into, 16 levels deep and 10 000 values at most;
- * byte arrays, dates, maps, sets and values with `toJSON` are left as they are. Costs a look for an `@` or an escape in the URL when it holds none.
+ * byte arrays, dates, maps, sets and values with `toJSON` are left as they are. Costs nothing for an empty query, and a look for an
+ * `@` or an escape in the URL when it holds none.
  * A password a parser splits at its own syntax (qs's `allowDots` at `.`, a raw `&` or `=`)
  * is not found: its pieces are other keys and values.
  *
  * @example maskUrlUserinfoInQuery({ next: "//user:ab cd@evil.com/g" }, "/a?next=//user:ab+cd@evil.com/g") // { next: "//****************@evil.com/g" }
  */
 export function maskUrlUserinfoInQuery(query: unknown, rawUrl: string): unknown {
+  // Most requests have no query: their URL is not looked at again (maskUrl looked once).
+  if (typeof query !== "string" && (typeof query !== "object" || query === null || Object.keys(query).length === 0)) return query;
   const texts = userinfoTexts(rawUrl);
   if (texts.length === 0) return query;
   const forms = new Set<string>();
