@@ -157,7 +157,11 @@ export interface AuditOptions {
    * @default "sync"
    */
   writeMode?: WriteMode;
-  /** Buffered mode: the longest time an event waits in memory. @default 200 */
+  /**
+   * Buffered mode: the longest time an event waits in memory, in ms: a partial batch is
+   * written once its oldest event has waited this long (a full batch of `maxBatchSize` at
+   * once). With a `spool`, events go to the store as soon as they are spooled. @default 200
+   */
   flushIntervalMs?: number;
   /** Buffered mode: events per insert. @default 1000 */
   maxBatchSize?: number;
@@ -171,9 +175,9 @@ export interface AuditOptions {
    * `redisSpool({ url })`. Every event is appended to it first (group commit: events
    * created while an append runs go together in the next one) and `createEvent`
    * resolves once its append returned (a file: written and `fdatasync`ed; Redis: the
-   * server's reply); the store is fed from the spool's head, in order (a `fileSpool`'s
-   * lines read back as soon as it holds any, one write at a time; a `redisSpool`'s every
-   * `flushIntervalMs` or `maxBatchSize` events, from copies in memory), and what the store
+   * server's reply); the store is fed from the spool's head, in order, as soon as it holds
+   * anything, one write at a time (a `fileSpool`'s lines read back 200 at a time; a
+   * `redisSpool`'s from copies in memory, up to `maxBatchSize`), and what the store
    * cannot take waits there, across restarts, until it answers. Durable queues of this kind follow disk
    * buffers of log shippers such as Vector and Fluent Bit. See the README, "Write modes".
    */

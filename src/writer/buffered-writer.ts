@@ -67,8 +67,8 @@ const SPOOL_FAILED_ROUNDS = 5;
 /**
  * With a spool, the store is written at most this many rows at a time: a batch of
  * `maxBatchSize` goes as consecutive writes of this size, in order, and its lines are
- * acknowledged once all are stored; lines read back from the spool are decoded this many
- * at a time, the event loop going round in between. A store builds each write's statement (or COPY text)
+ * acknowledged once all are stored; lines read back from the spool are read, decoded,
+ * written and acknowledged this many at a time. A store builds each write's statement (or COPY text)
  * synchronously; building 1 000 rows at once stalled the event loop, and with it every
  * acknowledgement, for 9-59 ms on a loaded machine; 200 rows, for 1.6-16.5 ms
  * (`npm run bench:durable-ack`, longest synchronous store write).
@@ -130,11 +130,12 @@ class ClosingWhileBlocked extends Error {}
  * with group commit (one append, `fdatasync`ed for a file, at a time; events arriving
  * meanwhile go together in the next, up to `maxBatchSize`; no timer delays it), and
  * `enqueue` resolves once its append did. The store is fed from the spool's head, in
- * spool order: lines an earlier process left first. A `fileSpool`'s lines are read back
- * from it as soon as it holds any, one write at a time, each taking what was appended
- * while the one before it ran (see {@link keepsLinesBeside}); a `redisSpool`'s own
- * lines are kept in memory beside it (at most `maxBufferedEvents` of them) and written
- * every `flushIntervalMs` or `maxBatchSize` events, except through a store failure: then
+ * spool order: lines an earlier process left first. The store is fed as soon as the spool
+ * holds anything, one write at a time, each taking what was appended while the one
+ * before it ran (see {@link fullBatch}): a `fileSpool`'s lines are read back from it, at
+ * most {@link FEED_SLICE_ROWS} at a time (see {@link keepsLinesBeside}); a `redisSpool`'s
+ * own lines are kept in memory beside it (at most `maxBufferedEvents` of them) and
+ * written from there, up to `maxBatchSize` at a time, except through a store failure: then
  * the spool alone keeps them (memory does not grow with an outage), and they are read
  * back, and counted as `replayed`, once the store answers. A batch's lines are
  * acknowledged (removed) once the store holds them. A spool whose storage can
@@ -522,10 +523,10 @@ export class BufferedWriter {
   private schedule(delay?: number, now = performance.now()): void {
     if (this.closed) return;
     const direct = this.spoolUsable() ? 0 : this.queue.length;
-    const waiting = this.tail.length + direct;
+    const waiting = this.toFeed() + direct;
     const oldest = Math.min(this.tail.oldestAt() ?? Infinity, direct > 0 ? this.queue[0]!.at : Infinity, now);
-    const full = waiting >= this.options.maxBatchSize || this.tail.unmirrored > 0;
-    // Events a spool could not take go to the store at once (a delay > 0 writes partial
+    const full = waiting >= this.fullBatch();
+    // Events a spool could not take go to the store at once (run writes them as partial
     // batches too): their callers wait for it, not for the interval.
     const callersWait = direct > 0 && this.options.spool !== undefined;
     const wait = delay ?? (full ? 0 : callersWait ? 1 : Math.max(1, oldest + this.options.flushIntervalMs - now));
@@ -542,7 +543,7 @@ export class BufferedWriter {
     this.timerDue = due;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.pump(wait > 0);
+      void this.pump(false);
     }, wait);
     if (!this.holdsProcess()) this.timer.unref();
   }
@@ -552,6 +553,29 @@ export class BufferedWriter {
     const wait = this.backoff();
     this.retryAt = performance.now() + wait;
     this.schedule(wait);
+  }
+
+  /**
+   * Whether what was taken at `at` (`performance.now()`) has waited `flushIntervalMs`, so
+   * a partial batch of it goes to the store (within 1 ms: a timer may fire that much
+   * early). Until then only full batches go: feeding each new event as it came would
+   * make every batch a few events, each its own transaction and spool acknowledgement.
+   */
+  private isDue(at: number | undefined): boolean {
+    return at !== undefined && at + this.options.flushIntervalMs <= performance.now() + 1;
+  }
+
+  /**
+   * How many events waiting make a batch that goes to the store before the interval ends:
+   * `maxBatchSize`; with a spool, one. The spool answers the callers, and the store is fed
+   * from it steadily, one write at a time, each taking what came while the one before ran:
+   * at 5 000 events/s, writes of about 15 events kept a `fileSpool`'s acknowledgement p99
+   * at 7-12 ms (`npm run bench:durable-ack`, PostgreSQL up, quiet machine), where waiting
+   * for 200 events (a third less CPU) gave 14-16 ms in the same runs and for 1 000, 15-22
+   * ms: the bigger writes' bursts held up appends.
+   */
+  private fullBatch(): number {
+    return this.options.spool === undefined ? this.options.maxBatchSize : 1;
   }
 
   /** Whether the store may be tried now: it answered last time, or its backoff has passed. */
@@ -627,8 +651,9 @@ export class BufferedWriter {
 
   /**
    * Runs one flush at a time; resolves true when it got through without a
-   * failure. Unless `all`, only full batches are written and the rest waits for
-   * the interval.
+   * failure. Unless `all`, only full batches (see {@link fullBatch}) and those whose
+   * oldest has waited the interval (see {@link isDue}) are written, and the rest waits.
+   * A flush that joins a run of what is due runs again while anything waits (see {@link flush}).
    */
   private pump(all: boolean): Promise<boolean> {
     this.running ??= this.run(all)
@@ -640,7 +665,7 @@ export class BufferedWriter {
       })
       .finally(() => {
         this.running = undefined;
-        if ((this.queue.length > 0 || this.tail.length > 0) && this.timer === undefined) this.schedule();
+        if ((this.queue.length > 0 || this.toFeed() > 0) && this.timer === undefined) this.schedule();
       });
     return this.running;
   }
@@ -662,7 +687,9 @@ export class BufferedWriter {
         this.queue.push(...(await this.copiesAgain(this.copies.lines())));
         this.kick();
       }
-      if (!this.spoolUsable() && this.queue.length >= (all ? 1 : this.options.maxBatchSize)) {
+      // Events a spool could not take go to the store at once: their callers wait for it.
+      const directDue = all || this.options.spool !== undefined || this.isDue(this.queue[0]?.at);
+      if (!this.spoolUsable() && this.queue.length >= (directDue ? 1 : this.options.maxBatchSize)) {
         const batch = this.queue.splice(0, this.options.maxBatchSize);
         this.inFlight = batch.length;
         let stored = false;
@@ -683,7 +710,7 @@ export class BufferedWriter {
         progressed = true;
       }
       if (this.toFeed() > 0 && this.mayTryStore()) {
-        const fed = await this.withHead(() => this.feedOnce(all));
+        const fed = await this.withHead(() => this.feedOnce());
         if (fed === "failed") {
           this.retryLater();
           return false;
@@ -732,18 +759,20 @@ export class BufferedWriter {
 
   /**
    * Moves one batch from the spool's head to the store (call it under {@link withHead}):
-   * lines an earlier process left (read back) first, then the writer's own, from
-   * memory; unless `all`, only a full batch of those. Their lines are acknowledged once
-   * the store holds them.
+   * lines read back (an earlier process's, a `fileSpool`'s own, those left through a
+   * failure) first, {@link FEED_SLICE_ROWS} at a time, then the writer's own kept in
+   * memory, up to `maxBatchSize`. Their lines are acknowledged once the store holds them.
    */
-  private async feedOnce(all: boolean): Promise<"moved" | "empty" | "failed"> {
+  private async feedOnce(): Promise<"moved" | "empty" | "failed"> {
     const spool = this.options.spool!;
     // The tail is being forgotten after a spool failure: wait for it.
     if (this.forgetPending) return "failed";
     // After a failure, one event probes the store: an outage then costs no batch read back and decoded per retry.
     const max = this.storeDown ? 1 : this.options.maxBatchSize;
-    if (this.tail.unmirrored > 0) return this.replayOnce(Math.min(max, this.tail.unmirrored));
-    if (this.tail.length < (all ? 1 : this.options.maxBatchSize)) return "empty";
+    // Read back, written and acknowledged a slice at a time: a batch of decoded rows held
+    // through its writes outlived the garbage collector's young-generation passes.
+    if (this.tail.unmirrored > 0) return this.replayOnce(Math.min(max, FEED_SLICE_ROWS, this.tail.unmirrored));
+    if (this.tail.length === 0) return "empty";
     const batch = this.tail.head(max);
     if (!(await this.toStore(batch))) {
       this.tail.unmirror();
@@ -948,8 +977,8 @@ export class BufferedWriter {
           // of its lines may store them, so they are asked about before being chained.
           for (const p of chunk.entries) p.maybeStored = true;
           this.forgetTail();
-          // Their callers wait for the acknowledgement the append was to give: a flush of
-          // all that waits (a delay > 0 flushes partial batches too) stores them now.
+          // Their callers wait for the acknowledgement the append was to give: what waits
+          // goes to the store now (with a spool, partial batches go at once).
           this.schedule(1);
         }
         return rest;
@@ -1054,7 +1083,7 @@ export class BufferedWriter {
         }
         case "block":
           if (this.closing !== undefined) throw new ClosingWhileBlocked();
-          if ((await this.withHead(() => this.feedOnce(true))) !== "moved") {
+          if ((await this.withHead(() => this.feedOnce())) !== "moved") {
             if (waited === 0) this.options.logger.warn(`audit-events: spool ${spool.name} is full; createEvent waits until the store answers.`);
             waited++;
             await sleep(Math.min(LONGEST_RETRY_MS / 10, FIRST_RETRY_MS * 2 ** Math.min(waited, 20)));
@@ -1086,9 +1115,9 @@ export class BufferedWriter {
         this.forgetTail();
         return "empty";
       }
+      // At most FEED_SLICE_ROWS lines (see feedOnce): decoding more at once (JSON, checksum,
+      // MAC of up to maxBatchSize lines) held every acknowledgement behind it.
       for (let i = 0; i < batch.lines.length; i++) {
-        // A batch decoded at once (JSON, checksum, MAC of up to maxBatchSize lines) held every acknowledgement behind it.
-        if (i > 0 && i % FEED_SLICE_ROWS === 0) await nextTurn();
         const line = batch.lines[i]!;
         const decoded = decodeSpoolLine(line, this.options.spoolKeys);
         // A crash between a replayed write and the spool's acknowledgement leaves it stored already.
