@@ -105,6 +105,13 @@ export const ACCEPTED: Promise<void> = Promise.resolve();
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The longest delay `setTimeout` keeps (2^31 - 1 ms, about 24.8 days): a longer one fires
+ * after 1 ms, so a `flushIntervalMs` beyond it made the writer's timer fire, find nothing
+ * due and start again, about 800 times a second. A longer wait goes as timers of this length.
+ */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
 /** Whether `error` is a spool's report that it lost lines it had acknowledged. */
 function isSpoolLost(error: unknown): boolean {
   return error instanceof AuditError && error.code === "ERR_AUDIT_SPOOL_LOST";
@@ -369,12 +376,17 @@ export class BufferedWriter {
 
   private async shutDown(): Promise<void> {
     try {
-      await this.flush();
-      for (let rounds = 1; await this.copiesLost(); rounds++) {
-        // The spool lost lines again since the last flush, each time: as flush() does, give up.
-        if (rounds >= SPOOL_FAILED_ROUNDS) throw this.keepsLosing(rounds);
+      do {
         await this.flush();
-      }
+        for (let rounds = 1; await this.copiesLost(); rounds++) {
+          // The spool lost lines again since the last flush, each time: as flush() does, give up.
+          if (rounds >= SPOOL_FAILED_ROUNDS) throw this.keepsLosing(rounds);
+          await this.flush();
+        }
+        // An event taken after the flush ended (enqueue is open until `closed` is set) would
+        // be left in memory with no timer to write it: another round writes it. The check
+        // and `closed` below are one synchronous step, so none comes in between.
+      } while (this.queue.length > 0 || this.committing !== undefined || this.buffered() > 0);
     } catch (error) {
       throw new AuditStoreError(
         `closeAudit(): ${Math.max(this.buffered(), this.copies?.size ?? 0)} audit event(s) could not be written (${this.lastFailure}) and are lost if the process exits now. They are retried in the background; call closeAudit() again, or configure a spool to keep them across a restart.`,
@@ -529,7 +541,7 @@ export class BufferedWriter {
     // Events a spool could not take go to the store at once (run writes them as partial
     // batches too): their callers wait for it, not for the interval.
     const callersWait = direct > 0 && this.options.spool !== undefined;
-    const wait = delay ?? (full ? 0 : callersWait ? 1 : Math.max(1, oldest + this.options.flushIntervalMs - now));
+    const wait = Math.min(LONGEST_TIMER_MS, delay ?? (full ? 0 : callersWait ? 1 : Math.max(1, oldest + this.options.flushIntervalMs - now)));
     const due = now + wait;
     if (this.timer !== undefined) {
       // Keep an earlier timer; and a failing store keeps its backoff.
@@ -688,7 +700,9 @@ export class BufferedWriter {
         this.kick();
       }
       // Events a spool could not take go to the store at once: their callers wait for it.
-      const directDue = all || this.options.spool !== undefined || this.isDue(this.queue[0]?.at);
+      // So do events that waited through a failed write (a retry, or a flush that failed
+      // and left them to be retried in the background), as soon as the store may be tried.
+      const directDue = all || this.options.spool !== undefined || this.storeDown || this.isDue(this.queue[0]?.at);
       if (!this.spoolUsable() && this.queue.length >= (directDue ? 1 : this.options.maxBatchSize)) {
         const batch = this.queue.splice(0, this.options.maxBatchSize);
         this.inFlight = batch.length;

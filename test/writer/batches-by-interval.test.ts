@@ -8,7 +8,10 @@ import { recordingLogger } from "./spool-conformance";
  * the oldest has waited `flushIntervalMs`, as documented. It used to go on writing, once a
  * timer had started a write, whatever came while the write before ran: at 5 000 events/s
  * against PostgreSQL, 1 605 writes of 3 events at the median in 2 s, each a transaction,
- * instead of 11 writes of about 1 000.
+ * instead of 11 writes of about 1 000. What waited through a failed write goes as soon as
+ * the store may be tried (an attacker's pass found it waiting for its interval after a
+ * failed flush: a minute, with the process held up), an interval beyond setTimeout's limit
+ * does not spin, and close() writes or refuses an event taken while it ends.
  */
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -87,4 +90,76 @@ it("makes a flush that comes during a write started by the interval store what c
   await flushed;
   expect(store.writes).toEqual([1, 1]);
   expect(store.list().map((event) => event.objectId)).toEqual(["0", "1"]);
+});
+
+/** `inner` failing every write, as a refused connection does, while `down`. */
+function downStore(inner: MemoryStore): MemoryStore & { down: boolean; attempts: number } {
+  const store = Object.create(inner) as MemoryStore & { down: boolean; attempts: number };
+  store.down = true;
+  store.attempts = 0;
+  store.writeRows = async (rows) => {
+    store.attempts++;
+    if (store.down) throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+    return inner.writeRows(rows);
+  };
+  return store;
+}
+
+it("retries what a failed flush left in the background once the store may be tried, not after the interval", async () => {
+  const store = downStore(memoryStore());
+  const writer = writerOf(store, { flushIntervalMs: 60_000, maxBatchSize: 1000 });
+  for (let i = 0; i < 3; i++) await writer.enqueue(row(i));
+  await expect(writer.flush()).rejects.toThrow(/still in memory/);
+  store.down = false;
+  const back = performance.now();
+  while (store.list().length < 3 && performance.now() - back < 10_000) await sleep(20);
+  expect(store.list().map((event) => event.objectId)).toEqual(["0", "1", "2"]);
+  // The first retry comes after 50-100 ms of backoff; the interval is a minute.
+  expect(performance.now() - back).toBeLessThan(5_000);
+  expect(writer.buffered()).toBe(0);
+});
+
+it("waits an interval longer than setTimeout's limit without its timer firing again and again", async () => {
+  // setTimeout fires a longer delay after 1 ms: the writer's timer found nothing due and started again, every millisecond.
+  const timers = jest.spyOn(globalThis, "setTimeout");
+  try {
+    const store = firstWriteGated(memoryStore());
+    store.release();
+    const writer = writerOf(store, { flushIntervalMs: 30 * 24 * 3600 * 1000, maxBatchSize: 1000 });
+    await writer.enqueue(row(0));
+    timers.mockClear();
+    await sleep(200);
+    // The sleep's own timer, and no other.
+    expect(timers.mock.calls.length).toBeLessThanOrEqual(1);
+    expect(store.writes).toEqual([]);
+    await writer.flush();
+    expect(store.writes).toEqual([1]);
+  } finally {
+    timers.mockRestore();
+  }
+});
+
+it("never takes an event during close() that it then leaves unwritten", async () => {
+  // An event enqueued `offset` microtasks after close()'s last write: close() either writes it or refuses it.
+  for (let offset = 0; offset < 40; offset++) {
+    const inner = memoryStore();
+    const store = Object.create(inner) as MemoryStore;
+    const writer = new BufferedWriter({ store, flushIntervalMs: 200, maxBatchSize: 1000, maxBufferedEvents: 10_000, spool: undefined, onSpoolFull: "block", logger: recordingLogger() });
+    await writer.enqueue(row(0));
+    let late: Promise<"taken" | "refused"> | undefined;
+    store.writeRows = async (rows) => {
+      const written = await inner.writeRows(rows);
+      let step = 0;
+      const later = () => {
+        if (step++ < offset) return queueMicrotask(later);
+        late ??= writer.enqueue(row(1)).then(() => "taken" as const, () => "refused" as const);
+      };
+      queueMicrotask(later);
+      return written;
+    };
+    await writer.close();
+    const outcome = await late;
+    expect({ offset, outcome, stored: store.list().length }).toEqual({ offset, outcome, stored: outcome === "taken" ? 2 : 1 });
+    expect(writer.buffered()).toBe(0);
+  }
 });
