@@ -413,14 +413,29 @@ export function userinfoTexts(text: string): string[] {
   return [...texts];
 }
 
-/** The userinfo spans found raw and percent-encoded in `text`, a scheme-less one being one that `hostAt` follows, by start (the longest first). */
+/** A letter or a digit: what a span left after its masks must hold to hide anything. */
+const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
+
+/**
+ * Whether the span `start`-`end` of `text` is masks and punctuation only: what it covers is
+ * masked already. Masking text twice must give what masking it once gave: a mask put in
+ * place of a character that ended a userinfo (`pin :\)u:p@h.com` masked as
+ * `pin :****************)****************@h.com`, the `\` a value's) made the masks and the
+ * `)` between them read as one password when masked again.
+ */
+function masksOnly(text: string, start: number, end: number): boolean {
+  const covered = text.slice(start, end);
+  return covered.includes(MASK) && !LETTER_OR_DIGIT.test(covered.replaceAll(MASK, ""));
+}
+
+/** The userinfo spans found raw and percent-encoded in `text`, a scheme-less one being one that `hostAt` follows, by start (the longest first); none that only masks cover ({@link masksOnly}). */
 function foundSpans(text: string, hostAt: RegExp): Span[] {
   const raw = hasRawUserinfoMarks(text);
   const escaped = hasEscapedDelimiter(text);
   if (!raw && !escaped) return [];
   const spans = raw ? userinfoSpans(text, hostAt, new PairStarts(text)) : [];
   if (escaped) spans.push(...encodedUserinfoSpans(text, hostAt));
-  return spans.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+  return spans.filter(([start, end]) => !masksOnly(text, start, end)).sort((a, b) => a[0] - b[0] || b[1] - a[1]);
 }
 
 /** `text` with the userinfo spans of {@link foundSpans} masked. */

@@ -133,6 +133,8 @@ describe("masking, as a property of its own output", () => {
     ["a masked query value before a fragment in a message", "https://?password#"],
     ["a quoted value whose backslash escapes a line break", 'password: "a\\\nb"'],
     ["a quoted value cut after a backslash", "password='a b\\"],
+    ["a value's mask where a character ended a userinfo", "pin :\\)u:p@h.com"],
+    ["a value's mask and a quote before a userinfo", "pin :password=')u:p@h.com"],
   ])("leaves masked text as it is: %s", (_kind, input) => {
     const once = maskMessage(input, DEFAULTS, Infinity);
     expect(maskMessage(once, DEFAULTS, Infinity)).toBe(once);

@@ -262,3 +262,16 @@ describe("an @ in a URL that is no userinfo", () => {
     expect(url("/p?proxy=http://user:pw@proxy.example.com:3128&notify=ops@example.com")).toBe(`/p?proxy=http://${MASK}@proxy.example.com:3128&notify=ops@example.com`);
   });
 });
+
+describe("a userinfo beside masks", () => {
+  // Masks and punctuation alone are left as they are (masking masked text changes nothing),
+  // but a userinfo with a letter or digit beside a mask is masked whole.
+  it.each([
+    [`https://admin:${MASK}hunter2@db.example.com/`, `https://${MASK}@db.example.com/`],
+    [`redis://:${MASK}9@cache:6379`, `redis://${MASK}@cache:6379`],
+    [`see u:${MASK})x@h.com`, `see ${MASK}@h.com`],
+    [`see :${MASK})${MASK}@h.com`, `see :${MASK})${MASK}@h.com`],
+  ])("%s", (input, expected) => {
+    expect(maskMessage(input, new MaskRules(DEFAULT_MASK_FIELDS, [], []), Infinity)).toBe(expected);
+  });
+});
