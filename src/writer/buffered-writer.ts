@@ -167,6 +167,8 @@ export class BufferedWriter {
   private standIns: Pending[] = [];
   /** Events of the batch being written to the store directly. */
   private inFlight = 0;
+  /** Events taken by {@link accept} so far, so `close()` sees one that came while it flushed. */
+  private taken = 0;
   /** Events of the spool append in progress. */
   private committingCount = 0;
   /** A spool append is between its call and the writer's note of its lines. */
@@ -265,6 +267,7 @@ export class BufferedWriter {
   private accept(row: EventRow): Promise<void> {
     if (this.closed) return this.refuseClosed();
     if (this.buffered() >= this.options.maxBufferedEvents) return this.enqueueWhenRoom(row);
+    this.taken++;
     if (this.options.spool === undefined) {
       const at = performance.now();
       this.queue.push({ row, at });
@@ -376,7 +379,9 @@ export class BufferedWriter {
 
   private async shutDown(): Promise<void> {
     try {
+      let taken: number;
       do {
+        taken = this.taken;
         await this.flush();
         for (let rounds = 1; await this.copiesLost(); rounds++) {
           // The spool lost lines again since the last flush, each time: as flush() does, give up.
@@ -385,8 +390,9 @@ export class BufferedWriter {
         }
         // An event taken after the flush ended (enqueue is open until `closed` is set) would
         // be left in memory with no timer to write it: another round writes it. The check
-        // and `closed` below are one synchronous step, so none comes in between.
-      } while (this.queue.length > 0 || this.committing !== undefined || this.buffered() > 0);
+        // and `closed` below are one synchronous step, so none comes in between. (Copies of
+        // lines the spool lost are bounded by the rounds above, not counted here.)
+      } while (this.taken !== taken);
     } catch (error) {
       throw new AuditStoreError(
         `closeAudit(): ${Math.max(this.buffered(), this.copies?.size ?? 0)} audit event(s) could not be written (${this.lastFailure}) and are lost if the process exits now. They are retried in the background; call closeAudit() again, or configure a spool to keep them across a restart.`,
