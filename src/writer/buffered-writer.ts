@@ -709,7 +709,8 @@ export class BufferedWriter {
       // So do events that waited through a failed write (a retry, or a flush that failed
       // and left them to be retried in the background), as soon as the store may be tried.
       const directDue = all || this.options.spool !== undefined || this.storeDown || this.isDue(this.queue[0]?.at);
-      if (!this.spoolUsable() && this.queue.length >= (directDue ? 1 : this.options.maxBatchSize)) {
+      // A failing store is tried again once its backoff has passed, whatever timer came first.
+      if (!this.spoolUsable() && this.mayTryStore() && this.queue.length >= (directDue ? 1 : this.options.maxBatchSize)) {
         const batch = this.queue.splice(0, this.options.maxBatchSize);
         this.inFlight = batch.length;
         let stored = false;
@@ -741,7 +742,8 @@ export class BufferedWriter {
         // The backoff has not passed: the store is tried at its end. The retry's own timer may
         // have given way to an earlier one (a commit that ended during the failing write),
         // which started this run: without this, nothing would wake the writer again.
-        if (this.toFeed() > 0 && !this.mayTryStore()) this.schedule(Math.max(1, this.retryAt - performance.now()));
+        const waiting = this.toFeed() > 0 || (!this.spoolUsable() && this.queue.length > 0);
+        if (waiting && !this.mayTryStore()) this.schedule(Math.max(1, this.retryAt - performance.now()));
         return !this.storeDown || this.toFeed() === 0;
       }
     }

@@ -92,14 +92,18 @@ it("makes a flush that comes during a write started by the interval store what c
   expect(store.list().map((event) => event.objectId)).toEqual(["0", "1"]);
 });
 
-/** `inner` failing every write, as a refused connection does, while `down`. */
+/** `inner` failing every write after 2 ms, as a refused connection does, while `down`. */
 function downStore(inner: MemoryStore): MemoryStore & { down: boolean; attempts: number } {
   const store = Object.create(inner) as MemoryStore & { down: boolean; attempts: number };
   store.down = true;
   store.attempts = 0;
   store.writeRows = async (rows) => {
     store.attempts++;
-    if (store.down) throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+    if (store.down) {
+      // A refusal takes a round trip: events come meanwhile, and with them timers.
+      await sleep(2);
+      throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+    }
     return inner.writeRows(rows);
   };
   return store;
@@ -162,4 +166,22 @@ it("never takes an event during close() that it then leaves unwritten", async ()
     expect({ offset, outcome, stored: store.list().length }).toEqual({ offset, outcome, stored: outcome === "taken" ? 2 : 1 });
     expect(writer.buffered()).toBe(0);
   }
+});
+
+it("tries a failing store once its backoff has passed, however often new events come", async () => {
+  const store = downStore(memoryStore());
+  const writer = writerOf(store, { flushIntervalMs: 200, maxBatchSize: 100 });
+  const started = performance.now();
+  let i = 0;
+  while (performance.now() - started < 2000) {
+    void writer.enqueue(row(i++));
+    await sleep(1);
+  }
+  // A backoff of 50-100 ms, doubling: a handful of attempts in 2 s. The timers new events
+  // set while a failing write ran came first, and each started another write: 250 a second.
+  expect(store.attempts).toBeGreaterThanOrEqual(2);
+  expect(store.attempts).toBeLessThanOrEqual(15);
+  store.down = false;
+  await writer.flush();
+  expect(store.list().map((event) => event.objectId)).toEqual(Array.from({ length: i }, (_, k) => String(k)));
 });
