@@ -208,6 +208,12 @@ export async function flushAudit(): Promise<void> {
  * Flushes, stops the writer's timers and releases the spool, so the process may
  * exit. Call it on shutdown; a later `createEvent` starts a new writer.
  *
+ * An event created while it runs (an in-flight request finishing during shutdown) starts
+ * a new writer, and `closeAudit()` closes that one too before it resolves: it resolves
+ * only once a round of closing saw no new event, so every `createEvent` that resolved
+ * before it is stored or spooled. Stop what creates events first (`server.close()`):
+ * under a steady stream it keeps going round.
+ *
  * @example
  * ```ts
  * process.once("SIGTERM", async () => {
@@ -221,12 +227,16 @@ export async function flushAudit(): Promise<void> {
  * `ERR_AUDIT_SPOOL_LOST` when the spool kept losing their lines (see {@link flushAudit}).
  */
 export async function closeAudit(): Promise<void> {
-  retire();
-  const results = await Promise.allSettled([...retiring].map((w) => w.close()));
-  // Every chain's head is signed: the final checkpoints (a later write starts new chains).
-  closeChains();
-  // Not waiting for writers that failed to close (they retry in the background): their later commits are signed as they land.
-  await Promise.all([...closingChains].map((c) => c.close()));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  let failed: PromiseRejectedResult | undefined;
+  do {
+    retire();
+    const results = await Promise.allSettled([...retiring].map((w) => w.close()));
+    // Every chain's head is signed: the final checkpoints (a later write starts new chains).
+    closeChains();
+    // Not waiting for writers that failed to close (they retry in the background): their later commits are signed as they land.
+    await Promise.all([...closingChains].map((c) => c.close()));
+    failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    // An event created meanwhile made a new writer (see bufferedWriter) or new chains: close them too.
+  } while (failed === undefined && (writer !== undefined || chains !== undefined));
   if (failed !== undefined) throw failed.reason;
 }
