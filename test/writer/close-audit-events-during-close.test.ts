@@ -1,10 +1,14 @@
-import { AuditContext, closeAudit, configureAudit, memoryStore, type MemoryStore } from "../../src";
+import { AuditContext, closeAudit, configureAudit, memoryStore, verifyAuditTrail, type MemoryStore } from "../../src";
 
 /**
  * `closeAudit()` resolves only once every event whose `createEvent` resolved before it is
  * stored. It used to take its writer out of service first, so an event created while it
  * ran (a request finishing during shutdown) went to a new writer that nothing closed:
- * `closeAudit()` resolved without it, and the `process.exit()` after it lost it.
+ * `closeAudit()` resolved without it, and the `process.exit()` after it lost it. An
+ * attacker's pass then found three ways round the first fix, each failing every run: a
+ * second `closeAudit()` at once (two shutdown hooks) resolved while the first closed that
+ * new writer; `configureAudit()` during the close retired it where no round looked; and
+ * with `integrity` its chain's head was left unsigned, the chains closed under it.
  */
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -88,4 +92,60 @@ it("keeps going round while events keep coming, and resolves once they stop", as
   expect(stored.created).toBeGreaterThan(20);
   await closeAudit();
   expect(inner.list()).toHaveLength(created);
+});
+
+const KEY = "a test secret of at least thirty-two characters, xyz";
+
+it("stores the event for every one of two closeAudit() calls made at once", async () => {
+  const inner = memoryStore();
+  configureAudit({ store: slowStore(inner, 30), writeMode: "buffered", flushIntervalMs: 60_000 });
+  const ctx = new AuditContext();
+  await ctx.createEvent({ contentType: "Order", objectId: "before" });
+  const seen: string[][] = [];
+  const stored = () => seen.push(inner.list().map((event) => event.objectId).sort());
+  const both = Promise.all([closeAudit().then(stored), closeAudit().then(stored)]);
+  await sleep(5);
+  await ctx.createEvent({ contentType: "Order", objectId: "during" });
+  await both;
+  expect(seen).toEqual([
+    ["before", "during"],
+    ["before", "during"],
+  ]);
+});
+
+it("stores an event created during closeAudit() when configureAudit() replaces the store meanwhile", async () => {
+  const first = memoryStore();
+  const second = memoryStore();
+  configureAudit({ store: slowStore(first, 20), writeMode: "buffered", flushIntervalMs: 60_000 });
+  const ctx = new AuditContext();
+  await ctx.createEvent({ contentType: "Order", objectId: "before" });
+  const closing = closeAudit();
+  await sleep(10);
+  await ctx.createEvent({ contentType: "Order", objectId: "during" });
+  configureAudit({ store: slowStore(second, 20), writeMode: "buffered", flushIntervalMs: 60_000 });
+  await closing;
+  expect(first.list().map((event) => event.objectId).sort()).toEqual(["before", "during"]);
+  expect(second.list()).toEqual([]);
+});
+
+it("with integrity, signs the head of the chain an event created during closeAudit() went into", async () => {
+  const inner = memoryStore();
+  const store = slowStore(inner, 20);
+  // A database's checkpoint insert takes a round trip, as its event inserts do.
+  store.insertCheckpoint = async (checkpoint, options) => {
+    await sleep(5);
+    return inner.insertCheckpoint!(checkpoint, options);
+  };
+  configureAudit({ store, writeMode: "buffered", flushIntervalMs: 60_000, integrity: { key: KEY } });
+  const ctx = new AuditContext();
+  await ctx.createEvent({ contentType: "Order", objectId: "before" });
+  const closing = closeAudit();
+  await sleep(5);
+  await ctx.createEvent({ contentType: "Order", objectId: "during" });
+  await closing;
+  // Read at once: nothing signed later counts.
+  const report = await verifyAuditTrail({ store: inner, key: KEY, uncoveredGraceMs: 0 });
+  expect(inner.list().map((event) => event.objectId).sort()).toEqual(["before", "during"]);
+  expect(report.problems).toEqual([]);
+  expect(report.ok).toBe(true);
 });
