@@ -44,11 +44,34 @@ function poppedSpool(inner: AuditSpool): AuditSpool & { popping: boolean } {
 const rows = (n: number): EventRow[] => Array.from({ length: n }, (_, i) => ({ ...sampleRecord({ objectId: `e${i}` }) }));
 
 /** A writer that keeps only 2 lines beside the spool, so the store is fed by reading the list back. */
+/**
+ * A writer on `poppedSpool` whose store takes nothing until `spool.popping` is set: fed at
+ * once, it could otherwise store every event before the list starts losing lines (seen
+ * once in a whole-suite run on a loaded machine), and close() then rightly resolved.
+ */
 function lab() {
   const spool = poppedSpool(redisSpool({ url, key }));
-  const writer = new BufferedWriter({ store: prismaStore(db.prisma), flushIntervalMs: 60_000, maxBatchSize: 100, maxBufferedEvents: 2, spool, onSpoolFull: "block", logger: recordingLogger() });
-  return { spool, writer };
+  const inner = prismaStore(db.prisma);
+  const store = Object.create(inner) as typeof inner;
+  store.writeRows = async (rows) => {
+    while (!spool.popping && !released) await realTimeout(5);
+    return inner.writeRows(rows);
+  };
+  let released = false;
+  popping = false;
+  const writer = new BufferedWriter({ store, flushIntervalMs: 60_000, maxBatchSize: 100, maxBufferedEvents: 2, spool, onSpoolFull: "block", logger: recordingLogger() });
+  return {
+    spool: Object.defineProperty(spool, "popping", {
+      get: () => popping,
+      set: (value: boolean) => {
+        popping = value;
+        if (!value) released = true;
+      },
+    }),
+    writer,
+  };
 }
+let popping = false;
 
 /** How `work` settled within 10 s: its error's code and message, "resolved", or "still running". */
 async function outcome(work: Promise<unknown>): Promise<{ code?: string; message?: string } | string> {
