@@ -229,23 +229,23 @@ export async function flushAudit(): Promise<void> {
 export async function closeAudit(): Promise<void> {
   /** Writers this call has closed (one stays in `retiring` until its retire() settles). */
   const closed = new Set<BufferedWriter>();
+  // An event created meanwhile made a new writer, or configureAudit() (or another
+  // closeAudit()) retired one this call has not closed.
+  const allClosed = () => writer === undefined && [...retiring].every((w) => closed.has(w));
   for (;;) {
     retire();
     const round = [...retiring];
     const results = await Promise.allSettled(round.map((w) => w.close()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     for (const w of round) closed.add(w);
-    // An event created meanwhile made a new writer, or configureAudit() (or another
-    // closeAudit()) retired one this call has not closed: close it first. It may write in
-    // the chains in force, so they stay open until it has.
-    const unclosed = writer !== undefined || [...retiring].some((w) => !closed.has(w));
-    if (failed === undefined && unclosed) continue;
+    // Such a writer may write in the chains in force: close it first, then the chains.
+    if (failed === undefined && !allClosed()) continue;
     // Every chain's head is signed: the final checkpoints (a later write starts new chains).
     closeChains();
     // Not waiting for writers that failed to close (they retry in the background): their later commits are signed as they land.
     await Promise.all([...closingChains].map((c) => c.close()));
     if (failed !== undefined) throw failed.reason;
     // A write outside the writer (sync mode) may have started new chains meanwhile: another round signs them.
-    if (writer === undefined && chains === undefined && [...retiring].every((w) => closed.has(w))) return;
+    if (chains === undefined && allClosed()) return;
   }
 }

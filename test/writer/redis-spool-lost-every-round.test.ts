@@ -31,9 +31,18 @@ afterAll(async () => {
 });
 
 /** `inner`, whose list loses its first line to another client before each read while `popping`. */
-function poppedSpool(inner: AuditSpool): AuditSpool & { popping: boolean } {
-  const spool = Object.create(inner) as AuditSpool & { popping: boolean };
-  spool.popping = false;
+function poppedSpool(inner: AuditSpool): AuditSpool & { popping: boolean; popped: boolean } {
+  const spool = Object.create(inner) as AuditSpool & { popping: boolean; popped: boolean };
+  let popping = false;
+  spool.popped = false;
+  // `popped` stays set once `popping` was: the lab's store waits for it.
+  Object.defineProperty(spool, "popping", {
+    get: () => popping,
+    set: (value: boolean) => {
+      popping = value;
+      if (value) spool.popped = true;
+    },
+  });
   spool.peek = async (max) => {
     if (spool.popping) await admin.lPop(key);
     return inner.peek(max);
@@ -43,35 +52,23 @@ function poppedSpool(inner: AuditSpool): AuditSpool & { popping: boolean } {
 
 const rows = (n: number): EventRow[] => Array.from({ length: n }, (_, i) => ({ ...sampleRecord({ objectId: `e${i}` }) }));
 
-/** A writer that keeps only 2 lines beside the spool, so the store is fed by reading the list back. */
 /**
- * A writer on `poppedSpool` whose store takes nothing until `spool.popping` is set: fed at
- * once, it could otherwise store every event before the list starts losing lines (seen
- * once in a whole-suite run on a loaded machine), and close() then rightly resolved.
+ * A writer that keeps only 2 lines beside the spool, so the store is fed by reading the list
+ * back; its store takes nothing until the list starts losing lines (`popped`): fed at once,
+ * it could otherwise store every event before (seen once in a whole-suite run on a loaded
+ * machine), and close() then rightly resolved.
  */
 function lab() {
   const spool = poppedSpool(redisSpool({ url, key }));
   const inner = prismaStore(db.prisma);
   const store = Object.create(inner) as typeof inner;
   store.writeRows = async (rows) => {
-    while (!spool.popping && !released) await realTimeout(5);
+    while (!spool.popped) await realTimeout(5);
     return inner.writeRows(rows);
   };
-  let released = false;
-  popping = false;
   const writer = new BufferedWriter({ store, flushIntervalMs: 60_000, maxBatchSize: 100, maxBufferedEvents: 2, spool, onSpoolFull: "block", logger: recordingLogger() });
-  return {
-    spool: Object.defineProperty(spool, "popping", {
-      get: () => popping,
-      set: (value: boolean) => {
-        popping = value;
-        if (!value) released = true;
-      },
-    }),
-    writer,
-  };
+  return { spool, writer };
 }
-let popping = false;
 
 /** How `work` settled within 10 s: its error's code and message, "resolved", or "still running". */
 async function outcome(work: Promise<unknown>): Promise<{ code?: string; message?: string } | string> {
